@@ -1,0 +1,7 @@
+export { closeCodes, closeCodeName, type CloseCode, type CloseCodeName } from './closeCodes.js'
+export { documentNameProblem, isValidDocumentName, maxDocumentNameLength } from './documentName.js'
+export { ProtocolError } from './errors.js'
+export { syncMessageType, type SyncMessage } from './sync.js'
+export { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from './awareness.js'
+export { decodeYWebsocketMessage, encodeYWebsocketMessage, messageType, type YWebsocketMessage } from './yWebsocket.js'
+export { decodeNativeFrame, encodeNativeFrame, frameType, nativeSubprotocol, type NativeFrame } from './native.js'

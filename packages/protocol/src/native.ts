@@ -1,0 +1,99 @@
+/**
+ * Owns the Concord native wire mode, `concord.v1`: many documents over one
+ * socket, each frame `varuint frameType · varString document · body`.
+ * Sync and awareness bodies are the y-protocols messages unchanged; what
+ * native adds is `open`/`close`, a sequence number on every sync frame a
+ * client sends, the relay's `ack` ("every sync frame up to seq is durable"),
+ * and typed `error`/`notice` frames. The byte layout is in README.md.
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { decodeWhole, readBoundedVarUint, readSafeVarUint } from './strictDecoding.js'
+import { readSyncMessage, writeSyncMessage, type SyncMessage } from './sync.js'
+
+/** The WebSocket subprotocol that selects native mode; anything else is y-websocket mode. */
+export const nativeSubprotocol = 'concord.v1'
+
+export const frameType = {
+  open: 0,
+  close: 1,
+  sync: 2,
+  awareness: 3,
+  queryAwareness: 4,
+  ack: 5,
+  error: 6,
+  notice: 7,
+} as const
+
+export type NativeFrame =
+  | { readonly type: 'open'; readonly doc: string }
+  | { readonly type: 'close'; readonly doc: string }
+  /**
+   * `seq` numbers the sync frames a client sends for one document on one
+   * connection, from 1, strictly increasing; 0 means "no ack wanted" and is
+   * what the relay always sends.
+   */
+  | { readonly type: 'sync'; readonly doc: string; readonly seq: number; readonly sync: SyncMessage }
+  | { readonly type: 'awareness'; readonly doc: string; readonly update: Uint8Array }
+  | { readonly type: 'queryAwareness'; readonly doc: string }
+  /** Every sync frame of `doc` with a sequence number up to `seq` is durably stored. */
+  | { readonly type: 'ack'; readonly doc: string; readonly seq: number }
+  /** The relay closed `doc` for this connection (or, with `doc` empty, is about to close the connection). */
+  | { readonly type: 'error'; readonly doc: string; readonly code: number; readonly reason: string }
+  /** Information that closes nothing; `doc` is empty when it concerns the connection. */
+  | { readonly type: 'notice'; readonly doc: string; readonly code: number; readonly message: string }
+
+export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, frameType[frame.type])
+  encoding.writeVarString(encoder, frame.doc)
+  switch (frame.type) {
+    case 'sync':
+      encoding.writeVarUint(encoder, frame.seq)
+      writeSyncMessage(encoder, frame.sync)
+      break
+    case 'awareness':
+      encoding.writeVarUint8Array(encoder, frame.update)
+      break
+    case 'ack':
+      encoding.writeVarUint(encoder, frame.seq)
+      break
+    case 'error':
+      encoding.writeVarUint(encoder, frame.code)
+      encoding.writeVarString(encoder, frame.reason)
+      break
+    case 'notice':
+      encoding.writeVarUint(encoder, frame.code)
+      encoding.writeVarString(encoder, frame.message)
+      break
+    case 'open':
+    case 'close':
+    case 'queryAwareness':
+      break
+  }
+  return encoding.toUint8Array(encoder)
+}
+
+export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
+  decodeWhole(bytes, 'concord.v1 frame', (decoder): NativeFrame => {
+    const type = readBoundedVarUint(decoder, frameType.notice, 'frame type')
+    const doc = decoding.readVarString(decoder)
+    switch (type) {
+      case frameType.open:
+        return { type: 'open', doc }
+      case frameType.close:
+        return { type: 'close', doc }
+      case frameType.sync:
+        return { type: 'sync', doc, seq: readSafeVarUint(decoder, 'seq'), sync: readSyncMessage(decoder) }
+      case frameType.awareness:
+        return { type: 'awareness', doc, update: decoding.readVarUint8Array(decoder) }
+      case frameType.queryAwareness:
+        return { type: 'queryAwareness', doc }
+      case frameType.ack:
+        return { type: 'ack', doc, seq: readSafeVarUint(decoder, 'seq') }
+      case frameType.error:
+        return { type: 'error', doc, code: readSafeVarUint(decoder, 'code'), reason: decoding.readVarString(decoder) }
+      default:
+        return { type: 'notice', doc, code: readSafeVarUint(decoder, 'code'), message: decoding.readVarString(decoder) }
+    }
+  })

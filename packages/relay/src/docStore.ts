@@ -1,0 +1,34 @@
+/**
+ * Owns the contract between the relay and durable storage. A document is an
+ * append-only log of Yjs updates (binary, as clients sent them); compaction
+ * replaces a prefix of the log with one equivalent update. Implementations
+ * are small and boring; `test/docStoreConformance.ts` is the suite every one
+ * of them must pass.
+ */
+export interface DocStore {
+  /**
+   * Every stored update of `doc`, oldest first; empty for a new document.
+   * Sees every append made before the call. Rejects when the store cannot
+   * read: the relay then refuses the document rather than serve a blank.
+   */
+  load(doc: string): Promise<Uint8Array[]>
+
+  /**
+   * Appends one update to the log of `doc`. The promise resolves once the
+   * update is durable (the transaction holding it has committed) and rejects
+   * if it could not be stored. Appends resolve in the order they were made;
+   * appends made in one event-loop turn may share one transaction.
+   */
+  append(doc: string, update: Uint8Array): Promise<void>
+
+  /**
+   * Atomically replaces the log of `doc` by `merge(log)`, one update
+   * equivalent to all of it. An append that races the compaction is never
+   * lost. Resolves with the number of updates merged (0 when there was
+   * nothing to merge).
+   */
+  compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number>
+
+  /** Commits every pending append, then releases the store. */
+  close(): Promise<void>
+}

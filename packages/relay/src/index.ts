@@ -1,0 +1,6 @@
+export { createRelay, relayDefaults, type Relay, type RelayOptions, type RelayStats } from './relay.js'
+export type { DocStore } from './docStore.js'
+export { SqliteDocStore, type SqliteDocStoreOptions } from './sqliteDocStore.js'
+export { MemoryDocStore } from './memoryDocStore.js'
+export { StoreClosedError } from './errors.js'
+export { silentLogger, type Logger } from './logger.js'

@@ -1,0 +1,226 @@
+import { closeCodes } from '@concord/protocol'
+import { rm } from 'node:fs/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { ControlledStore } from './test/controlledStore.js'
+import { NativeTestClient } from './test/nativeTestClient.js'
+import { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+
+let relay: TestRelay | undefined
+const clients: NativeTestClient[] = []
+const tempDirs: string[] = []
+
+const connect = async () => {
+  const client = await NativeTestClient.connect(relay!.url)
+  clients.push(client)
+  return client
+}
+
+const text = (doc: Y.Doc) => doc.getText('t').toString()
+const waitForText = (doc: Y.Doc, expected: string) => waitFor(() => text(doc) === expected, `text "${expected}"`)
+const storedText = async (name: string) => {
+  const doc = new Y.Doc()
+  for (const update of await relay!.store.load(name)) Y.applyUpdate(doc, update)
+  return text(doc)
+}
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close()
+  await relay?.close()
+  relay = undefined
+  for (const dir of tempDirs.splice(0)) await rm(dir, { recursive: true, force: true })
+})
+
+describe('native mode (concord.v1)', () => {
+  it('syncs two clients and acknowledges updates once they are stored', async () => {
+    relay = await startRelay()
+    const [alice, bob] = [await connect(), await connect()]
+    const a = alice.open('notes')
+    const b = bob.open('notes')
+    await Promise.all([alice.whenSynced('notes'), bob.whenSynced('notes')])
+    a.doc.getText('t').insert(0, 'hello')
+    a.doc.getMap('m').set('k', 1)
+    await alice.whenAcked('notes')
+    expect(await storedText('notes')).toBe('hello')
+    await waitForText(b.doc, 'hello')
+    expect(b.doc.getMap('m').get('k')).toBe(1)
+  })
+
+  it('serves many documents over one socket, each with its own acks', async () => {
+    relay = await startRelay()
+    const writer = await connect()
+    const reader = await connect()
+    const names = Array.from({ length: 20 }, (_, i) => `doc-${i}`)
+    for (const name of names) {
+      writer.open(name)
+      reader.open(name)
+    }
+    await Promise.all(names.map((name) => writer.whenSynced(name)))
+    for (const [i, name] of names.entries()) writer.documents.get(name)!.doc.getText('t').insert(0, `text ${i}`)
+    await Promise.all(names.map((name) => writer.whenAcked(name)))
+    for (const [i, name] of names.entries()) await waitForText(reader.documents.get(name)!.doc, `text ${i}`)
+    expect(relay.relay.stats()).toEqual({ connections: 2, documents: 20 })
+  })
+
+  it('batches acks: many updates in one burst get far fewer ack frames', async () => {
+    relay = await startRelay()
+    const client = await connect()
+    const { doc } = client.open('burst')
+    await client.whenSynced('burst')
+    for (let i = 0; i < 200; i++) doc.getText('t').insert(i, 'x')
+    await client.whenAcked('burst')
+    const acks = client.received.filter((frame) => frame.type === 'ack')
+    expect(acks.at(-1)).toMatchObject({ seq: client.documents.get('burst')!.sentSeq })
+    expect(acks.length).toBeLessThan(50)
+  })
+
+  it('does not acknowledge an update before the store has made it durable', async () => {
+    const store = new ControlledStore()
+    relay = await startRelay({ store })
+    const [alice, bob] = [await connect(), await connect()]
+    const a = alice.open('held')
+    const b = bob.open('held')
+    await Promise.all([alice.whenSynced('held'), bob.whenSynced('held')])
+    const ackedBefore = a.ackedSeq
+    store.hold()
+    a.doc.getText('t').insert(0, 'pending')
+    // Forwarding does not wait for durability; acknowledging does.
+    await waitForText(b.doc, 'pending')
+    expect(store.heldAppends).toBe(1)
+    expect(a.ackedSeq).toBe(ackedBefore)
+    store.release()
+    await alice.whenAcked('held')
+  })
+
+  it('keeps the state across a relay restart on the same data directory', async () => {
+    const dataDir = await makeTempDir()
+    tempDirs.push(dataDir)
+    relay = await startRelay({ dataDir })
+    const writer = await connect()
+    writer.open('kept').doc.getText('t').insert(0, 'survives restarts')
+    await writer.whenAcked('kept')
+    await relay.close()
+    relay = await startRelay({ dataDir })
+    const reader = await connect()
+    const { doc } = reader.open('kept')
+    await reader.whenSynced('kept')
+    expect(text(doc)).toBe('survives restarts')
+  })
+
+  it('compacts the stored log without changing the state it serves', async () => {
+    const dataDir = await makeTempDir()
+    tempDirs.push(dataDir)
+    relay = await startRelay({ dataDir, compactAfterUpdates: 20 })
+    const writer = await connect()
+    const { doc } = writer.open('long')
+    await writer.whenSynced('long')
+    for (let i = 0; i < 300; i++) {
+      doc.getText('t').insert(i, String(i % 10))
+      if (i % 7 === 0) doc.getMap('m').set(`k${i}`, i)
+    }
+    await writer.whenAcked('long')
+    expect((await relay.store.load('long')).length).toBeLessThan(40)
+    const expectServesTheSameState = async () => {
+      const reader = await connect()
+      const copy = reader.open('long').doc
+      await reader.whenSynced('long')
+      expect(text(copy)).toBe(text(doc))
+      expect(copy.getMap('m').toJSON()).toEqual(doc.getMap('m').toJSON())
+      expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(doc))
+    }
+    await expectServesTheSameState()
+    await relay.close()
+    relay = await startRelay({ dataDir })
+    await expectServesTheSameState()
+  })
+
+  it('acknowledges an empty update once everything before it is stored', async () => {
+    relay = await startRelay()
+    const client = await connect()
+    const entry = client.open('empty')
+    await client.whenSynced('empty')
+    client.send({
+      type: 'sync',
+      doc: 'empty',
+      seq: ++entry.sentSeq,
+      sync: { type: 'update', update: new Uint8Array([0, 0]) },
+    })
+    await client.whenAcked('empty')
+    expect(await relay.store.load('empty')).toHaveLength(0)
+  })
+
+  it('refuses a document it cannot load, rather than serving a blank', async () => {
+    const store = new ControlledStore()
+    relay = await startRelay({ store, unloadAfterMs: 20 })
+    const seed = await connect()
+    seed.open('precious').doc.getText('t').insert(0, 'do not lose me')
+    await seed.whenAcked('precious')
+    seed.close()
+    await waitFor(() => relay!.relay.stats().documents === 0, 'the document to unload')
+    store.failLoads = true
+    const client = await connect()
+    const refused = client.open('precious')
+    await waitFor(() => refused.error !== undefined, 'the error frame')
+    expect(refused.error?.code).toBe(closeCodes.documentUnavailable)
+    expect(refused.synced).toBe(false)
+    expect(client.received.filter((frame) => frame.type === 'sync')).toEqual([])
+    // Nothing was overwritten, and the same connection can open the document once the store recovers.
+    store.failLoads = false
+    client.send({ type: 'close', doc: 'precious' })
+    const again = client.open('precious')
+    await client.whenSynced('precious')
+    expect(text(again.doc)).toBe('do not lose me')
+  })
+
+  it('refuses the document and never acknowledges when the store cannot append', async () => {
+    const store = new ControlledStore()
+    relay = await startRelay({ store })
+    const client = await connect()
+    const entry = client.open('doomed')
+    await client.whenSynced('doomed')
+    const acked = entry.ackedSeq
+    store.failAppends = true
+    entry.doc.getText('t').insert(0, 'lost to a broken disk')
+    await waitFor(() => entry.error !== undefined, 'the error frame')
+    expect(entry.error?.code).toBe(closeCodes.documentUnavailable)
+    expect(entry.ackedSeq).toBe(acked)
+    expect(relay.relay.stats().documents).toBe(0)
+  })
+
+  it('unloads a document after its last peer left, but never while a write is pending', async () => {
+    const store = new ControlledStore()
+    relay = await startRelay({ store, unloadAfterMs: 30 })
+    const client = await connect()
+    const { doc } = client.open('idle')
+    await client.whenSynced('idle')
+    store.hold()
+    doc.getText('t').insert(0, 'in flight')
+    await waitFor(() => store.heldAppends === 1, 'the append to reach the store')
+    client.close()
+    await waitFor(() => relay!.relay.stats().connections === 0, 'the connection to close')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(relay.relay.stats().documents).toBe(1)
+    store.release()
+    await waitFor(() => relay!.relay.stats().documents === 0, 'the document to unload')
+    expect(await storedText('idle')).toBe('in flight')
+  })
+
+  it('flushes pending writes on close and tells clients it is going away', async () => {
+    const store = new ControlledStore()
+    relay = await startRelay({ store })
+    const client = await connect()
+    const { doc } = client.open('closing')
+    await client.whenSynced('closing')
+    store.hold()
+    doc.getText('t').insert(0, 'flushed at shutdown')
+    await waitFor(() => store.heldAppends === 1, 'the append to reach the store')
+    let closed = false
+    const closing = relay.relay.close().then(() => (closed = true))
+    expect((await client.whenClosed()).code).toBe(closeCodes.goingAway)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(closed).toBe(false)
+    store.release()
+    await closing
+    expect(await storedText('closing')).toBe('flushed at shutdown')
+  })
+})

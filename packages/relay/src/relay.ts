@@ -1,0 +1,193 @@
+/**
+ * Owns the relay as a library: accepts WebSocket upgrades from any node:http
+ * server, picks the wire mode from the subprotocol, keeps the registry of
+ * loaded documents, runs the heartbeat, and shuts everything down in order.
+ */
+import { once } from 'node:events'
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { DocStore } from './docStore.js'
+import { silentLogger, type Logger } from './logger.js'
+import { NativeConnection } from './nativeConnection.js'
+import { RelaySocket } from './relaySocket.js'
+import { Room } from './room.js'
+import { YWebsocketConnection } from './yWebsocketConnection.js'
+
+export interface RelayOptions {
+  /** Where documents are stored. The relay never closes it: close it after `relay.close()`. */
+  readonly store: DocStore
+  /** Pino, or anything with its `debug`/`info`/`warn`/`error`. Default: silent. */
+  readonly logger?: Logger
+  /** The largest frame accepted; a larger one closes its connection with 1009. Default: 16 MiB. */
+  readonly maxPayload?: number
+  /** A connection with more unsent bytes than this is not reading and is closed with 4508. Default: 32 MiB. */
+  readonly maxBufferedBytes?: number
+  /** How often every connection is pinged; one that has not answered the previous ping is dropped. Default: 30 s. */
+  readonly heartbeatIntervalMs?: number
+  /** How long a document stays loaded after its last connection left. Default: 10 s. */
+  readonly unloadAfterMs?: number
+  /** Compact a document's stored log after this many stored updates. Default: 200. */
+  readonly compactAfterUpdates?: number
+}
+
+export interface RelayStats {
+  readonly connections: number
+  readonly documents: number
+}
+
+export interface Relay {
+  /** Serves WebSocket upgrades on `server`: every upgrade request is the relay's. */
+  attach(server: Server): void
+  /** Serves one upgrade request, for servers that route upgrades themselves. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void
+  stats(): RelayStats
+  /**
+   * Refuses new connections, closes every connection with 1001, and resolves
+   * once every accepted update is durable and every socket is closed. Idempotent.
+   */
+  close(): Promise<void>
+}
+
+export const relayDefaults = {
+  maxPayload: 16 * 1024 * 1024,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  heartbeatIntervalMs: 30_000,
+  unloadAfterMs: 10_000,
+  compactAfterUpdates: 200,
+} as const
+
+type Connection = YWebsocketConnection | NativeConnection
+
+/** The document a y-websocket client asks for: its URL path, percent-decoded. */
+const documentFromUrl = (url: string | undefined): string => {
+  const path = new URL(url ?? '/', 'http://relay').pathname
+  try {
+    return decodeURIComponent(path.slice(1))
+  } catch (error) {
+    throw new ProtocolError('invalidDocumentName', 'the document name is not valid percent-encoded UTF-8', {
+      cause: error,
+    })
+  }
+}
+
+export const createRelay = (options: RelayOptions): Relay => {
+  const settings = { ...relayDefaults, ...options }
+  const logger = options.logger ?? silentLogger
+  const rooms = new Map<string, Room>()
+  const sockets = new Set<RelaySocket>()
+  let closing: Promise<void> | undefined
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: settings.maxPayload,
+    perMessageDeflate: false,
+    handleProtocols: (offered) => (offered.has(nativeSubprotocol) ? nativeSubprotocol : false),
+  })
+
+  const acquireRoom = (doc: string): Room => {
+    let room = rooms.get(doc)
+    if (!room) {
+      room = new Room(doc, {
+        store: settings.store,
+        logger,
+        compactAfterUpdates: settings.compactAfterUpdates,
+        unloadAfterMs: settings.unloadAfterMs,
+        onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
+      })
+      rooms.set(doc, room)
+    }
+    return room
+  }
+
+  const heartbeat = setInterval(() => {
+    for (const socket of sockets) {
+      if (!socket.alive) {
+        logger.info(socket.logFields, 'no answer to the heartbeat: dropping connection')
+        socket.ws.terminate()
+        continue
+      }
+      socket.alive = false
+      socket.ws.ping()
+    }
+  }, settings.heartbeatIntervalMs)
+  heartbeat.unref()
+
+  const accept = (ws: WebSocket, request: IncomingMessage): void => {
+    const mode = ws.protocol === nativeSubprotocol ? 'native' : 'y-websocket'
+    const socket = new RelaySocket(ws, { mode, ip: request.socket.remoteAddress }, { ...settings, logger })
+    sockets.add(socket)
+    let connection: Connection | undefined
+
+    ws.on('error', (error) => logger.warn({ ...socket.logFields, err: error }, 'connection error'))
+    ws.on('close', (code, reason) => {
+      sockets.delete(socket)
+      connection?.closed()
+      logger.debug({ ...socket.logFields, code, reason: reason.toString() }, 'connection closed')
+    })
+    ws.on('message', (data, isBinary) => {
+      socket.alive = true
+      if (!socket.isOpen) return
+      if (!isBinary) {
+        socket.close('unsupportedData', 'text frames are not part of the protocol; send binary frames')
+        return
+      }
+      try {
+        connection?.receive(data as Buffer)
+      } catch (error) {
+        if (error instanceof ProtocolError) {
+          socket.close(error.code, error.message)
+        } else {
+          logger.error({ ...socket.logFields, err: error }, 'unexpected error while handling a frame')
+          socket.close('internalError', 'unexpected error in the relay')
+        }
+      }
+    })
+
+    if (mode === 'native') {
+      connection = new NativeConnection(socket, acquireRoom, logger)
+      logger.debug(socket.logFields, 'connection opened')
+      return
+    }
+    let doc: string
+    try {
+      doc = documentFromUrl(request.url)
+      const problem = documentNameProblem(doc)
+      if (problem) throw new ProtocolError('invalidDocumentName', problem)
+    } catch (error) {
+      const { code, message } = error as ProtocolError
+      socket.close(code, message)
+      return
+    }
+    socket.logFields.doc = doc
+    connection = new YWebsocketConnection(socket, acquireRoom(doc))
+    logger.debug(socket.logFields, 'connection opened')
+  }
+
+  const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
+  }
+
+  const close = async (): Promise<void> => {
+    clearInterval(heartbeat)
+    const closed = [...sockets].map((socket) => once(socket.ws, 'close'))
+    for (const socket of sockets) socket.close('goingAway', 'the relay is shutting down')
+    await Promise.all([...rooms.values()].map((room) => room.close()))
+    // A socket that does not finish the closing handshake is destroyed after a timeout (see RelaySocket).
+    await Promise.all(closed)
+    await new Promise<void>((resolve) => wss.close(() => resolve()))
+    logger.info({}, 'relay closed: every accepted update is stored')
+  }
+
+  return {
+    attach: (server) => server.on('upgrade', handleUpgrade),
+    handleUpgrade,
+    stats: () => ({ connections: sockets.size, documents: rooms.size }),
+    close: () => (closing ??= close()),
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Owns one WebSocket as the relay sees it: binary frames in, a bounded send
+ * buffer out, liveness for the heartbeat, and closing with a documented code,
+ * a reason and a log line. Whatever happens to this socket stays with it.
+ */
+import { closeCodes, type CloseCodeName } from '@concord/protocol'
+import { WebSocket } from 'ws'
+import type { Logger } from './logger.js'
+
+export interface RelaySocketOptions {
+  /** Close a peer whose unsent bytes pass this (it is not reading). */
+  readonly maxBufferedBytes: number
+  readonly logger: Logger
+}
+
+/** A socket that has not finished its closing handshake by then is destroyed. */
+const closeTimeoutMs = 5_000
+/** RFC 6455 allows 123 bytes of close reason. */
+const maxReasonBytes = 123
+
+const truncateReason = (reason: string): string => {
+  const bytes = Buffer.from(reason)
+  if (bytes.length <= maxReasonBytes) return reason
+  // Cut on a character boundary: drop any partial UTF-8 sequence at the end.
+  return bytes
+    .subarray(0, maxReasonBytes)
+    .toString()
+    .replace(/\uFFFD+$/, '')
+}
+
+let lastId = 0
+
+export class RelaySocket {
+  readonly id = ++lastId
+  /** Fields that go on every log line of this connection. */
+  readonly logFields: Record<string, unknown>
+  /** Cleared before each heartbeat ping; set by the pong or by any frame. */
+  alive = true
+  #closing = false
+
+  constructor(
+    readonly ws: WebSocket,
+    logFields: Readonly<Record<string, unknown>>,
+    private readonly options: RelaySocketOptions,
+  ) {
+    this.logFields = { conn: this.id, ...logFields }
+    ws.on('pong', () => (this.alive = true))
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN && !this.#closing
+  }
+
+  send(frame: Uint8Array): void {
+    if (!this.isOpen) return
+    if (this.ws.bufferedAmount > this.options.maxBufferedBytes) {
+      this.close('slowReader', `more than ${this.options.maxBufferedBytes} bytes were waiting to be sent`)
+      return
+    }
+    this.ws.send(frame)
+  }
+
+  close(code: CloseCodeName, reason: string): void {
+    if (this.#closing) return
+    this.#closing = true
+    const level = code === 'normal' || code === 'goingAway' ? 'debug' : 'warn'
+    this.options.logger[level](
+      { ...this.logFields, code: closeCodes[code], codeName: code, reason },
+      'closing connection',
+    )
+    this.ws.close(closeCodes[code], truncateReason(reason))
+    setTimeout(() => this.ws.terminate(), closeTimeoutMs).unref()
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * Owns one loaded document on the relay: who is in it, its content in
+ * memory, its presence, and its writes to the store. Updates are validated,
+ * forwarded as the same bytes to the other peers at once, and appended to
+ * the store; the promise a write returns resolves once it is durable. A room
+ * that cannot load or store its document refuses every peer rather than
+ * serve a blank, and is dropped so that the next peer loads it afresh.
+ */
+import {
+  encodeNativeFrame,
+  encodeYWebsocketMessage,
+  ProtocolError,
+  type CloseCodeName,
+  type SyncMessage,
+} from '@concord/protocol'
+import type { DocStore } from './docStore.js'
+import { DocumentState } from './documentState.js'
+import type { Logger } from './logger.js'
+import { Presence } from './presence.js'
+import { inspectUpdate, mergeUpdates } from './yjsUpdates.js'
+
+export type WireMode = 'y-websocket' | 'native'
+
+/** One connection's membership in a room, as the room sees it. */
+export interface RoomPeer {
+  readonly mode: WireMode
+  /** Sends one frame, already encoded for this peer's wire mode and document. */
+  send(frame: Uint8Array): void
+  /** The room can no longer serve its document; the peer is out of the room when this is called. */
+  refuse(code: CloseCodeName, reason: string): void
+}
+
+export type RoomMessage =
+  | { readonly type: 'sync'; readonly sync: SyncMessage }
+  | { readonly type: 'awareness'; readonly update: Uint8Array }
+  | { readonly type: 'queryAwareness' }
+
+type OutgoingMessage = Exclude<RoomMessage, { type: 'queryAwareness' }>
+
+export interface RoomOptions {
+  readonly store: DocStore
+  readonly logger: Logger
+  /** Compact the stored log once this many updates were stored since the last compaction. */
+  readonly compactAfterUpdates: number
+  /** Unload the document this long after its last peer left. */
+  readonly unloadAfterMs: number
+  /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
+  readonly onGone: (room: Room) => void
+}
+
+interface QueuedMessage {
+  readonly peer: RoomPeer
+  readonly message: RoomMessage
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
+const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8Array => {
+  if (mode === 'y-websocket') return encodeYWebsocketMessage(message)
+  return encodeNativeFrame(message.type === 'sync' ? { ...message, doc, seq: 0 } : { ...message, doc })
+}
+
+export class Room {
+  readonly #peers = new Set<RoomPeer>()
+  readonly #presence = new Presence<RoomPeer>()
+  #status: 'loading' | 'ready' | 'gone' = 'loading'
+  #state: DocumentState | undefined
+  #queued: QueuedMessage[] = []
+  #lastWrite: Promise<void> = Promise.resolve()
+  #pendingWrites = 0
+  #storedSinceCompaction = 0
+  #compaction: Promise<void> | undefined
+  #unloadTimer: NodeJS.Timeout | undefined
+
+  constructor(
+    readonly name: string,
+    private readonly options: RoomOptions,
+  ) {
+    void this.#load()
+  }
+
+  get peerCount(): number {
+    return this.#peers.size
+  }
+
+  join(peer: RoomPeer): void {
+    if (this.#status === 'gone') throw new Error(`room "${this.name}" is gone`)
+    this.#peers.add(peer)
+    clearTimeout(this.#unloadTimer)
+    if (this.#status === 'ready') this.#greet(peer)
+  }
+
+  leave(peer: RoomPeer): void {
+    if (!this.#peers.delete(peer)) return
+    const removal = this.#presence.removeOwnedBy(peer)
+    if (removal) this.#broadcast({ type: 'awareness', update: removal })
+    if (this.#peers.size === 0) this.#scheduleUnload()
+  }
+
+  /**
+   * Handles one message from `peer`. For a sync step 2 or update, returns a
+   * promise that resolves once the update is durable (for an empty update:
+   * once everything stored before it is). Throws (or, while the document
+   * loads, rejects) a ProtocolError when the message is invalid; rejects with
+   * another error when the document could not be loaded or stored, after
+   * refusing the peer.
+   */
+  receive(peer: RoomPeer, message: RoomMessage): Promise<void> | undefined {
+    if (this.#status === 'loading') {
+      return new Promise((resolve, reject) => this.#queued.push({ peer, message, resolve, reject }))
+    }
+    if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
+    switch (message.type) {
+      case 'sync':
+        return this.#receiveSync(peer, message.sync)
+      case 'awareness':
+        this.#presence.apply(peer, message.update)
+        this.#broadcast(message, peer)
+        return undefined
+      case 'queryAwareness': {
+        const snapshot = this.#presence.snapshot()
+        if (snapshot) peer.send(encodeFor(peer.mode, this.name, { type: 'awareness', update: snapshot }))
+        return undefined
+      }
+    }
+  }
+
+  /** Stops serving (peers are the caller's to close) and resolves once every write has settled. */
+  async close(): Promise<void> {
+    this.#gone()
+    await this.#settled()
+  }
+
+  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<void> | undefined {
+    const state = this.#state!
+    if (sync.type === 'step1') {
+      let update: Uint8Array
+      try {
+        update = state.diff(sync.stateVector)
+      } catch (error) {
+        throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
+      }
+      peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
+      return undefined
+    }
+    if (inspectUpdate(sync.update) === 'empty') return this.#lastWrite
+    // Own the bytes: the decoded update is a view into the socket's frame buffer.
+    const update = new Uint8Array(sync.update)
+    if (state.add(update)) setImmediate(() => this.#status === 'ready' && state.merge())
+    this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
+    return this.#write(update)
+  }
+
+  #write(update: Uint8Array): Promise<void> {
+    this.#pendingWrites++
+    const write = this.options.store.append(this.name, update)
+    this.#lastWrite = write
+    write.then(
+      () => {
+        this.#pendingWrites--
+        if (++this.#storedSinceCompaction >= this.options.compactAfterUpdates) this.#compact()
+      },
+      (error: unknown) => {
+        this.#pendingWrites--
+        this.#fail('the relay could not store an update of this document', error)
+      },
+    )
+    return write
+  }
+
+  async #load(): Promise<void> {
+    let stored: Uint8Array[]
+    try {
+      stored = await this.options.store.load(this.name)
+      if (this.#status !== 'loading') return
+      this.#state = new DocumentState(stored)
+    } catch (error) {
+      this.#fail('the relay could not load this document', error)
+      return
+    }
+    this.#status = 'ready'
+    this.#storedSinceCompaction = stored.length
+    this.options.logger.debug({ doc: this.name, storedUpdates: stored.length }, 'document loaded')
+    for (const peer of this.#peers) this.#greet(peer)
+    const queued = this.#queued
+    this.#queued = []
+    for (const { peer, message, resolve, reject } of queued) {
+      try {
+        const durable = this.receive(peer, message)
+        if (durable) durable.then(resolve, reject)
+        else resolve()
+      } catch (error) {
+        reject(error)
+      }
+    }
+    if (stored.length >= this.options.compactAfterUpdates) this.#compact()
+    if (this.#peers.size === 0) this.#scheduleUnload()
+  }
+
+  /** The relay's sync step 1, and who is here. */
+  #greet(peer: RoomPeer): void {
+    const stateVector = this.#state!.stateVector()
+    peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))
+    const snapshot = this.#presence.snapshot()
+    if (snapshot) peer.send(encodeFor(peer.mode, this.name, { type: 'awareness', update: snapshot }))
+  }
+
+  #broadcast(message: OutgoingMessage, except?: RoomPeer): void {
+    // Encode once per wire mode, not once per peer.
+    let yWebsocketFrame: Uint8Array | undefined
+    let nativeFrame: Uint8Array | undefined
+    for (const peer of this.#peers) {
+      if (peer === except) continue
+      if (peer.mode === 'native') peer.send((nativeFrame ??= encodeFor('native', this.name, message)))
+      else peer.send((yWebsocketFrame ??= encodeFor('y-websocket', this.name, message)))
+    }
+  }
+
+  #compact(): void {
+    if (this.#compaction || this.#status === 'gone') return
+    this.#storedSinceCompaction = 0
+    this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.options.store.compact(this.name, mergeUpdates))
+      .then(
+        (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
+        // The log is intact when compaction fails (it is one transaction); the next one retries.
+        (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'compaction failed'),
+      )
+      .finally(() => (this.#compaction = undefined))
+  }
+
+  #scheduleUnload(): void {
+    clearTimeout(this.#unloadTimer)
+    this.#unloadTimer = setTimeout(() => void this.#unloadIfIdle(), this.options.unloadAfterMs)
+    this.#unloadTimer.unref()
+  }
+
+  async #unloadIfIdle(): Promise<void> {
+    await this.#settled()
+    if (this.#status !== 'ready' || this.#peers.size > 0) return
+    this.#gone()
+    this.options.logger.debug({ doc: this.name }, 'document unloaded')
+    // Leave a single row behind, so the next load reads one update.
+    if (this.#storedSinceCompaction > 1) {
+      this.options.store.compact(this.name, mergeUpdates).catch((error: unknown) => {
+        this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
+      })
+    }
+  }
+
+  /** Resolves once no write or compaction is in flight. */
+  async #settled(): Promise<void> {
+    while (this.#pendingWrites > 0 || this.#compaction) {
+      await Promise.allSettled([this.#lastWrite, this.#compaction])
+    }
+  }
+
+  #fail(reason: string, error: unknown): void {
+    if (this.#status === 'gone') return
+    this.options.logger.error({ doc: this.name, err: error }, reason)
+    this.#gone()
+    const peers = [...this.#peers]
+    this.#peers.clear()
+    for (const peer of peers) peer.refuse('documentUnavailable', reason)
+  }
+
+  #gone(): void {
+    if (this.#status === 'gone') return
+    this.#status = 'gone'
+    clearTimeout(this.#unloadTimer)
+    const queued = this.#queued
+    this.#queued = []
+    for (const { reject } of queued) reject(new Error(`document "${this.name}" is no longer served`))
+    this.options.onGone(this)
+  }
+}

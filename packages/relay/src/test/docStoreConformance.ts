@@ -1,0 +1,130 @@
+/**
+ * Owns the behaviour every DocStore must have. A store's test file calls
+ * `describeDocStore` with a factory; stores that persist also pass `reopen`,
+ * which must return a new store over the same data.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import type { DocStore } from '../docStore.js'
+import { mergeUpdates } from '../yjsUpdates.js'
+
+export interface DocStoreFactory {
+  create(): Promise<DocStore>
+  /** A new store over the data of the last one created (which is closed first). */
+  reopen?(): Promise<DocStore>
+  cleanup?(): Promise<void>
+}
+
+const textOf = (updates: Uint8Array[]): string => {
+  const doc = new Y.Doc()
+  for (const update of updates) Y.applyUpdate(doc, update)
+  return doc.getText('t').toString()
+}
+
+/** `count` updates, each inserting one letter at the end of text 't'. */
+const typing = (count: number, clientID = 1): Uint8Array[] => {
+  const doc = new Y.Doc()
+  doc.clientID = clientID
+  const updates: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => updates.push(update))
+  for (let i = 0; i < count; i++) doc.getText('t').insert(i, String.fromCharCode(97 + (i % 26)))
+  return updates
+}
+
+export const describeDocStore = (name: string, factory: DocStoreFactory): void => {
+  describe(`DocStore conformance: ${name}`, () => {
+    let store: DocStore
+
+    afterEach(async () => {
+      await store?.close()
+      await factory.cleanup?.()
+    })
+
+    it('loads nothing for a new document', async () => {
+      store = await factory.create()
+      expect(await store.load('never-written')).toEqual([])
+    })
+
+    it('loads appended updates in order, byte for byte', async () => {
+      store = await factory.create()
+      const updates = typing(5)
+      for (const update of updates) await store.append('doc', update)
+      const loaded = await store.load('doc')
+      expect(loaded.map((u) => [...u])).toEqual(updates.map((u) => [...u]))
+    })
+
+    it('resolves appends made in one turn, in order, and loads them without awaiting', async () => {
+      store = await factory.create()
+      const order: number[] = []
+      const appends = typing(50).map((update, i) => store.append('doc', update).then(() => order.push(i)))
+      expect(textOf(await store.load('doc'))).toHaveLength(50)
+      await Promise.all(appends)
+      expect(order).toEqual([...Array(50).keys()])
+    })
+
+    it('keeps documents apart, whatever their names', async () => {
+      store = await factory.create()
+      const names = ['a', 'a/b', '../a', "x'; DROP TABLE updates; --", 'ü ✓ 😀', 'a%2e%2e', 'A']
+      for (const [i, doc] of names.entries()) await store.append(doc, typing(i + 1)[i]!)
+      for (const doc of names) expect(await store.load(doc)).toHaveLength(1)
+      expect(
+        textOf(
+          typing(3)
+            .slice(0, 2)
+            .concat(await store.load(names[2]!)),
+        ),
+      ).toBe('abc')
+    })
+
+    it('compacts a log into one equivalent update', async () => {
+      store = await factory.create()
+      const updates = typing(300)
+      for (const update of updates) void store.append('doc', update)
+      expect(await store.compact('doc', mergeUpdates)).toBe(300)
+      const loaded = await store.load('doc')
+      expect(loaded).toHaveLength(1)
+      expect(textOf(loaded)).toBe(textOf(updates))
+      expect(await store.compact('doc', mergeUpdates)).toBe(0)
+    })
+
+    it('keeps an append made while compaction runs', async () => {
+      store = await factory.create()
+      const [first, second, third] = typing(3)
+      await store.append('doc', first!)
+      await store.append('doc', second!)
+      const compaction = store.compact('doc', mergeUpdates)
+      const late = store.append('doc', third!)
+      await Promise.all([compaction, late])
+      expect(textOf(await store.load('doc'))).toBe('abc')
+    })
+
+    it('leaves the log intact when the merge throws', async () => {
+      store = await factory.create()
+      for (const update of typing(3)) await store.append('doc', update)
+      await expect(
+        store.compact('doc', () => {
+          throw new Error('merge failed')
+        }),
+      ).rejects.toThrow('merge failed')
+      expect(await store.load('doc')).toHaveLength(3)
+    })
+
+    it('refuses appends after close', async () => {
+      store = await factory.create()
+      await store.close()
+      await expect(store.append('doc', typing(1)[0]!)).rejects.toMatchObject({ code: 'storeClosed' })
+    })
+
+    if (factory.reopen) {
+      const reopen = factory.reopen
+      it('keeps, after close and reopen, every append made before close', async () => {
+        store = await factory.create()
+        const updates = typing(20)
+        for (const update of updates) void store.append('doc', update)
+        await store.close()
+        store = await reopen()
+        expect(textOf(await store.load('doc'))).toBe(textOf(updates))
+      })
+    }
+  })
+}

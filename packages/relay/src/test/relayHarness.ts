@@ -1,0 +1,60 @@
+/**
+ * Owns starting a real relay for a test: a node:http server on an ephemeral
+ * 127.0.0.1 port, a store (SQLite in a temp folder unless given), and one
+ * `close()` that tears everything down.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRelay, type Relay, type RelayOptions } from '../relay.js'
+import type { DocStore } from '../docStore.js'
+import { SqliteDocStore } from '../sqliteDocStore.js'
+
+export interface TestRelay {
+  readonly relay: Relay
+  readonly server: Server
+  readonly store: DocStore
+  /** ws://127.0.0.1:PORT */
+  readonly url: string
+  readonly port: number
+  close(): Promise<void>
+}
+
+export const makeTempDir = (prefix = 'concord-test-'): Promise<string> => mkdtemp(join(tmpdir(), prefix))
+
+export const startRelay = async (
+  options: Partial<RelayOptions> & { readonly port?: number; readonly dataDir?: string } = {},
+): Promise<TestRelay> => {
+  const ownDir = options.store || options.dataDir ? undefined : await makeTempDir()
+  const store = options.store ?? new SqliteDocStore(join(options.dataDir ?? ownDir!, 'concord.sqlite'))
+  const relay = createRelay({ ...options, store })
+  const server = createServer((_request, response) => response.writeHead(404).end())
+  relay.attach(server)
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    relay,
+    server,
+    store,
+    url: `ws://127.0.0.1:${port}`,
+    port,
+    close: async () => {
+      await relay.close()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await store.close()
+      if (ownDir) await rm(ownDir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Resolves once `condition()` holds, checking every 10 ms; rejects with `what` after `timeoutMs`. */
+export const waitFor = async (condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

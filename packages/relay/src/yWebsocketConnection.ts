@@ -1,0 +1,42 @@
+/**
+ * Owns a connection in y-websocket mode: one document, named by the URL path,
+ * frames as y-websocket writes them. No acks: stock clients have no way to
+ * read them.
+ */
+import { decodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
+import type { RelaySocket } from './relaySocket.js'
+import type { Room, RoomPeer } from './room.js'
+
+export class YWebsocketConnection {
+  readonly #peer: RoomPeer
+
+  constructor(
+    private readonly socket: RelaySocket,
+    private readonly room: Room,
+  ) {
+    this.#peer = {
+      mode: 'y-websocket',
+      send: (frame) => socket.send(frame),
+      refuse: (code, reason) => socket.close(code, reason),
+    }
+    room.join(this.#peer)
+  }
+
+  /** Throws a ProtocolError for a frame that is malformed or invalid. */
+  receive(bytes: Uint8Array): void {
+    const message = decodeYWebsocketMessage(bytes)
+    if (message.type === 'permissionDenied') {
+      throw new ProtocolError('malformedMessage', 'auth messages are sent by the relay only')
+    }
+    this.room.receive(this.#peer, message)?.catch((error: unknown) => this.#failed(error))
+  }
+
+  closed(): void {
+    this.room.leave(this.#peer)
+  }
+
+  #failed(error: unknown): void {
+    // Anything else is a store failure, and the room has refused this peer already.
+    if (error instanceof ProtocolError) this.socket.close(error.code, error.message)
+  }
+}

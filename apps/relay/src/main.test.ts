@@ -1,0 +1,165 @@
+/**
+ * The service as a user runs it: a real child process of the built
+ * concord-relay, a real SQLite file in a temp folder, loopback only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { closeCodes } from '@concord/protocol'
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { NativeTestClient } from '../../../packages/relay/src/test/nativeTestClient.js'
+import { waitFor } from '../../../packages/relay/src/test/relayHarness.js'
+
+const mainScript = fileURLToPath(new URL('../dist/main.js', import.meta.url))
+
+interface RelayProcess {
+  readonly child: ChildProcess
+  readonly url: string
+  readonly stderr: () => string
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+const running: RelayProcess[] = []
+const clients: NativeTestClient[] = []
+let dataDir: string
+
+const startRelayProcess = async (...args: string[]): Promise<RelayProcess> => {
+  const child = spawn(process.execPath, [mainScript, '--port', '0', '--data', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  await waitFor(() => /listening on/.test(stdout) || child.exitCode !== null, 'the start line', 15_000)
+  const url = /listening on (ws:\/\/\S+)/.exec(stdout)?.[1]
+  if (!url) throw new Error(`the relay did not start:\n${stdout}\n${stderr}`)
+  const relay = { child, url, stderr: () => stderr, exited }
+  running.push(relay)
+  return relay
+}
+
+/** Runs concord-relay with `args` until it exits by itself. */
+const runToExit = async (...args: string[]): Promise<{ code: number | null; stderr: string }> => {
+  const child = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const [code] = await once(child, 'exit')
+  return { code: code as number | null, stderr }
+}
+
+const connect = async (url: string) => {
+  const client = await NativeTestClient.connect(url)
+  clients.push(client)
+  return client
+}
+
+beforeAll(() => {
+  if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run \`pnpm build\` first`)
+})
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close()
+  for (const relay of running.splice(0)) {
+    relay.child.kill('SIGKILL')
+    await relay.exited
+  }
+  if (dataDir) await rm(dataDir, { recursive: true, force: true })
+})
+
+describe('concord-relay service', () => {
+  it('prints one line with its address and answers /healthz', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
+    const relay = await startRelayProcess()
+    const http = relay.url.replace('ws://', 'http://')
+    const health = await fetch(`${http}/healthz`)
+    expect(health.status).toBe(200)
+    expect((await fetch(`${http}/nothing-here`)).status).toBe(404)
+    expect(existsSync(join(dataDir, 'concord.sqlite'))).toBe(true)
+  })
+
+  it('rejects a bad flag with its reason and exit code 2', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
+    const { code, stderr } = await runToExit('--port', 'eighty')
+    expect(code).toBe(2)
+    expect(stderr).toContain('--port must be a whole number from 0 to 65535, not "eighty"')
+  })
+
+  it('keeps every acknowledged update when killed with SIGKILL', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
+    const relay = await startRelayProcess()
+    const writer = await connect(relay.url)
+    const entry = writer.open('crash')
+    await writer.whenSynced('crash')
+    const list = entry.doc.getArray<string>('writes')
+    // Which sequence number carried which write, to tell afterwards which writes were acknowledged.
+    const seqOfWrite = new Map<string, number>()
+    let written = 0
+    const writeBurst = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const id = `w${++written}`
+        list.push([id])
+        seqOfWrite.set(id, entry.sentSeq)
+      }
+    }
+    writeBurst(300)
+    await writer.whenAcked('crash')
+    // Keep writing, and kill the relay the moment a further ack arrives, with writes still in flight.
+    const ackedBeforeKill = entry.ackedSeq
+    writeBurst(300)
+    await waitFor(() => entry.ackedSeq > ackedBeforeKill, 'an ack for the second burst')
+    relay.child.kill('SIGKILL')
+    writeBurst(100)
+    const acked = entry.ackedSeq
+    expect((await relay.exited).signal).toBe('SIGKILL')
+
+    const restarted = await startRelayProcess()
+    const reader = await connect(restarted.url)
+    const copy = reader.open('crash').doc
+    await reader.whenSynced('crash')
+    const present = new Set(copy.getArray<string>('writes').toArray())
+    const ackedWrites = [...seqOfWrite].filter(([, seq]) => seq <= acked).map(([id]) => id)
+    expect(ackedWrites.length).toBeGreaterThanOrEqual(300)
+    expect(ackedWrites.filter((id) => !present.has(id))).toEqual([])
+  })
+
+  it('on SIGTERM stores what it accepted, closes connections with 1001 and exits 0', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
+    const relay = await startRelayProcess()
+    const writer = await connect(relay.url)
+    const { doc } = writer.open('graceful')
+    await writer.whenSynced('graceful')
+    for (let i = 0; i < 200; i++) doc.getArray('writes').push([i])
+    // Wait until the relay has received everything (its forward reaches a second client), not for the acks.
+    const watcher = await connect(relay.url)
+    const seen = watcher.open('graceful').doc
+    await waitFor(() => seen.getArray('writes').length === 200, 'the writes to reach the relay')
+    relay.child.kill('SIGTERM')
+    expect((await writer.whenClosed()).code).toBe(closeCodes.goingAway)
+    expect(await relay.exited).toEqual({ code: 0, signal: null })
+
+    const restarted = await startRelayProcess()
+    const reader = await connect(restarted.url)
+    const copy = reader.open('graceful').doc
+    await reader.whenSynced('graceful')
+    expect(copy.getArray('writes').toArray()).toEqual([...Array(200).keys()])
+    expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(doc))
+  })
+
+  it('says why when the port is taken, and exits 1', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
+    const first = await startRelayProcess()
+    const port = new URL(first.url).port
+    const { code, stderr } = await runToExit('--port', port, '--data', dataDir)
+    expect(code).toBe(1)
+    expect(stderr).toContain('EADDRINUSE')
+  })
+})

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/**
+ * The concord-relay command: reads the configuration, starts the service,
+ * prints one line with its address, and stops cleanly on SIGTERM or SIGINT
+ * (every accepted update stored, connections closed with 1001, exit 0).
+ */
+import { pino } from 'pino'
+import { ConfigError, parseConfig, usage } from './config.js'
+import { startService } from './service.js'
+
+/** A shutdown that takes longer than this is cut short (exit 1). */
+const shutdownTimeoutMs = 15_000
+
+const main = async (): Promise<void> => {
+  let config
+  try {
+    config = parseConfig(process.argv.slice(2), process.env, process.cwd())
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    console.error(`concord-relay: ${error.message}\n\n${usage}`)
+    process.exit(2)
+  }
+  if (!config) {
+    console.log(usage)
+    return
+  }
+  // Logs are JSON lines on stderr; stdout carries only the start line.
+  const logger = pino({ level: config.logLevel }, pino.destination({ dest: 2, sync: true }))
+  let service
+  try {
+    service = await startService(config, logger)
+  } catch (error) {
+    console.error(`concord-relay: could not start: ${(error as Error).message}`)
+    process.exit(1)
+  }
+  console.log(`Concord relay listening on ${service.url} (store: ${service.storePath})`)
+
+  let stopping = false
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down')
+    setTimeout(() => {
+      logger.error({}, `shutdown took longer than ${shutdownTimeoutMs} ms; exiting`)
+      process.exit(1)
+    }, shutdownTimeoutMs).unref()
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+}
+
+await main()

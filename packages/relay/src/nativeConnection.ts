@@ -92,7 +92,7 @@ export class NativeConnection {
       this.logger.debug({ ...this.socket.logFields, doc: frame.doc }, 'frame for a document that is not open')
       return
     }
-    const seq = frame.type === 'sync' && frame.sync.type !== 'step1' ? frame.seq : 0
+    const seq = frame.type === 'sync' ? frame.seq : 0
     if (seq > 0) {
       if (seq <= open.lastSeq) {
         throw new ProtocolError(

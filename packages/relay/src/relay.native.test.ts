@@ -134,19 +134,26 @@ describe('native mode (concord.v1)', () => {
     await expectServesTheSameState()
   })
 
-  it('acknowledges an empty update once everything before it is stored', async () => {
-    relay = await startRelay()
+  it('acknowledges frames that store nothing (an empty update, a step 1) once everything before them is', async () => {
+    const store = new ControlledStore()
+    relay = await startRelay({ store })
     const client = await connect()
     const entry = client.open('empty')
     await client.whenSynced('empty')
-    client.send({
-      type: 'sync',
-      doc: 'empty',
-      seq: ++entry.sentSeq,
-      sync: { type: 'update', update: new Uint8Array([0, 0]) },
-    })
     await client.whenAcked('empty')
-    expect(await relay.store.load('empty')).toHaveLength(0)
+    store.hold()
+    entry.doc.getText('t').insert(0, 'stored first')
+    const emptyUpdate = new Uint8Array([0, 0])
+    client.send({ type: 'sync', doc: 'empty', seq: ++entry.sentSeq, sync: { type: 'update', update: emptyUpdate } })
+    const stateVector = Y.encodeStateVector(entry.doc)
+    client.send({ type: 'sync', doc: 'empty', seq: ++entry.sentSeq, sync: { type: 'step1', stateVector } })
+    await waitFor(() => client.received.filter((frame) => frame.type === 'sync').length >= 3, 'the step 2 answer')
+    expect(entry.ackedSeq).toBe(entry.sentSeq - 3)
+    store.release()
+    await client.whenAcked('empty')
+    expect(await storedText('empty')).toBe('stored first')
+    // Only the insert: the empty updates (this one, and the opening step 2 of an empty client) store nothing.
+    expect(await store.load('empty')).toHaveLength(1)
   })
 
   it('refuses a document it cannot load, rather than serving a blank', async () => {

@@ -3,7 +3,6 @@
  * server, picks the wire mode from the subprotocol, keeps the registry of
  * loaded documents, runs the heartbeat, and shuts everything down in order.
  */
-import { once } from 'node:events'
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
@@ -175,7 +174,8 @@ export const createRelay = (options: RelayOptions): Relay => {
 
   const close = async (): Promise<void> => {
     clearInterval(heartbeat)
-    const closed = [...sockets].map((socket) => once(socket.ws, 'close'))
+    // Not events.once: that rejects on an 'error' event, and a socket may fail while it closes.
+    const closed = [...sockets].map((socket) => new Promise((resolve) => socket.ws.once('close', resolve)))
     for (const socket of sockets) socket.close('goingAway', 'the relay is shutting down')
     await Promise.all([...rooms.values()].map((room) => room.close()))
     // A socket that does not finish the closing handshake is destroyed after a timeout (see RelaySocket).

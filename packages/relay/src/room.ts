@@ -98,9 +98,9 @@ export class Room {
   }
 
   /**
-   * Handles one message from `peer`. For a sync step 2 or update, returns a
-   * promise that resolves once the update is durable (for an empty update:
-   * once everything stored before it is). Throws (or, while the document
+   * Handles one message from `peer`. For a sync message, returns a promise
+   * that resolves once what it carries is durable (for a step 1 or an empty
+   * update, which store nothing: once everything stored before it is). Throws (or, while the document
    * loads, rejects) a ProtocolError when the message is invalid; rejects with
    * another error when the document could not be loaded or stored, after
    * refusing the peer.
@@ -141,7 +141,7 @@ export class Room {
         throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
       }
       peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
-      return undefined
+      return this.#lastWrite
     }
     if (inspectUpdate(sync.update) === 'empty') return this.#lastWrite
     // Own the bytes: the decoded update is a view into the socket's frame buffer.

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import { SummaryLineReporter } from './vitest.summaryLine.js'
 
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -13,6 +14,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    reporters: ['default', new SummaryLineReporter()],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

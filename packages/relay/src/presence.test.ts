@@ -1,0 +1,59 @@
+import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from '@concord/protocol'
+import { describe, expect, it } from 'vitest'
+import { Presence } from './presence.js'
+
+const alice = { name: 'alice' }
+const bob = { name: 'bob' }
+const update = (...entries: AwarenessEntry[]) => encodeAwarenessUpdate(entries)
+const snapshotOf = (presence: Presence<object>) => {
+  const snapshot = presence.snapshot()
+  return snapshot ? decodeAwarenessUpdate(snapshot) : []
+}
+
+describe('Presence', () => {
+  it('keeps the latest state per client for newcomers', () => {
+    const presence = new Presence<object>()
+    expect(presence.snapshot()).toBeUndefined()
+    presence.apply(alice, update({ clientId: 1, clock: 1, state: '{"cursor":1}' }))
+    presence.apply(alice, update({ clientId: 1, clock: 2, state: '{"cursor":2}' }))
+    presence.apply(alice, update({ clientId: 1, clock: 1, state: '{"cursor":"stale"}' }))
+    presence.apply(bob, update({ clientId: 2, clock: 5, state: '{}' }))
+    expect(snapshotOf(presence)).toEqual([
+      { clientId: 1, clock: 2, state: '{"cursor":2}' },
+      { clientId: 2, clock: 5, state: '{}' },
+    ])
+  })
+
+  it('forgets a client that left, and lets a removal win a tie', () => {
+    const presence = new Presence<object>()
+    presence.apply(alice, update({ clientId: 1, clock: 3, state: '{"a":1}' }))
+    presence.apply(alice, update({ clientId: 1, clock: 3, state: '{"a":2}' }))
+    expect(snapshotOf(presence)).toEqual([{ clientId: 1, clock: 3, state: '{"a":1}' }])
+    presence.apply(alice, update({ clientId: 1, clock: 3, state: 'null' }))
+    expect(presence.snapshot()).toBeUndefined()
+  })
+
+  it('retracts exactly the clients a peer introduced when it leaves, with a newer clock', () => {
+    const presence = new Presence<object>()
+    presence.apply(alice, update({ clientId: 1, clock: 4, state: '{}' }, { clientId: 3, clock: 1, state: '{}' }))
+    presence.apply(bob, update({ clientId: 2, clock: 7, state: '{}' }))
+    const removal = presence.removeOwnedBy(alice)
+    expect(decodeAwarenessUpdate(removal!)).toEqual([
+      { clientId: 1, clock: 5, state: 'null' },
+      { clientId: 3, clock: 2, state: 'null' },
+    ])
+    expect(snapshotOf(presence).map((entry) => entry.clientId)).toEqual([2])
+    expect(presence.removeOwnedBy(alice)).toBeUndefined()
+  })
+
+  it('refuses an update that does not decode or whose state is not JSON, and applies none of it', () => {
+    const presence = new Presence<object>()
+    expect(() => presence.apply(alice, new Uint8Array([5, 1]))).toThrow(
+      expect.objectContaining({ code: 'invalidUpdate' }),
+    )
+    expect(() =>
+      presence.apply(alice, update({ clientId: 1, clock: 1, state: '{}' }, { clientId: 2, clock: 1, state: '{oops' })),
+    ).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+    expect(presence.snapshot()).toBeUndefined()
+  })
+})

@@ -5,37 +5,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from './awareness.js'
 import { ProtocolError } from './errors.js'
-
-const bytesOf = (write: (encoder: encoding.Encoder) => void): Uint8Array => {
-  const encoder = encoding.createEncoder()
-  write(encoder)
-  return encoding.toUint8Array(encoder)
-}
-
-const concat = (...parts: ArrayLike<number>[]): Uint8Array => Uint8Array.from(parts.flatMap((part) => Array.from(part)))
-
-/** How a decode ended: `code: message` of a ProtocolError, or what else happened. */
-const outcome = (decode: () => unknown): string => {
-  try {
-    decode()
-    return 'decoded'
-  } catch (error) {
-    return error instanceof ProtocolError ? `${error.code}: ${error.message}` : `not a ProtocolError: ${String(error)}`
-  }
-}
-
-/** Decodes `bytes`, expecting a ProtocolError with code malformedMessage, and returns it. */
-const rejection = (bytes: Uint8Array): ProtocolError => {
-  let thrown: unknown
-  try {
-    decodeAwarenessUpdate(bytes)
-  } catch (error) {
-    thrown = error
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError)
-  expect((thrown as ProtocolError).code).toBe('malformedMessage')
-  return thrown as ProtocolError
-}
+import { bytesOf, concat, nanVarUint, outcome, rejectionBy, twoPow53 } from './test/decodingCases.js'
 
 /** Runs `use` with a real y-protocols Awareness and destroys it after (it keeps an interval timer). */
 const withAwareness = <T>(use: (awareness: awarenessProtocol.Awareness) => T): T => {
@@ -47,9 +17,7 @@ const withAwareness = <T>(use: (awareness: awarenessProtocol.Awareness) => T): T
   }
 }
 
-// lib0 reads ~150 continuation bytes of zero as NaN (0 × Infinity) instead of throwing.
-const nanVarUint = [...new Array<number>(150).fill(0x80), 0x00]
-const twoPow53 = bytesOf((encoder) => encoding.writeVarUint(encoder, 2 ** 53))
+const rejection = rejectionBy(decodeAwarenessUpdate)
 
 const bigNat = fc.oneof(fc.maxSafeNat(), fc.constantFrom(0, 127, 128, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER))
 const stateObject = fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })

@@ -8,42 +8,9 @@ import { ProtocolError } from './errors.js'
 import { decodeNativeFrame, encodeNativeFrame, frameType, nativeSubprotocol, type NativeFrame } from './native.js'
 import type { SyncMessage } from './sync.js'
 import { encodeYWebsocketMessage } from './yWebsocket.js'
+import { bytesOf, concat, nanVarUint, outcome, rejectionBy, twoPow53 } from './test/decodingCases.js'
 
-const bytesOf = (write: (encoder: encoding.Encoder) => void): Uint8Array => {
-  const encoder = encoding.createEncoder()
-  write(encoder)
-  return encoding.toUint8Array(encoder)
-}
-
-const concat = (...parts: ArrayLike<number>[]): Uint8Array => Uint8Array.from(parts.flatMap((part) => Array.from(part)))
-
-/** How a decode ended: `code: message` of a ProtocolError, or what else happened. */
-const outcome = (decode: () => unknown): string => {
-  try {
-    decode()
-    return 'decoded'
-  } catch (error) {
-    return error instanceof ProtocolError ? `${error.code}: ${error.message}` : `not a ProtocolError: ${String(error)}`
-  }
-}
-
-/** Decodes `bytes`, expecting a ProtocolError with code malformedMessage, and returns it. */
-const rejection = (bytes: Uint8Array): ProtocolError => {
-  let thrown: unknown
-  try {
-    decodeNativeFrame(bytes)
-  } catch (error) {
-    thrown = error
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError)
-  expect((thrown as ProtocolError).code).toBe('malformedMessage')
-  return thrown as ProtocolError
-}
-
-// lib0 reads ~150 continuation bytes of zero as NaN (0 × Infinity) instead of throwing.
-const nanVarUint = [...new Array<number>(150).fill(0x80), 0x00]
-// 2^53 in lib0's varint: seven zero groups, then 0x10 in the last one.
-const twoPow53 = bytesOf((encoder) => encoding.writeVarUint(encoder, 2 ** 53))
+const rejection = rejectionBy(decodeNativeFrame)
 
 const docName = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),

@@ -9,40 +9,9 @@ import * as Y from 'yjs'
 import { ProtocolError } from './errors.js'
 import { syncMessageType, type SyncMessage } from './sync.js'
 import { decodeYWebsocketMessage, encodeYWebsocketMessage, messageType, type YWebsocketMessage } from './yWebsocket.js'
+import { bytesOf, concat, nanVarUint, outcome, rejectionBy } from './test/decodingCases.js'
 
-const bytesOf = (write: (encoder: encoding.Encoder) => void): Uint8Array => {
-  const encoder = encoding.createEncoder()
-  write(encoder)
-  return encoding.toUint8Array(encoder)
-}
-
-const concat = (...parts: ArrayLike<number>[]): Uint8Array => Uint8Array.from(parts.flatMap((part) => Array.from(part)))
-
-/** How a decode ended: `code: message` of a ProtocolError, or what else happened. */
-const outcome = (decode: () => unknown): string => {
-  try {
-    decode()
-    return 'decoded'
-  } catch (error) {
-    return error instanceof ProtocolError ? `${error.code}: ${error.message}` : `not a ProtocolError: ${String(error)}`
-  }
-}
-
-/** Decodes `bytes`, expecting a ProtocolError with code malformedMessage, and returns it. */
-const rejection = (bytes: Uint8Array): ProtocolError => {
-  let thrown: unknown
-  try {
-    decodeYWebsocketMessage(bytes)
-  } catch (error) {
-    thrown = error
-  }
-  expect(thrown).toBeInstanceOf(ProtocolError)
-  expect((thrown as ProtocolError).code).toBe('malformedMessage')
-  return thrown as ProtocolError
-}
-
-// lib0 reads ~150 continuation bytes of zero as NaN (0 × Infinity) instead of throwing.
-const nanVarUint = [...new Array<number>(150).fill(0x80), 0x00]
+const rejection = rejectionBy(decodeYWebsocketMessage)
 
 const payload = fc.uint8Array({ maxLength: 200 })
 const syncMessage: fc.Arbitrary<SyncMessage> = fc.oneof(

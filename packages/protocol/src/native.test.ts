@@ -38,11 +38,13 @@ const frames: { readonly [T in NativeFrame['type']]: fc.Arbitrary<Extract<Native
   ack: fc.record({ type: fc.constant('ack'), doc: docName, seq: bigNat }),
   error: fc.record({ type: fc.constant('error'), doc: docName, code: bigNat, reason: text }),
   notice: fc.record({ type: fc.constant('notice'), doc: docName, code: bigNat, message: text }),
+  ping: fc.record({ type: fc.constant('ping'), doc: fc.constant(''), id: bigNat }),
+  pong: fc.record({ type: fc.constant('pong'), doc: fc.constant(''), id: bigNat }),
 }
 const anyFrame: fc.Arbitrary<NativeFrame> = fc.oneof(...Object.values(frames))
 
 describe('native frames (concord.v1)', () => {
-  it('are selected by the concord.v1 subprotocol and number their types 0-7', () => {
+  it('are selected by the concord.v1 subprotocol and number their types 0-9', () => {
     expect(nativeSubprotocol).toBe('concord.v1')
     expect(frameType).toEqual({
       open: 0,
@@ -53,6 +55,8 @@ describe('native frames (concord.v1)', () => {
       ack: 5,
       error: 6,
       notice: 7,
+      ping: 8,
+      pong: 9,
     })
     expect(Object.keys(frames).sort()).toEqual(Object.keys(frameType).sort())
   })
@@ -105,6 +109,8 @@ describe('native frames (concord.v1)', () => {
       ['ack', { type: 'ack', doc: 'a', seq: 300 }, [5, 1, a, 0xac, 0x02]],
       ['connection error', { type: 'error', doc: '', code: 4400, reason: 'x' }, [6, 0, 0xb0, 0x22, 1, 0x78]],
       ['notice', { type: 'notice', doc: 'a', code: 1001, message: 'hi' }, [7, 1, a, 0xe9, 0x07, 2, 0x68, 0x69]],
+      ['ping', { type: 'ping', doc: '', id: 300 }, [8, 0, 0xac, 0x02]],
+      ['pong', { type: 'pong', doc: '', id: 1 }, [9, 0, 1]],
       [
         'a document name, length-prefixed in UTF-8 bytes',
         { type: 'open', doc: 'é😀' },
@@ -204,7 +210,7 @@ describe('native frames (concord.v1)', () => {
 
     it('unknown frame types, even with a well-formed name after them', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 8, max: Number.MAX_SAFE_INTEGER }), docName, (type, doc) => {
+        fc.property(fc.integer({ min: 10, max: Number.MAX_SAFE_INTEGER }), docName, (type, doc) => {
           const bytes = bytesOf((encoder) => {
             encoding.writeVarUint(encoder, type)
             encoding.writeVarString(encoder, doc)
@@ -222,6 +228,7 @@ describe('native frames (concord.v1)', () => {
       rejection(concat([frameType.sync, 0], nanVarUint, [2, 0]))
       rejection(concat([frameType.error, 0], nanVarUint, [0]))
       rejection(concat([frameType.notice, 0], twoPow53, [0]))
+      rejection(concat([frameType.ping, 0], nanVarUint))
       // ...while the largest safe integer is fine.
       const max = encodeNativeFrame({ type: 'ack', doc: '', seq: Number.MAX_SAFE_INTEGER })
       expect(decodeNativeFrame(max)).toEqual({ type: 'ack', doc: '', seq: Number.MAX_SAFE_INTEGER })
@@ -267,7 +274,7 @@ describe('native frames (concord.v1)', () => {
 
     it('random bodies after a known frame type decode or throw a ProtocolError', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 7 }), fc.uint8Array({ maxLength: 64 }), (type, body) => {
+        fc.property(fc.integer({ min: 0, max: 9 }), fc.uint8Array({ maxLength: 64 }), (type, body) => {
           decodesOrRejects(concat([type], body))
         }),
         { numRuns: 3000 },

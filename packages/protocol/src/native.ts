@@ -23,6 +23,8 @@ export const frameType = {
   ack: 5,
   error: 6,
   notice: 7,
+  ping: 8,
+  pong: 9,
 } as const
 
 export type NativeFrame =
@@ -42,6 +44,13 @@ export type NativeFrame =
   | { readonly type: 'error'; readonly doc: string; readonly code: number; readonly reason: string }
   /** Information that closes nothing; `doc` is empty when it concerns the connection. */
   | { readonly type: 'notice'; readonly doc: string; readonly code: number; readonly message: string }
+  /**
+   * A liveness check the other side answers at once with a `pong` carrying the
+   * same `id`; `doc` is empty. Browsers cannot see WebSocket ping frames, so
+   * clients detect a dead socket with these.
+   */
+  | { readonly type: 'ping'; readonly doc: string; readonly id: number }
+  | { readonly type: 'pong'; readonly doc: string; readonly id: number }
 
 export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -57,6 +66,10 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
       break
     case 'ack':
       encoding.writeVarUint(encoder, frame.seq)
+      break
+    case 'ping':
+    case 'pong':
+      encoding.writeVarUint(encoder, frame.id)
       break
     case 'error':
       encoding.writeVarUint(encoder, frame.code)
@@ -76,7 +89,7 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
 
 export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
   decodeWhole(bytes, 'concord.v1 frame', (decoder): NativeFrame => {
-    const type = readBoundedVarUint(decoder, frameType.notice, 'frame type')
+    const type = readBoundedVarUint(decoder, frameType.pong, 'frame type')
     const doc = decoding.readVarString(decoder)
     switch (type) {
       case frameType.open:
@@ -93,7 +106,11 @@ export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
         return { type: 'ack', doc, seq: readSafeVarUint(decoder, 'seq') }
       case frameType.error:
         return { type: 'error', doc, code: readSafeVarUint(decoder, 'code'), reason: decoding.readVarString(decoder) }
-      default:
+      case frameType.notice:
         return { type: 'notice', doc, code: readSafeVarUint(decoder, 'code'), message: decoding.readVarString(decoder) }
+      case frameType.ping:
+        return { type: 'ping', doc, id: readSafeVarUint(decoder, 'id') }
+      default:
+        return { type: 'pong', doc, id: readSafeVarUint(decoder, 'id') }
     }
   })

@@ -52,6 +52,11 @@ export class NativeConnection {
       case 'awareness':
       case 'queryAwareness':
         return this.#receiveForDocument(frame)
+      case 'ping':
+        this.socket.send(encodeNativeFrame({ type: 'pong', doc: '', id: frame.id }))
+        return
+      case 'pong':
+        return
       case 'ack':
       case 'error':
       case 'notice':

@@ -62,6 +62,18 @@ describe('native mode (concord.v1)', () => {
     expect(relay.relay.stats()).toEqual({ connections: 2, documents: 20 })
   })
 
+  it('answers a ping with a pong of the same id, so a browser can tell its socket is alive', async () => {
+    relay = await startRelay()
+    const client = await connect()
+    client.send({ type: 'ping', doc: '', id: 41 })
+    client.send({ type: 'ping', doc: '', id: 42 })
+    await waitFor(() => client.received.length === 2, 'two pongs')
+    expect(client.received).toEqual([
+      { type: 'pong', doc: '', id: 41 },
+      { type: 'pong', doc: '', id: 42 },
+    ])
+  })
+
   it('batches acks: many updates in one burst get far fewer ack frames', async () => {
     relay = await startRelay()
     const client = await connect()

@@ -33,7 +33,10 @@ export const closeCodes = {
   rateLimited: 4429,
   /** The relay could not load the document from its store; it refuses rather than serve a blank. */
   documentUnavailable: 4503,
-  /** The peer did not read what the relay sent and its send buffer passed the cap. */
+  /**
+   * The peer did not read what the relay sent and its send buffer passed the
+   * cap. Logged by the relay; the peer, not reading, sees an abnormal closure.
+   */
   slowReader: 4508,
 } as const
 

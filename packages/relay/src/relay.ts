@@ -59,9 +59,14 @@ export const relayDefaults = {
 
 type Connection = YWebsocketConnection | NativeConnection
 
-/** The document a y-websocket client asks for: its URL path, percent-decoded. */
+/**
+ * The document a y-websocket client asks for: its URL path after the first
+ * slash, up to any query, percent-decoded and taken literally. (A URL parser
+ * would read `//team/notes`, which a provider for room `/team/notes` asks for,
+ * as host `team` and path `/notes`, and would fold `..` segments.)
+ */
 const documentFromUrl = (url: string | undefined): string => {
-  const path = new URL(url ?? '/', 'http://relay').pathname
+  const path = (url ?? '/').split('?', 1)[0]!
   try {
     return decodeURIComponent(path.slice(1))
   } catch (error) {

@@ -68,6 +68,12 @@ export class RelaySocket {
       { ...this.logFields, code: closeCodes[code], codeName: code, reason },
       'closing connection',
     )
+    if (code === 'slowReader') {
+      // A peer that does not read would never read the close frame either, queued behind
+      // what it did not read: drop it now and free its buffer. It sees an abnormal closure.
+      this.ws.terminate()
+      return
+    }
     this.ws.close(closeCodes[code], truncateReason(reason))
     setTimeout(() => this.ws.terminate(), closeTimeoutMs).unref()
   }

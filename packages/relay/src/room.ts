@@ -134,6 +134,8 @@ export class Room {
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<void> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
+      // Merge first, so that a corrupt document is not blamed on this peer's state vector.
+      if (!this.#guard(() => state.merge())) return undefined
       let update: Uint8Array
       try {
         update = state.diff(sync.stateVector)
@@ -146,7 +148,7 @@ export class Room {
     if (inspectUpdate(sync.update) === 'empty') return this.#lastWrite
     // Own the bytes: the decoded update is a view into the socket's frame buffer.
     const update = new Uint8Array(sync.update)
-    if (state.add(update)) setImmediate(() => this.#status === 'ready' && state.merge())
+    if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     return this.#write(update)
   }
@@ -199,7 +201,8 @@ export class Room {
 
   /** The relay's sync step 1, and who is here. */
   #greet(peer: RoomPeer): void {
-    const stateVector = this.#state!.stateVector()
+    const stateVector = this.#guard(() => this.#state!.stateVector())
+    if (!stateVector) return
     peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))
     const snapshot = this.#presence.snapshot()
     if (snapshot) peer.send(encodeFor(peer.mode, this.name, { type: 'awareness', update: snapshot }))
@@ -252,6 +255,20 @@ export class Room {
   async #settled(): Promise<void> {
     while (this.#pendingWrites > 0 || this.#compaction) {
       await Promise.allSettled([this.#lastWrite, this.#compaction])
+    }
+  }
+
+  /**
+   * Runs a merge of the document's updates. Validation should let no update
+   * in that a merge cannot handle; if one got in anyway, the document is
+   * refused (4503) rather than crash the relay or be served half.
+   */
+  #guard<T>(merge: () => T): T | undefined {
+    try {
+      return merge()
+    } catch (error) {
+      this.#fail('the relay could not merge the updates of this document', error)
+      return undefined
     }
   }
 

@@ -6,9 +6,26 @@ import * as Y from 'yjs'
 import { ProtocolError } from '@concord/protocol'
 
 /**
- * Checks that `update` decodes as a Yjs (v1) update and tells whether it
- * carries anything (an update with no structs and no deletions is empty).
- * Throws a ProtocolError with code `invalidUpdate` when it does not decode.
+ * An item may refer (as its origin, right origin or parent) to an item of its
+ * own client only if that item came before it: Yjs assumes so and does not
+ * check, so an update that breaks it decodes, merges and diffs fine, then
+ * throws in every Y.Doc that applies it, clients and the relay's compaction
+ * alike.
+ */
+const refersForward = (item: Y.Item): boolean => {
+  const { client, clock } = item.id
+  for (const reference of [item.origin, item.rightOrigin, item.parent]) {
+    if (reference instanceof Y.ID && reference.client === client && reference.clock >= clock) return true
+  }
+  return false
+}
+
+/**
+ * Checks that `update` decodes as a Yjs (v1) update whose items refer only
+ * backwards within each client, and tells whether it carries anything (an
+ * update with no structs and no deletions is empty). Throws a ProtocolError
+ * with code `invalidUpdate` otherwise. This costs a decode (about 2 us for a
+ * keystroke), where applying it to a throwaway Y.Doc would cost about 80.
  */
 export const inspectUpdate = (update: Uint8Array): 'empty' | 'content' => {
   let decoded: ReturnType<typeof Y.decodeUpdate>
@@ -16,6 +33,11 @@ export const inspectUpdate = (update: Uint8Array): 'empty' | 'content' => {
     decoded = Y.decodeUpdate(update)
   } catch (error) {
     throw new ProtocolError('invalidUpdate', 'the update does not decode as a Yjs update', { cause: error })
+  }
+  for (const struct of decoded.structs) {
+    if (struct instanceof Y.Item && refersForward(struct)) {
+      throw new ProtocolError('invalidUpdate', `item ${struct.id.client}:${struct.id.clock} refers to a later item`)
+    }
   }
   return decoded.structs.length === 0 && decoded.ds.clients.size === 0 ? 'empty' : 'content'
 }

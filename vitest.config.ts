@@ -10,6 +10,7 @@ export default defineConfig({
     alias: {
       '@concord/protocol': source('./packages/protocol/src/index.ts'),
       '@concord/relay': source('./packages/relay/src/index.ts'),
+      '@concord/client': source('./packages/client/src/index.ts'),
     },
   },
   test: {

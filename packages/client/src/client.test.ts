@@ -1,0 +1,189 @@
+/**
+ * The client as an app uses it: real relays on loopback ports with SQLite in
+ * temp folders, IndexedDB from fake-indexeddb (installed globally, so the
+ * client's default store is the IndexedDB one), BroadcastChannel from Node.
+ */
+import 'fake-indexeddb/auto'
+import { rm } from 'node:fs/promises'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket as NodeWebSocket } from 'ws'
+import * as Y from 'yjs'
+import { makeTempDir, startRelay, waitFor, type TestRelay } from '../../relay/src/test/relayHarness.js'
+import { createClient, type ClientOptions, type ConcordClient } from './client.js'
+import type { DocHandle } from './docHandle.js'
+import type { ConcordError } from './errors.js'
+
+const clients: ConcordClient[] = []
+const relays: TestRelay[] = []
+const dirs: string[] = []
+let storeNames = 0
+
+/** A client with its own IndexedDB database (unless `name` is given) and quick reconnects. */
+const makeClient = (url: string, options: Partial<ClientOptions> = {}): ConcordClient => {
+  const client = createClient({
+    url,
+    name: `test-${++storeNames}`,
+    WebSocket: NodeWebSocket as never,
+    connection: { backoff: { initialDelayMs: 20, maxDelayMs: 200 } },
+    ...options,
+  })
+  clients.push(client)
+  return client
+}
+
+/** A relay on a port that stays the same across restarts, with its data in a temp folder. */
+const relayOnFixedPort = async () => {
+  const dataDir = await makeTempDir()
+  dirs.push(dataDir)
+  const first = await startRelay({ dataDir })
+  relays.push(first)
+  const { port, url } = first
+  return {
+    url,
+    current: first,
+    async stop() {
+      await this.current.close()
+    },
+    async restart() {
+      this.current = await startRelay({ dataDir, port })
+      relays.push(this.current)
+    },
+  }
+}
+
+/** A relay address where nothing listens yet: start one there later. */
+const relayNotYetUp = async () => {
+  const placeholder = await relayOnFixedPort()
+  await placeholder.stop()
+  return placeholder
+}
+
+const text = (handle: DocHandle) => handle.doc.getText('t').toString()
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.destroy()))
+  await Promise.all(relays.splice(0).map((relay) => relay.close().catch(() => {})))
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
+})
+
+describe('createClient', () => {
+  it('syncs two clients through the relay, and acknowledges every edit', async () => {
+    const relay = await relayOnFixedPort()
+    const alice = makeClient(relay.url).open('notes')
+    const bob = makeClient(relay.url).open('notes')
+    alice.doc.getText('t').insert(0, 'hello')
+    bob.doc.getMap('m').set('from', 'bob')
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    await waitFor(() => text(bob) === 'hello' && alice.doc.getMap('m').get('from') === 'bob', 'both edits on both')
+    expect([alice.status, bob.status]).toEqual(['synced', 'synced'])
+    expect([alice.pending, bob.pending]).toEqual([0, 0])
+  })
+
+  it('lets two clients edit while the relay is down, and converges when it comes up', async () => {
+    const relay = await relayNotYetUp()
+    const alice = makeClient(relay.url).open('offline')
+    const bob = makeClient(relay.url).open('offline')
+    await Promise.all([alice.whenLoaded(), bob.whenLoaded()])
+    alice.doc.getText('t').insert(0, 'alice ')
+    bob.doc.getText('t').insert(0, 'bob ')
+    await waitFor(() => alice.pending === 1 && bob.pending === 1, 'both edits pending')
+    expect(alice.status).not.toBe('synced')
+    await relay.restart()
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    await waitFor(() => text(alice) === text(bob) && text(alice).length === 10, 'convergence')
+    expect(text(alice)).toMatch(/^(alice bob |bob alice )$/)
+    expect(Y.encodeStateVector(alice.doc)).toEqual(Y.encodeStateVector(bob.doc))
+  })
+
+  it('restores the state and the pending count from the device store in a new client', async () => {
+    const relay = await relayNotYetUp()
+    const first = makeClient(relay.url, { name: 'shared-device' })
+    const handle = first.open('draft')
+    await handle.whenLoaded()
+    handle.doc.getText('t').insert(0, 'written offline')
+    handle.doc.getText('t').insert(0, '> ')
+    await waitFor(() => handle.pending === 2, 'two pending edits')
+    await first.destroy()
+
+    const second = makeClient(relay.url, { name: 'shared-device' })
+    const restored = second.open('draft')
+    await restored.whenLoaded()
+    expect(text(restored)).toBe('> written offline')
+    expect(restored.pending).toBe(2)
+    await relay.restart()
+    await restored.whenSynced()
+    expect(restored.pending).toBe(0)
+    const stored = new Y.Doc()
+    for (const update of await relay.current.store.load('draft')) Y.applyUpdate(stored, update)
+    expect(stored.getText('t').toString()).toBe('> written offline')
+  })
+
+  it('keeps edits pending while the relay is gone, and settles them after it restarts', async () => {
+    const relay = await relayOnFixedPort()
+    const client = makeClient(relay.url)
+    const handle = client.open('crash')
+    await handle.whenSynced()
+    await relay.stop()
+    await waitFor(() => handle.status !== 'synced', 'the client to notice')
+    for (let i = 0; i < 10; i++) handle.doc.getArray('writes').push([i])
+    await waitFor(() => handle.pending === 10, 'ten pending edits')
+    await relay.restart()
+    await handle.whenSynced()
+    expect(handle.pending).toBe(0)
+    expect(handle.status).toBe('synced')
+    const stored = new Y.Doc()
+    for (const update of await relay.current.store.load('crash')) Y.applyUpdate(stored, update)
+    expect(stored.getArray('writes').toArray()).toEqual([...Array(10).keys()])
+  })
+
+  it('serves many documents over one socket, and the same handle for the same id', async () => {
+    const relay = await relayOnFixedPort()
+    const client = makeClient(relay.url)
+    const handles = Array.from({ length: 12 }, (_, i) => client.open(`doc-${i}`))
+    expect(client.open('doc-3')).toBe(handles[3])
+    for (const [i, handle] of handles.entries()) handle.doc.getText('t').insert(0, `text ${i}`)
+    await Promise.all(handles.map((handle) => handle.whenSynced()))
+    expect(relay.current.relay.stats()).toEqual({ connections: 1, documents: 12 })
+    const reader = makeClient(relay.url)
+    const copy = reader.open('doc-7')
+    await copy.whenSynced()
+    expect(text(copy)).toBe('text 7')
+  })
+
+  it('shares edits between tabs of one store over BroadcastChannel, with no relay at all', async () => {
+    const relay = await relayNotYetUp()
+    const tabA = makeClient(relay.url, { name: 'two-tabs' }).open('shared')
+    const tabB = makeClient(relay.url, { name: 'two-tabs' }).open('shared')
+    await Promise.all([tabA.whenLoaded(), tabB.whenLoaded()])
+    tabA.doc.getText('t').insert(0, 'from tab A')
+    await waitFor(() => text(tabB) === 'from tab A', 'tab B to see tab A')
+    tabB.awareness.setLocalStateField('user', 'tab B')
+    await waitFor(() => tabA.awareness.getStates().get(tabB.doc.clientID)?.user === 'tab B', "tab B's presence in A")
+    expect([tabA.pending, tabB.pending]).toEqual([1, 0])
+  })
+
+  it('reports a document the relay refuses as a typed error', async () => {
+    const relay = await relayOnFixedPort()
+    const client = makeClient(relay.url)
+    expect(() => client.open('')).toThrow(expect.objectContaining({ code: 'invalidDocumentName' }))
+    const errors: ConcordError[] = []
+    client.on('error', (error) => errors.push(error))
+    // Break the store so that the relay cannot load the document.
+    relay.current.store.load = () => Promise.reject(new Error('disk on fire'))
+    const handle = client.open('unloadable')
+    await waitFor(() => errors.length > 0, 'an error event')
+    expect(errors[0]).toMatchObject({ name: 'ConcordError', code: 'documentUnavailable', doc: 'unloadable' })
+    expect(handle.status).toBe('syncing')
+  })
+
+  it('shares presence through the relay and removes it when a handle closes', async () => {
+    const relay = await relayOnFixedPort()
+    const alice = makeClient(relay.url).open('presence')
+    const bob = makeClient(relay.url).open('presence')
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    alice.awareness.setLocalStateField('user', { name: 'Alice' })
+    await waitFor(() => bob.awareness.getStates().has(alice.doc.clientID), "Alice's presence at Bob")
+    alice.close()
+    await waitFor(() => !bob.awareness.getStates().has(alice.doc.clientID), "Alice's presence gone at Bob")
+  })
+})

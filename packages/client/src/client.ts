@@ -1,0 +1,135 @@
+/**
+ * Owns a client: one connection to the relay shared by every open document,
+ * one device store, one channel to the other tabs, and the handles of the
+ * open documents, with frames routed to the handle they name.
+ */
+import { documentNameProblem } from '@concord/protocol'
+import { ObservableV2 } from 'lib0/observable'
+import { ConcordError } from './errors.js'
+import { DocHandle } from './docHandle.js'
+import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
+import type { LocalStore } from './localStore.js'
+import { MemoryLocalStore } from './memoryLocalStore.js'
+import { RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
+import type { ConnectionStatus } from './syncStatus.js'
+import { TabChannel } from './tabChannel.js'
+
+export interface ClientOptions {
+  /** The relay, e.g. `ws://127.0.0.1:8787`. */
+  readonly url: string
+  /** Where documents are kept on this device. Default: IndexedDB where there is one, else memory. */
+  readonly store?: LocalStore
+  /** Names the IndexedDB database and the channel between tabs. Default: `concord`. */
+  readonly name?: string
+  /** The WebSocket constructor. Default: `globalThis.WebSocket`; on Node 20 pass the one from `ws`. */
+  readonly WebSocket?: RelayConnectionOptions['WebSocket']
+  /** Share updates and presence with other tabs that use the same name. Default: where BroadcastChannel exists. */
+  readonly shareAcrossTabs?: boolean
+  /** Heartbeat and backoff settings of the connection. */
+  readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket'>
+}
+
+export interface ClientEvents {
+  /** Any error: from the relay (by close-code name), from the device store, or from a document. */
+  error: (error: ConcordError) => void
+  status: (status: ConnectionStatus) => void
+}
+
+interface OpenHandle {
+  readonly handle: DocHandle
+  readonly unsubscribeTabs: () => void
+}
+
+const defaultStore = (name: string): Promise<LocalStore> =>
+  typeof indexedDB === 'undefined' ? Promise.resolve(new MemoryLocalStore()) : IndexedDbLocalStore.open(name)
+
+export class ConcordClient extends ObservableV2<ClientEvents> {
+  readonly #connection: RelayConnection
+  readonly #store: Promise<LocalStore>
+  readonly #tabs: TabChannel | undefined
+  readonly #open = new Map<string, OpenHandle>()
+  #destroyed = false
+
+  constructor(options: ClientOptions) {
+    super()
+    const name = options.name ?? 'concord'
+    this.#store = options.store ? Promise.resolve(options.store) : defaultStore(name)
+    this.#store.catch((error: unknown) => {
+      this.emit('error', [
+        new ConcordError('store', 'the device store could not be opened', undefined, { cause: error }),
+      ])
+    })
+    this.#tabs = (options.shareAcrossTabs ?? TabChannel.available) ? new TabChannel(name) : undefined
+    this.#connection = new RelayConnection({ ...options.connection, url: options.url, WebSocket: options.WebSocket })
+    this.#connection.on('status', (status) => {
+      for (const { handle } of this.#open.values()) handle.connectionChanged(status)
+      this.emit('status', [status])
+    })
+    this.#connection.on('frame', (frame) => {
+      if (frame.doc === '' && frame.type === 'error') {
+        this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason)])
+        return
+      }
+      this.#open.get(frame.doc)?.handle.receive(frame)
+    })
+    this.#connection.on('error', (error) => {
+      this.emit('error', [new ConcordError(error.code, error.message, undefined, { cause: error })])
+    })
+    globalThis.addEventListener?.('pagehide', this.#onPageHide)
+    this.#connection.connect()
+  }
+
+  /** The connection to the relay: `offline`, `connecting` or `open`. */
+  get status(): ConnectionStatus {
+    return this.#connection.status
+  }
+
+  /**
+   * The handle of document `id`, opened if it is not open yet: the same
+   * handle for the same id until it is closed. Throws a ConcordError with code
+   * `invalidDocumentName` for a name the relay would refuse.
+   */
+  open(id: string): DocHandle {
+    if (this.#destroyed) throw new ConcordError('closed', 'the client was destroyed')
+    const problem = documentNameProblem(id)
+    if (problem) throw new ConcordError('invalidDocumentName', problem, id)
+    const open = this.#open.get(id)
+    if (open) return open.handle
+    const handle = new DocHandle({
+      id,
+      store: this.#store,
+      link: this.#connection,
+      tabs: this.#tabs,
+      onClose: () => {
+        this.#open.get(id)?.unsubscribeTabs()
+        this.#open.delete(id)
+      },
+    })
+    handle.on('error', (error) => this.emit('error', [error]))
+    const unsubscribeTabs = this.#tabs?.subscribe(id, (kind, data) => handle.receiveFromTab(kind, data)) ?? (() => {})
+    this.#open.set(id, { handle, unsubscribeTabs })
+    handle.connectionChanged(this.#connection.status)
+    return handle
+  }
+
+  /** Closes every document, waits for what they were storing, then closes the connection and the store. */
+  override async destroy(): Promise<void> {
+    if (this.#destroyed) return
+    this.#destroyed = true
+    globalThis.removeEventListener?.('pagehide', this.#onPageHide)
+    const handles = [...this.#open.values()].map(({ handle }) => handle)
+    for (const handle of handles) handle.close()
+    await Promise.all(handles.map((handle) => handle.flushed()))
+    this.#connection.destroy()
+    this.#tabs?.close()
+    await this.#store.then((store) => store.close()).catch(() => {})
+    super.destroy()
+  }
+
+  readonly #onPageHide = (): void => {
+    // The tab may never run again: tell the others it left.
+    for (const { handle } of this.#open.values()) handle.awareness.setLocalState(null)
+  }
+}
+
+export const createClient = (options: ClientOptions): ConcordClient => new ConcordClient(options)

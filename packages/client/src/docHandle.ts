@@ -1,0 +1,360 @@
+/**
+ * Owns one open document on the client: its Y.Doc and Awareness, loading it
+ * from the device store, storing every local update before it goes to the
+ * network, syncing with the relay over the shared connection, and knowing
+ * which local updates the relay has acknowledged as durable.
+ *
+ * Pending tracking: each stored local update is pending until an ack covers
+ * the sequence number it was sent with, either alone (an `update` frame) or
+ * inside the sync step 2 that answers the relay's step 1 on a new
+ * connection. A sequence number belongs to one connection; on a reconnect
+ * every pending update is sent again, inside the next step 2.
+ */
+import { type NativeFrame } from '@concord/protocol'
+import { ObservableV2 } from 'lib0/observable'
+import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import { ConcordError } from './errors.js'
+import type { LocalStore } from './localStore.js'
+import { syncStatusOf, type ConnectionStatus, type SyncStatus } from './syncStatus.js'
+
+/** What a handle needs from the client's connection to the relay. */
+export interface RelayLink {
+  readonly status: ConnectionStatus
+  /** Sends a frame if the connection is open; returns false when it is not. */
+  send(frame: NativeFrame): boolean
+}
+
+/** What a handle needs from the channel between tabs: send to the other tabs. */
+export interface TabLink {
+  post(doc: string, kind: 'update' | 'awareness', data: Uint8Array): void
+}
+
+export interface DocHandleOptions {
+  readonly id: string
+  readonly store: Promise<LocalStore>
+  readonly link: RelayLink
+  readonly tabs?: TabLink | undefined
+  /** Merge the stored log into the snapshot after this many appends. Default 100. */
+  readonly compactAfterUpdates?: number
+  /** Called once, after `close()`, so the client forgets the handle. */
+  readonly onClose?: (handle: DocHandle) => void
+}
+
+export interface DocHandleEvents {
+  status: (status: SyncStatus) => void
+  pending: (pending: number) => void
+  error: (error: ConcordError) => void
+}
+
+interface PendingUpdate {
+  /** When it was made in this handle's life (0: before, loaded from the store). */
+  readonly ordinal: number
+  /** The sequence number it was sent with on the current connection; 0 when not sent on it. */
+  seq: number
+}
+
+interface SyncWaiter {
+  readonly ordinal: number
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
+// Origins of Y.Doc updates that are not local edits.
+const fromStore = Symbol('concord: from the device store')
+const fromRelay = Symbol('concord: from the relay')
+const fromTab = Symbol('concord: from another tab')
+
+export class DocHandle extends ObservableV2<DocHandleEvents> {
+  readonly id: string
+  readonly doc = new Y.Doc()
+  readonly awareness: Awareness
+
+  readonly #store: Promise<LocalStore>
+  readonly #link: RelayLink
+  readonly #tabs: TabLink | undefined
+  readonly #compactAfterUpdates: number
+  readonly #onClose: ((handle: DocHandle) => void) | undefined
+  readonly #loaded: Promise<void>
+  #status: SyncStatus
+  #connection: ConnectionStatus = 'offline'
+  /** Bumped on every connection change, so work begun for an old connection can tell. */
+  #connectionEpoch = 0
+  /** The relay knows this document is open on the current connection. */
+  #openOnRelay = false
+  #relayStateReceived = false
+  #lastSeq = 0
+  readonly #pending = new Map<number, PendingUpdate>()
+  #localOrdinal = 0
+  #storedOrdinal = 0
+  #unstored = 0
+  #writes: Promise<void>
+  #appendsSinceCompaction = 0
+  #storedWaiters: Array<() => void> = []
+  #syncWaiters: SyncWaiter[] = []
+  #closed = false
+
+  constructor(options: DocHandleOptions) {
+    super()
+    this.id = options.id
+    this.#store = options.store
+    this.#link = options.link
+    this.#tabs = options.tabs
+    this.#compactAfterUpdates = options.compactAfterUpdates ?? 100
+    this.#onClose = options.onClose
+    this.awareness = new Awareness(this.doc)
+    this.#status = this.#currentStatus()
+    this.#loaded = this.#load()
+    this.#loaded.catch((error: unknown) => {
+      this.emit('error', [
+        new ConcordError('store', `could not load "${this.id}" from the device store`, this.id, { cause: error }),
+      ])
+    })
+    // Local edits made before the load finished are stored after it.
+    this.#writes = this.#loaded.catch(() => {})
+    this.doc.on('update', this.#onDocUpdate)
+    this.awareness.on('update', this.#onAwarenessUpdate)
+  }
+
+  get status(): SyncStatus {
+    return this.#status
+  }
+
+  /** Local updates not yet acknowledged as durable by the relay (stored or still being stored). */
+  get pending(): number {
+    return this.#unstored + this.#pending.size
+  }
+
+  /** Resolves once the stored state is applied to `doc`; rejects if the device store cannot be read. */
+  whenLoaded(): Promise<void> {
+    return this.#loaded
+  }
+
+  /**
+   * Resolves once every local update made before the call is acknowledged
+   * as durable by the relay, and the relay's state has been received on the
+   * current connection. Waits across reconnects; rejects only when the
+   * handle is closed first.
+   */
+  whenSynced(): Promise<void> {
+    const promise = new Promise<void>((resolve, reject) => {
+      this.#syncWaiters.push({ ordinal: this.#localOrdinal, resolve, reject })
+    })
+    // Callers that never await it must not see an unhandled rejection when the handle closes.
+    promise.catch(() => {})
+    this.#settleSyncWaiters()
+    return promise
+  }
+
+  /** Stops syncing this document: tells the others this client left, and releases the handle. Stored data stays. */
+  close(): void {
+    if (this.#closed) return
+    removeAwarenessStates(this.awareness, [this.doc.clientID], 'close')
+    if (this.#openOnRelay) this.#link.send({ type: 'close', doc: this.id })
+    this.#closed = true
+    this.doc.off('update', this.#onDocUpdate)
+    this.awareness.off('update', this.#onAwarenessUpdate)
+    this.awareness.destroy()
+    const error = new ConcordError('closed', `document "${this.id}" was closed`, this.id)
+    for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error)
+    this.#onClose?.(this)
+  }
+
+  /** Resolves once everything this handle asked the store to write is written. */
+  async flushed(): Promise<void> {
+    await this.#writes
+  }
+
+  /** For the client: the connection to the relay changed. */
+  connectionChanged(status: ConnectionStatus): void {
+    if (this.#closed || status === this.#connection) return
+    this.#connection = status
+    this.#connectionEpoch++
+    this.#openOnRelay = false
+    this.#relayStateReceived = false
+    this.#lastSeq = 0
+    for (const update of this.#pending.values()) update.seq = 0
+    if (status === 'open') {
+      const epoch = this.#connectionEpoch
+      this.#loaded.then(
+        () => epoch === this.#connectionEpoch && !this.#closed && this.#openOnTheRelay(),
+        () => {},
+      )
+    }
+    this.#updateStatus()
+  }
+
+  /** For the client: a frame the relay sent for this document. */
+  receive(frame: NativeFrame): void {
+    if (this.#closed || !this.#openOnRelay) return
+    switch (frame.type) {
+      case 'sync':
+        if (frame.sync.type === 'step1') {
+          void this.#answerStep1(frame.sync.stateVector)
+          return
+        }
+        Y.applyUpdate(this.doc, frame.sync.update, fromRelay)
+        if (frame.sync.type === 'step2') {
+          this.#relayStateReceived = true
+          this.#updateStatus()
+          this.#settleSyncWaiters()
+        }
+        return
+      case 'ack':
+        this.#acknowledge(frame.seq)
+        return
+      case 'awareness':
+        applyAwarenessUpdate(this.awareness, frame.update, fromRelay)
+        return
+      case 'error':
+        this.#openOnRelay = false
+        this.#relayStateReceived = false
+        this.#updateStatus()
+        this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason, this.id)])
+        return
+      default:
+        return
+    }
+  }
+
+  /** For the client: an update or awareness change another tab made. */
+  receiveFromTab(kind: 'update' | 'awareness', data: Uint8Array): void {
+    if (this.#closed) return
+    if (kind === 'update') Y.applyUpdate(this.doc, data, fromTab)
+    else applyAwarenessUpdate(this.awareness, data, fromTab)
+  }
+
+  async #load(): Promise<void> {
+    const store = await this.#store
+    const stored = await store.load(this.id)
+    const updates = stored.snapshot ? [stored.snapshot] : []
+    for (const { id, update, pending } of stored.updates) {
+      updates.push(update)
+      if (pending) this.#pending.set(id, { ordinal: 0, seq: 0 })
+    }
+    if (updates.length > 0) Y.applyUpdate(this.doc, Y.mergeUpdates(updates), fromStore)
+    this.#appendsSinceCompaction = stored.updates.length
+    this.emit('pending', [this.pending])
+    this.#updateStatus()
+  }
+
+  readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === fromStore || origin === fromTab) return
+    if (origin === fromRelay) {
+      this.#write((store) => store.append(this.id, update, false))
+      return
+    }
+    const ordinal = ++this.#localOrdinal
+    this.#unstored++
+    this.#tabs?.post(this.id, 'update', update)
+    this.emit('pending', [this.pending])
+    this.#updateStatus()
+    this.#write(async (store) => {
+      const id = await store.append(this.id, update, true)
+      this.#unstored--
+      this.#storedOrdinal = ordinal
+      const pending: PendingUpdate = { ordinal, seq: 0 }
+      this.#pending.set(id, pending)
+      // Stored first, then offered to the network.
+      if (this.#openOnRelay) pending.seq = this.#sendSync({ type: 'update', update })
+      if (this.#unstored === 0) for (const resolve of this.#storedWaiters.splice(0)) resolve()
+    })
+  }
+
+  readonly #onAwarenessUpdate = (
+    { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
+    origin: unknown,
+  ): void => {
+    if (origin === fromRelay || origin === fromTab) return
+    const update = encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed])
+    this.#tabs?.post(this.id, 'awareness', update)
+    if (this.#openOnRelay) this.#link.send({ type: 'awareness', doc: this.id, update })
+  }
+
+  /** Runs one store operation after those before it; a failure is reported, never thrown. */
+  #write(operation: (store: LocalStore) => Promise<unknown>): void {
+    this.#writes = this.#writes
+      .then(() => this.#store)
+      .then(async (store) => {
+        await operation(store)
+        if (++this.#appendsSinceCompaction >= this.#compactAfterUpdates) {
+          this.#appendsSinceCompaction = 0
+          await store.compact(this.id, (updates) => Y.mergeUpdates(updates))
+        }
+      })
+      .catch((error: unknown) => {
+        this.emit('error', [
+          new ConcordError('store', `the device store failed for "${this.id}"`, this.id, { cause: error }),
+        ])
+      })
+  }
+
+  #openOnTheRelay(): void {
+    if (!this.#link.send({ type: 'open', doc: this.id })) return
+    this.#openOnRelay = true
+    this.#link.send({
+      type: 'sync',
+      doc: this.id,
+      seq: 0,
+      sync: { type: 'step1', stateVector: Y.encodeStateVector(this.doc) },
+    })
+    if (this.awareness.getLocalState() !== null) {
+      const update = encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
+      this.#link.send({ type: 'awareness', doc: this.id, update })
+    }
+  }
+
+  /** Sends what the relay lacks, once every local update in the doc is stored. */
+  async #answerStep1(stateVector: Uint8Array): Promise<void> {
+    const epoch = this.#connectionEpoch
+    if (this.#unstored > 0) await new Promise<void>((resolve) => this.#storedWaiters.push(resolve))
+    if (epoch !== this.#connectionEpoch || this.#closed || !this.#openOnRelay) return
+    const seq = this.#sendSync({ type: 'step2', update: Y.encodeStateAsUpdate(this.doc, stateVector) })
+    for (const pending of this.#pending.values()) if (pending.seq === 0) pending.seq = seq
+  }
+
+  #sendSync(sync: { type: 'step2' | 'update'; update: Uint8Array }): number {
+    const seq = ++this.#lastSeq
+    this.#link.send({ type: 'sync', doc: this.id, seq, sync })
+    return seq
+  }
+
+  #acknowledge(seq: number): void {
+    const acknowledged: number[] = []
+    for (const [id, pending] of this.#pending) {
+      if (pending.seq > 0 && pending.seq <= seq) acknowledged.push(id)
+    }
+    if (acknowledged.length === 0) return
+    for (const id of acknowledged) this.#pending.delete(id)
+    this.#write((store) => store.acknowledge(this.id, acknowledged))
+    this.emit('pending', [this.pending])
+    this.#updateStatus()
+    this.#settleSyncWaiters()
+  }
+
+  #settleSyncWaiters(): void {
+    if (!this.#relayStateReceived || this.#syncWaiters.length === 0) return
+    let oldestPending = Infinity
+    for (const { ordinal } of this.#pending.values()) oldestPending = Math.min(oldestPending, ordinal)
+    this.#syncWaiters = this.#syncWaiters.filter((waiter) => {
+      const done = this.#storedOrdinal >= waiter.ordinal && oldestPending > waiter.ordinal
+      if (done) waiter.resolve()
+      return !done
+    })
+  }
+
+  #currentStatus(): SyncStatus {
+    return syncStatusOf({
+      connection: this.#connection,
+      relayStateReceived: this.#relayStateReceived,
+      pending: this.pending,
+    })
+  }
+
+  #updateStatus(): void {
+    const status = this.#currentStatus()
+    if (status === this.#status) return
+    this.#status = status
+    this.emit('status', [status])
+  }
+}

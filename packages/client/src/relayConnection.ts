@@ -1,0 +1,370 @@
+/**
+ * Owns the one WebSocket between a client and its relay in native mode
+ * (`concord.v1`): opening it, reopening it with backoff after any close,
+ * heartbeats that find a dead socket, and following the device's online and
+ * offline events. Frames go out through `send` and come in through the
+ * `frame` event; which document a frame belongs to is the caller's business.
+ *
+ * Status, derived from the current socket alone:
+ *
+ *   offline     no socket: not connecting, the device is offline, or waiting
+ *               out the backoff delay before the next attempt
+ *   connecting  a socket is opening
+ *   open        the relay accepted the socket and selected `concord.v1`
+ *
+ * The backoff starts over once a connection has stayed open for
+ * `heartbeatIntervalMs`, not on its first frame: a relay that accepts and
+ * then drops every connection (a crash loop, a refusal) would otherwise be
+ * retried at the shortest delay forever.
+ */
+import {
+  closeCodes,
+  decodeNativeFrame,
+  encodeNativeFrame,
+  nativeSubprotocol,
+  ProtocolError,
+  type NativeFrame,
+} from '@concord/protocol'
+import { ObservableV2 } from 'lib0/observable'
+import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js'
+import { ConnectionError } from './errors.js'
+import type { ConnectionStatus } from './syncStatus.js'
+
+/**
+ * The code of the `close` event when heartbeats found the socket dead; it is
+ * also sent to the relay in case the socket still carries anything. Concord's
+ * own, after HTTP 408 (Request Timeout) like the codes in `closeCodes`, but
+ * local: the relay never sends it, so it is not in that table.
+ */
+export const heartbeatTimeoutCloseCode = 4408
+
+/** The part of a WebSocket this connection uses: the DOM's WebSocket and the `ws` package's both fit. */
+export interface WebSocketLike {
+  binaryType: string
+  /** The subprotocol the server selected. */
+  readonly protocol: string
+  send(data: Uint8Array): void
+  close(code?: number, reason?: string): void
+  addEventListener(type: 'open' | 'error', listener: () => void): void
+  addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void
+  addEventListener(type: 'close', listener: (event: { readonly code: number; readonly reason: string }) => void): void
+  removeEventListener(type: 'open' | 'error', listener: () => void): void
+  removeEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void
+  removeEventListener(
+    type: 'close',
+    listener: (event: { readonly code: number; readonly reason: string }) => void,
+  ): void
+}
+
+export type WebSocketConstructor = new (url: string, protocols: string) => WebSocketLike
+
+/** Where `online` and `offline` events come from: `window` in a browser. */
+export interface NetworkEnvironment {
+  addEventListener(type: 'online' | 'offline', listener: () => void): void
+  removeEventListener(type: 'online' | 'offline', listener: () => void): void
+  readonly navigator?: { readonly onLine?: boolean } | undefined
+}
+
+export interface RelayConnectionOptions {
+  /** The relay, e.g. `wss://relay.example`. */
+  readonly url: string
+  /** Default: `globalThis.WebSocket`. Node 20 has none: pass `WebSocket` from the `ws` package. */
+  readonly WebSocket?: WebSocketConstructor | undefined
+  readonly backoff?: BackoffOptions | undefined
+  /** Send a `ping` when nothing has arrived for this long. Default 10 s. */
+  readonly heartbeatIntervalMs?: number | undefined
+  /** Drop the socket when nothing has arrived for this long. Default 30 s; must exceed the interval. */
+  readonly heartbeatTimeoutMs?: number | undefined
+  /** Default: `globalThis` where it has `addEventListener` (browsers); none on Node. */
+  readonly environment?: NetworkEnvironment | undefined
+}
+
+export interface RelayConnectionEvents {
+  status: (status: ConnectionStatus) => void
+  /** Every frame from the relay but `pong`s, which only prove the socket alive. */
+  frame: (frame: NativeFrame) => void
+  /** One per socket, whoever closed it or however its attempt failed. */
+  close: (event: { code: number; reason: string }) => void
+  error: (error: ConnectionError) => void
+}
+
+/** The current socket and what the heartbeat knows about it; times are `performance.now()`. */
+interface LiveSocket {
+  readonly socket: WebSocketLike
+  readonly detach: () => void
+  /** When the relay accepted it; undefined while it is opening. */
+  openedAt: number | undefined
+  lastReceivedAt: number
+  lastPingAt: number
+  /** The first ping sent since the last frame arrived. */
+  unansweredPingAt: number | undefined
+}
+
+type Timer = ReturnType<typeof setTimeout>
+
+const ignore = (): void => {}
+
+const defaultEnvironment = (): NetworkEnvironment | undefined => {
+  const scope = globalThis as Partial<NetworkEnvironment>
+  return typeof scope.addEventListener === 'function' ? (scope as NetworkEnvironment) : undefined
+}
+
+const bytesOf = (data: unknown): Uint8Array | undefined => {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data)
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  return undefined
+}
+
+export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
+  readonly #url: string
+  readonly #WebSocket: WebSocketConstructor
+  readonly #backoff: Backoff
+  readonly #heartbeatIntervalMs: number
+  readonly #heartbeatTimeoutMs: number
+  readonly #environment: NetworkEnvironment | undefined
+
+  #live: LiveSocket | undefined
+  #reportedStatus: ConnectionStatus = 'offline'
+  /** Between `connect()` and `disconnect()`. */
+  #wanted = false
+  #destroyed = false
+  /** The environment said `offline` (or `navigator.onLine` was false at `connect()`) and not `online` since. */
+  #deviceOffline = false
+  #retryTimer: Timer | undefined
+  #heartbeatTimer: Timer | undefined
+  #lastPingId = 0
+
+  constructor({
+    url,
+    WebSocket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
+    backoff,
+    heartbeatIntervalMs = 10_000,
+    heartbeatTimeoutMs = 30_000,
+    environment = defaultEnvironment(),
+  }: RelayConnectionOptions) {
+    super()
+    if (!WebSocket) {
+      throw new ConnectionError(
+        'noWebSocket',
+        'this environment has no WebSocket: pass one, e.g. `WebSocket` from the `ws` package on Node 20',
+      )
+    }
+    if (!(heartbeatIntervalMs > 0 && heartbeatTimeoutMs > heartbeatIntervalMs)) {
+      throw new RangeError('heartbeatTimeoutMs must exceed heartbeatIntervalMs, and both be positive')
+    }
+    this.#url = url
+    this.#WebSocket = WebSocket
+    this.#backoff = createBackoff(backoff)
+    this.#heartbeatIntervalMs = heartbeatIntervalMs
+    this.#heartbeatTimeoutMs = heartbeatTimeoutMs
+    this.#environment = environment
+  }
+
+  get status(): ConnectionStatus {
+    if (!this.#live) return 'offline'
+    return this.#live.openedAt === undefined ? 'connecting' : 'open'
+  }
+
+  /** Starts connecting, and keeps reconnecting until `disconnect()`. Does nothing if already started. */
+  connect(): void {
+    if (this.#wanted || this.#destroyed) return
+    this.#wanted = true
+    this.#environment?.addEventListener('online', this.#onOnline)
+    this.#environment?.addEventListener('offline', this.#onOffline)
+    this.#deviceOffline = this.#environment?.navigator?.onLine === false
+    if (!this.#deviceOffline) this.#openSocket()
+  }
+
+  /** Closes the socket (1000) and stops reconnecting until the next `connect()`. */
+  disconnect(): void {
+    if (!this.#wanted) return
+    this.#wanted = false
+    this.#environment?.removeEventListener('online', this.#onOnline)
+    this.#environment?.removeEventListener('offline', this.#onOffline)
+    this.#stopRetrying()
+    if (this.#live) this.#drop(this.#live, closeCodes.normal, 'disconnected')
+  }
+
+  /** Sends a frame if the socket is open; returns false, and never throws, when it is not. */
+  send(frame: NativeFrame): boolean {
+    const live = this.#live
+    if (live?.openedAt === undefined) return false
+    try {
+      live.socket.send(encodeNativeFrame(frame))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  override destroy(): void {
+    this.disconnect()
+    this.#destroyed = true
+    super.destroy()
+  }
+
+  #openSocket(): void {
+    let socket: WebSocketLike
+    try {
+      socket = new this.#WebSocket(this.#url, nativeSubprotocol)
+      socket.binaryType = 'arraybuffer'
+    } catch (error) {
+      this.emit('error', [
+        new ConnectionError('connectFailed', `could not open a WebSocket to ${this.#url}`, { cause: error }),
+      ])
+      this.#retryLater()
+      return
+    }
+    const onOpen = (): void => this.#opened(live)
+    const onMessage = ({ data }: { readonly data: unknown }): void => this.#received(live, data)
+    const onClose = ({ code, reason }: { readonly code: number; readonly reason: string }): void => {
+      live.detach()
+      this.#ended(live, code, reason)
+    }
+    const live: LiveSocket = {
+      socket,
+      detach: () => {
+        socket.removeEventListener('open', onOpen)
+        socket.removeEventListener('message', onMessage)
+        socket.removeEventListener('close', onClose)
+      },
+      openedAt: undefined,
+      lastReceivedAt: 0,
+      lastPingAt: 0,
+      unansweredPingAt: undefined,
+    }
+    socket.addEventListener('open', onOpen)
+    socket.addEventListener('message', onMessage)
+    socket.addEventListener('close', onClose)
+    // Never removed: `ws` throws on an 'error' event nobody listens to, and may emit one after we let go
+    // of the socket. A 'close' event always follows an error, so there is nothing to do here.
+    socket.addEventListener('error', ignore)
+    this.#live = live
+    this.#reportStatus()
+  }
+
+  #opened(live: LiveSocket): void {
+    if (live.socket.protocol !== nativeSubprotocol) {
+      const selected = live.socket.protocol || 'none'
+      this.emit('error', [
+        new ConnectionError(
+          'unsupportedProtocol',
+          `${this.#url} did not select the ${nativeSubprotocol} subprotocol (selected: ${selected})`,
+        ),
+      ])
+      this.#drop(live, closeCodes.normal, `${nativeSubprotocol} is required`)
+      return
+    }
+    const now = performance.now()
+    live.openedAt = live.lastReceivedAt = live.lastPingAt = now
+    this.#checkHeartbeat(live)
+    this.#reportStatus()
+  }
+
+  #received(live: LiveSocket, data: unknown): void {
+    live.lastReceivedAt = performance.now()
+    live.unansweredPingAt = undefined
+    let frame: NativeFrame
+    try {
+      const bytes = bytesOf(data)
+      if (!bytes) throw new ProtocolError('malformedMessage', 'a text frame: concord.v1 is binary only')
+      frame = decodeNativeFrame(bytes)
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error
+      this.emit('error', [new ConnectionError('malformedMessage', error.message, { cause: error })])
+      // A fixed reason: a close reason may not exceed 123 bytes, and the decoder's message can.
+      this.#drop(live, closeCodes.malformedMessage, 'undecodable frame')
+      return
+    }
+    if (frame.type === 'pong') return
+    if (frame.type === 'ping') this.send({ type: 'pong', doc: '', id: frame.id })
+    this.emit('frame', [frame])
+  }
+
+  /**
+   * Pings after `heartbeatIntervalMs` of silence, and drops the socket once
+   * pings have gone unanswered for the rest of `heartbeatTimeoutMs`. Counting
+   * from the first unanswered ping, not from the last frame, means a timer
+   * that a background tab's throttling delayed cannot call a live socket dead
+   * without asking it first.
+   */
+  #checkHeartbeat(live: LiveSocket): void {
+    const now = performance.now()
+    const answerWindowMs = this.#heartbeatTimeoutMs - this.#heartbeatIntervalMs
+    if (live.unansweredPingAt !== undefined && now - live.unansweredPingAt >= answerWindowMs) {
+      this.#drop(live, heartbeatTimeoutCloseCode, 'heartbeat timeout')
+      return
+    }
+    if (now - Math.max(live.lastReceivedAt, live.lastPingAt) >= this.#heartbeatIntervalMs) {
+      live.lastPingAt = now
+      live.unansweredPingAt ??= now
+      this.send({ type: 'ping', doc: '', id: ++this.#lastPingId })
+    }
+    const nextPingAt = Math.max(live.lastReceivedAt, live.lastPingAt) + this.#heartbeatIntervalMs
+    const deadAt = live.unansweredPingAt === undefined ? Infinity : live.unansweredPingAt + answerWindowMs
+    // Frames do not move this timer; when it fires it reads what arrived since.
+    this.#heartbeatTimer = setTimeout(() => this.#checkHeartbeat(live), Math.ceil(Math.min(nextPingAt, deadAt) - now))
+  }
+
+  /**
+   * Lets go of a socket at once: a dead TCP connection may take a long time
+   * to finish closing, and nothing it does after this matters.
+   */
+  #drop(live: LiveSocket, code: number, reason: string): void {
+    if (this.#live !== live) return
+    live.detach()
+    try {
+      live.socket.close(code, reason)
+    } catch {
+      // Already closing: nothing more to ask of it.
+    }
+    this.#ended(live, code, reason)
+  }
+
+  #ended(live: LiveSocket, code: number, reason: string): void {
+    if (this.#live !== live) return
+    this.#live = undefined
+    clearTimeout(this.#heartbeatTimer)
+    this.#heartbeatTimer = undefined
+    if (live.openedAt !== undefined && performance.now() - live.openedAt >= this.#heartbeatIntervalMs) {
+      this.#backoff.reset()
+    }
+    this.#reportStatus()
+    this.emit('close', [{ code, reason }])
+    this.#retryLater()
+  }
+
+  #retryLater(): void {
+    if (!this.#wanted || this.#deviceOffline || this.#live || this.#retryTimer !== undefined) return
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      this.#openSocket()
+    }, this.#backoff.next())
+  }
+
+  #stopRetrying(): void {
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = undefined
+  }
+
+  #reportStatus(): void {
+    const status = this.status
+    if (status === this.#reportedStatus) return
+    this.#reportedStatus = status
+    this.emit('status', [status])
+  }
+
+  readonly #onOnline = (): void => {
+    this.#deviceOffline = false
+    if (this.#live) return
+    this.#stopRetrying()
+    this.#backoff.reset()
+    this.#openSocket()
+  }
+
+  readonly #onOffline = (): void => {
+    this.#deviceOffline = true
+    this.#stopRetrying()
+    if (this.#live) this.#drop(this.#live, closeCodes.normal, 'the device went offline')
+  }
+}

@@ -1,4 +1,11 @@
-import { closeCodes } from '@concord/protocol'
+import {
+  closeCodes,
+  decodeAwarenessUpdate,
+  decodeYWebsocketMessage,
+  encodeAwarenessUpdate,
+  encodeYWebsocketMessage,
+  messageType,
+} from '@concord/protocol'
 import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -103,6 +110,25 @@ describe('y-websocket mode: stock WebsocketProvider', () => {
     alice.shouldConnect = false
     ;(alice.ws as unknown as WebSocket).terminate()
     await waitFor(() => !bob.awareness.getStates().has(alice.doc.clientID), "alice's removal at bob")
+  })
+
+  it("echoes a provider's awareness back to it, which stock providers count on as their heartbeat", async () => {
+    relay = await startRelay()
+    const ws = new WebSocket(`${relay.url}/lonely`)
+    sockets.push(ws)
+    const received: Uint8Array[] = []
+    ws.on('message', (data: Buffer) => received.push(new Uint8Array(data)))
+    await new Promise((resolve) => ws.once('open', resolve))
+    const awareness = encodeAwarenessUpdate([{ clientId: 77, clock: 1, state: '{"user":"alone"}' }])
+    ws.send(encodeYWebsocketMessage({ type: 'awareness', update: awareness }))
+    await waitFor(
+      () => received.some((bytes) => bytes[0] === messageType.awareness),
+      'the awareness echo (a lone provider would otherwise reconnect every 30 s)',
+    )
+    const echo = received.map((bytes) => decodeYWebsocketMessage(bytes)).find((message) => message.type === 'awareness')
+    expect(echo && echo.type === 'awareness' && decodeAwarenessUpdate(echo.update)).toEqual([
+      { clientId: 77, clock: 1, state: '{"user":"alone"}' },
+    ])
   })
 
   it('gives a late joiner the existing content and the current awareness states', async () => {

@@ -115,7 +115,9 @@ export class Room {
         return this.#receiveSync(peer, message.sync)
       case 'awareness':
         this.#presence.apply(peer, message.update)
-        this.#broadcast(message, peer)
+        // A stock y-websocket provider drops a socket that received nothing for 30 s, and
+        // counts on its own awareness renewals (every 15 s) coming back: echo them to it.
+        this.#broadcast(message, peer.mode === 'y-websocket' ? undefined : peer)
         return undefined
       case 'queryAwareness': {
         const snapshot = this.#presence.snapshot()

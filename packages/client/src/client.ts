@@ -3,16 +3,17 @@
  * one device store, one channel to the other tabs, and the handles of the
  * open documents, with frames routed to the handle they name.
  */
-import { documentNameProblem } from '@concord/protocol'
+import { documentNameProblem, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { ConcordError } from './errors.js'
-import { DocHandle } from './docHandle.js'
+import { DocHandle, type RelayLink } from './docHandle.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
 import { RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
 import type { ConnectionStatus } from './syncStatus.js'
 import { TabChannel } from './tabChannel.js'
+import { yWebsocketWire, type Wire } from './wire.js'
 
 export interface ClientOptions {
   /** The relay, e.g. `ws://127.0.0.1:8787`. */
@@ -26,7 +27,15 @@ export interface ClientOptions {
   /** Share updates and presence with other tabs that use the same name. Default: where BroadcastChannel exists. */
   readonly shareAcrossTabs?: boolean
   /** Heartbeat and backoff settings of the connection. */
-  readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket'>
+  readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket' | 'wire'>
+  /**
+   * `concord` (default): the native protocol, every document over one socket,
+   * with durable acks. `y-websocket`: for a stock y-websocket server, one
+   * socket per document (`url/<id>`) and no acks, so an update stops being
+   * pending once it was written to an open socket, which says nothing about
+   * whether the server stored it.
+   */
+  readonly protocol?: 'concord' | 'y-websocket'
 }
 
 export interface ClientEvents {
@@ -38,13 +47,17 @@ export interface ClientEvents {
 interface OpenHandle {
   readonly handle: DocHandle
   readonly unsubscribeTabs: () => void
+  /** In y-websocket mode, the document's own connection. */
+  readonly connection?: RelayConnection
 }
 
 const defaultStore = (name: string): Promise<LocalStore> =>
   typeof indexedDB === 'undefined' ? Promise.resolve(new MemoryLocalStore()) : IndexedDbLocalStore.open(name)
 
 export class ConcordClient extends ObservableV2<ClientEvents> {
-  readonly #connection: RelayConnection
+  readonly #options: ClientOptions
+  /** The shared connection of the native protocol; undefined in y-websocket mode. */
+  readonly #connection: RelayConnection | undefined
   readonly #store: Promise<LocalStore>
   readonly #tabs: TabChannel | undefined
   readonly #open = new Map<string, OpenHandle>()
@@ -52,6 +65,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
 
   constructor(options: ClientOptions) {
     super()
+    this.#options = options
     const name = options.name ?? 'concord'
     this.#store = options.store ? Promise.resolve(options.store) : defaultStore(name)
     this.#store.catch((error: unknown) => {
@@ -60,28 +74,31 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       ])
     })
     this.#tabs = (options.shareAcrossTabs ?? TabChannel.available) ? new TabChannel(name) : undefined
-    this.#connection = new RelayConnection({ ...options.connection, url: options.url, WebSocket: options.WebSocket })
-    this.#connection.on('status', (status) => {
+    globalThis.addEventListener?.('pagehide', this.#onPageHide)
+    if (options.protocol === 'y-websocket') return
+    const connection = (this.#connection = this.#connect(options.url))
+    connection.on('status', (status) => {
       for (const { handle } of this.#open.values()) handle.connectionChanged(status)
       this.emit('status', [status])
     })
-    this.#connection.on('frame', (frame) => {
+    connection.on('frame', (frame) => {
       if (frame.doc === '' && frame.type === 'error') {
         this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason)])
         return
       }
       this.#open.get(frame.doc)?.handle.receive(frame)
     })
-    this.#connection.on('error', (error) => {
-      this.emit('error', [new ConcordError(error.code, error.message, undefined, { cause: error })])
-    })
-    globalThis.addEventListener?.('pagehide', this.#onPageHide)
-    this.#connection.connect()
+    connection.connect()
   }
 
-  /** The connection to the relay: `offline`, `connecting` or `open`. */
+  /**
+   * The connection to the relay: `offline`, `connecting` or `open`. In
+   * y-websocket mode, where each document has its own, the best of them.
+   */
   get status(): ConnectionStatus {
-    return this.#connection.status
+    if (this.#connection) return this.#connection.status
+    const statuses = new Set([...this.#open.values()].map(({ connection }) => connection?.status))
+    return statuses.has('open') ? 'open' : statuses.has('connecting') ? 'connecting' : 'offline'
   }
 
   /**
@@ -95,20 +112,34 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (problem) throw new ConcordError('invalidDocumentName', problem, id)
     const open = this.#open.get(id)
     if (open) return open.handle
+    // In y-websocket mode the document gets its own socket, at the path stock providers use.
+    const connection =
+      this.#connection ?? this.#connect(`${this.#options.url.replace(/\/$/, '')}/${id}`, yWebsocketWire(id))
     const handle = new DocHandle({
       id,
       store: this.#store,
-      link: this.#connection,
+      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => handle.receive(frame)),
       tabs: this.#tabs,
       onClose: () => {
         this.#open.get(id)?.unsubscribeTabs()
+        if (!this.#connection) connection.destroy()
         this.#open.delete(id)
       },
     })
     handle.on('error', (error) => this.emit('error', [error]))
     const unsubscribeTabs = this.#tabs?.subscribe(id, (kind, data) => handle.receiveFromTab(kind, data)) ?? (() => {})
-    this.#open.set(id, { handle, unsubscribeTabs })
-    handle.connectionChanged(this.#connection.status)
+    if (this.#connection) {
+      this.#open.set(id, { handle, unsubscribeTabs })
+    } else {
+      this.#open.set(id, { handle, unsubscribeTabs, connection })
+      connection.on('status', (status) => {
+        handle.connectionChanged(status)
+        this.emit('status', [this.status])
+      })
+      connection.on('frame', (frame) => handle.receive(frame))
+      connection.connect()
+    }
+    handle.connectionChanged(connection.status)
     return handle
   }
 
@@ -120,10 +151,23 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const handles = [...this.#open.values()].map(({ handle }) => handle)
     for (const handle of handles) handle.close()
     await Promise.all(handles.map((handle) => handle.flushed()))
-    this.#connection.destroy()
+    this.#connection?.destroy()
     this.#tabs?.close()
     await this.#store.then((store) => store.close()).catch(() => {})
     super.destroy()
+  }
+
+  #connect(url: string, wire?: Wire): RelayConnection {
+    const connection = new RelayConnection({
+      ...this.#options.connection,
+      url,
+      WebSocket: this.#options.WebSocket,
+      wire,
+    })
+    connection.on('error', (error) => {
+      this.emit('error', [new ConcordError(error.code, error.message, undefined, { cause: error })])
+    })
+    return connection
   }
 
   readonly #onPageHide = (): void => {
@@ -131,5 +175,23 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     for (const { handle } of this.#open.values()) handle.awareness.setLocalState(null)
   }
 }
+
+/**
+ * A y-websocket server sends no acks: the link acknowledges each sync frame
+ * as soon as it was written to an open socket, so `pending` counts what has
+ * not reached the network.
+ */
+const acknowledgingWhatIsSent = (connection: RelayConnection, deliver: (frame: NativeFrame) => void): RelayLink => ({
+  get status() {
+    return connection.status
+  },
+  send(frame) {
+    const sent = connection.send(frame)
+    if (sent && frame.type === 'sync' && frame.seq > 0) {
+      queueMicrotask(() => deliver({ type: 'ack', doc: frame.doc, seq: frame.seq }))
+    }
+    return sent
+  },
+})
 
 export const createClient = (options: ClientOptions): ConcordClient => new ConcordClient(options)

@@ -76,6 +76,9 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   readonly #compactAfterUpdates: number
   readonly #onClose: ((handle: DocHandle) => void) | undefined
   readonly #loaded: Promise<void>
+  #isLoaded = false
+  /** Frames that arrived on the current connection before the handle could open the document on it. */
+  #earlyFrames: NativeFrame[] = []
   #status: SyncStatus
   #connection: ConnectionStatus = 'offline'
   /** Bumped on every connection change, so work begun for an old connection can tell. */
@@ -173,8 +176,10 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#openOnRelay = false
     this.#relayStateReceived = false
     this.#lastSeq = 0
+    this.#earlyFrames = []
     for (const update of this.#pending.values()) update.seq = 0
-    if (status === 'open') {
+    if (status === 'open' && this.#isLoaded) this.#openOnTheRelay()
+    else if (status === 'open') {
       const epoch = this.#connectionEpoch
       this.#loaded.then(
         () => epoch === this.#connectionEpoch && !this.#closed && this.#openOnTheRelay(),
@@ -186,7 +191,12 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
 
   /** For the client: a frame the relay sent for this document. */
   receive(frame: NativeFrame): void {
-    if (this.#closed || !this.#openOnRelay) return
+    if (this.#closed) return
+    if (!this.#openOnRelay) {
+      // A y-websocket server speaks first, possibly while the stored state is still loading.
+      if (this.#connection === 'open' && !this.#isLoaded) this.#earlyFrames.push(frame)
+      return
+    }
     switch (frame.type) {
       case 'sync':
         if (frame.sync.type === 'step1') {
@@ -205,6 +215,9 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
         return
       case 'awareness':
         applyAwarenessUpdate(this.awareness, frame.update, fromRelay)
+        return
+      case 'queryAwareness':
+        this.#sendLocalAwareness()
         return
       case 'error':
         this.#openOnRelay = false
@@ -233,6 +246,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       if (pending) this.#pending.set(id, { ordinal: 0, seq: 0 })
     }
     if (updates.length > 0) Y.applyUpdate(this.doc, Y.mergeUpdates(updates), fromStore)
+    this.#isLoaded = true
     this.#appendsSinceCompaction = stored.updates.length
     this.emit('pending', [this.pending])
     this.#updateStatus()
@@ -298,10 +312,14 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       seq: 0,
       sync: { type: 'step1', stateVector: Y.encodeStateVector(this.doc) },
     })
-    if (this.awareness.getLocalState() !== null) {
-      const update = encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
-      this.#link.send({ type: 'awareness', doc: this.id, update })
-    }
+    this.#sendLocalAwareness()
+    for (const frame of this.#earlyFrames.splice(0)) this.receive(frame)
+  }
+
+  #sendLocalAwareness(): void {
+    if (this.awareness.getLocalState() === null) return
+    const update = encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
+    this.#link.send({ type: 'awareness', doc: this.id, update })
   }
 
   /** Sends what the relay lacks, once every local update in the doc is stored. */

@@ -17,18 +17,12 @@
  * then drops every connection (a crash loop, a refusal) would otherwise be
  * retried at the shortest delay forever.
  */
-import {
-  closeCodes,
-  decodeNativeFrame,
-  encodeNativeFrame,
-  nativeSubprotocol,
-  ProtocolError,
-  type NativeFrame,
-} from '@concord/protocol'
+import { closeCodes, ProtocolError, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js'
 import { ConnectionError } from './errors.js'
 import type { ConnectionStatus } from './syncStatus.js'
+import { nativeWire, type Wire } from './wire.js'
 
 /**
  * The code of the `close` event when heartbeats found the socket dead; it is
@@ -56,7 +50,7 @@ export interface WebSocketLike {
   ): void
 }
 
-export type WebSocketConstructor = new (url: string, protocols: string) => WebSocketLike
+export type WebSocketConstructor = new (url: string, protocols?: string) => WebSocketLike
 
 /** Where `online` and `offline` events come from: `window` in a browser. */
 export interface NetworkEnvironment {
@@ -77,6 +71,8 @@ export interface RelayConnectionOptions {
   readonly heartbeatTimeoutMs?: number | undefined
   /** Default: `globalThis` where it has `addEventListener` (browsers); none on Node. */
   readonly environment?: NetworkEnvironment | undefined
+  /** How frames look on the socket. Default: the native protocol, `concord.v1`. */
+  readonly wire?: Wire | undefined
 }
 
 export interface RelayConnectionEvents {
@@ -122,6 +118,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   readonly #heartbeatIntervalMs: number
   readonly #heartbeatTimeoutMs: number
   readonly #environment: NetworkEnvironment | undefined
+  readonly #wire: Wire
 
   #live: LiveSocket | undefined
   #reportedStatus: ConnectionStatus = 'offline'
@@ -141,6 +138,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     heartbeatIntervalMs = 10_000,
     heartbeatTimeoutMs = 30_000,
     environment = defaultEnvironment(),
+    wire = nativeWire,
   }: RelayConnectionOptions) {
     super()
     if (!WebSocket) {
@@ -158,6 +156,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     this.#heartbeatIntervalMs = heartbeatIntervalMs
     this.#heartbeatTimeoutMs = heartbeatTimeoutMs
     this.#environment = environment
+    this.#wire = wire
   }
 
   get status(): ConnectionStatus {
@@ -185,12 +184,17 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     if (this.#live) this.#drop(this.#live, closeCodes.normal, 'disconnected')
   }
 
-  /** Sends a frame if the socket is open; returns false, and never throws, when it is not. */
+  /**
+   * Sends a frame if the socket is open; returns false, and never throws, when
+   * it is not. A frame the wire has no bytes for (an `open` on a y-websocket
+   * socket) needs nothing sent, and counts as sent.
+   */
   send(frame: NativeFrame): boolean {
     const live = this.#live
     if (live?.openedAt === undefined) return false
     try {
-      live.socket.send(encodeNativeFrame(frame))
+      const bytes = this.#wire.encode(frame)
+      if (bytes) live.socket.send(bytes)
       return true
     } catch {
       return false
@@ -206,7 +210,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   #openSocket(): void {
     let socket: WebSocketLike
     try {
-      socket = new this.#WebSocket(this.#url, nativeSubprotocol)
+      socket = new this.#WebSocket(this.#url, this.#wire.subprotocol)
       socket.binaryType = 'arraybuffer'
     } catch (error) {
       this.emit('error', [
@@ -244,15 +248,16 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   }
 
   #opened(live: LiveSocket): void {
-    if (live.socket.protocol !== nativeSubprotocol) {
+    const required = this.#wire.subprotocol
+    if (required !== undefined && live.socket.protocol !== required) {
       const selected = live.socket.protocol || 'none'
       this.emit('error', [
         new ConnectionError(
           'unsupportedProtocol',
-          `${this.#url} did not select the ${nativeSubprotocol} subprotocol (selected: ${selected})`,
+          `${this.#url} did not select the ${required} subprotocol (selected: ${selected})`,
         ),
       ])
-      this.#drop(live, closeCodes.normal, `${nativeSubprotocol} is required`)
+      this.#drop(live, closeCodes.normal, `${required} is required`)
       return
     }
     const now = performance.now()
@@ -267,8 +272,8 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     let frame: NativeFrame
     try {
       const bytes = bytesOf(data)
-      if (!bytes) throw new ProtocolError('malformedMessage', 'a text frame: concord.v1 is binary only')
-      frame = decodeNativeFrame(bytes)
+      if (!bytes) throw new ProtocolError('malformedMessage', 'a text frame: the protocol is binary only')
+      frame = this.#wire.decode(bytes)
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error
       this.emit('error', [new ConnectionError('malformedMessage', error.message, { cause: error })])
@@ -290,6 +295,17 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
    */
   #checkHeartbeat(live: LiveSocket): void {
     const now = performance.now()
+    if (!this.#wire.canPing) {
+      // Without pings, only silence tells; y-websocket servers echo the awareness renewal every 15 s.
+      const silentMs = now - live.lastReceivedAt
+      if (silentMs >= this.#heartbeatTimeoutMs) this.#drop(live, heartbeatTimeoutCloseCode, 'heartbeat timeout')
+      else
+        this.#heartbeatTimer = setTimeout(
+          () => this.#checkHeartbeat(live),
+          Math.ceil(this.#heartbeatTimeoutMs - silentMs),
+        )
+      return
+    }
     const answerWindowMs = this.#heartbeatTimeoutMs - this.#heartbeatIntervalMs
     if (live.unansweredPingAt !== undefined && now - live.unansweredPingAt >= answerWindowMs) {
       this.#drop(live, heartbeatTimeoutCloseCode, 'heartbeat timeout')

@@ -2,50 +2,22 @@
  * The service as a user runs it: a real child process of the built
  * concord-relay, a real SQLite file in a temp folder, loopback only.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { closeCodes } from '@concord/protocol'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { NativeTestClient } from '../../../packages/relay/src/test/nativeTestClient.js'
 import { waitFor } from '../../../packages/relay/src/test/relayHarness.js'
+import { killRelayProcesses, mainScript, startRelayProcess as startProcess } from './test/relayProcess.js'
 
-const mainScript = fileURLToPath(new URL('../dist/main.js', import.meta.url))
-
-interface RelayProcess {
-  readonly child: ChildProcess
-  readonly url: string
-  readonly stderr: () => string
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-const running: RelayProcess[] = []
-const clients: NativeTestClient[] = []
 let dataDir: string
-
-const startRelayProcess = async (...args: string[]): Promise<RelayProcess> => {
-  const child = spawn(process.execPath, [mainScript, '--port', '0', '--data', dataDir, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  )
-  await waitFor(() => /listening on/.test(stdout) || child.exitCode !== null, 'the start line', 15_000)
-  const url = /listening on (ws:\/\/\S+)/.exec(stdout)?.[1]
-  if (!url) throw new Error(`the relay did not start:\n${stdout}\n${stderr}`)
-  const relay = { child, url, stderr: () => stderr, exited }
-  running.push(relay)
-  return relay
-}
+const clients: NativeTestClient[] = []
+const startRelayProcess = (...args: string[]) => startProcess(dataDir, 0, ...args)
 
 /** Runs concord-relay with `args` until it exits by itself. */
 const runToExit = async (...args: string[]): Promise<{ code: number | null; stderr: string }> => {
@@ -62,16 +34,9 @@ const connect = async (url: string) => {
   return client
 }
 
-beforeAll(() => {
-  if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run \`pnpm build\` first`)
-})
-
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close()
-  for (const relay of running.splice(0)) {
-    relay.child.kill('SIGKILL')
-    await relay.exited
-  }
+  await killRelayProcesses()
   if (dataDir) await rm(dataDir, { recursive: true, force: true })
 })
 

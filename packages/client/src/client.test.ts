@@ -1,6 +1,6 @@
 /**
  * The client as an app uses it: real relays on loopback ports with SQLite in
- * temp folders, IndexedDB from fake-indexeddb (installed globally, so the
+ * temp folders (in process, or the built concord-relay where a test kills it), IndexedDB from fake-indexeddb (installed globally, so the
  * client's default store is the IndexedDB one), BroadcastChannel from Node.
  */
 import 'fake-indexeddb/auto'
@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket as NodeWebSocket } from 'ws'
 import * as Y from 'yjs'
 import { makeTempDir, startRelay, waitFor, type TestRelay } from '../../relay/src/test/relayHarness.js'
+import { killRelayProcesses, startRelayProcess } from '../../../apps/relay/src/test/relayProcess.js'
 import { createClient, type ClientOptions, type ConcordClient } from './client.js'
 import type { DocHandle } from './docHandle.js'
 import type { ConcordError } from './errors.js'
@@ -62,6 +63,7 @@ const text = (handle: DocHandle) => handle.doc.getText('t').toString()
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.destroy()))
+  await killRelayProcesses()
   await Promise.all(relays.splice(0).map((relay) => relay.close().catch(() => {})))
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
 })
@@ -118,22 +120,29 @@ describe('createClient', () => {
     expect(stored.getText('t').toString()).toBe('> written offline')
   })
 
-  it('keeps edits pending while the relay is gone, and settles them after it restarts', async () => {
-    const relay = await relayOnFixedPort()
-    const client = makeClient(relay.url)
-    const handle = client.open('crash')
+  it('keeps edits pending when the relay is killed mid-edit (SIGKILL), and settles them after a restart', async () => {
+    const dataDir = await makeTempDir()
+    dirs.push(dataDir)
+    let relay = await startRelayProcess(dataDir)
+    const handle = makeClient(relay.url).open('crash')
     await handle.whenSynced()
-    await relay.stop()
-    await waitFor(() => handle.status !== 'synced', 'the client to notice')
-    for (let i = 0; i < 10; i++) handle.doc.getArray('writes').push([i])
-    await waitFor(() => handle.pending === 10, 'ten pending edits')
-    await relay.restart()
+    const writes = handle.doc.getArray<number>('writes')
+    for (let i = 0; i < 200; i++) writes.push([i])
+    relay.child.kill('SIGKILL')
+    await relay.exited
+    for (let i = 200; i < 210; i++) writes.push([i])
+    await waitFor(() => handle.status !== 'synced' && handle.pending >= 10, 'the edits after the kill to be pending')
+
+    relay = await startRelayProcess(dataDir, relay.port)
     await handle.whenSynced()
-    expect(handle.pending).toBe(0)
-    expect(handle.status).toBe('synced')
-    const stored = new Y.Doc()
-    for (const update of await relay.current.store.load('crash')) Y.applyUpdate(stored, update)
-    expect(stored.getArray('writes').toArray()).toEqual([...Array(10).keys()])
+    expect([handle.pending, handle.status]).toEqual([0, 'synced'])
+    // Durable means it survives the next kill too.
+    relay.child.kill('SIGKILL')
+    await relay.exited
+    relay = await startRelayProcess(dataDir, relay.port)
+    const reader = makeClient(relay.url).open('crash')
+    await reader.whenSynced()
+    expect(reader.doc.getArray('writes').toArray()).toEqual([...Array(210).keys()])
   })
 
   it('serves many documents over one socket, and the same handle for the same id', async () => {

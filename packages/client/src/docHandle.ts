@@ -37,6 +37,8 @@ export interface DocHandleOptions {
   readonly tabs?: TabLink | undefined
   /** Merge the stored log into the snapshot after this many appends. Default 100. */
   readonly compactAfterUpdates?: number
+  /** ... or once the appends since the last merge add up to this many bytes. Default 1 MiB. */
+  readonly compactAfterBytes?: number
   /** Called once, after `close()`, so the client forgets the handle. */
   readonly onClose?: (handle: DocHandle) => void
 }
@@ -74,6 +76,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   readonly #link: RelayLink
   readonly #tabs: TabLink | undefined
   readonly #compactAfterUpdates: number
+  readonly #compactAfterBytes: number
   readonly #onClose: ((handle: DocHandle) => void) | undefined
   readonly #loaded: Promise<void>
   #isLoaded = false
@@ -93,6 +96,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   #unstored = 0
   #writes: Promise<void>
   #appendsSinceCompaction = 0
+  #bytesSinceCompaction = 0
   #storedWaiters: Array<() => void> = []
   #syncWaiters: SyncWaiter[] = []
   #closed = false
@@ -104,6 +108,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#link = options.link
     this.#tabs = options.tabs
     this.#compactAfterUpdates = options.compactAfterUpdates ?? 100
+    this.#compactAfterBytes = options.compactAfterBytes ?? 1024 * 1024
     this.#onClose = options.onClose
     this.awareness = new Awareness(this.doc)
     this.#status = this.#currentStatus()
@@ -248,6 +253,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     if (updates.length > 0) Y.applyUpdate(this.doc, Y.mergeUpdates(updates), fromStore)
     this.#isLoaded = true
     this.#appendsSinceCompaction = stored.updates.length
+    this.#bytesSinceCompaction = stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)
     this.emit('pending', [this.pending])
     this.#updateStatus()
   }
@@ -255,7 +261,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === fromStore || origin === fromTab) return
     if (origin === fromRelay) {
-      this.#write((store) => store.append(this.id, update, false))
+      this.#write((store) => store.append(this.id, update, false), update.length)
       return
     }
     const ordinal = ++this.#localOrdinal
@@ -272,7 +278,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       // Stored first, then offered to the network.
       if (this.#openOnRelay) pending.seq = this.#sendSync({ type: 'update', update })
       if (this.#unstored === 0) for (const resolve of this.#storedWaiters.splice(0)) resolve()
-    })
+    }, update.length)
   }
 
   readonly #onAwarenessUpdate = (
@@ -285,14 +291,24 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     if (this.#openOnRelay) this.#link.send({ type: 'awareness', doc: this.id, update })
   }
 
-  /** Runs one store operation after those before it; a failure is reported, never thrown. */
-  #write(operation: (store: LocalStore) => Promise<unknown>): void {
+  /**
+   * Runs one store operation after those before it, then compacts if the
+   * appends since the last compaction (`appendedBytes` is this operation's)
+   * passed a threshold. A failure is reported, never thrown.
+   */
+  #write(operation: (store: LocalStore) => Promise<unknown>, appendedBytes = 0): void {
     this.#writes = this.#writes
       .then(() => this.#store)
       .then(async (store) => {
         await operation(store)
-        if (++this.#appendsSinceCompaction >= this.#compactAfterUpdates) {
-          this.#appendsSinceCompaction = 0
+        if (appendedBytes === 0) return
+        this.#appendsSinceCompaction++
+        this.#bytesSinceCompaction += appendedBytes
+        if (
+          this.#appendsSinceCompaction >= this.#compactAfterUpdates ||
+          this.#bytesSinceCompaction >= this.#compactAfterBytes
+        ) {
+          this.#appendsSinceCompaction = this.#bytesSinceCompaction = 0
           await store.compact(this.id, (updates) => Y.mergeUpdates(updates))
         }
       })

@@ -1,0 +1,149 @@
+import type { NativeFrame } from '@concord/protocol'
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { DocHandle, type RelayLink } from './docHandle.js'
+import type { LocalStore } from './localStore.js'
+import { MemoryLocalStore } from './memoryLocalStore.js'
+import type { ConnectionStatus } from './syncStatus.js'
+
+/** A relay link that records what the handle sends. */
+const fakeLink = () => {
+  const sent: NativeFrame[] = []
+  const link: RelayLink & { status: ConnectionStatus } = {
+    status: 'open',
+    send: (frame) => (sent.push(frame), true),
+  }
+  return { link, sent, syncFrames: () => sent.filter((frame) => frame.type === 'sync') }
+}
+
+/** A store whose appends wait until released. */
+class HeldStore extends MemoryLocalStore {
+  #held: Array<() => void> | undefined = []
+  release(): void {
+    for (const run of this.#held ?? []) run()
+    this.#held = undefined
+  }
+  override async append(doc: string, update: Uint8Array, pending: boolean): Promise<number> {
+    if (this.#held) await new Promise<void>((resolve) => this.#held!.push(resolve))
+    return super.append(doc, update, pending)
+  }
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+/** A handle that is open on a fake relay that has sent its state. */
+const openHandle = async (
+  store: LocalStore,
+  options: { compactAfterUpdates?: number; compactAfterBytes?: number } = {},
+) => {
+  const fake = fakeLink()
+  const handle = new DocHandle({ id: 'doc', store: Promise.resolve(store), link: fake.link, ...options })
+  await handle.whenLoaded()
+  handle.connectionChanged('open')
+  handle.receive({
+    type: 'sync',
+    doc: 'doc',
+    seq: 0,
+    sync: { type: 'step2', update: Y.encodeStateAsUpdate(new Y.Doc()) },
+  })
+  return { handle, ...fake }
+}
+
+/** An update from another client, as the relay would forward it. */
+const remoteUpdate = (text: string): Uint8Array => {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+describe('DocHandle', () => {
+  it('sends a local edit to the relay only once the store has it', async () => {
+    const store = new HeldStore()
+    const { handle, syncFrames } = await openHandle(store)
+    handle.doc.getText('t').insert(0, 'stored first')
+    await flush()
+    expect(syncFrames().filter((frame) => frame.type === 'sync' && frame.sync.type === 'update')).toEqual([])
+    expect(handle.pending).toBe(1)
+    store.release()
+    await handle.flushed()
+    const [sent] = syncFrames().filter((frame) => frame.type === 'sync' && frame.sync.type === 'update')
+    expect(sent).toMatchObject({ doc: 'doc', seq: 1 })
+    expect((await store.load('doc')).updates).toMatchObject([{ pending: true }])
+  })
+
+  it('counts an edit down when an ack covers its sequence number, in memory and in the store', async () => {
+    const store = new MemoryLocalStore()
+    const { handle } = await openHandle(store)
+    const pendingCounts: number[] = []
+    handle.on('pending', (count) => pendingCounts.push(count))
+    handle.doc.getText('t').insert(0, 'a')
+    handle.doc.getText('t').insert(1, 'b')
+    await handle.flushed()
+    expect(handle.status).toBe('syncing')
+    handle.receive({ type: 'ack', doc: 'doc', seq: 1 })
+    expect(handle.pending).toBe(1)
+    handle.receive({ type: 'ack', doc: 'doc', seq: 2 })
+    await handle.flushed()
+    expect([handle.pending, handle.status]).toEqual([0, 'synced'])
+    expect(pendingCounts).toEqual([1, 2, 1, 0])
+    expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual([false, false])
+  })
+
+  it('compacts the stored log after N appends', async () => {
+    const store = new MemoryLocalStore()
+    const { handle } = await openHandle(store, { compactAfterUpdates: 10 })
+    for (let i = 0; i < 25; i++) {
+      handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'update', update: remoteUpdate(`${i}`) } })
+    }
+    await handle.flushed()
+    const stored = await store.load('doc')
+    expect(stored.snapshot).toBeDefined()
+    expect(stored.updates).toHaveLength(5)
+  })
+
+  it('compacts the stored log once the appends add up to M bytes', async () => {
+    const store = new MemoryLocalStore()
+    const { handle } = await openHandle(store, { compactAfterBytes: 1_000 })
+    handle.receive({
+      type: 'sync',
+      doc: 'doc',
+      seq: 0,
+      sync: { type: 'update', update: remoteUpdate('x'.repeat(600)) },
+    })
+    await handle.flushed()
+    expect((await store.load('doc')).snapshot).toBeUndefined()
+    handle.receive({
+      type: 'sync',
+      doc: 'doc',
+      seq: 0,
+      sync: { type: 'update', update: remoteUpdate('y'.repeat(600)) },
+    })
+    await handle.flushed()
+    const stored = await store.load('doc')
+    expect(stored.updates).toEqual([])
+    const restored = new Y.Doc()
+    Y.applyUpdate(restored, stored.snapshot!)
+    expect(restored.getText('t').length).toBe(1_200)
+  })
+
+  it('sends every pending edit in the step 2 of a new connection, and the ack of that step 2 settles them', async () => {
+    const store = new MemoryLocalStore()
+    const { handle, link, syncFrames } = await openHandle(store)
+    link.status = 'offline'
+    handle.connectionChanged('offline')
+    handle.doc.getText('t').insert(0, 'offline edit')
+    await handle.flushed()
+    expect(handle.status).toBe('offline')
+    link.status = 'open'
+    handle.connectionChanged('open')
+    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
+    await handle.flushed()
+    const step2 = syncFrames().find((frame) => frame.type === 'sync' && frame.sync.type === 'step2')
+    expect(step2).toMatchObject({ seq: 1 })
+    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step2', update: new Uint8Array([0, 0]) } })
+    const synced = handle.whenSynced()
+    handle.receive({ type: 'ack', doc: 'doc', seq: 1 })
+    await synced
+    expect(handle.pending).toBe(0)
+  })
+})

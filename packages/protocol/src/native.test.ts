@@ -40,11 +40,12 @@ const frames: { readonly [T in NativeFrame['type']]: fc.Arbitrary<Extract<Native
   notice: fc.record({ type: fc.constant('notice'), doc: docName, code: bigNat, message: text }),
   ping: fc.record({ type: fc.constant('ping'), doc: fc.constant(''), id: bigNat }),
   pong: fc.record({ type: fc.constant('pong'), doc: fc.constant(''), id: bigNat }),
+  auth: fc.record({ type: fc.constant('auth'), doc: fc.constant(''), token: text }),
 }
 const anyFrame: fc.Arbitrary<NativeFrame> = fc.oneof(...Object.values(frames))
 
 describe('native frames (concord.v1)', () => {
-  it('are selected by the concord.v1 subprotocol and number their types 0-9', () => {
+  it('are selected by the concord.v1 subprotocol and number their types 0-10', () => {
     expect(nativeSubprotocol).toBe('concord.v1')
     expect(frameType).toEqual({
       open: 0,
@@ -57,6 +58,7 @@ describe('native frames (concord.v1)', () => {
       notice: 7,
       ping: 8,
       pong: 9,
+      auth: 10,
     })
     expect(Object.keys(frames).sort()).toEqual(Object.keys(frameType).sort())
   })
@@ -111,6 +113,7 @@ describe('native frames (concord.v1)', () => {
       ['notice', { type: 'notice', doc: 'a', code: 1001, message: 'hi' }, [7, 1, a, 0xe9, 0x07, 2, 0x68, 0x69]],
       ['ping', { type: 'ping', doc: '', id: 300 }, [8, 0, 0xac, 0x02]],
       ['pong', { type: 'pong', doc: '', id: 1 }, [9, 0, 1]],
+      ['auth', { type: 'auth', doc: '', token: 'jwt' }, [10, 0, 3, 0x6a, 0x77, 0x74]],
       [
         'a document name, length-prefixed in UTF-8 bytes',
         { type: 'open', doc: 'é😀' },
@@ -210,7 +213,7 @@ describe('native frames (concord.v1)', () => {
 
     it('unknown frame types, even with a well-formed name after them', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 10, max: Number.MAX_SAFE_INTEGER }), docName, (type, doc) => {
+        fc.property(fc.integer({ min: 11, max: Number.MAX_SAFE_INTEGER }), docName, (type, doc) => {
           const bytes = bytesOf((encoder) => {
             encoding.writeVarUint(encoder, type)
             encoding.writeVarString(encoder, doc)
@@ -274,7 +277,7 @@ describe('native frames (concord.v1)', () => {
 
     it('random bodies after a known frame type decode or throw a ProtocolError', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 9 }), fc.uint8Array({ maxLength: 64 }), (type, body) => {
+        fc.property(fc.integer({ min: 0, max: 10 }), fc.uint8Array({ maxLength: 64 }), (type, body) => {
           decodesOrRejects(concat([type], body))
         }),
         { numRuns: 3000 },

@@ -25,6 +25,7 @@ export const frameType = {
   notice: 7,
   ping: 8,
   pong: 9,
+  auth: 10,
 } as const
 
 export type NativeFrame =
@@ -51,6 +52,12 @@ export type NativeFrame =
    */
   | { readonly type: 'ping'; readonly doc: string; readonly id: number }
   | { readonly type: 'pong'; readonly doc: string; readonly id: number }
+  /**
+   * The client's credentials for this connection (`doc` is empty), sent
+   * before the documents it opens and again to refresh them. Documents
+   * opened afterwards, and those already open, are checked against it.
+   */
+  | { readonly type: 'auth'; readonly doc: string; readonly token: string }
 
 export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -71,6 +78,9 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
     case 'pong':
       encoding.writeVarUint(encoder, frame.id)
       break
+    case 'auth':
+      encoding.writeVarString(encoder, frame.token)
+      break
     case 'error':
       encoding.writeVarUint(encoder, frame.code)
       encoding.writeVarString(encoder, frame.reason)
@@ -89,7 +99,7 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
 
 export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
   decodeWhole(bytes, 'concord.v1 frame', (decoder): NativeFrame => {
-    const type = readBoundedVarUint(decoder, frameType.pong, 'frame type')
+    const type = readBoundedVarUint(decoder, frameType.auth, 'frame type')
     const doc = decoding.readVarString(decoder)
     switch (type) {
       case frameType.open:
@@ -110,7 +120,9 @@ export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
         return { type: 'notice', doc, code: readSafeVarUint(decoder, 'code'), message: decoding.readVarString(decoder) }
       case frameType.ping:
         return { type: 'ping', doc, id: readSafeVarUint(decoder, 'id') }
-      default:
+      case frameType.pong:
         return { type: 'pong', doc, id: readSafeVarUint(decoder, 'id') }
+      default:
+        return { type: 'auth', doc, token: decoding.readVarString(decoder) }
     }
   })

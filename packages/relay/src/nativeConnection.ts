@@ -1,24 +1,36 @@
 /**
  * Owns a connection in native mode (`concord.v1`): any number of documents
- * over one socket, opened and closed by the client, and durable acks. Each
- * sync frame a client sends with a sequence number is acknowledged once it
- * is stored; acks are batched to one frame per document per commit.
+ * over one socket, opened and closed by the client, each authorized on its
+ * own, and durable acks. Each sync frame a client sends with a sequence
+ * number is acknowledged once it is stored; acks are batched to one frame
+ * per document per commit.
  */
+import type { IncomingMessage } from 'node:http'
 import {
   closeCodes,
   decodeNativeFrame,
   documentNameProblem,
   encodeNativeFrame,
   ProtocolError,
+  type CloseCodeName,
   type NativeFrame,
 } from '@concord/protocol'
+import { authorize, type Access, type Authenticate } from './auth.js'
 import type { Logger } from './logger.js'
 import type { RelaySocket } from './relaySocket.js'
 import type { Room, RoomPeer } from './room.js'
 
+type DocumentFrame = Extract<NativeFrame, { type: 'sync' | 'awareness' | 'queryAwareness' }>
+
 interface OpenDocument {
-  readonly room: Room
   readonly peer: RoomPeer
+  /** Undefined until the first authorization granted access; frames wait in `waiting` until then. */
+  room: Room | undefined
+  readonly waiting: DocumentFrame[]
+  access: Access
+  expiresAt: number | undefined
+  /** Numbers authorizations, so that only the newest one's answer counts. */
+  authorizations: number
   /** The highest sequence number the client sent. */
   lastSeq: number
   /** The highest sequence number known durable, and the highest acknowledged. */
@@ -26,26 +38,43 @@ interface OpenDocument {
   ackedSeq: number
 }
 
+export interface NativeConnectionOptions {
+  readonly socket: RelaySocket
+  readonly request: IncomingMessage
+  readonly acquireRoom: (doc: string) => Room
+  readonly authenticate: Authenticate
+  readonly logger: Logger
+}
+
+/** setTimeout cannot wait longer than this (about 24.8 days). */
+const maxTimerDelayMs = 2 ** 31 - 1
+
 export class NativeConnection {
   readonly #docs = new Map<string, OpenDocument>()
+  readonly #socket: RelaySocket
+  #token: string | undefined
+  #expiryTimer: NodeJS.Timeout | undefined
   #ackFlushQueued = false
+  #closed = false
 
-  constructor(
-    private readonly socket: RelaySocket,
-    private readonly acquireRoom: (doc: string) => Room,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly options: NativeConnectionOptions) {
+    this.#socket = options.socket
+  }
 
   /** Throws a ProtocolError for a frame that is malformed or out of order. */
   receive(bytes: Uint8Array): void {
     const frame = decodeNativeFrame(bytes)
     switch (frame.type) {
+      case 'auth':
+        this.#token = frame.token
+        for (const [doc, open] of this.#docs) void this.#authorize(doc, open)
+        return
       case 'open':
         return this.#open(frame.doc)
       case 'close': {
         const open = this.#docs.get(frame.doc)
         this.#docs.delete(frame.doc)
-        open?.room.leave(open.peer)
+        open?.room?.leave(open.peer)
         return
       }
       case 'sync':
@@ -53,7 +82,7 @@ export class NativeConnection {
       case 'queryAwareness':
         return this.#receiveForDocument(frame)
       case 'ping':
-        this.socket.send(encodeNativeFrame({ type: 'pong', doc: '', id: frame.id }))
+        this.#socket.send(encodeNativeFrame({ type: 'pong', doc: '', id: frame.id }))
         return
       case 'pong':
         return
@@ -65,54 +94,125 @@ export class NativeConnection {
   }
 
   closed(): void {
-    for (const { room, peer } of this.#docs.values()) room.leave(peer)
+    this.#closed = true
+    clearTimeout(this.#expiryTimer)
+    for (const { room, peer } of this.#docs.values()) room?.leave(peer)
     this.#docs.clear()
   }
 
   #open(doc: string): void {
     const problem = documentNameProblem(doc)
     if (problem) {
-      this.socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes.invalidDocumentName, reason: problem }))
+      this.#socket.send(
+        encodeNativeFrame({ type: 'error', doc, code: closeCodes.invalidDocumentName, reason: problem }),
+      )
       return
     }
     if (this.#docs.has(doc)) throw new ProtocolError('malformedMessage', `document "${doc}" is already open`)
-    const room = this.acquireRoom(doc)
-    const peer: RoomPeer = {
-      mode: 'native',
-      send: (frame) => this.socket.send(frame),
-      refuse: (code, reason) => {
-        if (this.#docs.get(doc)?.peer !== peer) return
-        this.#docs.delete(doc)
-        this.socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes[code], reason }))
+    let toldReadOnly = false
+    const open: OpenDocument = {
+      peer: {
+        mode: 'native',
+        get canWrite() {
+          return open.access === 'write'
+        },
+        send: (frame) => this.#socket.send(frame),
+        refuse: (code, reason) => this.#refuse(doc, open, code, reason),
+        writeDropped: () => {
+          if (toldReadOnly) return
+          toldReadOnly = true
+          const message = 'read-only: your changes are not stored, forwarded or acknowledged'
+          this.#socket.send(encodeNativeFrame({ type: 'notice', doc, code: closeCodes.forbidden, message }))
+        },
       },
+      room: undefined,
+      waiting: [],
+      access: 'read',
+      expiresAt: undefined,
+      authorizations: 0,
+      lastSeq: 0,
+      committedSeq: 0,
+      ackedSeq: 0,
     }
-    this.#docs.set(doc, { room, peer, lastSeq: 0, committedSeq: 0, ackedSeq: 0 })
-    room.join(peer)
+    this.#docs.set(doc, open)
+    void this.#authorize(doc, open)
   }
 
-  #receiveForDocument(frame: Extract<NativeFrame, { type: 'sync' | 'awareness' | 'queryAwareness' }>): void {
+  /** Asks the hook about `doc` with the current token, and applies the newest answer. */
+  async #authorize(doc: string, open: OpenDocument): Promise<void> {
+    const attempt = ++open.authorizations
+    const { authenticate, request, logger } = this.options
+    const result = await authorize(authenticate, request, doc, this.#token, logger)
+    if (this.#closed || this.#docs.get(doc) !== open || attempt !== open.authorizations) return
+    if ('denied' in result) {
+      if (result.denied === 'unauthenticated') this.#socket.close('unauthenticated', result.reason)
+      else this.#refuse(doc, open, 'forbidden', result.reason)
+      return
+    }
+    open.access = result.access
+    open.expiresAt = result.expiresAt
+    this.#scheduleExpiry()
+    if (open.room) return
+    open.room = this.options.acquireRoom(doc)
+    open.room.join(open.peer)
+    try {
+      for (const frame of open.waiting.splice(0)) this.#deliver(open, frame)
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error
+      this.#socket.close(error.code, error.message)
+    }
+  }
+
+  /** Closes the connection (4401) when the earliest expiry of what was granted comes. */
+  #scheduleExpiry(): void {
+    clearTimeout(this.#expiryTimer)
+    let expiresAt = Infinity
+    for (const open of this.#docs.values()) expiresAt = Math.min(expiresAt, open.expiresAt ?? Infinity)
+    if (expiresAt === Infinity) return
+    const delay = expiresAt - Date.now()
+    this.#expiryTimer = setTimeout(
+      () =>
+        delay > maxTimerDelayMs ? this.#scheduleExpiry() : this.#socket.close('unauthenticated', 'the token expired'),
+      Math.max(0, Math.min(delay, maxTimerDelayMs)),
+    )
+    this.#expiryTimer.unref()
+  }
+
+  #refuse(doc: string, open: OpenDocument, code: CloseCodeName, reason: string): void {
+    if (this.#docs.get(doc) !== open) return
+    this.#docs.delete(doc)
+    open.room?.leave(open.peer)
+    this.#socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes[code], reason }))
+  }
+
+  #receiveForDocument(frame: DocumentFrame): void {
     const open = this.#docs.get(frame.doc)
     if (!open) {
       // The relay may have refused the document while this frame was on its way; the error frame tells the client.
-      this.logger.debug({ ...this.socket.logFields, doc: frame.doc }, 'frame for a document that is not open')
+      this.options.logger.debug({ ...this.#socket.logFields, doc: frame.doc }, 'frame for a document that is not open')
       return
     }
-    const seq = frame.type === 'sync' ? frame.seq : 0
-    if (seq > 0) {
-      if (seq <= open.lastSeq) {
+    if (frame.type === 'sync' && frame.seq > 0) {
+      if (frame.seq <= open.lastSeq) {
         throw new ProtocolError(
           'malformedMessage',
-          `sequence number ${seq} of "${frame.doc}" is not above ${open.lastSeq}`,
+          `sequence number ${frame.seq} of "${frame.doc}" is not above ${open.lastSeq}`,
         )
       }
-      open.lastSeq = seq
+      open.lastSeq = frame.seq
     }
-    const durable = open.room.receive(open.peer, frame)
+    if (open.room) this.#deliver(open, frame)
+    else open.waiting.push(frame)
+  }
+
+  #deliver(open: OpenDocument, frame: DocumentFrame): void {
+    const seq = frame.type === 'sync' ? frame.seq : 0
+    const durable = open.room!.receive(open.peer, frame)
     durable?.then(
       () => seq > 0 && this.#committed(open, seq),
       (error: unknown) => {
         // Anything else is a store failure, and the room has refused this document already.
-        if (error instanceof ProtocolError) this.socket.close(error.code, error.message)
+        if (error instanceof ProtocolError) this.#socket.close(error.code, error.message)
       },
     )
   }
@@ -127,7 +227,7 @@ export class NativeConnection {
       for (const [doc, each] of this.#docs) {
         if (each.committedSeq <= each.ackedSeq) continue
         each.ackedSeq = each.committedSeq
-        this.socket.send(encodeNativeFrame({ type: 'ack', doc, seq: each.ackedSeq }))
+        this.#socket.send(encodeNativeFrame({ type: 'ack', doc, seq: each.ackedSeq }))
       }
     })
   }

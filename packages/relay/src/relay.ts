@@ -7,6 +7,7 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
+import { allowEveryone, authorize, type Authenticate } from './auth.js'
 import type { DocStore } from './docStore.js'
 import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
@@ -29,6 +30,13 @@ export interface RelayOptions {
   readonly unloadAfterMs?: number
   /** Compact a document's stored log after this many stored updates. Default: 200. */
   readonly compactAfterUpdates?: number
+  /** Decides what each connection may do with each document. Default: everyone may write everything. */
+  readonly authenticate?: Authenticate
+  /**
+   * Accept a token as the `token` query parameter in y-websocket mode, where stock
+   * clients have no other way to send one (it may end up in proxy logs). Default: true.
+   */
+  readonly queryTokens?: boolean
 }
 
 export interface RelayStats {
@@ -55,9 +63,16 @@ export const relayDefaults = {
   heartbeatIntervalMs: 30_000,
   unloadAfterMs: 10_000,
   compactAfterUpdates: 200,
+  queryTokens: true,
 } as const
 
 type Connection = YWebsocketConnection | NativeConnection
+
+/** The `token` query parameter: in y-websocket mode, stock clients have no other way to send one. */
+const tokenFromUrl = (url: string | undefined): string | undefined => {
+  const query = (url ?? '').split('?', 2)[1]
+  return query === undefined ? undefined : (new URLSearchParams(query).get('token') ?? undefined)
+}
 
 /**
  * The document a y-websocket client asks for: its URL path after the first
@@ -79,6 +94,7 @@ const documentFromUrl = (url: string | undefined): string => {
 export const createRelay = (options: RelayOptions): Relay => {
   const settings = { ...relayDefaults, ...options }
   const logger = options.logger ?? silentLogger
+  const authenticate = options.authenticate ?? allowEveryone
   const rooms = new Map<string, Room>()
   const sockets = new Set<RelaySocket>()
   let closing: Promise<void> | undefined
@@ -130,15 +146,11 @@ export const createRelay = (options: RelayOptions): Relay => {
       connection?.closed()
       logger.debug({ ...socket.logFields, code, reason: reason.toString() }, 'connection closed')
     })
-    ws.on('message', (data, isBinary) => {
-      socket.alive = true
-      if (!socket.isOpen) return
-      if (!isBinary) {
-        socket.close('unsupportedData', 'text frames are not part of the protocol; send binary frames')
-        return
-      }
+    // Frames that arrive while a y-websocket connection is being authorized wait here.
+    let early: Buffer[] | undefined = []
+    const receive = (bytes: Buffer): void => {
       try {
-        connection?.receive(data as Buffer)
+        connection!.receive(bytes)
       } catch (error) {
         if (error instanceof ProtocolError) {
           socket.close(error.code, error.message)
@@ -147,10 +159,20 @@ export const createRelay = (options: RelayOptions): Relay => {
           socket.close('internalError', 'unexpected error in the relay')
         }
       }
+    }
+    ws.on('message', (data, isBinary) => {
+      socket.alive = true
+      if (!socket.isOpen) return
+      if (!isBinary) {
+        socket.close('unsupportedData', 'text frames are not part of the protocol; send binary frames')
+        return
+      }
+      if (connection) receive(data as Buffer)
+      else early?.push(data as Buffer)
     })
 
     if (mode === 'native') {
-      connection = new NativeConnection(socket, acquireRoom, logger)
+      connection = new NativeConnection({ socket, request, acquireRoom, authenticate, logger })
       logger.debug(socket.logFields, 'connection opened')
       return
     }
@@ -165,8 +187,26 @@ export const createRelay = (options: RelayOptions): Relay => {
       return
     }
     socket.logFields.doc = doc
-    connection = new YWebsocketConnection(socket, acquireRoom(doc))
-    logger.debug(socket.logFields, 'connection opened')
+    const token = settings.queryTokens ? tokenFromUrl(request.url) : undefined
+    void authorize(authenticate, request, doc, token, logger).then((result) => {
+      if (!socket.isOpen) return
+      if ('denied' in result) {
+        socket.close(result.denied, result.reason)
+        return
+      }
+      connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access)
+      if (result.expiresAt !== undefined) {
+        const expire = setTimeout(
+          () => socket.close('unauthenticated', 'the token expired'),
+          Math.max(0, result.expiresAt - Date.now()),
+        )
+        expire.unref()
+        ws.once('close', () => clearTimeout(expire))
+      }
+      logger.debug({ ...socket.logFields, access: result.access }, 'connection opened')
+      for (const bytes of early!.splice(0)) if (socket.isOpen) receive(bytes)
+      early = undefined
+    })
   }
 
   const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {

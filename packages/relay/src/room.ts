@@ -28,6 +28,10 @@ export interface RoomPeer {
   send(frame: Uint8Array): void
   /** The room can no longer serve its document; the peer is out of the room when this is called. */
   refuse(code: CloseCodeName, reason: string): void
+  /** False for read-only access: the room then drops every update and sync step 2 the peer sends. */
+  readonly canWrite: boolean
+  /** The room dropped a write from this read-only peer. */
+  writeDropped(): void
 }
 
 export type RoomMessage =
@@ -146,6 +150,11 @@ export class Room {
       }
       peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
       return this.#lastWrite
+    }
+    if (!peer.canWrite) {
+      // Read-only: never stored, never forwarded, never acknowledged.
+      peer.writeDropped()
+      return undefined
     }
     if (inspectUpdate(sync.update) === 'empty') return this.#lastWrite
     // Own the bytes: the decoded update is a view into the socket's frame buffer.

@@ -1,9 +1,10 @@
 /**
  * Owns a connection in y-websocket mode: one document, named by the URL path,
- * frames as y-websocket writes them. No acks: stock clients have no way to
- * read them.
+ * frames as y-websocket writes them, and the access granted when it
+ * connected. No acks: stock clients have no way to read them.
  */
-import { decodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
+import { decodeYWebsocketMessage, encodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
+import type { Access } from './auth.js'
 import type { RelaySocket } from './relaySocket.js'
 import type { Room, RoomPeer } from './room.js'
 
@@ -13,11 +14,22 @@ export class YWebsocketConnection {
   constructor(
     private readonly socket: RelaySocket,
     private readonly room: Room,
+    access: Access,
   ) {
+    let toldReadOnly = false
     this.#peer = {
       mode: 'y-websocket',
+      canWrite: access === 'write',
       send: (frame) => socket.send(frame),
       refuse: (code, reason) => socket.close(code, reason),
+      writeDropped: () => {
+        // Once: y-protocols' "permission denied" is the only refusal a stock provider understands.
+        if (toldReadOnly) return
+        toldReadOnly = true
+        socket.send(
+          encodeYWebsocketMessage({ type: 'permissionDenied', reason: 'read-only: your changes are not kept' }),
+        )
+      },
     }
     room.join(this.#peer)
   }

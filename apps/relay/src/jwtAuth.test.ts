@@ -1,0 +1,73 @@
+import type { IncomingMessage } from 'node:http'
+import { exportSPKI, generateKeyPair, SignJWT } from 'jose'
+import { describe, expect, it } from 'vitest'
+import { accessFor, createJwtAuthenticate } from './jwtAuth.js'
+
+const request = {} as IncomingMessage
+const secret = 'a test secret that is long enough for HS256'
+const sign = (
+  claims: Record<string, unknown>,
+  { key = new TextEncoder().encode(secret) as Uint8Array | CryptoKey, alg = 'HS256', expiresIn = '1h' } = {},
+) => new SignJWT(claims).setProtectedHeader({ alg }).setSubject('ada').setExpirationTime(expiresIn).sign(key)
+
+describe('accessFor', () => {
+  it('prefers an exact name, then the longest prefix', () => {
+    const docs = { 'team/*': 'read', 'team/notes*': 'write', 'team/plan': 'read', '*': 'read' }
+    expect(accessFor(docs, 'team/plan')).toBe('read')
+    expect(accessFor(docs, 'team/notes/1')).toBe('write')
+    expect(accessFor(docs, 'team/x')).toBe('read')
+    expect(accessFor(docs, 'other')).toBe('read')
+    expect(accessFor({ a: 'admin' }, 'a')).toBeUndefined()
+    expect(accessFor(['a'], 'a')).toBeUndefined()
+    expect(accessFor({}, '__proto__')).toBeUndefined()
+  })
+})
+
+describe('createJwtAuthenticate', () => {
+  it('grants what the docs claim says, until exp', async () => {
+    const authenticate = await createJwtAuthenticate({ secret })
+    const token = await sign({ docs: { 'notes/*': 'write', readme: 'read' } })
+    const result = await authenticate(request, 'notes/today', token)
+    expect(result).toMatchObject({ access: 'write' })
+    expect('expiresAt' in result && result.expiresAt! - Date.now()).toBeGreaterThan(3_500_000)
+    expect(await authenticate(request, 'readme', token)).toMatchObject({ access: 'read' })
+    expect(await authenticate(request, 'elsewhere', token)).toEqual({
+      denied: 'forbidden',
+      reason: 'the token grants no access to "elsewhere"',
+    })
+  })
+
+  it('refuses a missing, forged, expired or wrongly signed token as unauthenticated', async () => {
+    const authenticate = await createJwtAuthenticate({ secret })
+    const docs = { a: 'write' }
+    expect(await authenticate(request, 'a', undefined)).toEqual({
+      denied: 'unauthenticated',
+      reason: 'a token is required',
+    })
+    const forged = await sign({ docs }, { key: new TextEncoder().encode('another secret, just as long as the first') })
+    expect(await authenticate(request, 'a', forged)).toMatchObject({
+      denied: 'unauthenticated',
+      reason: 'the token is not valid',
+    })
+    const expired = await sign({ docs }, { expiresIn: '-1m' })
+    expect(await authenticate(request, 'a', expired)).toMatchObject({
+      denied: 'unauthenticated',
+      reason: 'the token expired',
+    })
+    // alg "none" and another algorithm than the allowed one are refused.
+    const payload = (await sign({ docs })).split('.')[1]
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${payload}.`
+    expect(await authenticate(request, 'a', unsigned)).toMatchObject({ denied: 'unauthenticated' })
+    const hs512 = await sign({ docs }, { alg: 'HS512' })
+    expect(await authenticate(request, 'a', hs512)).toMatchObject({ denied: 'unauthenticated' })
+  })
+
+  it('verifies with a public key', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256')
+    const authenticate = await createJwtAuthenticate({ publicKeyPem: await exportSPKI(publicKey), algorithm: 'ES256' })
+    const token = await sign({ docs: { a: 'read' } }, { key: privateKey, alg: 'ES256' })
+    expect(await authenticate(request, 'a', token)).toMatchObject({ access: 'read' })
+    const hmac = await sign({ docs: { a: 'read' } })
+    expect(await authenticate(request, 'a', hmac)).toMatchObject({ denied: 'unauthenticated' })
+  })
+})

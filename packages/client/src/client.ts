@@ -3,7 +3,7 @@
  * one device store, one channel to the other tabs, and the handles of the
  * open documents, with frames routed to the handle they name.
  */
-import { documentNameProblem, type NativeFrame } from '@concord/protocol'
+import { closeCodes, documentNameProblem, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { ConcordError } from './errors.js'
 import { DocHandle, type RelayLink } from './docHandle.js'
@@ -20,6 +20,12 @@ export interface ClientOptions {
   readonly url: string
   /** Where documents are kept on this device. Default: IndexedDB where there is one, else memory. */
   readonly store?: LocalStore
+  /**
+   * Credentials for the relay: a token, or a function that returns one (asked
+   * again before every connection, so after a refusal or an expiry (4401) it
+   * can hand out a fresh one; the same token is not tried again).
+   */
+  readonly auth?: string | (() => string | Promise<string>)
   /** Names the IndexedDB database and the channel between tabs. Default: `concord`. */
   readonly name?: string
   /** The WebSocket constructor. Default: `globalThis.WebSocket`; on Node 20 pass the one from `ws`. */
@@ -27,7 +33,7 @@ export interface ClientOptions {
   /** Share updates and presence with other tabs that use the same name. Default: where BroadcastChannel exists. */
   readonly shareAcrossTabs?: boolean
   /** Heartbeat and backoff settings of the connection. */
-  readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket' | 'wire'>
+  readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket' | 'wire' | 'token'>
   /**
    * `concord` (default): the native protocol, every document over one socket,
    * with durable acks. `y-websocket`: for a stock y-websocket server, one
@@ -114,7 +120,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (open) return open.handle
     // In y-websocket mode the document gets its own socket, at the path stock providers use.
     const connection =
-      this.#connection ?? this.#connect(`${this.#options.url.replace(/\/$/, '')}/${id}`, yWebsocketWire(id))
+      this.#connection ?? this.#connect(`${this.#options.url.replace(/\/$/, '')}/${id}`, yWebsocketWire(id), id)
     const handle = new DocHandle({
       id,
       store: this.#store,
@@ -157,15 +163,18 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     super.destroy()
   }
 
-  #connect(url: string, wire?: Wire): RelayConnection {
-    const connection = new RelayConnection({
-      ...this.#options.connection,
-      url,
-      WebSocket: this.#options.WebSocket,
-      wire,
-    })
+  #connect(url: string, wire?: Wire, doc?: string): RelayConnection {
+    const { auth, WebSocket } = this.#options
+    const token = typeof auth === 'string' ? () => auth : auth
+    const connection = new RelayConnection({ ...this.#options.connection, url, WebSocket, wire, token })
     connection.on('error', (error) => {
-      this.emit('error', [new ConcordError(error.code, error.message, undefined, { cause: error })])
+      this.emit('error', [new ConcordError(error.code, error.message, doc, { cause: error })])
+    })
+    connection.on('close', ({ code, reason }) => {
+      if (code !== closeCodes.unauthenticated && code !== closeCodes.forbidden) return
+      this.emit('error', [ConcordError.fromRelay(code, reason, doc)])
+      // A y-websocket server refuses a document by closing its socket: do not knock again.
+      if (code === closeCodes.forbidden) connection.disconnect()
     })
     return connection
   }

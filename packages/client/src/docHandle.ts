@@ -10,7 +10,7 @@
  * connection. A sequence number belongs to one connection; on a reconnect
  * every pending update is sent again, inside the next step 2.
  */
-import { type NativeFrame } from '@concord/protocol'
+import { closeCodes, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -89,6 +89,8 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   /** The relay knows this document is open on the current connection. */
   #openOnRelay = false
   #relayStateReceived = false
+  /** The relay refused this document for good (forbidden, or an invalid name): do not open it again. */
+  #refused = false
   #lastSeq = 0
   readonly #pending = new Map<number, PendingUpdate>()
   #localOrdinal = 0
@@ -183,11 +185,13 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#lastSeq = 0
     this.#earlyFrames = []
     for (const update of this.#pending.values()) update.seq = 0
-    if (status === 'open' && this.#isLoaded) this.#openOnTheRelay()
+    if (status === 'open' && this.#refused) {
+      // Refused for good: stay out.
+    } else if (status === 'open' && this.#isLoaded) this.#openOnTheRelay()
     else if (status === 'open') {
       const epoch = this.#connectionEpoch
       this.#loaded.then(
-        () => epoch === this.#connectionEpoch && !this.#closed && this.#openOnTheRelay(),
+        () => epoch === this.#connectionEpoch && !this.#closed && !this.#refused && this.#openOnTheRelay(),
         () => {},
       )
     }
@@ -227,6 +231,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       case 'error':
         this.#openOnRelay = false
         this.#relayStateReceived = false
+        this.#refused = frame.code === closeCodes.forbidden || frame.code === closeCodes.invalidDocumentName
         this.#updateStatus()
         this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason, this.id)])
         return

@@ -13,6 +13,7 @@
  *   connectFailed        the WebSocket constructor threw (a malformed URL, a blocked port)
  *   unsupportedProtocol  the server did not select the `concord.v1` subprotocol
  *   malformedMessage     the relay sent a frame that does not decode
+ *   tokenFailed          the `auth` token source threw or rejected
  *
  * StoreClosedError (`storeClosed`) comes from a LocalStore used after close.
  */
@@ -38,7 +39,8 @@ export class ConcordError extends Error {
   }
 }
 
-export type ConnectionErrorCode = 'noWebSocket' | 'connectFailed' | 'unsupportedProtocol' | 'malformedMessage'
+export type ConnectionErrorCode =
+  'noWebSocket' | 'connectFailed' | 'unsupportedProtocol' | 'malformedMessage' | 'tokenFailed'
 
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError'

@@ -73,6 +73,12 @@ export interface RelayConnectionOptions {
   readonly environment?: NetworkEnvironment | undefined
   /** How frames look on the socket. Default: the native protocol, `concord.v1`. */
   readonly wire?: Wire | undefined
+  /**
+   * Where credentials come from; asked before every connection attempt. A
+   * token the relay refused (4401) is not tried again: the connection waits,
+   * asking with backoff, until this gives a different one.
+   */
+  readonly token?: (() => string | undefined | Promise<string | undefined>) | undefined
 }
 
 export interface RelayConnectionEvents {
@@ -87,6 +93,8 @@ export interface RelayConnectionEvents {
 /** The current socket and what the heartbeat knows about it; times are `performance.now()`. */
 interface LiveSocket {
   readonly socket: WebSocketLike
+  /** The credentials this socket was opened with. */
+  readonly token: string | undefined
   readonly detach: () => void
   /** When the relay accepted it; undefined while it is opening. */
   openedAt: number | undefined
@@ -119,6 +127,10 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   readonly #heartbeatTimeoutMs: number
   readonly #environment: NetworkEnvironment | undefined
   readonly #wire: Wire
+  readonly #tokenSource: (() => string | undefined | Promise<string | undefined>) | undefined
+  #fetchingToken = false
+  /** The last token the relay refused with 4401. */
+  #refusedToken: string | undefined
 
   #live: LiveSocket | undefined
   #reportedStatus: ConnectionStatus = 'offline'
@@ -139,6 +151,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     heartbeatTimeoutMs = 30_000,
     environment = defaultEnvironment(),
     wire = nativeWire,
+    token,
   }: RelayConnectionOptions) {
     super()
     if (!WebSocket) {
@@ -157,6 +170,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     this.#heartbeatTimeoutMs = heartbeatTimeoutMs
     this.#environment = environment
     this.#wire = wire
+    this.#tokenSource = token
   }
 
   get status(): ConnectionStatus {
@@ -208,9 +222,38 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   }
 
   #openSocket(): void {
+    if (!this.#tokenSource) {
+      this.#openSocketWith(undefined)
+      return
+    }
+    if (this.#fetchingToken) return
+    this.#fetchingToken = true
+    const source = this.#tokenSource
+    void Promise.resolve()
+      .then(source)
+      .then(
+        (token) => {
+          this.#fetchingToken = false
+          if (!this.#wanted || this.#live || this.#deviceOffline) return
+          if (token !== undefined && token === this.#refusedToken) this.#retryLater()
+          else this.#openSocketWith(token)
+        },
+        (error: unknown) => {
+          this.#fetchingToken = false
+          this.emit('error', [new ConnectionError('tokenFailed', 'the token source failed', { cause: error })])
+          this.#retryLater()
+        },
+      )
+  }
+
+  #openSocketWith(token: string | undefined): void {
+    const url =
+      token !== undefined && this.#wire.tokenIn === 'query'
+        ? `${this.#url}${this.#url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`
+        : this.#url
     let socket: WebSocketLike
     try {
-      socket = new this.#WebSocket(this.#url, this.#wire.subprotocol)
+      socket = new this.#WebSocket(url, this.#wire.subprotocol)
       socket.binaryType = 'arraybuffer'
     } catch (error) {
       this.emit('error', [
@@ -227,6 +270,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     }
     const live: LiveSocket = {
       socket,
+      token,
       detach: () => {
         socket.removeEventListener('open', onOpen)
         socket.removeEventListener('message', onMessage)
@@ -262,6 +306,9 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     }
     const now = performance.now()
     live.openedAt = live.lastReceivedAt = live.lastPingAt = now
+    // Credentials first, before any frame of the documents that open on 'open'.
+    if (live.token !== undefined && this.#wire.tokenIn === 'frame')
+      this.send({ type: 'auth', doc: '', token: live.token })
     this.#checkHeartbeat(live)
     this.#reportStatus()
   }
@@ -342,6 +389,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     this.#live = undefined
     clearTimeout(this.#heartbeatTimer)
     this.#heartbeatTimer = undefined
+    if (code === closeCodes.unauthenticated) this.#refusedToken = live.token
     if (live.openedAt !== undefined && performance.now() - live.openedAt >= this.#heartbeatIntervalMs) {
       this.#backoff.reset()
     }

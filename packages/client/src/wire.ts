@@ -22,6 +22,8 @@ export interface Wire {
   readonly subprotocol: string | undefined
   /** Whether `ping` frames exist on this wire; without them the heartbeat can only watch for silence. */
   readonly canPing: boolean
+  /** Where the token goes: an `auth` frame first thing on the socket, or the `token` query parameter. */
+  readonly tokenIn: 'frame' | 'query'
   /** The bytes of `frame`, or undefined when this wire has no such frame (nothing is sent). */
   encode(frame: NativeFrame): Uint8Array | undefined
   /** The frame that `bytes` carry. Throws a ProtocolError when they do not decode. */
@@ -31,6 +33,7 @@ export interface Wire {
 export const nativeWire: Wire = {
   subprotocol: nativeSubprotocol,
   canPing: true,
+  tokenIn: 'frame',
   encode: encodeNativeFrame,
   decode: decodeNativeFrame,
 }
@@ -39,6 +42,7 @@ export const nativeWire: Wire = {
 export const yWebsocketWire = (doc: string): Wire => ({
   subprotocol: undefined,
   canPing: false,
+  tokenIn: 'query',
   encode: (frame) => {
     switch (frame.type) {
       case 'sync':

@@ -1,0 +1,21 @@
+export { createClient, ConcordClient, type ClientEvents, type ClientOptions } from './client.js'
+export { DocHandle, type DocHandleEvents } from './docHandle.js'
+export type { SyncStatus, ConnectionStatus } from './syncStatus.js'
+export {
+  ConcordError,
+  ConnectionError,
+  StoreClosedError,
+  type ConcordErrorCode,
+  type ConnectionErrorCode,
+} from './errors.js'
+export type { LocalStore, StoredDocument, StoredUpdate } from './localStore.js'
+export { IndexedDbLocalStore, type IndexedDbLocalStoreOptions } from './indexedDbLocalStore.js'
+export { MemoryLocalStore } from './memoryLocalStore.js'
+export {
+  heartbeatTimeoutCloseCode,
+  type NetworkEnvironment,
+  type RelayConnectionOptions,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from './relayConnection.js'
+export type { BackoffOptions } from './backoff.js'

@@ -1,12 +1,15 @@
 /**
  * Owns the running service: the data folder, the SQLite store, the relay,
- * and the HTTP server they share (health check now; the demo's files later).
+ * and the HTTP server they share (health check, the demo's built files).
  * Stopping it closes them in the order that loses nothing.
  */
-import { mkdirSync } from 'node:fs'
+import { createReadStream, existsSync, mkdirSync } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join } from 'node:path'
+import { extname, join, resolve, sep } from 'node:path'
+import { pipeline } from 'node:stream/promises'
+import { fileURLToPath } from 'node:url'
 import { createRelay, SqliteDocStore, type Logger } from '@concord/relay'
 import type { Config } from './config.js'
 
@@ -14,24 +17,108 @@ export interface Service {
   /** ws://host:port, with the port actually bound. */
   readonly url: string
   readonly storePath: string
+  /** Where a browser opens the demo (http://host:port/), when its built files are there. */
+  readonly demoUrl: string | undefined
   /** Stops accepting, closes every connection with 1001, stores every accepted update, closes the store. */
   stop(): Promise<void>
 }
 
-const handleHttp = (request: IncomingMessage, response: ServerResponse): void => {
-  if (request.method === 'GET' && request.url === '/healthz') {
-    response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
-    return
-  }
-  response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+export interface ServiceOptions {
+  /** The folder whose files are served over HTTP. Default: the demo's build, apps/demo/dist. */
+  readonly staticDir?: string
 }
 
-export const startService = async (config: Config, logger: Logger): Promise<Service> => {
+/** apps/demo/dist, from apps/relay/dist (built) or apps/relay/src (tests). */
+const demoDist = fileURLToPath(new URL('../../demo/dist', import.meta.url))
+
+const contentTypes: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+}
+
+/**
+ * The file under `root` that a request path names (`/` is index.html), or
+ * undefined for a path that does not decode, or that has a `..` (or any dot
+ * segment, encoded or not), a backslash or a NUL, or that would resolve
+ * outside `root` anyway.
+ */
+const staticFilePath = (root: string, url: string): string | undefined => {
+  let path: string
+  try {
+    path = decodeURIComponent(url.replace(/[?#].*$/s, ''))
+  } catch {
+    return undefined
+  }
+  if (path === '/') path = '/index.html'
+  if (!path.startsWith('/') || /[\\\0]/.test(path) || path.split('/').some((segment) => segment.startsWith('.'))) {
+    return undefined
+  }
+  const file = resolve(root, `.${path}`)
+  return file.startsWith(root + sep) ? file : undefined
+}
+
+/** Serves the file a GET or HEAD names, if there is one; resolves false when there is not. */
+const serveStaticFile = async (root: string, request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
+  const file = staticFilePath(root, request.url ?? '/')
+  if (!file) return false
+  const stats = await stat(file).catch(() => undefined)
+  if (!stats?.isFile()) return false
+  response.writeHead(200, {
+    'content-type': contentTypes[extname(file)] ?? 'application/octet-stream',
+    'content-length': stats.size,
+    // Vite names the files in assets/ by their content; everything else (index.html, sw.js) is checked each time.
+    'cache-control': file.startsWith(join(root, 'assets') + sep) ? 'public, max-age=31536000, immutable' : 'no-cache',
+    'x-content-type-options': 'nosniff',
+  })
+  if (request.method === 'HEAD') response.end()
+  // On an error (the file vanished, the client left) pipeline has already closed both ends.
+  else pipeline(createReadStream(file), response).catch(() => {})
+  return true
+}
+
+const httpHandler =
+  (staticDir: string, logger: Logger) =>
+  (request: IncomingMessage, response: ServerResponse): void => {
+    if (request.method === 'GET' && request.url === '/healthz') {
+      response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
+      return
+    }
+    const isRead = request.method === 'GET' || request.method === 'HEAD'
+    ;(isRead ? serveStaticFile(staticDir, request, response) : Promise.resolve(false)).then(
+      (served) => {
+        if (!served) response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
+      },
+      (error: unknown) => {
+        logger.error({ err: error, url: request.url }, 'could not serve a file')
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' })
+        response.end()
+      },
+    )
+  }
+
+export const startService = async (config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> => {
   mkdirSync(config.dataDir, { recursive: true })
   const storePath = join(config.dataDir, 'concord.sqlite')
   const store = new SqliteDocStore(storePath)
-  const relay = createRelay({ store, logger, maxPayload: config.maxPayload })
-  const server = createServer(handleHttp)
+  const relay = createRelay({
+    store,
+    logger,
+    maxPayload: config.maxPayload,
+  })
+  const staticDir = resolve(options.staticDir ?? demoDist)
+  const server = createServer(httpHandler(staticDir, logger))
   relay.attach(server)
   try {
     await new Promise<void>((resolve, reject) => {
@@ -47,6 +134,7 @@ export const startService = async (config: Config, logger: Logger): Promise<Serv
   return {
     url: `ws://${host}:${port}`,
     storePath,
+    demoUrl: existsSync(join(staticDir, 'index.html')) ? `http://${host}:${port}/` : undefined,
     stop: async () => {
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       await relay.close()

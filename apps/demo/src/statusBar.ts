@@ -1,0 +1,85 @@
+/**
+ * Owns the status bar: whether this tab reaches the relay, whether the open
+ * document is synced, how many of its edits the relay has not yet stored,
+ * and the switch that takes this tab offline.
+ */
+import type { ConcordClient, ConnectionStatus, DocHandle, SyncStatus } from '@concord/client'
+import { h } from './element.js'
+import type { OfflineSwitch } from './offlineSwitch.js'
+
+const connectionText: Record<ConnectionStatus, string> = {
+  open: 'Online',
+  connecting: 'Connecting…',
+  offline: 'Offline',
+}
+
+const syncText: Record<SyncStatus, string> = {
+  synced: 'Synced',
+  syncing: 'Syncing…',
+  connecting: 'Not synced',
+  offline: 'Not synced',
+}
+
+export interface StatusBar {
+  /** Shows the status of `handle` from now on. */
+  show(handle: DocHandle): void
+}
+
+export const mountStatusBar = (parent: HTMLElement, client: ConcordClient, offlineSwitch: OfflineSwitch): StatusBar => {
+  const connection = h('span', { class: 'connection', 'data-testid': 'connection' })
+  const sync = h('span', { class: 'sync', 'data-testid': 'sync-status' })
+  const pendingCount = h('span', { 'data-testid': 'pending' })
+  const pendingEdits = document.createTextNode('')
+  const pending = h(
+    'span',
+    { class: 'pending', title: 'Edits stored on this device that the relay has not yet stored' },
+    pendingCount,
+    pendingEdits,
+  )
+  const toggle = h('input', {
+    type: 'checkbox',
+    checked: offlineSwitch.workOffline,
+    'data-testid': 'offline-switch',
+    onchange: () => (offlineSwitch.workOffline = toggle.checked),
+  }) as HTMLInputElement
+  parent.replaceChildren(
+    connection,
+    sync,
+    pending,
+    h(
+      'label',
+      { class: 'switch', title: 'Cut this tab off from the relay; your edits stay here' },
+      toggle,
+      'Work offline',
+    ),
+  )
+
+  const showConnection = (status: ConnectionStatus): void => {
+    connection.textContent = connectionText[status]
+    connection.dataset.status = status
+  }
+  showConnection(client.status)
+  client.on('status', showConnection)
+
+  let current: DocHandle | undefined
+  const showSync = (status: SyncStatus): void => {
+    sync.textContent = syncText[status]
+    sync.dataset.status = status
+  }
+  const showPending = (count: number): void => {
+    pendingCount.textContent = String(count)
+    pendingEdits.textContent = count === 1 ? ' pending edit' : ' pending edits'
+    pending.dataset.count = String(count)
+  }
+  return {
+    show(handle) {
+      current?.off('status', showSync)
+      current?.off('pending', showPending)
+      current = handle
+      handle.on('status', showSync)
+      handle.on('pending', showPending)
+      showSync(handle.status)
+      showPending(handle.pending)
+    },
+  }
+}

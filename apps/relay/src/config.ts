@@ -3,9 +3,11 @@
  * variables, then defaults. Every value is checked here, so the rest of the
  * service can trust it.
  */
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { relayDefaults } from '@concord/relay'
+import type { JwtKey } from './jwtAuth.js'
 
 export interface Config {
   readonly port: number
@@ -14,6 +16,10 @@ export interface Config {
   readonly dataDir: string
   readonly maxPayload: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** The key JWTs must be signed with; undefined for an open relay (anyone may read and write). */
+  readonly jwt: JwtKey | undefined
+  /** Accept `?token=` in y-websocket mode. */
+  readonly queryTokens: boolean
 }
 
 export const usage = `Usage: concord-relay [options]
@@ -23,7 +29,14 @@ export const usage = `Usage: concord-relay [options]
   --data <dir>        folder for the SQLite store               [CONCORD_DATA, default ./.concord-data]
   --max-payload <n>   largest frame accepted, in bytes          [CONCORD_MAX_PAYLOAD, default ${relayDefaults.maxPayload}]
   --log-level <l>     debug, info, warn, error or silent        [CONCORD_LOG_LEVEL, default info]
-  --help              print this and exit`
+  --jwt-secret <s>    require JWTs signed with this HMAC secret [CONCORD_JWT_SECRET]
+  --jwt-public-key <file>  ... or with this public key (PEM)    [CONCORD_JWT_PUBLIC_KEY_FILE]
+  --jwt-algorithm <a> HS256, HS384, HS512 for a secret (default HS256);
+                      RS256, ES256, EdDSA for a key (default RS256)  [CONCORD_JWT_ALGORITHM]
+  --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
+  --help              print this and exit
+
+Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -52,6 +65,10 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         data: { type: 'string' },
         'max-payload': { type: 'string' },
         'log-level': { type: 'string' },
+        'jwt-secret': { type: 'string' },
+        'jwt-public-key': { type: 'string' },
+        'jwt-algorithm': { type: 'string' },
+        'no-query-tokens': { type: 'boolean' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -75,5 +92,52 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       2 ** 31 - 1,
     ),
     logLevel: logLevel as Config['logLevel'],
+    jwt: jwtKeyOf(
+      values['jwt-secret'] ?? env.CONCORD_JWT_SECRET,
+      values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE,
+      values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM,
+      cwd,
+    ),
+    queryTokens: !(values['no-query-tokens'] ?? env.CONCORD_QUERY_TOKENS === 'false'),
   }
+}
+
+const secretAlgorithms = ['HS256', 'HS384', 'HS512'] as const
+const keyAlgorithms = ['RS256', 'ES256', 'EdDSA'] as const
+
+const jwtKeyOf = (
+  secret: string | undefined,
+  publicKeyFile: string | undefined,
+  algorithm: string | undefined,
+  cwd: string,
+): JwtKey | undefined => {
+  if (secret && publicKeyFile) throw new ConfigError('give --jwt-secret or --jwt-public-key, not both')
+  if (secret !== undefined) {
+    // HS256 with a short secret is guessable offline from any token.
+    if (secret.length < 32) throw new ConfigError('--jwt-secret must be at least 32 characters long')
+    const allowed = algorithm ?? 'HS256'
+    if (!(secretAlgorithms as readonly string[]).includes(allowed)) {
+      throw new ConfigError(
+        `--jwt-algorithm for a secret must be one of ${secretAlgorithms.join(', ')}, not "${allowed}"`,
+      )
+    }
+    return { secret, algorithm: allowed as (typeof secretAlgorithms)[number] }
+  }
+  if (publicKeyFile !== undefined) {
+    const allowed = algorithm ?? 'RS256'
+    if (!(keyAlgorithms as readonly string[]).includes(allowed)) {
+      throw new ConfigError(
+        `--jwt-algorithm for a public key must be one of ${keyAlgorithms.join(', ')}, not "${allowed}"`,
+      )
+    }
+    let publicKeyPem: string
+    try {
+      publicKeyPem = readFileSync(resolve(cwd, publicKeyFile), 'utf8')
+    } catch (error) {
+      throw new ConfigError(`cannot read --jwt-public-key ${publicKeyFile}: ${(error as Error).message}`)
+    }
+    return { publicKeyPem, algorithm: allowed as (typeof keyAlgorithms)[number] }
+  }
+  if (algorithm !== undefined) throw new ConfigError('--jwt-algorithm needs --jwt-secret or --jwt-public-key')
+  return undefined
 }

@@ -34,7 +34,7 @@ export const accessFor = (docs: unknown, doc: string): Access | undefined => {
 /** An `authenticate` hook that accepts only JWTs signed with `key`'s algorithm. */
 export const createJwtAuthenticate = async (key: JwtKey): Promise<Authenticate> => {
   const algorithm = key.algorithm ?? ('secret' in key ? 'HS256' : 'RS256')
-  const verificationKey: CryptoKey | Uint8Array =
+  const verificationKey: Parameters<typeof jwtVerify>[1] =
     'secret' in key ? new TextEncoder().encode(key.secret) : await importSPKI(key.publicKeyPem, algorithm)
   return async (_request, doc, token) => {
     if (!token) return { denied: 'unauthenticated', reason: 'a token is required' }

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { closeCodes } from '@concord/protocol'
+import { SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { NativeTestClient } from '../../../packages/relay/src/test/nativeTestClient.js'
@@ -117,6 +118,24 @@ describe('concord-relay service', () => {
     await reader.whenSynced('graceful')
     expect(copy.getArray('writes').toArray()).toEqual([...Array(200).keys()])
     expect(Y.encodeStateVector(copy)).toEqual(Y.encodeStateVector(doc))
+  })
+
+  it('with --jwt-secret, serves a client with a signed token and closes one without (4401)', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
+    const secret = 'a secret of at least thirty-two characters'
+    const relay = await startRelayProcess('--jwt-secret', secret)
+    const token = await new SignJWT({ docs: { 'team/*': 'write' } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ada')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret))
+    const member = await connect(relay.url)
+    member.send({ type: 'auth', doc: '', token })
+    member.open('team/plan').doc.getText('t').insert(0, 'signed')
+    await member.whenAcked('team/plan')
+    const stranger = await connect(relay.url)
+    stranger.open('team/plan')
+    expect(await stranger.whenClosed()).toEqual({ code: closeCodes.unauthenticated, reason: 'a token is required' })
   })
 
   it('says why when the port is taken, and exits 1', async () => {

@@ -33,7 +33,11 @@ const main = async (): Promise<void> => {
     console.error(`concord-relay: could not start: ${(error as Error).message}`)
     process.exit(1)
   }
-  console.log(`Concord relay listening on ${service.url} (store: ${service.storePath})`)
+  const auth = config.jwt
+    ? `JWT ${config.jwt.algorithm ?? ''}`.trim()
+    : 'none, anyone can read and write (pass --jwt-secret or --jwt-public-key)'
+  const demo = service.demoUrl ? `demo: ${service.demoUrl}; ` : ''
+  console.log(`Concord relay listening on ${service.url} (${demo}store: ${service.storePath}; auth: ${auth})`)
 
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {

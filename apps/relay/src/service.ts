@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { createRelay, SqliteDocStore, type Logger } from '@concord/relay'
 import type { Config } from './config.js'
+import { createJwtAuthenticate } from './jwtAuth.js'
 
 export interface Service {
   /** ws://host:port, with the port actually bound. */
@@ -109,6 +110,8 @@ const httpHandler =
   }
 
 export const startService = async (config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> => {
+  // First, so that a key that does not import stops the start before anything is opened.
+  const authenticate = config.jwt && (await createJwtAuthenticate(config.jwt))
   mkdirSync(config.dataDir, { recursive: true })
   const storePath = join(config.dataDir, 'concord.sqlite')
   const store = new SqliteDocStore(storePath)
@@ -116,6 +119,8 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     store,
     logger,
     maxPayload: config.maxPayload,
+    queryTokens: config.queryTokens,
+    ...(authenticate && { authenticate }),
   })
   const staticDir = resolve(options.staticDir ?? demoDist)
   const server = createServer(httpHandler(staticDir, logger))

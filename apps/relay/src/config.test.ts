@@ -1,0 +1,62 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, parseConfig } from './config.js'
+
+const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseConfig(argv, env, '/srv')
+const secret = 'x'.repeat(32)
+
+describe('parseConfig', () => {
+  it('has defaults a newcomer can run with: an open relay on loopback', () => {
+    expect(parse([])).toEqual({
+      port: 8787,
+      host: '127.0.0.1',
+      dataDir: '/srv/.concord-data',
+      maxPayload: 16 * 1024 * 1024,
+      logLevel: 'info',
+      jwt: undefined,
+      queryTokens: true,
+    })
+  })
+
+  it('takes flags over environment variables', () => {
+    const config = parse(['--port', '9000', '--jwt-secret', secret, '--no-query-tokens'], {
+      CONCORD_PORT: '1',
+      CONCORD_DATA: 'elsewhere',
+    })
+    expect(config).toMatchObject({ port: 9000, dataDir: '/srv/elsewhere', queryTokens: false })
+    expect(config?.jwt).toEqual({ secret, algorithm: 'HS256' })
+    expect(parse([], { CONCORD_JWT_SECRET: secret, CONCORD_QUERY_TOKENS: 'false' })).toMatchObject({
+      jwt: { secret },
+      queryTokens: false,
+    })
+  })
+
+  it('reads a public key file, and refuses settings that cannot be right', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'concord-config-'))
+    try {
+      await writeFile(join(dir, 'key.pem'), '-----BEGIN PUBLIC KEY-----\n...')
+      expect(parseConfig(['--jwt-public-key', 'key.pem', '--jwt-algorithm', 'ES256'], {}, dir)?.jwt).toEqual({
+        publicKeyPem: '-----BEGIN PUBLIC KEY-----\n...',
+        algorithm: 'ES256',
+      })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    const refusals: Array<[string[], string]> = [
+      [['--jwt-secret', 'short'], 'at least 32 characters'],
+      [['--jwt-secret', secret, '--jwt-public-key', 'k'], 'not both'],
+      [['--jwt-secret', secret, '--jwt-algorithm', 'RS256'], 'for a secret must be one of HS256'],
+      [['--jwt-algorithm', 'none'], 'needs --jwt-secret'],
+      [['--jwt-public-key', '/nonexistent.pem'], 'cannot read --jwt-public-key'],
+      [['--port', '70000'], '--port must be a whole number from 0 to 65535'],
+      [['--log-level', 'loud'], '--log-level must be one of'],
+      [['--bogus'], "Unknown option '--bogus'"],
+    ]
+    for (const [argv, message] of refusals) {
+      expect(() => parse(argv), argv.join(' ')).toThrow(ConfigError)
+      expect(() => parse(argv), argv.join(' ')).toThrow(message)
+    }
+  })
+})

@@ -1,4 +1,4 @@
-import type { NativeFrame } from '@concord/protocol'
+import { encodeAwarenessUpdate, type NativeFrame } from '@concord/protocol'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { DocHandle, type RelayLink } from './docHandle.js'
@@ -145,5 +145,16 @@ describe('DocHandle', () => {
     handle.receive({ type: 'ack', doc: 'doc', seq: 1 })
     await synced
     expect(handle.pending).toBe(0)
+  })
+
+  it("forgets the presence that came through the relay when the connection drops, but not another tab's", async () => {
+    const { handle } = await openHandle(new MemoryLocalStore())
+    const viaRelay = encodeAwarenessUpdate([{ clientId: 99, clock: 1, state: '{"user":"remote"}' }])
+    const viaTab = encodeAwarenessUpdate([{ clientId: 77, clock: 1, state: '{"user":"other tab"}' }])
+    handle.receive({ type: 'awareness', doc: 'doc', update: viaRelay })
+    handle.receiveFromTab('awareness', viaTab)
+    expect([...handle.awareness.getStates().keys()].sort()).toEqual([77, 99, handle.doc.clientID].sort())
+    handle.connectionChanged('offline')
+    expect([...handle.awareness.getStates().keys()].sort()).toEqual([77, handle.doc.clientID].sort())
   })
 })

@@ -10,7 +10,7 @@
  * connection. A sequence number belongs to one connection; on a reconnect
  * every pending update is sent again, inside the next step 2.
  */
-import { closeCodes, type NativeFrame } from '@concord/protocol'
+import { closeCodes, decodeAwarenessUpdate, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -89,6 +89,8 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   /** The relay knows this document is open on the current connection. */
   #openOnRelay = false
   #relayStateReceived = false
+  /** Clients whose presence came through the relay: it is stale once the connection is gone. */
+  readonly #presenceFromRelay = new Set<number>()
   /** The relay refused this document for good (forbidden, or an invalid name): do not open it again. */
   #refused = false
   #lastSeq = 0
@@ -180,6 +182,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     if (this.#closed || status === this.#connection) return
     this.#connection = status
     this.#connectionEpoch++
+    this.#forgetPresenceFromRelay()
     this.#openOnRelay = false
     this.#relayStateReceived = false
     this.#lastSeq = 0
@@ -224,6 +227,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
         return
       case 'awareness':
         applyAwarenessUpdate(this.awareness, frame.update, fromRelay)
+        for (const { clientId } of decodeAwarenessUpdate(frame.update)) this.#presenceFromRelay.add(clientId)
         return
       case 'queryAwareness':
         this.#sendLocalAwareness()
@@ -243,8 +247,13 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   /** For the client: an update or awareness change another tab made. */
   receiveFromTab(kind: 'update' | 'awareness', data: Uint8Array): void {
     if (this.#closed) return
-    if (kind === 'update') Y.applyUpdate(this.doc, data, fromTab)
-    else applyAwarenessUpdate(this.awareness, data, fromTab)
+    if (kind === 'update') {
+      Y.applyUpdate(this.doc, data, fromTab)
+      return
+    }
+    applyAwarenessUpdate(this.awareness, data, fromTab)
+    // A tab's presence is its own to keep, whatever the relay said of that client before.
+    for (const { clientId } of decodeAwarenessUpdate(data)) this.#presenceFromRelay.delete(clientId)
   }
 
   async #load(): Promise<void> {
@@ -335,6 +344,13 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     })
     this.#sendLocalAwareness()
     for (const frame of this.#earlyFrames.splice(0)) this.receive(frame)
+  }
+
+  /** Who was here through the relay is unknown without it; other tabs still speak for themselves. */
+  #forgetPresenceFromRelay(): void {
+    const stale = [...this.#presenceFromRelay].filter((clientId) => clientId !== this.doc.clientID)
+    this.#presenceFromRelay.clear()
+    if (stale.length > 0) removeAwarenessStates(this.awareness, stale, fromRelay)
   }
 
   #sendLocalAwareness(): void {

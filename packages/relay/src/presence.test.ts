@@ -56,4 +56,34 @@ describe('Presence', () => {
     ).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
     expect(presence.snapshot()).toBeUndefined()
   })
+
+  it("drops entries for another peer's client ids, and forwards only what it accepted", () => {
+    const presence = new Presence<object>()
+    const aliceSays = update({ clientId: 1, clock: 1, state: '{"name":"alice"}' })
+    expect(presence.apply(alice, aliceSays)).toBe(aliceSays)
+    // Bob claims Alice's id, and clears it: neither is accepted, nothing is forwarded.
+    expect(presence.apply(bob, update({ clientId: 1, clock: 9, state: '{"name":"fake"}' }))).toBeUndefined()
+    expect(presence.apply(bob, update({ clientId: 1, clock: 9, state: 'null' }))).toBeUndefined()
+    // A mix: only Bob's own entry goes on.
+    const forwarded = presence.apply(
+      bob,
+      update({ clientId: 1, clock: 10, state: '{}' }, { clientId: 2, clock: 1, state: '{}' }),
+    )
+    expect(decodeAwarenessUpdate(forwarded!)).toEqual([{ clientId: 2, clock: 1, state: '{}' }])
+    expect(snapshotOf(presence)).toEqual([
+      { clientId: 1, clock: 1, state: '{"name":"alice"}' },
+      { clientId: 2, clock: 1, state: '{}' },
+    ])
+    // Once Alice has left, her id is free.
+    presence.removeOwnedBy(alice)
+    expect(presence.apply(bob, update({ clientId: 1, clock: 11, state: '{}' }))).toBeDefined()
+  })
+
+  it('drops a state over the size cap', () => {
+    const presence = new Presence<object>(64)
+    const big = JSON.stringify({ name: 'x'.repeat(64) })
+    expect(presence.apply(alice, update({ clientId: 1, clock: 1, state: big }))).toBeUndefined()
+    expect(presence.snapshot()).toBeUndefined()
+    expect(presence.apply(alice, update({ clientId: 1, clock: 2, state: '{"name":"short"}' }))).toBeDefined()
+  })
 })

@@ -1,7 +1,9 @@
 /**
  * Owns the awareness (presence) of one document on the relay: the latest
  * state of every Yjs client id, which peer introduced it, and the removal
- * update to send when that peer leaves. Presence is relayed, never stored.
+ * update to send when that peer leaves. Presence is relayed, never stored,
+ * and cannot be forged: a client id belongs to the peer that introduced it
+ * until that peer leaves, and only its owner may change or clear it.
  */
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, ProtocolError, type AwarenessEntry } from '@concord/protocol'
 
@@ -16,12 +18,20 @@ const removed = 'null'
 export class Presence<Peer extends object> {
   readonly #clients = new Map<number, ClientPresence>()
 
+  constructor(
+    /** A state longer than this (in UTF-8 bytes) is dropped. */
+    private readonly maxStateBytes = 1024,
+  ) {}
+
   /**
-   * Records an awareness update from `from`. Throws a ProtocolError with code
+   * Records an awareness update from `from`, and returns what to forward: the
+   * same bytes when every entry was accepted, an update of the accepted
+   * entries when some were dropped (another peer's client id, a state over
+   * the size cap), undefined when none was. Throws a ProtocolError with code
    * `invalidUpdate` when it does not decode or a state is not JSON, so that
    * no client is ever sent presence it would throw on.
    */
-  apply(from: Peer, update: Uint8Array): void {
+  apply(from: Peer, update: Uint8Array): Uint8Array | undefined {
     let entries: AwarenessEntry[]
     try {
       entries = decodeAwarenessUpdate(update)
@@ -37,13 +47,19 @@ export class Presence<Peer extends object> {
         })
       }
     }
-    for (const { clientId, clock, state } of entries) {
+    const accepted = entries.filter(({ clientId, state }) => {
+      const owner = this.#clients.get(clientId)?.owner
+      return (owner === undefined || owner === from) && Buffer.byteLength(state) <= this.maxStateBytes
+    })
+    for (const { clientId, clock, state } of accepted) {
       const current = this.#clients.get(clientId)
       // The rule of y-protocols' applyAwarenessUpdate: a newer clock wins, and a removal wins a tie.
       if (current && (clock < current.clock || (clock === current.clock && state !== removed))) continue
       if (state === removed) this.#clients.delete(clientId)
       else this.#clients.set(clientId, { clock, state, owner: from })
     }
+    if (accepted.length === entries.length) return update
+    return accepted.length > 0 ? encodeAwarenessUpdate(accepted) : undefined
   }
 
   /** Forgets every client `peer` introduced; returns the update that tells everyone else, or undefined if there is none. */

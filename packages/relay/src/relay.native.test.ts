@@ -1,4 +1,4 @@
-import { closeCodes } from '@concord/protocol'
+import { closeCodes, decodeAwarenessUpdate, encodeAwarenessUpdate } from '@concord/protocol'
 import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -71,6 +71,36 @@ describe('native mode (concord.v1)', () => {
     expect(client.received).toEqual([
       { type: 'pong', doc: '', id: 41 },
       { type: 'pong', doc: '', id: 42 },
+    ])
+  })
+
+  it("does not let one client change or clear another client's presence", async () => {
+    relay = await startRelay()
+    const [alice, mallory, bob] = [await connect(), await connect(), await connect()]
+    for (const client of [alice, mallory, bob]) client.open('room')
+    await Promise.all([alice, mallory, bob].map((client) => client.whenSynced('room')))
+    const presenceAtBob = () =>
+      bob.received.flatMap((frame) => (frame.type === 'awareness' ? decodeAwarenessUpdate(frame.update) : []))
+    alice.send({
+      type: 'awareness',
+      doc: 'room',
+      update: encodeAwarenessUpdate([{ clientId: 7, clock: 1, state: '{"n":"alice"}' }]),
+    })
+    await waitFor(() => presenceAtBob().length === 1, "Alice's presence at Bob")
+    mallory.send({
+      type: 'awareness',
+      doc: 'room',
+      update: encodeAwarenessUpdate([{ clientId: 7, clock: 2, state: 'null' }]),
+    })
+    mallory.send({
+      type: 'awareness',
+      doc: 'room',
+      update: encodeAwarenessUpdate([{ clientId: 8, clock: 1, state: '{"n":"mallory"}' }]),
+    })
+    await waitFor(() => presenceAtBob().length === 2, "Mallory's own presence at Bob")
+    expect(presenceAtBob()).toEqual([
+      { clientId: 7, clock: 1, state: '{"n":"alice"}' },
+      { clientId: 8, clock: 1, state: '{"n":"mallory"}' },
     ])
   })
 

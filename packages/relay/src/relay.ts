@@ -30,6 +30,8 @@ export interface RelayOptions {
   readonly unloadAfterMs?: number
   /** Compact a document's stored log after this many stored updates. Default: 200. */
   readonly compactAfterUpdates?: number
+  /** An awareness (presence) state longer than this, in UTF-8 bytes, is dropped. Default: 1 KiB. */
+  readonly maxAwarenessStateBytes?: number
   /** Decides what each connection may do with each document. Default: everyone may write everything. */
   readonly authenticate?: Authenticate
   /**
@@ -64,6 +66,7 @@ export const relayDefaults = {
   unloadAfterMs: 10_000,
   compactAfterUpdates: 200,
   queryTokens: true,
+  maxAwarenessStateBytes: 1024,
 } as const
 
 type Connection = YWebsocketConnection | NativeConnection
@@ -114,6 +117,7 @@ export const createRelay = (options: RelayOptions): Relay => {
         logger,
         compactAfterUpdates: settings.compactAfterUpdates,
         unloadAfterMs: settings.unloadAfterMs,
+        maxAwarenessStateBytes: settings.maxAwarenessStateBytes,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
       })
       rooms.set(doc, room)

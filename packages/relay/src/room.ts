@@ -48,6 +48,8 @@ export interface RoomOptions {
   readonly compactAfterUpdates: number
   /** Unload the document this long after its last peer left. */
   readonly unloadAfterMs: number
+  /** Drop an awareness state longer than this, in UTF-8 bytes. */
+  readonly maxAwarenessStateBytes: number
   /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
   readonly onGone: (room: Room) => void
 }
@@ -66,7 +68,7 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
 
 export class Room {
   readonly #peers = new Set<RoomPeer>()
-  readonly #presence = new Presence<RoomPeer>()
+  readonly #presence: Presence<RoomPeer>
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
   #queued: QueuedMessage[] = []
@@ -80,6 +82,7 @@ export class Room {
     readonly name: string,
     private readonly options: RoomOptions,
   ) {
+    this.#presence = new Presence(options.maxAwarenessStateBytes)
     void this.#load()
   }
 
@@ -117,12 +120,13 @@ export class Room {
     switch (message.type) {
       case 'sync':
         return this.#receiveSync(peer, message.sync)
-      case 'awareness':
-        this.#presence.apply(peer, message.update)
+      case 'awareness': {
+        const update = this.#presence.apply(peer, message.update)
         // A stock y-websocket provider drops a socket that received nothing for 30 s, and
         // counts on its own awareness renewals (every 15 s) coming back: echo them to it.
-        this.#broadcast(message, peer.mode === 'y-websocket' ? undefined : peer)
+        if (update) this.#broadcast({ type: 'awareness', update }, peer.mode === 'y-websocket' ? undefined : peer)
         return undefined
+      }
       case 'queryAwareness': {
         const snapshot = this.#presence.snapshot()
         if (snapshot) peer.send(encodeFor(peer.mode, this.name, { type: 'awareness', update: snapshot }))

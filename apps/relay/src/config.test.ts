@@ -17,6 +17,14 @@ describe('parseConfig', () => {
       logLevel: 'info',
       jwt: undefined,
       queryTokens: true,
+      limits: {
+        messagesPerSecond: 200,
+        bytesPerSecond: 8 * 1024 * 1024,
+        maxConnectionsPerIp: 256,
+        maxDocumentsPerConnection: 256,
+        maxBufferedBytes: 32 * 1024 * 1024,
+        allowedOrigins: undefined,
+      },
     })
   })
 
@@ -31,6 +39,34 @@ describe('parseConfig', () => {
       jwt: { secret },
       queryTokens: false,
     })
+  })
+
+  it('takes every limit as a flag or a variable', () => {
+    const config = parse(
+      [
+        '--rate-messages',
+        '50',
+        '--max-connections-per-ip',
+        '3',
+        '--allowed-origin',
+        'https://a.example',
+        '--allowed-origin',
+        'https://b.example',
+      ],
+      { CONCORD_RATE_BYTES: '1000', CONCORD_MAX_DOCUMENTS_PER_CONNECTION: '4', CONCORD_MAX_BUFFERED_BYTES: '2048' },
+    )
+    expect(config?.limits).toEqual({
+      messagesPerSecond: 50,
+      bytesPerSecond: 1000,
+      maxConnectionsPerIp: 3,
+      maxDocumentsPerConnection: 4,
+      maxBufferedBytes: 2048,
+      allowedOrigins: ['https://a.example', 'https://b.example'],
+    })
+    expect(
+      parse([], { CONCORD_ALLOWED_ORIGINS: 'https://a.example, https://b.example' })?.limits.allowedOrigins,
+    ).toEqual(['https://a.example', 'https://b.example'])
+    expect(() => parse(['--rate-messages', '0'])).toThrow('--rate-messages must be a whole number from 1')
   })
 
   it('reads a public key file, and refuses settings that cannot be right', async () => {

@@ -20,6 +20,15 @@ export interface Config {
   readonly jwt: JwtKey | undefined
   /** Accept `?token=` in y-websocket mode. */
   readonly queryTokens: boolean
+  readonly limits: {
+    readonly messagesPerSecond: number
+    readonly bytesPerSecond: number
+    readonly maxConnectionsPerIp: number
+    readonly maxDocumentsPerConnection: number
+    readonly maxBufferedBytes: number
+    /** Browser Origins allowed to connect; undefined allows every Origin. */
+    readonly allowedOrigins: readonly string[] | undefined
+  }
 }
 
 export const usage = `Usage: concord-relay [options]
@@ -34,6 +43,14 @@ export const usage = `Usage: concord-relay [options]
   --jwt-algorithm <a> HS256, HS384, HS512 for a secret (default HS256);
                       RS256, ES256, EdDSA for a key (default RS256)  [CONCORD_JWT_ALGORITHM]
   --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
+  --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
+  --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
+  --max-connections-per-ip <n>                                  [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
+  --max-documents-per-connection <n>                            [CONCORD_MAX_DOCUMENTS_PER_CONNECTION, default ${relayDefaults.maxDocumentsPerConnection}]
+  --max-buffered-bytes <n>  unsent bytes before a peer that does not read is dropped
+                                                                [CONCORD_MAX_BUFFERED_BYTES, default ${relayDefaults.maxBufferedBytes}]
+  --allowed-origin <o>  a browser Origin allowed to connect; repeat for more
+                                                                [CONCORD_ALLOWED_ORIGINS, comma-separated; default any]
   --help              print this and exit
 
 Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
@@ -69,6 +86,12 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'jwt-public-key': { type: 'string' },
         'jwt-algorithm': { type: 'string' },
         'no-query-tokens': { type: 'boolean' },
+        'rate-messages': { type: 'string' },
+        'rate-bytes': { type: 'string' },
+        'max-connections-per-ip': { type: 'string' },
+        'max-documents-per-connection': { type: 'string' },
+        'max-buffered-bytes': { type: 'string' },
+        'allowed-origin': { type: 'string', multiple: true },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -99,8 +122,43 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       cwd,
     ),
     queryTokens: !(values['no-query-tokens'] ?? env.CONCORD_QUERY_TOKENS === 'false'),
+    limits: {
+      messagesPerSecond: positive(
+        '--rate-messages',
+        values['rate-messages'] ?? env.CONCORD_RATE_MESSAGES,
+        relayDefaults.rateLimit.messagesPerSecond,
+      ),
+      bytesPerSecond: positive(
+        '--rate-bytes',
+        values['rate-bytes'] ?? env.CONCORD_RATE_BYTES,
+        relayDefaults.rateLimit.bytesPerSecond,
+      ),
+      maxConnectionsPerIp: positive(
+        '--max-connections-per-ip',
+        values['max-connections-per-ip'] ?? env.CONCORD_MAX_CONNECTIONS_PER_IP,
+        relayDefaults.maxConnectionsPerIp,
+      ),
+      maxDocumentsPerConnection: positive(
+        '--max-documents-per-connection',
+        values['max-documents-per-connection'] ?? env.CONCORD_MAX_DOCUMENTS_PER_CONNECTION,
+        relayDefaults.maxDocumentsPerConnection,
+      ),
+      maxBufferedBytes: positive(
+        '--max-buffered-bytes',
+        values['max-buffered-bytes'] ?? env.CONCORD_MAX_BUFFERED_BYTES,
+        relayDefaults.maxBufferedBytes,
+      ),
+      allowedOrigins:
+        values['allowed-origin'] ??
+        env.CONCORD_ALLOWED_ORIGINS?.split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean),
+    },
   }
 }
+
+const positive = (name: string, value: string | undefined, fallback: number): number =>
+  value === undefined ? fallback : integer(name, value, 1, Number.MAX_SAFE_INTEGER)
 
 const secretAlgorithms = ['HS256', 'HS384', 'HS512'] as const
 const keyAlgorithms = ['RS256', 'ES256', 'EdDSA'] as const

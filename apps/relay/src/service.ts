@@ -120,6 +120,11 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     logger,
     maxPayload: config.maxPayload,
     queryTokens: config.queryTokens,
+    rateLimit: { messagesPerSecond: config.limits.messagesPerSecond, bytesPerSecond: config.limits.bytesPerSecond },
+    maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+    maxDocumentsPerConnection: config.limits.maxDocumentsPerConnection,
+    maxBufferedBytes: config.limits.maxBufferedBytes,
+    ...(config.limits.allowedOrigins && { allowedOrigins: config.limits.allowedOrigins }),
     ...(authenticate && { authenticate }),
   })
   const staticDir = resolve(options.staticDir ?? demoDist)

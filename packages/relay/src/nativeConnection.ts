@@ -44,6 +44,10 @@ export interface NativeConnectionOptions {
   readonly acquireRoom: (doc: string) => Room
   readonly authenticate: Authenticate
   readonly logger: Logger
+  /** Documents open at once; one more gets an error frame (4429). */
+  readonly maxDocuments: number
+  /** Frames waiting for authorization answers; one more closes the connection (4429). */
+  readonly maxWaitingFrames: number
 }
 
 /** setTimeout cannot wait longer than this (about 24.8 days). */
@@ -56,6 +60,7 @@ export class NativeConnection {
   #expiryTimer: NodeJS.Timeout | undefined
   #ackFlushQueued = false
   #closed = false
+  #waitingFrames = 0
 
   constructor(private readonly options: NativeConnectionOptions) {
     this.#socket = options.socket
@@ -73,8 +78,10 @@ export class NativeConnection {
         return this.#open(frame.doc)
       case 'close': {
         const open = this.#docs.get(frame.doc)
+        if (!open) return
         this.#docs.delete(frame.doc)
-        open?.room?.leave(open.peer)
+        this.#waitingFrames -= open.waiting.splice(0).length
+        open.room?.leave(open.peer)
         return
       }
       case 'sync':
@@ -109,6 +116,11 @@ export class NativeConnection {
       return
     }
     if (this.#docs.has(doc)) throw new ProtocolError('malformedMessage', `document "${doc}" is already open`)
+    if (this.#docs.size >= this.options.maxDocuments) {
+      const reason = `no more than ${this.options.maxDocuments} documents may be open on one connection`
+      this.#socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes.rateLimited, reason }))
+      return
+    }
     let toldReadOnly = false
     const open: OpenDocument = {
       peer: {
@@ -155,6 +167,7 @@ export class NativeConnection {
     if (open.room) return
     open.room = this.options.acquireRoom(doc)
     open.room.join(open.peer)
+    this.#waitingFrames -= open.waiting.length
     try {
       for (const frame of open.waiting.splice(0)) this.#deliver(open, frame)
     } catch (error) {
@@ -181,6 +194,7 @@ export class NativeConnection {
   #refuse(doc: string, open: OpenDocument, code: CloseCodeName, reason: string): void {
     if (this.#docs.get(doc) !== open) return
     this.#docs.delete(doc)
+    this.#waitingFrames -= open.waiting.splice(0).length
     open.room?.leave(open.peer)
     this.#socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes[code], reason }))
   }
@@ -201,8 +215,14 @@ export class NativeConnection {
       }
       open.lastSeq = frame.seq
     }
-    if (open.room) this.#deliver(open, frame)
-    else open.waiting.push(frame)
+    if (open.room) {
+      this.#deliver(open, frame)
+      return
+    }
+    if (++this.#waitingFrames > this.options.maxWaitingFrames) {
+      throw new ProtocolError('rateLimited', 'too many frames for documents that are not authorized yet')
+    }
+    open.waiting.push(frame)
   }
 
   #deliver(open: OpenDocument, frame: DocumentFrame): void {

@@ -13,6 +13,7 @@ import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
 import { RelaySocket } from './relaySocket.js'
 import { Room } from './room.js'
+import { TokenBucket } from './tokenBucket.js'
 import { YWebsocketConnection } from './yWebsocketConnection.js'
 
 export interface RelayOptions {
@@ -30,6 +31,25 @@ export interface RelayOptions {
   readonly unloadAfterMs?: number
   /** Compact a document's stored log after this many stored updates. Default: 200. */
   readonly compactAfterUpdates?: number
+  /**
+   * Each connection's budget: messages and bytes per second, with bursts.
+   * Over it, the relay stops reading from that socket until the budget
+   * refills, so the sender is slowed by TCP backpressure. Default: 200
+   * messages/s (burst 1,000) and 8 MiB/s (burst: maxPayload).
+   */
+  readonly rateLimit?: Partial<RateLimit>
+  /** Upgrades from one IP address beyond this many open connections are refused (HTTP 429). Default: 256. */
+  readonly maxConnectionsPerIp?: number
+  /** A native connection may have this many documents open; one more gets an error frame (4429). Default: 256. */
+  readonly maxDocumentsPerConnection?: number
+  /** Frames waiting for an authorization answer, per connection; one more closes it (4429). Default: 256. */
+  readonly maxWaitingFrames?: number
+  /**
+   * When set, a browser's upgrade from any other Origin is refused (HTTP 403).
+   * Requests without an Origin header (clients that are not browsers) pass:
+   * Origin only protects browsers from pages of other sites.
+   */
+  readonly allowedOrigins?: readonly string[]
   /** An awareness (presence) state longer than this, in UTF-8 bytes, is dropped. Default: 1 KiB. */
   readonly maxAwarenessStateBytes?: number
   /** Decides what each connection may do with each document. Default: everyone may write everything. */
@@ -39,6 +59,14 @@ export interface RelayOptions {
    * clients have no other way to send one (it may end up in proxy logs). Default: true.
    */
   readonly queryTokens?: boolean
+}
+
+export interface RateLimit {
+  readonly messagesPerSecond: number
+  readonly messageBurst: number
+  readonly bytesPerSecond: number
+  /** Default: maxPayload, so that one frame of the largest size can always pass. */
+  readonly byteBurst: number
 }
 
 export interface RelayStats {
@@ -67,6 +95,10 @@ export const relayDefaults = {
   compactAfterUpdates: 200,
   queryTokens: true,
   maxAwarenessStateBytes: 1024,
+  maxConnectionsPerIp: 256,
+  maxDocumentsPerConnection: 256,
+  maxWaitingFrames: 256,
+  rateLimit: { messagesPerSecond: 200, messageBurst: 1000, bytesPerSecond: 8 * 1024 * 1024 },
 } as const
 
 type Connection = YWebsocketConnection | NativeConnection
@@ -98,6 +130,13 @@ export const createRelay = (options: RelayOptions): Relay => {
   const settings = { ...relayDefaults, ...options }
   const logger = options.logger ?? silentLogger
   const authenticate = options.authenticate ?? allowEveryone
+  const rateLimit: RateLimit = {
+    ...relayDefaults.rateLimit,
+    byteBurst: Math.max(settings.maxPayload, options.rateLimit?.bytesPerSecond ?? 0),
+    ...options.rateLimit,
+  }
+  const connectionsPerIp = new Map<string, number>()
+  const ipOf = (request: IncomingMessage): string => request.socket.remoteAddress ?? 'unknown'
   const rooms = new Map<string, Room>()
   const sockets = new Set<RelaySocket>()
   let closing: Promise<void> | undefined
@@ -140,13 +179,20 @@ export const createRelay = (options: RelayOptions): Relay => {
 
   const accept = (ws: WebSocket, request: IncomingMessage): void => {
     const mode = ws.protocol === nativeSubprotocol ? 'native' : 'y-websocket'
-    const socket = new RelaySocket(ws, { mode, ip: request.socket.remoteAddress }, { ...settings, logger })
+    const ip = ipOf(request)
+    const socket = new RelaySocket(ws, { mode, ip }, { ...settings, logger })
     sockets.add(socket)
+    connectionsPerIp.set(ip, (connectionsPerIp.get(ip) ?? 0) + 1)
+    const messageBudget = new TokenBucket(rateLimit.messagesPerSecond, rateLimit.messageBurst)
+    const byteBudget = new TokenBucket(rateLimit.bytesPerSecond, rateLimit.byteBurst)
     let connection: Connection | undefined
 
     ws.on('error', (error) => logger.warn({ ...socket.logFields, err: error }, 'connection error'))
     ws.on('close', (code, reason) => {
       sockets.delete(socket)
+      const left = (connectionsPerIp.get(ip) ?? 1) - 1
+      if (left > 0) connectionsPerIp.set(ip, left)
+      else connectionsPerIp.delete(ip)
       connection?.closed()
       logger.debug({ ...socket.logFields, code, reason: reason.toString() }, 'connection closed')
     })
@@ -171,12 +217,28 @@ export const createRelay = (options: RelayOptions): Relay => {
         socket.close('unsupportedData', 'text frames are not part of the protocol; send binary frames')
         return
       }
+      const overBudgetMs = Math.max(messageBudget.take(1), byteBudget.take((data as Buffer).length))
+      if (overBudgetMs > 0 && !ws.isPaused) {
+        // Stop reading until the budget refills: the sender is slowed by TCP backpressure.
+        logger.debug({ ...socket.logFields, pausedMs: overBudgetMs }, 'over its rate limit: throttling')
+        ws.pause()
+        setTimeout(() => ws.resume(), overBudgetMs).unref()
+      }
       if (connection) receive(data as Buffer)
-      else early?.push(data as Buffer)
+      else if (early && early.length < settings.maxWaitingFrames) early.push(data as Buffer)
+      else socket.close('rateLimited', 'too many frames before the connection was authorized')
     })
 
     if (mode === 'native') {
-      connection = new NativeConnection({ socket, request, acquireRoom, authenticate, logger })
+      connection = new NativeConnection({
+        socket,
+        request,
+        acquireRoom,
+        authenticate,
+        logger,
+        maxDocuments: settings.maxDocumentsPerConnection,
+        maxWaitingFrames: settings.maxWaitingFrames,
+      })
       logger.debug(socket.logFields, 'connection opened')
       return
     }
@@ -214,9 +276,17 @@ export const createRelay = (options: RelayOptions): Relay => {
   }
 
   const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (closing) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      return
+    const refuse = (status: string, reason: string): void => {
+      logger.info({ ip: ipOf(request), origin: request.headers.origin, status }, reason)
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+    }
+    if (closing) return refuse('503 Service Unavailable', 'upgrade refused: shutting down')
+    const origin = request.headers.origin
+    if (settings.allowedOrigins && origin !== undefined && !settings.allowedOrigins.includes(origin)) {
+      return refuse('403 Forbidden', 'upgrade refused: Origin not allowed')
+    }
+    if ((connectionsPerIp.get(ipOf(request)) ?? 0) >= settings.maxConnectionsPerIp) {
+      return refuse('429 Too Many Requests', 'upgrade refused: too many connections from this address')
     }
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
   }

@@ -52,3 +52,18 @@ export const authorize = async (
     return { denied: 'unauthenticated', reason: 'the relay could not check the credentials' }
   }
 }
+
+/** setTimeout cannot wait longer than this (about 24.8 days); a longer delay would fire at once. */
+const maxTimerDelayMs = 2 ** 31 - 1
+
+/** Calls `expire` at `expiresAt` (ms since the epoch), however far away that is. Returns a cancel function. */
+export const atExpiry = (expiresAt: number, expire: () => void): (() => void) => {
+  let timer: NodeJS.Timeout
+  const wait = (): void => {
+    const delay = expiresAt - Date.now()
+    timer = setTimeout(delay > maxTimerDelayMs ? wait : expire, Math.max(0, Math.min(delay, maxTimerDelayMs)))
+    timer.unref()
+  }
+  wait()
+  return () => clearTimeout(timer)
+}

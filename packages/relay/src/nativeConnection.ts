@@ -15,7 +15,7 @@ import {
   type CloseCodeName,
   type NativeFrame,
 } from '@concord/protocol'
-import { authorize, type Access, type Authenticate } from './auth.js'
+import { atExpiry, authorize, type Access, type Authenticate } from './auth.js'
 import type { Logger } from './logger.js'
 import type { RelaySocket } from './relaySocket.js'
 import type { Room, RoomPeer } from './room.js'
@@ -50,14 +50,11 @@ export interface NativeConnectionOptions {
   readonly maxWaitingFrames: number
 }
 
-/** setTimeout cannot wait longer than this (about 24.8 days). */
-const maxTimerDelayMs = 2 ** 31 - 1
-
 export class NativeConnection {
   readonly #docs = new Map<string, OpenDocument>()
   readonly #socket: RelaySocket
   #token: string | undefined
-  #expiryTimer: NodeJS.Timeout | undefined
+  #cancelExpiry: (() => void) | undefined
   #ackFlushQueued = false
   #closed = false
   #waitingFrames = 0
@@ -102,7 +99,7 @@ export class NativeConnection {
 
   closed(): void {
     this.#closed = true
-    clearTimeout(this.#expiryTimer)
+    this.#cancelExpiry?.()
     for (const { room, peer } of this.#docs.values()) room?.leave(peer)
     this.#docs.clear()
   }
@@ -178,17 +175,12 @@ export class NativeConnection {
 
   /** Closes the connection (4401) when the earliest expiry of what was granted comes. */
   #scheduleExpiry(): void {
-    clearTimeout(this.#expiryTimer)
+    this.#cancelExpiry?.()
+    this.#cancelExpiry = undefined
     let expiresAt = Infinity
     for (const open of this.#docs.values()) expiresAt = Math.min(expiresAt, open.expiresAt ?? Infinity)
     if (expiresAt === Infinity) return
-    const delay = expiresAt - Date.now()
-    this.#expiryTimer = setTimeout(
-      () =>
-        delay > maxTimerDelayMs ? this.#scheduleExpiry() : this.#socket.close('unauthenticated', 'the token expired'),
-      Math.max(0, Math.min(delay, maxTimerDelayMs)),
-    )
-    this.#expiryTimer.unref()
+    this.#cancelExpiry = atExpiry(expiresAt, () => this.#socket.close('unauthenticated', 'the token expired'))
   }
 
   #refuse(doc: string, open: OpenDocument, code: CloseCodeName, reason: string): void {

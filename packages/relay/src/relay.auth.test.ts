@@ -233,4 +233,18 @@ describe('authentication: y-websocket mode', () => {
       reason: 'the token expired',
     })
   })
+
+  it('keeps connections whose tokens expire beyond what one timer can wait (30 days), in both modes', async () => {
+    const thirtyDays = 30 * 24 * 60 * 60 * 1000
+    relay = await startRelay({ authenticate: tokenAuth(thirtyDays) })
+    const provider = provide('far', 'write:far')
+    const native = await connect('write:far')
+    native.open('far')
+    await waitFor(() => provider.synced, 'the provider to sync')
+    await native.whenSynced('far')
+    // A setTimeout longer than 2^31-1 ms fires at once; the connections must outlive that.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(provider.wsconnected).toBe(true)
+    expect(native.closeEvent).toBeUndefined()
+  })
 })

@@ -7,7 +7,7 @@ import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { allowEveryone, authorize, type Authenticate } from './auth.js'
+import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
 import type { DocStore } from './docStore.js'
 import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
@@ -254,25 +254,28 @@ export const createRelay = (options: RelayOptions): Relay => {
     }
     socket.logFields.doc = doc
     const token = settings.queryTokens ? tokenFromUrl(request.url) : undefined
-    void authorize(authenticate, request, doc, token, logger).then((result) => {
-      if (!socket.isOpen) return
-      if ('denied' in result) {
-        socket.close(result.denied, result.reason)
-        return
-      }
-      connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access)
-      if (result.expiresAt !== undefined) {
-        const expire = setTimeout(
-          () => socket.close('unauthenticated', 'the token expired'),
-          Math.max(0, result.expiresAt - Date.now()),
-        )
-        expire.unref()
-        ws.once('close', () => clearTimeout(expire))
-      }
-      logger.debug({ ...socket.logFields, access: result.access }, 'connection opened')
-      for (const bytes of early!.splice(0)) if (socket.isOpen) receive(bytes)
-      early = undefined
-    })
+    authorize(authenticate, request, doc, token, logger)
+      .then((result) => {
+        if (!socket.isOpen) return
+        if ('denied' in result) {
+          socket.close(result.denied, result.reason)
+          return
+        }
+        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access)
+        if (result.expiresAt !== undefined) {
+          ws.once(
+            'close',
+            atExpiry(result.expiresAt, () => socket.close('unauthenticated', 'the token expired')),
+          )
+        }
+        logger.debug({ ...socket.logFields, access: result.access }, 'connection opened')
+        for (const bytes of early!.splice(0)) if (socket.isOpen) receive(bytes)
+        early = undefined
+      })
+      .catch((error: unknown) => {
+        logger.error({ ...socket.logFields, err: error }, 'could not set up a connection')
+        socket.close('internalError', 'unexpected error in the relay')
+      })
   }
 
   const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -45,6 +45,8 @@ describe('concord-relay service', () => {
   it('prints one line with its address and answers /healthz', async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
     const relay = await startRelayProcess()
+    expect(relay.startLine).toMatch(/^Concord relay listening on ws:\/\/127\.0\.0\.1:\d+ \(/)
+    expect(relay.startLine).toContain('auth: none, anyone can read and write')
     const http = relay.url.replace('ws://', 'http://')
     const health = await fetch(`${http}/healthz`)
     expect(health.status).toBe(200)
@@ -124,6 +126,8 @@ describe('concord-relay service', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
     const secret = 'a secret of at least thirty-two characters'
     const relay = await startRelayProcess('--jwt-secret', secret)
+    expect(relay.startLine).toContain('auth: JWT HS256')
+    expect(relay.startLine).not.toContain(secret)
     const token = await new SignJWT({ docs: { 'team/*': 'write' } })
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject('ada')

@@ -15,6 +15,8 @@ export interface RelayProcess {
   /** ws://127.0.0.1:PORT, as the start line printed it. */
   readonly url: string
   readonly port: number
+  /** The line it printed when it started listening. */
+  readonly startLine: string
   readonly stderr: () => string
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
@@ -37,7 +39,8 @@ export const startRelayProcess = async (dataDir: string, port = 0, ...args: stri
   await waitFor(() => /listening on/.test(stdout) || child.exitCode !== null, 'the start line', 15_000)
   const url = /listening on (ws:\/\/\S+)/.exec(stdout)?.[1]
   if (!url) throw new Error(`the relay did not start:\n${stdout}\n${stderr}`)
-  const relay: RelayProcess = { child, url, port: Number(new URL(url).port), stderr: () => stderr, exited }
+  const startLine = stdout.split('\n').find((line) => line.includes('listening on')) ?? ''
+  const relay: RelayProcess = { child, url, port: Number(new URL(url).port), startLine, stderr: () => stderr, exited }
   running.add(relay)
   void exited.then(() => running.delete(relay))
   return relay

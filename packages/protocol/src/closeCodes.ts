@@ -21,15 +21,15 @@ export const closeCodes = {
   internalError: 1011,
   /** A truncated or undecodable message, an unknown message type, or a frame out of order. */
   malformedMessage: 4400,
-  /** No valid credentials (reserved for the auth hook). */
+  /** No valid credentials, or they expired. */
   unauthenticated: 4401,
-  /** Credentials do not grant this document (reserved for the auth hook). */
+  /** The credentials do not grant this document. */
   forbidden: 4403,
   /** A document name that is empty, longer than 256 characters, or has control characters. */
   invalidDocumentName: 4410,
   /** Bytes that do not decode as a Yjs update, or an awareness update that is not valid. */
   invalidUpdate: 4422,
-  /** Too many messages or bytes per second (reserved for rate limits). */
+  /** Over a limit: too many documents open on one connection, or too many frames waiting for authorization. */
   rateLimited: 4429,
   /** The relay could not load the document from its store; it refuses rather than serve a blank. */
   documentUnavailable: 4503,

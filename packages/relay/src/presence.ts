@@ -47,9 +47,14 @@ export class Presence<Peer extends object> {
         })
       }
     }
-    const accepted = entries.filter(({ clientId, state }) => {
+    const accepted = entries.filter(({ clientId, clock, state }) => {
       const owner = this.#clients.get(clientId)?.owner
-      return (owner === undefined || owner === from) && Buffer.byteLength(state) <= this.maxStateBytes
+      return (
+        (owner === undefined || owner === from) &&
+        Buffer.byteLength(state) <= this.maxStateBytes &&
+        // The removal sent when its owner leaves needs a clock one higher, still a safe integer.
+        clock < Number.MAX_SAFE_INTEGER
+      )
     })
     for (const { clientId, clock, state } of accepted) {
       const current = this.#clients.get(clientId)

@@ -1,0 +1,240 @@
+/**
+ * Owns one Jepsen-style run of real processes: the relay as a child process
+ * on SQLite, N replica processes each with its own store on disk, a TCP
+ * proxy on each replica's link, and the seed's schedule of writes and
+ * faults. At the end everything is healed and left to settle, and the run is
+ * checked: every replica and the relay's store identical, nothing
+ * acknowledged or committed lost, nothing unexpected, nothing left pending.
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { SqliteDocStore } from '@concord/relay'
+import * as Y from 'yjs'
+import { LinkProxy } from './linkProxy.js'
+import { ReplicaProcess } from './replica.js'
+import type { ReplicaReport } from './replicaMessages.js'
+import { RelayProcess } from './relayProcess.js'
+import { createSchedule, describeStep, type Step } from './schedule.js'
+import { checkSet, type SetCheck } from './setChecker.js'
+import { contentOf, elementsOf, stateVectorOf } from './workload.js'
+
+export interface JepsenOptions {
+  readonly seed: number
+  readonly replicas: number
+  readonly ops: number
+  /** An empty folder for the relay's and the replicas' stores. */
+  readonly workDir: string
+  /** A pause after each write, so faults overlap real traffic. Default 1 ms. */
+  readonly writeIntervalMs?: number
+  /** How long the healed system may take to converge. Default 90 s. */
+  readonly settleTimeoutMs?: number
+}
+
+export interface FaultCounts {
+  partitions: number
+  stalls: number
+  delays: number
+  replicaCrashes: number
+  relayKills: number
+  relayTerms: number
+}
+
+export interface JepsenResult {
+  readonly seed: number
+  readonly set: SetCheck
+  readonly faults: FaultCounts
+  /** Replicas, and the relay's store, whose state vector or content differs from replica 0's. */
+  readonly divergent: readonly string[]
+  /** Replicas still reporting pending updates after the settle. */
+  readonly stillPending: readonly string[]
+  /** From the last heal until every replica was synced and identical; undefined if it never was. */
+  readonly convergeMs: number | undefined
+  readonly problems: readonly string[]
+  /** The schedule and what happened, with times since the start. */
+  readonly log: readonly string[]
+}
+
+const document = 'chaos'
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+const sameState = (a: { stateVector: string; content: string }, b: { stateVector: string; content: string }) =>
+  a.stateVector === b.stateVector && a.content === b.content
+
+export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> => {
+  const { seed, replicas: count, ops, workDir, writeIntervalMs = 1, settleTimeoutMs = 90_000 } = options
+  const startedAt = Date.now()
+  const log: string[] = []
+  const note = (line: string) => log.push(`+${Date.now() - startedAt}ms ${line}`)
+  const faults: FaultCounts = { partitions: 0, stalls: 0, delays: 0, replicaCrashes: 0, relayKills: 0, relayTerms: 0 }
+  const attempted = new Set<string>()
+  const committed = new Set<string>()
+  const acknowledged = new Set<string>()
+  /** Which element each replica's store row holds: `replica:row`. */
+  const elementOfRow = new Map<string, string>()
+  const problems: string[] = []
+
+  const relayDir = join(workDir, 'relay')
+  await mkdir(relayDir, { recursive: true })
+  let relay: RelayProcess | undefined = await RelayProcess.start(relayDir)
+  const proxies = await Promise.all(Array.from({ length: count }, () => LinkProxy.start(relay!.port)))
+  const replicas: Array<ReplicaProcess | undefined> = Array.from({ length: count }, () => undefined)
+  const startReplica = async (index: number): Promise<void> => {
+    replicas[index] = await ReplicaProcess.start(
+      join(workDir, `replica-${index}.sqlite`),
+      proxies[index]!.url,
+      document,
+      {
+        committed: (element, id) => {
+          committed.add(element)
+          elementOfRow.set(`${index}:${id}`, element)
+        },
+        acknowledged: (ids) => {
+          for (const id of ids) {
+            const element = elementOfRow.get(`${index}:${id}`)
+            if (element !== undefined) acknowledged.add(element)
+          }
+        },
+      },
+    )
+  }
+  // Process restarts run in the background while writes go on; each replica's, and the relay's, in order.
+  let relayWork = Promise.resolve()
+  const replicaWork = Array.from({ length: count }, () => Promise.resolve())
+
+  try {
+    await Promise.all(replicas.map((_, index) => startReplica(index)))
+    const schedule = createSchedule({ seed, replicas: count, ops })
+    note(`seed ${seed}: ${count} replicas, ${ops} writes, ${schedule.length - ops} fault steps`)
+
+    const run = (step: Step): void => {
+      switch (step.kind) {
+        case 'write': {
+          // A crashed replica's writes go to the next one that runs, as its user would move on.
+          for (let i = 0; i < count; i++) {
+            const replica = replicas[(step.replica + i) % count]
+            if (!replica?.alive) continue
+            attempted.add(step.write.element)
+            replica.write(step.write)
+            return
+          }
+          note(`no replica running: ${step.write.element} not attempted`)
+          return
+        }
+        case 'partition':
+          note(describeStep(step))
+          for (const index of step.replicas) {
+            const proxy = proxies[index]!
+            if (step.fault === 'cut') proxy.cut()
+            else if (step.fault === 'stall') proxy.stall()
+            else proxy.delayMs = step.delayMs
+          }
+          if (step.fault === 'cut') faults.partitions++
+          else if (step.fault === 'stall') faults.stalls++
+          else faults.delays++
+          return
+        case 'heal':
+          note(describeStep(step))
+          for (const index of step.replicas) proxies[index]!.heal()
+          return
+        case 'crashReplica':
+          replicaWork[step.replica] = replicaWork[step.replica]!.then(async () => {
+            const replica = replicas[step.replica]
+            if (!replica) return
+            note(describeStep(step))
+            faults.replicaCrashes++
+            replicas[step.replica] = undefined
+            await replica.kill()
+          })
+          return
+        case 'restartReplica':
+          replicaWork[step.replica] = replicaWork[step.replica]!.then(async () => {
+            if (replicas[step.replica]) return
+            note(describeStep(step))
+            await startReplica(step.replica)
+          })
+          return
+        case 'stopRelay':
+          relayWork = relayWork.then(async () => {
+            if (!relay) return
+            note(describeStep(step))
+            if (step.signal === 'SIGKILL') faults.relayKills++
+            else faults.relayTerms++
+            const stopping = relay
+            relay = undefined
+            await stopping.stop(step.signal)
+          })
+          return
+        case 'restartRelay':
+          relayWork = relayWork.then(async () => {
+            if (relay) return
+            relay = await RelayProcess.start(relayDir)
+            note(`${describeStep(step)} on port ${relay.port}`)
+            for (const proxy of proxies) proxy.retarget(relay.port)
+          })
+          return
+      }
+    }
+
+    for (const step of schedule) {
+      run(step)
+      if (step.kind === 'write') await sleep(writeIntervalMs)
+    }
+
+    // Heal everything and let it settle.
+    await Promise.all([relayWork, ...replicaWork])
+    if (!relay) {
+      relay = await RelayProcess.start(relayDir)
+      for (const proxy of proxies) proxy.retarget(relay.port)
+    }
+    for (const proxy of proxies) proxy.heal()
+    await Promise.all(replicas.map((replica, index) => (replica ? undefined : startReplica(index))))
+    const healedAt = Date.now()
+    note('everything healed')
+
+    let reports: ReplicaReport[] = []
+    let convergeMs: number | undefined
+    while (Date.now() - healedAt < settleTimeoutMs) {
+      reports = await Promise.all(replicas.map((replica) => replica!.report()))
+      const [first] = reports
+      if (reports.every((report) => report.pending === 0 && report.status === 'synced' && sameState(report, first!))) {
+        convergeMs = Date.now() - healedAt
+        break
+      }
+      await sleep(50)
+    }
+    note(convergeMs === undefined ? 'did not converge' : `converged in ${convergeMs} ms`)
+    if (convergeMs === undefined) problems.push(`not converged ${settleTimeoutMs} ms after the last heal`)
+
+    await Promise.all(replicas.map((replica) => replica!.stop()))
+    await relay.stop('SIGTERM')
+    relay = undefined
+    const relayStore = new SqliteDocStore(RelayProcess.storePath(relayDir))
+    const relayDoc = new Y.Doc()
+    try {
+      const updates = await relayStore.load(document)
+      if (updates.length > 0) Y.applyUpdate(relayDoc, Y.mergeUpdates(updates))
+    } finally {
+      await relayStore.close()
+    }
+    const relayState = { stateVector: stateVectorOf(relayDoc), content: contentOf(relayDoc) }
+
+    const [first] = reports
+    const divergent = reports.flatMap((report, index) => (sameState(report, first!) ? [] : [`r${index}`]))
+    if (!sameState(relayState, first!)) divergent.push('relay store')
+    const stillPending = reports.flatMap((report, index) => (report.pending > 0 ? [`r${index}`] : []))
+    const set = checkSet({ attempted, committed, acknowledged }, first!.elements)
+    if (elementsOf(relayDoc).length !== first!.elements.length) problems.push('the relay store has other elements')
+    if (divergent.length > 0) problems.push(`divergent: ${divergent.join(', ')}`)
+    if (stillPending.length > 0) problems.push(`still pending: ${stillPending.join(', ')}`)
+    if (set.lost.length > 0) problems.push(`lost acknowledged writes: ${set.lost.join(', ')}`)
+    if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${set.lostCommitted.join(', ')}`)
+    if (set.unexpected.length > 0) problems.push(`unexpected elements: ${set.unexpected.join(', ')}`)
+    for (const step of schedule) log.push(`  plan: ${describeStep(step)}`)
+    return { seed, set, faults, divergent, stillPending, convergeMs, problems, log }
+  } finally {
+    await Promise.allSettled([relayWork, ...replicaWork])
+    await Promise.all(replicas.map((replica) => replica?.kill()))
+    await relay?.stop('SIGKILL')
+    await Promise.all(proxies.map((proxy) => proxy.close()))
+  }
+}

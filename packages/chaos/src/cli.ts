@@ -18,7 +18,11 @@ const usage = `Usage: pnpm chaos [options]
   --seed <n>       the first seed                                 [default 1]
   --replicas <n>   replica processes per run                      [default 5]
   --ops <n>        writes per run                                  [default 2000]
+  --interval <ms>  pause after each write                         [default 5]
   --in-process     run the in-process simulation instead (--ops is its steps, default 400)
+  --sabotage <what>  break the system on purpose to see the checks fail: relay-store
+                   (delete the relay's store at every stop) or replica-store (delete a
+                   crashed replica's store before its restart)
   --keep           keep the stores of every run (those of failed runs are always kept)
   --help`
 
@@ -32,8 +36,10 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     replicas: { type: 'string' },
     ops: { type: 'string' },
+    interval: { type: 'string', default: '5' },
     'in-process': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    sabotage: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -49,6 +55,11 @@ const positive = (name: string, value: string): number => {
     process.exit(2)
   }
   return number
+}
+const sabotage = values.sabotage
+if (sabotage !== undefined && sabotage !== 'relay-store' && sabotage !== 'replica-store') {
+  console.error(`--sabotage must be relay-store or replica-store, not ${sabotage}\n\n${usage}`)
+  process.exit(2)
 }
 const seeds = positive('seeds', values.seeds)
 const firstSeed = positive('seed', values.seed)
@@ -86,14 +97,16 @@ const runProcesses = async (): Promise<boolean> => {
   const startedAt = Date.now()
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const workDir = await mkdtemp(join(tmpdir(), `concord-chaos-${seed}-`))
-    const result = await runJepsen({ seed, replicas, ops, workDir })
+    const result = await runJepsen({ seed, replicas, ops, workDir, writeIntervalMs: Number(values.interval), sabotage })
     results.push(result)
     const { set, faults } = result
     const failed = result.problems.length > 0
     print(
       `seed ${seed}: attempted ${set.attempted}, acknowledged ${set.acknowledged}, committed ${set.committed}, ` +
         `lost ${set.lost.length}, lost committed ${set.lostCommitted.length}, unexpected ${set.unexpected.length}, ` +
-        `recovered ${set.recovered}; ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
+        `recovered ${set.recovered}; relay store checked at ${result.midRun.relayStoreChecks} stops ` +
+        `(${result.midRun.lostAtRelayStop.length} missing), ${result.midRun.reloadChecks} reloads ` +
+        `(${result.midRun.lostAtReload.length} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
         `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs; ` +
         `converged in ${result.convergeMs ?? 'never'} ms${failed ? ' FAILED' : ''}`,
     )
@@ -102,7 +115,7 @@ const runProcesses = async (): Promise<boolean> => {
       await writeFile(logPath, `${result.log.join('\n')}\n`)
       console.error(
         `seed ${seed} FAILED: ${result.problems.join('; ')}\n` +
-          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${sabotage ? ` --sabotage ${sabotage}` : ''}\n` +
           `  operation log and stores: ${logPath}\n` +
           result.log.filter((line) => !line.startsWith('  plan: ')).join('\n'),
       )
@@ -120,7 +133,7 @@ const runProcesses = async (): Promise<boolean> => {
       `(${sum((r) => r.set.acknowledged)} acknowledged, ${sum((r) => r.set.recovered)} recovered), ` +
       `${sum((r) => r.faults.partitions + r.faults.stalls)} partitions, ${sum((r) => r.faults.relayKills + r.faults.relayTerms)} relay kills ` +
       `(${sum((r) => r.faults.relayKills)} SIGKILL), ${sum((r) => r.faults.replicaCrashes)} replica crashes, ` +
-      `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
+      `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length + r.midRun.lostAtRelayStop.length + r.midRun.lostAtReload.length)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
       `divergent ${sum((r) => (r.divergent.length > 0 ? 1 : 0))}, still pending ${sum((r) => r.stillPending.length)}; ` +
       `converged p50 ${percentile(converge, 50)} ms, p99 ${percentile(converge, 99)} ms; ` +
       `${Math.round((Date.now() - startedAt) / 1000)} s${failed > 0 ? `; ${failed} FAILED` : ''}`,

@@ -6,7 +6,7 @@
  * checked: every replica and the relay's store identical, nothing
  * acknowledged or committed lost, nothing unexpected, nothing left pending.
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SqliteDocStore } from '@concord/relay'
 import * as Y from 'yjs'
@@ -24,10 +24,20 @@ export interface JepsenOptions {
   readonly ops: number
   /** An empty folder for the relay's and the replicas' stores. */
   readonly workDir: string
-  /** A pause after each write, so faults overlap real traffic. Default 1 ms. */
+  /** A pause after each write, so the run lasts long enough for reconnects and acks between faults. Default 5 ms. */
   readonly writeIntervalMs?: number
   /** How long the healed system may take to converge. Default 90 s. */
   readonly settleTimeoutMs?: number
+  /**
+   * The least time the relay stays up before the next scheduled stop. A relay killed before its
+   * clients could reconnect tests nothing more than one long outage. Default 1 s.
+   */
+  readonly minRelayUptimeMs?: number
+  /**
+   * Breaks the system on purpose, to show the checks catch it: `relay-store` deletes the relay's
+   * SQLite files at every stop, `replica-store` deletes a crashed replica's store before its restart.
+   */
+  readonly sabotage?: 'relay-store' | 'replica-store' | undefined
 }
 
 export interface FaultCounts {
@@ -41,6 +51,17 @@ export interface FaultCounts {
 
 export interface JepsenResult {
   readonly seed: number
+  /**
+   * After every relay stop, its store was read before it restarted: every write acknowledged
+   * before the stop must be in it. After every replica restart, every write it ever committed
+   * must be in its reloaded document.
+   */
+  readonly midRun: {
+    readonly relayStoreChecks: number
+    readonly lostAtRelayStop: readonly string[]
+    readonly reloadChecks: number
+    readonly lostAtReload: readonly string[]
+  }
   readonly set: SetCheck
   readonly faults: FaultCounts
   /** Replicas, and the relay's store, whose state vector or content differs from replica 0's. */
@@ -57,11 +78,40 @@ export interface JepsenResult {
 const document = 'chaos'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** A list for a problem line: its length, and its first elements. */
+const listed = (elements: readonly string[]): string =>
+  `${elements.length} (${elements.slice(0, 20).join(', ')}${elements.length > 20 ? ', ...' : ''})`
+
+const removeSqlite = (path: string) =>
+  Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${path}${suffix}`, { force: true })))
+
+/** The document as the relay stored it, read with the relay's own store while the relay is down. */
+const readRelayStore = async (relayDir: string): Promise<Y.Doc> => {
+  const store = new SqliteDocStore(RelayProcess.storePath(relayDir))
+  const doc = new Y.Doc()
+  try {
+    const updates = await store.load(document)
+    if (updates.length > 0) Y.applyUpdate(doc, Y.mergeUpdates(updates))
+  } finally {
+    await store.close()
+  }
+  return doc
+}
+
 const sameState = (a: { stateVector: string; content: string }, b: { stateVector: string; content: string }) =>
   a.stateVector === b.stateVector && a.content === b.content
 
 export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> => {
-  const { seed, replicas: count, ops, workDir, writeIntervalMs = 1, settleTimeoutMs = 90_000 } = options
+  const {
+    seed,
+    replicas: count,
+    ops,
+    workDir,
+    writeIntervalMs = 5,
+    settleTimeoutMs = 90_000,
+    minRelayUptimeMs = 1_000,
+    sabotage,
+  } = options
   const startedAt = Date.now()
   const log: string[] = []
   const note = (line: string) => log.push(`+${Date.now() - startedAt}ms ${line}`)
@@ -72,30 +122,31 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
   /** Which element each replica's store row holds: `replica:row`. */
   const elementOfRow = new Map<string, string>()
   const problems: string[] = []
+  const committedBy = Array.from({ length: count }, () => new Set<string>())
+  /** Checks made while the run goes on: at each relay stop, and at each replica restart. */
+  const midRun = { relayStoreChecks: 0, lostAtRelayStop: [] as string[], reloadChecks: 0, lostAtReload: [] as string[] }
 
   const relayDir = join(workDir, 'relay')
   await mkdir(relayDir, { recursive: true })
   let relay: RelayProcess | undefined = await RelayProcess.start(relayDir)
+  let relayStartedAt = Date.now()
   const proxies = await Promise.all(Array.from({ length: count }, () => LinkProxy.start(relay!.port)))
+  const storePathOf = (index: number) => join(workDir, `replica-${index}.sqlite`)
   const replicas: Array<ReplicaProcess | undefined> = Array.from({ length: count }, () => undefined)
   const startReplica = async (index: number): Promise<void> => {
-    replicas[index] = await ReplicaProcess.start(
-      join(workDir, `replica-${index}.sqlite`),
-      proxies[index]!.url,
-      document,
-      {
-        committed: (element, id) => {
-          committed.add(element)
-          elementOfRow.set(`${index}:${id}`, element)
-        },
-        acknowledged: (ids) => {
-          for (const id of ids) {
-            const element = elementOfRow.get(`${index}:${id}`)
-            if (element !== undefined) acknowledged.add(element)
-          }
-        },
+    replicas[index] = await ReplicaProcess.start(storePathOf(index), proxies[index]!.url, document, {
+      committed: (element, id) => {
+        committed.add(element)
+        committedBy[index]!.add(element)
+        elementOfRow.set(`${index}:${id}`, element)
       },
-    )
+      acknowledged: (ids) => {
+        for (const id of ids) {
+          const element = elementOfRow.get(`${index}:${id}`)
+          if (element !== undefined) acknowledged.add(element)
+        }
+      },
+    })
   }
   // Process restarts run in the background while writes go on; each replica's, and the relay's, in order.
   let relayWork = Promise.resolve()
@@ -150,24 +201,41 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
           replicaWork[step.replica] = replicaWork[step.replica]!.then(async () => {
             if (replicas[step.replica]) return
             note(describeStep(step))
+            const expected = [...committedBy[step.replica]!]
+            if (sabotage === 'replica-store') await removeSqlite(storePathOf(step.replica))
             await startReplica(step.replica)
+            const reloaded = new Set((await replicas[step.replica]!.report(true)).elements)
+            const missing = expected.filter((element) => !reloaded.has(element))
+            midRun.reloadChecks++
+            midRun.lostAtReload.push(...missing)
+            if (missing.length > 0) note(`r${step.replica} reloaded without ${missing.length} committed writes`)
           })
           return
         case 'stopRelay':
           relayWork = relayWork.then(async () => {
             if (!relay) return
+            await sleep(relayStartedAt + minRelayUptimeMs - Date.now())
             note(describeStep(step))
             if (step.signal === 'SIGKILL') faults.relayKills++
             else faults.relayTerms++
             const stopping = relay
             relay = undefined
             await stopping.stop(step.signal)
+            if (sabotage === 'relay-store') await removeSqlite(RelayProcess.storePath(relayDir))
+            // Every ack the harness has heard of was sent before the relay died: it must be in the store.
+            const expected = [...acknowledged]
+            const stored = new Set(elementsOf(await readRelayStore(relayDir)).toArray())
+            const missing = expected.filter((element) => !stored.has(element))
+            midRun.relayStoreChecks++
+            midRun.lostAtRelayStop.push(...missing)
+            note(`relay store after ${step.signal}: ${expected.length} acknowledged, ${missing.length} missing`)
           })
           return
         case 'restartRelay':
           relayWork = relayWork.then(async () => {
             if (relay) return
             relay = await RelayProcess.start(relayDir)
+            relayStartedAt = Date.now()
             note(`${describeStep(step)} on port ${relay.port}`)
             for (const proxy of proxies) proxy.retarget(relay.port)
           })
@@ -194,28 +262,27 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     let reports: ReplicaReport[] = []
     let convergeMs: number | undefined
     while (Date.now() - healedAt < settleTimeoutMs) {
-      reports = await Promise.all(replicas.map((replica) => replica!.report()))
-      const [first] = reports
-      if (reports.every((report) => report.pending === 0 && report.status === 'synced' && sameState(report, first!))) {
-        convergeMs = Date.now() - healedAt
-        break
+      // The cheap report first; the content only once the state vectors agree.
+      const states = await Promise.all(replicas.map((replica) => replica!.report(false)))
+      const settled = (report: ReplicaReport) =>
+        report.pending === 0 && report.status === 'synced' && report.stateVector === states[0]!.stateVector
+      if (states.every(settled)) {
+        reports = await Promise.all(replicas.map((replica) => replica!.report(true)))
+        if (reports.every((report) => settled(report) && sameState(report, reports[0]!))) {
+          convergeMs = Date.now() - healedAt
+          break
+        }
       }
       await sleep(50)
     }
     note(convergeMs === undefined ? 'did not converge' : `converged in ${convergeMs} ms`)
+    if (convergeMs === undefined) reports = await Promise.all(replicas.map((replica) => replica!.report(true)))
     if (convergeMs === undefined) problems.push(`not converged ${settleTimeoutMs} ms after the last heal`)
 
     await Promise.all(replicas.map((replica) => replica!.stop()))
     await relay.stop('SIGTERM')
     relay = undefined
-    const relayStore = new SqliteDocStore(RelayProcess.storePath(relayDir))
-    const relayDoc = new Y.Doc()
-    try {
-      const updates = await relayStore.load(document)
-      if (updates.length > 0) Y.applyUpdate(relayDoc, Y.mergeUpdates(updates))
-    } finally {
-      await relayStore.close()
-    }
+    const relayDoc = await readRelayStore(relayDir)
     const relayState = { stateVector: stateVectorOf(relayDoc), content: contentOf(relayDoc) }
 
     const [first] = reports
@@ -226,11 +293,17 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     if (elementsOf(relayDoc).length !== first!.elements.length) problems.push('the relay store has other elements')
     if (divergent.length > 0) problems.push(`divergent: ${divergent.join(', ')}`)
     if (stillPending.length > 0) problems.push(`still pending: ${stillPending.join(', ')}`)
-    if (set.lost.length > 0) problems.push(`lost acknowledged writes: ${set.lost.join(', ')}`)
-    if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${set.lostCommitted.join(', ')}`)
-    if (set.unexpected.length > 0) problems.push(`unexpected elements: ${set.unexpected.join(', ')}`)
+    if (set.lost.length > 0) problems.push(`lost acknowledged writes: ${listed(set.lost)}`)
+    if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${listed(set.lostCommitted)}`)
+    if (midRun.lostAtRelayStop.length > 0) {
+      problems.push(`acknowledged writes missing from the relay store after a stop: ${listed(midRun.lostAtRelayStop)}`)
+    }
+    if (midRun.lostAtReload.length > 0) {
+      problems.push(`committed writes missing after a replica reload: ${listed(midRun.lostAtReload)}`)
+    }
+    if (set.unexpected.length > 0) problems.push(`unexpected elements: ${listed(set.unexpected)}`)
     for (const step of schedule) log.push(`  plan: ${describeStep(step)}`)
-    return { seed, set, faults, divergent, stillPending, convergeMs, problems, log }
+    return { seed, midRun, set, faults, divergent, stillPending, convergeMs, problems, log }
   } finally {
     await Promise.allSettled([relayWork, ...replicaWork])
     await Promise.all(replicas.map((replica) => replica?.kill()))

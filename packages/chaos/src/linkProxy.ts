@@ -97,6 +97,7 @@ export class LinkProxy {
   }
 
   #accept(client: Socket): void {
+    client.on('error', () => {})
     if (this.state === 'cut') {
       client.resetAndDestroy()
       return

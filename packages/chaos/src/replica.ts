@@ -57,15 +57,15 @@ export class ReplicaProcess {
     return this.#send({ type: 'write', write })
   }
 
-  /** The replica's document and sync state; rejects if it does not answer within `timeoutMs`. */
-  report(timeoutMs = 10_000): Promise<ReplicaReport> {
+  /** The replica's sync state, and its content if asked; rejects if it does not answer within `timeoutMs`. */
+  report(content: boolean, timeoutMs = 10_000): Promise<ReplicaReport> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('a replica did not report in time')), timeoutMs)
       this.#reportWaiters.push((report) => {
         clearTimeout(timer)
         resolve(report)
       })
-      if (!this.#send({ type: 'report' })) reject(new Error('the replica is not running'))
+      if (!this.#send({ type: 'report', content })) reject(new Error('the replica is not running'))
     })
   }
 

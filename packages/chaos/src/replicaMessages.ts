@@ -6,12 +6,14 @@ import type { Write } from './workload.js'
 
 export type ToReplica =
   | { readonly type: 'write'; readonly write: Write }
-  | { readonly type: 'report' }
+  /** Without `content`, only the cheap part: state vector, pending and status. */
+  | { readonly type: 'report'; readonly content: boolean }
   /** Close the client cleanly (everything it was storing stored), then exit. */
   | { readonly type: 'stop' }
 
 export interface ReplicaReport {
   readonly stateVector: string
+  /** Empty unless asked for. */
   readonly content: string
   readonly elements: readonly string[]
   readonly pending: number

@@ -71,8 +71,8 @@ process.on('message', (message: ToReplica) => {
       tell({
         type: 'report',
         stateVector: stateVectorOf(handle.doc),
-        content: contentOf(handle.doc),
-        elements: elementsOf(handle.doc).toArray(),
+        content: message.content ? contentOf(handle.doc) : '',
+        elements: message.content ? elementsOf(handle.doc).toArray() : [],
         pending: handle.pending,
         status: handle.status,
       })

@@ -5,7 +5,7 @@ describe('the in-process simulation', () => {
   it('converges with nothing lost over 200 seeds of reordering, drops, duplicates, partitions and crashes', () => {
     const totals = { writes: 0, partitions: 0, crashes: 0, dropped: 0, duplicated: 0 }
     for (let seed = 1; seed <= 200; seed++) {
-      const result = runSimulation({ seed })
+      const result = runSimulation({ seed, steps: 250 })
       if (result.problems.length > 0) {
         throw new Error(`seed ${seed}: ${result.problems.join('; ')}\n${result.log.join('\n')}`)
       }
@@ -15,9 +15,9 @@ describe('the in-process simulation', () => {
       }
     }
     // The faults the invariants were checked under did happen.
-    expect(totals.writes).toBeGreaterThan(200 * 100)
+    expect(totals.writes).toBeGreaterThan(200 * 50)
     for (const count of Object.values(totals)) expect(count).toBeGreaterThan(200)
-  })
+  }, 120_000)
 
   it('gives the same run for the same seed', () => {
     const first = runSimulation({ seed: 42 })

@@ -97,7 +97,18 @@ const runProcesses = async (): Promise<boolean> => {
   const startedAt = Date.now()
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const workDir = await mkdtemp(join(tmpdir(), `concord-chaos-${seed}-`))
-    const result = await runJepsen({ seed, replicas, ops, workDir, writeIntervalMs: Number(values.interval), sabotage })
+    let result: JepsenResult
+    try {
+      result = await runJepsen({ seed, replicas, ops, workDir, writeIntervalMs: Number(values.interval), sabotage })
+    } catch (error) {
+      // The harness itself broke (a process that would not start, a replica that stopped answering).
+      console.error(
+        `seed ${seed} ABORTED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}\n` +
+          `  stores: ${workDir}`,
+      )
+      return false
+    }
     results.push(result)
     const { set, faults } = result
     const failed = result.problems.length > 0

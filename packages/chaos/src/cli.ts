@@ -116,8 +116,8 @@ const runProcesses = async (): Promise<boolean> => {
       `seed ${seed}: attempted ${set.attempted}, acknowledged ${set.acknowledged}, committed ${set.committed}, ` +
         `lost ${set.lost.length}, lost committed ${set.lostCommitted.length}, unexpected ${set.unexpected.length}, ` +
         `recovered ${set.recovered}; relay store checked at ${result.midRun.relayStoreChecks} stops ` +
-        `(${result.midRun.lostAtRelayStop.length} missing), ${result.midRun.reloadChecks} reloads ` +
-        `(${result.midRun.lostAtReload.length} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
+        `(${result.midRun.lostAtRelayStop.size} missing, ${result.midRun.unreadableAtRelayStop.size} stored but unreadable), ${result.midRun.reloadChecks} reloads ` +
+        `(${result.midRun.lostAtReload.size} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
         `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs; ` +
         `converged in ${result.convergeMs ?? 'never'} ms${failed ? ' FAILED' : ''}`,
     )
@@ -144,13 +144,17 @@ const runProcesses = async (): Promise<boolean> => {
       `(${sum((r) => r.set.acknowledged)} acknowledged, ${sum((r) => r.set.recovered)} recovered), ` +
       `${sum((r) => r.faults.partitions + r.faults.stalls)} partitions, ${sum((r) => r.faults.relayKills + r.faults.relayTerms)} relay kills ` +
       `(${sum((r) => r.faults.relayKills)} SIGKILL), ${sum((r) => r.faults.replicaCrashes)} replica crashes, ` +
-      `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length + r.midRun.lostAtRelayStop.length + r.midRun.lostAtReload.length)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
+      `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length + r.midRun.lostAtRelayStop.size + r.midRun.lostAtReload.size)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
+      `acknowledged but unreadable at a relay stop ${sum((r) => r.midRun.unreadableAtRelayStop.size)}, ` +
       `divergent ${sum((r) => (r.divergent.length > 0 ? 1 : 0))}, still pending ${sum((r) => r.stillPending.length)}; ` +
       `converged p50 ${percentile(converge, 50)} ms, p99 ${percentile(converge, 99)} ms; ` +
       `${Math.round((Date.now() - startedAt) / 1000)} s${failed > 0 ? `; ${failed} FAILED` : ''}`,
   )
   return failed === 0
 }
+
+// Exit through process.exit on ^C or a kill, so the relay child is killed with the harness.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
 
 const passed = values['in-process'] ? runInProcess() : await runProcesses()
 process.exit(passed ? 0 : 1)

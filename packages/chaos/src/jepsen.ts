@@ -6,7 +6,7 @@
  * checked: every replica and the relay's store identical, nothing
  * acknowledged or committed lost, nothing unexpected, nothing left pending.
  */
-import { mkdir, rm } from 'node:fs/promises'
+import { cp, mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SqliteDocStore } from '@concord/relay'
 import * as Y from 'yjs'
@@ -58,9 +58,16 @@ export interface JepsenResult {
    */
   readonly midRun: {
     readonly relayStoreChecks: number
-    readonly lostAtRelayStop: readonly string[]
+    /** Acknowledged before a stop, and not in the relay's store at all. */
+    readonly lostAtRelayStop: ReadonlySet<string>
+    /**
+     * Acknowledged before a stop, and in the store, but not readable: the update that holds it
+     * depends on one the relay forwarded before it was durable and lost in the crash, so it waits
+     * until a replica sends that one again.
+     */
+    readonly unreadableAtRelayStop: ReadonlySet<string>
     readonly reloadChecks: number
-    readonly lostAtReload: readonly string[]
+    readonly lostAtReload: ReadonlySet<string>
   }
   readonly set: SetCheck
   readonly faults: FaultCounts
@@ -98,6 +105,19 @@ const readRelayStore = async (relayDir: string): Promise<Y.Doc> => {
   return doc
 }
 
+/** The elements in updates the document holds but cannot integrate yet, for want of an update they depend on. */
+const elementsWaitingIn = (doc: Y.Doc): Set<string> => {
+  const waiting = new Set<string>()
+  const pending = doc.store.pendingStructs
+  if (!pending) return waiting
+  // Yjs keeps pending structs in its v2 encoding.
+  for (const struct of Y.decodeUpdateV2(pending.update).structs) {
+    if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentAny)) continue
+    for (const value of struct.content.arr) if (typeof value === 'string') waiting.add(value)
+  }
+  return waiting
+}
+
 const sameState = (a: { stateVector: string; content: string }, b: { stateVector: string; content: string }) =>
   a.stateVector === b.stateVector && a.content === b.content
 
@@ -122,9 +142,17 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
   /** Which element each replica's store row holds: `replica:row`. */
   const elementOfRow = new Map<string, string>()
   const problems: string[] = []
+  /** What the harness heard of each write, for the log of a failed seed. */
+  const history = new Map<string, string>()
   const committedBy = Array.from({ length: count }, () => new Set<string>())
   /** Checks made while the run goes on: at each relay stop, and at each replica restart. */
-  const midRun = { relayStoreChecks: 0, lostAtRelayStop: [] as string[], reloadChecks: 0, lostAtReload: [] as string[] }
+  const midRun = {
+    relayStoreChecks: 0,
+    lostAtRelayStop: new Set<string>(),
+    unreadableAtRelayStop: new Set<string>(),
+    reloadChecks: 0,
+    lostAtReload: new Set<string>(),
+  }
 
   const relayDir = join(workDir, 'relay')
   await mkdir(relayDir, { recursive: true })
@@ -136,6 +164,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
   const startReplica = async (index: number): Promise<void> => {
     replicas[index] = await ReplicaProcess.start(storePathOf(index), proxies[index]!.url, document, {
       committed: (element, id) => {
+        history.set(element, `r${index} row ${id} committed +${Date.now() - startedAt}ms`)
         committed.add(element)
         committedBy[index]!.add(element)
         elementOfRow.set(`${index}:${id}`, element)
@@ -143,7 +172,9 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
       acknowledged: (ids) => {
         for (const id of ids) {
           const element = elementOfRow.get(`${index}:${id}`)
-          if (element !== undefined) acknowledged.add(element)
+          if (element === undefined) continue
+          acknowledged.add(element)
+          history.set(element, `${history.get(element)}, acknowledged +${Date.now() - startedAt}ms`)
         }
       },
     })
@@ -207,7 +238,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
             const reloaded = new Set((await replicas[step.replica]!.report(true)).elements)
             const missing = expected.filter((element) => !reloaded.has(element))
             midRun.reloadChecks++
-            midRun.lostAtReload.push(...missing)
+            for (const element of missing) midRun.lostAtReload.add(element)
             if (missing.length > 0) note(`r${step.replica} reloaded without ${missing.length} committed writes`)
           })
           return
@@ -224,11 +255,24 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
             if (sabotage === 'relay-store') await removeSqlite(RelayProcess.storePath(relayDir))
             // Every ack the harness has heard of was sent before the relay died: it must be in the store.
             const expected = [...acknowledged]
-            const stored = new Set(elementsOf(await readRelayStore(relayDir)).toArray())
+            const storedDoc = await readRelayStore(relayDir)
+            const stored = new Set(elementsOf(storedDoc).toArray())
+            const waiting = elementsWaitingIn(storedDoc)
             const missing = expected.filter((element) => !stored.has(element))
             midRun.relayStoreChecks++
-            midRun.lostAtRelayStop.push(...missing)
-            note(`relay store after ${step.signal}: ${expected.length} acknowledged, ${missing.length} missing`)
+            // Keep the store as it was, for the post-mortem.
+            if (missing.length > 0)
+              await cp(relayDir, join(workDir, `relay-at-stop-${midRun.relayStoreChecks}`), { recursive: true })
+            for (const element of missing) {
+              if (waiting.has(element)) midRun.unreadableAtRelayStop.add(element)
+              else midRun.lostAtRelayStop.add(element)
+            }
+            note(
+              `relay store after ${step.signal}: ${expected.length} acknowledged, ${missing.length} missing` +
+                (missing.length > 0
+                  ? ` (${missing.filter((e) => waiting.has(e)).length} stored but waiting): ${missing.map((element) => `${element} (${history.get(element)})`).join('; ')}`
+                  : ''),
+            )
           })
           return
         case 'restartRelay':
@@ -295,11 +339,13 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     if (stillPending.length > 0) problems.push(`still pending: ${stillPending.join(', ')}`)
     if (set.lost.length > 0) problems.push(`lost acknowledged writes: ${listed(set.lost)}`)
     if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${listed(set.lostCommitted)}`)
-    if (midRun.lostAtRelayStop.length > 0) {
-      problems.push(`acknowledged writes missing from the relay store after a stop: ${listed(midRun.lostAtRelayStop)}`)
+    if (midRun.lostAtRelayStop.size > 0) {
+      problems.push(
+        `acknowledged writes missing from the relay store after a stop: ${listed([...midRun.lostAtRelayStop])}`,
+      )
     }
-    if (midRun.lostAtReload.length > 0) {
-      problems.push(`committed writes missing after a replica reload: ${listed(midRun.lostAtReload)}`)
+    if (midRun.lostAtReload.size > 0) {
+      problems.push(`committed writes missing after a replica reload: ${listed([...midRun.lostAtReload])}`)
     }
     if (set.unexpected.length > 0) problems.push(`unexpected elements: ${listed(set.unexpected)}`)
     for (const step of schedule) log.push(`  plan: ${describeStep(step)}`)

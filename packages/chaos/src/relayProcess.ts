@@ -4,7 +4,7 @@
  * stopped by SIGKILL (a crash) or SIGTERM (a graceful stop).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { createWriteStream, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -58,8 +58,10 @@ export class RelayProcess {
       child.stderr?.on('data', read)
       void exited.then(() => reject(new Error(`the relay exited before it started:\n${output}`)))
     })
+    // Its warnings and errors go to a log next to its store, for the post-mortem of a failed seed.
+    const log = createWriteStream(join(dataDir, 'relay.log'), { flags: 'a' })
+    child.stderr?.pipe(log)
     child.stdout?.resume()
-    child.stderr?.resume()
     return new RelayProcess(child, port, exited)
   }
 

@@ -42,7 +42,10 @@ export interface RelayOptions {
   readonly maxConnectionsPerIp?: number
   /** A native connection may have this many documents open; one more gets an error frame (4429). Default: 256. */
   readonly maxDocumentsPerConnection?: number
-  /** Frames waiting for an authorization answer, per connection; one more closes it (4429). Default: 256. */
+  /**
+   * Frames waiting for an authorization answer, per connection, and frames waiting for a document to
+   * load, per connection and document; one more closes the connection (4429). Default: 256.
+   */
   readonly maxWaitingFrames?: number
   /**
    * When set, a browser's upgrade from any other Origin is refused (HTTP 403).
@@ -157,6 +160,7 @@ export const createRelay = (options: RelayOptions): Relay => {
         compactAfterUpdates: settings.compactAfterUpdates,
         unloadAfterMs: settings.unloadAfterMs,
         maxAwarenessStateBytes: settings.maxAwarenessStateBytes,
+        maxWaitingFrames: settings.maxWaitingFrames,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
       })
       rooms.set(doc, room)

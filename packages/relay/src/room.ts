@@ -13,8 +13,10 @@ import {
   type CloseCodeName,
   type SyncMessage,
 } from '@concord/protocol'
+import { admitUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentState } from './documentState.js'
+import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import { inspectUpdate, mergeUpdates } from './yjsUpdates.js'
@@ -50,6 +52,8 @@ export interface RoomOptions {
   readonly unloadAfterMs: number
   /** Drop an awareness state longer than this, in UTF-8 bytes. */
   readonly maxAwarenessStateBytes: number
+  /** Messages one peer may send while the document loads; one more is refused (4429). */
+  readonly maxWaitingFrames: number
   /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
   readonly onGone: (room: Room) => void
 }
@@ -71,7 +75,10 @@ export class Room {
   readonly #presence: Presence<RoomPeer>
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
+  #knownClocks: KnownClocks | undefined
   #queued: QueuedMessage[] = []
+  /** How many of `#queued` each peer sent. */
+  readonly #queuedBy = new Map<RoomPeer, number>()
   #lastWrite: Promise<void> = Promise.resolve()
   #pendingWrites = 0
   #storedSinceCompaction = 0
@@ -114,6 +121,11 @@ export class Room {
    */
   receive(peer: RoomPeer, message: RoomMessage): Promise<void> | undefined {
     if (this.#status === 'loading') {
+      const waiting = this.#queuedBy.get(peer) ?? 0
+      if (waiting >= this.options.maxWaitingFrames) {
+        return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
+      }
+      this.#queuedBy.set(peer, waiting + 1)
       return new Promise((resolve, reject) => this.#queued.push({ peer, message, resolve, reject }))
     }
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
@@ -160,9 +172,13 @@ export class Room {
       peer.writeDropped()
       return undefined
     }
-    if (inspectUpdate(sync.update) === 'empty') return this.#lastWrite
-    // Own the bytes: the decoded update is a view into the socket's frame buffer.
-    const update = new Uint8Array(sync.update)
+    // Learnt at the first write, so that a document only read never decodes its whole state.
+    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge()).ranges)))
+    if (!known) return undefined
+    const admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
+    if (!admitted) return this.#lastWrite
+    const { update, ranges } = admitted
+    known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     return this.#write(update)
@@ -201,6 +217,7 @@ export class Room {
     for (const peer of this.#peers) this.#greet(peer)
     const queued = this.#queued
     this.#queued = []
+    this.#queuedBy.clear()
     for (const { peer, message, resolve, reject } of queued) {
       try {
         const durable = this.receive(peer, message)
@@ -302,6 +319,7 @@ export class Room {
     clearTimeout(this.#unloadTimer)
     const queued = this.#queued
     this.#queued = []
+    this.#queuedBy.clear()
     for (const { reject } of queued) reject(new Error(`document "${this.name}" is no longer served`))
     this.options.onGone(this)
   }

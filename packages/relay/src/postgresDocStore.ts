@@ -43,8 +43,8 @@ const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, upda
 export class PostgresDocStore implements DocStore {
   readonly #pool: pg.Pool
   #queue: PendingAppend[] = []
-  /** The commit in flight, if any; appends made meanwhile wait for the next one. */
-  #flushing: Promise<void> | undefined
+  /** True while a commit is in flight; appends made meanwhile wait for the next one. */
+  #flushing = false
   /** Settles once the last append made so far has settled. */
   #lastAppend: Promise<unknown> = Promise.resolve()
   #closed = false
@@ -91,7 +91,10 @@ export class PostgresDocStore implements DocStore {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     const appended = new Promise<void>((resolve, reject) => {
       this.#queue.push({ doc, update: toBuffer(update), resolve, reject })
-      this.#flushing ??= this.#flushLoop()
+      if (!this.#flushing) {
+        this.#flushing = true
+        void this.#flushLoop()
+      }
     })
     this.#lastAppend = appended.catch(() => {})
     return appended
@@ -168,7 +171,7 @@ export class PostgresDocStore implements DocStore {
       }
       for (const append of batch) append.resolve()
     }
-    this.#flushing = undefined
+    this.#flushing = false
   }
 
   #assertOpen(): void {

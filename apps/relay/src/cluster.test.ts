@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '@concord/protocol'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import { NativeTestClient } from '../../../packages/relay/src/test/nativeTestClient.js'
 import { waitFor } from '../../../packages/relay/src/test/relayHarness.js'
 import {

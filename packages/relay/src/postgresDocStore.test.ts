@@ -68,7 +68,7 @@ describe('PostgresDocStore shared by several relays', () => {
       }
       let writing = true
       const compacting = Promise.all([compactLoop(a, () => !writing), compactLoop(b, () => !writing)])
-      for (let round = 0; round < 40; round++) {
+      for (let round = 0; round < 80; round++) {
         const appends: Promise<void>[] = []
         for (let i = 0; i < 5; i++) {
           text.insert(text.length, String.fromCharCode(97 + ((round * 5 + i) % 26)))
@@ -85,7 +85,7 @@ describe('PostgresDocStore shared by several relays', () => {
       try {
         const loaded = await reader.load('doc')
         expect(textOf(loaded)).toBe(text.toString())
-        expect(text.length).toBe(200)
+        expect(text.length).toBe(400)
         // Both relays' compactions left one consistent log, which compacts to one row.
         await reader.compact('doc', mergeUpdates)
         const compacted = await reader.load('doc')

@@ -29,6 +29,9 @@ export interface DocStore {
    */
   compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number>
 
+  /** Resolves when the store can be read and written; rejects otherwise. For readiness checks; optional. */
+  ping?(): Promise<void>
+
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>
 }

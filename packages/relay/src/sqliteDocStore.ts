@@ -115,6 +115,16 @@ export class SqliteDocStore implements DocStore {
     }
   }
 
+  ping(): Promise<void> {
+    try {
+      this.#assertOpen()
+      this.#db.prepare('SELECT 1').get()
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve()
     this.#flush()

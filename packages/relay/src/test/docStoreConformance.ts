@@ -109,6 +109,13 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       expect(await store.load('doc')).toHaveLength(3)
     })
 
+    it('answers ping while open, and rejects it after close', async () => {
+      store = await factory.create()
+      await expect(store.ping?.()).resolves.toBeUndefined()
+      await store.close()
+      await expect(store.ping?.()).rejects.toMatchObject({ code: 'storeClosed' })
+    })
+
     it('refuses appends after close', async () => {
       store = await factory.create()
       await store.close()

@@ -264,7 +264,9 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       updates.push(update)
       if (pending) this.#pending.set(id, { ordinal: 0, seq: 0 })
     }
-    if (updates.length > 0) Y.applyUpdate(this.doc, Y.mergeUpdates(updates), fromStore)
+    // One transaction, so the doc emits one update event; applying each update in it is linear in
+    // their number, where Y.mergeUpdates first is superlinear (10,000 updates: ~6x slower in Chromium).
+    Y.transact(this.doc, () => updates.forEach((update) => Y.applyUpdate(this.doc, update)), fromStore)
     this.#isLoaded = true
     this.#appendsSinceCompaction = stored.updates.length
     this.#bytesSinceCompaction = stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)

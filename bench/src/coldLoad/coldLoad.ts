@@ -24,6 +24,8 @@ export interface ColdLoadTask {
 export interface ColdLoadResult {
   readonly updates: number
   readonly concordMs: number[]
+  /** Opening Concord's store and reading the records alone, without applying them. */
+  readonly concordReadMs: number[]
   readonly yIndexeddbMs: number[]
   readonly fillMs: { readonly concord: number; readonly yIndexeddb: number }
 }
@@ -92,6 +94,7 @@ export const runColdLoad = async (task: ColdLoadTask): Promise<ColdLoadResult> =
     const yIndexeddbFill = performance.now() - startedAt
 
     const concordMs: number[] = []
+    const concordReadMs: number[] = []
     const yIndexeddbMs: number[] = []
     const check = (what: string, timing: LoadTiming): number => {
       if (timing.textLength !== task.expectedTextLength) {
@@ -102,10 +105,12 @@ export const runColdLoad = async (task: ColdLoadTask): Promise<ColdLoadResult> =
     for (let i = 0; i < task.repeats; i++) {
       concordMs.push(check('Concord', await inPage('loadConcord')))
       yIndexeddbMs.push(check('y-indexeddb', await inPage('loadYIndexeddb')))
+      concordReadMs.push((await inPage('readConcord')).ms)
     }
     return {
       updates: task.updates.length,
       concordMs,
+      concordReadMs,
       yIndexeddbMs,
       fillMs: { concord: concordFill, yIndexeddb: yIndexeddbFill },
     }

@@ -59,6 +59,16 @@ const coldLoad = {
     return { ms, textLength }
   },
 
+  /** The part of loadConcord that reads IndexedDB: open the store and read the document's records, applying nothing. */
+  async readConcord(): Promise<LoadTiming> {
+    const startedAt = performance.now()
+    const store = await IndexedDbLocalStore.open(concordStore)
+    const stored = await store.load(concordDoc)
+    const ms = performance.now() - startedAt
+    await store.close()
+    return { ms, textLength: stored.updates.length }
+  },
+
   async loadYIndexeddb(): Promise<LoadTiming> {
     const startedAt = performance.now()
     const doc = new Y.Doc()

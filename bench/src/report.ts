@@ -45,6 +45,9 @@ const ratioRows = <T>(results: PerServer<T>, columns: Array<(result: T) => numbe
       ),
     ])
 
+/** CPU time the server spent per update it delivered, at saturation: what a core of its own would sustain. */
+const cpuPerDelivery = (r: FanoutResult): number => (r.saturate.serverCores * 1e6) / r.saturate.deliveredPerSecond
+
 export const fanoutReport = (results: PerServer<FanoutResult>): string => {
   const columns: Array<[string, (r: FanoutResult) => number]> = [
     ['saturated: delivered/s', (r) => r.saturate.deliveredPerSecond],
@@ -52,6 +55,7 @@ export const fanoutReport = (results: PerServer<FanoutResult>): string => {
     ['p99 ms', (r) => r.rate.latencyMs.p99],
     ['max ms', (r) => r.rate.latencyMs.max],
     ['server CPU, cores (fixed / saturated)', (r) => r.rate.serverCores],
+    ['server CPU µs per delivery (saturated)', (r) => cpuPerDelivery(r)],
     ['server RSS MiB', (r) => r.saturate.serverRssBytes],
   ]
   const rows = kinds
@@ -65,6 +69,7 @@ export const fanoutReport = (results: PerServer<FanoutResult>): string => {
         ms(r.rate.latencyMs.p99),
         ms(r.rate.latencyMs.max),
         `${r.rate.serverCores.toFixed(2)} / ${r.saturate.serverCores.toFixed(2)}`,
+        cpuPerDelivery(r).toFixed(1),
         mib(r.saturate.serverRssBytes),
       ]
     })

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only fanout,connections,large,ack,coldload] [--cpu-prof]`:
+ * `pnpm bench [--quick] [--only fanout,connections,large,ack,coldload] [--servers concord,y-websocket,bare-ws] [--cpu-prof]`:
  * runs the scenarios, prints the Markdown report and writes it (with the raw
  * results as JSON) to bench/results/.
  */
@@ -8,6 +8,7 @@ import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { profiles } from './profiles.js'
+import type { ServerKind } from './serverProcess.js'
 import { ackLatencyReport, coldLoadReport, connectionsReport, fanoutReport, largeDocReport } from './report.js'
 import {
   runAckLatencyScenario,
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
+    servers: { type: 'string' },
   },
 })
 const only = values.only?.split(',') ?? [...scenarioNames]
@@ -40,6 +42,7 @@ const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 mkdirSync(resultsDir, { recursive: true })
 const options: RunOptions = {
+  servers: values.servers?.split(',') as ServerKind[] | undefined,
   cpuProfileDir: values['cpu-prof'] ? `${resultsDir}cpu-${stamp}` : undefined,
   log: (line) => process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(0)} s] ${line}\n`),
 }

@@ -27,6 +27,8 @@ export interface RunOptions {
   /** Start the Concord relay with --cpu-prof, writing .cpuprofile files here. */
   readonly cpuProfileDir?: string | undefined
   readonly log: (line: string) => void
+  /** The servers to run (all by default), e.g. only Concord while profiling it. */
+  readonly servers?: readonly ServerKind[] | undefined
 }
 
 /** Runs the load generator in its own process and returns what it printed. */
@@ -67,7 +69,7 @@ export type PerServer<T> = Partial<Record<ServerKind, T>>
 
 export const runFanoutScenario = async (profile: Profile, options: RunOptions): Promise<PerServer<FanoutResult>> => {
   const results: PerServer<FanoutResult> = {}
-  for (const kind of serverKinds) {
+  for (const kind of options.servers ?? serverKinds) {
     options.log(`fan-out: ${kind}`)
     results[kind] = await withServer(kind, options, (server) =>
       runLoad<FanoutResult>({ scenario: 'fanout', url: server.url, serverPid: server.pid, ...profile.fanout }),
@@ -81,7 +83,7 @@ export const runConnectionsScenario = async (
   options: RunOptions,
 ): Promise<PerServer<ConnectionsResult>> => {
   const results: PerServer<ConnectionsResult> = {}
-  for (const kind of serverKinds) {
+  for (const kind of options.servers ?? serverKinds) {
     options.log(`connections: ${kind}`)
     results[kind] = await withServer(
       kind,
@@ -152,7 +154,9 @@ const restartOn = async (
 export const runLargeDocScenario = async (profile: Profile, options: RunOptions): Promise<LargeDocScenarioResult> => {
   const servers: PerServer<LargeDocResult> = {}
   // The bare server keeps nothing, so a fresh client could not sync from it: it has no part here.
-  for (const kind of ['concord', 'y-websocket'] as const) {
+  for (const kind of (['concord', 'y-websocket'] as const).filter((k) =>
+    (options.servers ?? serverKinds).includes(k),
+  )) {
     options.log(`large document: ${kind}`)
     servers[kind] = await withServer(kind, options, (server) =>
       runLoad<LargeDocResult>({

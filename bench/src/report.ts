@@ -9,8 +9,10 @@ import type { FanoutResult } from './load/fanout.js'
 import type { LargeDocScenarioResult, PerServer } from './scenarios.js'
 import type { ServerKind } from './serverProcess.js'
 
-const kinds: ServerKind[] = ['concord', 'y-websocket', 'bare-ws']
+const kinds: ServerKind[] = ['concord', 'y-websocket', 'bare-ws', 'concord-memory', 'concord-sync-normal']
 const label: Record<ServerKind, string> = {
+  'concord-memory': 'Concord, memory store (diagnostic)',
+  'concord-sync-normal': 'Concord, SQLite synchronous=NORMAL (diagnostic)',
   concord: 'Concord relay',
   'y-websocket': 'y-websocket server',
   'bare-ws': 'bare ws',
@@ -151,7 +153,7 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
     ['fresh client: bytes received', (r) => r.firstSync.bytesReceived],
     ['time to synced ms (median of 5)', (r) => r.firstSync.syncedMs],
   ]
-  const rows = (['concord', 'y-websocket'] as const)
+  const rows = kinds
     .filter((kind) => result.servers[kind])
     .map((kind) => {
       const r = result.servers[kind]!
@@ -167,8 +169,9 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
         ms(r.firstSync.syncedMs),
       ]
     })
-  const restartRows = (['uncompacted', 'compacted'] as const).map((kind) => {
-    const r = result.restart[kind]
+  const restart = result.restart
+  const restartRows = (restart ? (['uncompacted', 'compacted'] as const) : []).map((kind) => {
+    const r = restart![kind]
     if (r.firstSync.textLength !== result.textLength) throw new Error(`restart (${kind}): wrong text length`)
     return [
       `log ${kind} (${int(r.storedRows)} rows)`,
@@ -190,27 +193,35 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
         ).filter(([name]) => name?.includes('y-websocket')),
       ],
     ),
-    '',
-    'Concord relay restarted on a store holding that document:',
-    '',
-    table(['', 'start to listening ms', 'first sync ms', 'bytes received'], restartRows),
+    ...(restart
+      ? [
+          '',
+          'Concord relay restarted on a store holding that document:',
+          '',
+          table(['', 'start to listening ms', 'first sync ms', 'bytes received'], restartRows),
+        ]
+      : []),
   ].join('\n')
 }
 
-export const ackLatencyReport = (result: AckLatencyResult): string =>
+export const ackLatencyReport = (results: PerServer<AckLatencyResult>): string =>
   table(
-    ['updates sent', 'acknowledged', 'achieved rate /s', 'p50 ms', 'p99 ms', 'max ms', 'relay CPU, cores'],
-    [
-      [
-        int(result.sent),
-        int(result.acked),
-        int(result.achievedRate),
-        ms(result.latencyMs.p50),
-        ms(result.latencyMs.p99),
-        ms(result.latencyMs.max),
-        result.serverCores.toFixed(2),
-      ],
-    ],
+    ['', 'updates sent', 'acknowledged', 'achieved rate /s', 'p50 ms', 'p99 ms', 'max ms', 'relay CPU, cores'],
+    kinds
+      .filter((kind) => results[kind])
+      .map((kind) => {
+        const result = results[kind]!
+        return [
+          label[kind],
+          int(result.sent),
+          int(result.acked),
+          int(result.achievedRate),
+          ms(result.latencyMs.p50),
+          ms(result.latencyMs.p99),
+          ms(result.latencyMs.max),
+          result.serverCores.toFixed(2),
+        ]
+      }),
   )
 
 export const coldLoadReport = (result: ColdLoadResult): string => {

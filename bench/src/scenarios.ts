@@ -55,7 +55,7 @@ const withServer = async <T>(
 ): Promise<T> => {
   const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'concord-bench-')))
   const nodeArgs =
-    kind === 'concord' && options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : []
+    kind.startsWith('concord') && options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : []
   const server = await ServerProcess.start(kind, { dataDir: dir, nodeArgs, inspect })
   try {
     return await work(server)
@@ -114,7 +114,8 @@ export interface LargeDocScenarioResult {
   readonly txns: number
   readonly textLength: number
   readonly servers: PerServer<LargeDocResult>
-  readonly restart: { readonly uncompacted: RestartResult; readonly compacted: RestartResult }
+  /** When Concord is among the servers. */
+  readonly restart: { readonly uncompacted: RestartResult; readonly compacted: RestartResult } | undefined
 }
 
 /** What the relay's compaction writes for a long log: the state of a Y.Doc that applied all of it. */
@@ -154,9 +155,7 @@ const restartOn = async (
 export const runLargeDocScenario = async (profile: Profile, options: RunOptions): Promise<LargeDocScenarioResult> => {
   const servers: PerServer<LargeDocResult> = {}
   // The bare server keeps nothing, so a fresh client could not sync from it: it has no part here.
-  for (const kind of (['concord', 'y-websocket'] as const).filter((k) =>
-    (options.servers ?? serverKinds).includes(k),
-  )) {
+  for (const kind of (options.servers ?? serverKinds).filter((k) => k !== 'bare-ws')) {
     options.log(`large document: ${kind}`)
     servers[kind] = await withServer(kind, options, (server) =>
       runLoad<LargeDocResult>({
@@ -169,29 +168,40 @@ export const runLargeDocScenario = async (profile: Profile, options: RunOptions)
       }),
     )
   }
-  options.log('large document: relay restarts')
   const { updates, text } = replayTrace(defaultTrace, profile.largeDoc.txns)
+  const restarted = async (): Promise<LargeDocScenarioResult['restart']> => {
+    options.log('large document: relay restarts')
+    return {
+      uncompacted: await restartOn(updates, false, options),
+      compacted: await restartOn(updates, true, options),
+    }
+  }
   return {
     txns: updates.length,
     textLength: text.length,
     servers,
-    restart: {
-      uncompacted: await restartOn(updates, false, options),
-      compacted: await restartOn(updates, true, options),
-    },
+    restart: (options.servers ?? serverKinds).includes('concord') ? await restarted() : undefined,
   }
 }
 
-export const runAckLatencyScenario = async (profile: Profile, options: RunOptions): Promise<AckLatencyResult> => {
-  options.log('durable ack latency: concord')
-  return withServer('concord', options, (server) =>
-    runLoad<AckLatencyResult>({
-      scenario: 'ackLatency',
-      url: server.url,
-      serverPid: server.pid,
-      ...profile.ackLatency,
-    }),
-  )
+export const runAckLatencyScenario = async (
+  profile: Profile,
+  options: RunOptions,
+): Promise<PerServer<AckLatencyResult>> => {
+  const results: PerServer<AckLatencyResult> = {}
+  // Only Concord acknowledges; the diagnostic variants of it may run too.
+  for (const kind of (options.servers ?? serverKinds).filter((k) => k.startsWith('concord'))) {
+    options.log(`durable ack latency: ${kind}`)
+    results[kind] = await withServer(kind, options, (server) =>
+      runLoad<AckLatencyResult>({
+        scenario: 'ackLatency',
+        url: server.url,
+        serverPid: server.pid,
+        ...profile.ackLatency,
+      }),
+    )
+  }
+  return results
 }
 
 export const runColdLoadScenario = async (profile: Profile, options: RunOptions): Promise<ColdLoadResult> => {

@@ -8,14 +8,20 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-export type ServerKind = 'concord' | 'y-websocket' | 'bare-ws'
+export type ServerKind = 'concord' | 'y-websocket' | 'bare-ws' | DiagnosticKind
+
+/** Concord with its store swapped, to tell what storage costs; only run when named in --servers. */
+export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal'
 
 export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'bare-ws']
 
 const relayMain = fileURLToPath(new URL('../../apps/relay/dist/main.js', import.meta.url))
+const variantScript = fileURLToPath(new URL('./servers/concordVariant.js', import.meta.url))
 const scripts: Record<Exclude<ServerKind, 'concord'>, string> = {
   'y-websocket': fileURLToPath(new URL('./servers/yWebsocketServer.js', import.meta.url)),
   'bare-ws': fileURLToPath(new URL('./servers/bareWsServer.js', import.meta.url)),
+  'concord-memory': variantScript,
+  'concord-sync-normal': variantScript,
 }
 const startTimeoutMs = 120_000
 
@@ -69,6 +75,8 @@ export class ServerProcess {
       if (!options.dataDir) throw new Error('the Concord relay needs a data folder')
       args.push('--host', '127.0.0.1', '--port', '0', '--data', options.dataDir, ...relayBenchFlags)
     }
+    if (kind === 'concord-memory') args.push('memory', '.')
+    if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)
     const startedAt = performance.now()
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     const killWithTheRunner = (): boolean => child.kill('SIGKILL')

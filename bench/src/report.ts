@@ -149,7 +149,7 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
   const columns: Array<[string, (r: NonNullable<LargeDocScenarioResult['servers']['concord']>) => number]> = [
     ['replay s', (r) => r.replayMs / 1000],
     ['server CPU during replay, cores', (r) => r.replayServerCores],
-    ['RSS after MiB', (r) => r.serverRssBytes],
+    ['RSS after, collected MiB', (r) => r.serverRssBytes],
     ['fresh client: bytes received', (r) => r.firstSync.bytesReceived],
     ['time to synced ms (median of 5)', (r) => r.firstSync.syncedMs],
   ]

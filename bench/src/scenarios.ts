@@ -157,15 +157,21 @@ export const runLargeDocScenario = async (profile: Profile, options: RunOptions)
   // The bare server keeps nothing, so a fresh client could not sync from it: it has no part here.
   for (const kind of (options.servers ?? serverKinds).filter((k) => k !== 'bare-ws')) {
     options.log(`large document: ${kind}`)
-    servers[kind] = await withServer(kind, options, (server) =>
-      runLoad<LargeDocResult>({
-        scenario: 'largeDoc',
-        url: server.url,
-        serverPid: server.pid,
-        doc: 'bench-large',
-        traceFile: defaultTrace,
-        txns: profile.largeDoc.txns,
-      }),
+    servers[kind] = await withServer(
+      kind,
+      options,
+      (server) =>
+        runLoad<LargeDocResult>({
+          scenario: 'largeDoc',
+          url: server.url,
+          serverPid: server.pid,
+          inspectorUrl: server.inspectorUrl!,
+          doc: 'bench-large',
+          traceFile: defaultTrace,
+          txns: profile.largeDoc.txns,
+        }),
+      undefined,
+      true,
     )
   }
   const { updates, text } = replayTrace(defaultTrace, profile.largeDoc.txns)

@@ -8,6 +8,7 @@
 import type { WebSocket } from 'ws'
 import { sampleProcess } from '../processSample.js'
 import { emptySyncStep1, openSocket, sleep } from '../wire.js'
+import { collectGarbage } from './collectGarbage.js'
 
 export interface ConnectionsTask {
   readonly url: string
@@ -31,20 +32,6 @@ export interface ConnectionsResult {
   readonly perConnectionBytes: number
   readonly perDocumentBytes: number
   readonly connectMs: number
-}
-
-/**
- * Asks the server's V8, through its inspector, for a full garbage collection,
- * so that an RSS reading holds what the connections keep, not what they left.
- */
-const collectGarbage = async (inspectorUrl: string): Promise<void> => {
-  const inspector = await openSocket(inspectorUrl)
-  const done = new Promise<void>((resolve) =>
-    inspector.on('message', (data: Buffer) => (JSON.parse(data.toString()) as { id?: number }).id === 1 && resolve()),
-  )
-  inspector.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }))
-  await done
-  inspector.close()
 }
 
 export const runConnections = async (task: ConnectionsTask): Promise<ConnectionsResult> => {

@@ -8,12 +8,15 @@ import type { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { decodeYWebsocketMessage } from '@concord/protocol'
 import { coresUsed, sampleProcess } from '../processSample.js'
+import { collectGarbage } from './collectGarbage.js'
 import { replayTrace } from '../trace.js'
 import { emptySyncStep1, openSocket, syncTypeOf, updateFrame } from '../wire.js'
 
 export interface LargeDocTask {
   readonly url: string
   readonly serverPid: number
+  /** The server's inspector, to collect its garbage before its RSS is read. */
+  readonly inspectorUrl: string
   readonly doc: string
   readonly traceFile: string
   readonly txns: number
@@ -34,6 +37,7 @@ export interface LargeDocResult {
   /** From the first update sent to the server's answer to a step 1 sent after the last. */
   readonly replayMs: number
   readonly replayServerCores: number
+  /** After the replay and a full garbage collection. */
   readonly serverRssBytes: number
   /** The median of five fresh clients, one after the other. */
   readonly firstSync: FirstSync
@@ -85,6 +89,8 @@ export const runLargeDoc = async (task: LargeDocTask): Promise<LargeDocResult> =
   const replayMs = performance.now() - startedAt
   const after = sampleProcess(task.serverPid)
   writer.terminate()
+  await collectGarbage(task.inspectorUrl)
+  const serverRssBytes = sampleProcess(task.serverPid).rssBytes
   const syncs: FirstSync[] = []
   for (let i = 0; i < 5; i++) syncs.push(await firstSync(task.url, task.doc))
   return {
@@ -92,7 +98,7 @@ export const runLargeDoc = async (task: LargeDocTask): Promise<LargeDocResult> =
     updateBytes,
     replayMs,
     replayServerCores: coresUsed(before, after),
-    serverRssBytes: after.rssBytes,
+    serverRssBytes,
     firstSync: [...syncs].sort((a, b) => a.syncedMs - b.syncedMs)[2]!,
     syncRunsMs: syncs.map((sync) => sync.syncedMs),
     expectedTextLength: text.length,

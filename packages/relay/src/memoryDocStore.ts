@@ -29,6 +29,10 @@ export class MemoryDocStore implements DocStore {
     return log.length
   }
 
+  async ping(): Promise<void> {
+    this.#assertOpen()
+  }
+
   async close(): Promise<void> {
     this.#closed = true
   }

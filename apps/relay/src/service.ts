@@ -1,7 +1,7 @@
 /**
  * Owns the running service: the data folder, the SQLite store, the relay,
- * and the HTTP server they share (health check, the demo's built files).
- * Stopping it closes them in the order that loses nothing.
+ * and the HTTP server they share (liveness, readiness, metrics, the demo's
+ * built files). Stopping it closes them in the order that loses nothing.
  */
 import { createReadStream, existsSync, mkdirSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url'
 import { createRelay, SqliteDocStore, type Logger } from '@concord/relay'
 import type { Config } from './config.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
+import { createRelayMetrics, type RelayMetrics } from './metrics.js'
+import { readiness, type ReadinessCheck } from './readiness.js'
 
 export interface Service {
   /** ws://host:port, with the port actually bound. */
@@ -20,6 +22,8 @@ export interface Service {
   readonly storePath: string
   /** Where a browser opens the demo (http://host:port/), when its built files are there. */
   readonly demoUrl: string | undefined
+  /** What /readyz asks: the store, and whatever else the service cannot serve without. */
+  readonly readinessChecks: readonly ReadinessCheck[]
   /** Stops accepting, closes every connection with 1001, stores every accepted update, closes the store. */
   stop(): Promise<void>
 }
@@ -27,6 +31,15 @@ export interface Service {
 export interface ServiceOptions {
   /** The folder whose files are served over HTTP. Default: the demo's build, apps/demo/dist. */
   readonly staticDir?: string
+  /** Checks that /readyz asks besides the store's. */
+  readonly readinessChecks?: readonly ReadinessCheck[]
+}
+
+/** What the HTTP routes other than the static files answer from. */
+interface Endpoints {
+  readonly checks: readonly ReadinessCheck[]
+  readonly metrics: RelayMetrics
+  readonly shuttingDown: () => boolean
 }
 
 /** apps/demo/dist, from apps/relay/dist (built) or apps/relay/src (tests). */
@@ -89,11 +102,44 @@ const serveStaticFile = async (root: string, request: IncomingMessage, response:
   return true
 }
 
+/** GET /readyz, /metrics: answers, or a 500 logged when something throws. */
+const serveAsync = (
+  answer: Promise<{ status: number; contentType: string; body: string }>,
+  response: ServerResponse,
+  logger: Logger,
+  what: string,
+): void => {
+  answer.then(
+    ({ status, contentType, body }) =>
+      response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body),
+    (error: unknown) => {
+      logger.error({ err: error }, `could not answer ${what}`)
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' })
+      response.end()
+    },
+  )
+}
+
 const httpHandler =
-  (staticDir: string, logger: Logger) =>
+  (staticDir: string, logger: Logger, endpoints: Endpoints) =>
   (request: IncomingMessage, response: ServerResponse): void => {
-    if (request.method === 'GET' && request.url === '/healthz') {
+    const path = (request.url ?? '/').split('?', 1)[0]
+    if (request.method === 'GET' && path === '/healthz') {
+      // Liveness: the process answers. Whether it can serve is /readyz.
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
+      return
+    }
+    if (request.method === 'GET' && path === '/readyz') {
+      const answer = readiness(endpoints.checks, endpoints.shuttingDown()).then(({ status, body }) => {
+        if (status !== 200) logger.warn({ readiness: body }, 'not ready')
+        return { status, contentType: 'application/json', body: JSON.stringify(body) + '\n' }
+      })
+      serveAsync(answer, response, logger, '/readyz')
+      return
+    }
+    if (request.method === 'GET' && path === '/metrics') {
+      const answer = endpoints.metrics.scrape().then(({ contentType, body }) => ({ status: 200, contentType, body }))
+      serveAsync(answer, response, logger, '/metrics')
       return
     }
     const isRead = request.method === 'GET' || request.method === 'HEAD'
@@ -115,9 +161,13 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   mkdirSync(config.dataDir, { recursive: true })
   const storePath = join(config.dataDir, 'concord.sqlite')
   const store = new SqliteDocStore(storePath)
+  const checks: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }, ...(options.readinessChecks ?? [])]
+  // Scrapes come over the server below, so never before `relay` is set.
+  const metrics = createRelayMetrics({ stats: () => relay.stats(), checks })
   const relay = createRelay({
     store,
     logger,
+    observer: metrics.observer,
     maxPayload: config.maxPayload,
     queryTokens: config.queryTokens,
     rateLimit: { messagesPerSecond: config.limits.messagesPerSecond, bytesPerSecond: config.limits.bytesPerSecond },
@@ -128,7 +178,8 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     ...(authenticate && { authenticate }),
   })
   const staticDir = resolve(options.staticDir ?? demoDist)
-  const server = createServer(httpHandler(staticDir, logger))
+  let shuttingDown = false
+  const server = createServer(httpHandler(staticDir, logger, { checks, metrics, shuttingDown: () => shuttingDown }))
   relay.attach(server)
   try {
     await new Promise<void>((resolve, reject) => {
@@ -145,7 +196,9 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     url: `ws://${host}:${port}`,
     storePath,
     demoUrl: existsSync(join(staticDir, 'index.html')) ? `http://${host}:${port}/` : undefined,
+    readinessChecks: checks,
     stop: async () => {
+      shuttingDown = true
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       await relay.close()
       server.closeAllConnections()

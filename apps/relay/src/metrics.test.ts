@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3'
 import { closeCodes } from '@concord/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -92,5 +93,40 @@ describe('GET /metrics', () => {
     } finally {
       await first.stop()
     }
+  })
+})
+
+describe('GET /readyz', () => {
+  it('answers 200 while the store answers, and 503 naming it (and concord_dependency_up 0) once it does not', async () => {
+    running = await startTestService()
+    const ready = await fetch(`${running.http}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: 'ready', failing: [], checks: [{ name: 'store', ok: true }] })
+    expect((await fetch(`${running.http}/healthz`)).status).toBe(200)
+
+    // Break the store for real: another connection drops its table.
+    const db = new Database(running.service.storePath)
+    db.exec('DROP TABLE updates')
+    db.close()
+    const notReady = await fetch(`${running.http}/readyz`)
+    expect(notReady.status).toBe(503)
+    const body = (await notReady.json()) as { status: string; failing: string[]; checks: Array<{ error: string }> }
+    expect(body).toMatchObject({ status: 'not ready', failing: ['store'] })
+    expect(body.checks[0]!.error).toContain('no such table')
+    expect(sampleValue(await scrape(running.http), 'concord_dependency_up{dependency="store"}')).toBe(0)
+    // Still alive: restarting would not bring the table back.
+    expect((await fetch(`${running.http}/healthz`)).status).toBe(200)
+  })
+
+  it('asks the checks the service was given besides the store', async () => {
+    running = await startTestService([], {
+      readinessChecks: [{ name: 'redis', check: () => Promise.reject(new Error('connect ECONNREFUSED')) }],
+    })
+    const answer = await fetch(`${running.http}/readyz`)
+    expect(answer.status).toBe(503)
+    expect(await answer.json()).toMatchObject({ failing: ['redis'] })
+    const metrics = await scrape(running.http)
+    expect(sampleValue(metrics, 'concord_dependency_up{dependency="redis"}')).toBe(0)
+    expect(sampleValue(metrics, 'concord_dependency_up{dependency="store"}')).toBe(1)
   })
 })

@@ -199,8 +199,10 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     readinessChecks: checks,
     stop: async () => {
       shuttingDown = true
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+      // HTTP stays up while the relay closes its connections, so a load balancer asking /readyz
+      // gets a 503 (and new upgrades get one from the relay) rather than a refused connection.
       await relay.close()
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await serverClosed
       await store.close()

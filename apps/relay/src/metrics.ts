@@ -25,8 +25,11 @@ export interface RelayMetricsOptions {
   readonly checks: readonly ReadinessCheck[]
 }
 
-/** RFC 6455 codes a client may report that are not in closeCodes: no status, and a connection dropped without a close frame. */
-const clientOnlyCodes = new Set([1005, 1006])
+/**
+ * Codes a client may report that are not in closeCodes: RFC 6455's 1005 (no status) and 1006 (dropped
+ * without a close frame), and 4408, which @concord/client closes with when it heard nothing for too long.
+ */
+const clientOnlyCodes = new Set([1005, 1006, 4408])
 
 /** Close codes other than the documented ones (a client may send any from 3000 to 4999) share one label value. */
 const closeCodeLabel = (code: number): string =>

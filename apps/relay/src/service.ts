@@ -22,8 +22,6 @@ export interface Service {
   readonly storePath: string
   /** Where a browser opens the demo (http://host:port/), when its built files are there. */
   readonly demoUrl: string | undefined
-  /** What /readyz asks: the store, and whatever else the service cannot serve without. */
-  readonly readinessChecks: readonly ReadinessCheck[]
   /** Stops accepting, closes every connection with 1001, stores every accepted update, closes the store. */
   stop(): Promise<void>
 }
@@ -120,9 +118,10 @@ const serveAsync = (
   )
 }
 
-const httpHandler =
-  (staticDir: string, logger: Logger, endpoints: Endpoints) =>
-  (request: IncomingMessage, response: ServerResponse): void => {
+const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) => {
+  // A load balancer asks /readyz every few seconds: log when the answer changes, not each time.
+  let lastReadiness = 'ready'
+  return (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?', 1)[0]
     if (request.method === 'GET' && path === '/healthz') {
       // Liveness: the process answers. Whether it can serve is /readyz.
@@ -131,7 +130,11 @@ const httpHandler =
     }
     if (request.method === 'GET' && path === '/readyz') {
       const answer = readiness(endpoints.checks, endpoints.shuttingDown()).then(({ status, body }) => {
-        if (status !== 200) logger.warn({ readiness: body }, 'not ready')
+        if (body.status !== lastReadiness) {
+          lastReadiness = body.status
+          if (status === 200) logger.info({ readiness: body }, 'ready again')
+          else logger.warn({ readiness: body }, body.status)
+        }
         return { status, contentType: 'application/json', body: JSON.stringify(body) + '\n' }
       })
       serveAsync(answer, response, logger, '/readyz')
@@ -148,12 +151,14 @@ const httpHandler =
         if (!served) response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
       },
       (error: unknown) => {
-        logger.error({ err: error, url: request.url }, 'could not serve a file')
+        // The path only: a query string may carry a token.
+        logger.error({ err: error, path }, 'could not serve a file')
         if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' })
         response.end()
       },
     )
   }
+}
 
 export const startService = async (config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> => {
   // First, so that a key that does not import stops the start before anything is opened.
@@ -196,7 +201,6 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     url: `ws://${host}:${port}`,
     storePath,
     demoUrl: existsSync(join(staticDir, 'index.html')) ? `http://${host}:${port}/` : undefined,
-    readinessChecks: checks,
     stop: async () => {
       shuttingDown = true
       // HTTP stays up while the relay closes its connections, so a load balancer asking /readyz

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, parseConfig } from './config.js'
+import { ConfigError, maskUrl, parseConfig } from './config.js'
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseConfig(argv, env, '/srv')
 const secret = 'x'.repeat(32)
@@ -13,6 +13,9 @@ describe('parseConfig', () => {
       port: 8787,
       host: '127.0.0.1',
       dataDir: '/srv/.concord-data',
+      storeUrl: undefined,
+      redisUrl: undefined,
+      clusterHeartbeatMs: 5000,
       maxPayload: 16 * 1024 * 1024,
       logLevel: 'info',
       jwt: undefined,
@@ -39,6 +42,24 @@ describe('parseConfig', () => {
       jwt: { secret },
       queryTokens: false,
     })
+  })
+
+  it('takes the cluster settings as flags or variables, and masks passwords for display', () => {
+    const store = 'postgres://concord:s3cret@db:5432/concord'
+    expect(
+      parse(['--store', store, '--redis', 'redis://:pw@cache:6379', '--cluster-heartbeat-ms', '1000']),
+    ).toMatchObject({
+      storeUrl: store,
+      redisUrl: 'redis://:pw@cache:6379',
+      clusterHeartbeatMs: 1000,
+    })
+    expect(parse([], { CONCORD_STORE: store, CONCORD_REDIS: 'rediss://cache' })).toMatchObject({
+      storeUrl: store,
+      redisUrl: 'rediss://cache',
+    })
+    expect(maskUrl(store)).toBe('postgres://concord:***@db:5432/concord')
+    expect(maskUrl('redis://:pw@cache:6379')).toBe('redis://:***@cache:6379')
+    expect(maskUrl('redis://cache:6379')).toBe('redis://cache:6379')
   })
 
   it('takes every limit as a flag or a variable', () => {
@@ -89,6 +110,10 @@ describe('parseConfig', () => {
       [['--port', '70000'], '--port must be a whole number from 0 to 65535'],
       [['--log-level', 'loud'], '--log-level must be one of'],
       [['--bogus'], "Unknown option '--bogus'"],
+      [['--store', 'mysql://db'], '--store must be a postgres:// URL'],
+      [['--store', 'postgres://db', '--redis', 'http://r'], '--redis must be a redis:// or rediss:// URL'],
+      [['--redis', 'redis://r'], 'cluster mode) needs a shared store'],
+      [['--store', 'postgres://db', '--redis', 'redis://r', '--cluster-heartbeat-ms', '5'], 'from 100 to'],
     ]
     for (const [argv, message] of refusals) {
       expect(() => parse(argv), argv.join(' ')).toThrow(ConfigError)
@@ -144,6 +169,18 @@ describe('parseConfig', () => {
             parseConfig(['--config', path], { CONCORD_ALLOWED_ORIGINS: 'https://env.example' }, '/srv')!.limits
               .allowedOrigins,
           ).toEqual(['https://env.example'])
+        },
+      ))
+
+    it('holds the cluster mode settings too', () =>
+      withFile(
+        { store: 'postgres://app:pw@db/concord', redis: 'redis://cache:6379', 'cluster-heartbeat-ms': 1000 },
+        (_dir, path) => {
+          expect(parse(['--config', path])).toMatchObject({
+            storeUrl: 'postgres://app:pw@db/concord',
+            redisUrl: 'redis://cache:6379',
+            clusterHeartbeatMs: 1000,
+          })
         },
       ))
 

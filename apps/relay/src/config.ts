@@ -15,6 +15,12 @@ export interface Config {
   readonly host: string
   /** Absolute path of the folder that holds the SQLite file. */
   readonly dataDir: string
+  /** A postgres:// URL: store documents in PostgreSQL instead of SQLite (required for cluster mode). */
+  readonly storeUrl: string | undefined
+  /** A redis:// URL: cluster mode, the relays that share the store fan updates and presence out through Redis. */
+  readonly redisUrl: string | undefined
+  /** Cluster mode: how often this relay renews its heartbeat in Redis; it expires after three times this. */
+  readonly clusterHeartbeatMs: number
   readonly maxPayload: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** The key JWTs must be signed with; undefined for an open relay (anyone may read and write). */
@@ -37,6 +43,12 @@ export const usage = `Usage: concord-relay [options]
   --port <n>          port to listen on (0 picks a free one)    [CONCORD_PORT, default 8787]
   --host <addr>       address to bind                           [CONCORD_HOST, default 127.0.0.1]
   --data <dir>        folder for the SQLite store               [CONCORD_DATA, default ./.concord-data]
+  --store <url>       store documents in PostgreSQL instead: postgres://user:password@host:port/db
+                                                                [CONCORD_STORE]
+  --redis <url>       cluster mode: fan out between the relays that share --store, through Redis
+                      (redis://[:password@]host:port[/db] or rediss://)  [CONCORD_REDIS]
+  --cluster-heartbeat-ms <n>  cluster mode: heartbeat interval; a relay silent for 3x this is gone
+                                                                [CONCORD_CLUSTER_HEARTBEAT_MS, default 5000]
   --max-payload <n>   largest frame accepted, in bytes          [CONCORD_MAX_PAYLOAD, default ${relayDefaults.maxPayload}]
   --log-level <l>     debug, info, warn, error or silent        [CONCORD_LOG_LEVEL, default info]
   --jwt-secret <s>    require JWTs signed with this HMAC secret [CONCORD_JWT_SECRET]
@@ -79,6 +91,9 @@ const fileKeys = {
   port: 'integer',
   host: 'string',
   data: 'path',
+  store: 'string',
+  redis: 'string',
+  'cluster-heartbeat-ms': 'integer',
   'max-payload': 'integer',
   'log-level': 'string',
   'jwt-secret': 'string',
@@ -161,6 +176,9 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         port: { type: 'string' },
         host: { type: 'string' },
         data: { type: 'string' },
+        store: { type: 'string' },
+        redis: { type: 'string' },
+        'cluster-heartbeat-ms': { type: 'string' },
         'max-payload': { type: 'string' },
         'log-level': { type: 'string' },
         'jwt-secret': { type: 'string' },
@@ -188,10 +206,30 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
   if (!(logLevels as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${logLevels.join(', ')}, not "${logLevel}"`)
   }
+  const storeUrl = values.store ?? env.CONCORD_STORE ?? file.store
+  if (storeUrl !== undefined && !/^postgres(ql)?:\/\/./.test(storeUrl)) {
+    throw new ConfigError('--store must be a postgres:// URL (the default store is SQLite, in --data)')
+  }
+  const redisUrl = values.redis ?? env.CONCORD_REDIS ?? file.redis
+  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
+    throw new ConfigError('--redis must be a redis:// or rediss:// URL')
+  }
+  if (redisUrl !== undefined && storeUrl === undefined) {
+    // Each relay would resync from its own SQLite file, which the others never wrote to.
+    throw new ConfigError('--redis (cluster mode) needs a shared store: give --store postgres://...')
+  }
   return {
     port: integer('--port', values.port ?? env.CONCORD_PORT ?? file.port ?? '8787', 0, 65535),
     host: values.host ?? env.CONCORD_HOST ?? file.host ?? '127.0.0.1',
     dataDir: resolve(cwd, values.data ?? env.CONCORD_DATA ?? file.data ?? '.concord-data'),
+    storeUrl,
+    redisUrl,
+    clusterHeartbeatMs: integer(
+      '--cluster-heartbeat-ms',
+      values['cluster-heartbeat-ms'] ?? env.CONCORD_CLUSTER_HEARTBEAT_MS ?? file['cluster-heartbeat-ms'] ?? '5000',
+      100,
+      600_000,
+    ),
     maxPayload: integer(
       '--max-payload',
       values['max-payload'] ?? env.CONCORD_MAX_PAYLOAD ?? file['max-payload'] ?? String(relayDefaults.maxPayload),
@@ -289,4 +327,15 @@ const jwtKeyOf = (
   }
   if (algorithm !== undefined) throw new ConfigError('--jwt-algorithm needs --jwt-secret or --jwt-public-key')
   return undefined
+}
+
+/** `url` with its password (if any) replaced by ***, for logs and the start line. */
+export const maskUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(an unparsable URL)'
+  }
 }

@@ -41,6 +41,25 @@ describe('describeConfig', () => {
     expect(JSON.stringify(described)).not.toContain(secret)
   })
 
+  it('masks the passwords of the cluster mode URLs', () => {
+    const config = parseConfig(
+      [
+        '--store',
+        'postgres://app:pg-pass-123@db:5432/concord',
+        '--redis',
+        'rediss://default:redis-pass-456@cache:6380',
+      ],
+      {},
+      '/srv',
+    )!
+    const described = describeConfig(config)
+    expect(described).toMatchObject({
+      storeUrl: 'postgres://app:***@db:5432/concord',
+      redisUrl: 'rediss://default:***@cache:6380',
+    })
+    expect(JSON.stringify(described)).not.toMatch(/pg-pass-123|redis-pass-456/)
+  })
+
   it('masks secrets in settings it does not know yet: secret-looking keys and URL credentials', () => {
     const later = {
       store: 'postgres://app:pw123456@db/concord',

@@ -39,7 +39,8 @@ const main = async (): Promise<void> => {
     ? `JWT ${config.jwt.algorithm ?? ''}`.trim()
     : 'none, anyone can read and write (pass --jwt-secret or --jwt-public-key)'
   const demo = service.demoUrl ? `demo: ${service.demoUrl}; ` : ''
-  console.log(`Concord relay listening on ${service.url} (${demo}store: ${service.storePath}; auth: ${auth})`)
+  const cluster = service.cluster ? `; cluster: ${service.cluster.redis} as relay ${service.cluster.relayId}` : ''
+  console.log(`Concord relay listening on ${service.url} (${demo}store: ${service.storePath}${cluster}; auth: ${auth})`)
 
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {

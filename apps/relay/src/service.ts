@@ -10,8 +10,16 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { createRelay, SqliteDocStore, type Logger } from '@concord/relay'
-import type { Config } from './config.js'
+import {
+  createRelay,
+  PostgresDocStore,
+  RedisFanout,
+  SqliteDocStore,
+  type DocStore,
+  type Fanout,
+  type Logger,
+} from '@concord/relay'
+import { maskUrl, type Config } from './config.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
 import { createRelayMetrics, type RelayMetrics } from './metrics.js'
 import { readiness, type ReadinessCheck } from './readiness.js'
@@ -19,7 +27,12 @@ import { readiness, type ReadinessCheck } from './readiness.js'
 export interface Service {
   /** ws://host:port, with the port actually bound. */
   readonly url: string
+  /** Where documents are stored: the SQLite file, or the PostgreSQL URL with its password masked. */
   readonly storePath: string
+  /** Cluster mode: the Redis URL (password masked) and this relay's id; undefined for a relay on its own. */
+  readonly cluster: { readonly redis: string; readonly relayId: string } | undefined
+  /** Resolves when the store (and, in cluster mode, Redis) answers; rejects otherwise. For readiness checks. */
+  ping(): Promise<void>
   /** Where a browser opens the demo (http://host:port/), when its built files are there. */
   readonly demoUrl: string | undefined
   /** Stops accepting, closes every connection with 1001, stores every accepted update, closes the store. */
@@ -160,17 +173,47 @@ const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) =>
   }
 }
 
+const openStore = async (config: Config, logger: Logger): Promise<{ store: DocStore; storePath: string }> => {
+  if (config.storeUrl !== undefined) {
+    const store = await PostgresDocStore.open(config.storeUrl, {
+      onError: (error) => logger.warn({ err: error }, 'postgres connection error'),
+    })
+    return { store, storePath: maskUrl(config.storeUrl) }
+  }
+  mkdirSync(config.dataDir, { recursive: true })
+  const storePath = join(config.dataDir, 'concord.sqlite')
+  return { store: new SqliteDocStore(storePath), storePath }
+}
+
 export const startService = async (config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> => {
   // First, so that a key that does not import stops the start before anything is opened.
   const authenticate = config.jwt && (await createJwtAuthenticate(config.jwt))
-  mkdirSync(config.dataDir, { recursive: true })
-  const storePath = join(config.dataDir, 'concord.sqlite')
-  const store = new SqliteDocStore(storePath)
-  const checks: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }, ...(options.readinessChecks ?? [])]
+  const { store, storePath } = await openStore(config, logger)
+  let fanout: Fanout | undefined
+  try {
+    fanout =
+      config.redisUrl === undefined
+        ? undefined
+        : await RedisFanout.connect(config.redisUrl, {
+            logger,
+            heartbeatIntervalMs: config.clusterHeartbeatMs,
+            heartbeatTtlMs: 3 * config.clusterHeartbeatMs,
+          })
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  const checks: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }]
+  if (fanout) {
+    const redis = fanout
+    checks.push({ name: 'redis', check: () => redis.ping() })
+  }
+  checks.push(...(options.readinessChecks ?? []))
   // Scrapes come over the server below, so never before `relay` is set.
   const metrics = createRelayMetrics({ stats: () => relay.stats(), checks })
   const relay = createRelay({
     store,
+    ...(fanout && { fanout }),
     logger,
     observer: metrics.observer,
     maxPayload: config.maxPayload,
@@ -192,6 +235,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
       server.listen(config.port, config.host, () => resolve())
     })
   } catch (error) {
+    await fanout?.close()
     await store.close()
     throw error
   }
@@ -200,6 +244,10 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   return {
     url: `ws://${host}:${port}`,
     storePath,
+    cluster: fanout && { redis: maskUrl(config.redisUrl!), relayId: fanout.relayId },
+    ping: async () => {
+      await Promise.all([store.ping(), fanout?.ping()])
+    },
     demoUrl: existsSync(join(staticDir, 'index.html')) ? `http://${host}:${port}/` : undefined,
     stop: async () => {
       shuttingDown = true
@@ -209,6 +257,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await serverClosed
+      await fanout?.close()
       await store.close()
     },
   }

@@ -21,16 +21,16 @@ export class MemoryDocStore implements DocStore {
     else this.#logs.set(doc, [update])
   }
 
+  async ping(): Promise<void> {
+    this.#assertOpen()
+  }
+
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
     this.#assertOpen()
     const log = this.#logs.get(doc)
     if (!log || log.length < 2) return 0
     this.#logs.set(doc, [merge(log)])
     return log.length
-  }
-
-  async ping(): Promise<void> {
-    this.#assertOpen()
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,7 @@ import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, Prot
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
 import type { DocStore } from './docStore.js'
+import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
 import { observedStore, type RelayObserver } from './relayObserver.js'
@@ -20,6 +21,13 @@ import { YWebsocketConnection } from './yWebsocketConnection.js'
 export interface RelayOptions {
   /** Where documents are stored. The relay never closes it: close it after `relay.close()`. */
   readonly store: DocStore
+  /**
+   * Cluster mode: how this relay hears of the updates and presence that other
+   * relays serving the same documents receive (a RedisFanout). The store must
+   * then be shared by all of them (a PostgresDocStore). The relay never closes
+   * it: close it after `relay.close()`. Default: none, the relay serves alone.
+   */
+  readonly fanout?: Fanout
   /** Pino, or anything with its `debug`/`info`/`warn`/`error`. Default: silent. */
   readonly logger?: Logger
   /** Told about connections, traffic, stored updates, store failures and ack latency, for metrics. Default: none. */
@@ -167,6 +175,7 @@ export const createRelay = (options: RelayOptions): Relay => {
         maxAwarenessStateBytes: settings.maxAwarenessStateBytes,
         maxWaitingFrames: settings.maxWaitingFrames,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
+        fanout: options.fanout,
       })
       rooms.set(doc, room)
     }

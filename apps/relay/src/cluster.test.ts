@@ -91,6 +91,44 @@ describe('concord-relay in cluster mode', () => {
     expect(relay.startLine).not.toContain('pg-s3cret')
   })
 
+  it('is ready only while PostgreSQL and Redis answer: /readyz names Redis once it is gone', async () => {
+    const ownRedis = await startRedis()
+    try {
+      const relay = await startRelayProcess(
+        dataDir,
+        0,
+        '--store',
+        storeUrl(),
+        '--redis',
+        ownRedis.url,
+        '--log-level',
+        'warn',
+      )
+      const http = relay.url.replace('ws://', 'http://')
+      const ready = await fetch(`${http}/readyz`)
+      expect(ready.status).toBe(200)
+      expect(await ready.json()).toMatchObject({
+        status: 'ready',
+        checks: [
+          { name: 'store', ok: true },
+          { name: 'redis', ok: true },
+        ],
+      })
+      const metrics = await (await fetch(`${http}/metrics`)).text()
+      expect(metrics).toContain('concord_dependency_up{dependency="store"} 1')
+      expect(metrics).toContain('concord_dependency_up{dependency="redis"} 1')
+
+      await ownRedis.stop()
+      const notReady = await fetch(`${http}/readyz`)
+      expect(notReady.status).toBe(503)
+      expect(await notReady.json()).toMatchObject({ status: 'not ready', failing: ['redis'] })
+      expect((await fetch(`${http}/healthz`)).status).toBe(200)
+      expect(relay.stderr()).not.toContain('pg-s3cret')
+    } finally {
+      await ownRedis.stop()
+    }
+  })
+
   it('converges across three relays, and loses no acknowledged update of a relay killed with SIGKILL', async () => {
     const [r1, r2, r3] = await Promise.all([startClusterRelay(), startClusterRelay(), startClusterRelay()])
     const doc = `kill-${Date.now()}`

@@ -6,6 +6,7 @@
  */
 import { pino } from 'pino'
 import { ConfigError, parseConfig, usage } from './config.js'
+import { describeConfig } from './configSummary.js'
 import { startService } from './service.js'
 
 /** A shutdown that takes longer than this is cut short (exit 1). */
@@ -26,6 +27,7 @@ const main = async (): Promise<void> => {
   }
   // Logs are JSON lines on stderr; stdout carries only the start line.
   const logger = pino({ level: config.logLevel }, pino.destination({ dest: 2, sync: true }))
+  logger.info({ config: describeConfig(config) }, 'configuration')
   let service
   try {
     service = await startService(config, logger)

@@ -7,4 +7,6 @@ export { PostgresDocStore, type PostgresDocStoreOptions } from './postgresDocSto
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 export { RedisFanout, type RedisFanoutOptions } from './redisFanout.js'
 export { FanoutUnavailableError, StoreClosedError } from './errors.js'
+export { type ClosedBy, type RelayObserver, type StoreOperation } from './relayObserver.js'
+export type { WireMode } from './room.js'
 export { silentLogger, type Logger } from './logger.js'

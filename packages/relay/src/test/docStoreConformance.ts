@@ -109,17 +109,20 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       expect(await store.load('doc')).toHaveLength(3)
     })
 
-    it('answers ping while open, and rejects it after close', async () => {
-      store = await factory.create()
-      await expect(store.ping?.()).resolves.toBeUndefined()
-      await store.close()
-      await expect(store.ping?.()).rejects.toMatchObject({ code: 'storeClosed' })
-    })
-
     it('refuses appends after close', async () => {
       store = await factory.create()
       await store.close()
       await expect(store.append('doc', typing(1)[0]!)).rejects.toMatchObject({ code: 'storeClosed' })
+    })
+
+    it('answers a ping while open, changing nothing, and refuses one after close', async () => {
+      store = await factory.create()
+      await expect(store.ping()).resolves.toBeUndefined()
+      await store.append('doc', typing(1)[0]!)
+      await expect(store.ping()).resolves.toBeUndefined()
+      expect(await store.load('doc')).toHaveLength(1)
+      await store.close()
+      await expect(store.ping()).rejects.toMatchObject({ code: 'storeClosed' })
     })
 
     if (factory.reopen) {

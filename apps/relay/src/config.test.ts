@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, maskUrl, parseConfig } from './config.js'
+import { ConfigError, parseConfig } from './config.js'
+import { maskUrlCredentials } from './configSummary.js'
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseConfig(argv, env, '/srv')
 const secret = 'x'.repeat(32)
@@ -57,9 +58,9 @@ describe('parseConfig', () => {
       storeUrl: store,
       redisUrl: 'rediss://cache',
     })
-    expect(maskUrl(store)).toBe('postgres://concord:***@db:5432/concord')
-    expect(maskUrl('redis://:pw@cache:6379')).toBe('redis://:***@cache:6379')
-    expect(maskUrl('redis://cache:6379')).toBe('redis://cache:6379')
+    expect(maskUrlCredentials(store)).toBe('postgres://concord:***@db:5432/concord')
+    expect(maskUrlCredentials('redis://:pw@cache:6379')).toBe('redis://:***@cache:6379')
+    expect(maskUrlCredentials('redis://cache:6379')).toBe('redis://cache:6379')
   })
 
   it('takes every limit as a flag or a variable', () => {

@@ -328,14 +328,3 @@ const jwtKeyOf = (
   if (algorithm !== undefined) throw new ConfigError('--jwt-algorithm needs --jwt-secret or --jwt-public-key')
   return undefined
 }
-
-/** `url` with its password (if any) replaced by ***, for logs and the start line. */
-export const maskUrl = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '(an unparsable URL)'
-  }
-}

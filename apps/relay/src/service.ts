@@ -19,7 +19,8 @@ import {
   type Fanout,
   type Logger,
 } from '@concord/relay'
-import { maskUrl, type Config } from './config.js'
+import type { Config } from './config.js'
+import { maskUrlCredentials } from './configSummary.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
 import { createRelayMetrics, type RelayMetrics } from './metrics.js'
 import { readiness, type ReadinessCheck } from './readiness.js'
@@ -178,7 +179,7 @@ const openStore = async (config: Config, logger: Logger): Promise<{ store: DocSt
     const store = await PostgresDocStore.open(config.storeUrl, {
       onError: (error) => logger.warn({ err: error }, 'postgres connection error'),
     })
-    return { store, storePath: maskUrl(config.storeUrl) }
+    return { store, storePath: maskUrlCredentials(config.storeUrl) }
   }
   mkdirSync(config.dataDir, { recursive: true })
   const storePath = join(config.dataDir, 'concord.sqlite')
@@ -244,7 +245,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   return {
     url: `ws://${host}:${port}`,
     storePath,
-    cluster: fanout && { redis: maskUrl(config.redisUrl!), relayId: fanout.relayId },
+    cluster: fanout && { redis: maskUrlCredentials(config.redisUrl!), relayId: fanout.relayId },
     ping: async () => {
       await Promise.all([store.ping(), fanout?.ping()])
     },

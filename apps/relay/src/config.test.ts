@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig } from './config.js'
+import { maskUrlCredentials } from './configSummary.js'
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseConfig(argv, env, '/srv')
 const secret = 'x'.repeat(32)
@@ -13,6 +14,9 @@ describe('parseConfig', () => {
       port: 8787,
       host: '127.0.0.1',
       dataDir: '/srv/.concord-data',
+      storeUrl: undefined,
+      redisUrl: undefined,
+      clusterHeartbeatMs: 5000,
       maxPayload: 16 * 1024 * 1024,
       logLevel: 'info',
       jwt: undefined,
@@ -39,6 +43,24 @@ describe('parseConfig', () => {
       jwt: { secret },
       queryTokens: false,
     })
+  })
+
+  it('takes the cluster settings as flags or variables, and masks passwords for display', () => {
+    const store = 'postgres://concord:s3cret@db:5432/concord'
+    expect(
+      parse(['--store', store, '--redis', 'redis://:pw@cache:6379', '--cluster-heartbeat-ms', '1000']),
+    ).toMatchObject({
+      storeUrl: store,
+      redisUrl: 'redis://:pw@cache:6379',
+      clusterHeartbeatMs: 1000,
+    })
+    expect(parse([], { CONCORD_STORE: store, CONCORD_REDIS: 'rediss://cache' })).toMatchObject({
+      storeUrl: store,
+      redisUrl: 'rediss://cache',
+    })
+    expect(maskUrlCredentials(store)).toBe('postgres://concord:***@db:5432/concord')
+    expect(maskUrlCredentials('redis://:pw@cache:6379')).toBe('redis://:***@cache:6379')
+    expect(maskUrlCredentials('redis://cache:6379')).toBe('redis://cache:6379')
   })
 
   it('takes every limit as a flag or a variable', () => {
@@ -89,10 +111,109 @@ describe('parseConfig', () => {
       [['--port', '70000'], '--port must be a whole number from 0 to 65535'],
       [['--log-level', 'loud'], '--log-level must be one of'],
       [['--bogus'], "Unknown option '--bogus'"],
+      [['--store', 'mysql://db'], '--store must be a postgres:// URL'],
+      [['--store', 'postgres://db', '--redis', 'http://r'], '--redis must be a redis:// or rediss:// URL'],
+      [['--redis', 'redis://r'], 'cluster mode) needs a shared store'],
+      [['--store', 'postgres://db', '--redis', 'redis://r', '--cluster-heartbeat-ms', '5'], 'from 100 to'],
     ]
     for (const [argv, message] of refusals) {
       expect(() => parse(argv), argv.join(' ')).toThrow(ConfigError)
       expect(() => parse(argv), argv.join(' ')).toThrow(message)
     }
+  })
+
+  describe('a config file', () => {
+    const withFile = async (contents: unknown, run: (dir: string, path: string) => void | Promise<void>) => {
+      const dir = await mkdtemp(join(tmpdir(), 'concord-config-'))
+      try {
+        const path = join(dir, 'relay.json')
+        await writeFile(path, typeof contents === 'string' ? contents : JSON.stringify(contents))
+        await run(dir, path)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    }
+
+    it('fills what flags and environment variables leave unset: flags > env > file > defaults', () =>
+      withFile(
+        {
+          port: 9001,
+          host: '0.0.0.0',
+          data: 'data',
+          'rate-messages': '40',
+          'max-connections-per-ip': 8,
+          'log-level': 'warn',
+          'query-tokens': false,
+          'allowed-origins': ['https://file.example'],
+          'jwt-secret': secret,
+        },
+        (dir, path) => {
+          const config = parseConfig(
+            ['--config', path, '--port', '9100'],
+            { CONCORD_HOST: '10.0.0.1', CONCORD_RATE_MESSAGES: '70' },
+            '/srv',
+          )!
+          expect(config.port).toBe(9100) // flag over file
+          expect(config.host).toBe('10.0.0.1') // environment over file
+          expect(config.limits.messagesPerSecond).toBe(70) // environment over file
+          expect(config.limits.maxConnectionsPerIp).toBe(8) // file over default
+          expect(config.logLevel).toBe('warn')
+          expect(config.queryTokens).toBe(false)
+          expect(config.limits.allowedOrigins).toEqual(['https://file.example'])
+          expect(config.jwt).toEqual({ secret, algorithm: 'HS256' })
+          // A path in the file is relative to the file, not to the working directory.
+          expect(config.dataDir).toBe(join(dir, 'data'))
+          expect(config.limits.maxDocumentsPerConnection).toBe(256) // default
+          // The environment overrides the file's boolean both ways, and a flag overrides both.
+          expect(parseConfig(['--config', path], { CONCORD_QUERY_TOKENS: 'true' }, '/srv')!.queryTokens).toBe(true)
+          expect(
+            parseConfig(['--config', path], { CONCORD_ALLOWED_ORIGINS: 'https://env.example' }, '/srv')!.limits
+              .allowedOrigins,
+          ).toEqual(['https://env.example'])
+        },
+      ))
+
+    it('holds the cluster mode settings too', () =>
+      withFile(
+        { store: 'postgres://app:pw@db/concord', redis: 'redis://cache:6379', 'cluster-heartbeat-ms': 1000 },
+        (_dir, path) => {
+          expect(parse(['--config', path])).toMatchObject({
+            storeUrl: 'postgres://app:pw@db/concord',
+            redisUrl: 'redis://cache:6379',
+            clusterHeartbeatMs: 1000,
+          })
+        },
+      ))
+
+    it('is found through CONCORD_CONFIG, relative to the working directory', () =>
+      withFile({ port: 9002 }, (dir) => {
+        expect(parseConfig([], { CONCORD_CONFIG: 'relay.json' }, dir)!.port).toBe(9002)
+      }))
+
+    it('refuses unknown keys, naming the key and the keys it knows', () =>
+      withFile({ port: 9003, prot: 9004 }, (_dir, path) => {
+        expect(() => parse(['--config', path])).toThrow(ConfigError)
+        expect(() => parse(['--config', path])).toThrow(
+          `unknown key "prot" in the config file ${path}; known keys: port, host,`,
+        )
+      }))
+
+    it('refuses values of the wrong type, values the flags would refuse, bad JSON and a missing file', async () => {
+      const refusals: Array<[unknown, string]> = [
+        [{ port: true }, '"port" in the config file'],
+        [{ 'query-tokens': 'no' }, 'must be true or false'],
+        [{ 'allowed-origins': 'https://a.example' }, 'must be an array of strings'],
+        [{ port: 70000 }, '--port must be a whole number from 0 to 65535, not "70000"'],
+        [{ 'jwt-secret': 'short' }, 'at least 32 characters'],
+        [[1, 2], 'must hold a JSON object'],
+        ['{ "port": 1,', 'is not valid JSON'],
+      ]
+      for (const [contents, message] of refusals) {
+        await withFile(contents, (_dir, path) => {
+          expect(() => parse(['--config', path]), JSON.stringify(contents)).toThrow(message)
+        })
+      }
+      expect(() => parse(['--config', '/nonexistent/relay.json'])).toThrow('cannot read the config file')
+    })
   })
 })

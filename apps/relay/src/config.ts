@@ -1,10 +1,11 @@
 /**
  * Owns the service's configuration: flags first, then CONCORD_* environment
- * variables, then defaults. Every value is checked here, so the rest of the
- * service can trust it.
+ * variables, then a JSON config file (--config or CONCORD_CONFIG), then
+ * defaults. Every value is checked here, so the rest of the service can
+ * trust it.
  */
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { relayDefaults } from '@concord/relay'
 import type { JwtKey } from './jwtAuth.js'
@@ -14,6 +15,12 @@ export interface Config {
   readonly host: string
   /** Absolute path of the folder that holds the SQLite file. */
   readonly dataDir: string
+  /** A postgres:// URL: store documents in PostgreSQL instead of SQLite (required for cluster mode). */
+  readonly storeUrl: string | undefined
+  /** A redis:// URL: cluster mode, the relays that share the store fan updates and presence out through Redis. */
+  readonly redisUrl: string | undefined
+  /** Cluster mode: how often this relay renews its heartbeat in Redis; it expires after three times this. */
+  readonly clusterHeartbeatMs: number
   readonly maxPayload: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
   /** The key JWTs must be signed with; undefined for an open relay (anyone may read and write). */
@@ -36,6 +43,12 @@ export const usage = `Usage: concord-relay [options]
   --port <n>          port to listen on (0 picks a free one)    [CONCORD_PORT, default 8787]
   --host <addr>       address to bind                           [CONCORD_HOST, default 127.0.0.1]
   --data <dir>        folder for the SQLite store               [CONCORD_DATA, default ./.concord-data]
+  --store <url>       store documents in PostgreSQL instead: postgres://user:password@host:port/db
+                                                                [CONCORD_STORE]
+  --redis <url>       cluster mode: fan out between the relays that share --store, through Redis
+                      (redis://[:password@]host:port[/db] or rediss://)  [CONCORD_REDIS]
+  --cluster-heartbeat-ms <n>  cluster mode: heartbeat interval; a relay silent for 3x this is gone
+                                                                [CONCORD_CLUSTER_HEARTBEAT_MS, default 5000]
   --max-payload <n>   largest frame accepted, in bytes          [CONCORD_MAX_PAYLOAD, default ${relayDefaults.maxPayload}]
   --log-level <l>     debug, info, warn, error or silent        [CONCORD_LOG_LEVEL, default info]
   --jwt-secret <s>    require JWTs signed with this HMAC secret [CONCORD_JWT_SECRET]
@@ -51,6 +64,9 @@ export const usage = `Usage: concord-relay [options]
                                                                 [CONCORD_MAX_BUFFERED_BYTES, default ${relayDefaults.maxBufferedBytes}]
   --allowed-origin <o>  a browser Origin allowed to connect; repeat for more
                                                                 [CONCORD_ALLOWED_ORIGINS, comma-separated; default any]
+  --config <file>     read settings from this JSON file         [CONCORD_CONFIG]
+                      (keys are the flag names: "port", "jwt-secret", ...; "query-tokens": false,
+                      "allowed-origins": [...]; flags and variables win over the file)
   --help              print this and exit
 
 Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
@@ -70,6 +86,86 @@ const integer = (name: string, value: string, min: number, max: number): number 
   return number
 }
 
+/** The settings a config file may hold, with the JSON type of each. Paths in a file are relative to the file. */
+const fileKeys = {
+  port: 'integer',
+  host: 'string',
+  data: 'path',
+  store: 'string',
+  redis: 'string',
+  'cluster-heartbeat-ms': 'integer',
+  'max-payload': 'integer',
+  'log-level': 'string',
+  'jwt-secret': 'string',
+  'jwt-public-key': 'path',
+  'jwt-algorithm': 'string',
+  'query-tokens': 'boolean',
+  'rate-messages': 'integer',
+  'rate-bytes': 'integer',
+  'max-connections-per-ip': 'integer',
+  'max-documents-per-connection': 'integer',
+  'max-buffered-bytes': 'integer',
+  'allowed-origins': 'strings',
+} as const
+
+type FileKey = keyof typeof fileKeys
+/** A config file's settings, numbers as strings (checked with the flags' rules), paths made absolute. */
+type FileSettings = {
+  readonly [key in FileKey]?: key extends 'query-tokens' ? boolean : key extends 'allowed-origins' ? string[] : string
+}
+
+/** Reads and checks a config file: a JSON object with known keys only, each of the right type. */
+export const readConfigFile = (path: string): FileSettings => {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read the config file ${path}: ${(error as Error).message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`the config file ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`the config file ${path} must hold a JSON object`)
+  }
+  const settings: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!Object.hasOwn(fileKeys, key)) {
+      throw new ConfigError(
+        `unknown key "${key}" in the config file ${path}; known keys: ${Object.keys(fileKeys).join(', ')}`,
+      )
+    }
+    const type = fileKeys[key as FileKey]
+    const wrongType = (expected: string) =>
+      new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${JSON.stringify(value)}`)
+    switch (type) {
+      case 'integer':
+        if (typeof value !== 'number' && typeof value !== 'string') throw wrongType('a number')
+        settings[key] = String(value)
+        break
+      case 'string':
+      case 'path':
+        if (typeof value !== 'string') throw wrongType('a string')
+        settings[key] = type === 'path' ? resolve(dirname(path), value) : value
+        break
+      case 'boolean':
+        if (typeof value !== 'boolean') throw wrongType('true or false')
+        settings[key] = value
+        break
+      case 'strings':
+        if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+          throw wrongType('an array of strings')
+        }
+        settings[key] = value
+        break
+    }
+  }
+  return settings as FileSettings
+}
+
 /** The configuration, or undefined when `--help` was asked for. Throws a ConfigError for anything invalid. */
 export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Config | undefined => {
   let values
@@ -80,6 +176,9 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         port: { type: 'string' },
         host: { type: 'string' },
         data: { type: 'string' },
+        store: { type: 'string' },
+        redis: { type: 'string' },
+        'cluster-heartbeat-ms': { type: 'string' },
         'max-payload': { type: 'string' },
         'log-level': { type: 'string' },
         'jwt-secret': { type: 'string' },
@@ -92,6 +191,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'max-documents-per-connection': { type: 'string' },
         'max-buffered-bytes': { type: 'string' },
         'allowed-origin': { type: 'string', multiple: true },
+        config: { type: 'string' },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -100,59 +200,88 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
     throw new ConfigError((error as Error).message)
   }
   if (values.help) return undefined
-  const logLevel = values['log-level'] ?? env.CONCORD_LOG_LEVEL ?? 'info'
+  const configFile = values.config ?? env.CONCORD_CONFIG
+  const file = configFile === undefined ? {} : readConfigFile(resolve(cwd, configFile))
+  const logLevel = values['log-level'] ?? env.CONCORD_LOG_LEVEL ?? file['log-level'] ?? 'info'
   if (!(logLevels as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${logLevels.join(', ')}, not "${logLevel}"`)
   }
+  const storeUrl = values.store ?? env.CONCORD_STORE ?? file.store
+  if (storeUrl !== undefined && !/^postgres(ql)?:\/\/./.test(storeUrl)) {
+    throw new ConfigError('--store must be a postgres:// URL (the default store is SQLite, in --data)')
+  }
+  const redisUrl = values.redis ?? env.CONCORD_REDIS ?? file.redis
+  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
+    throw new ConfigError('--redis must be a redis:// or rediss:// URL')
+  }
+  if (redisUrl !== undefined && storeUrl === undefined) {
+    // Each relay would resync from its own SQLite file, which the others never wrote to.
+    throw new ConfigError('--redis (cluster mode) needs a shared store: give --store postgres://...')
+  }
   return {
-    port: integer('--port', values.port ?? env.CONCORD_PORT ?? '8787', 0, 65535),
-    host: values.host ?? env.CONCORD_HOST ?? '127.0.0.1',
-    dataDir: resolve(cwd, values.data ?? env.CONCORD_DATA ?? '.concord-data'),
+    port: integer('--port', values.port ?? env.CONCORD_PORT ?? file.port ?? '8787', 0, 65535),
+    host: values.host ?? env.CONCORD_HOST ?? file.host ?? '127.0.0.1',
+    dataDir: resolve(cwd, values.data ?? env.CONCORD_DATA ?? file.data ?? '.concord-data'),
+    storeUrl,
+    redisUrl,
+    clusterHeartbeatMs: integer(
+      '--cluster-heartbeat-ms',
+      values['cluster-heartbeat-ms'] ?? env.CONCORD_CLUSTER_HEARTBEAT_MS ?? file['cluster-heartbeat-ms'] ?? '5000',
+      100,
+      600_000,
+    ),
     maxPayload: integer(
       '--max-payload',
-      values['max-payload'] ?? env.CONCORD_MAX_PAYLOAD ?? String(relayDefaults.maxPayload),
+      values['max-payload'] ?? env.CONCORD_MAX_PAYLOAD ?? file['max-payload'] ?? String(relayDefaults.maxPayload),
       1024,
       2 ** 31 - 1,
     ),
     logLevel: logLevel as Config['logLevel'],
     jwt: jwtKeyOf(
-      values['jwt-secret'] ?? env.CONCORD_JWT_SECRET,
-      values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE,
-      values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM,
+      values['jwt-secret'] ?? env.CONCORD_JWT_SECRET ?? file['jwt-secret'],
+      values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE ?? file['jwt-public-key'],
+      values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM ?? file['jwt-algorithm'],
       cwd,
     ),
-    queryTokens: !(values['no-query-tokens'] ?? env.CONCORD_QUERY_TOKENS === 'false'),
+    queryTokens: !(
+      values['no-query-tokens'] ??
+      (env.CONCORD_QUERY_TOKENS === undefined ? undefined : env.CONCORD_QUERY_TOKENS === 'false') ??
+      (file['query-tokens'] === undefined ? undefined : !file['query-tokens'])
+    ),
     limits: {
       messagesPerSecond: positive(
         '--rate-messages',
-        values['rate-messages'] ?? env.CONCORD_RATE_MESSAGES,
+        values['rate-messages'] ?? env.CONCORD_RATE_MESSAGES ?? file['rate-messages'],
         relayDefaults.rateLimit.messagesPerSecond,
       ),
       bytesPerSecond: positive(
         '--rate-bytes',
-        values['rate-bytes'] ?? env.CONCORD_RATE_BYTES,
+        values['rate-bytes'] ?? env.CONCORD_RATE_BYTES ?? file['rate-bytes'],
         relayDefaults.rateLimit.bytesPerSecond,
       ),
       maxConnectionsPerIp: positive(
         '--max-connections-per-ip',
-        values['max-connections-per-ip'] ?? env.CONCORD_MAX_CONNECTIONS_PER_IP,
+        values['max-connections-per-ip'] ?? env.CONCORD_MAX_CONNECTIONS_PER_IP ?? file['max-connections-per-ip'],
         relayDefaults.maxConnectionsPerIp,
       ),
       maxDocumentsPerConnection: positive(
         '--max-documents-per-connection',
-        values['max-documents-per-connection'] ?? env.CONCORD_MAX_DOCUMENTS_PER_CONNECTION,
+        values['max-documents-per-connection'] ??
+          env.CONCORD_MAX_DOCUMENTS_PER_CONNECTION ??
+          file['max-documents-per-connection'],
         relayDefaults.maxDocumentsPerConnection,
       ),
       maxBufferedBytes: positive(
         '--max-buffered-bytes',
-        values['max-buffered-bytes'] ?? env.CONCORD_MAX_BUFFERED_BYTES,
+        values['max-buffered-bytes'] ?? env.CONCORD_MAX_BUFFERED_BYTES ?? file['max-buffered-bytes'],
         relayDefaults.maxBufferedBytes,
       ),
       allowedOrigins:
         values['allowed-origin'] ??
         env.CONCORD_ALLOWED_ORIGINS?.split(',')
           .map((origin) => origin.trim())
-          .filter(Boolean),
+          .filter(Boolean) ??
+        file['allowed-origins'],
     },
   }
 }

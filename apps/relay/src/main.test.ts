@@ -140,6 +140,14 @@ describe('concord-relay service', () => {
     const stranger = await connect(relay.url)
     stranger.open('team/plan')
     expect(await stranger.whenClosed()).toEqual({ code: closeCodes.unauthenticated, reason: 'a token is required' })
+    // The effective configuration is logged once at start, with the secret masked; no token is ever logged.
+    const configLine = relay
+      .stderr()
+      .split('\n')
+      .find((line) => line.includes('"msg":"configuration"'))
+    expect(JSON.parse(configLine!)).toMatchObject({ config: { jwt: { algorithm: 'HS256', secret: '***' } } })
+    expect(relay.stderr()).not.toContain(secret)
+    expect(relay.stderr()).not.toContain(token)
   })
 
   it('says why when the port is taken, and exits 1', async () => {

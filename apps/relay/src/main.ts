@@ -6,6 +6,7 @@
  */
 import { pino } from 'pino'
 import { ConfigError, parseConfig, usage } from './config.js'
+import { describeConfig } from './configSummary.js'
 import { startService } from './service.js'
 
 /** A shutdown that takes longer than this is cut short (exit 1). */
@@ -26,6 +27,7 @@ const main = async (): Promise<void> => {
   }
   // Logs are JSON lines on stderr; stdout carries only the start line.
   const logger = pino({ level: config.logLevel }, pino.destination({ dest: 2, sync: true }))
+  logger.info({ config: describeConfig(config) }, 'configuration')
   let service
   try {
     service = await startService(config, logger)
@@ -37,7 +39,8 @@ const main = async (): Promise<void> => {
     ? `JWT ${config.jwt.algorithm ?? ''}`.trim()
     : 'none, anyone can read and write (pass --jwt-secret or --jwt-public-key)'
   const demo = service.demoUrl ? `demo: ${service.demoUrl}; ` : ''
-  console.log(`Concord relay listening on ${service.url} (${demo}store: ${service.storePath}; auth: ${auth})`)
+  const cluster = service.cluster ? `; cluster: ${service.cluster.redis} as relay ${service.cluster.relayId}` : ''
+  console.log(`Concord relay listening on ${service.url} (${demo}store: ${service.storePath}${cluster}; auth: ${auth})`)
 
   let stopping = false
   const stop = (signal: NodeJS.Signals): void => {

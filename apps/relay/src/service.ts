@@ -1,7 +1,7 @@
 /**
  * Owns the running service: the data folder, the SQLite store, the relay,
- * and the HTTP server they share (health check, the demo's built files).
- * Stopping it closes them in the order that loses nothing.
+ * and the HTTP server they share (liveness, readiness, metrics, the demo's
+ * built files). Stopping it closes them in the order that loses nothing.
  */
 import { createReadStream, existsSync, mkdirSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -10,14 +10,30 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { createRelay, SqliteDocStore, type Logger } from '@concord/relay'
+import {
+  createRelay,
+  PostgresDocStore,
+  RedisFanout,
+  SqliteDocStore,
+  type DocStore,
+  type Fanout,
+  type Logger,
+} from '@concord/relay'
 import type { Config } from './config.js'
+import { maskUrlCredentials } from './configSummary.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
+import { createRelayMetrics, type RelayMetrics } from './metrics.js'
+import { readiness, type ReadinessCheck } from './readiness.js'
 
 export interface Service {
   /** ws://host:port, with the port actually bound. */
   readonly url: string
+  /** Where documents are stored: the SQLite file, or the PostgreSQL URL with its password masked. */
   readonly storePath: string
+  /** Cluster mode: the Redis URL (password masked) and this relay's id; undefined for a relay on its own. */
+  readonly cluster: { readonly redis: string; readonly relayId: string } | undefined
+  /** Resolves when the store (and, in cluster mode, Redis) answers; rejects otherwise. For readiness checks. */
+  ping(): Promise<void>
   /** Where a browser opens the demo (http://host:port/), when its built files are there. */
   readonly demoUrl: string | undefined
   /** Stops accepting, closes every connection with 1001, stores every accepted update, closes the store. */
@@ -27,6 +43,15 @@ export interface Service {
 export interface ServiceOptions {
   /** The folder whose files are served over HTTP. Default: the demo's build, apps/demo/dist. */
   readonly staticDir?: string
+  /** Checks that /readyz asks besides the store's. */
+  readonly readinessChecks?: readonly ReadinessCheck[]
+}
+
+/** What the HTTP routes other than the static files answer from. */
+interface Endpoints {
+  readonly checks: readonly ReadinessCheck[]
+  readonly metrics: RelayMetrics
+  readonly shuttingDown: () => boolean
 }
 
 /** apps/demo/dist, from apps/relay/dist (built) or apps/relay/src (tests). */
@@ -89,11 +114,49 @@ const serveStaticFile = async (root: string, request: IncomingMessage, response:
   return true
 }
 
-const httpHandler =
-  (staticDir: string, logger: Logger) =>
-  (request: IncomingMessage, response: ServerResponse): void => {
-    if (request.method === 'GET' && request.url === '/healthz') {
+/** GET /readyz, /metrics: answers, or a 500 logged when something throws. */
+const serveAsync = (
+  answer: Promise<{ status: number; contentType: string; body: string }>,
+  response: ServerResponse,
+  logger: Logger,
+  what: string,
+): void => {
+  answer.then(
+    ({ status, contentType, body }) =>
+      response.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' }).end(body),
+    (error: unknown) => {
+      logger.error({ err: error }, `could not answer ${what}`)
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' })
+      response.end()
+    },
+  )
+}
+
+const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) => {
+  // A load balancer asks /readyz every few seconds: log when the answer changes, not each time.
+  let lastReadiness = 'ready'
+  return (request: IncomingMessage, response: ServerResponse): void => {
+    const path = (request.url ?? '/').split('?', 1)[0]
+    if (request.method === 'GET' && path === '/healthz') {
+      // Liveness: the process answers. Whether it can serve is /readyz.
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
+      return
+    }
+    if (request.method === 'GET' && path === '/readyz') {
+      const answer = readiness(endpoints.checks, endpoints.shuttingDown()).then(({ status, body }) => {
+        if (body.status !== lastReadiness) {
+          lastReadiness = body.status
+          if (status === 200) logger.info({ readiness: body }, 'ready again')
+          else logger.warn({ readiness: body }, body.status)
+        }
+        return { status, contentType: 'application/json', body: JSON.stringify(body) + '\n' }
+      })
+      serveAsync(answer, response, logger, '/readyz')
+      return
+    }
+    if (request.method === 'GET' && path === '/metrics') {
+      const answer = endpoints.metrics.scrape().then(({ contentType, body }) => ({ status: 200, contentType, body }))
+      serveAsync(answer, response, logger, '/metrics')
       return
     }
     const isRead = request.method === 'GET' || request.method === 'HEAD'
@@ -102,22 +165,58 @@ const httpHandler =
         if (!served) response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
       },
       (error: unknown) => {
-        logger.error({ err: error, url: request.url }, 'could not serve a file')
+        // The path only: a query string may carry a token.
+        logger.error({ err: error, path }, 'could not serve a file')
         if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' })
         response.end()
       },
     )
   }
+}
+
+const openStore = async (config: Config, logger: Logger): Promise<{ store: DocStore; storePath: string }> => {
+  if (config.storeUrl !== undefined) {
+    const store = await PostgresDocStore.open(config.storeUrl, {
+      onError: (error) => logger.warn({ err: error }, 'postgres connection error'),
+    })
+    return { store, storePath: maskUrlCredentials(config.storeUrl) }
+  }
+  mkdirSync(config.dataDir, { recursive: true })
+  const storePath = join(config.dataDir, 'concord.sqlite')
+  return { store: new SqliteDocStore(storePath), storePath }
+}
 
 export const startService = async (config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> => {
   // First, so that a key that does not import stops the start before anything is opened.
   const authenticate = config.jwt && (await createJwtAuthenticate(config.jwt))
-  mkdirSync(config.dataDir, { recursive: true })
-  const storePath = join(config.dataDir, 'concord.sqlite')
-  const store = new SqliteDocStore(storePath)
+  const { store, storePath } = await openStore(config, logger)
+  let fanout: Fanout | undefined
+  try {
+    fanout =
+      config.redisUrl === undefined
+        ? undefined
+        : await RedisFanout.connect(config.redisUrl, {
+            logger,
+            heartbeatIntervalMs: config.clusterHeartbeatMs,
+            heartbeatTtlMs: 3 * config.clusterHeartbeatMs,
+          })
+  } catch (error) {
+    await store.close()
+    throw error
+  }
+  const checks: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }]
+  if (fanout) {
+    const redis = fanout
+    checks.push({ name: 'redis', check: () => redis.ping() })
+  }
+  checks.push(...(options.readinessChecks ?? []))
+  // Scrapes come over the server below, so never before `relay` is set.
+  const metrics = createRelayMetrics({ stats: () => relay.stats(), checks })
   const relay = createRelay({
     store,
+    ...(fanout && { fanout }),
     logger,
+    observer: metrics.observer,
     maxPayload: config.maxPayload,
     queryTokens: config.queryTokens,
     rateLimit: { messagesPerSecond: config.limits.messagesPerSecond, bytesPerSecond: config.limits.bytesPerSecond },
@@ -128,7 +227,8 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     ...(authenticate && { authenticate }),
   })
   const staticDir = resolve(options.staticDir ?? demoDist)
-  const server = createServer(httpHandler(staticDir, logger))
+  let shuttingDown = false
+  const server = createServer(httpHandler(staticDir, logger, { checks, metrics, shuttingDown: () => shuttingDown }))
   relay.attach(server)
   try {
     await new Promise<void>((resolve, reject) => {
@@ -136,6 +236,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
       server.listen(config.port, config.host, () => resolve())
     })
   } catch (error) {
+    await fanout?.close()
     await store.close()
     throw error
   }
@@ -144,12 +245,20 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   return {
     url: `ws://${host}:${port}`,
     storePath,
+    cluster: fanout && { redis: maskUrlCredentials(config.redisUrl!), relayId: fanout.relayId },
+    ping: async () => {
+      await Promise.all([store.ping(), fanout?.ping()])
+    },
     demoUrl: existsSync(join(staticDir, 'index.html')) ? `http://${host}:${port}/` : undefined,
     stop: async () => {
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+      shuttingDown = true
+      // HTTP stays up while the relay closes its connections, so a load balancer asking /readyz
+      // gets a 503 (and new upgrades get one from the relay) rather than a refused connection.
       await relay.close()
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await serverClosed
+      await fanout?.close()
       await store.close()
     },
   }

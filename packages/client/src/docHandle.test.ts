@@ -57,6 +57,28 @@ const remoteUpdate = (text: string): Uint8Array => {
 }
 
 describe('DocHandle', () => {
+  it('loads a long offline session: a snapshot, thousands of pending edits, and updates from elsewhere', async () => {
+    const store = new MemoryLocalStore()
+    const writer = new Y.Doc()
+    const text = writer.getText('t')
+    text.insert(0, 'base ')
+    await store.append('doc', Y.encodeStateAsUpdate(writer), false)
+    await store.compact('doc', (updates) => Y.mergeUpdates(updates))
+    writer.on('update', (update: Uint8Array) => void store.append('doc', update, true))
+    for (let i = 0; i < 2_000; i++) text.insert(text.length, String(i % 10))
+    await store.append('doc', remoteUpdate('from elsewhere '), false)
+
+    const handle = new DocHandle({ id: 'doc', store: Promise.resolve(store), link: fakeLink().link })
+    let loadEvents = 0
+    handle.doc.on('update', () => loadEvents++)
+    await handle.whenLoaded()
+    expect(handle.doc.getText('t').toString()).toContain(text.toString())
+    expect(handle.doc.getText('t').length).toBe(text.length + 'from elsewhere '.length)
+    expect(handle.pending).toBe(2_000)
+    expect(loadEvents).toBe(1)
+    handle.close()
+  })
+
   it('sends a local edit to the relay only once the store has it', async () => {
     const store = new HeldStore()
     const { handle, syncFrames } = await openHandle(store)

@@ -265,7 +265,17 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       updates.push(update)
       if (pending) this.#pending.set(id, { ordinal: 0, seq: 0 })
     }
-    if (updates.length > 0) Y.applyUpdate(this.doc, Y.mergeUpdates(updates), fromStore)
+    // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log
+    // (pending updates are never compacted, so an offline session can leave thousands).
+    if (updates.length > 0) {
+      Y.transact(
+        this.doc,
+        () => {
+          for (const update of updates) Y.applyUpdate(this.doc, update, fromStore)
+        },
+        fromStore,
+      )
+    }
     this.#isLoaded = true
     this.#appendsSinceCompaction = stored.updates.length
     this.#bytesSinceCompaction = stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)

@@ -29,6 +29,12 @@ export interface DocStore {
    */
   compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number>
 
+  /**
+   * Resolves once the store answers a trivial read; rejects when it cannot
+   * (closed, unreachable, broken). Readiness checks call it; it changes nothing.
+   */
+  ping(): Promise<void>
+
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>
 }

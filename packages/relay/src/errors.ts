@@ -10,3 +10,9 @@ export class StoreClosedError extends Error {
     super('the document store is closed')
   }
 }
+
+/** The fan-out between relays (Redis) cannot be reached. */
+export class FanoutUnavailableError extends Error {
+  override readonly name = 'FanoutUnavailableError'
+  readonly code = 'fanoutUnavailable'
+}

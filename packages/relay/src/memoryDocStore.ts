@@ -21,6 +21,10 @@ export class MemoryDocStore implements DocStore {
     else this.#logs.set(doc, [update])
   }
 
+  async ping(): Promise<void> {
+    this.#assertOpen()
+  }
+
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
     this.#assertOpen()
     const log = this.#logs.get(doc)

@@ -17,16 +17,26 @@ import {
 } from '@concord/protocol'
 import { atExpiry, authorize, type Access, type Authenticate } from './auth.js'
 import type { Logger } from './logger.js'
+import type { RelayObserver } from './relayObserver.js'
 import type { RelaySocket } from './relaySocket.js'
 import type { Room, RoomPeer } from './room.js'
 
 type DocumentFrame = Extract<NativeFrame, { type: 'sync' | 'awareness' | 'queryAwareness' }>
 
+interface ReceivedFrame {
+  readonly frame: DocumentFrame
+  /** performance.now() when it arrived, for the ack latency. */
+  readonly receivedAt: number
+}
+
+/** The close log line names this many of a connection's documents at most. */
+const maxLoggedDocuments = 16
+
 interface OpenDocument {
   readonly peer: RoomPeer
   /** Undefined until the first authorization granted access; frames wait in `waiting` until then. */
   room: Room | undefined
-  readonly waiting: DocumentFrame[]
+  readonly waiting: ReceivedFrame[]
   access: Access
   expiresAt: number | undefined
   /** Numbers authorizations, so that only the newest one's answer counts. */
@@ -36,6 +46,8 @@ interface OpenDocument {
   /** The highest sequence number known durable, and the highest acknowledged. */
   committedSeq: number
   ackedSeq: number
+  /** When each durable update frame not yet acknowledged arrived. */
+  readonly unackedSince: number[]
 }
 
 export interface NativeConnectionOptions {
@@ -44,6 +56,7 @@ export interface NativeConnectionOptions {
   readonly acquireRoom: (doc: string) => Room
   readonly authenticate: Authenticate
   readonly logger: Logger
+  readonly observer: RelayObserver
   /** Documents open at once; one more gets an error frame (4429). */
   readonly maxDocuments: number
   /** Frames waiting for authorization answers; one more closes the connection (4429). */
@@ -58,6 +71,8 @@ export class NativeConnection {
   #ackFlushQueued = false
   #closed = false
   #waitingFrames = 0
+  #documentsOpened = 0
+  readonly #loggedDocuments: string[] = []
 
   constructor(private readonly options: NativeConnectionOptions) {
     this.#socket = options.socket
@@ -95,6 +110,11 @@ export class NativeConnection {
       case 'notice':
         throw new ProtocolError('malformedMessage', `${frame.type} frames are sent by the relay only`)
     }
+  }
+
+  /** The documents this connection opened (the first few by name), for its close log line. */
+  get openedDocuments(): { readonly names: readonly string[]; readonly count: number } {
+    return { names: this.#loggedDocuments, count: this.#documentsOpened }
   }
 
   closed(): void {
@@ -142,8 +162,13 @@ export class NativeConnection {
       lastSeq: 0,
       committedSeq: 0,
       ackedSeq: 0,
+      unackedSince: [],
     }
     this.#docs.set(doc, open)
+    this.#documentsOpened++
+    if (this.#loggedDocuments.length < maxLoggedDocuments && !this.#loggedDocuments.includes(doc)) {
+      this.#loggedDocuments.push(doc)
+    }
     void this.#authorize(doc, open)
   }
 
@@ -166,7 +191,7 @@ export class NativeConnection {
     open.room.join(open.peer)
     this.#waitingFrames -= open.waiting.length
     try {
-      for (const frame of open.waiting.splice(0)) this.#deliver(open, frame)
+      for (const received of open.waiting.splice(0)) this.#deliver(open, received)
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error
       this.#socket.close(error.code, error.message)
@@ -192,6 +217,7 @@ export class NativeConnection {
   }
 
   #receiveForDocument(frame: DocumentFrame): void {
+    const received = { frame, receivedAt: performance.now() }
     const open = this.#docs.get(frame.doc)
     if (!open) {
       // The relay may have refused the document while this frame was on its way; the error frame tells the client.
@@ -208,20 +234,22 @@ export class NativeConnection {
       open.lastSeq = frame.seq
     }
     if (open.room) {
-      this.#deliver(open, frame)
+      this.#deliver(open, received)
       return
     }
     if (++this.#waitingFrames > this.options.maxWaitingFrames) {
       throw new ProtocolError('rateLimited', 'too many frames for documents that are not authorized yet')
     }
-    open.waiting.push(frame)
+    open.waiting.push(received)
   }
 
-  #deliver(open: OpenDocument, frame: DocumentFrame): void {
+  #deliver(open: OpenDocument, { frame, receivedAt }: ReceivedFrame): void {
     const seq = frame.type === 'sync' ? frame.seq : 0
+    // Only frames that carry changes count towards the ack latency; a sync step 1 stores nothing.
+    const carriesChanges = frame.type === 'sync' && frame.sync.type !== 'step1'
     const durable = open.room!.receive(open.peer, frame)
     durable?.then(
-      () => seq > 0 && this.#committed(open, seq),
+      () => seq > 0 && this.#committed(open, seq, carriesChanges ? receivedAt : undefined),
       (error: unknown) => {
         // Anything else is a store failure, and the room has refused this document already.
         if (error instanceof ProtocolError) this.#socket.close(error.code, error.message)
@@ -229,17 +257,23 @@ export class NativeConnection {
     )
   }
 
-  #committed(open: OpenDocument, seq: number): void {
+  #committed(open: OpenDocument, seq: number, receivedAt: number | undefined): void {
     open.committedSeq = Math.max(open.committedSeq, seq)
+    if (receivedAt !== undefined) open.unackedSince.push(receivedAt)
     if (this.#ackFlushQueued) return
     this.#ackFlushQueued = true
     // The appends of one commit resolve in one microtask run; acking after it sends one frame per document.
     queueMicrotask(() => {
       this.#ackFlushQueued = false
+      const now = performance.now()
       for (const [doc, each] of this.#docs) {
-        if (each.committedSeq <= each.ackedSeq) continue
-        each.ackedSeq = each.committedSeq
-        this.#socket.send(encodeNativeFrame({ type: 'ack', doc, seq: each.ackedSeq }))
+        if (each.committedSeq > each.ackedSeq) {
+          each.ackedSeq = each.committedSeq
+          this.#socket.send(encodeNativeFrame({ type: 'ack', doc, seq: each.ackedSeq }))
+        }
+        const covered = each.unackedSince.splice(0)
+        if (!this.#socket.isOpen) continue
+        for (const receivedAt of covered) this.options.observer.updateAcknowledged?.((now - receivedAt) / 1000)
       }
     })
   }

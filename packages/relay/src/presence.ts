@@ -78,9 +78,14 @@ export class Presence<Peer extends object> {
     return removals.length > 0 ? encodeAwarenessUpdate(removals) : undefined
   }
 
-  /** Every present client's state, as one update for a newcomer; undefined when nobody is present. */
-  snapshot(): Uint8Array | undefined {
-    if (this.#clients.size === 0) return undefined
-    return encodeAwarenessUpdate([...this.#clients].map(([clientId, { clock, state }]) => ({ clientId, clock, state })))
+  /**
+   * Every present client's state (or only those whose owner passes `ownedBy`), as one update for a
+   * newcomer; undefined when nobody is present.
+   */
+  snapshot(ownedBy?: (owner: Peer) => boolean): Uint8Array | undefined {
+    const entries = [...this.#clients]
+      .filter(([, { owner }]) => !ownedBy || ownedBy(owner as Peer))
+      .map(([clientId, { clock, state }]) => ({ clientId, clock, state }))
+    return entries.length > 0 ? encodeAwarenessUpdate(entries) : undefined
   }
 }

@@ -839,11 +839,9 @@ describe('the relay under a seeded flood of random and mutated frames', () => {
     120_000,
   )
 
-  // KNOWN BUG (issue 5, left open): writers can send two updates of one client whose clock ranges
-  // overlap with different content (see the last test of this file); every Y.Doc then throws. The
-  // seeded flood finds one, so this fails today. When the relay refuses such updates it will pass,
-  // vitest will report the unexpected pass, and `.fails` must go.
-  it.fails(
+  // Writers can send two updates of one client whose clock ranges overlap with different content
+  // (see the last test of this file); the seeded flood finds some.
+  it(
     'attackers with write access: the relay stays up, good clients keep syncing, every replica is identical',
     () => flood('write'),
     120_000,
@@ -918,83 +916,76 @@ describe('cases the fuzz found', () => {
    * root `t` at clock 1, overlapping `first`. A Y.Doc that holds `first` integrates
    * `second` from clock 2 on, with the GC struct as its left neighbour, and throws
    * (TypeError: Cannot read properties of undefined (reading 'origin'), in Item.integrate);
-   * so does one that gets them in the other order. Each passes the relay's check (inspectUpdate
-   * looks at one update alone), so the relay stores and forwards both. Y.mergeUpdates merges them
-   * without complaint, but merging more than 16 updates goes through a Y.Doc (mergeUpdates in
-   * yjsUpdates.ts), which throws: the room refuses every peer (4503), and since compaction fails
-   * the same way, every later load of the document (over 16 stored rows) is refused too.
-   * Found by the seeded property above (attackers with write access).
+   * so does one that gets them in the other order. Each is valid alone; once both were stored,
+   * the relay's merges through a Y.Doc threw too, and the document was refused (4503) for good.
+   * The relay now keeps only what `second` adds past clock 1 (the "y"), as a Y.Doc that holds
+   * `first` would. Found by the seeded property above (attackers with write access).
    */
   const first = Uint8Array.of(1, 2, 18, 0, 4, 1, 1, 0x74, 1, 0x61, 0, 1, 0)
   const second = Uint8Array.of(1, 1, 18, 1, 4, 1, 1, 0x74, 2, 0x78, 0x79, 0)
 
-  // KNOWN BUG (issue 5, left open): fails today; when the relay refuses conflicting updates this
-  // passes, vitest reports the unexpected pass, and `.fails` must go.
-  it.fails(
-    'an update that conflicts with the stored ones is not served to clients, and the document stays available',
-    async () => {
-      const dataDir = await makeTempDir()
-      tempDirs.push(dataDir)
-      relay = await startRelay({ dataDir })
-      const url = `${relay.url}/${doc}`
-      // A bystander that applies whatever the relay sends it, and records what throws.
-      const bystanderDoc = new Y.Doc()
-      const bystanderFailures: string[] = []
-      const bystander = new WebSocket(url)
-      bystander.on('error', () => {})
-      bystander.on('message', (data: Buffer) => {
-        const message = decodeYWebsocketMessage(data)
-        if (message.type !== 'sync' || message.sync.type === 'step1') return
-        try {
-          Y.applyUpdate(bystanderDoc, message.sync.update)
-        } catch (error) {
-          bystanderFailures.push(String(error))
-        }
-      })
-      await once(bystander, 'open')
-
-      // The writer sends both updates and 20 ordinary ones, then a sync step 1, whose answer
-      // says all were handled; answering it merges the 22 updates, through a Y.Doc.
-      const writer = new WebSocket(url)
-      writer.on('error', () => {})
-      let writerClose: number | undefined
-      writer.on('close', (code) => (writerClose = code))
-      let answered = false
-      writer.on('message', (data: Buffer) => (answered ||= data[0] === 0 && data[1] === 1))
-      await once(writer, 'open')
-      const filler = new Y.Doc()
-      const fillers: Uint8Array[] = []
-      filler.on('update', (update: Uint8Array) => fillers.push(update))
-      for (let i = 0; i < 20; i++) filler.getText('filler').insert(i, 'f')
-      for (const update of [first, second, ...fillers]) {
-        writer.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+  it('an update that conflicts with the stored ones is not served to clients, and the document stays available', async () => {
+    const dataDir = await makeTempDir()
+    tempDirs.push(dataDir)
+    relay = await startRelay({ dataDir })
+    const url = `${relay.url}/${doc}`
+    // A bystander that applies whatever the relay sends it, and records what throws.
+    const bystanderDoc = new Y.Doc()
+    const bystanderFailures: string[] = []
+    const bystander = new WebSocket(url)
+    bystander.on('error', () => {})
+    bystander.on('message', (data: Buffer) => {
+      const message = decodeYWebsocketMessage(data)
+      if (message.type !== 'sync' || message.sync.type === 'step1') return
+      try {
+        Y.applyUpdate(bystanderDoc, message.sync.update)
+      } catch (error) {
+        bystanderFailures.push(String(error))
       }
-      writer.send(yWebsocketProbe)
-      await waitFor(() => answered || writerClose !== undefined, 'the relay to handle the updates')
-      expect.soft(writerClose, 'the close code of the writer').not.toBe(closeCodes.documentUnavailable)
-      expect.soft(bystanderFailures, 'what the bystander could not apply').toEqual([])
-      const stored = docFromLog(await relay.store.load(doc))
-      expect.soft(stored.failures, 'stored updates that do not apply').toEqual([])
+    })
+    await once(bystander, 'open')
 
-      const joinAndEdit = async (edits: number): Promise<{ error: unknown; text: string }> => {
-        const client = await NativeTestClient.connect(relay!.url)
-        clients.push(client)
-        const entry = client.open(doc)
-        await waitFor(() => entry.synced || entry.error !== undefined, 'the document or its refusal')
-        for (let i = 0; i < edits; i++) entry.doc.getText('honest').insert(i, 'x')
-        await waitFor(() => entry.ackedSeq >= entry.sentSeq || entry.error !== undefined, 'the acks')
-        return { error: entry.error, text: entry.doc.getText('honest').toString() }
-      }
-      // Someone else can still open the document and edit it...
-      expect(await joinAndEdit(20), 'a writer joining afterwards').toEqual({ error: undefined, text: 'x'.repeat(20) })
+    // The writer sends both updates and 20 ordinary ones, then a sync step 1, whose answer
+    // says all were handled; answering it merges the 22 updates, through a Y.Doc.
+    const writer = new WebSocket(url)
+    writer.on('error', () => {})
+    let writerClose: number | undefined
+    writer.on('close', (code) => (writerClose = code))
+    let answered = false
+    writer.on('message', (data: Buffer) => (answered ||= data[0] === 0 && data[1] === 1))
+    await once(writer, 'open')
+    const filler = new Y.Doc()
+    const fillers: Uint8Array[] = []
+    filler.on('update', (update: Uint8Array) => fillers.push(update))
+    for (let i = 0; i < 20; i++) filler.getText('filler').insert(i, 'f')
+    for (const update of [first, second, ...fillers]) {
+      writer.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+    }
+    writer.send(yWebsocketProbe)
+    await waitFor(() => answered || writerClose !== undefined, 'the relay to handle the updates')
+    expect.soft(writerClose, 'the close code of the writer').not.toBe(closeCodes.documentUnavailable)
+    expect.soft(bystanderFailures, 'what the bystander could not apply').toEqual([])
+    const stored = docFromLog(await relay.store.load(doc))
+    expect.soft(stored.failures, 'stored updates that do not apply').toEqual([])
 
-      // ...and after a restart too.
-      await relay.close()
-      relay = await startRelay({ dataDir })
-      expect(await joinAndEdit(0), 'a reader joining after a restart').toEqual({
-        error: undefined,
-        text: 'x'.repeat(20),
-      })
-    },
-  )
+    const joinAndEdit = async (edits: number): Promise<{ error: unknown; text: string }> => {
+      const client = await NativeTestClient.connect(relay!.url)
+      clients.push(client)
+      const entry = client.open(doc)
+      await waitFor(() => entry.synced || entry.error !== undefined, 'the document or its refusal')
+      for (let i = 0; i < edits; i++) entry.doc.getText('honest').insert(i, 'x')
+      await waitFor(() => entry.ackedSeq >= entry.sentSeq || entry.error !== undefined, 'the acks')
+      return { error: entry.error, text: entry.doc.getText('honest').toString() }
+    }
+    // Someone else can still open the document and edit it...
+    expect(await joinAndEdit(20), 'a writer joining afterwards').toEqual({ error: undefined, text: 'x'.repeat(20) })
+
+    // ...and after a restart too.
+    await relay.close()
+    relay = await startRelay({ dataDir })
+    expect(await joinAndEdit(0), 'a reader joining after a restart').toEqual({
+      error: undefined,
+      text: 'x'.repeat(20),
+    })
+  })
 })

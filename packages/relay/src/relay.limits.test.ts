@@ -3,6 +3,7 @@ import { closeCodes, encodeNativeFrame, encodeYWebsocketMessage, nativeSubprotoc
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
+import { MemoryDocStore } from './memoryDocStore.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 
@@ -92,6 +93,25 @@ describe('limits', () => {
   it('closes (4429) a connection that piles up frames while its authorization is pending, in both modes', async () => {
     relay = await startRelay({ authenticate: () => new Promise(() => {}), maxWaitingFrames: 50 })
     const updates = writer(10)(60)
+    const native = (await rawSocket('/', { protocol: nativeSubprotocol })).ws
+    native.send(encodeNativeFrame({ type: 'open', doc: 'd' }))
+    for (const [i, update] of updates.entries()) {
+      native.send(encodeNativeFrame({ type: 'sync', doc: 'd', seq: i + 1, sync: { type: 'update', update } }))
+    }
+    const [nativeCode] = (await once(native, 'close')) as [number]
+    expect(nativeCode).toBe(closeCodes.rateLimited)
+    const yWebsocket = (await rawSocket('/d')).ws
+    for (const update of updates)
+      yWebsocket.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+    const [yWebsocketCode] = (await once(yWebsocket, 'close')) as [number]
+    expect(yWebsocketCode).toBe(closeCodes.rateLimited)
+  })
+
+  it('closes (4429) a connection that piles up frames while its document loads, in both modes', async () => {
+    const store = new MemoryDocStore()
+    store.load = () => new Promise(() => {})
+    relay = await startRelay({ store, maxWaitingFrames: 50 })
+    const updates = writer(11)(60)
     const native = (await rawSocket('/', { protocol: nativeSubprotocol })).ws
     native.send(encodeNativeFrame({ type: 'open', doc: 'd' }))
     for (const [i, update] of updates.entries()) {

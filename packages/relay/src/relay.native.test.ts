@@ -198,6 +198,49 @@ describe('native mode (concord.v1)', () => {
     expect(await store.load('empty')).toHaveLength(1)
   })
 
+  it('acknowledges a resent update without storing or forwarding it again, and refuses a forgery of what it holds', async () => {
+    relay = await startRelay()
+    const [alice, bob, mallory] = [await connect(), await connect(), await connect()]
+    const a = alice.open('repeats')
+    bob.open('repeats')
+    const m = mallory.open('repeats')
+    await Promise.all([alice, bob, mallory].map((client) => client.whenSynced('repeats')))
+    const sent: Uint8Array[] = []
+    a.doc.on('update', (update: Uint8Array) => sent.push(update))
+    a.doc.getText('t').insert(0, 'once')
+    await alice.whenAcked('repeats')
+    const updatesAt = (client: NativeTestClient) =>
+      client.received.filter((frame) => frame.type === 'sync' && frame.sync.type === 'update').length
+    await waitFor(() => updatesAt(bob) === 1, 'the update at bob')
+
+    alice.send({ type: 'sync', doc: 'repeats', seq: ++a.sentSeq, sync: { type: 'update', update: sent[0]! } })
+    await alice.whenAcked('repeats')
+    expect(updatesAt(bob)).toBe(1)
+    expect(await relay.store.load('repeats')).toHaveLength(1)
+
+    // Mallory sends the second update of a client first, then a whole state whose content past
+    // the gap differs: replicas that got one or the other would differ.
+    const typing = (words: string[]) => {
+      const doc = new Y.Doc()
+      doc.clientID = 4242
+      const updates: Uint8Array[] = []
+      doc.on('update', (update: Uint8Array) => updates.push(update))
+      for (const word of words) doc.getText('t').insert(doc.getText('t').length, word)
+      return { updates, state: Y.encodeStateAsUpdate(doc) }
+    }
+    const pastGap = typing(['abcde', 'fgh']).updates[1]!
+    const forged = typing(['abcde', 'xyz']).state
+    mallory.send({ type: 'sync', doc: 'repeats', seq: ++m.sentSeq, sync: { type: 'update', update: pastGap } })
+    mallory.send({ type: 'sync', doc: 'repeats', seq: ++m.sentSeq, sync: { type: 'update', update: forged } })
+    expect(await mallory.whenClosed()).toMatchObject({ code: closeCodes.invalidUpdate })
+    expect(updatesAt(bob)).toBe(2)
+
+    a.doc.getText('t').insert(4, ' more')
+    await alice.whenAcked('repeats')
+    await waitFor(() => updatesAt(bob) === 3, 'the next update at bob')
+    expect(await storedText('repeats')).toBe('once more')
+  })
+
   it('refuses a document it cannot load, rather than serving a blank', async () => {
     const store = new ControlledStore()
     relay = await startRelay({ store, unloadAfterMs: 20 })

@@ -5,12 +5,14 @@
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
+import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
 import type { DocStore } from './docStore.js'
+import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
+import { observedStore, type RelayObserver } from './relayObserver.js'
 import { RelaySocket } from './relaySocket.js'
 import { Room } from './room.js'
 import { TokenBucket } from './tokenBucket.js'
@@ -19,8 +21,17 @@ import { YWebsocketConnection } from './yWebsocketConnection.js'
 export interface RelayOptions {
   /** Where documents are stored. The relay never closes it: close it after `relay.close()`. */
   readonly store: DocStore
+  /**
+   * Cluster mode: how this relay hears of the updates and presence that other
+   * relays serving the same documents receive (a RedisFanout). The store must
+   * then be shared by all of them (a PostgresDocStore). The relay never closes
+   * it: close it after `relay.close()`. Default: none, the relay serves alone.
+   */
+  readonly fanout?: Fanout
   /** Pino, or anything with its `debug`/`info`/`warn`/`error`. Default: silent. */
   readonly logger?: Logger
+  /** Told about connections, traffic, stored updates, store failures and ack latency, for metrics. Default: none. */
+  readonly observer?: RelayObserver
   /** The largest frame accepted; a larger one closes its connection with 1009. Default: 16 MiB. */
   readonly maxPayload?: number
   /** A connection with more unsent bytes than this is not reading and is closed with 4508. Default: 32 MiB. */
@@ -42,7 +53,10 @@ export interface RelayOptions {
   readonly maxConnectionsPerIp?: number
   /** A native connection may have this many documents open; one more gets an error frame (4429). Default: 256. */
   readonly maxDocumentsPerConnection?: number
-  /** Frames waiting for an authorization answer, per connection; one more closes it (4429). Default: 256. */
+  /**
+   * Frames waiting for an authorization answer, per connection, and frames waiting for a document to
+   * load, per connection and document; one more closes the connection (4429). Default: 256.
+   */
   readonly maxWaitingFrames?: number
   /**
    * When set, a browser's upgrade from any other Origin is refused (HTTP 403).
@@ -129,6 +143,8 @@ const documentFromUrl = (url: string | undefined): string => {
 export const createRelay = (options: RelayOptions): Relay => {
   const settings = { ...relayDefaults, ...options }
   const logger = options.logger ?? silentLogger
+  const observer = options.observer ?? {}
+  const store = observedStore(options.store, observer)
   const authenticate = options.authenticate ?? allowEveryone
   const rateLimit: RateLimit = {
     ...relayDefaults.rateLimit,
@@ -152,12 +168,14 @@ export const createRelay = (options: RelayOptions): Relay => {
     let room = rooms.get(doc)
     if (!room) {
       room = new Room(doc, {
-        store: settings.store,
+        store,
         logger,
         compactAfterUpdates: settings.compactAfterUpdates,
         unloadAfterMs: settings.unloadAfterMs,
         maxAwarenessStateBytes: settings.maxAwarenessStateBytes,
+        maxWaitingFrames: settings.maxWaitingFrames,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
+        fanout: options.fanout,
       })
       rooms.set(doc, room)
     }
@@ -167,8 +185,7 @@ export const createRelay = (options: RelayOptions): Relay => {
   const heartbeat = setInterval(() => {
     for (const socket of sockets) {
       if (!socket.alive) {
-        logger.info(socket.logFields, 'no answer to the heartbeat: dropping connection')
-        socket.ws.terminate()
+        socket.terminate('no answer to the heartbeat')
         continue
       }
       socket.alive = false
@@ -177,10 +194,48 @@ export const createRelay = (options: RelayOptions): Relay => {
   }, settings.heartbeatIntervalMs)
   heartbeat.unref()
 
+  /** The connection's open line: who (address, Origin), which wire mode, and in y-websocket mode which document. */
+  const opened = (socket: RelaySocket): void => {
+    observer.connectionOpened?.(socket.mode)
+    logger.info(socket.logFields, 'connection opened')
+  }
+
+  /** The connection's close line: code, reason, who closed, how long it lasted, what went through it. */
+  const logClosed = (socket: RelaySocket, connection: Connection | undefined, code: number, reason: string): void => {
+    const by = socket.closedWith ? 'relay' : 'client'
+    const closeCode = socket.closedWith?.code ?? code
+    observer.connectionClosed?.(socket.mode, closeCode, by)
+    const fields = {
+      ...socket.logFields,
+      code: closeCode,
+      codeName: closeCodeName(closeCode),
+      reason: socket.closedWith?.reason ?? reason,
+      by,
+      durationMs: Date.now() - socket.openedAt,
+      ...socket.traffic,
+      ...(connection instanceof NativeConnection && {
+        docs: connection.openedDocuments.names,
+        docsOpened: connection.openedDocuments.count,
+      }),
+    }
+    const routine = by === 'client' || closeCode === closeCodes.normal || closeCode === closeCodes.goingAway
+    logger[routine ? 'info' : 'warn'](fields, 'connection closed')
+  }
+
   const accept = (ws: WebSocket, request: IncomingMessage): void => {
     const mode = ws.protocol === nativeSubprotocol ? 'native' : 'y-websocket'
     const ip = ipOf(request)
-    const socket = new RelaySocket(ws, { mode, ip }, { ...settings, logger })
+    const origin = request.headers.origin
+    const socket = new RelaySocket(
+      ws,
+      mode,
+      { ip, ...(origin !== undefined && { origin }) },
+      {
+        ...settings,
+        logger,
+        observer,
+      },
+    )
     sockets.add(socket)
     connectionsPerIp.set(ip, (connectionsPerIp.get(ip) ?? 0) + 1)
     const messageBudget = new TokenBucket(rateLimit.messagesPerSecond, rateLimit.messageBurst)
@@ -194,7 +249,7 @@ export const createRelay = (options: RelayOptions): Relay => {
       if (left > 0) connectionsPerIp.set(ip, left)
       else connectionsPerIp.delete(ip)
       connection?.closed()
-      logger.debug({ ...socket.logFields, code, reason: reason.toString() }, 'connection closed')
+      logClosed(socket, connection, code, reason.toString())
     })
     // Frames that arrive while a y-websocket connection is being authorized wait here.
     let early: Buffer[] | undefined = []
@@ -211,6 +266,7 @@ export const createRelay = (options: RelayOptions): Relay => {
       }
     }
     ws.on('message', (data, isBinary) => {
+      socket.received((data as Buffer).length)
       socket.alive = true
       if (!socket.isOpen) return
       if (!isBinary) {
@@ -236,10 +292,11 @@ export const createRelay = (options: RelayOptions): Relay => {
         acquireRoom,
         authenticate,
         logger,
+        observer,
         maxDocuments: settings.maxDocumentsPerConnection,
         maxWaitingFrames: settings.maxWaitingFrames,
       })
-      logger.debug(socket.logFields, 'connection opened')
+      opened(socket)
       return
     }
     let doc: string
@@ -249,10 +306,12 @@ export const createRelay = (options: RelayOptions): Relay => {
       if (problem) throw new ProtocolError('invalidDocumentName', problem)
     } catch (error) {
       const { code, message } = error as ProtocolError
+      opened(socket)
       socket.close(code, message)
       return
     }
     socket.logFields.doc = doc
+    opened(socket)
     const token = settings.queryTokens ? tokenFromUrl(request.url) : undefined
     authorize(authenticate, request, doc, token, logger)
       .then((result) => {
@@ -268,7 +327,7 @@ export const createRelay = (options: RelayOptions): Relay => {
             atExpiry(result.expiresAt, () => socket.close('unauthenticated', 'the token expired')),
           )
         }
-        logger.debug({ ...socket.logFields, access: result.access }, 'connection opened')
+        logger.debug({ ...socket.logFields, access: result.access }, 'connection authorized')
         for (const bytes of early!.splice(0)) if (socket.isOpen) receive(bytes)
         early = undefined
       })

@@ -1,20 +1,35 @@
 /**
  * Owns one WebSocket as the relay sees it: binary frames in, a bounded send
- * buffer out, liveness for the heartbeat, and closing with a documented code,
- * a reason and a log line. Whatever happens to this socket stays with it.
+ * buffer out, liveness for the heartbeat, what went through it, and closing
+ * with a documented code, a reason and a log line. Whatever happens to this
+ * socket stays with it.
  */
 import { closeCodes, type CloseCodeName } from '@concord/protocol'
+import type { Socket } from 'node:net'
 import { WebSocket } from 'ws'
 import type { Logger } from './logger.js'
+import type { RelayObserver } from './relayObserver.js'
+import type { WireMode } from './room.js'
 
 export interface RelaySocketOptions {
   /** Close a peer whose unsent bytes pass this (it is not reading). */
   readonly maxBufferedBytes: number
   readonly logger: Logger
+  readonly observer: RelayObserver
+}
+
+/** What went through one connection, for its closing log line. */
+export interface Traffic {
+  messagesIn: number
+  bytesIn: number
+  messagesOut: number
+  bytesOut: number
 }
 
 /** A socket that has not finished its closing handshake by then is destroyed. */
 const closeTimeoutMs = 5_000
+/** RFC 6455's code for a connection that ended without a close frame; never sent on the wire. */
+const abnormalClosure = 1006
 /** RFC 6455 allows 123 bytes of close reason. */
 const maxReasonBytes = 123
 
@@ -36,15 +51,28 @@ export class RelaySocket {
   readonly logFields: Record<string, unknown>
   /** Cleared before each heartbeat ping; set by the pong or by any frame. */
   alive = true
+  readonly openedAt = Date.now()
+  readonly traffic: Traffic = { messagesIn: 0, bytesIn: 0, messagesOut: 0, bytesOut: 0 }
+  /** The code and reason the relay closed this connection with; undefined if the client closed it. */
+  closedWith: { readonly code: number; readonly reason: string } | undefined
   #closing = false
+  #corked = false
 
   constructor(
     readonly ws: WebSocket,
+    readonly mode: WireMode,
     logFields: Readonly<Record<string, unknown>>,
     private readonly options: RelaySocketOptions,
   ) {
-    this.logFields = { conn: this.id, ...logFields }
+    this.logFields = { conn: this.id, mode, ...logFields }
     ws.on('pong', () => (this.alive = true))
+  }
+
+  /** Counts one message that arrived. */
+  received(bytes: number): void {
+    this.traffic.messagesIn++
+    this.traffic.bytesIn += bytes
+    this.options.observer.messageReceived?.(this.mode, bytes)
   }
 
   get isOpen(): boolean {
@@ -57,14 +85,45 @@ export class RelaySocket {
       this.close('slowReader', `more than ${this.options.maxBufferedBytes} bytes were waiting to be sent`)
       return
     }
+    this.#cork()
     this.ws.send(frame)
+    this.traffic.messagesOut++
+    this.traffic.bytesOut += frame.byteLength
+    this.options.observer.messageSent?.(this.mode, frame.byteLength)
+  }
+
+  /**
+   * Holds this turn's frames in the TCP socket, so that they leave in one
+   * write (one syscall) when the turn ends, rather than one write each: a
+   * busy document sends each peer many small frames per turn. ws keeps its
+   * socket as `_socket`; without one, frames are written one by one.
+   */
+  #cork(): void {
+    if (this.#corked) return
+    const socket = (this.ws as unknown as { _socket?: Socket })._socket
+    if (!socket) return
+    this.#corked = true
+    socket.cork()
+    setImmediate(() => {
+      this.#corked = false
+      socket.uncork()
+    })
+  }
+
+  /** Drops the connection without a closing handshake (it shows as 1006, abnormal closure). */
+  terminate(reason: string): void {
+    if (this.#closing) return
+    this.#closing = true
+    this.closedWith = { code: abnormalClosure, reason }
+    this.ws.terminate()
   }
 
   close(code: CloseCodeName, reason: string): void {
     if (this.#closing) return
     this.#closing = true
-    const level = code === 'normal' || code === 'goingAway' ? 'debug' : 'warn'
-    this.options.logger[level](
+    this.closedWith = { code: closeCodes[code], reason }
+    // The connection's one close line comes when it has closed (see relay.ts); this one is for debugging.
+    this.options.logger.debug(
       { ...this.logFields, code: closeCodes[code], codeName: code, reason },
       'closing connection',
     )

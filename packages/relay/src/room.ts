@@ -13,11 +13,15 @@ import {
   type CloseCodeName,
   type SyncMessage,
 } from '@concord/protocol'
+import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentState } from './documentState.js'
+import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
+import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import { inspectUpdate, mergeUpdates } from './yjsUpdates.js'
+import * as Y from 'yjs'
 
 export type WireMode = 'y-websocket' | 'native'
 
@@ -50,8 +54,12 @@ export interface RoomOptions {
   readonly unloadAfterMs: number
   /** Drop an awareness state longer than this, in UTF-8 bytes. */
   readonly maxAwarenessStateBytes: number
+  /** Messages one peer may send while the document loads; one more is refused (4429). */
+  readonly maxWaitingFrames: number
   /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
   readonly onGone: (room: Room) => void
+  /** Cluster mode: the other relays serving this document. */
+  readonly fanout?: Fanout | undefined
 }
 
 interface QueuedMessage {
@@ -66,23 +74,33 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
   return encodeNativeFrame(message.type === 'sync' ? { ...message, doc, seq: 0 } : { ...message, doc })
 }
 
-export class Room {
+export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
-  readonly #presence: Presence<RoomPeer>
+  /** Owned by a local peer, or by another relay (cluster mode). */
+  readonly #presence: Presence<RoomPeer | RemoteRelay>
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
+  #knownClocks: KnownClocks | undefined
   #queued: QueuedMessage[] = []
+  /** How many of `#queued` each peer sent. */
+  readonly #queuedBy = new Map<RoomPeer, number>()
   #lastWrite: Promise<void> = Promise.resolve()
   #pendingWrites = 0
   #storedSinceCompaction = 0
   #compaction: Promise<void> | undefined
   #unloadTimer: NodeJS.Timeout | undefined
+  readonly #link: FanoutLink | undefined
+  readonly #remoteRelays = new Map<string, RemoteRelay>()
+  /** Updates from other relays that arrived while the document was loading. */
+  #remoteWhileLoading: Uint8Array[] = []
+  #resync: { running: boolean; again: boolean } = { running: false, again: false }
 
   constructor(
     readonly name: string,
     private readonly options: RoomOptions,
   ) {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
+    this.#link = options.fanout?.join(name, this)
     void this.#load()
   }
 
@@ -100,7 +118,10 @@ export class Room {
   leave(peer: RoomPeer): void {
     if (!this.#peers.delete(peer)) return
     const removal = this.#presence.removeOwnedBy(peer)
-    if (removal) this.#broadcast({ type: 'awareness', update: removal })
+    if (removal) {
+      this.#broadcast({ type: 'awareness', update: removal })
+      this.#link?.publishAwareness(removal)
+    }
     if (this.#peers.size === 0) this.#scheduleUnload()
   }
 
@@ -114,6 +135,11 @@ export class Room {
    */
   receive(peer: RoomPeer, message: RoomMessage): Promise<void> | undefined {
     if (this.#status === 'loading') {
+      const waiting = this.#queuedBy.get(peer) ?? 0
+      if (waiting >= this.options.maxWaitingFrames) {
+        return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
+      }
+      this.#queuedBy.set(peer, waiting + 1)
       return new Promise((resolve, reject) => this.#queued.push({ peer, message, resolve, reject }))
     }
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
@@ -124,7 +150,10 @@ export class Room {
         const update = this.#presence.apply(peer, message.update)
         // A stock y-websocket provider drops a socket that received nothing for 30 s, and
         // counts on its own awareness renewals (every 15 s) coming back: echo them to it.
-        if (update) this.#broadcast({ type: 'awareness', update }, peer.mode === 'y-websocket' ? undefined : peer)
+        if (update) {
+          this.#broadcast({ type: 'awareness', update }, peer.mode === 'y-websocket' ? undefined : peer)
+          this.#link?.publishAwareness(update)
+        }
         return undefined
       }
       case 'queryAwareness': {
@@ -133,6 +162,97 @@ export class Room {
         return undefined
       }
     }
+  }
+
+  // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
+
+  applyRemote(update: Uint8Array): void {
+    if (this.#status === 'gone') return
+    try {
+      if (inspectUpdate(update).empty) return
+    } catch (error) {
+      this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
+      return
+    }
+    if (this.#status === 'loading') {
+      this.#remoteWhileLoading.push(update)
+      return
+    }
+    this.#addRemote(update)
+  }
+
+  applyRemoteAwareness(relayId: string, update: Uint8Array): void {
+    if (this.#status === 'gone') return
+    let owner = this.#remoteRelays.get(relayId)
+    if (!owner) this.#remoteRelays.set(relayId, (owner = new RemoteRelay(relayId)))
+    try {
+      const accepted = this.#presence.apply(owner, update)
+      if (accepted) this.#broadcast({ type: 'awareness', update: accepted })
+    } catch (error) {
+      this.options.logger.warn({ doc: this.name, relayId, err: error }, 'dropped presence from another relay')
+    }
+  }
+
+  removeRelay(relayId: string): void {
+    const owner = this.#remoteRelays.get(relayId)
+    if (!owner || this.#status === 'gone') return
+    this.#remoteRelays.delete(relayId)
+    const removal = this.#presence.removeOwnedBy(owner)
+    if (removal) this.#broadcast({ type: 'awareness', update: removal })
+  }
+
+  localPresence(): Uint8Array | undefined {
+    return this.#presence.snapshot((owner) => !(owner instanceof RemoteRelay))
+  }
+
+  /** Reloads the document from the store and sends the peers what the room did not have. */
+  resync(): void {
+    if (this.#resync.running) {
+      this.#resync.again = true
+      return
+    }
+    // A loading room reads the store anyway.
+    if (this.#status !== 'ready') return
+    this.#resync.running = true
+    this.options.store
+      .load(this.name)
+      .then(
+        (stored) => {
+          if (this.#status !== 'ready' || stored.length === 0) return
+          const missing = this.#guard(() => Y.diffUpdate(mergeUpdates(stored), this.#state!.stateVector()))
+          if (missing && this.#guard(() => inspectUpdate(missing).empty) === false) this.#addRemote(missing)
+        },
+        (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
+      )
+      .finally(() => {
+        this.#resync.running = false
+        if (this.#resync.again) {
+          this.#resync.again = false
+          this.resync()
+        }
+      })
+  }
+
+  #addRemote(received: Uint8Array): void {
+    const state = this.#state!
+    let update = received
+    // Once the room tracks its clocks (after a local write), news must keep them up to date.
+    const known = this.#knownClocks
+    if (known) {
+      let admitted: AdmittedUpdate | undefined
+      try {
+        admitted = admitUpdate(received, known, () => this.#guard(() => state.merge()))
+      } catch (error) {
+        // Another relay admitted content that contradicts content this one admitted at the same time.
+        this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
+        return
+      }
+      if (!admitted) return
+      known.add(admitted.ranges)
+      update = admitted.update
+    }
+    if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
+    this.#broadcast({ type: 'sync', sync: { type: 'update', update } })
   }
 
   /** Stops serving (peers are the caller's to close) and resolves once every write has settled. */
@@ -160,9 +280,13 @@ export class Room {
       peer.writeDropped()
       return undefined
     }
-    if (inspectUpdate(sync.update) === 'empty') return this.#lastWrite
-    // Own the bytes: the decoded update is a view into the socket's frame buffer.
-    const update = new Uint8Array(sync.update)
+    // Learnt at the first write, so that a document only read never decodes its whole state.
+    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge()).ranges)))
+    if (!known) return undefined
+    const admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
+    if (!admitted) return this.#lastWrite
+    const { update, ranges } = admitted
+    known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     return this.#write(update)
@@ -175,6 +299,8 @@ export class Room {
     write.then(
       () => {
         this.#pendingWrites--
+        // Durable now: other relays that miss this message find the update in the store.
+        this.#link?.publishUpdate(update)
         if (++this.#storedSinceCompaction >= this.options.compactAfterUpdates) this.#compact()
       },
       (error: unknown) => {
@@ -188,9 +314,12 @@ export class Room {
   async #load(): Promise<void> {
     let stored: Uint8Array[]
     try {
+      // Subscribed first: every update stored after the load starts then arrives as news.
+      await this.#link?.ready
       stored = await this.options.store.load(this.name)
       if (this.#status !== 'loading') return
-      this.#state = new DocumentState(stored)
+      this.#state = new DocumentState([...stored, ...this.#remoteWhileLoading])
+      this.#remoteWhileLoading = []
     } catch (error) {
       this.#fail('the relay could not load this document', error)
       return
@@ -201,6 +330,7 @@ export class Room {
     for (const peer of this.#peers) this.#greet(peer)
     const queued = this.#queued
     this.#queued = []
+    this.#queuedBy.clear()
     for (const { peer, message, resolve, reject } of queued) {
       try {
         const durable = this.receive(peer, message)
@@ -299,10 +429,17 @@ export class Room {
   #gone(): void {
     if (this.#status === 'gone') return
     this.#status = 'gone'
+    this.#link?.leave()
     clearTimeout(this.#unloadTimer)
     const queued = this.#queued
     this.#queued = []
+    this.#queuedBy.clear()
     for (const { reject } of queued) reject(new Error(`document "${this.name}" is no longer served`))
     this.options.onGone(this)
   }
+}
+
+/** Owner of the presence that came from the clients of another relay. */
+class RemoteRelay {
+  constructor(readonly id: string) {}
 }

@@ -32,6 +32,7 @@ export class SqliteDocStore implements DocStore {
   readonly #insertWithId: Database.Statement<[number, string, Buffer]>
   readonly #select: Database.Statement<[string], { id: number; data: Buffer }>
   readonly #deleteUpTo: Database.Statement<[string, number]>
+  readonly #anyRow: Database.Statement<[]>
   readonly #commitBatch: (batch: PendingAppend[]) => void
   #queue: PendingAppend[] = []
   #flushScheduled = false
@@ -48,6 +49,7 @@ export class SqliteDocStore implements DocStore {
     this.#insertWithId = this.#db.prepare('INSERT INTO updates (id, doc, data) VALUES (?, ?, ?)')
     this.#select = this.#db.prepare('SELECT id, data FROM updates WHERE doc = ? ORDER BY id')
     this.#deleteUpTo = this.#db.prepare('DELETE FROM updates WHERE doc = ? AND id <= ?')
+    this.#anyRow = this.#db.prepare('SELECT id FROM updates LIMIT 1')
     this.#commitBatch = this.#db.transaction((batch: PendingAppend[]) => {
       for (const { doc, update } of batch) this.#insert.run(doc, update)
     })
@@ -110,6 +112,17 @@ export class SqliteDocStore implements DocStore {
         return rows.length
       })()
       return Promise.resolve(merged)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  ping(): Promise<void> {
+    try {
+      this.#assertOpen()
+      // Reads the table itself, so a file that lost it or cannot be read fails here.
+      this.#anyRow.get()
+      return Promise.resolve()
     } catch (error) {
       return Promise.reject(error)
     }

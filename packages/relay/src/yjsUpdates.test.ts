@@ -92,12 +92,12 @@ describe('inspectUpdate', () => {
       })
     }
     expect(checked).toBe(20_000)
-    expect(inspectUpdate(Y.encodeStateAsUpdate(doc))).toBe('content')
+    expect(inspectUpdate(Y.encodeStateAsUpdate(doc)).empty).toBe(false)
   })
 
   it('tells an empty update from one with content', () => {
-    expect(inspectUpdate(Y.encodeStateAsUpdate(new Y.Doc()))).toBe('empty')
-    expect(inspectUpdate(updatesOf([{ replica: 0, kind: 'insert', at: 0, text: 'x' }])[0]!)).toBe('content')
+    expect(inspectUpdate(Y.encodeStateAsUpdate(new Y.Doc())).empty).toBe(true)
+    expect(inspectUpdate(updatesOf([{ replica: 0, kind: 'insert', at: 0, text: 'x' }])[0]!).empty).toBe(false)
   })
 
   it('refuses bytes that do not decode, and an item that refers to a later item of its own client', () => {
@@ -108,5 +108,29 @@ describe('inspectUpdate', () => {
     const forward = Uint8Array.of(1, 1, 5, 0, 4, 0, 5, 10, 1, 0x78, 0)
     expect(() => Y.applyUpdate(new Y.Doc(), forward)).toThrow()
     expect(() => inspectUpdate(forward)).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+  })
+
+  it('refuses an update that lists one client twice', () => {
+    // Client 5 writes "a" at clock 0, then again "b" at clock 0: a Y.Doc keeps only "b".
+    const twice = Uint8Array.of(2, 1, 5, 0, 4, 1, 1, 0x74, 1, 0x61, 1, 5, 0, 4, 1, 1, 0x74, 1, 0x62, 0)
+    expect(() => inspectUpdate(twice)).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+  })
+
+  it('tells which clocks of which clients an update holds, leaving out the gaps of a merge', () => {
+    const doc = new Y.Doc()
+    doc.clientID = 7
+    const updates: Uint8Array[] = []
+    doc.on('update', (update: Uint8Array) => updates.push(update))
+    for (const word of ['ab', 'cde', 'f', 'gh']) doc.getText('t').insert(0, word)
+    const other = new Y.Doc()
+    other.clientID = 9
+    other.getMap('m').set('k', 1)
+    // Without the second update, the merge holds clocks 0-1 and 5-7 of client 7, with a gap between.
+    const merged = Y.mergeUpdates([updates[0]!, updates[2]!, updates[3]!, Y.encodeStateAsUpdate(other)])
+    expect(inspectUpdate(merged).ranges).toEqual([
+      { client: 9, start: 0, end: 1 },
+      { client: 7, start: 0, end: 2 },
+      { client: 7, start: 5, end: 8 },
+    ])
   })
 })

@@ -43,6 +43,10 @@ export class ControlledStore implements DocStore {
     return this.inner.compact(doc, merge)
   }
 
+  ping(): Promise<void> {
+    return this.inner.ping()
+  }
+
   close(): Promise<void> {
     this.release()
     return this.inner.close()

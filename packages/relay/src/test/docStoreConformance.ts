@@ -115,6 +115,16 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       await expect(store.append('doc', typing(1)[0]!)).rejects.toMatchObject({ code: 'storeClosed' })
     })
 
+    it('answers a ping while open, changing nothing, and refuses one after close', async () => {
+      store = await factory.create()
+      await expect(store.ping()).resolves.toBeUndefined()
+      await store.append('doc', typing(1)[0]!)
+      await expect(store.ping()).resolves.toBeUndefined()
+      expect(await store.load('doc')).toHaveLength(1)
+      await store.close()
+      await expect(store.ping()).rejects.toMatchObject({ code: 'storeClosed' })
+    })
+
     if (factory.reopen) {
       const reopen = factory.reopen
       it('keeps, after close and reopen, every append made before close', async () => {

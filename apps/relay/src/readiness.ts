@@ -1,0 +1,74 @@
+/**
+ * Owns readiness: a list of named checks, each a question to something the
+ * relay cannot serve without (the store; in cluster mode also Redis), and
+ * the answer to `GET /readyz`. Liveness (`/healthz`) is not here: a relay
+ * whose store is down is alive, and restarting it would not help.
+ */
+export interface ReadinessCheck {
+  /** Names the dependency in /readyz and in the `concord_dependency_up` metric: `store`, `redis`. */
+  readonly name: string
+  /** Resolves when the dependency answers; rejects (or never settles) when it does not. */
+  readonly check: () => Promise<void>
+}
+
+export interface CheckResult {
+  readonly name: string
+  readonly ok: boolean
+  /** Why the check failed; never a credential (checks report their error's message only). */
+  readonly error?: string
+}
+
+/** A check that has not answered by then fails. */
+export const defaultCheckTimeoutMs = 2_000
+
+const withTimeout = (check: () => Promise<void>, timeoutMs: number): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+  })
+  // A check that throws synchronously fails like one that rejects.
+  return Promise.race([Promise.resolve().then(check), timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Runs every check at once; each fails on its own error or after `timeoutMs`. */
+export const runChecks = (
+  checks: readonly ReadinessCheck[],
+  timeoutMs = defaultCheckTimeoutMs,
+): Promise<CheckResult[]> =>
+  Promise.all(
+    checks.map(({ name, check }) =>
+      withTimeout(check, timeoutMs).then(
+        (): CheckResult => ({ name, ok: true }),
+        (error: unknown): CheckResult => ({
+          name,
+          ok: false,
+          error: error instanceof Error ? error.message : String(error),
+        }),
+      ),
+    ),
+  )
+
+export interface Readiness {
+  readonly status: 200 | 503
+  readonly body: {
+    readonly status: 'ready' | 'not ready' | 'shutting down'
+    /** The names of the checks that failed. */
+    readonly failing: readonly string[]
+    readonly checks: readonly CheckResult[]
+  }
+}
+
+/** The answer to /readyz: 200 when every check answers, 503 naming the failing ones, 503 while shutting down. */
+export const readiness = async (
+  checks: readonly ReadinessCheck[],
+  shuttingDown: boolean,
+  timeoutMs = defaultCheckTimeoutMs,
+): Promise<Readiness> => {
+  if (shuttingDown) return { status: 503, body: { status: 'shutting down', failing: [], checks: [] } }
+  const results = await runChecks(checks, timeoutMs)
+  const failing = results.filter((result) => !result.ok).map((result) => result.name)
+  return {
+    status: failing.length === 0 ? 200 : 503,
+    body: { status: failing.length === 0 ? 'ready' : 'not ready', failing, checks: results },
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Scenario 1, fan-out: K clients in D documents, each with a Y.Doc of its own
+ * that makes small text inserts and sends each as a y-websocket sync update.
+ * Every delivery to another client of the document is timed against the
+ * update's send time (matched by the update's client:clock). Two phases:
+ * a fixed rate (latency at a known load), then a closed loop where each
+ * client keeps `window` updates in flight (throughput at saturation).
+ */
+import { type WebSocket } from 'ws'
+import * as Y from 'yjs'
+import { summarize, type LatencySummary } from '../percentiles.js'
+import { coresUsed, sampleProcess } from '../processSample.js'
+import { emptySyncStep1, openSocket, sleep, updateFrame, updateIdOf } from '../wire.js'
+
+export interface FanoutTask {
+  readonly url: string
+  readonly serverPid: number
+  readonly clients: number
+  readonly docs: number
+  /** Updates per second per client in the fixed-rate phase. */
+  readonly ratePerClient: number
+  readonly rateMs: number
+  /** Updates in flight per client in the saturation phase. */
+  readonly window: number
+  readonly saturateMs: number
+}
+
+export interface PhaseResult {
+  readonly sent: number
+  /** Deliveries to other clients of the document while the phase ran. */
+  readonly delivered: number
+  readonly deliveredPerSecond: number
+  /** Deliveries still missing once the phase drained (lost or too slow). */
+  readonly undelivered: number
+  readonly latencyMs: LatencySummary
+  readonly serverCores: number
+  readonly serverRssBytes: number
+}
+
+export interface FanoutResult {
+  readonly rate: PhaseResult
+  readonly saturate: PhaseResult
+  /** Frames a client got back for its own updates (the stock y-websocket server echoes). */
+  readonly echoes: number
+}
+
+interface InFlight {
+  readonly sentAt: number
+  readonly sender: Client
+  remaining: number
+}
+
+class Client {
+  readonly doc = new Y.Doc()
+  readonly text = this.doc.getText('t')
+  inFlight = 0
+  #lastUpdate: Uint8Array | undefined
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly peers: number,
+  ) {
+    this.doc.on('update', (update: Uint8Array) => (this.#lastUpdate = update))
+  }
+
+  /** Makes one small insert and returns the update it produced. */
+  edit(): Uint8Array {
+    this.text.insert(this.text.length, 'abcdefgh')
+    return this.#lastUpdate!
+  }
+}
+
+export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
+  const inFlight = new Map<string, InFlight>()
+  let phase = { sent: 0, delivered: 0, samples: [] as number[], counting: false }
+  let onComplete: ((client: Client) => void) | undefined
+  let echoes = 0
+  const perDoc = Math.ceil(task.clients / task.docs)
+
+  const clients: Client[] = []
+  for (let i = 0; i < task.clients; i++) {
+    const doc = i % task.docs
+    const socket = await openSocket(`${task.url}/bench-fanout-${doc}`)
+    const client = new Client(socket, Math.min(perDoc, Math.ceil((task.clients - doc) / task.docs)) - 1)
+    clients.push(client)
+    socket.on('message', (data: Buffer) => {
+      const id = updateIdOf(data)
+      if (id === undefined) return
+      const entry = inFlight.get(id)
+      if (!entry) return
+      if (entry.sender === client) {
+        echoes++
+        return
+      }
+      phase.samples.push(performance.now() - entry.sentAt)
+      if (phase.counting) phase.delivered++
+      if (--entry.remaining === 0) {
+        inFlight.delete(id)
+        entry.sender.inFlight--
+        onComplete?.(entry.sender)
+      }
+    })
+    socket.send(emptySyncStep1)
+  }
+  await sleep(1000)
+
+  const send = (client: Client): void => {
+    const update = client.edit()
+    const frame = updateFrame(update)
+    if (client.peers > 0) {
+      inFlight.set(updateIdOf(frame)!, { sentAt: performance.now(), sender: client, remaining: client.peers })
+      client.inFlight++
+    }
+    client.socket.send(frame)
+    phase.sent++
+  }
+
+  const runPhase = async (durationMs: number, start: () => () => void): Promise<PhaseResult> => {
+    phase = { sent: 0, delivered: 0, samples: [], counting: true }
+    const before = sampleProcess(task.serverPid)
+    const stop = start()
+    await sleep(durationMs)
+    stop()
+    phase.counting = false
+    const after = sampleProcess(task.serverPid)
+    // Drain: let what is in flight arrive (its latency counts), for at most 10 s.
+    for (let waited = 0; inFlight.size > 0 && waited < 10_000; waited += 50) await sleep(50)
+    let undelivered = 0
+    for (const entry of inFlight.values()) undelivered += entry.remaining
+    inFlight.clear()
+    for (const client of clients) client.inFlight = 0
+    return {
+      sent: phase.sent,
+      delivered: phase.delivered,
+      deliveredPerSecond: (phase.delivered * 1000) / (after.atMs - before.atMs),
+      undelivered,
+      latencyMs: summarize(phase.samples),
+      serverCores: coresUsed(before, after),
+      serverRssBytes: after.rssBytes,
+    }
+  }
+  const rate = await runPhase(task.rateMs, () => {
+    const intervalMs = 1000 / task.ratePerClient
+    const timers = clients.map((client) => {
+      let timer: NodeJS.Timeout | undefined
+      const first = setTimeout(() => {
+        // A client far behind (over 1,000 in flight) skips a beat rather than pile up.
+        timer = setInterval(() => client.inFlight < 1000 && send(client), intervalMs)
+      }, Math.random() * intervalMs)
+      return () => {
+        clearTimeout(first)
+        clearInterval(timer)
+      }
+    })
+    return () => timers.forEach((stop) => stop())
+  })
+
+  await sleep(500)
+  const saturate = await runPhase(task.saturateMs, () => {
+    let running = true
+    const pump = (client: Client): void => {
+      while (running && client.inFlight < task.window && client.peers > 0) send(client)
+    }
+    onComplete = pump
+    for (const client of clients) pump(client)
+    return () => {
+      running = false
+      onComplete = undefined
+    }
+  })
+
+  for (const client of clients) client.socket.terminate()
+  return { rate, saturate, echoes }
+}

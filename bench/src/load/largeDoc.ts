@@ -1,0 +1,106 @@
+/**
+ * Scenario 3, a large document: one writer replays the editing trace into one
+ * document (one sync update per transaction, as an editor sends them), then
+ * a fresh client syncs it. Also used alone (`firstSync`) after a relay
+ * restart. y-websocket frames, so the same bytes go to every server.
+ */
+import type { WebSocket } from 'ws'
+import * as Y from 'yjs'
+import { decodeYWebsocketMessage } from '@concord/protocol'
+import { coresUsed, sampleProcess } from '../processSample.js'
+import { collectGarbage } from './collectGarbage.js'
+import { replayTrace } from '../trace.js'
+import { emptySyncStep1, openSocket, syncTypeOf, updateFrame } from '../wire.js'
+
+export interface LargeDocTask {
+  readonly url: string
+  readonly serverPid: number
+  /** The server's inspector, to collect its garbage before its RSS is read. */
+  readonly inspectorUrl: string
+  readonly doc: string
+  readonly traceFile: string
+  readonly txns: number
+}
+
+export interface FirstSync {
+  /** From opening the socket to the sync step 2 that answers the client's step 1. */
+  readonly syncedMs: number
+  /** Every payload byte received until then. */
+  readonly bytesReceived: number
+  /** The length of the text the client then has (checked against the trace). */
+  readonly textLength: number
+}
+
+export interface LargeDocResult {
+  readonly updates: number
+  readonly updateBytes: number
+  /** From the first update sent to the server's answer to a step 1 sent after the last. */
+  readonly replayMs: number
+  readonly replayServerCores: number
+  /** After the replay and a full garbage collection. */
+  readonly serverRssBytes: number
+  /** The median of five fresh clients, one after the other. */
+  readonly firstSync: FirstSync
+  readonly syncRunsMs: number[]
+  readonly expectedTextLength: number
+}
+
+/** Waits on `socket` for the sync step 2 that answers a step 1; returns it and the bytes received until then. */
+const untilStep2 = (socket: WebSocket): Promise<{ frame: Buffer; bytes: number }> =>
+  new Promise((resolve) => {
+    let bytes = 0
+    socket.on('message', (data: Buffer) => {
+      bytes += data.length
+      if (syncTypeOf(data) === 1) resolve({ frame: data, bytes })
+    })
+  })
+
+export const firstSync = async (url: string, doc: string): Promise<FirstSync> => {
+  const startedAt = performance.now()
+  const socket = await openSocket(`${url}/${doc}`)
+  const step2 = untilStep2(socket)
+  socket.send(emptySyncStep1)
+  const { frame, bytes } = await step2
+  const syncedMs = performance.now() - startedAt
+  socket.terminate()
+  const message = decodeYWebsocketMessage(frame)
+  const ydoc = new Y.Doc()
+  if (message.type === 'sync' && message.sync.type === 'step2') Y.applyUpdate(ydoc, message.sync.update)
+  return { syncedMs, bytesReceived: bytes, textLength: ydoc.getText('t').length }
+}
+
+export const runLargeDoc = async (task: LargeDocTask): Promise<LargeDocResult> => {
+  const { updates, text } = replayTrace(task.traceFile, task.txns)
+  const writer = await openSocket(`${task.url}/${task.doc}`)
+  const before = sampleProcess(task.serverPid)
+  const startedAt = performance.now()
+  let updateBytes = 0
+  for (const update of updates) {
+    updateBytes += update.length
+    writer.send(updateFrame(update))
+    if (writer.bufferedAmount > 1024 * 1024) {
+      while (writer.bufferedAmount > 64 * 1024) await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  // A server handles one socket's frames in order: its answer to this step 1 comes after every update.
+  const caughtUp = untilStep2(writer)
+  writer.send(emptySyncStep1)
+  await caughtUp
+  const replayMs = performance.now() - startedAt
+  const after = sampleProcess(task.serverPid)
+  writer.terminate()
+  await collectGarbage(task.inspectorUrl)
+  const serverRssBytes = sampleProcess(task.serverPid).rssBytes
+  const syncs: FirstSync[] = []
+  for (let i = 0; i < 5; i++) syncs.push(await firstSync(task.url, task.doc))
+  return {
+    updates: updates.length,
+    updateBytes,
+    replayMs,
+    replayServerCores: coresUsed(before, after),
+    serverRssBytes,
+    firstSync: [...syncs].sort((a, b) => a.syncedMs - b.syncedMs)[2]!,
+    syncRunsMs: syncs.map((sync) => sync.syncedMs),
+    expectedTextLength: text.length,
+  }
+}

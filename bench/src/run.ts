@@ -1,0 +1,85 @@
+/**
+ * `pnpm bench [--quick] [--only fanout,connections,large,ack,coldload] [--servers concord,y-websocket,bare-ws] [--cpu-prof]`:
+ * runs the scenarios, prints the Markdown report and writes it (with the raw
+ * results as JSON) to bench/results/.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { profiles } from './profiles.js'
+import type { ServerKind } from './serverProcess.js'
+import { ackLatencyReport, coldLoadReport, connectionsReport, fanoutReport, largeDocReport } from './report.js'
+import {
+  runAckLatencyScenario,
+  runColdLoadScenario,
+  runConnectionsScenario,
+  runFanoutScenario,
+  runLargeDocScenario,
+  type RunOptions,
+} from './scenarios.js'
+
+const scenarioNames = ['fanout', 'connections', 'large', 'ack', 'coldload'] as const
+type ScenarioName = (typeof scenarioNames)[number]
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    servers: { type: 'string' },
+  },
+})
+const only = values.only?.split(',') ?? [...scenarioNames]
+for (const name of only) {
+  if (!(scenarioNames as readonly string[]).includes(name)) {
+    console.error(`unknown scenario "${name}"; pick from ${scenarioNames.join(', ')}`)
+    process.exit(2)
+  }
+}
+const profile = profiles[values.quick ? 'quick' : 'full']
+const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
+const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+mkdirSync(resultsDir, { recursive: true })
+const options: RunOptions = {
+  servers: values.servers?.split(',') as ServerKind[] | undefined,
+  cpuProfileDir: values['cpu-prof'] ? `${resultsDir}cpu-${stamp}` : undefined,
+  log: (line) => process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(0)} s] ${line}\n`),
+}
+const startedAt = performance.now()
+const loadAtStart = loadavg()
+
+const sections: Array<[string, (raw: Record<string, unknown>) => Promise<string>]> = []
+const add = (name: ScenarioName, title: string, run: (raw: Record<string, unknown>) => Promise<string>): void => {
+  if (only.includes(name)) sections.push([title, run])
+}
+add('fanout', '1. Fan-out', async (raw) =>
+  fanoutReport((raw.fanout = await runFanoutScenario(profile, options)) as never),
+)
+add('connections', '2. Idle connections', async (raw) =>
+  connectionsReport((raw.connections = await runConnectionsScenario(profile, options)) as never),
+)
+add('large', '3. Large document', async (raw) =>
+  largeDocReport((raw.large = await runLargeDocScenario(profile, options)) as never),
+)
+add('ack', '4. Durable ack latency (Concord only)', async (raw) =>
+  ackLatencyReport((raw.ack = await runAckLatencyScenario(profile, options)) as never),
+)
+add('coldload', '5. Client cold load in Chromium', async (raw) =>
+  coldLoadReport((raw.coldload = await runColdLoadScenario(profile, options)) as never),
+)
+
+const raw: Record<string, unknown> = { profile }
+const report: string[] = []
+for (const [title, run] of sections) report.push(`### ${title}\n\n${await run(raw)}\n`)
+const header = [
+  `Profile \`${profile.name}\`, ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}),`,
+  `Node ${process.version}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start,`,
+  `${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')} at the end; ${((performance.now() - startedAt) / 1000).toFixed(0)} s in all.`,
+].join(' ')
+const markdown = `${header}\n\n${report.join('\n')}`
+writeFileSync(`${resultsDir}${stamp}-${profile.name}.md`, markdown)
+writeFileSync(`${resultsDir}${stamp}-${profile.name}.json`, JSON.stringify(raw, null, 2))
+process.stdout.write(`${markdown}\nWritten to bench/results/${stamp}-${profile.name}.md\n`)

@@ -1,0 +1,128 @@
+/**
+ * Owns one server under test as a child process on a free loopback port: the
+ * built concord-relay (apps/relay) with its SQLite store in a folder, the
+ * stock y-websocket server, or the bare broadcast server. Each runs alone in
+ * its process so its CPU and memory can be read from /proc.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+export type ServerKind = 'concord' | 'y-websocket' | 'bare-ws' | DiagnosticKind
+
+/** Concord with its store swapped, to tell what storage costs; only run when named in --servers. */
+export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal'
+
+export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'bare-ws']
+
+const relayMain = fileURLToPath(new URL('../../apps/relay/dist/main.js', import.meta.url))
+const variantScript = fileURLToPath(new URL('./servers/concordVariant.js', import.meta.url))
+const scripts: Record<Exclude<ServerKind, 'concord'>, string> = {
+  'y-websocket': fileURLToPath(new URL('./servers/yWebsocketServer.js', import.meta.url)),
+  'bare-ws': fileURLToPath(new URL('./servers/bareWsServer.js', import.meta.url)),
+  'concord-memory': variantScript,
+  'concord-sync-normal': variantScript,
+}
+const startTimeoutMs = 120_000
+
+export interface ServerOptions {
+  /** The Concord relay's data folder (it keeps concord.sqlite there). */
+  readonly dataDir?: string
+  /** Extra flags for node itself, e.g. --cpu-prof. */
+  readonly nodeArgs?: readonly string[]
+  /** Open the inspector on a free loopback port, so a measurement can ask for a full garbage collection first. */
+  readonly inspect?: boolean
+}
+
+/**
+ * The relay's per-connection limits are there against abuse, not load: the
+ * load generator opens thousands of connections from one address and sends
+ * faster than 200 messages a second on one socket, so they are lifted.
+ */
+const relayBenchFlags = [
+  '--rate-messages',
+  '1000000000',
+  '--rate-bytes',
+  String(2 ** 40),
+  '--max-connections-per-ip',
+  '1000000',
+  '--log-level',
+  'warn',
+]
+
+export class ServerProcess {
+  private constructor(
+    readonly kind: ServerKind,
+    readonly url: string,
+    /** From spawn to the line that says it listens. */
+    readonly startMs: number,
+    readonly child: ChildProcess,
+    readonly exited: Promise<void>,
+    /** The inspector's WebSocket, when started with `inspect`. */
+    readonly inspectorUrl: string | undefined,
+  ) {}
+
+  get pid(): number {
+    return this.child.pid!
+  }
+
+  static async start(kind: ServerKind, options: ServerOptions = {}): Promise<ServerProcess> {
+    const script = kind === 'concord' ? relayMain : scripts[kind]
+    if (!existsSync(script))
+      throw new Error(`${script} is missing: run \`pnpm bench\` from the root, which builds first`)
+    const args = [...(options.nodeArgs ?? []), ...(options.inspect ? ['--inspect=127.0.0.1:0'] : []), script]
+    if (kind === 'concord') {
+      if (!options.dataDir) throw new Error('the Concord relay needs a data folder')
+      args.push('--host', '127.0.0.1', '--port', '0', '--data', options.dataDir, ...relayBenchFlags)
+    }
+    if (kind === 'concord-memory') args.push('memory', '.')
+    if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)
+    const startedAt = performance.now()
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const killWithTheRunner = (): boolean => child.kill('SIGKILL')
+    process.once('exit', killWithTheRunner)
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      if (process.env.BENCH_SERVER_LOG) process.stderr.write(chunk)
+    })
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        process.off('exit', killWithTheRunner)
+        resolve()
+      }),
+    )
+    const url = await new Promise<string>((resolve, reject) => {
+      let stdout = ''
+      const timer = setTimeout(() => reject(new Error(`${kind} did not start in time:\n${stderr}`)), startTimeoutMs)
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString()
+        const match = /listening on (ws:\/\/\S+)/.exec(stdout)
+        if (match?.[1]) {
+          clearTimeout(timer)
+          resolve(match[1])
+        }
+      })
+      void exited.then(() => {
+        clearTimeout(timer)
+        reject(new Error(`${kind} exited before it listened:\n${stderr}`))
+      })
+    }).catch((error: unknown) => {
+      child.kill('SIGKILL')
+      throw error
+    })
+    const startMs = performance.now() - startedAt
+    const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1]
+    if (options.inspect && !inspectorUrl) throw new Error(`${kind}: the inspector did not say where it listens`)
+    return new ServerProcess(kind, url, startMs, child, exited, inspectorUrl)
+  }
+
+  /** SIGTERM (the relay then stores everything and exits), SIGKILL after a grace period. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    this.child.kill('SIGTERM')
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000)
+    await this.exited
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,222 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { admitUpdate } from './admitUpdate.js'
+import { DocumentState } from './documentState.js'
+import { KnownClocks } from './knownClocks.js'
+
+/** A relay's view of one document: what it holds, and the clocks of it. */
+class RelayDocument {
+  readonly state = new DocumentState([])
+  readonly known = new KnownClocks()
+
+  /** Admits `update` as the room does; returns what was kept. */
+  receive(update: Uint8Array): Uint8Array | undefined {
+    const admitted = admitUpdate(update, this.known, () => this.state.merge())
+    if (!admitted) return undefined
+    this.known.add(admitted.ranges)
+    this.state.add(admitted.update)
+    return admitted.update
+  }
+
+  content(): unknown {
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, this.state.merge())
+    return contentOf(doc)
+  }
+}
+
+const contentOf = (doc: Y.Doc): unknown => ({
+  text: doc.getText('t').toString(),
+  map: doc.getMap('m').toJSON(),
+  array: doc.getArray('a').toJSON(),
+  items: doc.getArray('items').toJSON(),
+})
+
+/** Client `clientID` types each of `words` at the end of text `t`, or at `at`; one update per word. */
+const typing = (clientID: number, words: string[], at?: number): Uint8Array[] => {
+  const doc = new Y.Doc()
+  doc.clientID = clientID
+  const updates: Uint8Array[] = []
+  doc.on('update', (update: Uint8Array) => updates.push(update))
+  for (const word of words) doc.getText('t').insert(at ?? doc.getText('t').length, word)
+  return updates
+}
+
+type Step =
+  | { kind: 'insert' | 'delete' | 'map' | 'array' | 'nested'; replica: number; at: number; text: string }
+  | { kind: 'sync'; from: number; to: number }
+  | { kind: 'stepTwo'; replica: number; stale: number }
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('insert' as const, 'delete' as const, 'map' as const, 'array' as const, 'nested' as const),
+      replica: fc.integer({ min: 0, max: 2 }),
+      at: fc.nat(),
+      text: fc.string({ minLength: 1, maxLength: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('sync' as const),
+      from: fc.integer({ min: 0, max: 2 }),
+      to: fc.integer({ min: 0, max: 2 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('stepTwo' as const),
+      replica: fc.integer({ min: 0, max: 2 }),
+      stale: fc.nat(),
+    }),
+  },
+)
+
+/**
+ * Three honest replicas edit and sync with each other; every update any of
+ * them emits, and step 2s they answer to state vectors the relay had at
+ * some earlier point, is a message the relay may receive.
+ */
+const honestMessages = (steps: Step[]): { messages: Uint8Array[]; replicas: Y.Doc[] } => {
+  const replicas = [1, 2, 3].map((clientID) => {
+    const doc = new Y.Doc()
+    doc.clientID = clientID
+    return doc
+  })
+  const messages: Uint8Array[] = []
+  const stateVectors: Uint8Array[] = [Y.encodeStateVector(new Y.Doc())]
+  for (const doc of replicas) doc.on('update', (update: Uint8Array) => messages.push(update))
+  for (const each of steps) {
+    if (each.kind === 'sync') {
+      const [from, to] = [replicas[each.from]!, replicas[each.to]!]
+      Y.applyUpdate(to, Y.encodeStateAsUpdate(from, Y.encodeStateVector(to)))
+      continue
+    }
+    const doc = replicas[each.replica]!
+    if (each.kind === 'stepTwo') {
+      messages.push(Y.encodeStateAsUpdate(doc, stateVectors[each.stale % stateVectors.length]!))
+      stateVectors.push(Y.encodeStateVector(doc))
+      continue
+    }
+    const text = doc.getText('t')
+    switch (each.kind) {
+      case 'insert':
+        text.insert(each.at % (text.length + 1), each.text)
+        break
+      case 'delete':
+        if (text.length > 0)
+          text.delete(each.at % text.length, Math.min(each.text.length, text.length - (each.at % text.length)))
+        break
+      case 'map':
+        doc.getMap('m').set(each.text, each.at)
+        break
+      case 'array':
+        doc.getArray('a').insert(each.at % (doc.getArray('a').length + 1), [each.text])
+        break
+      case 'nested': {
+        const item = new Y.Map<unknown>()
+        item.set('title', new Y.Text(each.text))
+        doc.getArray('items').push([item])
+        break
+      }
+    }
+  }
+  return { messages, replicas }
+}
+
+describe('admitUpdate', () => {
+  it('keeps everything honest replicas send, in any order and repeated, and converges', () => {
+    fc.assert(
+      fc.property(
+        fc.array(step, { minLength: 10, maxLength: 60 }),
+        fc.infiniteStream(fc.nat()),
+        (steps, randomness) => {
+          const { messages, replicas } = honestMessages(steps)
+          // Deliver every message once or twice, and each replica's whole state, in a random order:
+          // gaps open, and fill with content the relay holds past them.
+          const deliveries = [
+            ...messages,
+            ...messages.filter(() => randomness.next().value % 3 === 0),
+            ...replicas.map((replica) => Y.encodeStateAsUpdate(replica)),
+          ]
+          for (let i = deliveries.length - 1; i > 0; i--) {
+            const j = randomness.next().value % (i + 1)
+            ;[deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!]
+          }
+          const relay = new RelayDocument()
+          for (const message of deliveries) relay.receive(message)
+          // A replica that syncs with all others holds everything anyone wrote.
+          const reference = replicas[0]!
+          for (const other of replicas) Y.applyUpdate(reference, Y.encodeStateAsUpdate(other))
+          expect(relay.content()).toEqual(contentOf(reference))
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('drops content for clocks the document holds without a gap before them', () => {
+    const [first, second] = typing(7, ['abc', 'de'])
+    const relay = new RelayDocument()
+    expect(relay.receive(first!)).toEqual(first)
+    expect(relay.receive(first!)).toBeUndefined()
+    // The same clocks with other content: a forgery, dropped as a Y.Doc holding them would drop it.
+    const [forged] = typing(7, ['xyz'])
+    expect(relay.receive(forged!)).toBeUndefined()
+    expect(relay.receive(second!)).toEqual(second)
+    // An update that overlaps what is held keeps what is new.
+    const [whole] = typing(7, ['abcdefg'])
+    const kept = relay.receive(whole!)!
+    expect(Y.decodeUpdate(kept).structs.map((struct) => [struct.id.clock, struct.length])).toEqual([[5, 2]])
+    expect(relay.content()).toMatchObject({ text: 'abcdefg' })
+  })
+
+  it('refuses content that contradicts what the document holds past a gap', () => {
+    const honest = typing(7, ['abcde', 'fgh'])
+    const relay = new RelayDocument()
+    relay.receive(honest[1]!) // clocks 5-7 arrive before 0-4
+    const forgeries = [
+      ['other content', typing(7, ['abcde', 'xgh'])],
+      ['the same content in another place', typing(7, ['abcde', 'fgh'], 0)],
+    ] as const
+    for (const [what, updates] of forgeries) {
+      expect(() => relay.receive(Y.mergeUpdates([...updates])), what).toThrow(
+        expect.objectContaining({ code: 'invalidUpdate', message: expect.stringContaining('7:') }),
+      )
+    }
+    expect(relay.receive(Y.mergeUpdates(honest))).toBeDefined()
+    expect(relay.content()).toMatchObject({ text: 'abcdefgh' })
+  })
+
+  it('lets the deleted form of content agree with the content, where a delete set says it is deleted', () => {
+    const doc = new Y.Doc()
+    doc.clientID = 7
+    const updates: Uint8Array[] = []
+    doc.on('update', (update: Uint8Array) => updates.push(update))
+    doc.getText('t').insert(0, 'abcde')
+    doc.getText('t').insert(5, 'fgh')
+    const relay = new RelayDocument()
+    relay.receive(updates[1]!) // "fgh", past a gap
+    doc.getText('t').delete(5, 2) // "fg" is now held as deleted content
+    const fullState = Y.encodeStateAsUpdate(doc)
+    expect(
+      Y.decodeUpdate(fullState).structs.some(
+        (struct) => struct instanceof Y.Item && struct.content instanceof Y.ContentDeleted,
+      ),
+    ).toBe(true)
+    expect(relay.receive(fullState)).toBeDefined()
+    expect(relay.content()).toMatchObject({ text: 'abcdeh' })
+
+    // Without a deletion, the deleted form is a contradiction. The delete set closes the update:
+    // one client (1), client 7, one range (1), from clock 5, 2 long.
+    expect([...fullState.slice(-5)]).toEqual([1, 7, 1, 5, 2])
+    const withoutDeleteSet = Uint8Array.from([...fullState.slice(0, -5), 0])
+    const other = new RelayDocument()
+    other.receive(updates[1]!)
+    expect(() => other.receive(withoutDeleteSet)).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+  })
+})

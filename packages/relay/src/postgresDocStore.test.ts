@@ -1,0 +1,107 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { PostgresDocStore } from './postgresDocStore.js'
+import { describeDocStore } from './test/docStoreConformance.js'
+import { startPostgres, type PostgresServer } from './test/servers.js'
+import { mergeUpdates } from './yjsUpdates.js'
+
+let server: PostgresServer
+let databases = 0
+
+beforeAll(async () => {
+  server = await startPostgres()
+}, 60_000)
+
+afterAll(async () => {
+  await server?.stop()
+})
+
+/** A new, empty database on the test server; its URL. */
+const freshDatabase = async (): Promise<string> => {
+  const name = `concord_test_${++databases}`
+  const admin = new pg.Client({ connectionString: server.url })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name}`)
+  } finally {
+    await admin.end()
+  }
+  const url = new URL(server.url)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+let currentUrl: string | undefined
+
+describeDocStore('PostgresDocStore', {
+  create: async () => {
+    currentUrl = await freshDatabase()
+    return PostgresDocStore.open(currentUrl)
+  },
+  reopen: async () => PostgresDocStore.open(currentUrl!),
+})
+
+const textOf = (updates: Uint8Array[]): string => {
+  const doc = new Y.Doc()
+  for (const update of updates) Y.applyUpdate(doc, update)
+  return doc.getText('t').toString()
+}
+
+describe('PostgresDocStore shared by several relays', () => {
+  it('loses no append when two relays compact one document while both append to it', async () => {
+    const url = await freshDatabase()
+    const [a, b] = await Promise.all([PostgresDocStore.open(url), PostgresDocStore.open(url)])
+    try {
+      const writer = new Y.Doc()
+      const updates: Uint8Array[] = []
+      writer.on('update', (update: Uint8Array) => updates.push(update))
+      const text = writer.getText('t')
+      let compactions = 0
+      let merged = 0
+      const compactLoop = async (store: PostgresDocStore, stop: () => boolean) => {
+        while (!stop()) {
+          const count = await store.compact('doc', mergeUpdates)
+          compactions++
+          merged += count
+        }
+      }
+      let writing = true
+      const compacting = Promise.all([compactLoop(a, () => !writing), compactLoop(b, () => !writing)])
+      for (let round = 0; round < 80; round++) {
+        const appends: Promise<void>[] = []
+        for (let i = 0; i < 5; i++) {
+          text.insert(text.length, String.fromCharCode(97 + ((round * 5 + i) % 26)))
+          appends.push((i % 2 === 0 ? a : b).append('doc', updates.at(-1)!))
+        }
+        await Promise.all(appends)
+      }
+      writing = false
+      await compacting
+      expect(compactions).toBeGreaterThan(0)
+      expect(merged).toBeGreaterThan(0)
+
+      const reader = await PostgresDocStore.open(url)
+      try {
+        const loaded = await reader.load('doc')
+        expect(textOf(loaded)).toBe(text.toString())
+        expect(text.length).toBe(400)
+        // Both relays' compactions left one consistent log, which compacts to one row.
+        await reader.compact('doc', mergeUpdates)
+        const compacted = await reader.load('doc')
+        expect(compacted).toHaveLength(1)
+        expect(textOf(compacted)).toBe(text.toString())
+      } finally {
+        await reader.close()
+      }
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
+  it('refuses to open where no PostgreSQL listens', async () => {
+    const nowhere = new URL(server.url)
+    nowhere.port = '1'
+    await expect(PostgresDocStore.open(nowhere.toString())).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+  })
+})

@@ -1,0 +1,180 @@
+/**
+ * Owns the shared DocStore for cluster mode: one PostgreSQL table that every
+ * relay appends to. Appends made while a commit is in flight are committed
+ * together in the next one (group commit, one INSERT statement, so one
+ * transaction), and only then do their promises resolve: an acknowledged
+ * update survives the relay and, with PostgreSQL's fsync, the machine.
+ * Compaction may run on several relays at once for one document: it holds a
+ * transaction-scoped advisory lock per document and deletes only the rows
+ * it merged, by id, so an append that lands meanwhile survives.
+ */
+import pg from 'pg'
+import type { DocStore } from './docStore.js'
+import { StoreClosedError } from './errors.js'
+
+export interface PostgresDocStoreOptions {
+  /** Connections in the pool. Default: 10. */
+  readonly maxConnections?: number
+  /** Errors of idle pooled connections (PostgreSQL restarted, say); the pool replaces them. Default: ignored. */
+  readonly onError?: (error: Error) => void
+}
+
+interface PendingAppend {
+  readonly doc: string
+  readonly update: Buffer
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
+/** Only one relay creates the schema at a time (CREATE TABLE IF NOT EXISTS races otherwise). */
+const schemaLockKey = 0x636f6e63 // "conc"
+
+const schema = `
+  CREATE TABLE IF NOT EXISTS concord_updates (
+    id BIGSERIAL PRIMARY KEY,
+    doc TEXT NOT NULL,
+    data BYTEA NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS concord_updates_by_doc ON concord_updates (doc, id);
+`
+
+const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, update.byteOffset, update.byteLength)
+
+export class PostgresDocStore implements DocStore {
+  readonly #pool: pg.Pool
+  #queue: PendingAppend[] = []
+  /** True while a commit is in flight; appends made meanwhile wait for the next one. */
+  #flushing = false
+  /** Settles once the last append made so far has settled. */
+  #lastAppend: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  private constructor(pool: pg.Pool) {
+    this.#pool = pool
+  }
+
+  /** Connects to `url` (postgres://user:password@host:port/database) and creates the table if it is missing. */
+  static async open(url: string, options: PostgresDocStoreOptions = {}): Promise<PostgresDocStore> {
+    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 })
+    pool.on('error', (error) => options.onError?.(error))
+    try {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        await client.query('SELECT pg_advisory_xact_lock($1)', [schemaLockKey])
+        await client.query(schema)
+        await client.query('COMMIT')
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw error
+      } finally {
+        client.release()
+      }
+    } catch (error) {
+      await pool.end()
+      throw error
+    }
+    return new PostgresDocStore(pool)
+  }
+
+  async load(doc: string): Promise<Uint8Array[]> {
+    this.#assertOpen()
+    await this.#flushed()
+    const { rows } = await this.#pool.query<{ data: Buffer }>(
+      'SELECT data FROM concord_updates WHERE doc = $1 ORDER BY id',
+      [doc],
+    )
+    return rows.map((row) => row.data)
+  }
+
+  append(doc: string, update: Uint8Array): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreClosedError())
+    const appended = new Promise<void>((resolve, reject) => {
+      this.#queue.push({ doc, update: toBuffer(update), resolve, reject })
+      if (!this.#flushing) {
+        this.#flushing = true
+        void this.#flushLoop()
+      }
+    })
+    this.#lastAppend = appended.catch(() => {})
+    return appended
+  }
+
+  async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
+    this.#assertOpen()
+    await this.#flushed()
+    const client = await this.#pool.connect()
+    try {
+      await client.query('BEGIN')
+      // Relays compacting one document take turns; each reads the log after the lock is held.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [doc])
+      const { rows } = await client.query<{ id: string; data: Buffer }>(
+        'SELECT id, data FROM concord_updates WHERE doc = $1 ORDER BY id',
+        [doc],
+      )
+      const last = rows.at(-1)
+      if (!last || rows.length < 2) {
+        await client.query('COMMIT')
+        return 0
+      }
+      const merged = merge(rows.map((row) => row.data))
+      // Only the rows read above: an append committed meanwhile is another row and stays.
+      await client.query('DELETE FROM concord_updates WHERE doc = $1 AND id = ANY($2::bigint[])', [
+        doc,
+        rows.slice(0, -1).map((row) => row.id),
+      ])
+      await client.query('UPDATE concord_updates SET data = $1 WHERE id = $2', [toBuffer(merged), last.id])
+      await client.query('COMMIT')
+      return rows.length
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      client.release()
+    }
+  }
+
+  /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */
+  async ping(): Promise<void> {
+    this.#assertOpen()
+    await this.#pool.query('SELECT 1')
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#flushed()
+    await this.#pool.end()
+  }
+
+  /** Resolves once every append made before the call has settled. */
+  async #flushed(): Promise<void> {
+    await this.#lastAppend
+  }
+
+  /** Commits queued appends, one batch at a time so that they resolve in order, until none is left. */
+  async #flushLoop(): Promise<void> {
+    // Let the frames read in this event-loop turn join the first batch.
+    await new Promise((resolve) => setImmediate(resolve))
+    while (this.#queue.length > 0) {
+      const batch = this.#queue
+      this.#queue = []
+      try {
+        await this.#pool.query(
+          `INSERT INTO concord_updates (doc, data)
+           SELECT doc, data FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS batch(doc, data, n) ORDER BY n`,
+          [batch.map((append) => append.doc), batch.map((append) => append.update)],
+        )
+      } catch (error) {
+        for (const append of batch) append.reject(error)
+        continue
+      }
+      for (const append of batch) append.resolve()
+    }
+    this.#flushing = false
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new StoreClosedError()
+  }
+}

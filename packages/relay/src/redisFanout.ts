@@ -1,0 +1,297 @@
+/**
+ * Owns the fan-out between relays over Redis pub/sub (ioredis): one channel
+ * per document, one subscriber connection and one publishing connection per
+ * relay. A message is this relay's id, a stream number (one per document
+ * membership), a sequence number within the stream, a kind and a payload.
+ *
+ * Redis pub/sub may drop messages, so nothing depends on it delivering all
+ * of them: a receiver that sees a sequence gap, a subscriber that
+ * reconnects, and every member of a publisher that reconnects resync the
+ * document from the store. Updates are published only once durable, so the
+ * store always holds what a dropped message carried.
+ *
+ * Each relay also keeps a heartbeat key with a TTL. A relay whose key has
+ * expired is gone: the presence of its clients is removed everywhere, at
+ * most heartbeatTtlMs + heartbeatIntervalMs after its last heartbeat.
+ */
+import { randomUUID } from 'node:crypto'
+import { Redis, type RedisOptions } from 'ioredis'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import { FanoutUnavailableError } from './errors.js'
+import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
+import { silentLogger, type Logger } from './logger.js'
+
+export interface RedisFanoutOptions {
+  readonly logger?: Logger
+  /** This relay's id in the cluster. Default: a random UUID (a restarted relay is a new relay). */
+  readonly relayId?: string
+  /** How often this relay renews its heartbeat key and checks the others'. Default: 5 s. */
+  readonly heartbeatIntervalMs?: number
+  /** How long a heartbeat key lives. Default: 15 s. */
+  readonly heartbeatTtlMs?: number
+  /** Prefix of every channel and key. Default: `concord:`. */
+  readonly keyPrefix?: string
+}
+
+const kinds = { update: 0, awareness: 1, query: 2, resync: 3 } as const
+type Kind = (typeof kinds)[keyof typeof kinds]
+
+interface Membership {
+  readonly member: FanoutMember
+  /** This relay's stream for the document, and the last sequence number it used. */
+  readonly stream: number
+  seq: number
+  /** `relayId/stream` of each other relay's stream seen on this document → the last sequence number seen. */
+  readonly seen: Map<string, number>
+}
+
+interface Message {
+  readonly relayId: string
+  readonly stream: number
+  readonly seq: number
+  readonly kind: Kind
+  readonly payload: Uint8Array
+}
+
+const encodeMessage = ({ relayId, stream, seq, kind, payload }: Message): Buffer => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, relayId)
+  encoding.writeVarUint(encoder, stream)
+  encoding.writeVarUint(encoder, seq)
+  encoding.writeVarUint(encoder, kind)
+  encoding.writeVarUint8Array(encoder, payload)
+  return Buffer.from(encoding.toUint8Array(encoder))
+}
+
+const decodeMessage = (bytes: Uint8Array): Message => {
+  const decoder = decoding.createDecoder(bytes)
+  const relayId = decoding.readVarString(decoder)
+  const stream = decoding.readVarUint(decoder)
+  const seq = decoding.readVarUint(decoder)
+  const kind = decoding.readVarUint(decoder)
+  const payload = decoding.readVarUint8Array(decoder)
+  if (!Object.values(kinds).includes(kind as Kind)) throw new Error(`unknown message kind ${kind}`)
+  return { relayId, stream, seq, kind: kind as Kind, payload }
+}
+
+const connectionOptions = {
+  lazyConnect: true,
+  // Fail fast while disconnected; what is lost is recovered from the store.
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  // Resubscribed by hand on 'ready', so the resync runs after the subscriptions are back.
+  autoResubscribe: false,
+  retryStrategy: (times: number) => Math.min(times * 100, 2_000),
+} satisfies RedisOptions
+
+export class RedisFanout implements Fanout {
+  readonly relayId: string
+  readonly #publisher: Redis
+  readonly #subscriber: Redis
+  readonly #logger: Logger
+  readonly #prefix: string
+  readonly #ttlMs: number
+  readonly #docs = new Map<string, Membership>()
+  /** Other relays whose clients may have presence here. */
+  readonly #remoteRelays = new Set<string>()
+  readonly #heartbeat: NodeJS.Timeout
+  #streams = 0
+  /** When both connections were last (re)established: heartbeat keys are not judged before one TTL after it. */
+  #connectedAt = Date.now()
+  #closed = false
+
+  private constructor(publisher: Redis, subscriber: Redis, options: RedisFanoutOptions) {
+    this.relayId = options.relayId ?? randomUUID()
+    this.#publisher = publisher
+    this.#subscriber = subscriber
+    this.#logger = options.logger ?? silentLogger
+    this.#prefix = options.keyPrefix ?? 'concord:'
+    this.#ttlMs = options.heartbeatTtlMs ?? 15_000
+    subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#receive(channel, message))
+    for (const [name, connection] of [
+      ['publisher', publisher],
+      ['subscriber', subscriber],
+    ] as const) {
+      connection.on('error', (error: Error) => this.#logger.warn({ err: error, connection: name }, 'redis error'))
+      connection.on('close', () => !this.#closed && this.#logger.warn({ connection: name }, 'redis connection lost'))
+    }
+    // 'ready' fires again after every reconnect.
+    subscriber.on('ready', () => void this.#subscriberReconnected())
+    publisher.on('ready', () => void this.#publisherReconnected())
+    this.#heartbeat = setInterval(() => void this.#beat(), options.heartbeatIntervalMs ?? 5_000)
+    this.#heartbeat.unref()
+    void this.#beat()
+  }
+
+  /** Connects to `url` (redis://[:password@]host:port[/db]). Rejects with a FanoutUnavailableError if Redis cannot be reached. */
+  static async connect(url: string, options: RedisFanoutOptions = {}): Promise<RedisFanout> {
+    const publisher = new Redis(url, connectionOptions)
+    const subscriber = new Redis(url, connectionOptions)
+    // Errors before the first connection are reported by connect() below.
+    const ignore = (): void => {}
+    publisher.on('error', ignore)
+    subscriber.on('error', ignore)
+    try {
+      await Promise.all([publisher.connect(), subscriber.connect()])
+    } catch (error) {
+      publisher.disconnect()
+      subscriber.disconnect()
+      throw new FanoutUnavailableError(`cannot connect to Redis: ${(error as Error).message}`, { cause: error })
+    } finally {
+      publisher.off('error', ignore)
+      subscriber.off('error', ignore)
+    }
+    return new RedisFanout(publisher, subscriber, options)
+  }
+
+  join(doc: string, member: FanoutMember): FanoutLink {
+    const membership: Membership = { member, stream: ++this.#streams, seq: 0, seen: new Map() }
+    this.#docs.set(doc, membership)
+    const channel = this.#channel(doc)
+    const ready =
+      this.#subscriber.status === 'ready'
+        ? this.#subscriber.subscribe(channel).then(
+            // Ask the relays already there for their clients' presence.
+            () => this.#publish(doc, membership, kinds.query, new Uint8Array()),
+            (error: unknown) => this.#logger.warn({ err: error, doc }, 'could not subscribe; will resync on reconnect'),
+          )
+        : Promise.resolve()
+    return {
+      ready,
+      publishUpdate: (update) => this.#publish(doc, membership, kinds.update, update),
+      publishAwareness: (update) => this.#publish(doc, membership, kinds.awareness, update),
+      leave: () => {
+        if (this.#docs.get(doc) !== membership) return
+        this.#docs.delete(doc)
+        if (this.#subscriber.status === 'ready') {
+          this.#subscriber.unsubscribe(channel).catch((error: unknown) => {
+            this.#logger.debug({ err: error, doc }, 'could not unsubscribe')
+          })
+        }
+      },
+    }
+  }
+
+  async ping(): Promise<void> {
+    if (this.#subscriber.status !== 'ready') throw new FanoutUnavailableError('the Redis subscriber is not connected')
+    await this.#publisher.ping()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#heartbeat)
+    this.#docs.clear()
+    await this.#publisher.del(this.#heartbeatKey(this.relayId)).catch(() => {})
+    this.#publisher.disconnect()
+    this.#subscriber.disconnect()
+  }
+
+  #channel(doc: string): string {
+    return `${this.#prefix}doc:${doc}`
+  }
+
+  #heartbeatKey(relayId: string): string {
+    return `${this.#prefix}relay:${relayId}`
+  }
+
+  #publish(doc: string, membership: Membership, kind: Kind, payload: Uint8Array): void {
+    // Counted even when it cannot be sent: receivers then see the gap at the next message.
+    const seq = ++membership.seq
+    if (this.#closed || this.#publisher.status !== 'ready') return
+    const message = encodeMessage({ relayId: this.relayId, stream: membership.stream, seq, kind, payload })
+    this.#publisher.publish(this.#channel(doc), message).catch((error: unknown) => {
+      this.#logger.debug({ err: error, doc }, 'could not publish; receivers will resync')
+    })
+  }
+
+  #receive(channel: Buffer, bytes: Buffer): void {
+    const name = channel.toString()
+    if (!name.startsWith(this.#prefix)) return
+    const doc = name.slice(this.#prefix.length + 'doc:'.length)
+    const membership = this.#docs.get(doc)
+    if (!membership) return
+    let message: Message
+    try {
+      message = decodeMessage(bytes)
+    } catch (error) {
+      this.#logger.warn({ err: error, doc }, 'dropped a fan-out message that does not decode')
+      return
+    }
+    if (message.relayId === this.relayId) return
+    this.#remoteRelays.add(message.relayId)
+    const stream = `${message.relayId}/${message.stream}`
+    const last = membership.seen.get(stream)
+    // A stream first seen past its start may have lost messages since this relay subscribed.
+    let gap = last === undefined ? message.seq !== 1 : message.seq !== last + 1
+    membership.seen.set(stream, message.seq)
+    const { member } = membership
+    switch (message.kind) {
+      case kinds.update:
+        member.applyRemote(message.payload)
+        break
+      case kinds.awareness:
+        member.applyRemoteAwareness(message.relayId, message.payload)
+        break
+      case kinds.query: {
+        const presence = member.localPresence()
+        if (presence) this.#publish(doc, membership, kinds.awareness, presence)
+        break
+      }
+      case kinds.resync:
+        gap = true
+        break
+    }
+    if (gap) {
+      this.#logger.debug({ doc, stream, seq: message.seq, last }, 'fan-out gap: resyncing from the store')
+      member.resync()
+    }
+  }
+
+  async #subscriberReconnected(): Promise<void> {
+    this.#connectedAt = Date.now()
+    const docs = [...this.#docs.keys()]
+    if (this.#closed || docs.length === 0) return
+    try {
+      await this.#subscriber.subscribe(...docs.map((doc) => this.#channel(doc)))
+    } catch (error) {
+      // The next reconnect tries again.
+      this.#logger.warn({ err: error }, 'could not resubscribe after a reconnect')
+      return
+    }
+    this.#logger.info({ documents: docs.length }, 'redis subscriber back: resyncing documents from the store')
+    for (const doc of docs) this.#docs.get(doc)?.member.resync()
+  }
+
+  async #publisherReconnected(): Promise<void> {
+    this.#connectedAt = Date.now()
+    await this.#beat()
+    // What this relay published while disconnected was lost: have the others resync.
+    for (const [doc, membership] of this.#docs) this.#publish(doc, membership, kinds.resync, new Uint8Array())
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#closed || this.#publisher.status !== 'ready') return
+    try {
+      await this.#publisher.set(this.#heartbeatKey(this.relayId), '1', 'PX', this.#ttlMs)
+      // Right after (re)connecting, keys may be missing only because Redis restarted empty.
+      if (Date.now() - this.#connectedAt < this.#ttlMs) return
+      const relays = [...this.#remoteRelays]
+      if (relays.length === 0) return
+      const alive = await Promise.all(relays.map((relayId) => this.#publisher.exists(this.#heartbeatKey(relayId))))
+      for (const [i, relayId] of relays.entries()) {
+        if (alive[i]) continue
+        this.#logger.info({ relayId }, 'relay heartbeat expired: removing the presence of its clients')
+        this.#remoteRelays.delete(relayId)
+        for (const membership of this.#docs.values()) {
+          for (const stream of membership.seen.keys())
+            if (stream.startsWith(`${relayId}/`)) membership.seen.delete(stream)
+          membership.member.removeRelay(relayId)
+        }
+      }
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'heartbeat failed')
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Owns what the relay reports about its work to whoever watches it: the
+ * counts and timings that metrics are made of, as plain method calls, so the
+ * library depends on no metrics client. apps/relay turns them into
+ * Prometheus metrics. Every method is optional and must not throw.
+ */
+import type { DocStore } from './docStore.js'
+import type { WireMode } from './room.js'
+
+/** Which party started the closing handshake: the relay (with one of its close codes) or the client. */
+export type ClosedBy = 'relay' | 'client'
+
+export type StoreOperation = 'load' | 'append' | 'compact'
+
+export interface RelayObserver {
+  /** A WebSocket upgrade was accepted. */
+  connectionOpened?(mode: WireMode): void
+  /** A connection closed: `code` is the one the relay sent when it closed it, else the one the client sent (1005 for none, 1006 for a dropped connection). */
+  connectionClosed?(mode: WireMode, code: number, by: ClosedBy): void
+  /** One WebSocket message arrived (before any check), of `bytes` bytes. */
+  messageReceived?(mode: WireMode, bytes: number): void
+  /** One WebSocket message was handed to the socket, of `bytes` bytes. */
+  messageSent?(mode: WireMode, bytes: number): void
+  /** One update is durable in the store. */
+  updateStored?(bytes: number): void
+  /** A store operation failed (the relay refuses the document, or retries a compaction later). */
+  storeFailed?(operation: StoreOperation): void
+  /** A native ack was sent, covering an update frame received `seconds` ago. Called once per acknowledged frame. */
+  updateAcknowledged?(seconds: number): void
+}
+
+/**
+ * `store`, reporting each durable append and each failure to `observer`. The
+ * promises returned are the store's own, so watching adds nothing to the
+ * time an ack takes.
+ */
+export const observedStore = (store: DocStore, observer: RelayObserver): DocStore => ({
+  load: (doc) => {
+    const loading = store.load(doc)
+    loading.catch(() => observer.storeFailed?.('load'))
+    return loading
+  },
+  append: (doc, update) => {
+    const appending = store.append(doc, update)
+    appending.then(
+      () => observer.updateStored?.(update.byteLength),
+      () => observer.storeFailed?.('append'),
+    )
+    return appending
+  },
+  compact: (doc, merge) => {
+    const compacting = store.compact(doc, merge)
+    compacting.catch(() => observer.storeFailed?.('compact'))
+    return compacting
+  },
+  ping: () => store.ping(),
+  close: () => store.close(),
+})

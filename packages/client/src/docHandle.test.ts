@@ -169,6 +169,34 @@ describe('DocHandle', () => {
     expect(handle.pending).toBe(0)
   })
 
+  it('counts an edit sent before the step 2 of a connection as acknowledged only with that step 2', async () => {
+    // Found by the chaos harness: the relay stored and acknowledged such an edit, then crashed before
+    // storing the step 2 that carries the earlier pending edits it builds on. Its store then held an
+    // acknowledged edit that no one could read until this client sent the others again.
+    const store = new MemoryLocalStore()
+    const { handle, link, syncFrames } = await openHandle(store)
+    link.status = 'offline'
+    handle.connectionChanged('offline')
+    handle.doc.getText('t').insert(0, 'offline ')
+    await handle.flushed()
+    link.status = 'open'
+    handle.connectionChanged('open')
+    handle.doc.getText('t').insert(8, 'then online')
+    await handle.flushed()
+    const early = syncFrames().find((frame) => frame.type === 'sync' && frame.sync.type === 'update')
+    expect(early).toMatchObject({ seq: 1 })
+    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
+    await handle.flushed()
+    expect(syncFrames().find((frame) => frame.type === 'sync' && frame.sync.type === 'step2')).toMatchObject({ seq: 2 })
+    handle.receive({ type: 'ack', doc: 'doc', seq: 1 })
+    await handle.flushed()
+    expect(handle.pending).toBe(2)
+    expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual([true, true])
+    handle.receive({ type: 'ack', doc: 'doc', seq: 2 })
+    await handle.flushed()
+    expect(handle.pending).toBe(0)
+  })
+
   it("forgets the presence that came through the relay when the connection drops, but not another tab's", async () => {
     const { handle } = await openHandle(new MemoryLocalStore())
     const viaRelay = encodeAwarenessUpdate([{ clientId: 99, clock: 1, state: '{"user":"remote"}' }])

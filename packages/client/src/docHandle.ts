@@ -8,7 +8,8 @@
  * the sequence number it was sent with, either alone (an `update` frame) or
  * inside the sync step 2 that answers the relay's step 1 on a new
  * connection. A sequence number belongs to one connection; on a reconnect
- * every pending update is sent again, inside the next step 2.
+ * every pending update is sent again, inside the next step 2, and only that
+ * step 2's ack settles the updates sent on the connection before it.
  */
 import { closeCodes, decodeAwarenessUpdate, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
@@ -375,7 +376,10 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     if (this.#unstored > 0) await new Promise<void>((resolve) => this.#storedWaiters.push(resolve))
     if (epoch !== this.#connectionEpoch || this.#closed || !this.#openOnRelay) return
     const seq = this.#sendSync({ type: 'step2', update: Y.encodeStateAsUpdate(this.doc, stateVector) })
-    for (const pending of this.#pending.values()) if (pending.seq === 0) pending.seq = seq
+    // Every pending update is settled by this step 2's ack, also those already sent alone on this
+    // connection: they may build on earlier pending updates that only the step 2 carries, and a
+    // relay that stored them without it could not read them.
+    for (const pending of this.#pending.values()) pending.seq = seq
   }
 
   #sendSync(sync: { type: 'step2' | 'update'; update: Uint8Array }): number {

@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+/**
+ * Owns the `pnpm chaos` command: runs seeds of the real-process harness (or,
+ * with --in-process, of the simulation), prints one line per seed and one
+ * summary line, and on a failure the seed, the problems and where the
+ * operation log is. Exits 1 if any seed failed.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { runJepsen, type JepsenResult } from './jepsen.js'
+import { runSimulation } from './simulation.js'
+
+const usage = `Usage: pnpm chaos [options]
+
+  --seeds <n>      how many seeds to run                         [default 3]
+  --seed <n>       the first seed                                 [default 1]
+  --replicas <n>   replica processes per run                      [default 5]
+  --ops <n>        writes per run                                  [default 2000]
+  --interval <ms>  pause after each write                         [default 5]
+  --in-process     run the in-process simulation instead (--ops is its steps, default 400)
+  --sabotage <what>  break the system on purpose to see the checks fail: relay-store
+                   (delete the relay's store at every stop) or replica-store (delete a
+                   crashed replica's store before its restart)
+  --keep           keep the stores of every run (those of failed runs are always kept)
+  --help`
+
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`)
+}
+
+const { values } = parseArgs({
+  options: {
+    seeds: { type: 'string', default: '3' },
+    seed: { type: 'string', default: '1' },
+    replicas: { type: 'string' },
+    ops: { type: 'string' },
+    interval: { type: 'string', default: '5' },
+    'in-process': { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    sabotage: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (values.help) {
+  print(usage)
+  process.exit(0)
+}
+
+const positive = (name: string, value: string): number => {
+  const number = Number(value)
+  if (!Number.isSafeInteger(number) || number < 1) {
+    console.error(`--${name} must be a positive integer, not ${value}\n\n${usage}`)
+    process.exit(2)
+  }
+  return number
+}
+const sabotage = values.sabotage
+if (sabotage !== undefined && sabotage !== 'relay-store' && sabotage !== 'replica-store') {
+  console.error(`--sabotage must be relay-store or replica-store, not ${sabotage}\n\n${usage}`)
+  process.exit(2)
+}
+const seeds = positive('seeds', values.seeds)
+const firstSeed = positive('seed', values.seed)
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
+
+const runInProcess = (): boolean => {
+  const replicas = positive('replicas', values.replicas ?? '4')
+  const steps = positive('ops', values.ops ?? '400')
+  const totals = { writes: 0, partitions: 0, crashes: 0, dropped: 0, duplicated: 0, failed: 0 }
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
+    const result = runSimulation({ seed, replicas, steps })
+    totals.writes += result.writes
+    totals.partitions += result.faults.partitions
+    totals.crashes += result.faults.crashes
+    totals.dropped += result.faults.dropped
+    totals.duplicated += result.faults.duplicated
+    if (result.problems.length === 0) continue
+    totals.failed++
+    console.error(`seed ${seed} FAILED: ${result.problems.join('; ')}\nlog:\n${result.log.join('\n')}`)
+  }
+  print(
+    `chaos (in process): ${seeds} seeds, ${replicas} replicas, ${totals.writes} writes, ${totals.partitions} partitions, ` +
+      `${totals.crashes} crashes, ${totals.dropped} dropped, ${totals.duplicated} duplicated messages, ` +
+      `failed ${totals.failed}`,
+  )
+  return totals.failed === 0
+}
+
+const runProcesses = async (): Promise<boolean> => {
+  const replicas = positive('replicas', values.replicas ?? '5')
+  const ops = positive('ops', values.ops ?? '2000')
+  const results: JepsenResult[] = []
+  const startedAt = Date.now()
+  for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
+    const workDir = await mkdtemp(join(tmpdir(), `concord-chaos-${seed}-`))
+    let result: JepsenResult
+    try {
+      result = await runJepsen({ seed, replicas, ops, workDir, writeIntervalMs: Number(values.interval), sabotage })
+    } catch (error) {
+      // The harness itself broke (a process that would not start, a replica that stopped answering).
+      console.error(
+        `seed ${seed} ABORTED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}\n` +
+          `  stores: ${workDir}`,
+      )
+      return false
+    }
+    results.push(result)
+    const { set, faults } = result
+    const failed = result.problems.length > 0
+    print(
+      `seed ${seed}: attempted ${set.attempted}, acknowledged ${set.acknowledged}, committed ${set.committed}, ` +
+        `lost ${set.lost.length}, lost committed ${set.lostCommitted.length}, unexpected ${set.unexpected.length}, ` +
+        `recovered ${set.recovered}; relay store checked at ${result.midRun.relayStoreChecks} stops ` +
+        `(${result.midRun.lostAtRelayStop.size} missing, ${result.midRun.unreadableAtRelayStop.size} stored but unreadable), ${result.midRun.reloadChecks} reloads ` +
+        `(${result.midRun.lostAtReload.size} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
+        `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs; ` +
+        `converged in ${result.convergeMs ?? 'never'} ms${failed ? ' FAILED' : ''}`,
+    )
+    if (failed) {
+      const logPath = join(workDir, 'operations.log')
+      await writeFile(logPath, `${result.log.join('\n')}\n`)
+      console.error(
+        `seed ${seed} FAILED: ${result.problems.join('; ')}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${sabotage ? ` --sabotage ${sabotage}` : ''}\n` +
+          `  operation log and stores: ${logPath}\n` +
+          result.log.filter((line) => !line.startsWith('  plan: ')).join('\n'),
+      )
+    } else if (!values.keep) {
+      await rm(workDir, { recursive: true, force: true })
+    }
+  }
+  const sum = (pick: (result: JepsenResult) => number) => results.reduce((total, result) => total + pick(result), 0)
+  const converge = results
+    .flatMap(({ convergeMs }) => (convergeMs === undefined ? [] : [convergeMs]))
+    .sort((a, b) => a - b)
+  const failed = results.filter((result) => result.problems.length > 0).length
+  print(
+    `chaos: ${seeds} seeds, ${replicas} replicas, ${sum((r) => r.set.attempted)} ops ` +
+      `(${sum((r) => r.set.acknowledged)} acknowledged, ${sum((r) => r.set.recovered)} recovered), ` +
+      `${sum((r) => r.faults.partitions + r.faults.stalls)} partitions, ${sum((r) => r.faults.relayKills + r.faults.relayTerms)} relay kills ` +
+      `(${sum((r) => r.faults.relayKills)} SIGKILL), ${sum((r) => r.faults.replicaCrashes)} replica crashes, ` +
+      `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length + r.midRun.lostAtRelayStop.size + r.midRun.lostAtReload.size)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
+      `acknowledged but unreadable at a relay stop ${sum((r) => r.midRun.unreadableAtRelayStop.size)}, ` +
+      `divergent ${sum((r) => (r.divergent.length > 0 ? 1 : 0))}, still pending ${sum((r) => r.stillPending.length)}; ` +
+      `converged p50 ${percentile(converge, 50)} ms, p99 ${percentile(converge, 99)} ms; ` +
+      `${Math.round((Date.now() - startedAt) / 1000)} s${failed > 0 ? `; ${failed} FAILED` : ''}`,
+  )
+  return failed === 0
+}
+
+// Exit through process.exit on ^C or a kill, so the relay child is killed with the harness.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130))
+
+const passed = values['in-process'] ? runInProcess() : await runProcesses()
+process.exit(passed ? 0 : 1)

@@ -1,0 +1,73 @@
+/**
+ * Owns the relay under test as a child process: the built concord-relay on
+ * SQLite in a data folder, started on an ephemeral loopback port, and
+ * stopped by SIGKILL (a crash) or SIGTERM (a graceful stop).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const relayScript = fileURLToPath(new URL('../../../apps/relay/dist/main.js', import.meta.url))
+
+const running = new Set<ChildProcess>()
+// If the harness dies, its relay must not outlive it.
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
+
+export class RelayProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    readonly exited: Promise<void>,
+  ) {}
+
+  /** The relay's SQLite file in `dataDir`, as concord-relay names it. */
+  static storePath(dataDir: string): string {
+    return join(dataDir, 'concord.sqlite')
+  }
+
+  /** Starts concord-relay on 127.0.0.1 with its store in `dataDir`; resolves once it printed its start line. */
+  static async start(dataDir: string): Promise<RelayProcess> {
+    if (!existsSync(relayScript)) throw new Error(`${relayScript} is missing: run \`pnpm build\` first`)
+    const child = spawn(
+      process.execPath,
+      // A generous rate limit: the harness writes faster than a person, and a throttled link is not a fault under test.
+      [relayScript, '--port', '0', '--data', dataDir, '--log-level', 'warn', '--rate-messages', '100000'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    running.add(child)
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        running.delete(child)
+        resolve()
+      }),
+    )
+    let output = ''
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the relay did not start in 20 s:\n${output}`)), 20_000)
+      const read = (chunk: Buffer): void => {
+        output += chunk.toString()
+        const match = /listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(output)
+        if (!match) return
+        clearTimeout(timer)
+        resolve(Number(match[1]))
+      }
+      child.stdout?.on('data', read)
+      child.stderr?.on('data', read)
+      void exited.then(() => reject(new Error(`the relay exited before it started:\n${output}`)))
+    })
+    // Its warnings and errors go to a log next to its store, for the post-mortem of a failed seed.
+    const log = createWriteStream(join(dataDir, 'relay.log'), { flags: 'a' })
+    child.stderr?.pipe(log)
+    child.stdout?.resume()
+    return new RelayProcess(child, port, exited)
+  }
+
+  /** Sends `signal` and resolves once the process has exited. */
+  async stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
+    await this.exited
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Owns the harness's side of one replica process: forking it, sending it
+ * writes, asking for its state, and crashing it with SIGKILL.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { FromReplica, ReplicaReport, ToReplica } from './replicaMessages.js'
+import type { Write } from './workload.js'
+
+const replicaScript = fileURLToPath(new URL('./replicaProcess.js', import.meta.url))
+
+export interface ReplicaListener {
+  committed(element: string, id: number): void
+  acknowledged(ids: readonly number[]): void
+}
+
+export class ReplicaProcess {
+  readonly #child: ChildProcess
+  readonly #exited: Promise<void>
+  #reportWaiters: Array<(report: ReplicaReport) => void> = []
+  #stderr = ''
+
+  private constructor(child: ChildProcess, listener: ReplicaListener) {
+    this.#child = child
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()))
+    child.stderr?.on('data', (chunk: Buffer) => (this.#stderr = (this.#stderr + chunk.toString()).slice(-4_000)))
+    child.on('message', (message: FromReplica) => {
+      if (message.type === 'committed') listener.committed(message.element, message.id)
+      else if (message.type === 'acknowledged') listener.acknowledged(message.ids)
+      else if (message.type === 'report') {
+        const { type: _type, ...report } = message
+        for (const resolve of this.#reportWaiters.splice(0)) resolve(report)
+      }
+    })
+  }
+
+  /** Forks a replica over the store at `storePath`; resolves once it has loaded its document. */
+  static async start(storePath: string, url: string, document: string, listener: ReplicaListener) {
+    const child = fork(replicaScript, [storePath, url, document], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    const replica = new ReplicaProcess(child, listener)
+    await new Promise<void>((resolve, reject) => {
+      child.on('message', (message: FromReplica) => message.type === 'ready' && resolve())
+      void replica.#exited.then(() => reject(new Error(`a replica exited before it was ready:\n${replica.#stderr}`)))
+    })
+    return replica
+  }
+
+  get alive(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null && this.#child.connected
+  }
+
+  get stderr(): string {
+    return this.#stderr
+  }
+
+  write(write: Write): boolean {
+    return this.#send({ type: 'write', write })
+  }
+
+  /** The replica's sync state, and its content if asked; rejects if it does not answer within `timeoutMs`. */
+  report(content: boolean, timeoutMs = 10_000): Promise<ReplicaReport> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('a replica did not report in time')), timeoutMs)
+      this.#reportWaiters.push((report) => {
+        clearTimeout(timer)
+        resolve(report)
+      })
+      if (!this.#send({ type: 'report', content })) reject(new Error('the replica is not running'))
+    })
+  }
+
+  /** A crash: SIGKILL, nothing flushed. */
+  async kill(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL')
+    await this.#exited
+  }
+
+  /** A clean stop: the client closes and stores what it was storing. Killed if it takes over 10 s. */
+  async stop(): Promise<void> {
+    this.#send({ type: 'stop' })
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), 10_000)
+    await this.#exited
+    clearTimeout(timer)
+  }
+
+  #send(message: ToReplica): boolean {
+    if (!this.alive) return false
+    try {
+      return this.#child.send(message)
+    } catch {
+      return false
+    }
+  }
+}

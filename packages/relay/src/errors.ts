@@ -16,3 +16,19 @@ export class FanoutUnavailableError extends Error {
   override readonly name = 'FanoutUnavailableError'
   readonly code = 'fanoutUnavailable'
 }
+
+/**
+ * The thread that runs SqliteDocStore's database ended without being asked
+ * to (an uncaught error, or it was terminated). Every call pending then, and
+ * every later call, rejects with this; `cause` holds the worker's error, if any.
+ */
+export class StoreWorkerExitedError extends Error {
+  override readonly name = 'StoreWorkerExitedError'
+  readonly code = 'storeWorkerExited'
+  constructor(exitCode: number | undefined, options?: ErrorOptions) {
+    super(
+      `the SQLite store's worker thread ended unexpectedly${exitCode === undefined ? '' : ` (exit code ${exitCode})`}`,
+      options,
+    )
+  }
+}

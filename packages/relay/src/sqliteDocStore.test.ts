@@ -1,8 +1,11 @@
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import Database from 'better-sqlite3'
-import { SqliteDocStore } from './sqliteDocStore.js'
+import * as Y from 'yjs'
+import { StoreWorkerExitedError } from './errors.js'
+import { crashWorkerForTesting, SqliteDocStore } from './sqliteDocStore.js'
+import { mergeUpdates } from './yjsUpdates.js'
 import { describeDocStore } from './test/docStoreConformance.js'
 import { makeTempDir } from './test/relayHarness.js'
 
@@ -33,4 +36,99 @@ it('uses WAL and full sync by default, and refuses a database of another schema 
   } finally {
     await rm(tempDir, { recursive: true, force: true })
   }
+})
+
+describe('SqliteDocStore on its worker thread', () => {
+  let tempDir: string
+  let path: string
+  let store: SqliteDocStore | undefined
+
+  beforeEach(async () => {
+    tempDir = await makeTempDir()
+    path = join(tempDir, 'concord.sqlite')
+  })
+
+  afterEach(async () => {
+    await store?.close()
+    store = undefined
+    await rm(tempDir, { recursive: true, force: true })
+  })
+
+  /** `count` updates, each inserting `size` bytes of text at the start of text 't'. */
+  const bigUpdates = (count: number, size: number): Uint8Array[] => {
+    const doc = new Y.Doc()
+    const updates: Uint8Array[] = []
+    doc.on('update', (update: Uint8Array) => updates.push(update))
+    for (let i = 0; i < count; i++) doc.getText('t').insert(0, String(i % 10).repeat(size))
+    return updates
+  }
+
+  it('keeps the event loop turning while a commit is in flight', async () => {
+    store = new SqliteDocStore(path)
+    await store.ping()
+    let committed = false
+    let turnsWhileCommitting = 0
+    // One batch of about 4 MB, made in one turn: one transaction, one fsync.
+    const appends = Promise.all(bigUpdates(1000, 4000).map((update) => store!.append('doc', update)))
+    void appends.then(() => (committed = true))
+    const turn = (): void => {
+      if (committed) return
+      turnsWhileCommitting++
+      setImmediate(turn)
+    }
+    setImmediate(turn)
+    await appends
+    // A store that commits on the event loop resolves the batch before any later callback runs.
+    expect(turnsWhileCommitting).toBeGreaterThan(0)
+    expect(await store.load('doc')).toHaveLength(1000)
+  })
+
+  it('rejects pending appends, and every later call, with a typed error when its worker dies', async () => {
+    store = new SqliteDocStore(path)
+    const [first, ...rest] = bigUpdates(4, 10)
+    await store.append('doc', first!)
+    const pending = rest.map((update) => store!.append('doc', update))
+    await crashWorkerForTesting(store)
+    for (const append of pending) {
+      await expect(append).rejects.toBeInstanceOf(StoreWorkerExitedError)
+      await expect(append).rejects.toMatchObject({ code: 'storeWorkerExited' })
+    }
+    await expect(store.append('doc', first!)).rejects.toMatchObject({ code: 'storeWorkerExited' })
+    await expect(store.load('doc')).rejects.toMatchObject({ code: 'storeWorkerExited' })
+    await expect(store.ping()).rejects.toMatchObject({ code: 'storeWorkerExited' })
+    await store.close()
+    store = new SqliteDocStore(path)
+    // The acknowledged append survived; the rejected ones were never stored.
+    expect(await store.load('doc')).toEqual([first])
+  })
+
+  it('lets one of two concurrent compactions win, and the other change nothing', async () => {
+    store = new SqliteDocStore(path)
+    const updates = bigUpdates(10, 3)
+    for (const update of updates) void store.append('doc', update)
+    const results = await Promise.all([store.compact('doc', mergeUpdates), store.compact('doc', mergeUpdates)])
+    expect(results).toEqual([10, 0])
+    const loaded = await store.load('doc')
+    expect(loaded).toHaveLength(1)
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, loaded[0]!)
+    expect(doc.getText('t').toString()).toHaveLength(30)
+  })
+
+  it("rejects the batch SQLite refuses with SQLite's error and code, and goes on with the next", async () => {
+    store = new SqliteDocStore(path)
+    await store.ping()
+    const [first, second] = bigUpdates(2, 10)
+    const other = new Database(path)
+    try {
+      other.exec('BEGIN EXCLUSIVE')
+      // The worker waits for the lock (busy_timeout, 5 s), then gives up.
+      await expect(store.append('doc', first!)).rejects.toMatchObject({ name: 'SqliteError', code: 'SQLITE_BUSY' })
+      other.exec('COMMIT')
+    } finally {
+      other.close()
+    }
+    await store.append('doc', second!)
+    expect(await store.load('doc')).toEqual([second])
+  })
 })

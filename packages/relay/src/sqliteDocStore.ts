@@ -1,12 +1,24 @@
 /**
- * Owns the embedded default DocStore: one SQLite file in WAL mode. Appends
- * made in one event-loop turn are committed together in one transaction
- * (group commit), and only then do their promises resolve, so an
+ * Owns the embedded default DocStore: one SQLite file in WAL mode, run by a
+ * worker thread (sqliteStoreWorker.ts) so that commits, and their fsync, do
+ * not stop the relay's event loop. Appends made in one event-loop turn go to
+ * the worker as one message and are committed there in one transaction
+ * (group commit); appends made while a commit is in flight wait for the next
+ * one. An append's promise resolves only after its commit, so an
  * acknowledged update survives `kill -9`.
  */
 import Database from 'better-sqlite3'
+import { Worker } from 'node:worker_threads'
 import type { DocStore } from './docStore.js'
-import { StoreClosedError } from './errors.js'
+import { StoreClosedError, StoreWorkerExitedError } from './errors.js'
+import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
+import type {
+  LogRows,
+  SerializedError,
+  SqliteWorkerData,
+  SqliteWorkerReply,
+  SqliteWorkerRequest,
+} from './sqliteStoreWorker.js'
 
 export interface SqliteDocStoreOptions {
   /**
@@ -19,47 +31,46 @@ export interface SqliteDocStoreOptions {
 
 interface PendingAppend {
   readonly doc: string
-  readonly update: Buffer
+  readonly update: Uint8Array
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
 }
 
+interface PendingReply {
+  readonly resolve: (value: unknown) => void
+  readonly reject: (error: unknown) => void
+}
+
+/** Requests as the store makes them; it adds the id. */
+type Request = SqliteWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
+
 const schemaVersion = 1
 
-export class SqliteDocStore implements DocStore {
-  readonly #db: Database.Database
-  readonly #insert: Database.Statement<[string, Buffer]>
-  readonly #insertWithId: Database.Statement<[number, string, Buffer]>
-  readonly #select: Database.Statement<[string], { id: number; data: Buffer }>
-  readonly #deleteUpTo: Database.Statement<[string, number]>
-  readonly #anyRow: Database.Statement<[]>
-  readonly #commitBatch: (batch: PendingAppend[]) => void
-  #queue: PendingAppend[] = []
-  #flushScheduled = false
-  #closed = false
+/**
+ * Starts the worker: the module next to this one, compiled to .js in dist.
+ * When vitest runs the TypeScript sources, this module and the worker are .ts
+ * files, which Node 20 cannot load in a worker (nor do loaders given as the
+ * worker's execArgv apply to it): a two-line bootstrap then imports the
+ * worker through tsx, a dev dependency. Built code never takes that branch.
+ */
+const startWorker = (workerData: SqliteWorkerData): Worker => {
+  if (!import.meta.url.endsWith('.ts'))
+    return new Worker(new URL('./sqliteStoreWorker.js', import.meta.url), { workerData })
+  const worker = new URL('./sqliteStoreWorker.ts', import.meta.url).href
+  const bootstrap = `import { tsImport } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}
+    await tsImport(${JSON.stringify(worker)}, ${JSON.stringify(import.meta.url)})`
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData })
+}
 
-  /** Opens (or creates) the database file at `path`. Throws if it is not a Concord store or cannot be opened. */
-  constructor(path: string, options: SqliteDocStoreOptions = {}) {
-    this.#db = new Database(path)
-    this.#db.pragma('journal_mode = WAL')
-    this.#db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`)
-    this.#db.pragma('busy_timeout = 5000')
-    this.#migrate()
-    this.#insert = this.#db.prepare('INSERT INTO updates (doc, data) VALUES (?, ?)')
-    this.#insertWithId = this.#db.prepare('INSERT INTO updates (id, doc, data) VALUES (?, ?, ?)')
-    this.#select = this.#db.prepare('SELECT id, data FROM updates WHERE doc = ? ORDER BY id')
-    this.#deleteUpTo = this.#db.prepare('DELETE FROM updates WHERE doc = ? AND id <= ?')
-    this.#anyRow = this.#db.prepare('SELECT id FROM updates LIMIT 1')
-    this.#commitBatch = this.#db.transaction((batch: PendingAppend[]) => {
-      for (const { doc, update } of batch) this.#insert.run(doc, update)
-    })
-  }
-
-  #migrate(): void {
-    const version = this.#db.pragma('user_version', { simple: true }) as number
+/** Creates the schema of a new file, and throws on a file that is not a Concord store of this version. */
+const prepareFile = (path: string): void => {
+  const db = new Database(path)
+  try {
+    db.pragma('journal_mode = WAL')
+    const version = db.pragma('user_version', { simple: true }) as number
     if (version === schemaVersion) return
     if (version !== 0) throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
-    this.#db.exec(`
+    db.exec(`
       CREATE TABLE updates (
         id INTEGER PRIMARY KEY,
         doc TEXT NOT NULL,
@@ -68,89 +79,171 @@ export class SqliteDocStore implements DocStore {
       CREATE INDEX updates_by_doc ON updates (doc, id);
       PRAGMA user_version = ${schemaVersion};
     `)
+  } finally {
+    db.close()
+  }
+}
+
+/** Errors from the worker, rebuilt: better-sqlite3's SqliteError keeps its class and SQLite code. */
+const deserialize = ({ name, message, code }: SerializedError): Error => {
+  if (name === 'SqliteError' && code !== undefined) return new Database.SqliteError(message, code)
+  const error = new Error(message)
+  error.name = name
+  return code === undefined ? error : Object.assign(error, { code })
+}
+
+const workers = new WeakMap<SqliteDocStore, Worker>()
+
+/** Ends a store's worker as a crash would, without the store asking. For tests of that case only. */
+export const crashWorkerForTesting = (store: SqliteDocStore): Promise<number> => workers.get(store)!.terminate()
+
+export class SqliteDocStore implements DocStore {
+  readonly #worker: Worker
+  readonly #replies = new Map<number, PendingReply>()
+  #nextRequestId = 0
+  #queue: PendingAppend[] = []
+  #flushScheduled = false
+  #commitsInFlight = 0
+  #closed = false
+  /** True once close() has asked the worker to end: its exit is then expected. */
+  #ending = false
+  /** Set once the worker has died; every call rejects with it from then on. */
+  #failure: StoreWorkerExitedError | undefined
+
+  /**
+   * Opens (or creates) the database file at `path` and starts the worker
+   * thread that serves it. Throws if the file is not a Concord store or
+   * cannot be opened (checked here, synchronously, before the worker starts).
+   */
+  constructor(path: string, options: SqliteDocStoreOptions = {}) {
+    prepareFile(path)
+    const workerData: SqliteWorkerData = { path, synchronous: options.synchronous === 'normal' ? 'NORMAL' : 'FULL' }
+    this.#worker = startWorker(workerData)
+    this.#worker.on('message', (reply: SqliteWorkerReply) => this.#settle(reply))
+    this.#worker.on('error', (error) => this.#fail(undefined, error))
+    this.#worker.on('exit', (exitCode) => {
+      if (!this.#ending) this.#fail(exitCode)
+    })
+    // Only pending requests keep the process alive, as the synchronous store never did.
+    this.#worker.unref()
+    workers.set(this, this.#worker)
   }
 
-  load(doc: string): Promise<Uint8Array[]> {
-    try {
-      this.#assertOpen()
-      this.#flush()
-      return Promise.resolve(this.#select.all(doc).map((row) => row.data))
-    } catch (error) {
-      return Promise.reject(error)
-    }
+  async load(doc: string): Promise<Uint8Array[]> {
+    this.#assertUsable()
+    this.#sendQueuedAppends()
+    return unpackBytes(await this.#request<PackedBytes>({ kind: 'load', doc }))
   }
 
   append(doc: string, update: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
+    if (this.#failure) return Promise.reject(this.#failure)
     return new Promise((resolve, reject) => {
-      this.#queue.push({
-        doc,
-        update: Buffer.from(update.buffer, update.byteOffset, update.byteLength),
-        resolve,
-        reject,
-      })
-      if (!this.#flushScheduled) {
+      this.#queue.push({ doc, update, resolve, reject })
+      if (!this.#flushScheduled && this.#commitsInFlight === 0) {
         this.#flushScheduled = true
         // setImmediate runs after the I/O callbacks of this turn: every frame
         // read in this turn joins the same transaction.
-        setImmediate(() => this.#flush())
+        setImmediate(() => {
+          this.#flushScheduled = false
+          if (this.#commitsInFlight === 0) this.#sendQueuedAppends()
+        })
       }
     })
   }
 
-  compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
-    try {
-      this.#assertOpen()
-      this.#flush()
-      const merged = this.#db.transaction(() => {
-        const rows = this.#select.all(doc)
-        const last = rows.at(-1)
-        if (!last || rows.length < 2) return 0
-        const update = merge(rows.map((row) => row.data))
-        this.#deleteUpTo.run(doc, last.id)
-        this.#insertWithId.run(last.id, doc, Buffer.from(update.buffer, update.byteOffset, update.byteLength))
-        return rows.length
-      })()
-      return Promise.resolve(merged)
-    } catch (error) {
-      return Promise.reject(error)
-    }
+  /**
+   * Reads the log in the worker, merges it here, then has the worker replace
+   * exactly the rows it read, in one transaction. Appends made meanwhile are
+   * other rows and stay; if another compaction removed a row first, this one
+   * changes nothing and resolves 0. Rejects with StoreClosedError if the
+   * store is closed while it merges (the log is left as it was).
+   */
+  async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
+    this.#assertUsable()
+    this.#sendQueuedAppends()
+    const rows = await this.#request<LogRows>({ kind: 'read', doc })
+    if (rows.ids.length < 2) return 0
+    const merged = packBytes([merge(unpackBytes(rows.data))])
+    this.#assertUsable()
+    const replaced = await this.#request<boolean>({ kind: 'replace', doc, ids: rows.ids, merged }, [merged.bytes])
+    return replaced ? rows.ids.length : 0
   }
 
-  ping(): Promise<void> {
-    try {
-      this.#assertOpen()
-      // Reads the table itself, so a file that lost it or cannot be read fails here.
-      this.#anyRow.get()
-      return Promise.resolve()
-    } catch (error) {
-      return Promise.reject(error)
-    }
+  async ping(): Promise<void> {
+    this.#assertUsable()
+    await this.#request<undefined>({ kind: 'ping' })
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve()
-    this.#flush()
+  async close(): Promise<void> {
+    if (this.#closed) return
     this.#closed = true
-    this.#db.close()
-    return Promise.resolve()
+    if (this.#failure) return
+    this.#sendQueuedAppends()
+    try {
+      await this.#request<undefined>({ kind: 'close' })
+    } finally {
+      this.#ending = true
+      await this.#worker.terminate()
+    }
   }
 
-  #flush(): void {
-    this.#flushScheduled = false
+  /** Sends every queued append to the worker as one batch, committed in one transaction. */
+  #sendQueuedAppends(): void {
     const batch = this.#queue
     if (batch.length === 0) return
     this.#queue = []
-    try {
-      this.#commitBatch(batch)
-    } catch (error) {
-      for (const append of batch) append.reject(error)
+    if (this.#failure) {
+      for (const append of batch) append.reject(this.#failure)
       return
     }
-    for (const append of batch) append.resolve()
+    const updates = packBytes(batch.map((append) => append.update))
+    this.#commitsInFlight++
+    this.#request<undefined>({ kind: 'append', docs: batch.map((append) => append.doc), updates }, [updates.bytes])
+      .then(
+        () => {
+          for (const append of batch) append.resolve()
+        },
+        (error: unknown) => {
+          for (const append of batch) append.reject(error)
+        },
+      )
+      .finally(() => {
+        // Appends made while this commit was in flight form the next one.
+        if (--this.#commitsInFlight === 0 && !this.#flushScheduled) this.#sendQueuedAppends()
+      })
   }
 
-  #assertOpen(): void {
+  #request<T>(request: Request, transfer: ArrayBuffer[] = []): Promise<T> {
+    if (this.#failure) return Promise.reject(this.#failure)
+    const id = this.#nextRequestId++
+    return new Promise<T>((resolve, reject) => {
+      this.#replies.set(id, { resolve: resolve as (value: unknown) => void, reject })
+      if (this.#replies.size === 1) this.#worker.ref()
+      this.#worker.postMessage({ ...request, id }, transfer)
+    })
+  }
+
+  #settle(reply: SqliteWorkerReply): void {
+    const pending = this.#replies.get(reply.id)
+    if (!pending) return
+    this.#replies.delete(reply.id)
+    if (this.#replies.size === 0) this.#worker.unref()
+    if (reply.ok) pending.resolve(reply.value)
+    else pending.reject(deserialize(reply.error))
+  }
+
+  #fail(exitCode: number | undefined, cause?: unknown): void {
+    if (this.#failure) return
+    this.#failure = new StoreWorkerExitedError(exitCode, cause === undefined ? undefined : { cause })
+    const replies = [...this.#replies.values()]
+    this.#replies.clear()
+    for (const pending of replies) pending.reject(this.#failure)
+    this.#sendQueuedAppends()
+  }
+
+  #assertUsable(): void {
     if (this.#closed) throw new StoreClosedError()
+    if (this.#failure) throw this.#failure
   }
 }

@@ -29,6 +29,9 @@ export const startRelay = async (
 ): Promise<TestRelay> => {
   const ownDir = options.store || options.dataDir ? undefined : await makeTempDir()
   const store = options.store ?? new SqliteDocStore(join(options.dataDir ?? ownDir!, 'concord.sqlite'))
+  // The store's worker thread takes a few hundred ms to start from the TypeScript sources (through tsx):
+  // wait until it answers, so tests that time things (token lifetimes) start from a ready store.
+  if (!options.store) await store.ping?.()
   const relay = createRelay({ ...options, store })
   const server = createServer((_request, response) => response.writeHead(404).end())
   relay.attach(server)

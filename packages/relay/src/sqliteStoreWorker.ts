@@ -1,0 +1,139 @@
+/**
+ * Owns the SQLite connection of a SqliteDocStore, on a thread of its own:
+ * better-sqlite3's synchronous calls, and the fsync of every commit, block
+ * this thread instead of the relay's event loop. Requests are answered one at
+ * a time in the order they were posted, so a load sees every append posted
+ * before it. The file's schema was checked by the store before this starts.
+ */
+import Database from 'better-sqlite3'
+import { parentPort, workerData } from 'node:worker_threads'
+import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
+
+export interface SqliteWorkerData {
+  readonly path: string
+  readonly synchronous: 'FULL' | 'NORMAL'
+}
+
+/** The rows of one document's log, as read for a compaction. */
+export interface LogRows {
+  readonly ids: number[]
+  readonly data: PackedBytes
+}
+
+export type SqliteWorkerRequest =
+  /** One group commit: `docs[i]` gets the i-th packed update. Answers nothing. */
+  | { readonly kind: 'append'; readonly id: number; readonly docs: string[]; readonly updates: PackedBytes }
+  /** Answers the document's log, oldest first, packed. */
+  | { readonly kind: 'load'; readonly id: number; readonly doc: string }
+  /** Answers LogRows. */
+  | { readonly kind: 'read'; readonly id: number; readonly doc: string }
+  /**
+   * Replaces the rows `ids` (as read) by the one merged update, kept under the
+   * last id so that rows appended since stay after it. Answers false, and
+   * changes nothing, when one of the rows is gone (another compaction won).
+   */
+  | {
+      readonly kind: 'replace'
+      readonly id: number
+      readonly doc: string
+      readonly ids: number[]
+      readonly merged: PackedBytes
+    }
+  | { readonly kind: 'ping'; readonly id: number }
+  | { readonly kind: 'close'; readonly id: number }
+
+export interface SerializedError {
+  readonly name: string
+  readonly message: string
+  readonly code?: string
+}
+
+export type SqliteWorkerReply =
+  | { readonly id: number; readonly ok: true; readonly value: PackedBytes | LogRows | boolean | undefined }
+  | { readonly id: number; readonly ok: false; readonly error: SerializedError }
+
+const port = parentPort
+if (!port) throw new Error('sqliteStoreWorker.js runs as a worker thread of SqliteDocStore')
+const { path, synchronous } = workerData as SqliteWorkerData
+
+const db = new Database(path)
+db.pragma('journal_mode = WAL')
+db.pragma(`synchronous = ${synchronous}`)
+db.pragma('busy_timeout = 5000')
+
+const insert = db.prepare<[string, Buffer]>('INSERT INTO updates (doc, data) VALUES (?, ?)')
+const select = db.prepare<[string], { id: number; data: Buffer }>(
+  'SELECT id, data FROM updates WHERE doc = ? ORDER BY id',
+)
+const deleteRow = db.prepare<[number, string]>('DELETE FROM updates WHERE id = ? AND doc = ?')
+const updateRow = db.prepare<[Buffer, number, string]>('UPDATE updates SET data = ? WHERE id = ? AND doc = ?')
+const anyRow = db.prepare('SELECT id FROM updates LIMIT 1')
+
+const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]) => {
+  docs.forEach((doc, i) => insert.run(doc, asBuffer(updates[i]!)))
+})
+
+/** Thrown inside the replace transaction to roll it back. */
+class RowsGone extends Error {}
+
+const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Array) => {
+  let found = 0
+  for (const id of ids.slice(0, -1)) found += deleteRow.run(id, doc).changes
+  found += updateRow.run(asBuffer(merged), ids.at(-1)!, doc).changes
+  if (found !== ids.length) throw new RowsGone()
+})
+
+const handle = (request: SqliteWorkerRequest): PackedBytes | LogRows | boolean | undefined => {
+  switch (request.kind) {
+    case 'append':
+      appendBatch(request.docs, unpackBytes(request.updates))
+      return undefined
+    case 'load':
+      return packBytes(select.all(request.doc).map((row) => row.data))
+    case 'read': {
+      const rows = select.all(request.doc)
+      return { ids: rows.map((row) => row.id), data: packBytes(rows.map((row) => row.data)) }
+    }
+    case 'replace':
+      try {
+        replaceRows(request.doc, request.ids, unpackBytes(request.merged)[0]!)
+        return true
+      } catch (error) {
+        if (error instanceof RowsGone) return false
+        throw error
+      }
+    case 'ping':
+      // Reads the table itself, so a file that lost it or cannot be read fails here.
+      anyRow.get()
+      return undefined
+    case 'close':
+      db.close()
+      return undefined
+  }
+}
+
+const serialize = (error: unknown): SerializedError => {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) }
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string'
+    ? { name: error.name, message: error.message, code }
+    : { name: error.name, message: error.message }
+}
+
+const transferablesOf = (value: PackedBytes | LogRows | boolean | undefined): ArrayBuffer[] => {
+  if (typeof value !== 'object') return []
+  return 'bytes' in value ? [value.bytes] : [value.data.bytes]
+}
+
+port.on('message', (request: SqliteWorkerRequest) => {
+  let value: PackedBytes | LogRows | boolean | undefined
+  try {
+    value = handle(request)
+  } catch (error) {
+    port.postMessage({ id: request.id, ok: false, error: serialize(error) } satisfies SqliteWorkerReply)
+    return
+  }
+  port.postMessage({ id: request.id, ok: true, value } satisfies SqliteWorkerReply, transferablesOf(value))
+})

@@ -139,8 +139,8 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
   const attempted = new Set<string>()
   const committed = new Set<string>()
   const acknowledged = new Set<string>()
-  /** Which element each replica's store row holds: `replica:row`. */
-  const elementOfRow = new Map<string, string>()
+  /** Which elements each replica's store row holds: `replica:row`. A row holds several once the client merges rows. */
+  const elementsOfRow = new Map<string, string[]>()
   const problems: string[] = []
   /** What the harness heard of each write, for the log of a failed seed. */
   const history = new Map<string, string>()
@@ -167,15 +167,21 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
         history.set(element, `r${index} row ${id} committed +${Date.now() - startedAt}ms`)
         committed.add(element)
         committedBy[index]!.add(element)
-        elementOfRow.set(`${index}:${id}`, element)
+        elementsOfRow.set(`${index}:${id}`, [element])
       },
       acknowledged: (ids) => {
         for (const id of ids) {
-          const element = elementOfRow.get(`${index}:${id}`)
-          if (element === undefined) continue
-          acknowledged.add(element)
-          history.set(element, `${history.get(element)}, acknowledged +${Date.now() - startedAt}ms`)
+          for (const element of elementsOfRow.get(`${index}:${id}`) ?? []) {
+            acknowledged.add(element)
+            history.set(element, `${history.get(element)}, acknowledged +${Date.now() - startedAt}ms`)
+          }
         }
+      },
+      merged: (ids, into) => {
+        const elements = ids.flatMap((id) => elementsOfRow.get(`${index}:${id}`) ?? [])
+        for (const id of ids) elementsOfRow.delete(`${index}:${id}`)
+        elementsOfRow.set(`${index}:${into}`, elements)
+        for (const element of elements) history.set(element, `${history.get(element)}, merged into row ${into}`)
       },
     })
   }

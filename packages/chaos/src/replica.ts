@@ -12,6 +12,7 @@ const replicaScript = fileURLToPath(new URL('./replicaProcess.js', import.meta.u
 export interface ReplicaListener {
   committed(element: string, id: number): void
   acknowledged(ids: readonly number[]): void
+  merged(ids: readonly number[], into: number): void
 }
 
 export class ReplicaProcess {
@@ -27,6 +28,7 @@ export class ReplicaProcess {
     child.on('message', (message: FromReplica) => {
       if (message.type === 'committed') listener.committed(message.element, message.id)
       else if (message.type === 'acknowledged') listener.acknowledged(message.ids)
+      else if (message.type === 'merged') listener.merged(message.ids, message.into)
       else if (message.type === 'report') {
         const { type: _type, ...report } = message
         for (const resolve of this.#reportWaiters.splice(0)) resolve(report)

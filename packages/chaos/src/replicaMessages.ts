@@ -26,4 +26,6 @@ export type FromReplica =
   | { readonly type: 'committed'; readonly element: string; readonly id: number }
   /** The client marked these rows acknowledged: the relay said they are durable. */
   | { readonly type: 'acknowledged'; readonly ids: readonly number[] }
+  /** The client merged the pending rows `ids` into row `into`: acknowledging `into` acknowledges them all. */
+  | { readonly type: 'merged'; readonly ids: readonly number[]; readonly into: number }
   | ({ readonly type: 'report' } & ReplicaReport)

@@ -41,6 +41,11 @@ const store: LocalStore = {
     tell({ type: 'acknowledged', ids })
   },
   compact: (doc, merge) => sqlite.compact(doc, merge),
+  mergePending: async (doc, ids, merge) => {
+    const merged = await sqlite.mergePending(doc, ids, merge)
+    if (merged) tell({ type: 'merged', ids, into: Math.max(...ids) })
+    return merged
+  },
   remove: (doc) => sqlite.remove(doc),
   close: () => sqlite.close(),
 }

@@ -55,6 +55,7 @@ export class SqliteLocalStore implements LocalStore {
       acknowledge: db.prepare<[string, number]>('UPDATE updates SET pending = 0 WHERE doc = ? AND id = ?'),
       putSnapshot: db.prepare<[string, Buffer]>('INSERT OR REPLACE INTO snapshots (doc, data) VALUES (?, ?)'),
       deleteUpdate: db.prepare<[number]>('DELETE FROM updates WHERE id = ?'),
+      replaceUpdate: db.prepare<[Buffer, number]>('UPDATE updates SET data = ? WHERE id = ?'),
       deleteSnapshot: db.prepare<[string]>('DELETE FROM snapshots WHERE doc = ?'),
       deleteUpdates: db.prepare<[string]>('DELETE FROM updates WHERE doc = ?'),
     }
@@ -94,6 +95,22 @@ export class SqliteLocalStore implements LocalStore {
         this.#statements.putSnapshot.run(doc, toBuffer(merge(snapshot ? [toBytes(snapshot.data), ...inputs] : inputs)))
         for (const { id } of merged) this.#statements.deleteUpdate.run(id)
         return merged.length
+      })(),
+    )
+  }
+
+  mergePending(doc: string, ids: readonly number[], merge: (updates: Uint8Array[]) => Uint8Array): Promise<boolean> {
+    return this.#run(() =>
+      this.#db.transaction(() => {
+        const merging = new Set(ids)
+        const inputs = this.#statements.updates.all(doc).filter(({ id }) => merging.has(id))
+        if (merging.size < 2 || inputs.length !== merging.size || inputs.some(({ pending }) => pending === 0)) {
+          return false
+        }
+        const kept = inputs.at(-1)!.id
+        this.#statements.replaceUpdate.run(toBuffer(merge(inputs.map(({ data }) => toBytes(data)))), kept)
+        for (const { id } of inputs.slice(0, -1)) this.#statements.deleteUpdate.run(id)
+        return true
       })(),
     )
   }

@@ -123,6 +123,52 @@ describe('DocHandle', () => {
     expect(stored.updates).toHaveLength(5)
   })
 
+  it('merges local edits that wait offline into one stored update, which the next step 2 settles', async () => {
+    const store = new MemoryLocalStore()
+    const { link, syncFrames } = fakeLink()
+    const handle = new DocHandle({ id: 'doc', store: Promise.resolve(store), link, compactAfterUpdates: 10 })
+    await handle.whenLoaded()
+    const text = handle.doc.getText('t')
+    for (let i = 0; i < 25; i++) text.insert(text.length, String.fromCharCode(97 + i))
+    await handle.flushed()
+    // 10 merged into 1, then 1 + 9 into 1, then 6 more.
+    const stored = await store.load('doc')
+    expect(stored.updates.map(({ pending }) => pending)).toEqual(Array(7).fill(true))
+    expect(handle.pending).toBe(7)
+    const reloaded = new DocHandle({ id: 'doc', store: Promise.resolve(store), link: fakeLink().link })
+    await reloaded.whenLoaded()
+    expect(reloaded.doc.getText('t').toString()).toBe('abcdefghijklmnopqrstuvwxy')
+    reloaded.close()
+
+    const synced = handle.whenSynced()
+    handle.connectionChanged('open')
+    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
+    await handle.flushed()
+    const [step2] = syncFrames().flatMap((frame) =>
+      frame.type === 'sync' && frame.sync.type === 'step2' ? [{ seq: frame.seq, update: frame.sync.update }] : [],
+    )
+    const relayDoc = new Y.Doc()
+    Y.applyUpdate(relayDoc, step2!.update)
+    expect(relayDoc.getText('t').toString()).toBe('abcdefghijklmnopqrstuvwxy')
+    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step2', update: new Uint8Array([0, 0]) } })
+    handle.receive({ type: 'ack', doc: 'doc', seq: step2!.seq })
+    await synced
+    await handle.flushed()
+    expect(handle.pending).toBe(0)
+    expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual(Array(7).fill(false))
+    handle.close()
+  })
+
+  it('never merges edits already sent on the current connection', async () => {
+    const store = new MemoryLocalStore()
+    const { handle } = await openHandle(store, { compactAfterUpdates: 5 })
+    const text = handle.doc.getText('t')
+    for (let i = 0; i < 12; i++) text.insert(text.length, 'x')
+    await handle.flushed()
+    expect((await store.load('doc')).updates).toHaveLength(12)
+    expect(handle.pending).toBe(12)
+  })
+
   it('compacts the stored log once the appends add up to M bytes', async () => {
     const store = new MemoryLocalStore()
     const { handle } = await openHandle(store, { compactAfterBytes: 1_000 })

@@ -36,7 +36,11 @@ export interface DocHandleOptions {
   readonly store: Promise<LocalStore>
   readonly link: RelayLink
   readonly tabs?: TabLink | undefined
-  /** Merge the stored log into the snapshot after this many appends. Default 100. */
+  /**
+   * Merge the stored log into the snapshot after this many appends, and
+   * merge this many local updates that wait, unsent, for a connection into
+   * one. Default 100.
+   */
   readonly compactAfterUpdates?: number
   /** ... or once the appends since the last merge add up to this many bytes. Default 1 MiB. */
   readonly compactAfterBytes?: number
@@ -265,8 +269,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       updates.push(update)
       if (pending) this.#pending.set(id, { ordinal: 0, seq: 0 })
     }
-    // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log
-    // (pending updates are never compacted, so an offline session can leave thousands).
+    // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log.
     if (updates.length > 0) {
       Y.transact(
         this.doc,
@@ -336,12 +339,38 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
           this.#appendsSinceCompaction = this.#bytesSinceCompaction = 0
           await store.compact(this.id, (updates) => Y.mergeUpdates(updates))
         }
+        await this.#mergeUnsentUpdates(store)
       })
       .catch((error: unknown) => {
         this.emit('error', [
           new ConcordError('store', `the device store failed for "${this.id}"`, this.id, { cause: error }),
         ])
       })
+  }
+
+  /**
+   * Compaction keeps pending updates apart, so an offline session would grow
+   * the stored log by one record an edit, and every load would read them all.
+   * Once enough wait unsent, they become one. Only unsent ones: all of them
+   * then share one fate (a later step 2 carries them together), so the
+   * record that holds them all, under the greatest id, is acknowledged
+   * exactly when each of them would have been.
+   */
+  async #mergeUnsentUpdates(store: LocalStore): Promise<void> {
+    const unsent = [...this.#pending].filter(([, pending]) => pending.seq === 0).map(([id]) => id)
+    if (unsent.length < Math.max(2, this.#compactAfterUpdates)) return
+    if (!(await store.mergePending(this.id, unsent, (updates) => Y.mergeUpdates(updates)))) return
+    const kept = Math.max(...unsent)
+    let ordinal = Infinity
+    for (const id of unsent) {
+      const pending = this.#pending.get(id)
+      if (!pending) continue
+      ordinal = Math.min(ordinal, pending.ordinal)
+      if (id !== kept) this.#pending.delete(id)
+    }
+    const keptPending = this.#pending.get(kept)
+    if (keptPending) this.#pending.set(kept, { ordinal, seq: keptPending.seq })
+    this.emit('pending', [this.pending])
   }
 
   #openOnTheRelay(): void {

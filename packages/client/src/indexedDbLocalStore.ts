@@ -170,6 +170,24 @@ export class IndexedDbLocalStore implements LocalStore {
     })
   }
 
+  mergePending(doc: string, ids: readonly number[], merge: (updates: Uint8Array[]) => Uint8Array): Promise<boolean> {
+    const sorted = [...new Set(ids)].sort((a, b) => a - b)
+    if (sorted.length < 2) return this.#run(['updates'], 'readonly', async () => false)
+    return this.#run(['updates'], 'readwrite', async (tx) => {
+      const updates = tx.objectStore('updates')
+      const records = await Promise.all(sorted.map(async (id) => updates.get(id)))
+      if (records.some((record) => record?.doc !== doc || !record.pending)) return false
+      // As in compact: merge is synchronous, so the writes are issued in the same transaction as the reads.
+      const merged = merge(records.map((record) => record!.update))
+      const kept = sorted.at(-1)!
+      await Promise.all([
+        updates.put({ doc, update: exactCopy(merged), pending: true }, kept),
+        ...sorted.slice(0, -1).map(async (id) => updates.delete(id)),
+      ])
+      return true
+    })
+  }
+
   remove(doc: string): Promise<void> {
     return this.#run(['updates', 'snapshots'], 'readwrite', async (tx) => {
       const updates = tx.objectStore('updates')

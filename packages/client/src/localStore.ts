@@ -44,6 +44,15 @@ export interface LocalStore {
    */
   compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number>
 
+  /**
+   * Replaces the pending updates `ids` of `doc` by one pending update,
+   * `merge(their updates, oldest first)`, stored under the greatest of the
+   * ids, in one transaction. Resolves false and changes nothing when fewer
+   * than two ids are given, or when any of them is not a pending update of
+   * `doc`. Acknowledging that greatest id later acknowledges the merged update.
+   */
+  mergePending(doc: string, ids: readonly number[], merge: (updates: Uint8Array[]) => Uint8Array): Promise<boolean>
+
   /** Deletes everything stored for `doc`. */
   remove(doc: string): Promise<void>
 

@@ -57,6 +57,26 @@ export class MemoryLocalStore implements LocalStore {
     return merged.length
   }
 
+  async mergePending(
+    doc: string,
+    ids: readonly number[],
+    merge: (updates: Uint8Array[]) => Uint8Array,
+  ): Promise<boolean> {
+    this.#assertOpen()
+    const merging = new Set(ids)
+    const stored = this.#docs.get(doc)
+    const inputs = stored?.updates.filter((update) => merging.has(update.id)) ?? []
+    if (!stored || merging.size < 2 || inputs.length !== merging.size || inputs.some(({ pending }) => !pending)) {
+      return false
+    }
+    const kept = inputs.at(-1)!.id
+    const update = copy(merge(inputs.map((input) => input.update)))
+    stored.updates = stored.updates
+      .filter(({ id }) => id === kept || !merging.has(id))
+      .map((stored) => (stored.id === kept ? { id: kept, update, pending: true } : stored))
+    return true
+  }
+
   async remove(doc: string): Promise<void> {
     this.#assertOpen()
     this.#docs.delete(doc)

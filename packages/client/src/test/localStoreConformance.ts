@@ -200,6 +200,52 @@ export const describeLocalStore = (name: string, factory: LocalStoreFactory): vo
       expect(textOf(await store.load('doc'))).toBe('abc')
     })
 
+    it('merges pending updates into one pending update under the greatest id, leaving the others', async () => {
+      store = await factory.create()
+      const updates = typing(6)
+      const ids: number[] = []
+      for (const [i, update] of updates.entries()) ids.push(await store.append('doc', update, i !== 2))
+      await store.append('other', updates[0]!, true)
+      const merging = [ids[4]!, ids[0]!, ids[3]!, ids[1]!]
+      const merge = vi.fn(Y.mergeUpdates)
+      expect(await store.mergePending('doc', merging, merge)).toBe(true)
+      expect(merge.mock.calls[0]![0].map((update) => [...update])).toEqual(
+        [updates[0]!, updates[1]!, updates[3]!, updates[4]!].map((update) => [...update]),
+      )
+
+      const loaded = await store.load('doc')
+      expect(loaded.updates.map(({ id, pending }) => ({ id, pending }))).toEqual([
+        { id: ids[2], pending: false },
+        { id: ids[4], pending: true },
+        { id: ids[5], pending: true },
+      ])
+      expect(textOf(loaded)).toBe('abcdef')
+      expect((await store.load('other')).updates).toHaveLength(1)
+
+      await store.acknowledge('doc', [ids[4]!])
+      expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual([false, false, true])
+    })
+
+    it('merges no pending updates when one of them is missing, acknowledged or of another document', async () => {
+      store = await factory.create()
+      const updates = typing(4)
+      const first = await store.append('doc', updates[0]!, true)
+      const second = await store.append('doc', updates[1]!, true)
+      const acknowledged = await store.append('doc', updates[2]!, true)
+      await store.acknowledge('doc', [acknowledged])
+      const elsewhere = await store.append('other', updates[3]!, true)
+      const before = bytesOf(await store.load('doc'))
+      const merge = vi.fn(Y.mergeUpdates)
+      expect(await store.mergePending('doc', [first, second, acknowledged], merge)).toBe(false)
+      expect(await store.mergePending('doc', [first, second, elsewhere], merge)).toBe(false)
+      expect(await store.mergePending('doc', [first, second, elsewhere + 1000], merge)).toBe(false)
+      expect(await store.mergePending('doc', [first], merge)).toBe(false)
+      expect(merge).not.toHaveBeenCalled()
+      expect(bytesOf(await store.load('doc'))).toEqual(before)
+      await expect(store.mergePending('doc', [first, second], failingMerge)).rejects.toThrow('merge failed')
+      expect(bytesOf(await store.load('doc'))).toEqual(before)
+    })
+
     it('keeps documents apart, whatever their names', async () => {
       store = await factory.create()
       const names = ['a', 'a/b', '../a', "x'; DROP TABLE updates; --", 'ü ✓ 😀', 'a%2e%2e', 'A', '']
@@ -244,6 +290,8 @@ export const describeLocalStore = (name: string, factory: LocalStoreFactory): vo
       await expect(store.append('doc', update!, true)).rejects.toMatchObject(closed)
       await expect(store.acknowledge('doc', [1])).rejects.toMatchObject(closed)
       await expect(store.compact('doc', Y.mergeUpdates)).rejects.toMatchObject(closed)
+      await expect(store.mergePending('doc', [1, 2], Y.mergeUpdates)).rejects.toMatchObject(closed)
+      await expect(store.mergePending('doc', [1], Y.mergeUpdates)).rejects.toMatchObject(closed)
       await expect(store.remove('doc')).rejects.toMatchObject(closed)
       await expect(store.close()).resolves.toBeUndefined()
     })

@@ -195,4 +195,46 @@ describe('createClient', () => {
     alice.close()
     await waitFor(() => !bob.awareness.getStates().has(alice.doc.clientID), "Alice's presence gone at Bob")
   })
+
+  it('shows presence again at once after the relay restarts, though the others dropped it', async () => {
+    const relay = await relayOnFixedPort()
+    const alice = makeClient(relay.url).open('presence-again')
+    const bob = makeClient(relay.url).open('presence-again')
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    alice.awareness.setLocalStateField('user', { name: 'Alice' })
+    bob.awareness.setLocalStateField('user', { name: 'Bob' })
+    const seeEachOther = () =>
+      bob.awareness.getStates().has(alice.doc.clientID) && alice.awareness.getStates().has(bob.doc.clientID)
+    await waitFor(seeEachOther, 'each one the other')
+
+    // The relay goes away: each drops the other's presence, as it can no longer know it.
+    await relay.stop()
+    await waitFor(() => !seeEachOther(), 'presence dropped while the relay is down')
+    await relay.restart()
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    // Well before the 15 s renewal of y-protocols' Awareness.
+    await waitFor(seeEachOther, 'each one the other again', 3_000)
+  })
+
+  it('shows presence again at once after its connection drops, though the relay told the others it left', async () => {
+    const relay = await relayOnFixedPort()
+    const sockets: NodeWebSocket[] = []
+    class TrackedWebSocket extends NodeWebSocket {
+      constructor(...args: ConstructorParameters<typeof NodeWebSocket>) {
+        super(...args)
+        sockets.push(this)
+      }
+    }
+    const alice = makeClient(relay.url, { WebSocket: TrackedWebSocket as never }).open('presence-drop')
+    const bob = makeClient(relay.url).open('presence-drop')
+    await Promise.all([alice.whenSynced(), bob.whenSynced()])
+    alice.awareness.setLocalStateField('user', { name: 'Alice' })
+    await waitFor(() => bob.awareness.getStates().has(alice.doc.clientID), "Alice's presence at Bob")
+
+    // The relay sees her socket close and tells Bob she left, with a clock one past hers.
+    sockets.at(-1)!.close()
+    await waitFor(() => !bob.awareness.getStates().has(alice.doc.clientID), "Alice's presence gone at Bob")
+    await waitFor(() => sockets.length === 2 && alice.status === 'synced', 'Alice reconnected')
+    await waitFor(() => bob.awareness.getStates().has(alice.doc.clientID), "Alice's presence back at Bob", 3_000)
+  })
 })

@@ -375,6 +375,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
 
   #openOnTheRelay(): void {
     if (!this.#link.send({ type: 'open', doc: this.id })) return
+    this.#advanceLocalAwarenessClock()
     this.#openOnRelay = true
     this.#link.send({
       type: 'sync',
@@ -391,6 +392,22 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     const stale = [...this.#presenceFromRelay].filter((clientId) => clientId !== this.doc.clientID)
     this.#presenceFromRelay.clear()
     if (stale.length > 0) removeAwarenessStates(this.awareness, stale, fromRelay)
+  }
+
+  /**
+   * Awareness keeps the state with the highest clock, and a removal wins a
+   * tie. When this client's last connection closed, the relay told the others
+   * it left with a clock one past the last it saw; when the relay itself went
+   * away, the others dropped this client at its current clock. Announced
+   * again at the same clock, the state would be ignored until Awareness
+   * renews it (15 s, twice over for the first case): two renewals now put it
+   * past both. Called before the handle counts as open, so neither is sent.
+   */
+  #advanceLocalAwarenessClock(): void {
+    const state = this.awareness.getLocalState()
+    if (state === null) return
+    this.awareness.setLocalState(state)
+    this.awareness.setLocalState(state)
   }
 
   #sendLocalAwareness(): void {

@@ -146,6 +146,7 @@ export class NativeConnection {
           return open.access === 'write'
         },
         send: (frame) => this.#socket.send(frame),
+        probe: () => this.#socket.probe(),
         refuse: (code, reason) => this.#refuse(doc, open, code, reason),
         writeDropped: () => {
           if (toldReadOnly) return

@@ -79,6 +79,38 @@ describe('Presence', () => {
     expect(presence.apply(bob, update({ clientId: 1, clock: 11, state: '{}' }))).toBeDefined()
   })
 
+  it("holds back a claim on another peer's client, and hands the client to it when the owner leaves", () => {
+    const presence = new Presence<object>()
+    const contested: object[] = []
+    presence.apply(alice, update({ clientId: 1, clock: 4, state: '{"v":"old"}' }))
+    const claim = update({ clientId: 1, clock: 6, state: '{"v":"new"}' })
+    expect(presence.apply(bob, claim, (owner) => contested.push(owner))).toBeUndefined()
+    expect(contested).toEqual([alice])
+    expect(snapshotOf(presence)).toEqual([{ clientId: 1, clock: 4, state: '{"v":"old"}' }])
+    // Alice leaves: everyone is told Bob's state, not a removal.
+    expect(decodeAwarenessUpdate(presence.removeOwnedBy(alice)!)).toEqual([
+      { clientId: 1, clock: 6, state: '{"v":"new"}' },
+    ])
+    expect(snapshotOf(presence)).toEqual([{ clientId: 1, clock: 6, state: '{"v":"new"}' }])
+    expect(presence.removeOwnedBy(bob)).toBeDefined()
+    expect(presence.snapshot()).toBeUndefined()
+  })
+
+  it('removes the client when the held claim would lose to the removal, or its claimer left first', () => {
+    const presence = new Presence<object>()
+    const carol = { name: 'carol' }
+    presence.apply(alice, update({ clientId: 1, clock: 4, state: '{}' }, { clientId: 2, clock: 1, state: '{}' }))
+    // Clock 5 ties the removal's (4 + 1): the others would keep the removal, so the client is removed.
+    presence.apply(bob, update({ clientId: 1, clock: 5, state: '{"v":"tie"}' }))
+    presence.apply(carol, update({ clientId: 2, clock: 9, state: '{"v":"gone"}' }))
+    presence.removeOwnedBy(carol)
+    expect(decodeAwarenessUpdate(presence.removeOwnedBy(alice)!)).toEqual([
+      { clientId: 1, clock: 5, state: 'null' },
+      { clientId: 2, clock: 2, state: 'null' },
+    ])
+    expect(presence.snapshot()).toBeUndefined()
+  })
+
   it('drops a state over the size cap', () => {
     const presence = new Presence<object>(64)
     const big = JSON.stringify({ name: 'x'.repeat(64) })

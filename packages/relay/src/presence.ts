@@ -4,6 +4,11 @@
  * update to send when that peer leaves. Presence is relayed, never stored,
  * and cannot be forged: a client id belongs to the peer that introduced it
  * until that peer leaves, and only its owner may change or clear it.
+ *
+ * A claim on a client id that another peer owns is held back, not applied:
+ * when that owner leaves, the latest such claim takes its place at once,
+ * which is how a client that reconnected while its old socket looked open
+ * gets its presence back (the room probes the old socket meanwhile).
  */
 import { decodeAwarenessUpdate, encodeAwarenessUpdate, ProtocolError, type AwarenessEntry } from '@concord/protocol'
 
@@ -13,10 +18,18 @@ interface ClientPresence {
   readonly owner: object
 }
 
+interface HeldClaim<Peer> {
+  readonly from: Peer
+  readonly clock: number
+  readonly state: string
+}
+
 const removed = 'null'
 
 export class Presence<Peer extends object> {
   readonly #clients = new Map<number, ClientPresence>()
+  /** The latest claim on each client id owned by another peer; at most one per client id. */
+  readonly #held = new Map<number, HeldClaim<Peer>>()
 
   constructor(
     /** A state longer than this (in UTF-8 bytes) is dropped. */
@@ -27,11 +40,13 @@ export class Presence<Peer extends object> {
    * Records an awareness update from `from`, and returns what to forward: the
    * same bytes when every entry was accepted, an update of the accepted
    * entries when some were dropped (another peer's client id, a state over
-   * the size cap), undefined when none was. Throws a ProtocolError with code
-   * `invalidUpdate` when it does not decode or a state is not JSON, so that
-   * no client is ever sent presence it would throw on.
+   * the size cap), undefined when none was. A state for another peer's
+   * client id is held back (see above), and `onContested` is told that
+   * peer. Throws a ProtocolError with code `invalidUpdate` when it does not
+   * decode or a state is not JSON, so that no client is ever sent presence
+   * it would throw on.
    */
-  apply(from: Peer, update: Uint8Array): Uint8Array | undefined {
+  apply(from: Peer, update: Uint8Array, onContested?: (owner: Peer) => void): Uint8Array | undefined {
     let entries: AwarenessEntry[]
     try {
       entries = decodeAwarenessUpdate(update)
@@ -48,13 +63,17 @@ export class Presence<Peer extends object> {
       }
     }
     const accepted = entries.filter(({ clientId, clock, state }) => {
-      const owner = this.#clients.get(clientId)?.owner
-      return (
-        (owner === undefined || owner === from) &&
+      const valid =
         Buffer.byteLength(state) <= this.maxStateBytes &&
         // The removal sent when its owner leaves needs a clock one higher, still a safe integer.
         clock < Number.MAX_SAFE_INTEGER
-      )
+      const owner = this.#clients.get(clientId)?.owner as Peer | undefined
+      if (owner === undefined || owner === from) return valid
+      if (valid && state !== removed) {
+        this.#held.set(clientId, { from, clock, state })
+        onContested?.(owner)
+      }
+      return false
     })
     for (const { clientId, clock, state } of accepted) {
       const current = this.#clients.get(clientId)
@@ -67,15 +86,28 @@ export class Presence<Peer extends object> {
     return accepted.length > 0 ? encodeAwarenessUpdate(accepted) : undefined
   }
 
-  /** Forgets every client `peer` introduced; returns the update that tells everyone else, or undefined if there is none. */
+  /**
+   * Forgets every client `peer` introduced, and its held claims; a client
+   * someone else claimed meanwhile passes to them. Returns the update that
+   * tells everyone else, or undefined if there is none.
+   */
   removeOwnedBy(peer: Peer): Uint8Array | undefined {
-    const removals: AwarenessEntry[] = []
+    for (const [clientId, claim] of this.#held) if (claim.from === peer) this.#held.delete(clientId)
+    const changes: AwarenessEntry[] = []
     for (const [clientId, presence] of this.#clients) {
       if (presence.owner !== peer) continue
       this.#clients.delete(clientId)
-      removals.push({ clientId, clock: presence.clock + 1, state: removed })
+      const claim = this.#held.get(clientId)
+      this.#held.delete(clientId)
+      // The others drop the old state on a clock one past it: only a claim beyond that would show.
+      if (claim && claim.clock > presence.clock + 1) {
+        this.#clients.set(clientId, { clock: claim.clock, state: claim.state, owner: claim.from })
+        changes.push({ clientId, clock: claim.clock, state: claim.state })
+      } else {
+        changes.push({ clientId, clock: presence.clock + 1, state: removed })
+      }
     }
-    return removals.length > 0 ? encodeAwarenessUpdate(removals) : undefined
+    return changes.length > 0 ? encodeAwarenessUpdate(changes) : undefined
   }
 
   /**

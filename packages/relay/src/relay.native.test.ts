@@ -104,6 +104,51 @@ describe('native mode (concord.v1)', () => {
     ])
   })
 
+  it('passes a client id to a new connection once the socket that owned it stops answering', async () => {
+    relay = await startRelay({ presenceProbeTimeoutMs: 300 })
+    const [old, renewed, bob] = [await connect(), await connect(), await connect()]
+    for (const client of [old, renewed, bob]) client.open('room')
+    await Promise.all([old, renewed, bob].map((client) => client.whenSynced('room')))
+    const presenceAtBob = () =>
+      bob.received.flatMap((frame) => (frame.type === 'awareness' ? decodeAwarenessUpdate(frame.update) : []))
+    const say = (client: NativeTestClient, clock: number, state: string) =>
+      client.send({ type: 'awareness', doc: 'room', update: encodeAwarenessUpdate([{ clientId: 7, clock, state }]) })
+    say(old, 1, '{"n":"alice"}')
+    await waitFor(() => presenceAtBob().length === 1, "Alice's presence at Bob")
+
+    // Her old socket goes silent, as on a network that went away: it reads nothing, so it answers no ping.
+    ;(old.ws as unknown as { _socket: { pause(): void } })._socket.pause()
+    say(renewed, 3, '{"n":"alice, again"}')
+    await waitFor(() => presenceAtBob().length === 2, 'her presence from the new connection at Bob')
+    expect(presenceAtBob()).toEqual([
+      { clientId: 7, clock: 1, state: '{"n":"alice"}' },
+      { clientId: 7, clock: 3, state: '{"n":"alice, again"}' },
+    ])
+    await waitFor(() => relay!.relay.stats().connections === 2, 'the silent socket dropped')
+  })
+
+  it('keeps a client id with an owner that answers, and hands it over when that owner leaves', async () => {
+    relay = await startRelay({ presenceProbeTimeoutMs: 100 })
+    const [owner, claimer, bob] = [await connect(), await connect(), await connect()]
+    for (const client of [owner, claimer, bob]) client.open('room')
+    await Promise.all([owner, claimer, bob].map((client) => client.whenSynced('room')))
+    const presenceAtBob = () =>
+      bob.received.flatMap((frame) => (frame.type === 'awareness' ? decodeAwarenessUpdate(frame.update) : []))
+    const say = (client: NativeTestClient, clock: number, state: string) =>
+      client.send({ type: 'awareness', doc: 'room', update: encodeAwarenessUpdate([{ clientId: 7, clock, state }]) })
+    say(owner, 1, '{"n":"owner"}')
+    await waitFor(() => presenceAtBob().length === 1, "the owner's presence at Bob")
+    say(claimer, 5, '{"n":"claimer"}')
+    // The owner answers the probe: three times its timeout later, it is still connected and still shown.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(relay.relay.stats().connections).toBe(3)
+    expect(presenceAtBob()).toEqual([{ clientId: 7, clock: 1, state: '{"n":"owner"}' }])
+
+    owner.close()
+    await waitFor(() => presenceAtBob().length === 2, 'the claim at Bob')
+    expect(presenceAtBob()[1]).toEqual({ clientId: 7, clock: 5, state: '{"n":"claimer"}' })
+  })
+
   it('batches acks: many updates in one burst get far fewer ack frames', async () => {
     relay = await startRelay()
     const client = await connect()

@@ -66,6 +66,13 @@ export interface RelayOptions {
   readonly allowedOrigins?: readonly string[]
   /** An awareness (presence) state longer than this, in UTF-8 bytes, is dropped. Default: 1 KiB. */
   readonly maxAwarenessStateBytes?: number
+  /**
+   * When a connection claims the presence of a client id that another
+   * connection owns (a client that reconnected while its old socket looks
+   * open), the owner is pinged, and dropped if nothing comes back within
+   * this; the claim then takes its place. Default: 5 s.
+   */
+  readonly presenceProbeTimeoutMs?: number
   /** Decides what each connection may do with each document. Default: everyone may write everything. */
   readonly authenticate?: Authenticate
   /**
@@ -109,6 +116,7 @@ export const relayDefaults = {
   compactAfterUpdates: 200,
   queryTokens: true,
   maxAwarenessStateBytes: 1024,
+  presenceProbeTimeoutMs: 5_000,
   maxConnectionsPerIp: 256,
   maxDocumentsPerConnection: 256,
   maxWaitingFrames: 256,

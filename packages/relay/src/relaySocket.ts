@@ -14,6 +14,8 @@ import type { WireMode } from './room.js'
 export interface RelaySocketOptions {
   /** Close a peer whose unsent bytes pass this (it is not reading). */
   readonly maxBufferedBytes: number
+  /** How long a probed peer has to answer (see probe()). */
+  readonly presenceProbeTimeoutMs: number
   readonly logger: Logger
   readonly observer: RelayObserver
 }
@@ -57,6 +59,9 @@ export class RelaySocket {
   closedWith: { readonly code: number; readonly reason: string } | undefined
   #closing = false
   #corked = false
+  /** Counts pongs and frames: what a probe waits for. */
+  #heard = 0
+  #probing = false
 
   constructor(
     readonly ws: WebSocket,
@@ -65,11 +70,15 @@ export class RelaySocket {
     private readonly options: RelaySocketOptions,
   ) {
     this.logFields = { conn: this.id, mode, ...logFields }
-    ws.on('pong', () => (this.alive = true))
+    ws.on('pong', () => {
+      this.alive = true
+      this.#heard++
+    })
   }
 
   /** Counts one message that arrived. */
   received(bytes: number): void {
+    this.#heard++
     this.traffic.messagesIn++
     this.traffic.bytesIn += bytes
     this.options.observer.messageReceived?.(this.mode, bytes)
@@ -108,6 +117,22 @@ export class RelaySocket {
       this.#corked = false
       socket.uncork()
     })
+  }
+
+  /**
+   * Asks the peer to show it is still there: a ping now, and the connection
+   * is dropped if neither the pong nor any frame has come back when the
+   * probe timeout ends. One probe at a time; the heartbeat is untouched.
+   */
+  probe(): void {
+    if (this.#probing || !this.isOpen) return
+    this.#probing = true
+    const heard = this.#heard
+    this.ws.ping()
+    setTimeout(() => {
+      this.#probing = false
+      if (this.#heard === heard && this.isOpen) this.terminate('no answer to a presence probe')
+    }, this.options.presenceProbeTimeoutMs).unref()
   }
 
   /** Drops the connection without a closing handshake (it shows as 1006, abnormal closure). */

@@ -36,6 +36,11 @@ export interface RoomPeer {
   readonly canWrite: boolean
   /** The room dropped a write from this read-only peer. */
   writeDropped(): void
+  /**
+   * Another peer claims the presence of a client this peer introduced: check
+   * that this one is still connected, and drop it if it does not answer.
+   */
+  probe?(): void
 }
 
 export type RoomMessage =
@@ -147,7 +152,9 @@ export class Room implements FanoutMember {
       case 'sync':
         return this.#receiveSync(peer, message.sync)
       case 'awareness': {
-        const update = this.#presence.apply(peer, message.update)
+        const update = this.#presence.apply(peer, message.update, (owner) => {
+          if (!(owner instanceof RemoteRelay)) owner.probe?.()
+        })
         // A stock y-websocket provider drops a socket that received nothing for 30 s, and
         // counts on its own awareness renewals (every 15 s) coming back: echo them to it.
         if (update) {

@@ -21,6 +21,7 @@ export class YWebsocketConnection {
       mode: 'y-websocket',
       canWrite: access === 'write',
       send: (frame) => socket.send(frame),
+      probe: () => socket.probe(),
       refuse: (code, reason) => socket.close(code, reason),
       writeDropped: () => {
         // Once: y-protocols' "permission denied" is the only refusal a stock provider understands.

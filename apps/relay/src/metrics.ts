@@ -6,7 +6,7 @@
  * mode, close code, store operation, dependency; never a document name.
  */
 import { closeCodeName } from '@concord/protocol'
-import type { RelayObserver, RelayStats } from '@concord/relay'
+import type { RelayObserver, RelayStats, WireMode } from '@concord/relay'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { runChecks, type ReadinessCheck } from './readiness.js'
 
@@ -77,30 +77,26 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     labelNames: ['mode', 'code', 'by'],
     registers,
   })
-  const messagesIn = new Counter({
-    name: 'concord_messages_received_total',
-    help: 'WebSocket messages received',
-    labelNames: ['mode'],
-    registers,
-  })
-  const bytesIn = new Counter({
-    name: 'concord_received_bytes_total',
-    help: 'Bytes of WebSocket messages received',
-    labelNames: ['mode'],
-    registers,
-  })
-  const messagesOut = new Counter({
-    name: 'concord_messages_sent_total',
-    help: 'WebSocket messages sent',
-    labelNames: ['mode'],
-    registers,
-  })
-  const bytesOut = new Counter({
-    name: 'concord_sent_bytes_total',
-    help: 'Bytes of WebSocket messages sent',
-    labelNames: ['mode'],
-    registers,
-  })
+  // Counted in plain numbers and handed to prom-client at each scrape: these run for every frame,
+  // and prom-client hashes the labels of every inc (9% of the relay's busy time at 160,000 frames/s).
+  const trafficCounter = (name: string, help: string): Record<WireMode, number> => {
+    const counts: Record<WireMode, number> = { native: 0, 'y-websocket': 0 }
+    new Counter({
+      name,
+      help,
+      labelNames: ['mode'],
+      registers,
+      collect() {
+        this.reset()
+        for (const [mode, count] of Object.entries(counts)) if (count > 0) this.inc({ mode }, count)
+      },
+    })
+    return counts
+  }
+  const messagesIn = trafficCounter('concord_messages_received_total', 'WebSocket messages received')
+  const bytesIn = trafficCounter('concord_received_bytes_total', 'Bytes of WebSocket messages received')
+  const messagesOut = trafficCounter('concord_messages_sent_total', 'WebSocket messages sent')
+  const bytesOut = trafficCounter('concord_sent_bytes_total', 'Bytes of WebSocket messages sent')
   const updatesStored = new Counter({
     name: 'concord_updates_stored_total',
     help: 'Updates appended durably to the store',
@@ -128,12 +124,12 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     connectionOpened: (mode) => opened.inc({ mode }),
     connectionClosed: (mode, code, by) => closed.inc({ mode, code: closeCodeLabel(code), by }),
     messageReceived: (mode, bytes) => {
-      messagesIn.inc({ mode })
-      bytesIn.inc({ mode }, bytes)
+      messagesIn[mode]++
+      bytesIn[mode] += bytes
     },
     messageSent: (mode, bytes) => {
-      messagesOut.inc({ mode })
-      bytesOut.inc({ mode }, bytes)
+      messagesOut[mode]++
+      bytesOut[mode] += bytes
     },
     updateStored: (bytes) => {
       updatesStored.inc()

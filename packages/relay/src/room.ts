@@ -7,6 +7,7 @@
  * serve a blank, and is dropped so that the next peer loads it afresh.
  */
 import {
+  decodeAwarenessUpdate,
   encodeNativeFrame,
   encodeYWebsocketMessage,
   ProtocolError,
@@ -205,7 +206,11 @@ export class Room implements FanoutMember {
     if (!owner || this.#status === 'gone') return
     this.#remoteRelays.delete(relayId)
     const removal = this.#presence.removeOwnedBy(owner)
-    if (removal) this.#broadcast({ type: 'awareness', update: removal })
+    if (!removal) return
+    this.#broadcast({ type: 'awareness', update: removal })
+    // It may hand a client to one of our peers that claimed it (see Presence): the other relays must
+    // hear of that; each of them removes the dead relay's clients on its own.
+    if (decodeAwarenessUpdate(removal).some(({ state }) => state !== 'null')) this.#link?.publishAwareness(removal)
   }
 
   localPresence(): Uint8Array | undefined {

@@ -102,12 +102,26 @@ describe('parseConfig', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+    expect(
+      parse(['--jwt-secret', secret, '--jwt-issuer', 'https://auth.example.com', '--jwt-clock-tolerance', '30'], {
+        CONCORD_JWT_AUDIENCE: 'concord',
+      })?.jwt,
+    ).toEqual({
+      secret,
+      algorithm: 'HS256',
+      issuer: 'https://auth.example.com',
+      audience: 'concord',
+      clockToleranceSeconds: 30,
+    })
     const refusals: Array<[string[], string]> = [
       [['--jwt-secret', 'short'], 'at least 32 characters'],
       [['--jwt-secret', secret, '--jwt-public-key', 'k'], 'not both'],
       [['--jwt-secret', secret, '--jwt-algorithm', 'RS256'], 'for a secret must be one of HS256'],
       [['--jwt-algorithm', 'none'], 'needs --jwt-secret'],
       [['--jwt-public-key', '/nonexistent.pem'], 'cannot read --jwt-public-key'],
+      [['--jwt-issuer', 'https://auth.example.com'], '--jwt-issuer needs --jwt-secret'],
+      [['--jwt-clock-tolerance', '5'], '--jwt-clock-tolerance needs --jwt-secret'],
+      [['--jwt-secret', secret, '--jwt-clock-tolerance', '1.5'], '--jwt-clock-tolerance must be a whole number'],
       [['--port', '70000'], '--port must be a whole number from 0 to 65535'],
       [['--log-level', 'loud'], '--log-level must be one of'],
       [['--bogus'], "Unknown option '--bogus'"],

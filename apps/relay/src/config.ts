@@ -55,6 +55,9 @@ export const usage = `Usage: concord-relay [options]
   --jwt-public-key <file>  ... or with this public key (PEM)    [CONCORD_JWT_PUBLIC_KEY_FILE]
   --jwt-algorithm <a> HS256, HS384, HS512 for a secret (default HS256);
                       RS256, ES256, EdDSA for a key (default RS256)  [CONCORD_JWT_ALGORITHM]
+  --jwt-issuer <s>    require this iss claim                    [CONCORD_JWT_ISSUER]
+  --jwt-audience <s>  require this aud claim                    [CONCORD_JWT_AUDIENCE]
+  --jwt-clock-tolerance <s>  seconds of leeway on exp and nbf   [CONCORD_JWT_CLOCK_TOLERANCE, default 0]
   --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
   --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
   --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
@@ -99,6 +102,9 @@ const fileKeys = {
   'jwt-secret': 'string',
   'jwt-public-key': 'path',
   'jwt-algorithm': 'string',
+  'jwt-issuer': 'string',
+  'jwt-audience': 'string',
+  'jwt-clock-tolerance': 'integer',
   'query-tokens': 'boolean',
   'rate-messages': 'integer',
   'rate-bytes': 'integer',
@@ -184,6 +190,9 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'jwt-secret': { type: 'string' },
         'jwt-public-key': { type: 'string' },
         'jwt-algorithm': { type: 'string' },
+        'jwt-issuer': { type: 'string' },
+        'jwt-audience': { type: 'string' },
+        'jwt-clock-tolerance': { type: 'string' },
         'no-query-tokens': { type: 'boolean' },
         'rate-messages': { type: 'string' },
         'rate-bytes': { type: 'string' },
@@ -237,11 +246,18 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       2 ** 31 - 1,
     ),
     logLevel: logLevel as Config['logLevel'],
-    jwt: jwtKeyOf(
-      values['jwt-secret'] ?? env.CONCORD_JWT_SECRET ?? file['jwt-secret'],
-      values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE ?? file['jwt-public-key'],
-      values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM ?? file['jwt-algorithm'],
-      cwd,
+    jwt: withClaimChecks(
+      jwtKeyOf(
+        values['jwt-secret'] ?? env.CONCORD_JWT_SECRET ?? file['jwt-secret'],
+        values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE ?? file['jwt-public-key'],
+        values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM ?? file['jwt-algorithm'],
+        cwd,
+      ),
+      {
+        issuer: values['jwt-issuer'] ?? env.CONCORD_JWT_ISSUER ?? file['jwt-issuer'],
+        audience: values['jwt-audience'] ?? env.CONCORD_JWT_AUDIENCE ?? file['jwt-audience'],
+        clockTolerance: values['jwt-clock-tolerance'] ?? env.CONCORD_JWT_CLOCK_TOLERANCE ?? file['jwt-clock-tolerance'],
+      },
     ),
     queryTokens: !(
       values['no-query-tokens'] ??
@@ -327,4 +343,26 @@ const jwtKeyOf = (
   }
   if (algorithm !== undefined) throw new ConfigError('--jwt-algorithm needs --jwt-secret or --jwt-public-key')
   return undefined
+}
+
+const withClaimChecks = (
+  key: JwtKey | undefined,
+  checks: { issuer?: string | undefined; audience?: string | undefined; clockTolerance?: string | undefined },
+): JwtKey | undefined => {
+  const given = Object.entries(checks).find(([, value]) => value !== undefined)
+  if (!key) {
+    if (given)
+      throw new ConfigError(
+        `--jwt-${given[0] === 'clockTolerance' ? 'clock-tolerance' : given[0]} needs --jwt-secret or --jwt-public-key`,
+      )
+    return undefined
+  }
+  return {
+    ...key,
+    ...(checks.issuer !== undefined && { issuer: checks.issuer }),
+    ...(checks.audience !== undefined && { audience: checks.audience }),
+    ...(checks.clockTolerance !== undefined && {
+      clockToleranceSeconds: integer('--jwt-clock-tolerance', checks.clockTolerance, 0, 3600),
+    }),
+  }
 }

@@ -6,6 +6,7 @@
  * key, so that settings added later are masked without anyone remembering to.
  */
 import type { Config } from './config.js'
+import type { JwtKey } from './jwtAuth.js'
 
 export const masked = '***'
 
@@ -51,11 +52,11 @@ export const maskSecrets = (value: unknown, key = ''): unknown => {
 /** The effective configuration as one log line shows it: secrets masked, the public key's PEM summarised. */
 export const describeConfig = (config: Config): Record<string, unknown> => {
   const { jwt, ...rest } = config
-  const auth =
-    jwt === undefined
-      ? 'none'
-      : 'secret' in jwt
-        ? { algorithm: jwt.algorithm, secret: jwt.secret }
-        : { algorithm: jwt.algorithm, publicKey: `PEM, ${jwt.publicKeyPem.length} characters` }
-  return maskSecrets({ ...rest, jwt: auth }) as Record<string, unknown>
+  return maskSecrets({ ...rest, jwt: jwt === undefined ? 'none' : describeJwt(jwt) }) as Record<string, unknown>
+}
+
+const describeJwt = (jwt: JwtKey): Record<string, unknown> => {
+  if ('secret' in jwt) return { ...jwt }
+  const { publicKeyPem, ...checks } = jwt
+  return { ...checks, publicKey: `PEM, ${publicKeyPem.length} characters` }
 }

@@ -37,6 +37,47 @@ describe('createJwtAuthenticate', () => {
     })
   })
 
+  it('requires the configured issuer and audience, and allows the configured clock leeway', async () => {
+    const authenticate = await createJwtAuthenticate({
+      secret,
+      issuer: 'https://auth.example.com',
+      audience: 'concord',
+      clockToleranceSeconds: 120,
+    })
+    const docs = { a: 'write' }
+    const signWith = (issuer: string, audience: string | string[], expiresIn = '1h') =>
+      new SignJWT({ docs })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('ada')
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setExpirationTime(expiresIn)
+        .sign(new TextEncoder().encode(secret))
+    expect(await authenticate(request, 'a', await signWith('https://auth.example.com', 'concord'))).toMatchObject({
+      access: 'write',
+    })
+    expect(
+      await authenticate(request, 'a', await signWith('https://auth.example.com', ['other', 'concord'])),
+    ).toMatchObject({ access: 'write' })
+    for (const token of [
+      await signWith('https://evil.example.com', 'concord'),
+      await signWith('https://auth.example.com', 'another-app'),
+      await sign({ docs }),
+    ]) {
+      expect(await authenticate(request, 'a', token)).toEqual({
+        denied: 'unauthenticated',
+        reason: 'the token is not valid',
+      })
+    }
+    // A minute past exp is within the leeway, and the session then ends when the leeway does.
+    const late = await authenticate(request, 'a', await signWith('https://auth.example.com', 'concord', '-60s'))
+    expect(late).toMatchObject({ access: 'write' })
+    expect('expiresAt' in late && late.expiresAt! - Date.now()).toBeGreaterThan(50_000)
+    expect(
+      await authenticate(request, 'a', await signWith('https://auth.example.com', 'concord', '-3m')),
+    ).toMatchObject({ denied: 'unauthenticated', reason: 'the token expired' })
+  })
+
   it('refuses a missing, forged, expired or wrongly signed token as unauthenticated', async () => {
     const authenticate = await createJwtAuthenticate({ secret })
     const docs = { a: 'write' }

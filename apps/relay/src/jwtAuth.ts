@@ -11,9 +11,21 @@
 import { errors, importSPKI, jwtVerify, type JWTPayload } from 'jose'
 import type { Access, Authenticate } from '@concord/relay'
 
-export type JwtKey =
+/** What a token must say besides its signature, `sub` and `exp`. */
+export interface JwtClaimChecks {
+  /** Require this `iss`. */
+  readonly issuer?: string
+  /** Require this `aud` (a token's `aud` may be a list that holds it). */
+  readonly audience?: string
+  /** Seconds of leeway on `exp` and `nbf`, for machines whose clocks disagree. Default 0. */
+  readonly clockToleranceSeconds?: number
+}
+
+export type JwtKey = (
   | { readonly secret: string; readonly algorithm?: 'HS256' | 'HS384' | 'HS512' }
   | { readonly publicKeyPem: string; readonly algorithm?: 'RS256' | 'ES256' | 'EdDSA' }
+) &
+  JwtClaimChecks
 
 const isAccess = (value: unknown): value is Access => value === 'read' || value === 'write'
 
@@ -36,6 +48,7 @@ export const createJwtAuthenticate = async (key: JwtKey): Promise<Authenticate> 
   const algorithm = key.algorithm ?? ('secret' in key ? 'HS256' : 'RS256')
   const verificationKey: Parameters<typeof jwtVerify>[1] =
     'secret' in key ? new TextEncoder().encode(key.secret) : await importSPKI(key.publicKeyPem, algorithm)
+  const tolerance = key.clockToleranceSeconds ?? 0
   return async (_request, doc, token) => {
     if (!token) return { denied: 'unauthenticated', reason: 'a token is required' }
     let payload: JWTPayload
@@ -43,6 +56,9 @@ export const createJwtAuthenticate = async (key: JwtKey): Promise<Authenticate> 
       ;({ payload } = await jwtVerify(token, verificationKey, {
         algorithms: [algorithm],
         requiredClaims: ['sub', 'exp'],
+        clockTolerance: tolerance,
+        ...(key.issuer !== undefined && { issuer: key.issuer }),
+        ...(key.audience !== undefined && { audience: key.audience }),
       }))
     } catch (error) {
       const reason = error instanceof errors.JWTExpired ? 'the token expired' : 'the token is not valid'
@@ -50,6 +66,7 @@ export const createJwtAuthenticate = async (key: JwtKey): Promise<Authenticate> 
     }
     const access = accessFor(payload.docs, doc)
     if (!access) return { denied: 'forbidden', reason: `the token grants no access to "${doc}"` }
-    return { access, expiresAt: payload.exp! * 1000 }
+    // The session ends when the token would stop being accepted.
+    return { access, expiresAt: (payload.exp! + tolerance) * 1000 }
   }
 }

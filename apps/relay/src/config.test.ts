@@ -28,6 +28,7 @@ describe('parseConfig', () => {
         maxDocumentsPerConnection: 256,
         maxBufferedBytes: 32 * 1024 * 1024,
         allowedOrigins: undefined,
+        trustedProxies: [],
       },
     })
   })
@@ -74,6 +75,8 @@ describe('parseConfig', () => {
         'https://a.example',
         '--allowed-origin',
         'https://b.example',
+        '--trusted-proxy',
+        '10.0.0.1',
       ],
       { CONCORD_RATE_BYTES: '1000', CONCORD_MAX_DOCUMENTS_PER_CONNECTION: '4', CONCORD_MAX_BUFFERED_BYTES: '2048' },
     )
@@ -84,7 +87,12 @@ describe('parseConfig', () => {
       maxDocumentsPerConnection: 4,
       maxBufferedBytes: 2048,
       allowedOrigins: ['https://a.example', 'https://b.example'],
+      trustedProxies: ['10.0.0.1'],
     })
+    expect(parse([], { CONCORD_TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2' })?.limits.trustedProxies).toEqual([
+      '10.0.0.1',
+      '10.0.0.2',
+    ])
     expect(
       parse([], { CONCORD_ALLOWED_ORIGINS: 'https://a.example, https://b.example' })?.limits.allowedOrigins,
     ).toEqual(['https://a.example', 'https://b.example'])

@@ -35,6 +35,8 @@ export interface Config {
     readonly maxBufferedBytes: number
     /** Browser Origins allowed to connect; undefined allows every Origin. */
     readonly allowedOrigins: readonly string[] | undefined
+    /** Reverse proxies whose X-Forwarded-For names the client's address. */
+    readonly trustedProxies: readonly string[]
   }
 }
 
@@ -67,9 +69,11 @@ export const usage = `Usage: concord-relay [options]
                                                                 [CONCORD_MAX_BUFFERED_BYTES, default ${relayDefaults.maxBufferedBytes}]
   --allowed-origin <o>  a browser Origin allowed to connect; repeat for more
                                                                 [CONCORD_ALLOWED_ORIGINS, comma-separated; default any]
+  --trusted-proxy <addr>  a reverse proxy's IP address whose X-Forwarded-For is believed; repeat for more
+                                                                [CONCORD_TRUSTED_PROXIES, comma-separated; default none]
   --config <file>     read settings from this JSON file         [CONCORD_CONFIG]
                       (keys are the flag names: "port", "jwt-secret", ...; "query-tokens": false,
-                      "allowed-origins": [...]; flags and variables win over the file)
+                      "allowed-origins": [...], "trusted-proxies": [...]; flags and variables win over the file)
   --help              print this and exit
 
 Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
@@ -112,12 +116,17 @@ const fileKeys = {
   'max-documents-per-connection': 'integer',
   'max-buffered-bytes': 'integer',
   'allowed-origins': 'strings',
+  'trusted-proxies': 'strings',
 } as const
 
 type FileKey = keyof typeof fileKeys
 /** A config file's settings, numbers as strings (checked with the flags' rules), paths made absolute. */
 type FileSettings = {
-  readonly [key in FileKey]?: key extends 'query-tokens' ? boolean : key extends 'allowed-origins' ? string[] : string
+  readonly [key in FileKey]?: key extends 'query-tokens'
+    ? boolean
+    : key extends 'allowed-origins' | 'trusted-proxies'
+      ? string[]
+      : string
 }
 
 /** Reads and checks a config file: a JSON object with known keys only, each of the right type. */
@@ -200,6 +209,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'max-documents-per-connection': { type: 'string' },
         'max-buffered-bytes': { type: 'string' },
         'allowed-origin': { type: 'string', multiple: true },
+        'trusted-proxy': { type: 'string', multiple: true },
         config: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -292,15 +302,18 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         values['max-buffered-bytes'] ?? env.CONCORD_MAX_BUFFERED_BYTES ?? file['max-buffered-bytes'],
         relayDefaults.maxBufferedBytes,
       ),
-      allowedOrigins:
-        values['allowed-origin'] ??
-        env.CONCORD_ALLOWED_ORIGINS?.split(',')
-          .map((origin) => origin.trim())
-          .filter(Boolean) ??
-        file['allowed-origins'],
+      allowedOrigins: values['allowed-origin'] ?? commaList(env.CONCORD_ALLOWED_ORIGINS) ?? file['allowed-origins'],
+      trustedProxies:
+        values['trusted-proxy'] ?? commaList(env.CONCORD_TRUSTED_PROXIES) ?? file['trusted-proxies'] ?? [],
     },
   }
 }
+
+const commaList = (value: string | undefined): string[] | undefined =>
+  value
+    ?.split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
 
 const positive = (name: string, value: string | undefined, fallback: number): number =>
   value === undefined ? fallback : integer(name, value, 1, Number.MAX_SAFE_INTEGER)

@@ -224,6 +224,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     maxDocumentsPerConnection: config.limits.maxDocumentsPerConnection,
     maxBufferedBytes: config.limits.maxBufferedBytes,
     ...(config.limits.allowedOrigins && { allowedOrigins: config.limits.allowedOrigins }),
+    trustedProxies: config.limits.trustedProxies,
     ...(authenticate && { authenticate }),
   })
   const staticDir = resolve(options.staticDir ?? demoDist)

@@ -25,9 +25,13 @@ const connect = async () => {
 }
 
 /** Opens a raw socket; resolves with it once open, or with the HTTP status of a refused upgrade. */
-const rawSocket = async (path = '/doc', options: { protocol?: string; origin?: string } = {}) => {
+const rawSocket = async (
+  path = '/doc',
+  options: { protocol?: string; origin?: string; forwardedFor?: string } = {},
+) => {
   const ws = new WebSocket(`${relay!.url}${path}`, options.protocol ? [options.protocol] : [], {
     ...(options.origin && { origin: options.origin }),
+    ...(options.forwardedFor && { headers: { 'x-forwarded-for': options.forwardedFor } }),
   })
   sockets.push(ws)
   return new Promise<{ ws: WebSocket; refusedWith?: number | undefined }>((resolve, reject) => {
@@ -71,6 +75,22 @@ describe('limits', () => {
     first.ws.close()
     await waitFor(() => relay!.relay.stats().connections === 1, 'the first connection to close')
     expect((await rawSocket()).refusedWith).toBeUndefined()
+  })
+
+  it('counts a connection from a trusted proxy as the address it forwards for, and no other', async () => {
+    relay = await startRelay({ maxConnectionsPerIp: 1, trustedProxies: ['127.0.0.1'] })
+    const through = async (forwardedFor: string) => (await rawSocket('/doc', { forwardedFor })).refusedWith
+    expect(await through('198.51.100.1')).toBeUndefined()
+    expect(await through('198.51.100.2')).toBeUndefined()
+    // The same client again, even behind an address it made up: the proxy appended the last entry.
+    expect(await through('203.0.113.66, 198.51.100.1')).toBe(429)
+    expect(relay.relay.stats().connections).toBe(2)
+  })
+
+  it('ignores X-Forwarded-For from a peer it does not trust', async () => {
+    relay = await startRelay({ maxConnectionsPerIp: 1 })
+    expect((await rawSocket('/doc', { forwardedFor: '198.51.100.1' })).refusedWith).toBeUndefined()
+    expect((await rawSocket('/doc', { forwardedFor: '198.51.100.2' })).refusedWith).toBe(429)
   })
 
   it('refuses an open beyond the documents allowed per connection, and keeps the others', async () => {

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream'
 import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
+import { clientAddressResolver } from './clientAddress.js'
 import type { DocStore } from './docStore.js'
 import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
@@ -49,6 +50,12 @@ export interface RelayOptions {
    * messages/s (burst 1,000) and 8 MiB/s (burst: maxPayload).
    */
   readonly rateLimit?: Partial<RateLimit>
+  /**
+   * Addresses of reverse proxies whose X-Forwarded-For is believed: a
+   * connection from one of them counts as the address it names, for the
+   * per-address limit and the logs. Default: none (the header is ignored).
+   */
+  readonly trustedProxies?: readonly string[]
   /** Upgrades from one IP address beyond this many open connections are refused (HTTP 429). Default: 256. */
   readonly maxConnectionsPerIp?: number
   /** A native connection may have this many documents open; one more gets an error frame (4429). Default: 256. */
@@ -118,6 +125,7 @@ export const relayDefaults = {
   maxAwarenessStateBytes: 1024,
   presenceProbeTimeoutMs: 5_000,
   maxConnectionsPerIp: 256,
+  trustedProxies: [],
   maxDocumentsPerConnection: 256,
   maxWaitingFrames: 256,
   rateLimit: { messagesPerSecond: 200, messageBurst: 1000, bytesPerSecond: 8 * 1024 * 1024 },
@@ -160,7 +168,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     ...options.rateLimit,
   }
   const connectionsPerIp = new Map<string, number>()
-  const ipOf = (request: IncomingMessage): string => request.socket.remoteAddress ?? 'unknown'
+  const ipOf = clientAddressResolver(settings.trustedProxies)
   const rooms = new Map<string, Room>()
   const sockets = new Set<RelaySocket>()
   let closing: Promise<void> | undefined

@@ -25,6 +25,40 @@ describe('DocumentState', () => {
     expect(textOf(state.merge())).toBe('hello world')
   })
 
+  it('asks for a merge once the tail is both N updates long and a quarter of the merged document', () => {
+    // A large document: 4,000 random characters in one stored update.
+    const big = new Y.Doc()
+    big.clientID = 1
+    big
+      .getText('t')
+      .insert(0, Array.from({ length: 4_000 }, (_, i) => String.fromCharCode(33 + ((i * 7919) % 90))).join(''))
+    const state = new DocumentState([Y.encodeStateAsUpdate(big)], 10)
+    const mergedBytes = state.mergedBytes
+    expect(mergedBytes).toBeGreaterThan(4_000)
+    const tail = typing('x'.repeat(2_000), 2)
+    let asked = -1
+    let tailBytes = 0
+    for (const [i, update] of tail.entries()) {
+      tailBytes += update.byteLength
+      if (state.add(update)) {
+        asked = i
+        break
+      }
+    }
+    // Not at the 10th update: only once the tail reached a quarter of the document.
+    expect(asked).toBeGreaterThan(10)
+    expect(tailBytes).toBeGreaterThanOrEqual(mergedBytes / 4)
+    expect(tailBytes - tail[asked]!.byteLength).toBeLessThan(mergedBytes / 4)
+    // Asked once until the merge.
+    expect(state.add(tail[asked + 1]!)).toBe(false)
+    state.merge()
+    expect(state.mergedBytes).toBeGreaterThan(mergedBytes)
+
+    // A small document asks at the 10th update.
+    const small = new DocumentState([], 10)
+    expect(typing('abcdefghij', 3).map((update) => small.add(update))).toEqual([...Array(9).fill(false), true])
+  })
+
   it('answers a newcomer with the whole state and a peer with only what it lacks', () => {
     const updates = typing('abcdef')
     const state = new DocumentState(updates)

@@ -3,6 +3,10 @@
  * the updates accepted since, merged lazily when someone needs the whole
  * state (a sync step 1) or the tail grows long. The merged state and its
  * state vector are cached, so a join storm on one document merges once.
+ *
+ * A merge re-encodes the whole document, so the tail counts as long only
+ * once it is a quarter of the merged state too: merging every N updates
+ * would cost more per update the larger the document grew.
  */
 import * as Y from 'yjs'
 import { mergeUpdates } from './yjsUpdates.js'
@@ -12,6 +16,9 @@ const emptyStateVector = Y.encodeStateVector(new Y.Doc())
 export class DocumentState {
   #updates: Uint8Array[]
   #stateVector: Uint8Array | undefined
+  #tailBytes = 0
+  #mergedBytes = 0
+  #mergeWanted = false
 
   constructor(
     stored: readonly Uint8Array[],
@@ -19,18 +26,35 @@ export class DocumentState {
     private readonly mergeAfter = 256,
   ) {
     this.#updates = stored.length > 0 ? [mergeUpdates(stored)] : []
+    this.#mergedBytes = this.#updates[0]?.byteLength ?? 0
   }
 
-  /** Adds an accepted update. Returns true when the tail is long enough that the caller should schedule `merge()`. */
+  /** The size of the document as last merged, in bytes. */
+  get mergedBytes(): number {
+    return this.#mergedBytes
+  }
+
+  /**
+   * Adds an accepted update. Returns true, once until the next merge, when
+   * the tail has grown long enough that the caller should schedule `merge()`.
+   */
   add(update: Uint8Array): boolean {
     this.#updates.push(update)
     this.#stateVector = undefined
-    return this.#updates.length === this.mergeAfter
+    this.#tailBytes += update.byteLength
+    if (this.#mergeWanted || this.#updates.length < this.mergeAfter || this.#tailBytes < this.#mergedBytes / 4) {
+      return false
+    }
+    this.#mergeWanted = true
+    return true
   }
 
   /** Merges everything held into one update and keeps that. */
   merge(): Uint8Array {
     if (this.#updates.length !== 1) this.#updates = [mergeUpdates(this.#updates)]
+    this.#mergeWanted = false
+    this.#tailBytes = 0
+    this.#mergedBytes = this.#updates[0]?.byteLength ?? 0
     return this.#updates[0] ?? new Uint8Array([0, 0])
   }
 

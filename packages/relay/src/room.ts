@@ -93,6 +93,7 @@ export class Room implements FanoutMember {
   #lastWrite: Promise<void> = Promise.resolve()
   #pendingWrites = 0
   #storedSinceCompaction = 0
+  #storedBytesSinceCompaction = 0
   #compaction: Promise<void> | undefined
   #unloadTimer: NodeJS.Timeout | undefined
   readonly #link: FanoutLink | undefined
@@ -313,7 +314,14 @@ export class Room implements FanoutMember {
         this.#pendingWrites--
         // Durable now: other relays that miss this message find the update in the store.
         this.#link?.publishUpdate(update)
-        if (++this.#storedSinceCompaction >= this.options.compactAfterUpdates) this.#compact()
+        this.#storedBytesSinceCompaction += update.byteLength
+        // A compaction re-merges the whole document (see DocumentState): wait for a quarter of it too.
+        if (
+          ++this.#storedSinceCompaction >= this.options.compactAfterUpdates &&
+          this.#storedBytesSinceCompaction >= (this.#state?.mergedBytes ?? 0) / 4
+        ) {
+          this.#compact()
+        }
       },
       (error: unknown) => {
         this.#pendingWrites--
@@ -338,6 +346,7 @@ export class Room implements FanoutMember {
     }
     this.#status = 'ready'
     this.#storedSinceCompaction = stored.length
+    this.#storedBytesSinceCompaction = stored.reduce((bytes, update) => bytes + update.byteLength, 0)
     this.options.logger.debug({ doc: this.name, storedUpdates: stored.length }, 'document loaded')
     for (const peer of this.#peers) this.#greet(peer)
     const queued = this.#queued
@@ -378,7 +387,7 @@ export class Room implements FanoutMember {
 
   #compact(): void {
     if (this.#compaction || this.#status === 'gone') return
-    this.#storedSinceCompaction = 0
+    this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => this.options.store.compact(this.name, mergeUpdates))
       .then(

@@ -31,6 +31,17 @@ afterEach(async () => {
   for (const dir of tempDirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
+/** For the presence tests: everyone opens 'room'. */
+const openRoom = async (...clients: NativeTestClient[]) => {
+  for (const client of clients) client.open('room')
+  await Promise.all(clients.map((client) => client.whenSynced('room')))
+}
+const presenceAt = (client: NativeTestClient) =>
+  client.received.flatMap((frame) => (frame.type === 'awareness' ? decodeAwarenessUpdate(frame.update) : []))
+/** Sends the presence of Yjs client 7 from `client`. */
+const say = (client: NativeTestClient, clock: number, state: string) =>
+  client.send({ type: 'awareness', doc: 'room', update: encodeAwarenessUpdate([{ clientId: 7, clock, state }]) })
+
 describe('native mode (concord.v1)', () => {
   it('syncs two clients and acknowledges updates once they are stored', async () => {
     relay = await startRelay()
@@ -107,12 +118,8 @@ describe('native mode (concord.v1)', () => {
   it('passes a client id to a new connection once the socket that owned it stops answering', async () => {
     relay = await startRelay({ presenceProbeTimeoutMs: 300 })
     const [old, renewed, bob] = [await connect(), await connect(), await connect()]
-    for (const client of [old, renewed, bob]) client.open('room')
-    await Promise.all([old, renewed, bob].map((client) => client.whenSynced('room')))
-    const presenceAtBob = () =>
-      bob.received.flatMap((frame) => (frame.type === 'awareness' ? decodeAwarenessUpdate(frame.update) : []))
-    const say = (client: NativeTestClient, clock: number, state: string) =>
-      client.send({ type: 'awareness', doc: 'room', update: encodeAwarenessUpdate([{ clientId: 7, clock, state }]) })
+    await openRoom(old, renewed, bob)
+    const presenceAtBob = () => presenceAt(bob)
     say(old, 1, '{"n":"alice"}')
     await waitFor(() => presenceAtBob().length === 1, "Alice's presence at Bob")
 
@@ -130,12 +137,8 @@ describe('native mode (concord.v1)', () => {
   it('keeps a client id with an owner that answers, and hands it over when that owner leaves', async () => {
     relay = await startRelay({ presenceProbeTimeoutMs: 100 })
     const [owner, claimer, bob] = [await connect(), await connect(), await connect()]
-    for (const client of [owner, claimer, bob]) client.open('room')
-    await Promise.all([owner, claimer, bob].map((client) => client.whenSynced('room')))
-    const presenceAtBob = () =>
-      bob.received.flatMap((frame) => (frame.type === 'awareness' ? decodeAwarenessUpdate(frame.update) : []))
-    const say = (client: NativeTestClient, clock: number, state: string) =>
-      client.send({ type: 'awareness', doc: 'room', update: encodeAwarenessUpdate([{ clientId: 7, clock, state }]) })
+    await openRoom(owner, claimer, bob)
+    const presenceAtBob = () => presenceAt(bob)
     say(owner, 1, '{"n":"owner"}')
     await waitFor(() => presenceAtBob().length === 1, "the owner's presence at Bob")
     say(claimer, 5, '{"n":"claimer"}')

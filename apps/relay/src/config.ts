@@ -264,9 +264,10 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         cwd,
       ),
       {
-        issuer: values['jwt-issuer'] ?? env.CONCORD_JWT_ISSUER ?? file['jwt-issuer'],
-        audience: values['jwt-audience'] ?? env.CONCORD_JWT_AUDIENCE ?? file['jwt-audience'],
-        clockTolerance: values['jwt-clock-tolerance'] ?? env.CONCORD_JWT_CLOCK_TOLERANCE ?? file['jwt-clock-tolerance'],
+        'jwt-issuer': values['jwt-issuer'] ?? env.CONCORD_JWT_ISSUER ?? file['jwt-issuer'],
+        'jwt-audience': values['jwt-audience'] ?? env.CONCORD_JWT_AUDIENCE ?? file['jwt-audience'],
+        'jwt-clock-tolerance':
+          values['jwt-clock-tolerance'] ?? env.CONCORD_JWT_CLOCK_TOLERANCE ?? file['jwt-clock-tolerance'],
       },
     ),
     queryTokens: !(
@@ -358,24 +359,21 @@ const jwtKeyOf = (
   return undefined
 }
 
+/** Adds the claim checks, given by flag name, to the key; refuses them without a key. */
 const withClaimChecks = (
   key: JwtKey | undefined,
-  checks: { issuer?: string | undefined; audience?: string | undefined; clockTolerance?: string | undefined },
+  checks: Record<'jwt-issuer' | 'jwt-audience' | 'jwt-clock-tolerance', string | undefined>,
 ): JwtKey | undefined => {
-  const given = Object.entries(checks).find(([, value]) => value !== undefined)
   if (!key) {
-    if (given)
-      throw new ConfigError(
-        `--jwt-${given[0] === 'clockTolerance' ? 'clock-tolerance' : given[0]} needs --jwt-secret or --jwt-public-key`,
-      )
+    const given = Object.entries(checks).find(([, value]) => value !== undefined)
+    if (given) throw new ConfigError(`--${given[0]} needs --jwt-secret or --jwt-public-key`)
     return undefined
   }
+  const { 'jwt-issuer': issuer, 'jwt-audience': audience, 'jwt-clock-tolerance': tolerance } = checks
   return {
     ...key,
-    ...(checks.issuer !== undefined && { issuer: checks.issuer }),
-    ...(checks.audience !== undefined && { audience: checks.audience }),
-    ...(checks.clockTolerance !== undefined && {
-      clockToleranceSeconds: integer('--jwt-clock-tolerance', checks.clockTolerance, 0, 3600),
-    }),
+    ...(issuer !== undefined && { issuer }),
+    ...(audience !== undefined && { audience }),
+    ...(tolerance !== undefined && { clockToleranceSeconds: integer('--jwt-clock-tolerance', tolerance, 0, 3600) }),
   }
 }

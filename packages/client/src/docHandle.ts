@@ -357,6 +357,8 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
    * exactly when each of them would have been.
    */
   async #mergeUnsentUpdates(store: LocalStore): Promise<void> {
+    // Runs after every append: skip the scan while too few are pending to matter.
+    if (this.#pending.size < Math.max(2, this.#compactAfterUpdates)) return
     const unsent = [...this.#pending].filter(([, pending]) => pending.seq === 0).map(([id]) => id)
     if (unsent.length < Math.max(2, this.#compactAfterUpdates)) return
     if (!(await store.mergePending(this.id, unsent, (updates) => Y.mergeUpdates(updates)))) return

@@ -1,6 +1,6 @@
 /**
  * Scenario 4, durable ack latency (Concord only: the peers do not acknowledge).
- * Native concord.v1 connections, one document each, send numbered sync
+ * Native concord.v2 connections, one document each, send numbered sync
  * updates at a fixed total rate; each update's latency is the time from its
  * send to the first ack that covers its sequence number ("committed up to N").
  */

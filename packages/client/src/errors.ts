@@ -11,7 +11,7 @@
  *
  *   noWebSocket          no WebSocket constructor was given and the environment has none (Node 20)
  *   connectFailed        the WebSocket constructor threw (a malformed URL, a blocked port)
- *   unsupportedProtocol  the server did not select the `concord.v1` subprotocol
+ *   unsupportedProtocol  the server did not select the `concord.v2` subprotocol
  *   malformedMessage     the relay sent a frame that does not decode
  *   tokenFailed          the `auth` token source threw or rejected
  *

@@ -36,7 +36,7 @@ afterEach(async () => {
 })
 
 describe('RelayConnection against a real relay', () => {
-  it('opens in concord.v1 and exchanges frames for a document', async () => {
+  it('opens in concord.v2 and exchanges frames for a document', async () => {
     relay = await startRelay()
     const writer = track({ url: relay.url, WebSocket: NodeWebSocket })
     const statuses = record(writer, 'status')
@@ -127,7 +127,7 @@ describe('RelayConnection with a fake WebSocket', () => {
     )
   })
 
-  it('asks for concord.v1 in binary, and sends only while open, without throwing', () => {
+  it('asks for concord.v2 in binary, and sends only while open, without throwing', () => {
     const fake = fakeWebSockets()
     const connection = track({ url: 'ws://relay.test', WebSocket: fake.WebSocket })
     expect(connection.send({ type: 'open', doc: 'a' })).toBe(false)
@@ -135,7 +135,7 @@ describe('RelayConnection with a fake WebSocket', () => {
     connection.connect()
     expect(fake.sockets).toHaveLength(1)
     const socket = fake.latest()
-    expect([socket.url, socket.protocols, socket.binaryType]).toEqual(['ws://relay.test', 'concord.v1', 'arraybuffer'])
+    expect([socket.url, socket.protocols, socket.binaryType]).toEqual(['ws://relay.test', 'concord.v2', 'arraybuffer'])
     expect(connection.send({ type: 'open', doc: 'a' })).toBe(false)
     socket.open()
     expect(connection.send({ type: 'open', doc: 'a' })).toBe(true)
@@ -258,7 +258,7 @@ describe('RelayConnection with a fake WebSocket', () => {
     expect(fake.latest().closeCalls[0]?.code).toBe(closeCodes.malformedMessage)
   })
 
-  it('treats a server that did not select concord.v1 as a failed attempt', () => {
+  it('treats a server that did not select concord.v2 as a failed attempt', () => {
     const fake = fakeWebSockets()
     const connection = track({ url: 'ws://relay.test', WebSocket: fake.WebSocket, backoff: { random: () => 1 } })
     const statuses = record(connection, 'status')

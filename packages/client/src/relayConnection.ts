@@ -1,6 +1,6 @@
 /**
  * Owns the one WebSocket between a client and its relay in native mode
- * (`concord.v1`): opening it, reopening it with backoff after any close,
+ * (`concord.v2`): opening it, reopening it with backoff after any close,
  * heartbeats that find a dead socket, and following the device's online and
  * offline events. Frames go out through `send` and come in through the
  * `frame` event; which document a frame belongs to is the caller's business.
@@ -10,7 +10,7 @@
  *   offline     no socket: not connecting, the device is offline, or waiting
  *               out the backoff delay before the next attempt
  *   connecting  a socket is opening
- *   open        the relay accepted the socket and selected `concord.v1`
+ *   open        the relay accepted the socket and selected `concord.v2`
  *
  * The backoff starts over once a connection has stayed open for
  * `heartbeatIntervalMs`, not on its first frame: a relay that accepts and
@@ -71,7 +71,7 @@ export interface RelayConnectionOptions {
   readonly heartbeatTimeoutMs?: number | undefined
   /** Default: `globalThis` where it has `addEventListener` (browsers); none on Node. */
   readonly environment?: NetworkEnvironment | undefined
-  /** How frames look on the socket. Default: the native protocol, `concord.v1`. */
+  /** How frames look on the socket. Default: the native protocol, `concord.v2`. */
   readonly wire?: Wire | undefined
   /**
    * Where credentials come from; asked before every connection attempt. A

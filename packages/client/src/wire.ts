@@ -2,7 +2,7 @@
  * Owns how frames look on the socket in each wire mode. The client thinks in
  * native frames; a Wire turns them into bytes and back.
  *
- * - native (`concord.v1`): every frame as it is.
+ * - native (`concord.v2`): every frame as it is.
  * - y-websocket: one document per socket, so frames name no document; there
  *   is no `open`/`close`, no ack and no ping, and "permission denied" arrives
  *   as an `error` frame with code `forbidden`.

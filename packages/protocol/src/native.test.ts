@@ -41,12 +41,13 @@ const frames: { readonly [T in NativeFrame['type']]: fc.Arbitrary<Extract<Native
   ping: fc.record({ type: fc.constant('ping'), doc: fc.constant(''), id: bigNat }),
   pong: fc.record({ type: fc.constant('pong'), doc: fc.constant(''), id: bigNat }),
   auth: fc.record({ type: fc.constant('auth'), doc: fc.constant(''), token: text }),
+  refused: fc.record({ type: fc.constant('refused'), doc: docName, seq: bigNat, code: bigNat, reason: text }),
 }
 const anyFrame: fc.Arbitrary<NativeFrame> = fc.oneof(...Object.values(frames))
 
-describe('native frames (concord.v1)', () => {
-  it('are selected by the concord.v1 subprotocol and number their types 0-10', () => {
-    expect(nativeSubprotocol).toBe('concord.v1')
+describe('native frames (concord.v2)', () => {
+  it('are selected by the concord.v2 subprotocol and number their types 0-11', () => {
+    expect(nativeSubprotocol).toBe('concord.v2')
     expect(frameType).toEqual({
       open: 0,
       close: 1,
@@ -59,6 +60,7 @@ describe('native frames (concord.v1)', () => {
       ping: 8,
       pong: 9,
       auth: 10,
+      refused: 11,
     })
     expect(Object.keys(frames).sort()).toEqual(Object.keys(frameType).sort())
   })
@@ -114,6 +116,11 @@ describe('native frames (concord.v1)', () => {
       ['ping', { type: 'ping', doc: '', id: 300 }, [8, 0, 0xac, 0x02]],
       ['pong', { type: 'pong', doc: '', id: 1 }, [9, 0, 1]],
       ['auth', { type: 'auth', doc: '', token: 'jwt' }, [10, 0, 3, 0x6a, 0x77, 0x74]],
+      [
+        'refused, seq 2, 4403, reason `ro`',
+        { type: 'refused', doc: 'a', seq: 2, code: 4403, reason: 'ro' },
+        [11, 1, a, 2, 0xb3, 0x22, 2, 0x72, 0x6f],
+      ],
       [
         'a document name, length-prefixed in UTF-8 bytes',
         { type: 'open', doc: 'é😀' },
@@ -195,7 +202,7 @@ describe('native frames (concord.v1)', () => {
           const outcomes = new Set<string>()
           for (let length = 0; length < bytes.length; length++)
             outcomes.add(outcome(() => decodeNativeFrame(bytes.subarray(0, length))))
-          expect([...outcomes]).toEqual(['malformedMessage: truncated or undecodable concord.v1 frame'])
+          expect([...outcomes]).toEqual(['malformedMessage: truncated or undecodable concord.v2 frame'])
         }),
         { numRuns: 300 },
       )
@@ -205,7 +212,7 @@ describe('native frames (concord.v1)', () => {
       fc.assert(
         fc.property(anyFrame, fc.uint8Array({ minLength: 1, maxLength: 16 }), (frame, extra) => {
           const error = rejection(concat(encodeNativeFrame(frame), extra))
-          expect(error.message).toBe(`${extra.length} unexpected trailing bytes after concord.v1 frame`)
+          expect(error.message).toBe(`${extra.length} unexpected trailing bytes after concord.v2 frame`)
         }),
         { numRuns: 300 },
       )
@@ -213,7 +220,7 @@ describe('native frames (concord.v1)', () => {
 
     it('unknown frame types, even with a well-formed name after them', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 11, max: Number.MAX_SAFE_INTEGER }), docName, (type, doc) => {
+        fc.property(fc.integer({ min: 12, max: Number.MAX_SAFE_INTEGER }), docName, (type, doc) => {
           const bytes = bytesOf((encoder) => {
             encoding.writeVarUint(encoder, type)
             encoding.writeVarString(encoder, doc)

@@ -1,10 +1,11 @@
 /**
- * Owns the Concord native wire mode, `concord.v1`: many documents over one
+ * Owns the Concord native wire mode, `concord.v2`: many documents over one
  * socket, each frame `varuint frameType · varString document · body`.
  * Sync and awareness bodies are the y-protocols messages unchanged; what
  * native adds is `open`/`close`, a sequence number on every sync frame a
- * client sends, the relay's `ack` ("every sync frame up to seq is durable"),
- * and typed `error`/`notice` frames. The byte layout is in README.md.
+ * client sends, the relay's `ack` ("every sync frame up to seq is durable,
+ * but those it refused"), `refused` for a sync frame that will never be
+ * stored, and typed `error`/`notice` frames. The byte layout is in README.md.
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
@@ -12,7 +13,7 @@ import { decodeWhole, readBoundedVarUint, readSafeVarUint } from './strictDecodi
 import { readSyncMessage, writeSyncMessage, type SyncMessage } from './sync.js'
 
 /** The WebSocket subprotocol that selects native mode; anything else is y-websocket mode. */
-export const nativeSubprotocol = 'concord.v1'
+export const nativeSubprotocol = 'concord.v2'
 
 export const frameType = {
   open: 0,
@@ -26,6 +27,7 @@ export const frameType = {
   ping: 8,
   pong: 9,
   auth: 10,
+  refused: 11,
 } as const
 
 export type NativeFrame =
@@ -39,8 +41,23 @@ export type NativeFrame =
   | { readonly type: 'sync'; readonly doc: string; readonly seq: number; readonly sync: SyncMessage }
   | { readonly type: 'awareness'; readonly doc: string; readonly update: Uint8Array }
   | { readonly type: 'queryAwareness'; readonly doc: string }
-  /** Every sync frame of `doc` with a sequence number up to `seq` is durably stored. */
+  /**
+   * Every sync frame of `doc` with a sequence number up to `seq` is durably
+   * stored, except those the relay answered with `refused`.
+   */
   | { readonly type: 'ack'; readonly doc: string; readonly seq: number }
+  /**
+   * The sync frame `seq` of `doc` was not stored and never will be (`code`
+   * 4403: read-only access; 4422: the update is invalid or contradicts what
+   * the relay holds). No ack covers it; `doc` stays open.
+   */
+  | {
+      readonly type: 'refused'
+      readonly doc: string
+      readonly seq: number
+      readonly code: number
+      readonly reason: string
+    }
   /** The relay closed `doc` for this connection (or, with `doc` empty, is about to close the connection). */
   | { readonly type: 'error'; readonly doc: string; readonly code: number; readonly reason: string }
   /** Information that closes nothing; `doc` is empty when it concerns the connection. */
@@ -85,6 +102,11 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
       encoding.writeVarUint(encoder, frame.code)
       encoding.writeVarString(encoder, frame.reason)
       break
+    case 'refused':
+      encoding.writeVarUint(encoder, frame.seq)
+      encoding.writeVarUint(encoder, frame.code)
+      encoding.writeVarString(encoder, frame.reason)
+      break
     case 'notice':
       encoding.writeVarUint(encoder, frame.code)
       encoding.writeVarString(encoder, frame.message)
@@ -98,8 +120,8 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
 }
 
 export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
-  decodeWhole(bytes, 'concord.v1 frame', (decoder): NativeFrame => {
-    const type = readBoundedVarUint(decoder, frameType.auth, 'frame type')
+  decodeWhole(bytes, 'concord.v2 frame', (decoder): NativeFrame => {
+    const type = readBoundedVarUint(decoder, frameType.refused, 'frame type')
     const doc = decoding.readVarString(decoder)
     switch (type) {
       case frameType.open:
@@ -122,7 +144,15 @@ export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
         return { type: 'ping', doc, id: readSafeVarUint(decoder, 'id') }
       case frameType.pong:
         return { type: 'pong', doc, id: readSafeVarUint(decoder, 'id') }
-      default:
+      case frameType.auth:
         return { type: 'auth', doc, token: decoding.readVarString(decoder) }
+      default:
+        return {
+          type: 'refused',
+          doc,
+          seq: readSafeVarUint(decoder, 'seq'),
+          code: readSafeVarUint(decoder, 'code'),
+          reason: decoding.readVarString(decoder),
+        }
     }
   })

@@ -1,5 +1,5 @@
 /**
- * Owns a connection in native mode (`concord.v1`): any number of documents
+ * Owns a connection in native mode (`concord.v2`): any number of documents
  * over one socket, opened and closed by the client, each authorized on its
  * own, and durable acks. Each sync frame a client sends with a sequence
  * number is acknowledged once it is stored; acks are batched to one frame

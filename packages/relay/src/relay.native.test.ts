@@ -42,7 +42,7 @@ const presenceAt = (client: NativeTestClient) =>
 const say = (client: NativeTestClient, clock: number, state: string) =>
   client.send({ type: 'awareness', doc: 'room', update: encodeAwarenessUpdate([{ clientId: 7, clock, state }]) })
 
-describe('native mode (concord.v1)', () => {
+describe('native mode (concord.v2)', () => {
   it('syncs two clients and acknowledges updates once they are stored', async () => {
     relay = await startRelay()
     const [alice, bob] = [await connect(), await connect()]

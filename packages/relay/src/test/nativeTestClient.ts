@@ -1,5 +1,5 @@
 /**
- * Owns a minimal concord.v1 client for tests: one socket, any number of
+ * Owns a minimal concord.v2 client for tests: one socket, any number of
  * documents, each a Y.Doc whose local updates are sent with sequence numbers
  * and whose acks are recorded. Just enough to test the relay; the real
  * client SDK is @concord/client.

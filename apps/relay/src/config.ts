@@ -15,6 +15,8 @@ export interface Config {
   readonly host: string
   /** Absolute path of the folder that holds the SQLite file. */
   readonly dataDir: string
+  /** Where the running relay writes the address it listens on, for `concord-relay healthcheck`. */
+  readonly addressFile: string | undefined
   /** A postgres:// URL: store documents in PostgreSQL instead of SQLite (required for cluster mode). */
   readonly storeUrl: string | undefined
   /** A redis:// URL: cluster mode, the relays that share the store fan updates and presence out through Redis. */
@@ -45,6 +47,8 @@ export const usage = `Usage: concord-relay [options]
   --port <n>          port to listen on (0 picks a free one)    [CONCORD_PORT, default 8787]
   --host <addr>       address to bind                           [CONCORD_HOST, default 127.0.0.1]
   --data <dir>        folder for the SQLite store               [CONCORD_DATA, default ./.concord-data]
+  --address-file <file>  write the address the relay listens on here, for \`concord-relay healthcheck\`
+                                                                [CONCORD_ADDRESS_FILE, default none]
   --store <url>       store documents in PostgreSQL instead: postgres://user:password@host:port/db
                                                                 [CONCORD_STORE]
   --redis <url>       cluster mode: fan out between the relays that share --store, through Redis
@@ -76,6 +80,7 @@ export const usage = `Usage: concord-relay [options]
                       "allowed-origins": [...], "trusted-proxies": [...]; flags and variables win over the file)
   --help              print this and exit
 
+  concord-relay healthcheck [--address-file <file>]  exit 0 if the relay that wrote <file> answers /healthz
 Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
 
 export class ConfigError extends Error {
@@ -98,6 +103,7 @@ const fileKeys = {
   port: 'integer',
   host: 'string',
   data: 'path',
+  'address-file': 'path',
   store: 'string',
   redis: 'string',
   'cluster-heartbeat-ms': 'integer',
@@ -191,6 +197,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         port: { type: 'string' },
         host: { type: 'string' },
         data: { type: 'string' },
+        'address-file': { type: 'string' },
         store: { type: 'string' },
         redis: { type: 'string' },
         'cluster-heartbeat-ms': { type: 'string' },
@@ -241,6 +248,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
     port: integer('--port', values.port ?? env.CONCORD_PORT ?? file.port ?? '8787', 0, 65535),
     host: values.host ?? env.CONCORD_HOST ?? file.host ?? '127.0.0.1',
     dataDir: resolve(cwd, values.data ?? env.CONCORD_DATA ?? file.data ?? '.concord-data'),
+    addressFile: optionalPath(cwd, values['address-file'] ?? env.CONCORD_ADDRESS_FILE ?? file['address-file']),
     storeUrl,
     redisUrl,
     clusterHeartbeatMs: integer(
@@ -309,6 +317,9 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
     },
   }
 }
+
+const optionalPath = (cwd: string, path: string | undefined): string | undefined =>
+  path === undefined ? undefined : resolve(cwd, path)
 
 const commaList = (value: string | undefined): string[] | undefined =>
   value

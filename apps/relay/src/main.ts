@@ -5,14 +5,24 @@
  * (every accepted update stored, connections closed with 1001, exit 0).
  */
 import { pino } from 'pino'
+import { removeAddressFile, writeAddressFile } from './addressFile.js'
 import { ConfigError, parseConfig, usage } from './config.js'
 import { describeConfig } from './configSummary.js'
+import { runHealthcheck } from './healthcheck.js'
 import { startService } from './service.js'
 
-/** A shutdown that takes longer than this is cut short (exit 1). */
-const shutdownTimeoutMs = 15_000
+/**
+ * A shutdown that takes longer than this is cut short (exit 1). Under the
+ * 10 s that `docker stop` waits before it sends SIGKILL, so the relay ends
+ * itself, logged, rather than being killed mid-drain.
+ */
+const shutdownTimeoutMs = 8_000
 
 const main = async (): Promise<void> => {
+  if (process.argv[2] === 'healthcheck') {
+    process.exitCode = await runHealthcheck(process.argv.slice(3), process.env)
+    return
+  }
   let config
   try {
     config = parseConfig(process.argv.slice(2), process.env, process.cwd())
@@ -40,6 +50,8 @@ const main = async (): Promise<void> => {
     : 'none, anyone can read and write (pass --jwt-secret or --jwt-public-key)'
   const demo = service.demoUrl ? `demo: ${service.demoUrl}; ` : ''
   const cluster = service.cluster ? `; cluster: ${service.cluster.redis} as relay ${service.cluster.relayId}` : ''
+  const { addressFile } = config
+  if (addressFile) writeAddressFile(addressFile, service.address)
   console.log(`Concord relay listening on ${service.url} (${demo}store: ${service.storePath}${cluster}; auth: ${auth})`)
 
   let stopping = false
@@ -51,6 +63,7 @@ const main = async (): Promise<void> => {
       logger.error({}, `shutdown took longer than ${shutdownTimeoutMs} ms; exiting`)
       process.exit(1)
     }, shutdownTimeoutMs).unref()
+    if (addressFile) removeAddressFile(addressFile)
     service.stop().then(
       () => process.exit(0),
       (error: unknown) => {

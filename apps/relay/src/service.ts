@@ -3,7 +3,7 @@
  * and the HTTP server they share (liveness, readiness, metrics, the demo's
  * built files). Stopping it closes them in the order that loses nothing.
  */
-import { createReadStream, existsSync, mkdirSync } from 'node:fs'
+import { createReadStream, existsSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -19,8 +19,10 @@ import {
   type Fanout,
   type Logger,
 } from '@concord/relay'
+import { listenAddress, type ListenAddress } from './addressFile.js'
 import type { Config } from './config.js'
 import { maskUrlCredentials } from './configSummary.js'
+import { prepareDataFolder } from './dataFolder.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
 import { createRelayMetrics, type RelayMetrics } from './metrics.js'
 import { readiness, type ReadinessCheck } from './readiness.js'
@@ -28,6 +30,8 @@ import { readiness, type ReadinessCheck } from './readiness.js'
 export interface Service {
   /** ws://host:port, with the port actually bound. */
   readonly url: string
+  /** Where it listens, as a health check beside it asks. */
+  readonly address: ListenAddress
   /** Where documents are stored: the SQLite file, or the PostgreSQL URL with its password masked. */
   readonly storePath: string
   /** Cluster mode: the Redis URL (password masked) and this relay's id; undefined for a relay on its own. */
@@ -181,7 +185,7 @@ const openStore = async (config: Config, logger: Logger): Promise<{ store: DocSt
     })
     return { store, storePath: maskUrlCredentials(config.storeUrl) }
   }
-  mkdirSync(config.dataDir, { recursive: true })
+  prepareDataFolder(config.dataDir)
   const storePath = join(config.dataDir, 'concord.sqlite')
   return { store: new SqliteDocStore(storePath), storePath }
 }
@@ -245,6 +249,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   const host = address.includes(':') ? `[${address}]` : address
   return {
     url: `ws://${host}:${port}`,
+    address: listenAddress(address, port),
     storePath,
     cluster: fanout && { redis: maskUrlCredentials(config.redisUrl!), relayId: fanout.relayId },
     ping: async () => {

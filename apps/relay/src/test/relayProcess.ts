@@ -24,10 +24,18 @@ export interface RelayProcess {
 const running = new Set<RelayProcess>()
 
 /** Starts concord-relay on 127.0.0.1 with its store in `dataDir`; resolves once it printed its start line. */
-export const startRelayProcess = async (dataDir: string, port = 0, ...args: string[]): Promise<RelayProcess> => {
+export const startRelayProcess = (dataDir: string, port = 0, ...args: string[]): Promise<RelayProcess> =>
+  spawnRelayProcess(['--port', String(port), '--data', dataDir, ...args])
+
+/** Starts concord-relay with exactly these flags and extra environment variables. */
+export const spawnRelayProcess = async (
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<RelayProcess> => {
   if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: run \`pnpm build\` first`)
-  const child = spawn(process.execPath, [mainScript, '--port', String(port), '--data', dataDir, ...args], {
+  const child = spawn(process.execPath, [mainScript, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   })
   let stdout = ''
   let stderr = ''

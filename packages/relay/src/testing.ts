@@ -1,0 +1,10 @@
+/**
+ * The entry point `@concord/relay/testing`: what the relay's own tests use,
+ * for the tests of an app or of an adapter written outside this repository.
+ * The conformance suite is written for vitest, so this entry needs vitest,
+ * an optional peer dependency that only importers of /testing install.
+ */
+export { describeDocStore, type DocStoreFactory } from './test/docStoreConformance.js'
+export { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+export { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
+export { freePort, startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'

@@ -7,14 +7,14 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 export default defineConfig({
   resolve: {
     // Tests run against the sources, so no build is needed between an edit and a test run.
-    alias: {
-      '@concord/protocol': source('./packages/protocol/src/index.ts'),
-      '@concord/relay': source('./packages/relay/src/index.ts'),
-      '@concord/client': source('./packages/client/src/index.ts'),
-    },
+    alias: [
+      // An entry point `@concord/<package>/<name>` is src/<name>.ts, as dist/<name>.js is built from it.
+      { find: /^@concord\/(protocol|relay|client)\/([a-z]+)$/, replacement: source('./packages/$1/src/$2.ts') },
+      { find: /^@concord\/(protocol|relay|client)$/, replacement: source('./packages/$1/src/index.ts') },
+    ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
     reporters: ['default', new SummaryLineReporter()],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,5 +1,5 @@
 /**
- * Owns the real editing traces in ../shared/data: reads one, replays a prefix
+ * Owns the real editing traces in testdata/traces: reads one, replays a prefix
  * of its transactions into a Y.Doc (text 't'), and returns the Yjs update
  * each transaction made, as an editor would have sent them.
  */
@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 import * as Y from 'yjs'
 
-export const defaultTrace = fileURLToPath(new URL('../../../shared/data/automerge-paper.json.gz', import.meta.url))
+export const defaultTrace = fileURLToPath(new URL('../../testdata/traces/automerge-paper.json.gz', import.meta.url))
 
 interface TraceFile {
   readonly endContent: string

@@ -3,7 +3,7 @@
  * frames it sends (sync step 1, updates) and the few bytes it reads back to
  * know which update a frame carries, without decoding the whole update.
  */
-import { encodeYWebsocketMessage } from '@concord/protocol'
+import { encodeYWebsocketMessage, readSafeVarUint, readSyncMessage } from '@concord/protocol'
 import * as decoding from 'lib0/decoding'
 import { WebSocket } from 'ws'
 
@@ -27,13 +27,15 @@ export const syncTypeOf = (frame: Uint8Array): number | undefined => (frame[0] =
 export const updateIdOf = (frame: Uint8Array): string | undefined => {
   if (frame[0] !== 0 || frame[1] !== 2) return undefined
   const decoder = decoding.createDecoder(frame)
-  decoding.readVarUint(decoder) // message type
-  decoding.readVarUint(decoder) // sync type
-  decoding.readVarUint(decoder) // update length
-  if (decoding.readVarUint(decoder) === 0) return undefined // no struct groups
-  decoding.readVarUint(decoder) // structs in the first group
-  const client = decoding.readVarUint(decoder)
-  const clock = decoding.readVarUint(decoder)
+  readSafeVarUint(decoder, 'message type')
+  const sync = readSyncMessage(decoder)
+  if (sync.type !== 'update') return undefined
+  // The update's header only (struct groups, then the first group's struct count, client and clock).
+  const update = decoding.createDecoder(sync.update)
+  if (readSafeVarUint(update, 'struct groups') === 0) return undefined
+  readSafeVarUint(update, 'structs in the first group')
+  const client = readSafeVarUint(update, 'client')
+  const clock = readSafeVarUint(update, 'clock')
   return `${client}:${clock}`
 }
 

@@ -9,14 +9,14 @@ import { join } from 'node:path'
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '@concord/protocol'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type * as Y from 'yjs'
-import { NativeTestClient } from '../../../packages/relay/src/test/nativeTestClient.js'
-import { waitFor } from '../../../packages/relay/src/test/relayHarness.js'
 import {
+  NativeTestClient,
   startPostgres,
   startRedis,
+  waitFor,
   type PostgresServer,
   type RedisServer,
-} from '../../../packages/relay/src/test/servers.js'
+} from '@concord/relay/testing'
 import { killRelayProcesses, startRelayProcess, type RelayProcess } from './test/relayProcess.js'
 
 let postgres: PostgresServer

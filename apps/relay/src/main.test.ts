@@ -12,8 +12,7 @@ import { closeCodes } from '@concord/protocol'
 import { SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { NativeTestClient } from '../../../packages/relay/src/test/nativeTestClient.js'
-import { waitFor } from '../../../packages/relay/src/test/relayHarness.js'
+import { NativeTestClient, waitFor } from '@concord/relay/testing'
 import { killRelayProcesses, mainScript, startRelayProcess as startProcess } from './test/relayProcess.js'
 
 let dataDir: string

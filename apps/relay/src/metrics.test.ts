@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { closeCodes } from '@concord/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { NativeTestClient } from '../../../packages/relay/src/test/nativeTestClient.js'
+import { NativeTestClient } from '@concord/relay/testing'
 import { sampleValue, scrape, scrapeUntil, startTestService, type TestService } from './test/serviceHarness.js'
 
 let running: TestService | undefined

@@ -1,9 +1,9 @@
 import { connect, createServer, type AddressInfo } from 'node:net'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SqliteDocStore } from '@concord/relay'
+import { SqliteDocStore } from '@concord/relay/sqlite'
 import { describe, expect, it } from 'vitest'
-import { makeTempDir } from '../../../packages/relay/src/test/relayHarness.js'
+import { makeTempDir } from '@concord/relay/testing'
 import { readiness, type ReadinessCheck } from './readiness.js'
 
 /** A check of a TCP dependency (as Redis's would be): resolves once a connection to `port` opens. */

@@ -10,15 +10,10 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import {
-  createRelay,
-  PostgresDocStore,
-  RedisFanout,
-  SqliteDocStore,
-  type DocStore,
-  type Fanout,
-  type Logger,
-} from '@concord/relay'
+import { createRelay, type DocStore, type Fanout, type Logger } from '@concord/relay'
+import { PostgresDocStore } from '@concord/relay/postgres'
+import { RedisFanout } from '@concord/relay/redis'
+import { SqliteDocStore } from '@concord/relay/sqlite'
 import { listenAddress, type ListenAddress } from './addressFile.js'
 import type { Config } from './config.js'
 import { maskUrlCredentials } from './configSummary.js'

@@ -8,7 +8,8 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { createRelay, MemoryDocStore, SqliteDocStore, type DocStore } from '@concord/relay'
+import { createRelay, MemoryDocStore, type DocStore } from '@concord/relay'
+import { SqliteDocStore } from '@concord/relay/sqlite'
 
 const [variant, dataDir] = process.argv.slice(2)
 const store: DocStore =

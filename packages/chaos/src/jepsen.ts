@@ -8,7 +8,7 @@
  */
 import { cp, mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SqliteDocStore } from '@concord/relay'
+import { SqliteDocStore } from '@concord/relay/sqlite'
 import * as Y from 'yjs'
 import { LinkProxy } from './linkProxy.js'
 import { ReplicaProcess } from './replica.js'

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describeLocalStore } from '../../client/src/test/localStoreConformance.js'
+import { describeLocalStore } from '@concord/client/testing'
 import { SqliteLocalStore } from './sqliteLocalStore.js'
 
 let dir: string | undefined

@@ -2,8 +2,8 @@
 import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket as NodeWebSocket } from 'ws'
-import type { Authenticate } from '../../relay/src/auth.js'
-import { startRelay, waitFor, type TestRelay } from '../../relay/src/test/relayHarness.js'
+import type { Authenticate } from '@concord/relay'
+import { startRelay, waitFor, type TestRelay } from '@concord/relay/testing'
 import { createClient, type ClientOptions, type ConcordClient } from './client.js'
 import type { ConcordError } from './errors.js'
 

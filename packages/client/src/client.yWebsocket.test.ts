@@ -11,7 +11,7 @@ import { WebSocket as NodeWebSocket, WebSocketServer } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import { setupWSConnection } from '@y/websocket-server/utils'
 import * as Y from 'yjs'
-import { startRelay, waitFor, type TestRelay } from '../../relay/src/test/relayHarness.js'
+import { startRelay, waitFor, type TestRelay } from '@concord/relay/testing'
 import { createClient, type ConcordClient } from './client.js'
 import type { DocHandle } from './docHandle.js'
 

@@ -2,7 +2,7 @@ import { closeCodes } from '@concord/protocol'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket as NodeWebSocket } from 'ws'
 import * as Y from 'yjs'
-import { startRelay, waitFor, type TestRelay } from '../../relay/src/test/relayHarness.js'
+import { startRelay, waitFor, type TestRelay } from '@concord/relay/testing'
 import {
   heartbeatTimeoutCloseCode,
   RelayConnection,

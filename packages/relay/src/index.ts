@@ -1,11 +1,15 @@
+/**
+ * The entry point `@concord/relay`: the relay, its hooks and the interfaces of
+ * its adapters, with the memory store. It loads no database driver: the
+ * SQLite and PostgreSQL stores and the Redis fan-out are the entry points
+ * `@concord/relay/sqlite`, `/postgres` and `/redis`, and test kits are
+ * `@concord/relay/testing`.
+ */
 export { createRelay, relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relay.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
 export type { DocStore } from './docStore.js'
-export { SqliteDocStore, type SqliteDocStoreOptions } from './sqliteDocStore.js'
 export { MemoryDocStore } from './memoryDocStore.js'
-export { PostgresDocStore, type PostgresDocStoreOptions } from './postgresDocStore.js'
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
-export { RedisFanout, type RedisFanoutOptions } from './redisFanout.js'
 export { FanoutUnavailableError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
 export { type ClosedBy, type RelayObserver, type StoreOperation } from './relayObserver.js'
 export type { WireMode } from './room.js'

@@ -15,6 +15,7 @@
  * most heartbeatTtlMs + heartbeatIntervalMs after its last heartbeat.
  */
 import { randomUUID } from 'node:crypto'
+import { decodeWhole, readBoundedVarUint, readSafeVarUint } from '@concord/protocol'
 import { Redis, type RedisOptions } from 'ioredis'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
@@ -64,16 +65,15 @@ const encodeMessage = ({ relayId, stream, seq, kind, payload }: Message): Buffer
   return Buffer.from(encoding.toUint8Array(encoder))
 }
 
-const decodeMessage = (bytes: Uint8Array): Message => {
-  const decoder = decoding.createDecoder(bytes)
-  const relayId = decoding.readVarString(decoder)
-  const stream = decoding.readVarUint(decoder)
-  const seq = decoding.readVarUint(decoder)
-  const kind = decoding.readVarUint(decoder)
-  const payload = decoding.readVarUint8Array(decoder)
-  if (!Object.values(kinds).includes(kind as Kind)) throw new Error(`unknown message kind ${kind}`)
-  return { relayId, stream, seq, kind: kind as Kind, payload }
-}
+/** Strict, as every decoder in the repository: trailing bytes, an unsafe integer or an unknown kind is a ProtocolError. */
+const decodeMessage = (bytes: Uint8Array): Message =>
+  decodeWhole(bytes, 'fan-out message', (decoder) => ({
+    relayId: decoding.readVarString(decoder),
+    stream: readSafeVarUint(decoder, 'stream'),
+    seq: readSafeVarUint(decoder, 'seq'),
+    kind: readBoundedVarUint(decoder, kinds.resync, 'fan-out message kind') as Kind,
+    payload: decoding.readVarUint8Array(decoder),
+  }))
 
 const connectionOptions = {
   lazyConnect: true,

@@ -74,7 +74,7 @@ describe('inspectUpdate', () => {
 
   it('accepts the first 20,000 edits of a real editing trace', () => {
     const trace = JSON.parse(
-      gunzipSync(readFileSync(new URL('../../../../shared/data/automerge-paper.json.gz', import.meta.url))).toString(),
+      gunzipSync(readFileSync(new URL('../../../testdata/traces/automerge-paper.json.gz', import.meta.url))).toString(),
     ) as { txns: { patches: [number, number, string][] }[] }
     const doc = new Y.Doc()
     const text = doc.getText('t')

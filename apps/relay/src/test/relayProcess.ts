@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { waitFor } from '../../../../packages/relay/src/test/relayHarness.js'
+import { waitFor } from '@concord/relay/testing'
 
 export const mainScript = fileURLToPath(new URL('../../dist/main.js', import.meta.url))
 

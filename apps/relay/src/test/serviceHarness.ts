@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises'
 import { pino } from 'pino'
-import { makeTempDir } from '../../../../packages/relay/src/test/relayHarness.js'
+import { makeTempDir } from '@concord/relay/testing'
 import { parseConfig } from '../config.js'
 import { startService, type Service, type ServiceOptions } from '../service.js'
 

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRelay, type Relay, type RelayOptions } from '../relay.js'
 import type { DocStore } from '../docStore.js'
-import { SqliteDocStore } from '../sqliteDocStore.js'
 
 export interface TestRelay {
   readonly relay: Relay
@@ -28,7 +27,9 @@ export const startRelay = async (
   options: Partial<RelayOptions> & { readonly port?: number; readonly dataDir?: string } = {},
 ): Promise<TestRelay> => {
   const ownDir = options.store || options.dataDir ? undefined : await makeTempDir()
-  const store = options.store ?? new SqliteDocStore(join(options.dataDir ?? ownDir!, 'concord.sqlite'))
+  // Imported here, not at the top, so that @concord/relay/testing loads better-sqlite3 only for a relay on SQLite.
+  const sqlite = options.store ? undefined : await import('../sqliteDocStore.js')
+  const store = options.store ?? new sqlite!.SqliteDocStore(join(options.dataDir ?? ownDir!, 'concord.sqlite'))
   // The store's worker thread takes a few hundred ms to start from the TypeScript sources (through tsx):
   // wait until it answers, so tests that time things (token lifetimes) start from a ready store.
   if (!options.store) await store.ping?.()

@@ -1,0 +1,59 @@
+/**
+ * The package's entry points: `@concord/relay` loads no database driver, and
+ * each driver entry point loads its own driver only. Each import runs in a
+ * fresh Node process (through tsx, against the sources that dist/ is built
+ * from), which reports the drivers in its CommonJS module cache: the three
+ * drivers are CommonJS, so loading one, however it is imported, puts it there.
+ */
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const drivers = ['better-sqlite3', 'pg', 'ioredis'] as const
+const packageRoot = fileURLToPath(new URL('..', import.meta.url))
+const entry = (name: string) => fileURLToPath(new URL(`./${name}.ts`, import.meta.url))
+
+/** The drivers that importing `file` in a fresh process loads. */
+const driversLoadedBy = (file: string): string[] => {
+  const script = `
+    import { createRequire } from 'node:module'
+    await import(${JSON.stringify(file)})
+    const loaded = Object.keys(createRequire(import.meta.url).cache)
+    console.log(JSON.stringify(${JSON.stringify(drivers)}.filter((name) => loaded.some((path) => path.includes('/node_modules/' + name + '/')))))
+  `
+  const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: packageRoot,
+    encoding: 'utf8',
+  })
+  return JSON.parse(output.trim().split('\n').at(-1)!) as string[]
+}
+
+describe('entry points', () => {
+  it('@concord/relay loads none of the database drivers', () => {
+    expect(driversLoadedBy(entry('index'))).toEqual([])
+  })
+
+  it('@concord/relay/sqlite, /postgres and /redis each load their own driver only', () => {
+    // Also shows that the check above can see a driver being loaded.
+    expect(driversLoadedBy(entry('sqlite'))).toEqual(['better-sqlite3'])
+    expect(driversLoadedBy(entry('postgres'))).toEqual(['pg'])
+    expect(driversLoadedBy(entry('redis'))).toEqual(['ioredis'])
+  })
+
+  it('@concord/relay/testing loads none on import (a test relay loads better-sqlite3 when it starts on SQLite)', () => {
+    expect(driversLoadedBy(entry('testing'))).toEqual([])
+  })
+
+  it('maps each entry point of package.json to the dist/ file built from its source', () => {
+    const { exports } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      exports: Record<string, { types: string; import: string }>
+    }
+    expect(Object.keys(exports)).toEqual(['.', './sqlite', './postgres', './redis', './testing'])
+    for (const [subpath, { types, import: file }] of Object.entries(exports)) {
+      const name = subpath === '.' ? 'index' : subpath.slice(2)
+      expect({ types, file }).toEqual({ types: `./dist/${name}.d.ts`, file: `./dist/${name}.js` })
+      expect(() => readFileSync(entry(name))).not.toThrow()
+    }
+  })
+})

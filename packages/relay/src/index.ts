@@ -1,4 +1,6 @@
 export { createRelay, relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relay.js'
+export type { ServerDocument } from './serverDocument.js'
+export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
 export type { DocStore } from './docStore.js'
 export { SqliteDocStore, type SqliteDocStoreOptions } from './sqliteDocStore.js'

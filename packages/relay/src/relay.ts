@@ -3,12 +3,13 @@
  * server, picks the wire mode from the subprotocol, keeps the registry of
  * loaded documents, runs the heartbeat, and shuts everything down in order.
  */
-import type { IncomingMessage, Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
 import { clientAddressResolver } from './clientAddress.js'
+import { createHttpApi } from './httpApi.js'
 import type { DocStore } from './docStore.js'
 import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
@@ -16,6 +17,7 @@ import { NativeConnection } from './nativeConnection.js'
 import { observedStore, type RelayObserver } from './relayObserver.js'
 import { RelaySocket } from './relaySocket.js'
 import { Room } from './room.js'
+import { openServerDocument, type ServerDocument } from './serverDocument.js'
 import { TokenBucket } from './tokenBucket.js'
 import { YWebsocketConnection } from './yWebsocketConnection.js'
 
@@ -87,6 +89,12 @@ export interface RelayOptions {
    * clients have no other way to send one (it may end up in proxy logs). Default: true.
    */
   readonly queryTokens?: boolean
+  /**
+   * A bearer token that the HTTP API accepts with every right on every
+   * document, for backends; compared in constant time, never logged.
+   * Default: none (the API asks `authenticate`, like a WebSocket).
+   */
+  readonly apiKey?: string
 }
 
 export interface RateLimit {
@@ -107,6 +115,18 @@ export interface Relay {
   attach(server: Server): void
   /** Serves one upgrade request, for servers that route upgrades themselves. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void
+  /**
+   * Serves the document HTTP API (paths under /v1, see docs/http-api.md);
+   * returns false, touching nothing, for any other path.
+   */
+  handleHttp(request: IncomingMessage, response: ServerResponse): boolean
+  /**
+   * A server-side handle on a live document: resolves once its `doc` holds
+   * the stored state. Its transactions are admitted, stored and forwarded
+   * like a client's. Rejects with a ProtocolError for an invalid name, or a
+   * DocumentUnavailableError when the store cannot load the document.
+   */
+  openDocument(name: string): Promise<ServerDocument>
   stats(): RelayStats
   /**
    * Refuses new connections, closes every connection with 1001, and resolves
@@ -171,6 +191,7 @@ export const createRelay = (options: RelayOptions): Relay => {
   const ipOf = clientAddressResolver(settings.trustedProxies)
   const rooms = new Map<string, Room>()
   const sockets = new Set<RelaySocket>()
+  const serverDocuments = new Set<ServerDocument>()
   let closing: Promise<void> | undefined
 
   const wss = new WebSocketServer({
@@ -369,8 +390,32 @@ export const createRelay = (options: RelayOptions): Relay => {
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
   }
 
+  const handleHttp = createHttpApi({
+    acquireRoom,
+    authenticate,
+    apiKey: options.apiKey,
+    logger,
+    maxBodyBytes: settings.maxPayload,
+    requestsPerSecond: rateLimit.messagesPerSecond,
+    clientAddressOf: ipOf,
+    closing: () => closing !== undefined,
+  })
+
+  const openDocument = async (name: string): Promise<ServerDocument> => {
+    const problem = documentNameProblem(name)
+    if (problem) throw new ProtocolError('invalidDocumentName', problem)
+    if (closing) throw new ProtocolError('goingAway', 'the relay is shutting down')
+    const opened = await openServerDocument(acquireRoom(name), name)
+    const close = opened.close
+    const tracked: ServerDocument = { ...opened, close: () => close().finally(() => serverDocuments.delete(tracked)) }
+    serverDocuments.add(tracked)
+    return tracked
+  }
+
   const close = async (): Promise<void> => {
     clearInterval(heartbeat)
+    // Their transactions so far are stored like every accepted update.
+    await Promise.allSettled([...serverDocuments].map((document) => document.close()))
     // Not events.once: that rejects on an 'error' event, and a socket may fail while it closes.
     const closed = [...sockets].map((socket) => new Promise((resolve) => socket.ws.once('close', resolve)))
     for (const socket of sockets) socket.close('goingAway', 'the relay is shutting down')
@@ -384,6 +429,8 @@ export const createRelay = (options: RelayOptions): Relay => {
   return {
     attach: (server) => server.on('upgrade', handleUpgrade),
     handleUpgrade,
+    handleHttp,
+    openDocument,
     stats: () => ({ connections: sockets.size, documents: rooms.size }),
     close: () => (closing ??= close()),
   }

@@ -1,0 +1,88 @@
+/**
+ * Owns a direct connection to a room: a peer inside the relay's process, with
+ * no socket, that the HTTP API and server-side documents write and read
+ * through. It goes through the same admission, store-then-acknowledge order
+ * and forwarding as a client's connection, so neither is a second write path.
+ */
+import { decodeYWebsocketMessage, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
+import type { Room, RoomPeer } from './room.js'
+
+/** The room could not serve the document (its store failed), or the peer left. */
+export class DocumentUnavailableError extends Error {
+  override readonly name = 'DocumentUnavailableError'
+  constructor(
+    readonly code: CloseCodeName,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface DirectPeerEvents {
+  /** An update from another peer of the room (or from another relay). */
+  readonly update?: (update: Uint8Array) => void
+  /** The room's sync step 1, sent when the peer joins (once the document is loaded). */
+  readonly step1?: (stateVector: Uint8Array) => void
+  /** The answer to this peer's sync step 1. */
+  readonly step2?: (update: Uint8Array) => void
+  /** The room can no longer serve the document; the peer is out of the room. */
+  readonly refused?: (error: DocumentUnavailableError) => void
+}
+
+export class DirectPeer {
+  readonly #room: Room
+  readonly #events: DirectPeerEvents
+  readonly #peer: RoomPeer
+  #left = false
+
+  constructor(room: Room, access: 'read' | 'write', events: DirectPeerEvents) {
+    this.#room = room
+    this.#events = events
+    // The room speaks to a peer in wire frames: y-websocket's are the plainest (no document name, no seq).
+    this.#peer = {
+      mode: 'y-websocket',
+      canWrite: access === 'write',
+      send: (frame) => this.#receive(frame),
+      refuse: (code, reason) => {
+        this.#left = true
+        this.#events.refused?.(new DocumentUnavailableError(code, reason))
+      },
+      writeDropped: () => {},
+    }
+    room.join(this.#peer)
+  }
+
+  get left(): boolean {
+    return this.#left
+  }
+
+  /**
+   * Hands one sync message to the room; resolves once what it carries is
+   * durable. Rejects with a ProtocolError (invalid or contradicting update)
+   * or a DocumentUnavailableError (the store failed, or the peer left).
+   */
+  async send(sync: SyncMessage): Promise<void> {
+    if (this.#left) throw new DocumentUnavailableError('documentUnavailable', 'the document is no longer open')
+    try {
+      await this.#room.receive(this.#peer, { type: 'sync', sync })
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error
+      throw new DocumentUnavailableError('documentUnavailable', (error as Error).message)
+    }
+  }
+
+  leave(): void {
+    if (this.#left) return
+    this.#left = true
+    this.#room.leave(this.#peer)
+  }
+
+  #receive(frame: Uint8Array): void {
+    const message = decodeYWebsocketMessage(frame)
+    if (message.type !== 'sync') return
+    const { sync } = message
+    if (sync.type === 'step1') this.#events.step1?.(sync.stateVector)
+    else if (sync.type === 'step2') this.#events.step2?.(sync.update)
+    else this.#events.update?.(sync.update)
+  }
+}

@@ -35,13 +35,15 @@ export class DirectPeer {
   readonly #peer: RoomPeer
   #left = false
 
-  constructor(room: Room, access: 'read' | 'write', events: DirectPeerEvents) {
+  /** `by` names the writer to the `onChange` hook. */
+  constructor(room: Room, access: 'read' | 'write', by: string, events: DirectPeerEvents) {
     this.#room = room
     this.#events = events
     // The room speaks to a peer in wire frames: y-websocket's are the plainest (no document name, no seq).
     this.#peer = {
       mode: 'y-websocket',
       canWrite: access === 'write',
+      by,
       send: (frame) => this.#receive(frame),
       refuse: (code, reason) => {
         this.#left = true

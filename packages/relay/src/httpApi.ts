@@ -187,19 +187,21 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
   const resetCounts = setInterval(() => requestsThisSecond.clear(), 1000)
   resetCounts.unref()
 
-  /** What the request's credentials grant on `doc`. */
-  const accessOf = async (request: IncomingMessage, doc: string): Promise<Access> => {
+  /** What the request's credentials grant on `doc`, and whom they name (`api` for the service key). */
+  const accessOf = async (request: IncomingMessage, doc: string): Promise<{ access: Access; by: string }> => {
     const token = bearerTokenOf(request)
-    if (token !== undefined && options.apiKey !== undefined && sameSecret(token, options.apiKey)) return 'write'
+    if (token !== undefined && options.apiKey !== undefined && sameSecret(token, options.apiKey)) {
+      return { access: 'write', by: 'api' }
+    }
     const result = await authorize(options.authenticate, request, doc, token, options.logger)
     if ('denied' in result) throw httpErrorOf(result.denied, result.reason)
-    return result.access
+    return { access: result.access, by: result.subject ?? 'anonymous' }
   }
 
   /** Through a direct peer of the room: step 1 with `stateVector`, answered with what it lacks. */
   const readState = (doc: string, stateVector: Uint8Array): Promise<Uint8Array> =>
     new Promise((resolve, reject) => {
-      const peer = new DirectPeer(options.acquireRoom(doc), 'read', {
+      const peer = new DirectPeer(options.acquireRoom(doc), 'read', 'api', {
         step2: (update) => {
           peer.leave()
           resolve(update)
@@ -212,8 +214,8 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
       })
     })
 
-  const writeUpdate = async (doc: string, update: Uint8Array): Promise<void> => {
-    const peer = new DirectPeer(options.acquireRoom(doc), 'write', {})
+  const writeUpdate = async (doc: string, update: Uint8Array, by: string): Promise<void> => {
+    const peer = new DirectPeer(options.acquireRoom(doc), 'write', by, {})
     try {
       await peer.send({ type: 'update', update })
     } finally {
@@ -231,11 +233,11 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
       response.setHeader('retry-after', '1')
       throw httpErrorOf('rateLimited', `more than ${options.requestsPerSecond} requests per second from this address`)
     }
-    const access = await accessOf(request, route.doc)
+    const { access, by } = await accessOf(request, route.doc)
     if (route.resource === 'updates') {
       if (access !== 'write') throw httpErrorOf('forbidden', 'these credentials may only read this document')
       const update = await readBody(request, options.maxBodyBytes)
-      await writeUpdate(route.doc, update)
+      await writeUpdate(route.doc, update, by)
       response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       response.end(JSON.stringify({ stored: true }) + '\n')
       return

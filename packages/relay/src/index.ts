@@ -1,5 +1,7 @@
 export { createRelay, relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relay.js'
-export type { ServerDocument } from './serverDocument.js'
+export type { OpenDocumentOptions, ServerDocument } from './serverDocument.js'
+export type { DocumentChange } from './changeFeed.js'
+export { HookTimeoutError } from './hookCall.js'
 export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
 export type { DocStore } from './docStore.js'

@@ -8,7 +8,9 @@ import type { Duplex } from 'node:stream'
 import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
+import { ChangeFeed, type DocumentChange } from './changeFeed.js'
 import { clientAddressResolver } from './clientAddress.js'
+import { callHook } from './hookCall.js'
 import { createHttpApi } from './httpApi.js'
 import type { DocStore } from './docStore.js'
 import type { Fanout } from './fanout.js'
@@ -17,7 +19,8 @@ import { NativeConnection } from './nativeConnection.js'
 import { observedStore, type RelayObserver } from './relayObserver.js'
 import { RelaySocket } from './relaySocket.js'
 import { Room } from './room.js'
-import { openServerDocument, type ServerDocument } from './serverDocument.js'
+import { openServerDocument, type OpenDocumentOptions, type ServerDocument } from './serverDocument.js'
+import { inspectUpdate } from './yjsUpdates.js'
 import { TokenBucket } from './tokenBucket.js'
 import { YWebsocketConnection } from './yWebsocketConnection.js'
 
@@ -95,6 +98,30 @@ export interface RelayOptions {
    * Default: none (the API asks `authenticate`, like a WebSocket).
    */
   readonly apiKey?: string
+  /**
+   * Initial content (a Yjs update) for a document the store does not have:
+   * seed it from an app's database or a template. What it returns is stored
+   * durably before anyone is served the document; undefined leaves it empty.
+   * One that throws, returns something that is no Yjs update, or takes longer
+   * than `hookTimeoutMs` refuses the document (4503; clients retry), and is
+   * logged. In cluster mode two relays may seed the same new document at
+   * once: return the same update for the same name (a Y.Doc with a fixed
+   * `clientID`), so that the two seeds are one.
+   */
+  readonly loadDocument?: (name: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>
+  /**
+   * Told of every change once it is durable, batched per document: called
+   * once a document has been quiet for `onChangeDebounceMs` (and at the
+   * latest after ten times that), with everything stored since as one
+   * update, and the writers. One call per document at a time; one that
+   * throws or takes longer than `hookTimeoutMs` is logged and the relay
+   * carries on.
+   */
+  readonly onChange?: (change: DocumentChange) => void | Promise<void>
+  /** Default: 1 s. */
+  readonly onChangeDebounceMs?: number
+  /** How long a hook may take. Default: 10 s. */
+  readonly hookTimeoutMs?: number
 }
 
 export interface RateLimit {
@@ -126,7 +153,7 @@ export interface Relay {
    * like a client's. Rejects with a ProtocolError for an invalid name, or a
    * DocumentUnavailableError when the store cannot load the document.
    */
-  openDocument(name: string): Promise<ServerDocument>
+  openDocument(name: string, options?: OpenDocumentOptions): Promise<ServerDocument>
   stats(): RelayStats
   /**
    * Refuses new connections, closes every connection with 1001, and resolves
@@ -144,6 +171,8 @@ export const relayDefaults = {
   queryTokens: true,
   maxAwarenessStateBytes: 1024,
   presenceProbeTimeoutMs: 5_000,
+  onChangeDebounceMs: 1_000,
+  hookTimeoutMs: 10_000,
   maxConnectionsPerIp: 256,
   trustedProxies: [],
   maxDocumentsPerConnection: 256,
@@ -190,6 +219,31 @@ export const createRelay = (options: RelayOptions): Relay => {
   const connectionsPerIp = new Map<string, number>()
   const ipOf = clientAddressResolver(settings.trustedProxies)
   const rooms = new Map<string, Room>()
+  const changeFeed =
+    options.onChange &&
+    new ChangeFeed({
+      onChange: options.onChange,
+      debounceMs: settings.onChangeDebounceMs,
+      maxWaitMs: 10 * settings.onChangeDebounceMs,
+      hookTimeoutMs: settings.hookTimeoutMs,
+      logger,
+      observer,
+    })
+  const { loadDocument } = options
+  const seed =
+    loadDocument &&
+    (async (name: string): Promise<Uint8Array | undefined> => {
+      try {
+        const initial = await callHook('loadDocument', () => loadDocument(name), settings.hookTimeoutMs)
+        if (initial !== undefined && !(initial instanceof Uint8Array)) throw new TypeError('it returned no Uint8Array')
+        if (initial !== undefined) inspectUpdate(initial)
+        return initial
+      } catch (error) {
+        observer.hookFailed?.('loadDocument')
+        logger.error({ doc: name, err: error }, 'the loadDocument hook failed')
+        throw error
+      }
+    })
   const sockets = new Set<RelaySocket>()
   const serverDocuments = new Set<ServerDocument>()
   let closing: Promise<void> | undefined
@@ -213,6 +267,8 @@ export const createRelay = (options: RelayOptions): Relay => {
         maxWaitingFrames: settings.maxWaitingFrames,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
         fanout: options.fanout,
+        seed,
+        stored: changeFeed && ((name, update, by) => changeFeed.stored(name, update, by)),
       })
       rooms.set(doc, room)
     }
@@ -357,7 +413,7 @@ export const createRelay = (options: RelayOptions): Relay => {
           socket.close(result.denied, result.reason)
           return
         }
-        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access)
+        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access, result.subject)
         if (result.expiresAt !== undefined) {
           ws.once(
             'close',
@@ -401,11 +457,11 @@ export const createRelay = (options: RelayOptions): Relay => {
     closing: () => closing !== undefined,
   })
 
-  const openDocument = async (name: string): Promise<ServerDocument> => {
+  const openDocument = async (name: string, documentOptions: OpenDocumentOptions = {}): Promise<ServerDocument> => {
     const problem = documentNameProblem(name)
     if (problem) throw new ProtocolError('invalidDocumentName', problem)
     if (closing) throw new ProtocolError('goingAway', 'the relay is shutting down')
-    const opened = await openServerDocument(acquireRoom(name), name)
+    const opened = await openServerDocument(acquireRoom(name), name, documentOptions.by ?? 'server')
     const close = opened.close
     const tracked: ServerDocument = { ...opened, close: () => close().finally(() => serverDocuments.delete(tracked)) }
     serverDocuments.add(tracked)
@@ -423,6 +479,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     // A socket that does not finish the closing handshake is destroyed after a timeout (see RelaySocket).
     await Promise.all(closed)
     await new Promise<void>((resolve) => wss.close(() => resolve()))
+    await changeFeed?.flush()
     logger.info({}, 'relay closed: every accepted update is stored')
   }
 

@@ -35,6 +35,8 @@ export interface RoomPeer {
   refuse(code: CloseCodeName, reason: string): void
   /** False for read-only access: the room then drops every update and sync step 2 the peer sends. */
   readonly canWrite: boolean
+  /** Who writes through this peer, for the `onChange` hook. */
+  readonly by?: string | undefined
   /** The room dropped a write from this read-only peer. */
   writeDropped(): void
   /**
@@ -66,6 +68,10 @@ export interface RoomOptions {
   readonly onGone: (room: Room) => void
   /** Cluster mode: the other relays serving this document. */
   readonly fanout?: Fanout | undefined
+  /** Initial content for a document the store does not have; stored before the document is served. */
+  readonly seed?: ((name: string) => Promise<Uint8Array | undefined>) | undefined
+  /** Told of each update once it is durable, with who wrote it. */
+  readonly stored?: ((name: string, update: Uint8Array, by: string | undefined) => void) | undefined
 }
 
 interface QueuedMessage {
@@ -302,10 +308,10 @@ export class Room implements FanoutMember {
     known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-    return this.#write(update)
+    return this.#write(update, peer.by)
   }
 
-  #write(update: Uint8Array): Promise<void> {
+  #write(update: Uint8Array, by: string | undefined): Promise<void> {
     this.#pendingWrites++
     const write = this.options.store.append(this.name, update)
     this.#lastWrite = write
@@ -314,6 +320,7 @@ export class Room implements FanoutMember {
         this.#pendingWrites--
         // Durable now: other relays that miss this message find the update in the store.
         this.#link?.publishUpdate(update)
+        this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
         // A compaction re-merges the whole document (see DocumentState): wait for a quarter of it too.
         if (
@@ -337,6 +344,7 @@ export class Room implements FanoutMember {
       // Subscribed first: every update stored after the load starts then arrives as news.
       await this.#link?.ready
       stored = await this.options.store.load(this.name)
+      if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
       if (this.#status !== 'loading') return
       this.#state = new DocumentState([...stored, ...this.#remoteWhileLoading])
       this.#remoteWhileLoading = []
@@ -363,6 +371,14 @@ export class Room implements FanoutMember {
     }
     if (stored.length >= this.options.compactAfterUpdates) this.#compact()
     if (this.#peers.size === 0) this.#scheduleUnload()
+  }
+
+  /** Stores what the `loadDocument` hook gives for a document the store does not have, before anyone sees it. */
+  async #seed(seed: (name: string) => Promise<Uint8Array | undefined>): Promise<Uint8Array[]> {
+    const initial = await seed(this.name)
+    if (initial === undefined || inspectUpdate(initial).empty) return []
+    await this.options.store.append(this.name, initial)
+    return [initial]
   }
 
   /** The relay's sync step 1, and who is here. */

@@ -23,17 +23,22 @@ export interface ServerDocument {
   close(): Promise<void>
 }
 
+export interface OpenDocumentOptions {
+  /** Who writes through this handle, as the `onChange` hook names them. Default: `server`. */
+  readonly by?: string
+}
+
 /** Updates that came from the room: applied to `doc`, never sent back. */
 const fromRoom = Symbol('concord: from the room')
 
 /** Opens `room`'s document; resolves once `doc` holds everything the room holds. */
-export const openServerDocument = (room: Room, name: string): Promise<ServerDocument> =>
+export const openServerDocument = (room: Room, name: string, by: string): Promise<ServerDocument> =>
   new Promise((resolve, reject) => {
     const doc = new Y.Doc()
     let writes: Promise<void> = Promise.resolve()
     let failure: unknown
     let loaded = false
-    const peer: DirectPeer = new DirectPeer(room, 'write', {
+    const peer: DirectPeer = new DirectPeer(room, 'write', by, {
       update: (update) => Y.applyUpdate(doc, update, fromRoom),
       // The room asks what this peer has that it lacks: local transactions are sent as they happen.
       step1: () => {},

@@ -5,6 +5,23 @@
  * are small and boring; `test/docStoreConformance.ts` is the suite every one
  * of them must pass.
  */
+/** What `list` says of one document. */
+export interface StoredDocumentInfo {
+  readonly name: string
+  /** The bytes of its stored log. */
+  readonly bytes: number
+  /** When its last update was stored (ms since the epoch); undefined where the store does not know. */
+  readonly updatedAt: number | undefined
+}
+
+export interface DocumentQuery {
+  /** Only names that start with this. Default: every name. */
+  readonly prefix?: string
+  /** Only names after this one, in the store's order (the last name of the previous page). */
+  readonly after?: string
+  readonly limit: number
+}
+
 export interface DocStore {
   /**
    * Every stored update of `doc`, oldest first; empty for a new document.
@@ -34,6 +51,13 @@ export interface DocStore {
    * (closed, unreachable, broken). Readiness checks call it; it changes nothing.
    */
   ping(): Promise<void>
+
+  /**
+   * The documents that have stored updates, ordered by name (by UTF-8 bytes,
+   * the same order every call), at most `limit` of them. Optional: without
+   * it, the HTTP API cannot list documents (501).
+   */
+  list?(query: DocumentQuery): Promise<StoredDocumentInfo[]>
 
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>

@@ -59,6 +59,13 @@ const tokenAuth: Authenticate = (_request, doc, token) => {
   return granted === doc ? { access } : { denied: 'forbidden', reason: `the token does not grant "${doc}"` }
 }
 
+/** Like tokenAuth, and `read:<prefix>*` grants every document under the prefix. */
+const tokenAuthWithPrefix: Authenticate = (request, doc, token) => {
+  const prefix = token?.match(/^read:(.*)\*$/)?.[1]
+  if (prefix !== undefined) return doc.startsWith(prefix) ? { access: 'read' } : { denied: 'forbidden', reason: 'no' }
+  return tokenAuth(request, doc, token)
+}
+
 describe('the document HTTP API', () => {
   it('stores a POSTed update before answering, forwards it to live clients, and serves it back', async () => {
     relay = await startRelay()
@@ -159,6 +166,43 @@ describe('the document HTTP API', () => {
       (await post(docUrl(relay, 'elsewhere', '/updates'), update, bearer('service-key-of-the-backend-0123456789')))
         .status,
     ).toBe(200)
+  })
+
+  it('lists the documents the credentials may read, a page at a time', async () => {
+    relay = await startRelay({ authenticate: tokenAuthWithPrefix, apiKey: 'service-key-of-the-backend-0123456789' })
+    const service = { authorization: 'Bearer service-key-of-the-backend-0123456789' }
+    for (const name of ['team/b', 'team/a', 'other/x', 'team/c'])
+      expect(
+        (
+          await post(
+            docUrl(relay, name, '/updates'),
+            updateOf((doc) => doc.getText('t').insert(0, name)),
+            service,
+          )
+        ).status,
+      ).toBe(200)
+    type Page = {
+      documents: Array<{ name: string; bytes: number; updatedAt: string | null }>
+      nextCursor: string | null
+    }
+    const list = async (query: string, headers = service): Promise<Page> => {
+      const response = await fetch(`${httpOf(relay!)}/v1/docs${query}`, { headers })
+      expect(response.status).toBe(200)
+      return (await response.json()) as Page
+    }
+    const first = await list('?prefix=team/&limit=2')
+    expect(first.documents.map((doc) => doc.name)).toEqual(['team/a', 'team/b'])
+    expect(first.documents[0]!.bytes).toBeGreaterThan(0)
+    expect(Date.parse(first.documents[0]!.updatedAt!)).toBeLessThanOrEqual(Date.now())
+    const second = await list(`?prefix=team/&limit=2&cursor=${first.nextCursor}`)
+    expect(second.documents.map((doc) => doc.name)).toEqual(['team/c'])
+    expect(second.nextCursor).toBeNull()
+    // A token sees only what it may read.
+    const reader = await list('?limit=10', { authorization: 'Bearer read:team/*' })
+    expect(reader.documents.map((doc) => doc.name)).toEqual(['team/a', 'team/b', 'team/c'])
+    expect((await fetch(`${httpOf(relay)}/v1/docs`)).status).toBe(401)
+    expect((await fetch(`${httpOf(relay)}/v1/docs?limit=0`, { headers: service })).status).toBe(400)
+    expect((await fetch(`${httpOf(relay)}/v1/docs?cursor=a.b`, { headers: service })).status).toBe(400)
   })
 
   it('refuses hostile input with the documented code, and stores nothing of it', async () => {

@@ -11,6 +11,7 @@
  *                                         ?format=json&types=<root>:<text|map|array|xml>,...: those roots as JSON)
  *   GET  /v1/docs/{name}/state-vector     the state vector
  *   POST /v1/docs/{name}/updates          body: a Yjs update; 200 once durable
+ *   GET  /v1/docs?prefix=&cursor=&limit=  the documents the credentials may read: names, sizes, times
  *
  * `{name}` is one path segment, percent-encoded (`/` as `%2F`).
  */
@@ -21,11 +22,14 @@ import * as Y from 'yjs'
 import { authorize, type Access, type Authenticate } from './auth.js'
 import type { ClientAddressOf } from './clientAddress.js'
 import { DirectPeer, DocumentUnavailableError } from './directPeer.js'
+import type { DocStore } from './docStore.js'
 import type { Logger } from './logger.js'
 import type { Room } from './room.js'
 
 export interface HttpApiOptions {
   readonly acquireRoom: (doc: string) => Room
+  /** For listing documents. */
+  readonly store: DocStore
   readonly authenticate: Authenticate
   /** A bearer token with every right on every document, for backends. */
   readonly apiKey: string | undefined
@@ -41,7 +45,7 @@ export interface HttpApiOptions {
 class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: CloseCodeName | 'notFound' | 'methodNotAllowed',
+    readonly code: CloseCodeName | 'notFound' | 'methodNotAllowed' | 'notImplemented',
     message: string,
   ) {
     super(message)
@@ -64,11 +68,16 @@ const httpErrorOf = (code: CloseCodeName, message: string): HttpError =>
   new HttpError(statusOf[code] ?? 500, code, message)
 
 type Route =
+  | { readonly resource: 'list' }
   | { readonly resource: 'state'; readonly doc: string }
   | { readonly resource: 'stateVector'; readonly doc: string }
   | { readonly resource: 'updates'; readonly doc: string }
 
 const routeOf = (method: string, path: string): Route => {
+  if (path === '/v1/docs') {
+    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', '/v1/docs takes GET')
+    return { resource: 'list' }
+  }
   const match = /^\/v1\/docs\/([^/]+)(\/state-vector|\/updates)?$/.exec(path)
   if (!match) throw new HttpError(404, 'notFound', `no such resource: ${method} ${path.slice(0, 200)}`)
   let doc: string
@@ -180,6 +189,9 @@ const rootsAsJson = (update: Uint8Array, roots: Array<[string, RootType]>): stri
   }
 }
 
+/** The most documents one page of GET /v1/docs lists. */
+const maxListLimit = 1000
+
 export type HttpApi = (request: IncomingMessage, response: ServerResponse) => boolean
 
 export const createHttpApi = (options: HttpApiOptions): HttpApi => {
@@ -223,6 +235,43 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
     }
   }
 
+  /** A page of the documents the request may read; a page may hold fewer than `limit` when some are not readable. */
+  const listDocuments = async (request: IncomingMessage, query: URLSearchParams): Promise<string> => {
+    const { store } = options
+    if (!store.list) throw new HttpError(501, 'notImplemented', "this relay's store cannot list documents")
+    const limitText = query.get('limit') ?? '100'
+    const limit = Number(limitText)
+    if (!/^\d+$/.test(limitText) || limit < 1 || limit > maxListLimit) {
+      throw httpErrorOf('malformedMessage', `limit must be a whole number from 1 to ${maxListLimit}`)
+    }
+    const cursor = query.get('cursor')
+    if (cursor !== null && !/^[A-Za-z0-9_-]+$/.test(cursor)) throw httpErrorOf('malformedMessage', 'bad cursor')
+    const after = cursor === null ? undefined : Buffer.from(cursor, 'base64url').toString()
+    const page = await store.list({ prefix: query.get('prefix') ?? '', ...(after !== undefined && { after }), limit })
+    const readable = await Promise.all(
+      page.map(async (doc) => {
+        try {
+          await accessOf(request, doc.name)
+          return true
+        } catch (error) {
+          if (error instanceof HttpError && error.code === 'forbidden') return false
+          throw error
+        }
+      }),
+    )
+    const last = page.at(-1)
+    return JSON.stringify({
+      documents: page
+        .filter((_, i) => readable[i])
+        .map(({ name, bytes, updatedAt }) => ({
+          name,
+          bytes,
+          updatedAt: updatedAt === undefined ? null : new Date(updatedAt).toISOString(),
+        })),
+      nextCursor: page.length === limit && last ? Buffer.from(last.name).toString('base64url') : null,
+    })
+  }
+
   const answer = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
     if (options.closing()) throw httpErrorOf('goingAway', 'the relay is shutting down')
     const route = routeOf(request.method ?? 'GET', url.pathname)
@@ -232,6 +281,12 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
     if (count > options.requestsPerSecond) {
       response.setHeader('retry-after', '1')
       throw httpErrorOf('rateLimited', `more than ${options.requestsPerSecond} requests per second from this address`)
+    }
+    if (route.resource === 'list') {
+      const body = await listDocuments(request, url.searchParams)
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      response.end(request.method === 'HEAD' ? undefined : body + '\n')
+      return
     }
     const { access, by } = await accessOf(request, route.doc)
     if (route.resource === 'updates') {

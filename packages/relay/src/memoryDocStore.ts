@@ -2,11 +2,12 @@
  * Owns a DocStore that lives in memory: for tests and short-lived relays.
  * Nothing survives the process; appends resolve in order.
  */
-import type { DocStore } from './docStore.js'
+import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
 import { StoreClosedError } from './errors.js'
 
 export class MemoryDocStore implements DocStore {
   readonly #logs = new Map<string, Uint8Array[]>()
+  readonly #updatedAt = new Map<string, number>()
   #closed = false
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -19,6 +20,22 @@ export class MemoryDocStore implements DocStore {
     const log = this.#logs.get(doc)
     if (log) log.push(update)
     else this.#logs.set(doc, [update])
+    this.#updatedAt.set(doc, Date.now())
+  }
+
+  async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
+    this.#assertOpen()
+    const bytesOf = (name: string) => Buffer.from(name)
+    const afterBytes = after === undefined ? undefined : bytesOf(after)
+    return [...this.#logs.keys()]
+      .filter((name) => name.startsWith(prefix) && (!afterBytes || Buffer.compare(bytesOf(name), afterBytes) > 0))
+      .sort((a, b) => Buffer.compare(bytesOf(a), bytesOf(b)))
+      .slice(0, limit)
+      .map((name) => ({
+        name,
+        bytes: this.#logs.get(name)!.reduce((sum, update) => sum + update.byteLength, 0),
+        updatedAt: this.#updatedAt.get(name),
+      }))
   }
 
   async ping(): Promise<void> {

@@ -9,7 +9,7 @@
  * it merged, by id, so an append that lands meanwhile survives.
  */
 import pg from 'pg'
-import type { DocStore } from './docStore.js'
+import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
 import { StoreClosedError } from './errors.js'
 
 export interface PostgresDocStoreOptions {
@@ -36,6 +36,7 @@ const schema = `
     data BYTEA NOT NULL
   );
   CREATE INDEX IF NOT EXISTS concord_updates_by_doc ON concord_updates (doc, id);
+  ALTER TABLE concord_updates ADD COLUMN IF NOT EXISTS stored_at TIMESTAMPTZ DEFAULT now();
 `
 
 const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, update.byteOffset, update.byteLength)
@@ -132,6 +133,20 @@ export class PostgresDocStore implements DocStore {
     } finally {
       client.release()
     }
+  }
+
+  async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
+    this.#assertOpen()
+    await this.#flushed()
+    // COLLATE "C" orders names by their bytes, as the other stores do, whatever the database's locale.
+    const { rows } = await this.#pool.query<{ doc: string; bytes: string; updated: Date | null }>(
+      `SELECT doc, SUM(LENGTH(data)) AS bytes, MAX(stored_at) AS updated FROM concord_updates
+       WHERE doc COLLATE "C" > $1 AND doc COLLATE "C" >= $2 GROUP BY doc ORDER BY doc COLLATE "C" LIMIT $3`,
+      [after ?? '', prefix, limit],
+    )
+    return rows
+      .filter((row) => row.doc.startsWith(prefix))
+      .map((row) => ({ name: row.doc, bytes: Number(row.bytes), updatedAt: row.updated?.getTime() }))
   }
 
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */

@@ -448,6 +448,7 @@ export const createRelay = (options: RelayOptions): Relay => {
 
   const handleHttp = createHttpApi({
     acquireRoom,
+    store,
     authenticate,
     apiKey: options.apiKey,
     logger,

@@ -56,5 +56,6 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     return compacting
   },
   ping: () => store.ping(),
+  ...(store.list && { list: store.list.bind(store) }),
   close: () => store.close(),
 })

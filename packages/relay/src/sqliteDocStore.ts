@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3'
 import { Worker } from 'node:worker_threads'
-import type { DocStore } from './docStore.js'
+import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
 import { StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import type {
@@ -44,7 +44,8 @@ interface PendingReply {
 /** Requests as the store makes them; it adds the id. */
 type Request = SqliteWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
-const schemaVersion = 1
+/** 2 added `updates.stored_at`, when a row was stored (ms since the epoch; null in rows stored before). */
+const schemaVersion = 2
 
 /**
  * Starts the worker: the module next to this one, compiled to .js in dist.
@@ -69,12 +70,17 @@ const prepareFile = (path: string): void => {
     db.pragma('journal_mode = WAL')
     const version = db.pragma('user_version', { simple: true }) as number
     if (version === schemaVersion) return
+    if (version === 1) {
+      db.exec(`ALTER TABLE updates ADD COLUMN stored_at INTEGER; PRAGMA user_version = ${schemaVersion};`)
+      return
+    }
     if (version !== 0) throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
     db.exec(`
       CREATE TABLE updates (
         id INTEGER PRIMARY KEY,
         doc TEXT NOT NULL,
-        data BLOB NOT NULL
+        data BLOB NOT NULL,
+        stored_at INTEGER
       );
       CREATE INDEX updates_by_doc ON updates (doc, id);
       PRAGMA user_version = ${schemaVersion};
@@ -168,6 +174,12 @@ export class SqliteDocStore implements DocStore {
     this.#assertUsable()
     const replaced = await this.#request<boolean>({ kind: 'replace', doc, ids: rows.ids, merged }, [merged.bytes])
     return replaced ? rows.ids.length : 0
+  }
+
+  async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
+    this.#assertUsable()
+    this.#sendQueuedAppends()
+    return this.#request<StoredDocumentInfo[]>({ kind: 'list', prefix, after, limit })
   }
 
   async ping(): Promise<void> {

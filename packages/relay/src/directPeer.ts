@@ -5,6 +5,7 @@
  * and forwarding as a client's connection, so neither is a second write path.
  */
 import { decodeYWebsocketMessage, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
+import { DocumentDeletedError } from './errors.js'
 import type { Room, RoomPeer } from './room.js'
 
 /** The room could not serve the document (its store failed), or the peer left. */
@@ -34,6 +35,8 @@ export class DirectPeer {
   readonly #events: DirectPeerEvents
   readonly #peer: RoomPeer
   #left = false
+  /** Why the room refused this peer, once it has. */
+  #refusal: DocumentUnavailableError | undefined
 
   /** `by` names the writer to the `onChange` hook. */
   constructor(room: Room, access: 'read' | 'write', by: string, events: DirectPeerEvents) {
@@ -47,7 +50,8 @@ export class DirectPeer {
       send: (frame) => this.#receive(frame),
       refuse: (code, reason) => {
         this.#left = true
-        this.#events.refused?.(new DocumentUnavailableError(code, reason))
+        this.#refusal = new DocumentUnavailableError(code, reason)
+        this.#events.refused?.(this.#refusal)
       },
       writeDropped: () => {},
     }
@@ -64,12 +68,15 @@ export class DirectPeer {
    * or a DocumentUnavailableError (the store failed, or the peer left).
    */
   async send(sync: SyncMessage): Promise<void> {
-    if (this.#left) throw new DocumentUnavailableError('documentUnavailable', 'the document is no longer open')
+    if (this.#left) throw this.#refusal ?? new DocumentUnavailableError('documentUnavailable', 'the peer left')
     try {
       await this.#room.receive(this.#peer, { type: 'sync', sync })
     } catch (error) {
       if (error instanceof ProtocolError) throw error
-      throw new DocumentUnavailableError('documentUnavailable', (error as Error).message)
+      // The room says why it stopped serving the document when it refuses its peers.
+      if (this.#refusal) throw this.#refusal
+      const code = error instanceof DocumentDeletedError ? 'documentDeleted' : 'documentUnavailable'
+      throw new DocumentUnavailableError(code, (error as Error).message)
     }
   }
 

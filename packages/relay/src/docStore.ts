@@ -29,6 +29,7 @@ export interface DocStore {
    * read: the relay then refuses the document rather than serve a blank.
    */
   load(doc: string): Promise<Uint8Array[]>
+  // A store with `remove` rejects `load` and `append` of a removed document with DocumentDeletedError.
 
   /**
    * Appends one update to the log of `doc`. The promise resolves once the
@@ -58,6 +59,14 @@ export interface DocStore {
    * it, the HTTP API cannot list documents (501).
    */
   list?(query: DocumentQuery): Promise<StoredDocumentInfo[]>
+
+  /**
+   * Deletes everything stored for `doc` and keeps a tombstone, in one
+   * transaction: from then on `load` and `append` of `doc` reject with a
+   * DocumentDeletedError, and `list` leaves it out. Optional: without it, the
+   * relay cannot delete documents.
+   */
+  remove?(doc: string): Promise<void>
 
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>

@@ -11,6 +11,7 @@
  *                                         ?format=json&types=<root>:<text|map|array|xml>,...: those roots as JSON)
  *   GET  /v1/docs/{name}/state-vector     the state vector
  *   POST /v1/docs/{name}/updates          body: a Yjs update; 200 once durable
+ *   DELETE /v1/docs/{name}                deletes it for good (204 once the tombstone is durable)
  *   GET  /v1/docs?prefix=&cursor=&limit=  the documents the credentials may read: names, sizes, times
  *
  * `{name}` is one path segment, percent-encoded (`/` as `%2F`).
@@ -30,6 +31,7 @@ export interface HttpApiOptions {
   readonly acquireRoom: (doc: string) => Room
   /** For listing documents. */
   readonly store: DocStore
+  readonly deleteDocument: (name: string, options: { readonly by: string }) => Promise<void>
   readonly authenticate: Authenticate
   /** A bearer token with every right on every document, for backends. */
   readonly apiKey: string | undefined
@@ -57,6 +59,7 @@ const statusOf: Partial<Record<CloseCodeName, number>> = {
   invalidDocumentName: 400,
   unauthenticated: 401,
   forbidden: 403,
+  documentDeleted: 410,
   messageTooBig: 413,
   invalidUpdate: 422,
   rateLimited: 429,
@@ -72,6 +75,7 @@ type Route =
   | { readonly resource: 'state'; readonly doc: string }
   | { readonly resource: 'stateVector'; readonly doc: string }
   | { readonly resource: 'updates'; readonly doc: string }
+  | { readonly resource: 'document'; readonly doc: string }
 
 const routeOf = (method: string, path: string): Route => {
   if (path === '/v1/docs') {
@@ -89,6 +93,7 @@ const routeOf = (method: string, path: string): Route => {
   const problem = documentNameProblem(doc)
   if (problem) throw httpErrorOf('invalidDocumentName', problem)
   const resource = match[2] === '/updates' ? 'updates' : match[2] === '/state-vector' ? 'stateVector' : 'state'
+  if (resource === 'state' && method === 'DELETE') return { resource: 'document', doc }
   const allowed = resource === 'updates' ? 'POST' : 'GET'
   if (method !== allowed && !(allowed === 'GET' && method === 'HEAD')) {
     throw new HttpError(405, 'methodNotAllowed', `${path.slice(0, 200)} takes ${allowed}`)
@@ -289,6 +294,14 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
       return
     }
     const { access, by } = await accessOf(request, route.doc)
+    if (route.resource === 'document') {
+      if (access !== 'write') throw httpErrorOf('forbidden', 'these credentials may only read this document')
+      if (!options.store.remove)
+        throw new HttpError(501, 'notImplemented', "this relay's store cannot delete documents")
+      await options.deleteDocument(route.doc, { by })
+      response.writeHead(204, { 'cache-control': 'no-store' }).end()
+      return
+    }
     if (route.resource === 'updates') {
       if (access !== 'write') throw httpErrorOf('forbidden', 'these credentials may only read this document')
       const update = await readBody(request, options.maxBodyBytes)

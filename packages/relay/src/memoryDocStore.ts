@@ -3,20 +3,23 @@
  * Nothing survives the process; appends resolve in order.
  */
 import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
-import { StoreClosedError } from './errors.js'
+import { DocumentDeletedError, StoreClosedError } from './errors.js'
 
 export class MemoryDocStore implements DocStore {
   readonly #logs = new Map<string, Uint8Array[]>()
   readonly #updatedAt = new Map<string, number>()
+  readonly #deleted = new Set<string>()
   #closed = false
 
   async load(doc: string): Promise<Uint8Array[]> {
     this.#assertOpen()
+    if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
     return [...(this.#logs.get(doc) ?? [])]
   }
 
   async append(doc: string, update: Uint8Array): Promise<void> {
     this.#assertOpen()
+    if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
     const log = this.#logs.get(doc)
     if (log) log.push(update)
     else this.#logs.set(doc, [update])
@@ -36,6 +39,13 @@ export class MemoryDocStore implements DocStore {
         bytes: this.#logs.get(name)!.reduce((sum, update) => sum + update.byteLength, 0),
         updatedAt: this.#updatedAt.get(name),
       }))
+  }
+
+  async remove(doc: string): Promise<void> {
+    this.#assertOpen()
+    this.#deleted.add(doc)
+    this.#logs.delete(doc)
+    this.#updatedAt.delete(doc)
   }
 
   async ping(): Promise<void> {

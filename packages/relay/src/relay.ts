@@ -120,6 +120,11 @@ export interface RelayOptions {
   readonly onChange?: (change: DocumentChange) => void | Promise<void>
   /** Default: 1 s. */
   readonly onChangeDebounceMs?: number
+  /**
+   * Told once a document was deleted (its tombstone is durable). One that
+   * throws or takes longer than `hookTimeoutMs` is logged; the deletion stands.
+   */
+  readonly onDelete?: (deletion: { readonly name: string; readonly by: string }) => void | Promise<void>
   /** How long a hook may take. Default: 10 s. */
   readonly hookTimeoutMs?: number
 }
@@ -154,6 +159,14 @@ export interface Relay {
    * DocumentUnavailableError when the store cannot load the document.
    */
   openDocument(name: string, options?: OpenDocumentOptions): Promise<ServerDocument>
+  /**
+   * Deletes a document for good: its content is removed from the store and a
+   * tombstone kept, every connection to it is told (4404), and its name is
+   * never served again, so edits that offline clients still hold cannot
+   * bring it back. Resolves once the tombstone is durable. Rejects when the
+   * store has no `remove`.
+   */
+  deleteDocument(name: string, options?: { readonly by?: string }): Promise<void>
   stats(): RelayStats
   /**
    * Refuses new connections, closes every connection with 1001, and resolves
@@ -449,6 +462,7 @@ export const createRelay = (options: RelayOptions): Relay => {
   const handleHttp = createHttpApi({
     acquireRoom,
     store,
+    deleteDocument: (name, { by }) => deleteDocument(name, { by }),
     authenticate,
     apiKey: options.apiKey,
     logger,
@@ -467,6 +481,23 @@ export const createRelay = (options: RelayOptions): Relay => {
     const tracked: ServerDocument = { ...opened, close: () => close().finally(() => serverDocuments.delete(tracked)) }
     serverDocuments.add(tracked)
     return tracked
+  }
+
+  const deleteDocument = async (name: string, { by = 'server' }: { readonly by?: string } = {}): Promise<void> => {
+    const problem = documentNameProblem(name)
+    if (problem) throw new ProtocolError('invalidDocumentName', problem)
+    if (!store.remove) throw new TypeError("this relay's store cannot delete documents (it has no remove)")
+    await store.remove(name)
+    rooms.get(name)?.deleted()
+    logger.info({ doc: name, by }, 'document deleted')
+    const { onDelete } = options
+    if (!onDelete) return
+    try {
+      await callHook('onDelete', () => onDelete({ name, by }), settings.hookTimeoutMs)
+    } catch (error) {
+      observer.hookFailed?.('onDelete')
+      logger.error({ doc: name, err: error }, 'the onDelete hook failed')
+    }
   }
 
   const close = async (): Promise<void> => {
@@ -489,6 +520,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     handleUpgrade,
     handleHttp,
     openDocument,
+    deleteDocument,
     stats: () => ({ connections: sockets.size, documents: rooms.size }),
     close: () => (closing ??= close()),
   }

@@ -28,7 +28,7 @@ export interface RelayObserver {
   /** A native ack was sent, covering an update frame received `seconds` ago. Called once per acknowledged frame. */
   updateAcknowledged?(seconds: number): void
   /** A user's hook threw, returned something invalid, or did not settle in time. */
-  hookFailed?(hook: 'loadDocument' | 'onChange'): void
+  hookFailed?(hook: 'loadDocument' | 'onChange' | 'onDelete'): void
 }
 
 /**
@@ -57,5 +57,6 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   },
   ping: () => store.ping(),
   ...(store.list && { list: store.list.bind(store) }),
+  ...(store.remove && { remove: store.remove.bind(store) }),
   close: () => store.close(),
 })

@@ -16,6 +16,7 @@ import {
 } from '@concord/protocol'
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
+import { DocumentDeletedError } from './errors.js'
 import { DocumentState } from './documentState.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
@@ -455,12 +456,24 @@ export class Room implements FanoutMember {
   }
 
   #fail(reason: string, error: unknown): void {
+    if (error instanceof DocumentDeletedError) return this.deleted()
     if (this.#status === 'gone') return
     this.options.logger.error({ doc: this.name, err: error }, reason)
+    this.#refuseEveryone('documentUnavailable', reason)
+  }
+
+  /** The document was deleted: every peer is told (4404), and the room is gone. */
+  deleted(): void {
+    if (this.#status === 'gone') return
+    this.options.logger.info({ doc: this.name }, 'document deleted')
+    this.#refuseEveryone('documentDeleted', 'the document was deleted')
+  }
+
+  #refuseEveryone(code: CloseCodeName, reason: string): void {
     this.#gone()
     const peers = [...this.#peers]
     this.#peers.clear()
-    for (const peer of peers) peer.refuse('documentUnavailable', reason)
+    for (const peer of peers) peer.refuse(code, reason)
   }
 
   #gone(): void {

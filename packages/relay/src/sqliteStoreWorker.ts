@@ -22,9 +22,12 @@ export interface LogRows {
 }
 
 export type SqliteWorkerRequest =
-  /** One group commit: `docs[i]` gets the i-th packed update. Answers nothing. */
+  /**
+   * One group commit: `docs[i]` gets the i-th packed update. Answers the
+   * indexes of the updates not stored because their document was removed.
+   */
   | { readonly kind: 'append'; readonly id: number; readonly docs: string[]; readonly updates: PackedBytes }
-  /** Answers the document's log, oldest first, packed. */
+  /** Answers the document's log, oldest first, packed; `'deleted'` for a removed document. */
   | { readonly kind: 'load'; readonly id: number; readonly doc: string }
   /** Answers LogRows. */
   | { readonly kind: 'read'; readonly id: number; readonly doc: string }
@@ -48,6 +51,8 @@ export type SqliteWorkerRequest =
       readonly after: string | undefined
       readonly limit: number
     }
+  /** Deletes the document's rows and keeps its tombstone. Answers nothing. */
+  | { readonly kind: 'remove'; readonly id: number; readonly doc: string }
   | { readonly kind: 'ping'; readonly id: number }
   | { readonly kind: 'close'; readonly id: number }
 
@@ -70,7 +75,7 @@ db.pragma('journal_mode = WAL')
 db.pragma(`synchronous = ${synchronous}`)
 db.pragma('busy_timeout = 5000')
 
-type Answer = PackedBytes | LogRows | StoredDocumentInfo[] | boolean | undefined
+type Answer = PackedBytes | LogRows | StoredDocumentInfo[] | number[] | 'deleted' | boolean | undefined
 
 const insert = db.prepare<[string, Buffer, number]>('INSERT INTO updates (doc, data, stored_at) VALUES (?, ?, ?)')
 const select = db.prepare<[string], { id: number; data: Buffer }>(
@@ -83,14 +88,31 @@ const anyRow = db.prepare('SELECT id FROM updates LIMIT 1')
 // which are contiguous from the first name at or after it.
 const listRows = db.prepare<[string, string, number], { doc: string; bytes: number; updated: number | null }>(
   `SELECT doc, SUM(LENGTH(data)) AS bytes, MAX(stored_at) AS updated FROM updates
-   WHERE doc > ? AND doc >= ? GROUP BY doc ORDER BY doc LIMIT ?`,
+   WHERE doc > ? AND doc >= ? AND doc NOT IN (SELECT doc FROM tombstones) GROUP BY doc ORDER BY doc LIMIT ?`,
 )
+const isRemoved = db.prepare<[string], { doc: string }>('SELECT doc FROM tombstones WHERE doc = ?')
+const addTombstone = db.prepare<[string, number]>('INSERT OR IGNORE INTO tombstones (doc, deleted_at) VALUES (?, ?)')
+const deleteLog = db.prepare<[string]>('DELETE FROM updates WHERE doc = ?')
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
-const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]) => {
+/** Stores the batch but for the updates of removed documents; returns their indexes. */
+const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]): number[] => {
   const now = Date.now()
-  docs.forEach((doc, i) => insert.run(doc, asBuffer(updates[i]!), now))
+  const removed = new Map<string, boolean>()
+  const refused: number[] = []
+  docs.forEach((doc, i) => {
+    let gone = removed.get(doc)
+    if (gone === undefined) removed.set(doc, (gone = isRemoved.get(doc) !== undefined))
+    if (gone) refused.push(i)
+    else insert.run(doc, asBuffer(updates[i]!), now)
+  })
+  return refused
+})
+
+const removeDocument = db.transaction((doc: string) => {
+  addTombstone.run(doc, Date.now())
+  deleteLog.run(doc)
 })
 
 /** Thrown inside the replace transaction to roll it back. */
@@ -106,10 +128,13 @@ const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Arr
 const handle = (request: SqliteWorkerRequest): Answer => {
   switch (request.kind) {
     case 'append':
-      appendBatch(request.docs, unpackBytes(request.updates))
-      return undefined
+      return appendBatch(request.docs, unpackBytes(request.updates))
     case 'load':
+      if (isRemoved.get(request.doc)) return 'deleted'
       return packBytes(select.all(request.doc).map((row) => row.data))
+    case 'remove':
+      removeDocument(request.doc)
+      return undefined
     case 'read': {
       const rows = select.all(request.doc)
       return { ids: rows.map((row) => row.id), data: packBytes(rows.map((row) => row.data)) }

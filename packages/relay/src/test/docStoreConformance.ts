@@ -150,6 +150,33 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       expect(await store.list({ prefix: 'nothing', limit: 10 })).toEqual([])
     })
 
+    it('removes a document for good: its log is gone, and loads and appends of it are refused', async () => {
+      store = await factory.create()
+      if (!store.remove) return
+      const [first, second] = typing(2)
+      await store.append('doomed', first!)
+      await store.append('kept', first!)
+      await store.remove('doomed')
+      await expect(store.load('doomed')).rejects.toMatchObject({ code: 'documentDeleted' })
+      await expect(store.append('doomed', second!)).rejects.toMatchObject({ code: 'documentDeleted' })
+      // An append in the same commit as another document's still lands.
+      const [refused, stored] = await Promise.allSettled([
+        store.append('doomed', second!),
+        store.append('kept', second!),
+      ])
+      expect(refused.status).toBe('rejected')
+      expect(stored.status).toBe('fulfilled')
+      expect(textOf(await store.load('kept'))).toBe('ab')
+      if (store.list) expect((await store.list({ limit: 10 })).map((doc) => doc.name)).toEqual(['kept'])
+      await expect(store.remove('never-written')).resolves.toBeUndefined()
+      await expect(store.load('never-written')).rejects.toMatchObject({ code: 'documentDeleted' })
+      if (factory.reopen) {
+        await store.close()
+        store = await factory.reopen()
+        await expect(store.load('doomed')).rejects.toMatchObject({ code: 'documentDeleted' })
+      }
+    })
+
     if (factory.reopen) {
       const reopen = factory.reopen
       it('keeps, after close and reopen, every append made before close', async () => {

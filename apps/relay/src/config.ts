@@ -29,6 +29,8 @@ export interface Config {
   readonly jwt: JwtKey | undefined
   /** Accept `?token=` in y-websocket mode. */
   readonly queryTokens: boolean
+  /** A bearer token the HTTP API accepts with every right on every document, for backends. */
+  readonly apiKey: string | undefined
   readonly limits: {
     readonly messagesPerSecond: number
     readonly bytesPerSecond: number
@@ -65,6 +67,8 @@ export const usage = `Usage: concord-relay [options]
   --jwt-audience <s>  require this aud claim                    [CONCORD_JWT_AUDIENCE]
   --jwt-clock-tolerance <s>  seconds of leeway on exp and nbf   [CONCORD_JWT_CLOCK_TOLERANCE, default 0]
   --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
+  --api-key <s>       a service key (32+ characters) with every right in the HTTP API (/v1)
+                                                                [CONCORD_API_KEY]
   --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
   --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
   --max-connections-per-ip <n>                                  [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
@@ -116,6 +120,7 @@ const fileKeys = {
   'jwt-audience': 'string',
   'jwt-clock-tolerance': 'integer',
   'query-tokens': 'boolean',
+  'api-key': 'string',
   'rate-messages': 'integer',
   'rate-bytes': 'integer',
   'max-connections-per-ip': 'integer',
@@ -210,6 +215,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'jwt-audience': { type: 'string' },
         'jwt-clock-tolerance': { type: 'string' },
         'no-query-tokens': { type: 'boolean' },
+        'api-key': { type: 'string' },
         'rate-messages': { type: 'string' },
         'rate-bytes': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
@@ -283,6 +289,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       (env.CONCORD_QUERY_TOKENS === undefined ? undefined : env.CONCORD_QUERY_TOKENS === 'false') ??
       (file['query-tokens'] === undefined ? undefined : !file['query-tokens'])
     ),
+    apiKey: apiKeyOf(values['api-key'] ?? env.CONCORD_API_KEY ?? file['api-key']),
     limits: {
       messagesPerSecond: positive(
         '--rate-messages',
@@ -320,6 +327,14 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
 
 const optionalPath = (cwd: string, path: string | undefined): string | undefined =>
   path === undefined ? undefined : resolve(cwd, path)
+
+const apiKeyOf = (key: string | undefined): string | undefined => {
+  // Sent as `Authorization: Bearer <key>`: guessable keys and keys a header cannot carry are refused.
+  if (key !== undefined && !/^[\x21-\x7e]{32,}$/.test(key)) {
+    throw new ConfigError('--api-key must be at least 32 printable characters without spaces')
+  }
+  return key
+}
 
 const commaList = (value: string | undefined): string[] | undefined =>
   value

@@ -67,6 +67,6 @@ export const createJwtAuthenticate = async (key: JwtKey): Promise<Authenticate> 
     const access = accessFor(payload.docs, doc)
     if (!access) return { denied: 'forbidden', reason: `the token grants no access to "${doc}"` }
     // The session ends when the token would stop being accepted.
-    return { access, expiresAt: (payload.exp! + tolerance) * 1000 }
+    return { access, expiresAt: (payload.exp! + tolerance) * 1000, subject: payload.sub }
   }
 }

@@ -113,6 +113,12 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     labelNames: ['operation'],
     registers,
   })
+  const hookFailures = new Counter({
+    name: 'concord_hook_failures_total',
+    help: 'Calls of a hook (loadDocument, onChange) that threw, returned something invalid or timed out',
+    labelNames: ['hook'],
+    registers,
+  })
   const ackLatency = new Histogram({
     name: 'concord_ack_latency_seconds',
     help: 'Native mode: time from receiving an update frame to sending the ack that covers it',
@@ -137,6 +143,7 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     },
     storeFailed: (operation) => storeErrors.inc({ operation }),
     updateAcknowledged: (seconds) => ackLatency.observe(seconds),
+    hookFailed: (hook) => hookFailures.inc({ hook }),
   }
 
   return {

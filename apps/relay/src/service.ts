@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { createRelay, type DocStore, type Fanout, type Logger } from '@concord/relay'
+import { createRelay, type DocStore, type Fanout, type Logger, type Relay } from '@concord/relay'
 import { PostgresDocStore } from '@concord/relay/postgres'
 import { RedisFanout } from '@concord/relay/redis'
 import { SqliteDocStore } from '@concord/relay/sqlite'
@@ -48,6 +48,7 @@ export interface ServiceOptions {
 
 /** What the HTTP routes other than the static files answer from. */
 interface Endpoints {
+  readonly relay: Relay
   readonly checks: readonly ReadinessCheck[]
   readonly metrics: RelayMetrics
   readonly shuttingDown: () => boolean
@@ -135,6 +136,7 @@ const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) =>
   // A load balancer asks /readyz every few seconds: log when the answer changes, not each time.
   let lastReadiness = 'ready'
   return (request: IncomingMessage, response: ServerResponse): void => {
+    if (endpoints.relay.handleHttp(request, response)) return
     const path = (request.url ?? '/').split('?', 1)[0]
     if (request.method === 'GET' && path === '/healthz') {
       // Liveness: the process answers. Whether it can serve is /readyz.
@@ -225,10 +227,13 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     ...(config.limits.allowedOrigins && { allowedOrigins: config.limits.allowedOrigins }),
     trustedProxies: config.limits.trustedProxies,
     ...(authenticate && { authenticate }),
+    ...(config.apiKey !== undefined && { apiKey: config.apiKey }),
   })
   const staticDir = resolve(options.staticDir ?? demoDist)
   let shuttingDown = false
-  const server = createServer(httpHandler(staticDir, logger, { checks, metrics, shuttingDown: () => shuttingDown }))
+  const server = createServer(
+    httpHandler(staticDir, logger, { relay, checks, metrics, shuttingDown: () => shuttingDown }),
+  )
   relay.attach(server)
   try {
     await new Promise<void>((resolve, reject) => {

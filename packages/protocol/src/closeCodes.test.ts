@@ -18,6 +18,7 @@ describe('closeCodes', () => {
       malformedMessage: 4400,
       unauthenticated: 4401,
       forbidden: 4403,
+      documentDeleted: 4404,
       invalidDocumentName: 4410,
       invalidUpdate: 4422,
       rateLimited: 4429,

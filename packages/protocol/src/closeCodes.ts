@@ -25,6 +25,8 @@ export const closeCodes = {
   unauthenticated: 4401,
   /** The credentials do not grant this document. */
   forbidden: 4403,
+  /** The document was deleted, and its name is never served again: a client drops its copy. */
+  documentDeleted: 4404,
   /** A document name that is empty, longer than 256 characters, or has control characters. */
   invalidDocumentName: 4410,
   /** Bytes that do not decode as a Yjs update, or an awareness update that is not valid. */

@@ -15,6 +15,8 @@ export type AuthResult =
       readonly access: Access
       /** When the credentials expire (ms since the epoch): the relay closes the connection then (4401). */
       readonly expiresAt?: number | undefined
+      /** Who this is (a JWT's `sub`), named to the `onChange` hook as a writer. */
+      readonly subject?: string | undefined
     }
   | {
       /** `unauthenticated` (4401): no valid credentials; `forbidden` (4403): valid, but not for this document. */

@@ -5,6 +5,23 @@
  * are small and boring; `test/docStoreConformance.ts` is the suite every one
  * of them must pass.
  */
+/** What `list` says of one document. */
+export interface StoredDocumentInfo {
+  readonly name: string
+  /** The bytes of its stored log. */
+  readonly bytes: number
+  /** When its last update was stored (ms since the epoch); undefined where the store does not know. */
+  readonly updatedAt: number | undefined
+}
+
+export interface DocumentQuery {
+  /** Only names that start with this. Default: every name. */
+  readonly prefix?: string
+  /** Only names after this one, in the store's order (the last name of the previous page). */
+  readonly after?: string
+  readonly limit: number
+}
+
 export interface DocStore {
   /**
    * Every stored update of `doc`, oldest first; empty for a new document.
@@ -12,6 +29,7 @@ export interface DocStore {
    * read: the relay then refuses the document rather than serve a blank.
    */
   load(doc: string): Promise<Uint8Array[]>
+  // A store with `remove` rejects `load` and `append` of a removed document with DocumentDeletedError.
 
   /**
    * Appends one update to the log of `doc`. The promise resolves once the
@@ -34,6 +52,21 @@ export interface DocStore {
    * (closed, unreachable, broken). Readiness checks call it; it changes nothing.
    */
   ping(): Promise<void>
+
+  /**
+   * The documents that have stored updates, ordered by name (by UTF-8 bytes,
+   * the same order every call), at most `limit` of them. Optional: without
+   * it, the HTTP API cannot list documents (501).
+   */
+  list?(query: DocumentQuery): Promise<StoredDocumentInfo[]>
+
+  /**
+   * Deletes everything stored for `doc` and keeps a tombstone, in one
+   * transaction: from then on `load` and `append` of `doc` reject with a
+   * DocumentDeletedError, and `list` leaves it out. Optional: without it, the
+   * relay cannot delete documents.
+   */
+  remove?(doc: string): Promise<void>
 
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>

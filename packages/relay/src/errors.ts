@@ -11,6 +11,15 @@ export class StoreClosedError extends Error {
   }
 }
 
+/** The document was deleted: a store refuses to load or append to it, for good. */
+export class DocumentDeletedError extends Error {
+  override readonly name = 'DocumentDeletedError'
+  readonly code = 'documentDeleted'
+  constructor(readonly doc: string) {
+    super(`document "${doc}" was deleted`)
+  }
+}
+
 /** The fan-out between relays (Redis) cannot be reached. */
 export class FanoutUnavailableError extends Error {
   override readonly name = 'FanoutUnavailableError'

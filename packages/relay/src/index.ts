@@ -6,6 +6,10 @@
  * `@concord/relay/testing`.
  */
 export { createRelay, relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relay.js'
+export type { OpenDocumentOptions, ServerDocument } from './serverDocument.js'
+export type { DocumentChange } from './changeFeed.js'
+export { HookTimeoutError } from './hookCall.js'
+export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
 export type { DocStore } from './docStore.js'
 export { MemoryDocStore } from './memoryDocStore.js'

@@ -2,23 +2,50 @@
  * Owns a DocStore that lives in memory: for tests and short-lived relays.
  * Nothing survives the process; appends resolve in order.
  */
-import type { DocStore } from './docStore.js'
-import { StoreClosedError } from './errors.js'
+import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
+import { DocumentDeletedError, StoreClosedError } from './errors.js'
 
 export class MemoryDocStore implements DocStore {
   readonly #logs = new Map<string, Uint8Array[]>()
+  readonly #updatedAt = new Map<string, number>()
+  readonly #deleted = new Set<string>()
   #closed = false
 
   async load(doc: string): Promise<Uint8Array[]> {
     this.#assertOpen()
+    if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
     return [...(this.#logs.get(doc) ?? [])]
   }
 
   async append(doc: string, update: Uint8Array): Promise<void> {
     this.#assertOpen()
+    if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
     const log = this.#logs.get(doc)
     if (log) log.push(update)
     else this.#logs.set(doc, [update])
+    this.#updatedAt.set(doc, Date.now())
+  }
+
+  async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
+    this.#assertOpen()
+    const bytesOf = (name: string) => Buffer.from(name)
+    const afterBytes = after === undefined ? undefined : bytesOf(after)
+    return [...this.#logs.keys()]
+      .filter((name) => name.startsWith(prefix) && (!afterBytes || Buffer.compare(bytesOf(name), afterBytes) > 0))
+      .sort((a, b) => Buffer.compare(bytesOf(a), bytesOf(b)))
+      .slice(0, limit)
+      .map((name) => ({
+        name,
+        bytes: this.#logs.get(name)!.reduce((sum, update) => sum + update.byteLength, 0),
+        updatedAt: this.#updatedAt.get(name),
+      }))
+  }
+
+  async remove(doc: string): Promise<void> {
+    this.#assertOpen()
+    this.#deleted.add(doc)
+    this.#logs.delete(doc)
+    this.#updatedAt.delete(doc)
   }
 
   async ping(): Promise<void> {

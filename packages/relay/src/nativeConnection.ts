@@ -38,6 +38,8 @@ interface OpenDocument {
   room: Room | undefined
   readonly waiting: ReceivedFrame[]
   access: Access
+  /** Who the newest authorization named, for the `onChange` hook. */
+  subject: string | undefined
   expiresAt: number | undefined
   /** Numbers authorizations, so that only the newest one's answer counts. */
   authorizations: number
@@ -145,6 +147,9 @@ export class NativeConnection {
         get canWrite() {
           return open.access === 'write'
         },
+        get by() {
+          return open.subject
+        },
         send: (frame) => this.#socket.send(frame),
         probe: () => this.#socket.probe(),
         refuse: (code, reason) => this.#refuse(doc, open, code, reason),
@@ -158,6 +163,7 @@ export class NativeConnection {
       room: undefined,
       waiting: [],
       access: 'read',
+      subject: undefined,
       expiresAt: undefined,
       authorizations: 0,
       lastSeq: 0,
@@ -185,6 +191,7 @@ export class NativeConnection {
       return
     }
     open.access = result.access
+    open.subject = result.subject
     open.expiresAt = result.expiresAt
     this.#scheduleExpiry()
     if (open.room) return

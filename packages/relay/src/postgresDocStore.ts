@@ -9,8 +9,8 @@
  * it merged, by id, so an append that lands meanwhile survives.
  */
 import pg from 'pg'
-import type { DocStore } from './docStore.js'
-import { StoreClosedError } from './errors.js'
+import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
+import { DocumentDeletedError, StoreClosedError } from './errors.js'
 
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
@@ -36,6 +36,11 @@ const schema = `
     data BYTEA NOT NULL
   );
   CREATE INDEX IF NOT EXISTS concord_updates_by_doc ON concord_updates (doc, id);
+  ALTER TABLE concord_updates ADD COLUMN IF NOT EXISTS stored_at TIMESTAMPTZ DEFAULT now();
+  CREATE TABLE IF NOT EXISTS concord_tombstones (
+    doc TEXT PRIMARY KEY,
+    deleted_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  );
 `
 
 const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, update.byteOffset, update.byteLength)
@@ -80,11 +85,14 @@ export class PostgresDocStore implements DocStore {
   async load(doc: string): Promise<Uint8Array[]> {
     this.#assertOpen()
     await this.#flushed()
-    const { rows } = await this.#pool.query<{ data: Buffer }>(
-      'SELECT data FROM concord_updates WHERE doc = $1 ORDER BY id',
+    // One statement, one snapshot: the tombstone and the log are read together.
+    const { rows } = await this.#pool.query<{ data: Buffer | null }>(
+      `SELECT NULL::bytea AS data FROM concord_tombstones WHERE doc = $1
+       UNION ALL (SELECT data FROM concord_updates WHERE doc = $1 ORDER BY id)`,
       [doc],
     )
-    return rows.map((row) => row.data)
+    if (rows.some((row) => row.data === null)) throw new DocumentDeletedError(doc)
+    return rows.map((row) => row.data!)
   }
 
   append(doc: string, update: Uint8Array): Promise<void> {
@@ -134,6 +142,41 @@ export class PostgresDocStore implements DocStore {
     }
   }
 
+  async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
+    this.#assertOpen()
+    await this.#flushed()
+    // COLLATE "C" orders names by their bytes, as the other stores do, whatever the database's locale.
+    const { rows } = await this.#pool.query<{ doc: string; bytes: string; updated: Date | null }>(
+      `SELECT doc, SUM(LENGTH(data)) AS bytes, MAX(stored_at) AS updated FROM concord_updates
+       WHERE doc COLLATE "C" > $1 AND doc COLLATE "C" >= $2
+         AND NOT EXISTS (SELECT 1 FROM concord_tombstones t WHERE t.doc = concord_updates.doc)
+       GROUP BY doc ORDER BY doc COLLATE "C" LIMIT $3`,
+      [after ?? '', prefix, limit],
+    )
+    return rows
+      .filter((row) => row.doc.startsWith(prefix))
+      .map((row) => ({ name: row.doc, bytes: Number(row.bytes), updatedAt: row.updated?.getTime() }))
+  }
+
+  async remove(doc: string): Promise<void> {
+    this.#assertOpen()
+    await this.#flushed()
+    const client = await this.#pool.connect()
+    try {
+      await client.query('BEGIN')
+      // Waits for a compaction of the document that is under way, as compactions wait for each other.
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [doc])
+      await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
+      await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
+      await client.query('COMMIT')
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      client.release()
+    }
+  }
+
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */
   async ping(): Promise<void> {
     this.#assertOpen()
@@ -159,17 +202,30 @@ export class PostgresDocStore implements DocStore {
     while (this.#queue.length > 0) {
       const batch = this.#queue
       this.#queue = []
+      let removed: Set<string>
       try {
-        await this.#pool.query(
-          `INSERT INTO concord_updates (doc, data)
-           SELECT doc, data FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS batch(doc, data, n) ORDER BY n`,
+        // One statement: the batch but for removed documents, and the names of those, in one transaction.
+        const { rows } = await this.#pool.query<{ doc: string }>(
+          `WITH batch AS (
+             SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
+           ), removed AS (
+             SELECT DISTINCT doc FROM batch WHERE EXISTS (SELECT 1 FROM concord_tombstones t WHERE t.doc = batch.doc)
+           ), stored AS (
+             INSERT INTO concord_updates (doc, data)
+             SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
+           )
+           SELECT doc FROM removed`,
           [batch.map((append) => append.doc), batch.map((append) => append.update)],
         )
+        removed = new Set(rows.map((row) => row.doc))
       } catch (error) {
         for (const append of batch) append.reject(error)
         continue
       }
-      for (const append of batch) append.resolve()
+      for (const append of batch) {
+        if (removed.has(append.doc)) append.reject(new DocumentDeletedError(append.doc))
+        else append.resolve()
+      }
     }
     this.#flushing = false
   }

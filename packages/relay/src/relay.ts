@@ -3,12 +3,15 @@
  * server, picks the wire mode from the subprotocol, keeps the registry of
  * loaded documents, runs the heartbeat, and shuts everything down in order.
  */
-import type { IncomingMessage, Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
+import { ChangeFeed, type DocumentChange } from './changeFeed.js'
 import { clientAddressResolver } from './clientAddress.js'
+import { callHook } from './hookCall.js'
+import { createHttpApi } from './httpApi.js'
 import type { DocStore } from './docStore.js'
 import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
@@ -16,6 +19,8 @@ import { NativeConnection } from './nativeConnection.js'
 import { observedStore, type RelayObserver } from './relayObserver.js'
 import { RelaySocket } from './relaySocket.js'
 import { Room } from './room.js'
+import { openServerDocument, type OpenDocumentOptions, type ServerDocument } from './serverDocument.js'
+import { inspectUpdate } from './yjsUpdates.js'
 import { TokenBucket } from './tokenBucket.js'
 import { YWebsocketConnection } from './yWebsocketConnection.js'
 
@@ -87,6 +92,41 @@ export interface RelayOptions {
    * clients have no other way to send one (it may end up in proxy logs). Default: true.
    */
   readonly queryTokens?: boolean
+  /**
+   * A bearer token that the HTTP API accepts with every right on every
+   * document, for backends; compared in constant time, never logged.
+   * Default: none (the API asks `authenticate`, like a WebSocket).
+   */
+  readonly apiKey?: string
+  /**
+   * Initial content (a Yjs update) for a document the store does not have:
+   * seed it from an app's database or a template. What it returns is stored
+   * durably before anyone is served the document; undefined leaves it empty.
+   * One that throws, returns something that is no Yjs update, or takes longer
+   * than `hookTimeoutMs` refuses the document (4503; clients retry), and is
+   * logged. In cluster mode two relays may seed the same new document at
+   * once: return the same update for the same name (a Y.Doc with a fixed
+   * `clientID`), so that the two seeds are one.
+   */
+  readonly loadDocument?: (name: string) => Uint8Array | undefined | Promise<Uint8Array | undefined>
+  /**
+   * Told of every change once it is durable, batched per document: called
+   * once a document has been quiet for `onChangeDebounceMs` (and at the
+   * latest after ten times that), with everything stored since as one
+   * update, and the writers. One call per document at a time; one that
+   * throws or takes longer than `hookTimeoutMs` is logged and the relay
+   * carries on.
+   */
+  readonly onChange?: (change: DocumentChange) => void | Promise<void>
+  /** Default: 1 s. */
+  readonly onChangeDebounceMs?: number
+  /**
+   * Told once a document was deleted (its tombstone is durable). One that
+   * throws or takes longer than `hookTimeoutMs` is logged; the deletion stands.
+   */
+  readonly onDelete?: (deletion: { readonly name: string; readonly by: string }) => void | Promise<void>
+  /** How long a hook may take. Default: 10 s. */
+  readonly hookTimeoutMs?: number
 }
 
 export interface RateLimit {
@@ -107,6 +147,26 @@ export interface Relay {
   attach(server: Server): void
   /** Serves one upgrade request, for servers that route upgrades themselves. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void
+  /**
+   * Serves the document HTTP API (paths under /v1, see docs/http-api.md);
+   * returns false, touching nothing, for any other path.
+   */
+  handleHttp(request: IncomingMessage, response: ServerResponse): boolean
+  /**
+   * A server-side handle on a live document: resolves once its `doc` holds
+   * the stored state. Its transactions are admitted, stored and forwarded
+   * like a client's. Rejects with a ProtocolError for an invalid name, or a
+   * DocumentUnavailableError when the store cannot load the document.
+   */
+  openDocument(name: string, options?: OpenDocumentOptions): Promise<ServerDocument>
+  /**
+   * Deletes a document for good: its content is removed from the store and a
+   * tombstone kept, every connection to it is told (4404), and its name is
+   * never served again, so edits that offline clients still hold cannot
+   * bring it back. Resolves once the tombstone is durable. Rejects when the
+   * store has no `remove`.
+   */
+  deleteDocument(name: string, options?: { readonly by?: string }): Promise<void>
   stats(): RelayStats
   /**
    * Refuses new connections, closes every connection with 1001, and resolves
@@ -124,6 +184,8 @@ export const relayDefaults = {
   queryTokens: true,
   maxAwarenessStateBytes: 1024,
   presenceProbeTimeoutMs: 5_000,
+  onChangeDebounceMs: 1_000,
+  hookTimeoutMs: 10_000,
   maxConnectionsPerIp: 256,
   trustedProxies: [],
   maxDocumentsPerConnection: 256,
@@ -170,7 +232,33 @@ export const createRelay = (options: RelayOptions): Relay => {
   const connectionsPerIp = new Map<string, number>()
   const ipOf = clientAddressResolver(settings.trustedProxies)
   const rooms = new Map<string, Room>()
+  const changeFeed =
+    options.onChange &&
+    new ChangeFeed({
+      onChange: options.onChange,
+      debounceMs: settings.onChangeDebounceMs,
+      maxWaitMs: 10 * settings.onChangeDebounceMs,
+      hookTimeoutMs: settings.hookTimeoutMs,
+      logger,
+      observer,
+    })
+  const { loadDocument } = options
+  const seed =
+    loadDocument &&
+    (async (name: string): Promise<Uint8Array | undefined> => {
+      try {
+        const initial = await callHook('loadDocument', () => loadDocument(name), settings.hookTimeoutMs)
+        if (initial !== undefined && !(initial instanceof Uint8Array)) throw new TypeError('it returned no Uint8Array')
+        if (initial !== undefined) inspectUpdate(initial)
+        return initial
+      } catch (error) {
+        observer.hookFailed?.('loadDocument')
+        logger.error({ doc: name, err: error }, 'the loadDocument hook failed')
+        throw error
+      }
+    })
   const sockets = new Set<RelaySocket>()
+  const serverDocuments = new Set<ServerDocument>()
   let closing: Promise<void> | undefined
 
   const wss = new WebSocketServer({
@@ -192,6 +280,8 @@ export const createRelay = (options: RelayOptions): Relay => {
         maxWaitingFrames: settings.maxWaitingFrames,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
         fanout: options.fanout,
+        seed,
+        stored: changeFeed && ((name, update, by) => changeFeed.stored(name, update, by)),
       })
       rooms.set(doc, room)
     }
@@ -336,7 +426,7 @@ export const createRelay = (options: RelayOptions): Relay => {
           socket.close(result.denied, result.reason)
           return
         }
-        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access)
+        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access, result.subject)
         if (result.expiresAt !== undefined) {
           ws.once(
             'close',
@@ -369,8 +459,51 @@ export const createRelay = (options: RelayOptions): Relay => {
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
   }
 
+  const handleHttp = createHttpApi({
+    acquireRoom,
+    store,
+    deleteDocument: (name, { by }) => deleteDocument(name, { by }),
+    authenticate,
+    apiKey: options.apiKey,
+    logger,
+    maxBodyBytes: settings.maxPayload,
+    requestsPerSecond: rateLimit.messagesPerSecond,
+    clientAddressOf: ipOf,
+    closing: () => closing !== undefined,
+  })
+
+  const openDocument = async (name: string, documentOptions: OpenDocumentOptions = {}): Promise<ServerDocument> => {
+    const problem = documentNameProblem(name)
+    if (problem) throw new ProtocolError('invalidDocumentName', problem)
+    if (closing) throw new ProtocolError('goingAway', 'the relay is shutting down')
+    const opened = await openServerDocument(acquireRoom(name), name, documentOptions.by ?? 'server')
+    const close = opened.close
+    const tracked: ServerDocument = { ...opened, close: () => close().finally(() => serverDocuments.delete(tracked)) }
+    serverDocuments.add(tracked)
+    return tracked
+  }
+
+  const deleteDocument = async (name: string, { by = 'server' }: { readonly by?: string } = {}): Promise<void> => {
+    const problem = documentNameProblem(name)
+    if (problem) throw new ProtocolError('invalidDocumentName', problem)
+    if (!store.remove) throw new TypeError("this relay's store cannot delete documents (it has no remove)")
+    await store.remove(name)
+    rooms.get(name)?.deleted()
+    logger.info({ doc: name, by }, 'document deleted')
+    const { onDelete } = options
+    if (!onDelete) return
+    try {
+      await callHook('onDelete', () => onDelete({ name, by }), settings.hookTimeoutMs)
+    } catch (error) {
+      observer.hookFailed?.('onDelete')
+      logger.error({ doc: name, err: error }, 'the onDelete hook failed')
+    }
+  }
+
   const close = async (): Promise<void> => {
     clearInterval(heartbeat)
+    // Their transactions so far are stored like every accepted update.
+    await Promise.allSettled([...serverDocuments].map((document) => document.close()))
     // Not events.once: that rejects on an 'error' event, and a socket may fail while it closes.
     const closed = [...sockets].map((socket) => new Promise((resolve) => socket.ws.once('close', resolve)))
     for (const socket of sockets) socket.close('goingAway', 'the relay is shutting down')
@@ -378,12 +511,16 @@ export const createRelay = (options: RelayOptions): Relay => {
     // A socket that does not finish the closing handshake is destroyed after a timeout (see RelaySocket).
     await Promise.all(closed)
     await new Promise<void>((resolve) => wss.close(() => resolve()))
+    await changeFeed?.flush()
     logger.info({}, 'relay closed: every accepted update is stored')
   }
 
   return {
     attach: (server) => server.on('upgrade', handleUpgrade),
     handleUpgrade,
+    handleHttp,
+    openDocument,
+    deleteDocument,
     stats: () => ({ connections: sockets.size, documents: rooms.size }),
     close: () => (closing ??= close()),
   }

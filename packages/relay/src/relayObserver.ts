@@ -27,6 +27,8 @@ export interface RelayObserver {
   storeFailed?(operation: StoreOperation): void
   /** A native ack was sent, covering an update frame received `seconds` ago. Called once per acknowledged frame. */
   updateAcknowledged?(seconds: number): void
+  /** A user's hook threw, returned something invalid, or did not settle in time. */
+  hookFailed?(hook: 'loadDocument' | 'onChange' | 'onDelete'): void
 }
 
 /**
@@ -54,5 +56,7 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     return compacting
   },
   ping: () => store.ping(),
+  ...(store.list && { list: store.list.bind(store) }),
+  ...(store.remove && { remove: store.remove.bind(store) }),
   close: () => store.close(),
 })

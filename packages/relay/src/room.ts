@@ -16,6 +16,7 @@ import {
 } from '@concord/protocol'
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
+import { DocumentDeletedError } from './errors.js'
 import { DocumentState } from './documentState.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
@@ -35,6 +36,8 @@ export interface RoomPeer {
   refuse(code: CloseCodeName, reason: string): void
   /** False for read-only access: the room then drops every update and sync step 2 the peer sends. */
   readonly canWrite: boolean
+  /** Who writes through this peer, for the `onChange` hook. */
+  readonly by?: string | undefined
   /** The room dropped a write from this read-only peer. */
   writeDropped(): void
   /**
@@ -66,6 +69,10 @@ export interface RoomOptions {
   readonly onGone: (room: Room) => void
   /** Cluster mode: the other relays serving this document. */
   readonly fanout?: Fanout | undefined
+  /** Initial content for a document the store does not have; stored before the document is served. */
+  readonly seed?: ((name: string) => Promise<Uint8Array | undefined>) | undefined
+  /** Told of each update once it is durable, with who wrote it. */
+  readonly stored?: ((name: string, update: Uint8Array, by: string | undefined) => void) | undefined
 }
 
 interface QueuedMessage {
@@ -302,10 +309,10 @@ export class Room implements FanoutMember {
     known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-    return this.#write(update)
+    return this.#write(update, peer.by)
   }
 
-  #write(update: Uint8Array): Promise<void> {
+  #write(update: Uint8Array, by: string | undefined): Promise<void> {
     this.#pendingWrites++
     const write = this.options.store.append(this.name, update)
     this.#lastWrite = write
@@ -314,6 +321,7 @@ export class Room implements FanoutMember {
         this.#pendingWrites--
         // Durable now: other relays that miss this message find the update in the store.
         this.#link?.publishUpdate(update)
+        this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
         // A compaction re-merges the whole document (see DocumentState): wait for a quarter of it too.
         if (
@@ -337,6 +345,7 @@ export class Room implements FanoutMember {
       // Subscribed first: every update stored after the load starts then arrives as news.
       await this.#link?.ready
       stored = await this.options.store.load(this.name)
+      if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
       if (this.#status !== 'loading') return
       this.#state = new DocumentState([...stored, ...this.#remoteWhileLoading])
       this.#remoteWhileLoading = []
@@ -363,6 +372,14 @@ export class Room implements FanoutMember {
     }
     if (stored.length >= this.options.compactAfterUpdates) this.#compact()
     if (this.#peers.size === 0) this.#scheduleUnload()
+  }
+
+  /** Stores what the `loadDocument` hook gives for a document the store does not have, before anyone sees it. */
+  async #seed(seed: (name: string) => Promise<Uint8Array | undefined>): Promise<Uint8Array[]> {
+    const initial = await seed(this.name)
+    if (initial === undefined || inspectUpdate(initial).empty) return []
+    await this.options.store.append(this.name, initial)
+    return [initial]
   }
 
   /** The relay's sync step 1, and who is here. */
@@ -439,12 +456,24 @@ export class Room implements FanoutMember {
   }
 
   #fail(reason: string, error: unknown): void {
+    if (error instanceof DocumentDeletedError) return this.deleted()
     if (this.#status === 'gone') return
     this.options.logger.error({ doc: this.name, err: error }, reason)
+    this.#refuseEveryone('documentUnavailable', reason)
+  }
+
+  /** The document was deleted: every peer is told (4404), and the room is gone. */
+  deleted(): void {
+    if (this.#status === 'gone') return
+    this.options.logger.info({ doc: this.name }, 'document deleted')
+    this.#refuseEveryone('documentDeleted', 'the document was deleted')
+  }
+
+  #refuseEveryone(code: CloseCodeName, reason: string): void {
     this.#gone()
     const peers = [...this.#peers]
     this.#peers.clear()
-    for (const peer of peers) peer.refuse('documentUnavailable', reason)
+    for (const peer of peers) peer.refuse(code, reason)
   }
 
   #gone(): void {

@@ -38,6 +38,36 @@ it('uses WAL and full sync by default, and refuses a database of another schema 
   }
 })
 
+it('opens a file of schema version 1, keeping its updates, and lists them without a time', async () => {
+  const tempDir = await makeTempDir()
+  const path = join(tempDir, 'concord.sqlite')
+  try {
+    const doc = new Y.Doc()
+    doc.getText('t').insert(0, 'from version 1')
+    const update = Y.encodeStateAsUpdate(doc)
+    const v1 = new Database(path)
+    v1.exec(`CREATE TABLE updates (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, data BLOB NOT NULL);
+      CREATE INDEX updates_by_doc ON updates (doc, id); PRAGMA user_version = 1;`)
+    v1.prepare('INSERT INTO updates (doc, data) VALUES (?, ?)').run('old', Buffer.from(update))
+    v1.close()
+
+    const store = new SqliteDocStore(path)
+    try {
+      expect(await store.load('old')).toEqual([update])
+      await store.append('new', update)
+      const listed = await store.list({ limit: 10 })
+      expect(listed).toEqual([
+        { name: 'new', bytes: update.byteLength, updatedAt: expect.any(Number) },
+        { name: 'old', bytes: update.byteLength, updatedAt: undefined },
+      ])
+    } finally {
+      await store.close()
+    }
+  } finally {
+    await rm(tempDir, { recursive: true, force: true })
+  }
+})
+
 describe('SqliteDocStore on its worker thread', () => {
   let tempDir: string
   let path: string

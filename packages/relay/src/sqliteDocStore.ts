@@ -9,8 +9,8 @@
  */
 import Database from 'better-sqlite3'
 import { Worker } from 'node:worker_threads'
-import type { DocStore } from './docStore.js'
-import { StoreClosedError, StoreWorkerExitedError } from './errors.js'
+import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
+import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import type {
   LogRows,
@@ -44,7 +44,11 @@ interface PendingReply {
 /** Requests as the store makes them; it adds the id. */
 type Request = SqliteWorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
-const schemaVersion = 1
+/**
+ * 2 added `updates.stored_at`, when a row was stored (ms since the epoch;
+ * null in rows stored before), and `tombstones`, the removed documents.
+ */
+const schemaVersion = 2
 
 /**
  * Starts the worker: the module next to this one, compiled to .js in dist.
@@ -62,6 +66,8 @@ const startWorker = (workerData: SqliteWorkerData): Worker => {
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData })
 }
 
+const tombstonesTable = 'CREATE TABLE tombstones (doc TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL) WITHOUT ROWID;'
+
 /** Creates the schema of a new file, and throws on a file that is not a Concord store of this version. */
 const prepareFile = (path: string): void => {
   const db = new Database(path)
@@ -69,14 +75,24 @@ const prepareFile = (path: string): void => {
     db.pragma('journal_mode = WAL')
     const version = db.pragma('user_version', { simple: true }) as number
     if (version === schemaVersion) return
+    if (version === 1) {
+      db.exec(`
+        ALTER TABLE updates ADD COLUMN stored_at INTEGER;
+        ${tombstonesTable}
+        PRAGMA user_version = ${schemaVersion};
+      `)
+      return
+    }
     if (version !== 0) throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
     db.exec(`
       CREATE TABLE updates (
         id INTEGER PRIMARY KEY,
         doc TEXT NOT NULL,
-        data BLOB NOT NULL
+        data BLOB NOT NULL,
+        stored_at INTEGER
       );
       CREATE INDEX updates_by_doc ON updates (doc, id);
+      ${tombstonesTable}
       PRAGMA user_version = ${schemaVersion};
     `)
   } finally {
@@ -132,7 +148,9 @@ export class SqliteDocStore implements DocStore {
   async load(doc: string): Promise<Uint8Array[]> {
     this.#assertUsable()
     this.#sendQueuedAppends()
-    return unpackBytes(await this.#request<PackedBytes>({ kind: 'load', doc }))
+    const log = await this.#request<PackedBytes | 'deleted'>({ kind: 'load', doc })
+    if (log === 'deleted') throw new DocumentDeletedError(doc)
+    return unpackBytes(log)
   }
 
   append(doc: string, update: Uint8Array): Promise<void> {
@@ -170,6 +188,18 @@ export class SqliteDocStore implements DocStore {
     return replaced ? rows.ids.length : 0
   }
 
+  async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
+    this.#assertUsable()
+    this.#sendQueuedAppends()
+    return this.#request<StoredDocumentInfo[]>({ kind: 'list', prefix, after, limit })
+  }
+
+  async remove(doc: string): Promise<void> {
+    this.#assertUsable()
+    this.#sendQueuedAppends()
+    await this.#request<undefined>({ kind: 'remove', doc })
+  }
+
   async ping(): Promise<void> {
     this.#assertUsable()
     await this.#request<undefined>({ kind: 'ping' })
@@ -199,10 +229,14 @@ export class SqliteDocStore implements DocStore {
     }
     const updates = packBytes(batch.map((append) => append.update))
     this.#commitsInFlight++
-    this.#request<undefined>({ kind: 'append', docs: batch.map((append) => append.doc), updates }, [updates.bytes])
+    this.#request<number[]>({ kind: 'append', docs: batch.map((append) => append.doc), updates }, [updates.bytes])
       .then(
-        () => {
-          for (const append of batch) append.resolve()
+        (refused) => {
+          const removed = new Set(refused)
+          batch.forEach((append, i) => {
+            if (removed.has(i)) append.reject(new DocumentDeletedError(append.doc))
+            else append.resolve()
+          })
         },
         (error: unknown) => {
           for (const append of batch) append.reject(error)

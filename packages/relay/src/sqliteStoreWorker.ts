@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3'
 import { parentPort, workerData } from 'node:worker_threads'
+import type { StoredDocumentInfo } from './docStore.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 
 export interface SqliteWorkerData {
@@ -21,9 +22,12 @@ export interface LogRows {
 }
 
 export type SqliteWorkerRequest =
-  /** One group commit: `docs[i]` gets the i-th packed update. Answers nothing. */
+  /**
+   * One group commit: `docs[i]` gets the i-th packed update. Answers the
+   * indexes of the updates not stored because their document was removed.
+   */
   | { readonly kind: 'append'; readonly id: number; readonly docs: string[]; readonly updates: PackedBytes }
-  /** Answers the document's log, oldest first, packed. */
+  /** Answers the document's log, oldest first, packed; `'deleted'` for a removed document. */
   | { readonly kind: 'load'; readonly id: number; readonly doc: string }
   /** Answers LogRows. */
   | { readonly kind: 'read'; readonly id: number; readonly doc: string }
@@ -39,6 +43,16 @@ export type SqliteWorkerRequest =
       readonly ids: number[]
       readonly merged: PackedBytes
     }
+  /** Answers StoredDocumentInfo[]. */
+  | {
+      readonly kind: 'list'
+      readonly id: number
+      readonly prefix: string
+      readonly after: string | undefined
+      readonly limit: number
+    }
+  /** Deletes the document's rows and keeps its tombstone. Answers nothing. */
+  | { readonly kind: 'remove'; readonly id: number; readonly doc: string }
   | { readonly kind: 'ping'; readonly id: number }
   | { readonly kind: 'close'; readonly id: number }
 
@@ -49,7 +63,7 @@ export interface SerializedError {
 }
 
 export type SqliteWorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: PackedBytes | LogRows | boolean | undefined }
+  | { readonly id: number; readonly ok: true; readonly value: Answer }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError }
 
 const port = parentPort
@@ -61,18 +75,44 @@ db.pragma('journal_mode = WAL')
 db.pragma(`synchronous = ${synchronous}`)
 db.pragma('busy_timeout = 5000')
 
-const insert = db.prepare<[string, Buffer]>('INSERT INTO updates (doc, data) VALUES (?, ?)')
+type Answer = PackedBytes | LogRows | StoredDocumentInfo[] | number[] | 'deleted' | boolean | undefined
+
+const insert = db.prepare<[string, Buffer, number]>('INSERT INTO updates (doc, data, stored_at) VALUES (?, ?, ?)')
 const select = db.prepare<[string], { id: number; data: Buffer }>(
   'SELECT id, data FROM updates WHERE doc = ? ORDER BY id',
 )
 const deleteRow = db.prepare<[number, string]>('DELETE FROM updates WHERE id = ? AND doc = ?')
 const updateRow = db.prepare<[Buffer, number, string]>('UPDATE updates SET data = ? WHERE id = ? AND doc = ?')
 const anyRow = db.prepare('SELECT id FROM updates LIMIT 1')
+// Names compare by their UTF-8 bytes (SQLite's BINARY collation); the prefix is checked on the rows returned,
+// which are contiguous from the first name at or after it.
+const listRows = db.prepare<[string, string, number], { doc: string; bytes: number; updated: number | null }>(
+  `SELECT doc, SUM(LENGTH(data)) AS bytes, MAX(stored_at) AS updated FROM updates
+   WHERE doc > ? AND doc >= ? AND doc NOT IN (SELECT doc FROM tombstones) GROUP BY doc ORDER BY doc LIMIT ?`,
+)
+const isRemoved = db.prepare<[string], { doc: string }>('SELECT doc FROM tombstones WHERE doc = ?')
+const addTombstone = db.prepare<[string, number]>('INSERT OR IGNORE INTO tombstones (doc, deleted_at) VALUES (?, ?)')
+const deleteLog = db.prepare<[string]>('DELETE FROM updates WHERE doc = ?')
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
-const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]) => {
-  docs.forEach((doc, i) => insert.run(doc, asBuffer(updates[i]!)))
+/** Stores the batch but for the updates of removed documents; returns their indexes. */
+const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]): number[] => {
+  const now = Date.now()
+  const removed = new Map<string, boolean>()
+  const refused: number[] = []
+  docs.forEach((doc, i) => {
+    let gone = removed.get(doc)
+    if (gone === undefined) removed.set(doc, (gone = isRemoved.get(doc) !== undefined))
+    if (gone) refused.push(i)
+    else insert.run(doc, asBuffer(updates[i]!), now)
+  })
+  return refused
+})
+
+const removeDocument = db.transaction((doc: string) => {
+  addTombstone.run(doc, Date.now())
+  deleteLog.run(doc)
 })
 
 /** Thrown inside the replace transaction to roll it back. */
@@ -85,13 +125,16 @@ const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Arr
   if (found !== ids.length) throw new RowsGone()
 })
 
-const handle = (request: SqliteWorkerRequest): PackedBytes | LogRows | boolean | undefined => {
+const handle = (request: SqliteWorkerRequest): Answer => {
   switch (request.kind) {
     case 'append':
-      appendBatch(request.docs, unpackBytes(request.updates))
-      return undefined
+      return appendBatch(request.docs, unpackBytes(request.updates))
     case 'load':
+      if (isRemoved.get(request.doc)) return 'deleted'
       return packBytes(select.all(request.doc).map((row) => row.data))
+    case 'remove':
+      removeDocument(request.doc)
+      return undefined
     case 'read': {
       const rows = select.all(request.doc)
       return { ids: rows.map((row) => row.id), data: packBytes(rows.map((row) => row.data)) }
@@ -104,6 +147,11 @@ const handle = (request: SqliteWorkerRequest): PackedBytes | LogRows | boolean |
         if (error instanceof RowsGone) return false
         throw error
       }
+    case 'list':
+      return listRows
+        .all(request.after ?? '', request.prefix, request.limit)
+        .filter((row) => row.doc.startsWith(request.prefix))
+        .map((row) => ({ name: row.doc, bytes: row.bytes, updatedAt: row.updated ?? undefined }))
     case 'ping':
       // Reads the table itself, so a file that lost it or cannot be read fails here.
       anyRow.get()
@@ -122,13 +170,13 @@ const serialize = (error: unknown): SerializedError => {
     : { name: error.name, message: error.message }
 }
 
-const transferablesOf = (value: PackedBytes | LogRows | boolean | undefined): ArrayBuffer[] => {
-  if (typeof value !== 'object') return []
+const transferablesOf = (value: Answer): ArrayBuffer[] => {
+  if (typeof value !== 'object' || Array.isArray(value)) return []
   return 'bytes' in value ? [value.bytes] : [value.data.bytes]
 }
 
 port.on('message', (request: SqliteWorkerRequest) => {
-  let value: PackedBytes | LogRows | boolean | undefined
+  let value: Answer
   try {
     value = handle(request)
   } catch (error) {

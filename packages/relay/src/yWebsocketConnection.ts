@@ -15,11 +15,13 @@ export class YWebsocketConnection {
     private readonly socket: RelaySocket,
     private readonly room: Room,
     access: Access,
+    subject: string | undefined,
   ) {
     let toldReadOnly = false
     this.#peer = {
       mode: 'y-websocket',
       canWrite: access === 'write',
+      by: subject,
       send: (frame) => socket.send(frame),
       probe: () => socket.probe(),
       refuse: (code, reason) => socket.close(code, reason),

@@ -125,6 +125,58 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       await expect(store.ping()).rejects.toMatchObject({ code: 'storeClosed' })
     })
 
+    it('lists documents with stored updates by name, a page at a time, with their bytes and time', async () => {
+      store = await factory.create()
+      if (!store.list) return
+      const before = Date.now()
+      const names = ['b', 'a/2', 'a/1', 'a/10', 'é', 'z', 'a']
+      for (const name of names) await store.append(name, typing(2)[0]!)
+      await store.append('a/1', typing(2)[1]!)
+      await store.compact('a/1', mergeUpdates)
+      const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)))
+      const all = await store.list({ limit: 100 })
+      expect(all.map((doc) => doc.name)).toEqual(byBytes)
+      const a1 = all.find((doc) => doc.name === 'a/1')!
+      expect(a1.bytes).toBe((await store.load('a/1')).reduce((sum, update) => sum + update.byteLength, 0))
+      expect(a1.updatedAt).toBeGreaterThanOrEqual(before - 1000)
+      expect(a1.updatedAt).toBeLessThanOrEqual(Date.now() + 1000)
+
+      expect((await store.list({ prefix: 'a/', limit: 100 })).map((doc) => doc.name)).toEqual(['a/1', 'a/10', 'a/2'])
+      const first = await store.list({ prefix: 'a', limit: 2 })
+      expect(first.map((doc) => doc.name)).toEqual(['a', 'a/1'])
+      const second = await store.list({ prefix: 'a', after: 'a/1', limit: 2 })
+      expect(second.map((doc) => doc.name)).toEqual(['a/10', 'a/2'])
+      expect(await store.list({ prefix: 'a', after: 'a/2', limit: 2 })).toEqual([])
+      expect(await store.list({ prefix: 'nothing', limit: 10 })).toEqual([])
+    })
+
+    it('removes a document for good: its log is gone, and loads and appends of it are refused', async () => {
+      store = await factory.create()
+      if (!store.remove) return
+      const [first, second] = typing(2)
+      await store.append('doomed', first!)
+      await store.append('kept', first!)
+      await store.remove('doomed')
+      await expect(store.load('doomed')).rejects.toMatchObject({ code: 'documentDeleted' })
+      await expect(store.append('doomed', second!)).rejects.toMatchObject({ code: 'documentDeleted' })
+      // An append in the same commit as another document's still lands.
+      const [refused, stored] = await Promise.allSettled([
+        store.append('doomed', second!),
+        store.append('kept', second!),
+      ])
+      expect(refused.status).toBe('rejected')
+      expect(stored.status).toBe('fulfilled')
+      expect(textOf(await store.load('kept'))).toBe('ab')
+      if (store.list) expect((await store.list({ limit: 10 })).map((doc) => doc.name)).toEqual(['kept'])
+      await expect(store.remove('never-written')).resolves.toBeUndefined()
+      await expect(store.load('never-written')).rejects.toMatchObject({ code: 'documentDeleted' })
+      if (factory.reopen) {
+        await store.close()
+        store = await factory.reopen()
+        await expect(store.load('doomed')).rejects.toMatchObject({ code: 'documentDeleted' })
+      }
+    })
+
     if (factory.reopen) {
       const reopen = factory.reopen
       it('keeps, after close and reopen, every append made before close', async () => {

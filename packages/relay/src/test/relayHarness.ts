@@ -34,7 +34,9 @@ export const startRelay = async (
   // wait until it answers, so tests that time things (token lifetimes) start from a ready store.
   if (!options.store) await store.ping?.()
   const relay = createRelay({ ...options, store })
-  const server = createServer((_request, response) => response.writeHead(404).end())
+  const server = createServer((request, response) => {
+    if (!relay.handleHttp(request, response)) response.writeHead(404).end()
+  })
   relay.attach(server)
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo

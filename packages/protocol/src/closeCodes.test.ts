@@ -46,7 +46,7 @@ describe('closeCodes', () => {
     expect(closeCodeName(closeCodes[name])).toBe(name)
   })
 
-  it.each([0, 999, 1004, 1005, 1006, 1015, 3000, 4000, 4404, 4999, 5000, -1, 4400.5, Number.NaN])(
+  it.each([0, 999, 1004, 1005, 1006, 1015, 3000, 4000, 4405, 4999, 5000, -1, 4400.5, Number.NaN])(
     'closeCodeName(%s) is undefined',
     (code) => {
       expect(closeCodeName(code)).toBeUndefined()

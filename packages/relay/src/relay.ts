@@ -87,6 +87,14 @@ export interface RelayOptions {
    * clients have no other way to send one (it may end up in proxy logs). Default: true.
    */
   readonly queryTokens?: boolean
+  /**
+   * In y-websocket mode, send each update a connection sends back to it once
+   * it is durable, never before: stock providers with a sync status
+   * (y-websocket 3.1 release candidates, @y/websocket 4) show an edit as saved
+   * when its content comes back. Never for a dropped or refused update; native
+   * connections get acks instead. Default: true.
+   */
+  readonly echoCommitted?: boolean
 }
 
 export interface RateLimit {
@@ -122,6 +130,7 @@ export const relayDefaults = {
   unloadAfterMs: 10_000,
   compactAfterUpdates: 200,
   queryTokens: true,
+  echoCommitted: true,
   maxAwarenessStateBytes: 1024,
   presenceProbeTimeoutMs: 5_000,
   maxConnectionsPerIp: 256,
@@ -336,7 +345,7 @@ export const createRelay = (options: RelayOptions): Relay => {
           socket.close(result.denied, result.reason)
           return
         }
-        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access)
+        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access, settings.echoCommitted)
         if (result.expiresAt !== undefined) {
           ws.once(
             'close',

@@ -17,6 +17,7 @@ import {
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentState } from './documentState.js'
+import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
@@ -37,6 +38,13 @@ export interface RoomPeer {
   readonly canWrite: boolean
   /** The room dropped a write from this read-only peer. */
   writeDropped(): void
+  /**
+   * Content of this peer's is durable: a sync update or step 2 it sent, as it
+   * sent it (what it adds is stored, what it repeats was held already; never
+   * one that was dropped or refused), or, after its sync step 1, an update
+   * naming what it and the room both hold (see heldContent.ts).
+   */
+  committed?(update: Uint8Array): void
   /**
    * Another peer claims the presence of a client this peer introduced: check
    * that this one is still connected, and drop it if it does not answer.
@@ -79,6 +87,8 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
   if (mode === 'y-websocket') return encodeYWebsocketMessage(message)
   return encodeNativeFrame(message.type === 'sync' ? { ...message, doc, seq: 0 } : { ...message, doc })
 }
+
+const ignore = (): void => {}
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
@@ -151,8 +161,18 @@ export class Room implements FanoutMember {
     }
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
-      case 'sync':
-        return this.#receiveSync(peer, message.sync)
+      case 'sync': {
+        const { sync } = message
+        const durable = this.#receiveSync(peer, sync)
+        if (durable && peer.committed) {
+          // A step 1's promise settles once every write begun before it has: all the room holds now is stored.
+          const content =
+            sync.type === 'step1' ? heldContent(sync.stateVector, () => this.#state!.stateVector()) : sync.update
+          // A store failure refuses the peer (see #fail): nothing to confirm then.
+          if (content) durable.then(() => peer.committed?.(content), ignore)
+        }
+        return durable
+      }
       case 'awareness': {
         const update = this.#presence.apply(peer, message.update, (owner) => {
           if (!(owner instanceof RemoteRelay)) owner.probe?.()

@@ -27,6 +27,8 @@ export interface Config {
   readonly jwt: JwtKey | undefined
   /** Accept `?token=` in y-websocket mode. */
   readonly queryTokens: boolean
+  /** In y-websocket mode, send each update back to its sender once it is durable (stock clients' "saved"). */
+  readonly echoCommitted: boolean
   readonly limits: {
     readonly messagesPerSecond: number
     readonly bytesPerSecond: number
@@ -61,6 +63,8 @@ export const usage = `Usage: concord-relay [options]
   --jwt-audience <s>  require this aud claim                    [CONCORD_JWT_AUDIENCE]
   --jwt-clock-tolerance <s>  seconds of leeway on exp and nbf   [CONCORD_JWT_CLOCK_TOLERANCE, default 0]
   --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
+  --no-echo-committed in y-websocket mode, do not send each update back to its sender once it is
+                      stored (stock clients then never show an edit as saved)  [CONCORD_ECHO_COMMITTED=false]
   --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
   --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
   --max-connections-per-ip <n>                                  [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
@@ -73,6 +77,7 @@ export const usage = `Usage: concord-relay [options]
                                                                 [CONCORD_TRUSTED_PROXIES, comma-separated; default none]
   --config <file>     read settings from this JSON file         [CONCORD_CONFIG]
                       (keys are the flag names: "port", "jwt-secret", ...; "query-tokens": false,
+                      "echo-committed": false,
                       "allowed-origins": [...], "trusted-proxies": [...]; flags and variables win over the file)
   --help              print this and exit
 
@@ -110,6 +115,7 @@ const fileKeys = {
   'jwt-audience': 'string',
   'jwt-clock-tolerance': 'integer',
   'query-tokens': 'boolean',
+  'echo-committed': 'boolean',
   'rate-messages': 'integer',
   'rate-bytes': 'integer',
   'max-connections-per-ip': 'integer',
@@ -122,7 +128,7 @@ const fileKeys = {
 type FileKey = keyof typeof fileKeys
 /** A config file's settings, numbers as strings (checked with the flags' rules), paths made absolute. */
 type FileSettings = {
-  readonly [key in FileKey]?: key extends 'query-tokens'
+  readonly [key in FileKey]?: key extends 'query-tokens' | 'echo-committed'
     ? boolean
     : key extends 'allowed-origins' | 'trusted-proxies'
       ? string[]
@@ -203,6 +209,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'jwt-audience': { type: 'string' },
         'jwt-clock-tolerance': { type: 'string' },
         'no-query-tokens': { type: 'boolean' },
+        'no-echo-committed': { type: 'boolean' },
         'rate-messages': { type: 'string' },
         'rate-bytes': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
@@ -274,6 +281,11 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       values['no-query-tokens'] ??
       (env.CONCORD_QUERY_TOKENS === undefined ? undefined : env.CONCORD_QUERY_TOKENS === 'false') ??
       (file['query-tokens'] === undefined ? undefined : !file['query-tokens'])
+    ),
+    echoCommitted: !(
+      values['no-echo-committed'] ??
+      (env.CONCORD_ECHO_COMMITTED === undefined ? undefined : env.CONCORD_ECHO_COMMITTED === 'false') ??
+      (file['echo-committed'] === undefined ? undefined : !file['echo-committed'])
     ),
     limits: {
       messagesPerSecond: positive(

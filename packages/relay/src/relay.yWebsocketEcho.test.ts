@@ -4,7 +4,7 @@
  * 3.1.0-rc.2, the API of @y/websocket 4) shows its edit as saved, and only
  * then. Seen through that provider, and on the wire.
  */
-import { decodeYWebsocketMessage, encodeYWebsocketMessage, type YWebsocketMessage } from '@concord/protocol'
+import { closeCodes, decodeYWebsocketMessage, encodeYWebsocketMessage, type YWebsocketMessage } from '@concord/protocol'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -222,6 +222,22 @@ describe('y-websocket mode: the echo on the wire', () => {
     ws.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'step1', stateVector: new Uint8Array([0]) } }))
     await waitFor(() => received.length > answers && received.at(-1)!.type === 'sync', 'the step 2 answer')
     expect(updatesIn(received)).toEqual(echoes ? [update] : [])
+  })
+
+  it('never sends back an update it refused (4422)', async () => {
+    relay = await startRelay()
+    const { ws, received } = await openRaw('refused')
+    const closed = new Promise<number>((resolve) => ws.once('close', resolve))
+    const source = new Y.Doc()
+    source.getText('t').insert(0, 'valid')
+    const valid = Y.encodeStateAsUpdate(source)
+    ws.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update: valid } }))
+    await waitFor(() => updatesIn(received).length === 1, 'the echo of the valid update')
+    // Bytes that are no Yjs update: refused, never stored, never confirmed.
+    const poison = Uint8Array.of(1, 2, 3, 250, 250, 250)
+    ws.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update: poison } }))
+    expect(await closed).toBe(closeCodes.invalidUpdate)
+    expect(updatesIn(received)).toEqual([valid])
   })
 
   it('answers a native connection with acks only, never an echo', async () => {

@@ -161,18 +161,8 @@ export class Room implements FanoutMember {
     }
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
-      case 'sync': {
-        const { sync } = message
-        const durable = this.#receiveSync(peer, sync)
-        if (durable && peer.committed) {
-          // A step 1's promise settles once every write begun before it has: all the room holds now is stored.
-          const content =
-            sync.type === 'step1' ? heldContent(sync.stateVector, () => this.#state!.stateVector()) : sync.update
-          // A store failure refuses the peer (see #fail): nothing to confirm then.
-          if (content) durable.then(() => peer.committed?.(content), ignore)
-        }
-        return durable
-      }
+      case 'sync':
+        return this.#receiveSync(peer, message.sync)
       case 'awareness': {
         const update = this.#presence.apply(peer, message.update, (owner) => {
           if (!(owner instanceof RemoteRelay)) owner.probe?.()
@@ -306,7 +296,8 @@ export class Room implements FanoutMember {
         throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
       }
       peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
-      return this.#lastWrite
+      // Settles once every write begun before it has: all the room holds now is stored then.
+      return this.#confirm(peer, this.#lastWrite, () => heldContent(sync.stateVector, () => state.stateVector()))
     }
     if (!peer.canWrite) {
       // Read-only: never stored, never forwarded, never acknowledged.
@@ -317,12 +308,22 @@ export class Room implements FanoutMember {
     const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge()).ranges)))
     if (!known) return undefined
     const admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
-    if (!admitted) return this.#lastWrite
+    if (!admitted) return this.#confirm(peer, this.#lastWrite, () => sync.update)
     const { update, ranges } = admitted
     known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-    return this.#write(update)
+    return this.#confirm(peer, this.#write(update), () => sync.update)
+  }
+
+  /**
+   * Tells `peer` of its `content` once `durable` resolves, if it asked to be told (a store failure
+   * refuses the peer instead: see #fail). Only for a frame that is kept: never a dropped or refused one.
+   */
+  #confirm<T>(peer: RoomPeer, durable: Promise<T>, content: () => Uint8Array | undefined): Promise<T> {
+    const confirmed = peer.committed && content()
+    if (confirmed) durable.then(() => peer.committed?.(confirmed), ignore)
+    return durable
   }
 
   #write(update: Uint8Array): Promise<void> {

@@ -9,10 +9,18 @@ import type { FanoutResult } from './load/fanout.js'
 import type { LargeDocScenarioResult, PerServer } from './scenarios.js'
 import type { ServerKind } from './serverProcess.js'
 
-const kinds: ServerKind[] = ['concord', 'y-websocket', 'bare-ws', 'concord-memory', 'concord-sync-normal']
+const kinds: ServerKind[] = [
+  'concord',
+  'y-websocket',
+  'bare-ws',
+  'concord-memory',
+  'concord-sync-normal',
+  'concord-no-echo',
+]
 const label: Record<ServerKind, string> = {
   'concord-memory': 'Concord, memory store (diagnostic)',
   'concord-sync-normal': 'Concord, SQLite synchronous=NORMAL (diagnostic)',
+  'concord-no-echo': 'Concord, --no-echo-committed (diagnostic)',
   concord: 'Concord relay',
   'y-websocket': 'y-websocket server',
   'bare-ws': 'bare ws',
@@ -84,6 +92,7 @@ export const fanoutReport = (results: PerServer<FanoutResult>): string => {
         `${int(r.rate.sent)} / ${int(r.rate.delivered)} / ${int(r.rate.undelivered)}`,
         `${int(r.saturate.sent)} / ${int(r.saturate.delivered)} / ${int(r.saturate.undelivered)}`,
         `${ms(r.saturate.latencyMs.p50)} / ${ms(r.saturate.latencyMs.p99)}`,
+        int(1e6 / cpuPerDelivery(r)),
         int(r.echoes),
       ]
     })
@@ -105,6 +114,7 @@ export const fanoutReport = (results: PerServer<FanoutResult>): string => {
         'fixed rate: sent / delivered / missing',
         'saturated: sent / delivered / missing',
         'saturated p50 / p99 ms',
+        'saturated: deliveries per server CPU-second',
         'echoes to sender',
       ],
       detail,

@@ -10,14 +10,19 @@ import { fileURLToPath } from 'node:url'
 
 export type ServerKind = 'concord' | 'y-websocket' | 'bare-ws' | DiagnosticKind
 
-/** Concord with its store swapped, to tell what storage costs; only run when named in --servers. */
-export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal'
+/**
+ * Concord with its store swapped, to tell what storage costs, or the built relay with the
+ * y-websocket echo of committed updates off, to tell what the echo costs; only run when named in --servers.
+ */
+export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal' | 'concord-no-echo'
 
 export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'bare-ws']
 
 const relayMain = fileURLToPath(new URL('../../apps/relay/dist/main.js', import.meta.url))
 const variantScript = fileURLToPath(new URL('./servers/concordVariant.js', import.meta.url))
-const scripts: Record<Exclude<ServerKind, 'concord'>, string> = {
+/** The kinds that run the built concord-relay itself. */
+const relayKinds: readonly ServerKind[] = ['concord', 'concord-no-echo']
+const scripts: Record<Exclude<ServerKind, 'concord' | 'concord-no-echo'>, string> = {
   'y-websocket': fileURLToPath(new URL('./servers/yWebsocketServer.js', import.meta.url)),
   'bare-ws': fileURLToPath(new URL('./servers/bareWsServer.js', import.meta.url)),
   'concord-memory': variantScript,
@@ -67,14 +72,15 @@ export class ServerProcess {
   }
 
   static async start(kind: ServerKind, options: ServerOptions = {}): Promise<ServerProcess> {
-    const script = kind === 'concord' ? relayMain : scripts[kind]
+    const script = kind === 'concord' || kind === 'concord-no-echo' ? relayMain : scripts[kind]
     if (!existsSync(script))
       throw new Error(`${script} is missing: run \`pnpm bench\` from the root, which builds first`)
     const args = [...(options.nodeArgs ?? []), ...(options.inspect ? ['--inspect=127.0.0.1:0'] : []), script]
-    if (kind === 'concord') {
+    if (relayKinds.includes(kind)) {
       if (!options.dataDir) throw new Error('the Concord relay needs a data folder')
       args.push('--host', '127.0.0.1', '--port', '0', '--data', options.dataDir, ...relayBenchFlags)
     }
+    if (kind === 'concord-no-echo') args.push('--no-echo-committed')
     if (kind === 'concord-memory') args.push('memory', '.')
     if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)
     const startedAt = performance.now()

@@ -21,6 +21,7 @@ describe('parseConfig', () => {
       logLevel: 'info',
       jwt: undefined,
       queryTokens: true,
+      echoCommitted: true,
       limits: {
         messagesPerSecond: 200,
         bytesPerSecond: 8 * 1024 * 1024,
@@ -44,6 +45,23 @@ describe('parseConfig', () => {
       jwt: { secret },
       queryTokens: false,
     })
+  })
+
+  it('turns the echo of committed updates off with --no-echo-committed, CONCORD_ECHO_COMMITTED or the file', async () => {
+    expect(parse(['--no-echo-committed'])!.echoCommitted).toBe(false)
+    expect(parse([], { CONCORD_ECHO_COMMITTED: 'false' })!.echoCommitted).toBe(false)
+    expect(parse([], { CONCORD_ECHO_COMMITTED: 'true' })!.echoCommitted).toBe(true)
+    const dir = await mkdtemp(join(tmpdir(), 'concord-config-'))
+    try {
+      const path = join(dir, 'relay.json')
+      await writeFile(path, JSON.stringify({ 'echo-committed': false }))
+      expect(parseConfig(['--config', path], {}, '/srv')!.echoCommitted).toBe(false)
+      expect(parseConfig(['--config', path], { CONCORD_ECHO_COMMITTED: 'true' }, '/srv')!.echoCommitted).toBe(true)
+      await writeFile(path, JSON.stringify({ 'echo-committed': 'no' }))
+      expect(() => parseConfig(['--config', path], {}, '/srv')).toThrow('must be true or false')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('takes the cluster settings as flags or variables, and masks passwords for display', () => {

@@ -31,6 +31,8 @@ export interface Config {
   readonly queryTokens: boolean
   /** A bearer token the HTTP API accepts with every right on every document, for backends. */
   readonly apiKey: string | undefined
+  /** In y-websocket mode, send each update back to its sender once it is durable (stock clients' "saved"). */
+  readonly echoCommitted: boolean
   readonly limits: {
     readonly messagesPerSecond: number
     readonly bytesPerSecond: number
@@ -69,6 +71,8 @@ export const usage = `Usage: concord-relay [options]
   --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
   --api-key <s>       a service key (32+ characters) with every right in the HTTP API (/v1)
                                                                 [CONCORD_API_KEY]
+  --no-echo-committed in y-websocket mode, do not send each update back to its sender once it is
+                      stored (stock clients then never show an edit as saved)  [CONCORD_ECHO_COMMITTED=false]
   --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
   --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
   --max-connections-per-ip <n>                                  [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
@@ -81,6 +85,7 @@ export const usage = `Usage: concord-relay [options]
                                                                 [CONCORD_TRUSTED_PROXIES, comma-separated; default none]
   --config <file>     read settings from this JSON file         [CONCORD_CONFIG]
                       (keys are the flag names: "port", "jwt-secret", ...; "query-tokens": false,
+                      "echo-committed": false,
                       "allowed-origins": [...], "trusted-proxies": [...]; flags and variables win over the file)
   --help              print this and exit
 
@@ -121,6 +126,7 @@ const fileKeys = {
   'jwt-clock-tolerance': 'integer',
   'query-tokens': 'boolean',
   'api-key': 'string',
+  'echo-committed': 'boolean',
   'rate-messages': 'integer',
   'rate-bytes': 'integer',
   'max-connections-per-ip': 'integer',
@@ -133,7 +139,7 @@ const fileKeys = {
 type FileKey = keyof typeof fileKeys
 /** A config file's settings, numbers as strings (checked with the flags' rules), paths made absolute. */
 type FileSettings = {
-  readonly [key in FileKey]?: key extends 'query-tokens'
+  readonly [key in FileKey]?: key extends 'query-tokens' | 'echo-committed'
     ? boolean
     : key extends 'allowed-origins' | 'trusted-proxies'
       ? string[]
@@ -216,6 +222,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'jwt-clock-tolerance': { type: 'string' },
         'no-query-tokens': { type: 'boolean' },
         'api-key': { type: 'string' },
+        'no-echo-committed': { type: 'boolean' },
         'rate-messages': { type: 'string' },
         'rate-bytes': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
@@ -290,6 +297,11 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       (file['query-tokens'] === undefined ? undefined : !file['query-tokens'])
     ),
     apiKey: apiKeyOf(values['api-key'] ?? env.CONCORD_API_KEY ?? file['api-key']),
+    echoCommitted: !(
+      values['no-echo-committed'] ??
+      (env.CONCORD_ECHO_COMMITTED === undefined ? undefined : env.CONCORD_ECHO_COMMITTED === 'false') ??
+      (file['echo-committed'] === undefined ? undefined : !file['echo-committed'])
+    ),
     limits: {
       messagesPerSecond: positive(
         '--rate-messages',

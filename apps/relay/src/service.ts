@@ -220,6 +220,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     observer: metrics.observer,
     maxPayload: config.maxPayload,
     queryTokens: config.queryTokens,
+    echoCommitted: config.echoCommitted,
     rateLimit: { messagesPerSecond: config.limits.messagesPerSecond, bytesPerSecond: config.limits.bytesPerSecond },
     maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
     maxDocumentsPerConnection: config.limits.maxDocumentsPerConnection,

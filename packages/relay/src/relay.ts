@@ -127,6 +127,14 @@ export interface RelayOptions {
   readonly onDelete?: (deletion: { readonly name: string; readonly by: string }) => void | Promise<void>
   /** How long a hook may take. Default: 10 s. */
   readonly hookTimeoutMs?: number
+  /**
+   * In y-websocket mode, send each update a connection sends back to it once
+   * it is durable, never before: stock providers with a sync status
+   * (y-websocket 3.1 release candidates, @y/websocket 4) show an edit as saved
+   * when its content comes back. Never for a dropped or refused update; native
+   * connections get acks instead. Default: true.
+   */
+  readonly echoCommitted?: boolean
 }
 
 export interface RateLimit {
@@ -182,6 +190,7 @@ export const relayDefaults = {
   unloadAfterMs: 10_000,
   compactAfterUpdates: 200,
   queryTokens: true,
+  echoCommitted: true,
   maxAwarenessStateBytes: 1024,
   presenceProbeTimeoutMs: 5_000,
   onChangeDebounceMs: 1_000,
@@ -426,7 +435,13 @@ export const createRelay = (options: RelayOptions): Relay => {
           socket.close(result.denied, result.reason)
           return
         }
-        connection = new YWebsocketConnection(socket, acquireRoom(doc), result.access, result.subject)
+        connection = new YWebsocketConnection(
+          socket,
+          acquireRoom(doc),
+          result.access,
+          result.subject,
+          settings.echoCommitted,
+        )
         if (result.expiresAt !== undefined) {
           ws.once(
             'close',

@@ -18,6 +18,7 @@ import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentState } from './documentState.js'
+import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
@@ -40,6 +41,13 @@ export interface RoomPeer {
   readonly by?: string | undefined
   /** The room dropped a write from this read-only peer. */
   writeDropped(): void
+  /**
+   * Content of this peer's is durable: a sync update or step 2 it sent, as it
+   * sent it (what it adds is stored, what it repeats was held already; never
+   * one that was dropped or refused), or, after its sync step 1, an update
+   * naming what it and the room both hold (see heldContent.ts).
+   */
+  committed?(update: Uint8Array): void
   /**
    * Another peer claims the presence of a client this peer introduced: check
    * that this one is still connected, and drop it if it does not answer.
@@ -86,6 +94,8 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
   if (mode === 'y-websocket') return encodeYWebsocketMessage(message)
   return encodeNativeFrame(message.type === 'sync' ? { ...message, doc, seq: 0 } : { ...message, doc })
 }
+
+const ignore = (): void => {}
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
@@ -293,7 +303,8 @@ export class Room implements FanoutMember {
         throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
       }
       peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
-      return this.#lastWrite
+      // Settles once every write begun before it has: all the room holds now is stored then.
+      return this.#confirm(peer, this.#lastWrite, () => heldContent(sync.stateVector, () => state.stateVector()))
     }
     if (!peer.canWrite) {
       // Read-only: never stored, never forwarded, never acknowledged.
@@ -304,12 +315,22 @@ export class Room implements FanoutMember {
     const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge()).ranges)))
     if (!known) return undefined
     const admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
-    if (!admitted) return this.#lastWrite
+    if (!admitted) return this.#confirm(peer, this.#lastWrite, () => sync.update)
     const { update, ranges } = admitted
     known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-    return this.#write(update, peer.by)
+    return this.#confirm(peer, this.#write(update, peer.by), () => sync.update)
+  }
+
+  /**
+   * Tells `peer` of its `content` once `durable` resolves, if it asked to be told (a store failure
+   * refuses the peer instead: see #fail). Only for a frame that is kept: never a dropped or refused one.
+   */
+  #confirm<T>(peer: RoomPeer, durable: Promise<T>, content: () => Uint8Array | undefined): Promise<T> {
+    const confirmed = peer.committed && content()
+    if (confirmed) durable.then(() => peer.committed?.(confirmed), ignore)
+    return durable
   }
 
   #write(update: Uint8Array, by: string | undefined): Promise<void> {

@@ -1,7 +1,10 @@
 /**
  * Owns a connection in y-websocket mode: one document, named by the URL path,
  * frames as y-websocket writes them, and the access granted when it
- * connected. No acks: stock clients have no way to read them.
+ * connected. No acks: stock clients have no way to read them. Instead, with
+ * `echoCommitted`, each update the client sends comes back to it once it is
+ * durable: stock providers (y-websocket 3.1 release candidates, @y/websocket
+ * 4) count a local update as saved when its content ids come back.
  */
 import { decodeYWebsocketMessage, encodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
 import type { Access } from './auth.js'
@@ -16,6 +19,7 @@ export class YWebsocketConnection {
     private readonly room: Room,
     access: Access,
     subject: string | undefined,
+    echoCommitted: boolean,
   ) {
     let toldReadOnly = false
     this.#peer = {
@@ -33,6 +37,14 @@ export class YWebsocketConnection {
           encodeYWebsocketMessage({ type: 'permissionDenied', reason: 'read-only: your changes are not kept' }),
         )
       },
+      ...(echoCommitted && {
+        committed: (update: Uint8Array) => {
+          // An empty update (a step 2 from a client with nothing to add) has no content to confirm.
+          if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return
+          // As an update, not a step 2: a step 2 would also tell the provider it has synced.
+          socket.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+        },
+      }),
     }
     room.join(this.#peer)
   }

@@ -1,4 +1,10 @@
 import { MemoryDocStore } from './memoryDocStore.js'
 import { describeDocStore } from './test/docStoreConformance.js'
+import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 
 describeDocStore('MemoryDocStore', { create: () => Promise.resolve(new MemoryDocStore()) })
+
+// The fault wrapper, injecting nothing, must be the store it wraps.
+describeDocStore('FaultInjectingDocStore over MemoryDocStore, injecting nothing', {
+  create: () => Promise.resolve(new FaultInjectingDocStore(new MemoryDocStore())),
+})

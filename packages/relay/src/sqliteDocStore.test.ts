@@ -7,6 +7,7 @@ import { StoreWorkerExitedError } from './errors.js'
 import { crashWorkerForTesting, SqliteDocStore } from './sqliteDocStore.js'
 import { mergeUpdates } from './yjsUpdates.js'
 import { describeDocStore } from './test/docStoreConformance.js'
+import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import { makeTempDir } from './test/relayHarness.js'
 
 let dir: string | undefined
@@ -17,6 +18,19 @@ describeDocStore('SqliteDocStore', {
     return new SqliteDocStore(join(dir, 'concord.sqlite'))
   },
   reopen: async () => new SqliteDocStore(join(dir!, 'concord.sqlite')),
+  cleanup: async () => {
+    if (dir) await rm(dir, { recursive: true, force: true })
+    dir = undefined
+  },
+})
+
+// The fault wrapper, injecting nothing, must be the store it wraps, durability included.
+describeDocStore('FaultInjectingDocStore over SqliteDocStore, injecting nothing', {
+  create: async () => {
+    dir = await makeTempDir()
+    return new FaultInjectingDocStore(new SqliteDocStore(join(dir, 'concord.sqlite')))
+  },
+  reopen: async () => new FaultInjectingDocStore(new SqliteDocStore(join(dir!, 'concord.sqlite'))),
   cleanup: async () => {
     if (dir) await rm(dir, { recursive: true, force: true })
     dir = undefined

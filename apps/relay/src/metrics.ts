@@ -57,6 +57,14 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     },
   })
   new Gauge({
+    name: 'concord_queued_bytes',
+    help: 'Bytes of frames waiting for their document to load, in every document (capped by maxQueuedBytes)',
+    registers,
+    collect() {
+      this.set(stats().queuedBytes)
+    },
+  })
+  new Gauge({
     name: 'concord_dependency_up',
     help: 'Whether each dependency answered its readiness check at this scrape (1) or not (0)',
     labelNames: ['dependency'],

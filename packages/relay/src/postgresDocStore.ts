@@ -17,7 +17,20 @@ export interface PostgresDocStoreOptions {
   readonly maxConnections?: number
   /** Errors of idle pooled connections (PostgreSQL restarted, say); the pool replaces them. Default: ignored. */
   readonly onError?: (error: Error) => void
+  /**
+   * A new connection (or a wait for a free one in the pool) that takes longer than this fails, so a
+   * PostgreSQL that is down or unreachable rejects calls instead of queueing them. Default: 5 s.
+   */
+  readonly connectionTimeoutMs?: number
+  /**
+   * A statement that runs longer than this is cancelled by PostgreSQL (statement_timeout), and the
+   * client gives up on an answer that does not come within it plus a second (a server that hangs).
+   * Default: 10 s.
+   */
+  readonly statementTimeoutMs?: number
 }
+
+export const postgresDefaults = { maxConnections: 10, connectionTimeoutMs: 5_000, statementTimeoutMs: 10_000 } as const
 
 interface PendingAppend {
   readonly doc: string
@@ -55,7 +68,16 @@ export class PostgresDocStore implements DocStore {
 
   /** Connects to `url` (postgres://user:password@host:port/database) and creates the table if it is missing. */
   static async open(url: string, options: PostgresDocStoreOptions = {}): Promise<PostgresDocStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 })
+    const statementTimeoutMs = options.statementTimeoutMs ?? postgresDefaults.statementTimeoutMs
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? postgresDefaults.maxConnections,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? postgresDefaults.connectionTimeoutMs,
+      statement_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs + 1_000,
+      // A connection to a server that went away unseen (a dropped network) is noticed.
+      keepAlive: true,
+    })
     pool.on('error', (error) => options.onError?.(error))
     try {
       const client = await pool.connect()

@@ -21,6 +21,7 @@ import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
+import type { QueuedBytes } from './queuedBytes.js'
 import { inspectUpdate, mergeUpdates } from './yjsUpdates.js'
 import * as Y from 'yjs'
 
@@ -62,6 +63,10 @@ export interface RoomOptions {
   readonly maxAwarenessStateBytes: number
   /** Messages one peer may send while the document loads; one more is refused (4429). */
   readonly maxWaitingFrames: number
+  /** Bytes of the messages all peers may send while the document loads; more are refused (4429). */
+  readonly maxQueuedBytes: number
+  /** The same, for every room of the relay together. */
+  readonly relayQueuedBytes: QueuedBytes
   /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
   readonly onGone: (room: Room) => void
   /** Cluster mode: the other relays serving this document. */
@@ -71,8 +76,17 @@ export interface RoomOptions {
 interface QueuedMessage {
   readonly peer: RoomPeer
   readonly message: RoomMessage
+  /** What it holds in memory, counted against the room's and the relay's caps. */
+  readonly bytes: number
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
+}
+
+/** The bytes a message keeps alive while it waits: its payload. */
+const payloadBytes = (message: RoomMessage): number => {
+  if (message.type === 'queryAwareness') return 0
+  if (message.type === 'awareness') return message.update.byteLength
+  return message.sync.type === 'step1' ? message.sync.stateVector.byteLength : message.sync.update.byteLength
 }
 
 const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8Array => {
@@ -90,6 +104,8 @@ export class Room implements FanoutMember {
   #queued: QueuedMessage[] = []
   /** How many of `#queued` each peer sent. */
   readonly #queuedBy = new Map<RoomPeer, number>()
+  /** The bytes of `#queued`, also counted in the relay's QueuedBytes. */
+  #queuedBytes = 0
   #lastWrite: Promise<void> = Promise.resolve()
   #pendingWrites = 0
   #storedSinceCompaction = 0
@@ -124,6 +140,7 @@ export class Room implements FanoutMember {
 
   leave(peer: RoomPeer): void {
     if (!this.#peers.delete(peer)) return
+    if (this.#queuedBy.has(peer)) this.#dropQueued((queued) => queued.peer === peer, 'the peer left')
     const removal = this.#presence.removeOwnedBy(peer)
     if (removal) {
       this.#broadcast({ type: 'awareness', update: removal })
@@ -141,14 +158,7 @@ export class Room implements FanoutMember {
    * refusing the peer.
    */
   receive(peer: RoomPeer, message: RoomMessage): Promise<void> | undefined {
-    if (this.#status === 'loading') {
-      const waiting = this.#queuedBy.get(peer) ?? 0
-      if (waiting >= this.options.maxWaitingFrames) {
-        return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
-      }
-      this.#queuedBy.set(peer, waiting + 1)
-      return new Promise((resolve, reject) => this.#queued.push({ peer, message, resolve, reject }))
-    }
+    if (this.#status === 'loading') return this.#enqueue(peer, message)
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
       case 'sync':
@@ -171,6 +181,43 @@ export class Room implements FanoutMember {
         return undefined
       }
     }
+  }
+
+  /** Keeps a message until the document is loaded, within the per-peer, per-room and per-relay caps. */
+  #enqueue(peer: RoomPeer, message: RoomMessage): Promise<void> {
+    const waiting = this.#queuedBy.get(peer) ?? 0
+    if (waiting >= this.options.maxWaitingFrames) {
+      return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
+    }
+    const bytes = payloadBytes(message)
+    if (this.#queuedBytes + bytes > this.options.maxQueuedBytes) {
+      const reason = `more than ${this.options.maxQueuedBytes} bytes wait for this document to load`
+      return Promise.reject(new ProtocolError('rateLimited', reason))
+    }
+    if (!this.options.relayQueuedBytes.take(bytes)) {
+      const reason = `more than ${this.options.relayQueuedBytes.max} bytes wait for documents to load on this relay`
+      return Promise.reject(new ProtocolError('rateLimited', reason))
+    }
+    this.#queuedBytes += bytes
+    this.#queuedBy.set(peer, waiting + 1)
+    return new Promise((resolve, reject) => this.#queued.push({ peer, message, bytes, resolve, reject }))
+  }
+
+  /** Takes the messages `which` picks out of the queue, frees their bytes, and rejects them. */
+  #dropQueued(which: (queued: QueuedMessage) => boolean, reason: string): void {
+    const dropped = this.#queued.filter(which)
+    this.#queued = this.#queued.filter((queued) => !which(queued))
+    for (const queued of dropped) this.#release(queued)
+    for (const { reject } of dropped) reject(new Error(`${reason}: message for "${this.name}" dropped`))
+  }
+
+  /** Frees the counts a queued message held. */
+  #release({ peer, bytes }: QueuedMessage): void {
+    this.#queuedBytes -= bytes
+    this.options.relayQueuedBytes.give(bytes)
+    const left = (this.#queuedBy.get(peer) ?? 1) - 1
+    if (left > 0) this.#queuedBy.set(peer, left)
+    else this.#queuedBy.delete(peer)
   }
 
   // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
@@ -351,7 +398,7 @@ export class Room implements FanoutMember {
     for (const peer of this.#peers) this.#greet(peer)
     const queued = this.#queued
     this.#queued = []
-    this.#queuedBy.clear()
+    for (const each of queued) this.#release(each)
     for (const { peer, message, resolve, reject } of queued) {
       try {
         const durable = this.receive(peer, message)
@@ -452,10 +499,7 @@ export class Room implements FanoutMember {
     this.#status = 'gone'
     this.#link?.leave()
     clearTimeout(this.#unloadTimer)
-    const queued = this.#queued
-    this.#queued = []
-    this.#queuedBy.clear()
-    for (const { reject } of queued) reject(new Error(`document "${this.name}" is no longer served`))
+    this.#dropQueued(() => true, 'the document is no longer served')
     this.options.onGone(this)
   }
 }

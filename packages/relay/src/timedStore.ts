@@ -1,0 +1,34 @@
+/**
+ * Owns the relay's patience with its store: every load, append and compact
+ * it makes rejects with a StoreTimeoutError if the store has not answered
+ * within the timeout, so a store that hangs (a disk that stalls, a database
+ * that stopped answering) refuses documents (4503) instead of holding their
+ * clients, and the frames they sent, forever. The store's own call goes on;
+ * its late answer is ignored.
+ */
+import type { DocStore } from './docStore.js'
+import { StoreTimeoutError } from './errors.js'
+
+const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(operation, timeoutMs)), timeoutMs)
+    call.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+
+/** `store`, with a timeout on each load, append and compact. Ping and close are the store's own. */
+export const timedStore = (store: DocStore, timeoutMs: number): DocStore => ({
+  load: (doc) => within('load', timeoutMs, store.load(doc)),
+  append: (doc, update) => within('append', timeoutMs, store.append(doc, update)),
+  compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
+  ping: () => store.ping(),
+  close: () => store.close(),
+})

@@ -27,6 +27,12 @@ export interface SqliteDocStoreOptions {
    * survives a crash of the process only, for cheaper commits.
    */
   readonly synchronous?: 'full' | 'normal'
+  /**
+   * The largest the database may grow, in bytes (SQLite's max_page_count). Past it, appends reject
+   * with SQLITE_FULL, as on a full disk: the relay refuses the documents written to (4503) until
+   * space is freed, rather than fill the disk it shares. Default: no cap but the disk's.
+   */
+  readonly maxDatabaseBytes?: number
 }
 
 interface PendingAppend {
@@ -117,7 +123,11 @@ export class SqliteDocStore implements DocStore {
    */
   constructor(path: string, options: SqliteDocStoreOptions = {}) {
     prepareFile(path)
-    const workerData: SqliteWorkerData = { path, synchronous: options.synchronous === 'normal' ? 'NORMAL' : 'FULL' }
+    const workerData: SqliteWorkerData = {
+      path,
+      synchronous: options.synchronous === 'normal' ? 'NORMAL' : 'FULL',
+      ...(options.maxDatabaseBytes !== undefined && { maxDatabaseBytes: options.maxDatabaseBytes }),
+    }
     this.#worker = startWorker(workerData)
     this.#worker.on('message', (reply: SqliteWorkerReply) => this.#settle(reply))
     this.#worker.on('error', (error) => this.#fail(undefined, error))

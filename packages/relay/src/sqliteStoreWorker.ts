@@ -12,6 +12,7 @@ import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 export interface SqliteWorkerData {
   readonly path: string
   readonly synchronous: 'FULL' | 'NORMAL'
+  readonly maxDatabaseBytes?: number
 }
 
 /** The rows of one document's log, as read for a compaction. */
@@ -54,12 +55,16 @@ export type SqliteWorkerReply =
 
 const port = parentPort
 if (!port) throw new Error('sqliteStoreWorker.js runs as a worker thread of SqliteDocStore')
-const { path, synchronous } = workerData as SqliteWorkerData
+const { path, synchronous, maxDatabaseBytes } = workerData as SqliteWorkerData
 
 const db = new Database(path)
 db.pragma('journal_mode = WAL')
 db.pragma(`synchronous = ${synchronous}`)
 db.pragma('busy_timeout = 5000')
+if (maxDatabaseBytes !== undefined) {
+  const pageSize = db.pragma('page_size', { simple: true }) as number
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxDatabaseBytes / pageSize))}`)
+}
 
 const insert = db.prepare<[string, Buffer]>('INSERT INTO updates (doc, data) VALUES (?, ?)')
 const select = db.prepare<[string], { id: number; data: Buffer }>(

@@ -267,11 +267,11 @@ export class Room implements FanoutMember {
 
   /** Reloads the document from the store and sends the peers what the room did not have. */
   resync(): void {
-    if (this.#resync.running) {
+    // A load's read may have run before what was missed was stored: resync once it is done.
+    if (this.#resync.running || this.#status === 'loading') {
       this.#resync.again = true
       return
     }
-    // A loading room reads the store anyway.
     if (this.#status !== 'ready') return
     this.#resync.running = true
     this.options.store
@@ -410,6 +410,10 @@ export class Room implements FanoutMember {
     }
     if (stored.length >= this.options.compactAfterUpdates) this.#compact()
     if (this.#peers.size === 0) this.#scheduleUnload()
+    if (this.#resync.again) {
+      this.#resync.again = false
+      this.resync()
+    }
   }
 
   /** The relay's sync step 1, and who is here. */

@@ -70,6 +70,20 @@ describe('FaultInjectingDocStore', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(25)
   })
 
+  it('holds the answer of a call that already reached the inner store, with `at: answer`', async () => {
+    const store = new FaultInjectingDocStore()
+    const stall = store.stall('load', { at: 'answer', times: 1 })
+    const late = store.load('d')
+    await store.append('d', update(1))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(stall.answered).toBe(1)
+    expect(await settled(late)).toBe('pending')
+    stall.release()
+    // Read before the append: the answer is as it was then.
+    expect(await late).toEqual([])
+    expect(await store.load('d')).toEqual([update(1)])
+  })
+
   it('lets held calls go on when closed', async () => {
     const store = new FaultInjectingDocStore()
     store.stall('append')

@@ -19,6 +19,8 @@
  *   stall.release()                                 // held calls go on to the inner store; the rule ends
  *   store.stall('ping', { forMs: 5_000 })           // each ping waits 5 s, then goes on
  *   store.stall('append', { times: 1 })             // only the next append is held
+ *   store.stall('load', { at: 'answer' })           // the load reads now; its answer is held (a late reply)
+ *   stall.answered                                  // ... held calls whose inner call has settled
  *
  *   rule.hits                                       // calls this rule has failed or held so far
  *   rule.clear()                                    // ends the rule (a stall's held calls go on)
@@ -55,6 +57,11 @@ export interface FailOptions extends RuleScope {
 export interface StallOptions extends RuleScope {
   /** Each held call goes on by itself after this long. Default: held until released or cleared. */
   readonly forMs?: number
+  /**
+   * `call` (the default): the call waits before it reaches the inner store. `answer`: the call
+   * reaches the inner store at once and its answer (result or error) is held, as a reply that is late.
+   */
+  readonly at?: 'call' | 'answer'
 }
 
 export interface FaultRule {
@@ -67,6 +74,8 @@ export interface FaultRule {
 export interface StallRule extends FaultRule {
   /** Calls held by this rule right now. */
   readonly waiting: number
+  /** With `at: 'answer'`: held calls whose inner call has settled (the answer exists, and waits). */
+  readonly answered: number
   /** Lets every held call go on and ends the rule (same as clear). */
   release(): void
 }
@@ -130,6 +139,7 @@ class Fail extends Rule {
 class Stall extends Rule implements StallRule {
   readonly #held = new Set<() => void>()
   #released = false
+  answered = 0
 
   get waiting(): number {
     return this.#held.size
@@ -148,7 +158,18 @@ class Stall extends Rule implements StallRule {
 
   run<T>(call: () => Promise<T>): Promise<T> {
     if (this.#released) return call()
-    const { forMs } = this.scope as StallOptions
+    const { forMs, at } = this.scope as StallOptions
+    if (at === 'answer') {
+      const answer = call()
+      // Held, not lost: a rejection is handled here and delivered on release.
+      const settled = (): void => void this.answered++
+      answer.then(settled, settled)
+      return this.#hold(forMs).then(() => answer)
+    }
+    return this.#hold(forMs).then(call)
+  }
+
+  #hold(forMs: number | undefined): Promise<void> {
     return new Promise<void>((resolve) => {
       let timer: NodeJS.Timeout | undefined
       const go = (): void => {
@@ -158,7 +179,7 @@ class Stall extends Rule implements StallRule {
       }
       this.#held.add(go)
       if (forMs !== undefined) timer = setTimeout(go, forMs)
-    }).then(call)
+    })
   }
 }
 

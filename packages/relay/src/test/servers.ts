@@ -149,6 +149,10 @@ export interface RedisServer {
   readonly port: number
   /** Kills the server and starts a new one on the same port (nothing persisted: pub/sub has no state). */
   restart(): Promise<void>
+  /** Kills the server, leaving the port closed until `resume()`. */
+  halt(): Promise<void>
+  /** Starts a halted server again on the same port. */
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -193,6 +197,10 @@ export const startRedis = async (): Promise<RedisServer> => {
     restart: async () => {
       await kill()
       await launch()
+    },
+    halt: kill,
+    resume: async () => {
+      if (!child) await launch()
     },
     stop,
   }

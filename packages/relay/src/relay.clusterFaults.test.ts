@@ -1,0 +1,179 @@
+/**
+ * Cluster mode under faults, on a real PostgreSQL and a real redis-server
+ * of this file's own (Redis is stopped here): a resync asked for while a
+ * document loads, presence changed while Redis was down, and contradicting
+ * updates stored by two relays at once.
+ */
+import { encodeAwarenessUpdate, decodeAwarenessUpdate } from '@concord/protocol'
+import { Redis } from 'ioredis'
+import * as encoding from 'lib0/encoding'
+import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
+import * as Y from 'yjs'
+import type { DocStore } from './docStore.js'
+import { PostgresDocStore } from './postgresDocStore.js'
+import { RedisFanout } from './redisFanout.js'
+import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
+import { NativeTestClient } from './test/nativeTestClient.js'
+import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+
+let postgres: PostgresServer
+let redis: RedisServer
+
+beforeAll(async () => {
+  ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all([postgres?.stop(), redis?.stop()])
+})
+
+interface ClusterRelay extends TestRelay {
+  readonly fanout: RedisFanout
+}
+
+const relays: ClusterRelay[] = []
+const clients: NativeTestClient[] = []
+const stores: DocStore[] = []
+
+afterEach(async () => {
+  await redis.resume()
+  for (const client of clients.splice(0)) client.close()
+  await Promise.all(
+    relays.splice(0).map(async (relay) => {
+      await relay.close()
+      await relay.fanout.close()
+    }),
+  )
+  await Promise.all(stores.splice(0).map((store) => store.close()))
+})
+
+const startClusterRelay = async (wrap: (store: DocStore) => DocStore = (store) => store): Promise<ClusterRelay> => {
+  const store = wrap(await PostgresDocStore.open(postgres.url))
+  const fanout = await RedisFanout.connect(redis.url, { heartbeatIntervalMs: 200, heartbeatTtlMs: 800 })
+  const relay = { ...(await startRelay({ store, fanout })), fanout }
+  relays.push(relay)
+  return relay
+}
+
+const connect = async (relay: TestRelay): Promise<NativeTestClient> => {
+  const client = await NativeTestClient.connect(relay.url)
+  clients.push(client)
+  return client
+}
+
+const otherStore = async (): Promise<PostgresDocStore> => {
+  const store = await PostgresDocStore.open(postgres.url)
+  stores.push(store)
+  return store
+}
+
+const textOf = (client: NativeTestClient, doc: string): string => client.documents.get(doc)!.doc.getText('t').toString()
+
+/** A fan-out message as another relay would publish it (see redisFanout.ts). */
+const fanoutMessage = (relayId: string, seq: number, kind: number, payload = new Uint8Array()): Buffer => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, relayId)
+  encoding.writeVarUint(encoder, 1) // stream
+  encoding.writeVarUint(encoder, seq)
+  encoding.writeVarUint(encoder, kind)
+  encoding.writeVarUint8Array(encoder, payload)
+  return Buffer.from(encoding.toUint8Array(encoder))
+}
+const queryKind = 2
+
+/** Publishes `messages` on `doc`'s channel and resolves once a subscriber of its own has seen the last. */
+const publishSeen = async (doc: string, messages: Buffer[]): Promise<void> => {
+  const [publisher, subscriber] = [new Redis(redis.url), new Redis(redis.url)]
+  try {
+    const channel = `concord:doc:${doc}`
+    await subscriber.subscribe(channel)
+    let seen = 0
+    subscriber.on('messageBuffer', () => seen++)
+    for (const message of messages) await publisher.publish(channel, message)
+    await waitFor(() => seen === messages.length, 'the fan-out messages to go round')
+  } finally {
+    publisher.disconnect()
+    subscriber.disconnect()
+  }
+}
+
+const presenceSeenBy = (client: NativeTestClient, doc: string): Map<number, string> => {
+  const seen = new Map<number, { clock: number; state: string }>()
+  for (const frame of client.received) {
+    if (frame.type !== 'awareness' || frame.doc !== doc) continue
+    for (const { clientId, clock, state } of decodeAwarenessUpdate(frame.update)) {
+      const current = seen.get(clientId)
+      if (!current || clock >= current.clock) seen.set(clientId, { clock, state })
+    }
+  }
+  return new Map([...seen].filter(([, { state }]) => state !== 'null').map(([id, { state }]) => [id, state]))
+}
+
+/** Resolves once `fanout` has noticed that Redis is gone. */
+const untilDown = async (fanout: RedisFanout): Promise<void> => {
+  const deadline = Date.now() + 5_000
+  while (
+    await fanout.ping().then(
+      () => true,
+      () => false,
+    )
+  ) {
+    if (Date.now() > deadline) throw new Error('the fan-out still answers 5 s after Redis stopped')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Resolves once the relay has handled every frame `client` sent before (frames are handled in order). */
+const roundTrip = async (client: NativeTestClient): Promise<void> => {
+  const id = Math.floor(Math.random() * 1e9)
+  client.send({ type: 'ping', doc: '', id })
+  await waitFor(() => client.received.some((frame) => frame.type === 'pong' && frame.id === id), 'the pong')
+}
+
+describe('cluster mode under faults', () => {
+  it('runs a resync asked for while the document loads once the load ends', async () => {
+    let faults: FaultInjectingDocStore | undefined
+    const relay = await startClusterRelay((store) => (faults = new FaultInjectingDocStore(store)))
+    const doc = `resync-while-loading-${Date.now()}`
+    // The load reads the store now; its answer comes late.
+    const late = faults!.stall('load', { at: 'answer', times: 1 })
+    const client = await connect(relay)
+    client.open(doc)
+    await waitFor(() => late.answered === 1, 'the load to have read the store')
+    // Meanwhile another relay stores an update, and its message is lost: a gap says so.
+    const elsewhere = new Y.Doc()
+    elsewhere.getText('t').insert(0, 'stored elsewhere')
+    await (await otherStore()).append(doc, Y.encodeStateAsUpdate(elsewhere))
+    await publishSeen(doc, [fanoutMessage('other-relay', 1, queryKind), fanoutMessage('other-relay', 3, queryKind)])
+    late.release()
+    await client.whenSynced(doc)
+    await waitFor(() => textOf(client, doc) === 'stored elsewhere', 'the resync after the load')
+  })
+
+  it('asks for presence again after a Redis outage, so changes made meanwhile show without a renewal', async () => {
+    const [a, b] = await Promise.all([startClusterRelay(), startClusterRelay()])
+    const doc = `presence-outage-${Date.now()}`
+    const [watcher, speaker] = await Promise.all([connect(a), connect(b)])
+    watcher.open(doc)
+    speaker.open(doc)
+    await Promise.all([watcher.whenSynced(doc), speaker.whenSynced(doc)])
+    const say = (clock: number, state: string) =>
+      speaker.send({ type: 'awareness', doc, update: encodeAwarenessUpdate([{ clientId: 501, clock, state }]) })
+    say(1, '{"at":"before"}')
+    await waitFor(() => presenceSeenBy(watcher, doc).get(501) === '{"at":"before"}', 'presence before the outage')
+
+    await redis.halt()
+    await untilDown(b.fanout)
+    // The news of this change is lost: Redis is down.
+    say(2, '{"at":"during"}')
+    await roundTrip(speaker)
+    await redis.resume()
+    // The client does not renew its presence: only the relays' own exchange can bring it.
+    await waitFor(
+      () => presenceSeenBy(watcher, doc).get(501) === '{"at":"during"}',
+      'presence changed during the outage, after Redis is back',
+      10_000,
+    )
+  })
+})

@@ -121,6 +121,12 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     labelNames: ['operation'],
     registers,
   })
+  const quarantined = new Counter({
+    name: 'concord_updates_quarantined_total',
+    help: 'Updates kept aside and not served, by where they came from: the store (they contradict earlier updates, or do not merge) or another relay',
+    labelNames: ['from'],
+    registers,
+  })
   const ackLatency = new Histogram({
     name: 'concord_ack_latency_seconds',
     help: 'Native mode: time from receiving an update frame to sending the ack that covers it',
@@ -144,6 +150,7 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
       storedBytes.inc(bytes)
     },
     storeFailed: (operation) => storeErrors.inc({ operation }),
+    updateQuarantined: (from) => quarantined.inc({ from }),
     updateAcknowledged: (seconds) => ackLatency.observe(seconds),
   }
 

@@ -1,6 +1,6 @@
 export { createRelay, relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relay.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
-export type { DocStore } from './docStore.js'
+export type { DocStore, QuarantinedUpdate } from './docStore.js'
 export { SqliteDocStore, type SqliteDocStoreOptions } from './sqliteDocStore.js'
 export { MemoryDocStore } from './memoryDocStore.js'
 export { PostgresDocStore, type PostgresDocStoreOptions } from './postgresDocStore.js'

@@ -8,8 +8,9 @@
  * transaction-scoped advisory lock per document and deletes only the rows
  * it merged, by id, so an append that lands meanwhile survives.
  */
+import { createHash } from 'node:crypto'
 import pg from 'pg'
-import type { DocStore } from './docStore.js'
+import type { DocStore, QuarantinedUpdate } from './docStore.js'
 import { StoreClosedError } from './errors.js'
 
 export interface PostgresDocStoreOptions {
@@ -49,6 +50,15 @@ const schema = `
     data BYTEA NOT NULL
   );
   CREATE INDEX IF NOT EXISTS concord_updates_by_doc ON concord_updates (doc, id);
+  CREATE TABLE IF NOT EXISTS concord_quarantined_updates (
+    id BIGSERIAL,
+    doc TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    reason TEXT NOT NULL,
+    quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (doc, digest)
+  );
 `
 
 const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, update.byteOffset, update.byteLength)
@@ -154,6 +164,25 @@ export class PostgresDocStore implements DocStore {
     } finally {
       client.release()
     }
+  }
+
+  async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
+    this.#assertOpen()
+    const digest = createHash('sha256').update(update).digest('hex')
+    await this.#pool.query(
+      `INSERT INTO concord_quarantined_updates (doc, digest, data, reason) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (doc, digest) DO NOTHING`,
+      [doc, digest, toBuffer(update), reason],
+    )
+  }
+
+  async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
+    this.#assertOpen()
+    const { rows } = await this.#pool.query<{ data: Buffer; reason: string }>(
+      'SELECT data, reason FROM concord_quarantined_updates WHERE doc = $1 ORDER BY id',
+      [doc],
+    )
+    return rows.map((row) => ({ update: row.data, reason: row.reason }))
   }
 
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */

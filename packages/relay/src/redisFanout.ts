@@ -229,7 +229,7 @@ export class RedisFanout implements Fanout {
     const { member } = membership
     switch (message.kind) {
       case kinds.update:
-        member.applyRemote(message.payload)
+        member.applyRemote(message.payload, message.relayId)
         break
       case kinds.awareness:
         member.applyRemoteAwareness(message.relayId, message.payload)

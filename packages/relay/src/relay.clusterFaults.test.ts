@@ -7,13 +7,14 @@
 import { encodeAwarenessUpdate, decodeAwarenessUpdate } from '@concord/protocol'
 import { Redis } from 'ioredis'
 import * as encoding from 'lib0/encoding'
-import { afterAll, afterEach, beforeAll, describe, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocStore } from './docStore.js'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { RedisFanout } from './redisFanout.js'
+import type { RelayObserver } from './relayObserver.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
+import { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
 import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
 
@@ -48,10 +49,13 @@ afterEach(async () => {
   await Promise.all(stores.splice(0).map((store) => store.close()))
 })
 
-const startClusterRelay = async (wrap: (store: DocStore) => DocStore = (store) => store): Promise<ClusterRelay> => {
+const startClusterRelay = async (
+  wrap: (store: DocStore) => DocStore = (store) => store,
+  observer: RelayObserver = {},
+): Promise<ClusterRelay> => {
   const store = wrap(await PostgresDocStore.open(postgres.url))
   const fanout = await RedisFanout.connect(redis.url, { heartbeatIntervalMs: 200, heartbeatTtlMs: 800 })
-  const relay = { ...(await startRelay({ store, fanout })), fanout }
+  const relay = { ...(await startRelay({ store, fanout, observer })), fanout }
   relays.push(relay)
   return relay
 }
@@ -175,5 +179,69 @@ describe('cluster mode under faults', () => {
       'presence changed during the outage, after Redis is back',
       10_000,
     )
+  })
+
+  it('quarantines the later of two contradicting updates stored by two relays at once, and keeps serving', async () => {
+    const doc = `contradiction-${Date.now()}`
+    const heard = { a: [] as string[], b: [] as string[], c: [] as string[] }
+    const record = (into: string[]): RelayObserver => ({ updateQuarantined: (from) => into.push(from) })
+    let faultsA: FaultInjectingDocStore | undefined
+    const a = await startClusterRelay((store) => (faultsA = new FaultInjectingDocStore(store)), record(heard.a))
+    const b = await startClusterRelay(undefined, record(heard.b))
+    const [onA, onB] = await Promise.all([connect(a), connect(b)])
+    const [entryA, entryB] = [onA.open(doc), onB.open(doc)]
+    await Promise.all([onA.whenSynced(doc), onB.whenSynced(doc)])
+    const send = (client: NativeTestClient, entry: TestDocument, update: Uint8Array) =>
+      client.send({ type: 'sync', doc, seq: ++entry.sentSeq, sync: { type: 'update', update } })
+
+    // One writer (client id 4242) types 'aaaa', then 'bbbbbb', then either 'XXXX' or 'YYYY' under
+    // the same clocks (10 to 13), and sends the two versions of those clocks to two relays at once.
+    const version = (last: string) => {
+      const forger = new Y.Doc()
+      forger.clientID = 4242
+      const parts: Uint8Array[] = []
+      for (const part of ['aaaa', 'bbbbbb', last]) {
+        const before = Y.encodeStateVector(forger)
+        forger.getText('t').insert(forger.getText('t').length, part)
+        parts.push(Y.encodeStateAsUpdate(forger, before))
+      }
+      return parts
+    }
+    const [first, gap, x] = version('XXXX')
+    const y = version('YYYY')[2]!
+    send(onA, entryA, first!)
+    await onA.whenAcked(doc)
+    await waitFor(() => textOf(onB, doc) === 'aaaa', 'the first part on B')
+    // A's append of XXXX commits first, but A tells the others late: B admits YYYY meanwhile.
+    const lateAnswer = faultsA!.stall('append', { at: 'answer', times: 1 })
+    send(onA, entryA, x!)
+    await waitFor(() => lateAnswer.answered === 1, 'A’s append to commit')
+    send(onB, entryB, y)
+    await onB.whenAcked(doc)
+    await waitFor(() => heard.a.length === 1, 'A to quarantine B’s news')
+    lateAnswer.release()
+    await onA.whenAcked(doc)
+    await waitFor(() => heard.b.length === 1, 'B to quarantine A’s news')
+    // Heard as news, or read from the store if a fan-out gap made that relay resync first: once each.
+    expect([heard.a.length, heard.b.length]).toEqual([1, 1])
+    expect(entryA.error ?? entryB.error).toBeUndefined()
+
+    // A relay that loads the document keeps the first in the store's log and sets the other aside.
+    const c = await startClusterRelay(undefined, record(heard.c))
+    const onC = await connect(c)
+    const entryC = onC.open(doc)
+    await onC.whenSynced(doc)
+    expect(heard.c).toEqual(['store'])
+    const aside = await c.store.loadQuarantined!(doc)
+    expect(aside.map(({ update }) => [...update])).toEqual([[...y]])
+    expect(aside[0]!.reason).toContain('contradicts')
+    // Still served: once the clocks in between arrive, every new reader sees the first version.
+    Y.applyUpdate(entryC.doc, gap!)
+    await onC.whenAcked(doc)
+    expect(textOf(onC, doc)).toBe('aaaabbbbbbXXXX')
+    const late = await connect(c)
+    late.open(doc)
+    await late.whenSynced(doc)
+    expect(textOf(late, doc)).toBe('aaaabbbbbbXXXX')
   })
 })

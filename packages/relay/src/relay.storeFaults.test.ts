@@ -151,6 +151,29 @@ describe('storage faults', () => {
     expect(textOf(await store.load('busy'))).toBe('x'.repeat(40))
   })
 
+  it('serves a document whose log holds an update no merge can take, quarantining that update', async () => {
+    const store = new SqliteDocStore(join(await tempDir(), 'concord.sqlite'))
+    const good = new Y.Doc()
+    good.getText('t').insert(0, 'still served')
+    await store.append('hurt', Y.encodeStateAsUpdate(good))
+    // A row that does not decode (written by an older relay, a bad restore, a flipped bit).
+    const broken = Uint8Array.of(1, 1, 0xff, 0xff, 0xff)
+    await store.append('hurt', broken)
+    const quarantined: string[] = []
+    relay = await startRelay({ store, observer: { updateQuarantined: (from) => quarantined.push(from) } })
+    const client = await connect()
+    const entry = client.open('hurt')
+    await client.whenSynced('hurt')
+    expect(entry.error).toBeUndefined()
+    expect(entry.doc.getText('t').toString()).toBe('still served')
+    type(entry, ' and written')
+    await client.whenAcked('hurt')
+    expect(quarantined).toEqual(['store'])
+    const aside = await store.loadQuarantined('hurt')
+    expect(aside.map(({ update }) => [...update])).toEqual([[...broken]])
+    expect(aside[0]!.reason).toContain('does not decode')
+  })
+
   it('SQLite disk full: a real file at its size cap refuses writes (SQLITE_FULL) and recovers once space is freed', async () => {
     const path = join(await tempDir(), 'concord.sqlite')
     const sqlite = new SqliteDocStore(path, { maxDatabaseBytes: 512 * 1024 })

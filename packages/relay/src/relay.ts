@@ -214,6 +214,7 @@ export const createRelay = (options: RelayOptions): Relay => {
         maxQueuedBytes: settings.maxQueuedBytesPerDocument,
         relayQueuedBytes: queuedBytes,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
+        onQuarantined: (from) => observer.updateQuarantined?.(from),
         fanout: options.fanout,
       })
       rooms.set(doc, room)

@@ -22,7 +22,9 @@ import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
-import { inspectUpdate, mergeUpdates } from './yjsUpdates.js'
+import { admitLog, mergeSettingAside, type SetAside } from './quarantine.js'
+import { inspectUpdate } from './yjsUpdates.js'
+import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
 
 export type WireMode = 'y-websocket' | 'native'
@@ -71,6 +73,8 @@ export interface RoomOptions {
   readonly onGone: (room: Room) => void
   /** Cluster mode: the other relays serving this document. */
   readonly fanout?: Fanout | undefined
+  /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
+  readonly onQuarantined?: (from: 'store' | 'relay') => void
 }
 
 interface QueuedMessage {
@@ -117,6 +121,8 @@ export class Room implements FanoutMember {
   /** Updates from other relays that arrived while the document was loading. */
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
+  /** Digests of the updates this room quarantined, so that each is reported once. */
+  readonly #quarantined = new Set<string>()
 
   constructor(
     readonly name: string,
@@ -222,7 +228,7 @@ export class Room implements FanoutMember {
 
   // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
 
-  applyRemote(update: Uint8Array): void {
+  applyRemote(update: Uint8Array, relayId?: string): void {
     if (this.#status === 'gone') return
     try {
       if (inspectUpdate(update).empty) return
@@ -234,7 +240,7 @@ export class Room implements FanoutMember {
       this.#remoteWhileLoading.push(update)
       return
     }
-    this.#addRemote(update)
+    this.#addRemote(update, relayId)
   }
 
   applyRemoteAwareness(relayId: string, update: Uint8Array): void {
@@ -279,7 +285,7 @@ export class Room implements FanoutMember {
       .then(
         (stored) => {
           if (this.#status !== 'ready' || stored.length === 0) return
-          const missing = this.#guard(() => Y.diffUpdate(mergeUpdates(stored), this.#state!.stateVector()))
+          const missing = this.#guard(() => Y.diffUpdate(this.#mergeLog(stored), this.#state!.stateVector()))
           if (missing && this.#guard(() => inspectUpdate(missing).empty) === false) this.#addRemote(missing)
         },
         (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
@@ -293,7 +299,7 @@ export class Room implements FanoutMember {
       })
   }
 
-  #addRemote(received: Uint8Array): void {
+  #addRemote(received: Uint8Array, relayId?: string): void {
     const state = this.#state!
     let update = received
     // Once the room tracks its clocks (after a local write), news must keep them up to date.
@@ -303,8 +309,13 @@ export class Room implements FanoutMember {
       try {
         admitted = admitUpdate(received, known, () => this.#guard(() => state.merge()))
       } catch (error) {
-        // Another relay admitted content that contradicts content this one admitted at the same time.
-        this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
+        // Another relay admitted content that contradicts content this one admitted at the same time:
+        // both are stored; loads and compactions keep the first in the log and set the other aside.
+        this.#quarantine(
+          { update: received, index: -1, reason: error instanceof Error ? error.message : String(error) },
+          'relay',
+          relayId,
+        )
         return
       }
       if (!admitted) return
@@ -385,8 +396,18 @@ export class Room implements FanoutMember {
       await this.#link?.ready
       stored = await this.options.store.load(this.name)
       if (this.#status !== 'loading') return
-      this.#state = new DocumentState([...stored, ...this.#remoteWhileLoading])
+      const log = [...stored, ...this.#remoteWhileLoading]
       this.#remoteWhileLoading = []
+      const setAside = (aside: SetAside): void => this.#quarantine(aside, 'store')
+      if (this.options.fanout) {
+        // Two relays may have stored contradicting updates at once: the log's order decides.
+        const admitted = admitLog(log)
+        for (const aside of admitted.setAside) setAside(aside)
+        this.#knownClocks = admitted.known
+        this.#state = new DocumentState(admitted.updates, undefined, setAside)
+      } else {
+        this.#state = new DocumentState(log, undefined, setAside)
+      }
     } catch (error) {
       this.#fail('the relay could not load this document', error)
       return
@@ -440,7 +461,7 @@ export class Room implements FanoutMember {
     if (this.#compaction || this.#status === 'gone') return
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.options.store.compact(this.name, mergeUpdates))
+      .then(() => this.options.store.compact(this.name, (log) => this.#mergeLog(log)))
       .then(
         (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
         // The log is intact when compaction fails (it is one transaction); the next one retries.
@@ -462,10 +483,56 @@ export class Room implements FanoutMember {
     this.options.logger.debug({ doc: this.name }, 'document unloaded')
     // Leave a single row behind, so the next load reads one update.
     if (this.#storedSinceCompaction > 1) {
-      this.options.store.compact(this.name, mergeUpdates).catch((error: unknown) => {
-        this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
-      })
+      this.options.store
+        .compact(this.name, (log) => this.#mergeLog(log))
+        .catch((error: unknown) => {
+          this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
+        })
     }
+  }
+
+  /**
+   * One update for a stored log, as loads build the document: in cluster mode without what
+   * contradicts earlier updates, and in any mode without what no merge can take (both quarantined).
+   */
+  #mergeLog(log: Uint8Array[]): Uint8Array {
+    const setAside = (aside: SetAside): void => this.#quarantine(aside, 'store')
+    let updates = log
+    if (this.options.fanout) {
+      const admitted = admitLog(log)
+      for (const aside of admitted.setAside) setAside(aside)
+      updates = admitted.updates
+    }
+    return mergeSettingAside(updates, setAside) ?? new Uint8Array([0, 0])
+  }
+
+  /**
+   * Keeps an update aside, out of what the room serves: counted (onQuarantined), logged with where it
+   * came from (the relay that sent it, for news), and, when read from the log, stored aside where the
+   * store can (DocStore.quarantine). Each update once per room.
+   */
+  #quarantine({ update, index, reason }: SetAside, from: 'store' | 'relay', relayId?: string): void {
+    const digest = createHash('sha256').update(update).digest('hex')
+    if (this.#quarantined.has(digest)) return
+    this.#quarantined.add(digest)
+    this.options.logger.warn(
+      {
+        doc: this.name,
+        from,
+        ...(relayId !== undefined && { relayId }),
+        index,
+        bytes: update.byteLength,
+        digest,
+        reason,
+      },
+      'update quarantined: kept aside, not served',
+    )
+    this.options.onQuarantined?.(from)
+    // News from another relay is in the store's log already: loads and compactions decide which to keep.
+    if (from !== 'store') return
+    this.options.store.quarantine?.(this.name, update, reason).catch((error: unknown) => {
+      this.options.logger.warn({ doc: this.name, digest, err: error }, 'could not store a quarantined update aside')
+    })
   }
 
   /** Resolves once no write or compaction is in flight. */

@@ -8,12 +8,14 @@
  * acknowledged update survives `kill -9`.
  */
 import Database from 'better-sqlite3'
+import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
-import type { DocStore } from './docStore.js'
+import type { DocStore, QuarantinedUpdate } from './docStore.js'
 import { StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import type {
   LogRows,
+  QuarantinedRows,
   SerializedError,
   SqliteWorkerData,
   SqliteWorkerReply,
@@ -68,14 +70,28 @@ const startWorker = (workerData: SqliteWorkerData): Worker => {
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData })
 }
 
+const quarantineSchema = `
+  CREATE TABLE IF NOT EXISTS quarantined_updates (
+    doc TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (doc, digest)
+  );
+`
+
 /** Creates the schema of a new file, and throws on a file that is not a Concord store of this version. */
 const prepareFile = (path: string): void => {
   const db = new Database(path)
   try {
     db.pragma('journal_mode = WAL')
     const version = db.pragma('user_version', { simple: true }) as number
+    if (version !== 0 && version !== schemaVersion) {
+      throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
+    }
+    // Added within version 1: files made before it get the table on their next open.
+    db.exec(quarantineSchema)
     if (version === schemaVersion) return
-    if (version !== 0) throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
     db.exec(`
       CREATE TABLE updates (
         id INTEGER PRIMARY KEY,
@@ -178,6 +194,20 @@ export class SqliteDocStore implements DocStore {
     this.#assertUsable()
     const replaced = await this.#request<boolean>({ kind: 'replace', doc, ids: rows.ids, merged }, [merged.bytes])
     return replaced ? rows.ids.length : 0
+  }
+
+  async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
+    this.#assertUsable()
+    const digest = createHash('sha256').update(update).digest('hex')
+    const data = packBytes([update])
+    await this.#request<undefined>({ kind: 'quarantine', doc, digest, data, reason }, [data.bytes])
+  }
+
+  async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
+    this.#assertUsable()
+    const rows = await this.#request<QuarantinedRows>({ kind: 'loadQuarantined', doc })
+    const updates = unpackBytes(rows.data)
+    return rows.reasons.map((reason, i) => ({ update: updates[i]!, reason }))
   }
 
   async ping(): Promise<void> {

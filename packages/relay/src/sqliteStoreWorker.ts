@@ -15,6 +15,12 @@ export interface SqliteWorkerData {
   readonly maxDatabaseBytes?: number
 }
 
+/** A document's quarantined updates, oldest first. */
+export interface QuarantinedRows {
+  readonly data: PackedBytes
+  readonly reasons: string[]
+}
+
 /** The rows of one document's log, as read for a compaction. */
 export interface LogRows {
   readonly ids: number[]
@@ -40,8 +46,21 @@ export type SqliteWorkerRequest =
       readonly ids: number[]
       readonly merged: PackedBytes
     }
+  /** Keeps one update aside (once per digest). Answers nothing. */
+  | {
+      readonly kind: 'quarantine'
+      readonly id: number
+      readonly doc: string
+      readonly digest: string
+      readonly data: PackedBytes
+      readonly reason: string
+    }
+  /** Answers QuarantinedRows. */
+  | { readonly kind: 'loadQuarantined'; readonly id: number; readonly doc: string }
   | { readonly kind: 'ping'; readonly id: number }
   | { readonly kind: 'close'; readonly id: number }
+
+type Answer = PackedBytes | LogRows | QuarantinedRows | boolean | undefined
 
 export interface SerializedError {
   readonly name: string
@@ -50,7 +69,7 @@ export interface SerializedError {
 }
 
 export type SqliteWorkerReply =
-  | { readonly id: number; readonly ok: true; readonly value: PackedBytes | LogRows | boolean | undefined }
+  | { readonly id: number; readonly ok: true; readonly value: Answer }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError }
 
 const port = parentPort
@@ -74,6 +93,13 @@ const deleteRow = db.prepare<[number, string]>('DELETE FROM updates WHERE id = ?
 const updateRow = db.prepare<[Buffer, number, string]>('UPDATE updates SET data = ? WHERE id = ? AND doc = ?')
 const anyRow = db.prepare('SELECT id FROM updates LIMIT 1')
 
+const insertQuarantined = db.prepare<[string, string, Buffer, string]>(
+  'INSERT OR IGNORE INTO quarantined_updates (doc, digest, data, reason) VALUES (?, ?, ?, ?)',
+)
+const selectQuarantined = db.prepare<[string], { data: Buffer; reason: string }>(
+  'SELECT data, reason FROM quarantined_updates WHERE doc = ? ORDER BY rowid',
+)
+
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
 const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]) => {
@@ -90,7 +116,7 @@ const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Arr
   if (found !== ids.length) throw new RowsGone()
 })
 
-const handle = (request: SqliteWorkerRequest): PackedBytes | LogRows | boolean | undefined => {
+const handle = (request: SqliteWorkerRequest): Answer => {
   switch (request.kind) {
     case 'append':
       appendBatch(request.docs, unpackBytes(request.updates))
@@ -109,6 +135,13 @@ const handle = (request: SqliteWorkerRequest): PackedBytes | LogRows | boolean |
         if (error instanceof RowsGone) return false
         throw error
       }
+    case 'quarantine':
+      insertQuarantined.run(request.doc, request.digest, asBuffer(unpackBytes(request.data)[0]!), request.reason)
+      return undefined
+    case 'loadQuarantined': {
+      const rows = selectQuarantined.all(request.doc)
+      return { data: packBytes(rows.map((row) => row.data)), reasons: rows.map((row) => row.reason) }
+    }
     case 'ping':
       // Reads the table itself, so a file that lost it or cannot be read fails here.
       anyRow.get()
@@ -127,13 +160,13 @@ const serialize = (error: unknown): SerializedError => {
     : { name: error.name, message: error.message }
 }
 
-const transferablesOf = (value: PackedBytes | LogRows | boolean | undefined): ArrayBuffer[] => {
+const transferablesOf = (value: Answer): ArrayBuffer[] => {
   if (typeof value !== 'object') return []
   return 'bytes' in value ? [value.bytes] : [value.data.bytes]
 }
 
 port.on('message', (request: SqliteWorkerRequest) => {
-  let value: PackedBytes | LogRows | boolean | undefined
+  let value: Answer
   try {
     value = handle(request)
   } catch (error) {

@@ -24,11 +24,19 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
     )
   })
 
-/** `store`, with a timeout on each load, append and compact. Ping and close are the store's own. */
-export const timedStore = (store: DocStore, timeoutMs: number): DocStore => ({
-  load: (doc) => within('load', timeoutMs, store.load(doc)),
-  append: (doc, update) => within('append', timeoutMs, store.append(doc, update)),
-  compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
-  ping: () => store.ping(),
-  close: () => store.close(),
-})
+/** `store`, with a timeout on each load, append, compact and quarantine. Ping and close are the store's own. */
+export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
+  const { quarantine, loadQuarantined } = store
+  return {
+    load: (doc) => within('load', timeoutMs, store.load(doc)),
+    append: (doc, update) => within('append', timeoutMs, store.append(doc, update)),
+    compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
+    ...(quarantine && {
+      quarantine: (doc: string, update: Uint8Array, reason: string) =>
+        within('quarantine', timeoutMs, quarantine.call(store, doc, update, reason)),
+    }),
+    ...(loadQuarantined && { loadQuarantined: (doc: string) => loadQuarantined.call(store, doc) }),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  }
+}

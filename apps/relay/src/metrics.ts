@@ -122,7 +122,7 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     registers,
   })
   const quarantined = new Counter({
-    name: 'concord_updates_quarantined_total',
+    name: 'concord_quarantined_total',
     help: 'Updates kept aside and not served, by where they came from: the store (they contradict earlier updates, or do not merge) or another relay',
     labelNames: ['from'],
     registers,

@@ -4,7 +4,7 @@
  * with the document when the store does not answer within storeTimeoutMs.
  */
 import { once } from 'node:events'
-import { closeCodes, encodeNativeFrame, nativeSubprotocol } from '@concord/protocol'
+import { closeCodes, encodeNativeFrame, encodeYWebsocketMessage, nativeSubprotocol } from '@concord/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
@@ -69,6 +69,22 @@ describe('frames queued while a document loads', () => {
     }
     expect(highest).toBe(perCycle)
     expect(store.waiting('load')).toBe(1)
+  })
+
+  it('frees the frames of a y-websocket peer that disconnects while the load hangs', async () => {
+    const store = new FaultInjectingDocStore()
+    store.stall('load')
+    relay = await startRelay({ store, rateLimit: unthrottled })
+    for (let cycle = 0; cycle < 3; cycle++) {
+      const ws = new WebSocket(`${relay.url}/hung`)
+      sockets.push(ws)
+      await once(ws, 'open')
+      for (let i = 0; i < 20; i++)
+        ws.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update: bigUpdate } }))
+      await waitFor(() => queued() === 20 * bigUpdate.byteLength, `cycle ${cycle}: the frames to be queued`)
+      ws.close()
+      await waitFor(() => queued() === 0, `cycle ${cycle}: the frames to be freed`)
+    }
   })
 
   it('frees the frames of a native peer that closes the document, keeping the connection', async () => {

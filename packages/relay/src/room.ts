@@ -22,9 +22,8 @@ import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
-import { admitLog, mergeSettingAside, type SetAside } from './quarantine.js'
+import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import { inspectUpdate } from './yjsUpdates.js'
-import { createHash } from 'node:crypto'
 import * as Y from 'yjs'
 
 export type WireMode = 'y-websocket' | 'native'
@@ -74,7 +73,7 @@ export interface RoomOptions {
   /** Cluster mode: the other relays serving this document. */
   readonly fanout?: Fanout | undefined
   /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
-  readonly onQuarantined?: (from: 'store' | 'relay') => void
+  readonly onQuarantined?: (from: QuarantineSource) => void
 }
 
 interface QueuedMessage {
@@ -121,14 +120,14 @@ export class Room implements FanoutMember {
   /** Updates from other relays that arrived while the document was loading. */
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
-  /** Digests of the updates this room quarantined, so that each is reported once. */
-  readonly #quarantined = new Set<string>()
+  readonly #quarantine: DocumentQuarantine
 
   constructor(
     readonly name: string,
     private readonly options: RoomOptions,
   ) {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
+    this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     void this.#load()
   }
@@ -285,7 +284,7 @@ export class Room implements FanoutMember {
       .then(
         (stored) => {
           if (this.#status !== 'ready' || stored.length === 0) return
-          const missing = this.#guard(() => Y.diffUpdate(this.#mergeLog(stored), this.#state!.stateVector()))
+          const missing = this.#guard(() => Y.diffUpdate(this.#quarantine.merge(stored), this.#state!.stateVector()))
           if (missing && this.#guard(() => inspectUpdate(missing).empty) === false) this.#addRemote(missing)
         },
         (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
@@ -311,7 +310,7 @@ export class Room implements FanoutMember {
       } catch (error) {
         // Another relay admitted content that contradicts content this one admitted at the same time:
         // both are stored; loads and compactions keep the first in the log and set the other aside.
-        this.#quarantine(
+        this.#quarantine.add(
           { update: received, index: -1, reason: error instanceof Error ? error.message : String(error) },
           'relay',
           relayId,
@@ -398,16 +397,10 @@ export class Room implements FanoutMember {
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]
       this.#remoteWhileLoading = []
-      const setAside = (aside: SetAside): void => this.#quarantine(aside, 'store')
-      if (this.options.fanout) {
-        // Two relays may have stored contradicting updates at once: the log's order decides.
-        const admitted = admitLog(log)
-        for (const aside of admitted.setAside) setAside(aside)
-        this.#knownClocks = admitted.known
-        this.#state = new DocumentState(admitted.updates, undefined, setAside)
-      } else {
-        this.#state = new DocumentState(log, undefined, setAside)
-      }
+      // In cluster mode two relays may have stored contradicting updates at once: the log's order decides.
+      const { updates, known } = this.#quarantine.admit(log)
+      this.#knownClocks = known
+      this.#state = new DocumentState(updates, undefined, this.#quarantine.fromStore)
     } catch (error) {
       this.#fail('the relay could not load this document', error)
       return
@@ -461,7 +454,7 @@ export class Room implements FanoutMember {
     if (this.#compaction || this.#status === 'gone') return
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.options.store.compact(this.name, (log) => this.#mergeLog(log)))
+      .then(() => this.options.store.compact(this.name, (log) => this.#quarantine.merge(log)))
       .then(
         (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
         // The log is intact when compaction fails (it is one transaction); the next one retries.
@@ -484,55 +477,11 @@ export class Room implements FanoutMember {
     // Leave a single row behind, so the next load reads one update.
     if (this.#storedSinceCompaction > 1) {
       this.options.store
-        .compact(this.name, (log) => this.#mergeLog(log))
+        .compact(this.name, (log) => this.#quarantine.merge(log))
         .catch((error: unknown) => {
           this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
         })
     }
-  }
-
-  /**
-   * One update for a stored log, as loads build the document: in cluster mode without what
-   * contradicts earlier updates, and in any mode without what no merge can take (both quarantined).
-   */
-  #mergeLog(log: Uint8Array[]): Uint8Array {
-    const setAside = (aside: SetAside): void => this.#quarantine(aside, 'store')
-    let updates = log
-    if (this.options.fanout) {
-      const admitted = admitLog(log)
-      for (const aside of admitted.setAside) setAside(aside)
-      updates = admitted.updates
-    }
-    return mergeSettingAside(updates, setAside) ?? new Uint8Array([0, 0])
-  }
-
-  /**
-   * Keeps an update aside, out of what the room serves: counted (onQuarantined), logged with where it
-   * came from (the relay that sent it, for news), and, when read from the log, stored aside where the
-   * store can (DocStore.quarantine). Each update once per room.
-   */
-  #quarantine({ update, index, reason }: SetAside, from: 'store' | 'relay', relayId?: string): void {
-    const digest = createHash('sha256').update(update).digest('hex')
-    if (this.#quarantined.has(digest)) return
-    this.#quarantined.add(digest)
-    this.options.logger.warn(
-      {
-        doc: this.name,
-        from,
-        ...(relayId !== undefined && { relayId }),
-        index,
-        bytes: update.byteLength,
-        digest,
-        reason,
-      },
-      'update quarantined: kept aside, not served',
-    )
-    this.options.onQuarantined?.(from)
-    // News from another relay is in the store's log already: loads and compactions decide which to keep.
-    if (from !== 'store') return
-    this.options.store.quarantine?.(this.name, update, reason).catch((error: unknown) => {
-      this.options.logger.warn({ doc: this.name, digest, err: error }, 'could not store a quarantined update aside')
-    })
   }
 
   /** Resolves once no write or compaction is in flight. */

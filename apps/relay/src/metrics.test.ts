@@ -52,6 +52,7 @@ describe('GET /metrics', () => {
     expect(sampleValue(afterWrites, 'concord_ack_latency_seconds_bucket{le="+Inf"}')).toBe(1 + updates)
     expect(sampleValue(afterWrites, 'concord_connections')).toBe(1)
     expect(sampleValue(afterWrites, 'concord_documents_loaded')).toBe(1)
+    expect(sampleValue(afterWrites, 'concord_queued_bytes')).toBe(0)
     expect(sampleValue(afterWrites, 'concord_connections_opened_total{mode="native"}')).toBe(1)
     // open, sync step 1, sync step 2, then one frame per update.
     expect(sampleValue(afterWrites, 'concord_messages_received_total{mode="native"}')).toBe(3 + updates)

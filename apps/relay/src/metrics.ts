@@ -57,6 +57,14 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     },
   })
   new Gauge({
+    name: 'concord_queued_bytes',
+    help: 'Bytes of frames waiting for their document to load, in every document (capped by maxQueuedBytes)',
+    registers,
+    collect() {
+      this.set(stats().queuedBytes)
+    },
+  })
+  new Gauge({
     name: 'concord_dependency_up',
     help: 'Whether each dependency answered its readiness check at this scrape (1) or not (0)',
     labelNames: ['dependency'],
@@ -119,6 +127,12 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     labelNames: ['hook'],
     registers,
   })
+  const quarantined = new Counter({
+    name: 'concord_quarantined_total',
+    help: 'Updates kept aside and not served, by where they came from: the store (they contradict earlier updates, or do not merge) or another relay',
+    labelNames: ['from'],
+    registers,
+  })
   const ackLatency = new Histogram({
     name: 'concord_ack_latency_seconds',
     help: 'Native mode: time from receiving an update frame to sending the ack that covers it',
@@ -142,6 +156,7 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
       storedBytes.inc(bytes)
     },
     storeFailed: (operation) => storeErrors.inc({ operation }),
+    updateQuarantined: (from) => quarantined.inc({ from }),
     updateAcknowledged: (seconds) => ackLatency.observe(seconds),
     hookFailed: (hook) => hookFailures.inc({ hook }),
   }

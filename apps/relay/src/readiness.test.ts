@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SqliteDocStore } from '@concord/relay/sqlite'
 import { describe, expect, it } from 'vitest'
-import { makeTempDir } from '@concord/relay/testing'
+import { FaultInjectingDocStore, makeTempDir } from '@concord/relay/testing'
 import { readiness, type ReadinessCheck } from './readiness.js'
 
 /** A check of a TCP dependency (as Redis's would be): resolves once a connection to `port` opens. */
@@ -27,6 +27,14 @@ const closedPort = async (): Promise<number> => {
   const { port } = server.address() as AddressInfo
   await new Promise((resolve) => server.close(resolve))
   return port
+}
+
+/** Resolves once readiness answers 200 (within a few seconds). */
+const waitForReady = async (checks: readonly ReadinessCheck[]): Promise<void> => {
+  const deadline = Date.now() + 5_000
+  while ((await readiness(checks, false, 100)).status !== 200) {
+    if (Date.now() > deadline) throw new Error('not ready after 5 s')
+  }
 }
 
 describe('readiness', () => {
@@ -65,6 +73,30 @@ describe('readiness', () => {
         'no answer within 100 ms',
         'at once',
       ])
+    } finally {
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('fails within its timeout while the store stalls, asks a stalled store once, and is ready when it answers', async () => {
+    const dir = await makeTempDir()
+    const store = new FaultInjectingDocStore(new SqliteDocStore(join(dir, 'concord.sqlite')))
+    try {
+      const checks = [{ name: 'store', check: () => store.ping() }]
+      const stall = store.stall('ping')
+      for (let probe = 0; probe < 10; probe++) {
+        const started = performance.now()
+        const answer = await readiness(checks, false, 50)
+        expect(performance.now() - started).toBeLessThan(1_000)
+        expect(answer).toMatchObject({ status: 503, body: { failing: ['store'] } })
+        expect(answer.body.checks[0]?.error).toBe('no answer within 50 ms')
+      }
+      // One ping waits in the store, not ten.
+      expect(store.calls.ping).toBe(1)
+      stall.release()
+      await waitForReady(checks)
+      expect((await readiness(checks, false, 50)).status).toBe(200)
     } finally {
       await store.close()
       await rm(dir, { recursive: true, force: true })

@@ -21,13 +21,30 @@ export interface CheckResult {
 /** A check that has not answered by then fails. */
 export const defaultCheckTimeoutMs = 2_000
 
-const withTimeout = (check: () => Promise<void>, timeoutMs: number): Promise<void> => {
+/**
+ * Each check's call still waiting for an answer. A dependency that hangs is asked once, not once per
+ * probe: a load balancer polling /readyz every second would otherwise pile up one ping per second on
+ * a store that stalls (each holding a connection or a worker slot), until it answers them all.
+ */
+const inFlight = new WeakMap<ReadinessCheck, Promise<void>>()
+
+const withTimeout = (readinessCheck: ReadinessCheck, timeoutMs: number): Promise<void> => {
+  let call = inFlight.get(readinessCheck)
+  if (!call) {
+    // A check that throws synchronously fails like one that rejects.
+    const started = Promise.resolve().then(readinessCheck.check)
+    call = started
+    inFlight.set(readinessCheck, started)
+    const forget = (): void => {
+      if (inFlight.get(readinessCheck) === started) inFlight.delete(readinessCheck)
+    }
+    started.then(forget, forget)
+  }
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
   })
-  // A check that throws synchronously fails like one that rejects.
-  return Promise.race([Promise.resolve().then(check), timeout]).finally(() => clearTimeout(timer))
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** Runs every check at once; each fails on its own error or after `timeoutMs`. */
@@ -36,11 +53,11 @@ export const runChecks = (
   timeoutMs = defaultCheckTimeoutMs,
 ): Promise<CheckResult[]> =>
   Promise.all(
-    checks.map(({ name, check }) =>
+    checks.map((check) =>
       withTimeout(check, timeoutMs).then(
-        (): CheckResult => ({ name, ok: true }),
+        (): CheckResult => ({ name: check.name, ok: true }),
         (error: unknown): CheckResult => ({
-          name,
+          name: check.name,
           ok: false,
           error: error instanceof Error ? error.message : String(error),
         }),

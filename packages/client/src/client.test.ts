@@ -152,7 +152,7 @@ describe('createClient', () => {
     expect(client.open('doc-3')).toBe(handles[3])
     for (const [i, handle] of handles.entries()) handle.doc.getText('t').insert(0, `text ${i}`)
     await Promise.all(handles.map((handle) => handle.whenSynced()))
-    expect(relay.current.relay.stats()).toEqual({ connections: 1, documents: 12 })
+    expect(relay.current.relay.stats()).toEqual({ connections: 1, documents: 12, queuedBytes: 0 })
     const reader = makeClient(relay.url)
     const copy = reader.open('doc-7')
     await copy.whenSynced()

@@ -22,6 +22,11 @@ export interface DocumentQuery {
   readonly limit: number
 }
 
+export interface QuarantinedUpdate {
+  readonly update: Uint8Array
+  readonly reason: string
+}
+
 export interface DocStore {
   /**
    * Every stored update of `doc`, oldest first; empty for a new document.
@@ -67,6 +72,17 @@ export interface DocStore {
    * relay cannot delete documents.
    */
   remove?(doc: string): Promise<void>
+
+  /**
+   * Optional: keeps `update` of `doc` aside, outside its log, with the reason. The relay calls it for
+   * a stored update it will not serve (one that contradicts updates stored before it, or that no
+   * merge can take), before a compaction drops it from the log. Resolves once durable; keeping the
+   * same bytes aside twice keeps one copy. Stores without it lose such updates at the next compaction.
+   */
+  quarantine?(doc: string, update: Uint8Array, reason: string): Promise<void>
+
+  /** Optional, with `quarantine`: what was kept aside for `doc`, oldest first. */
+  loadQuarantined?(doc: string): Promise<QuarantinedUpdate[]>
 
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>

@@ -7,9 +7,13 @@
  * A merge re-encodes the whole document, so the tail counts as long only
  * once it is a quarter of the merged state too: merging every N updates
  * would cost more per update the larger the document grew.
+ *
+ * A merge that throws (an update got in that Yjs cannot take) does not take
+ * the document down: the updates are merged one at a time and each one that
+ * throws is set aside (see quarantine.ts) and reported.
  */
 import * as Y from 'yjs'
-import { mergeUpdates } from './yjsUpdates.js'
+import { mergeSettingAside, type SetAside } from './quarantine.js'
 
 const emptyStateVector = Y.encodeStateVector(new Y.Doc())
 
@@ -24,8 +28,11 @@ export class DocumentState {
     stored: readonly Uint8Array[],
     /** Merge in the background once this many updates are waiting. */
     private readonly mergeAfter = 256,
+    /** Told of each update a merge had to leave out. Default: none. */
+    private readonly onSetAside: (aside: SetAside) => void = () => {},
   ) {
-    this.#updates = stored.length > 0 ? [mergeUpdates(stored)] : []
+    const merged = mergeSettingAside(stored, onSetAside)
+    this.#updates = merged ? [merged] : []
     this.#mergedBytes = this.#updates[0]?.byteLength ?? 0
   }
 
@@ -51,7 +58,10 @@ export class DocumentState {
 
   /** Merges everything held into one update and keeps that. */
   merge(): Uint8Array {
-    if (this.#updates.length !== 1) this.#updates = [mergeUpdates(this.#updates)]
+    if (this.#updates.length !== 1) {
+      const merged = mergeSettingAside(this.#updates, this.onSetAside)
+      this.#updates = merged ? [merged] : []
+    }
     this.#mergeWanted = false
     this.#tailBytes = 0
     this.#mergedBytes = this.#updates[0]?.byteLength ?? 0

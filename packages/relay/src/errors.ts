@@ -41,3 +41,17 @@ export class StoreWorkerExitedError extends Error {
     )
   }
 }
+
+/**
+ * A store call did not settle within the relay's `storeTimeoutMs`. The relay
+ * then refuses the document (4503) and clients retry; the call itself may
+ * still complete later, which loses nothing since nothing it carried was
+ * acknowledged.
+ */
+export class StoreTimeoutError extends Error {
+  override readonly name = 'StoreTimeoutError'
+  readonly code = 'storeTimeout'
+  constructor(operation: string, timeoutMs: number) {
+    super(`the document store did not answer a ${operation} within ${timeoutMs} ms`)
+  }
+}

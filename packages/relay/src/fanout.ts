@@ -10,8 +10,11 @@
 
 /** A loaded document on this relay, as the fan-out sees it: where news from other relays goes. */
 export interface FanoutMember {
-  /** An update another relay received and stored: apply it in memory and forward it, never store it again. */
-  applyRemote(update: Uint8Array): void
+  /**
+   * An update relay `relayId` received and stored: apply it in memory and forward it, never store it
+   * again. `relayId` names the sender in logs.
+   */
+  applyRemote(update: Uint8Array, relayId?: string): void
   /** An awareness update from clients of relay `relayId`. */
   applyRemoteAwareness(relayId: string, update: Uint8Array): void
   /** Relay `relayId` stopped (its heartbeat expired): drop the presence of its clients. */

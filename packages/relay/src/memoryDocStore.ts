@@ -2,13 +2,16 @@
  * Owns a DocStore that lives in memory: for tests and short-lived relays.
  * Nothing survives the process; appends resolve in order.
  */
-import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
+import { createHash } from 'node:crypto'
+import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 
 export class MemoryDocStore implements DocStore {
   readonly #logs = new Map<string, Uint8Array[]>()
   readonly #updatedAt = new Map<string, number>()
   readonly #deleted = new Set<string>()
+  /** By document, then by digest of the update: one copy of each. */
+  readonly #quarantined = new Map<string, Map<string, QuarantinedUpdate>>()
   #closed = false
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -58,6 +61,19 @@ export class MemoryDocStore implements DocStore {
     if (!log || log.length < 2) return 0
     this.#logs.set(doc, [merge(log)])
     return log.length
+  }
+
+  async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
+    this.#assertOpen()
+    const digest = createHash('sha256').update(update).digest('hex')
+    const aside = this.#quarantined.get(doc) ?? new Map<string, QuarantinedUpdate>()
+    this.#quarantined.set(doc, aside)
+    if (!aside.has(digest)) aside.set(digest, { update: new Uint8Array(update), reason })
+  }
+
+  async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
+    this.#assertOpen()
+    return [...(this.#quarantined.get(doc)?.values() ?? [])]
   }
 
   async close(): Promise<void> {

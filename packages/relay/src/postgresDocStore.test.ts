@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -103,5 +104,40 @@ describe('PostgresDocStore shared by several relays', () => {
     const nowhere = new URL(server.url)
     nowhere.port = '1'
     await expect(PostgresDocStore.open(nowhere.toString())).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+  })
+
+  it('gives up connecting to a server that accepts and never answers, after connectionTimeoutMs', async () => {
+    const held: Socket[] = []
+    const silent = createServer((socket) => held.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = new URL(server.url)
+      url.port = String((silent.address() as AddressInfo).port)
+      const started = Date.now()
+      await expect(PostgresDocStore.open(url.toString(), { connectionTimeoutMs: 200 })).rejects.toThrow(/timeout/i)
+      expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      for (const socket of held) socket.destroy()
+      silent.close()
+    }
+  })
+
+  it('cancels a statement that waits longer than statementTimeoutMs (a table locked by someone else)', async () => {
+    const url = await freshDatabase()
+    const store = await PostgresDocStore.open(url, { statementTimeoutMs: 200 })
+    const locker = new pg.Client({ connectionString: url })
+    await locker.connect()
+    try {
+      await locker.query('BEGIN')
+      await locker.query('LOCK TABLE concord_updates IN ACCESS EXCLUSIVE MODE')
+      await expect(store.load('doc')).rejects.toMatchObject({ code: '57014' })
+      await expect(store.append('doc', Uint8Array.of(0, 0))).rejects.toMatchObject({ code: '57014' })
+      await locker.query('ROLLBACK')
+      await store.append('doc', Uint8Array.of(0, 0))
+      expect(await store.load('doc')).toHaveLength(1)
+    } finally {
+      await locker.end()
+      await store.close()
+    }
   })
 })

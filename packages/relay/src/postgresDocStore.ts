@@ -8,8 +8,9 @@
  * transaction-scoped advisory lock per document and deletes only the rows
  * it merged, by id, so an append that lands meanwhile survives.
  */
+import { createHash } from 'node:crypto'
 import pg from 'pg'
-import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
+import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 
 export interface PostgresDocStoreOptions {
@@ -17,7 +18,20 @@ export interface PostgresDocStoreOptions {
   readonly maxConnections?: number
   /** Errors of idle pooled connections (PostgreSQL restarted, say); the pool replaces them. Default: ignored. */
   readonly onError?: (error: Error) => void
+  /**
+   * A new connection (or a wait for a free one in the pool) that takes longer than this fails, so a
+   * PostgreSQL that is down or unreachable rejects calls instead of queueing them. Default: 5 s.
+   */
+  readonly connectionTimeoutMs?: number
+  /**
+   * A statement that runs longer than this is cancelled by PostgreSQL (statement_timeout), and the
+   * client gives up on an answer that does not come within it plus a second (a server that hangs).
+   * Default: 10 s.
+   */
+  readonly statementTimeoutMs?: number
 }
+
+export const postgresDefaults = { maxConnections: 10, connectionTimeoutMs: 5_000, statementTimeoutMs: 10_000 } as const
 
 interface PendingAppend {
   readonly doc: string
@@ -41,6 +55,15 @@ const schema = `
     doc TEXT PRIMARY KEY,
     deleted_at TIMESTAMPTZ NOT NULL DEFAULT now()
   );
+  CREATE TABLE IF NOT EXISTS concord_quarantined_updates (
+    id BIGSERIAL,
+    doc TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data BYTEA NOT NULL,
+    reason TEXT NOT NULL,
+    quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (doc, digest)
+  );
 `
 
 const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, update.byteOffset, update.byteLength)
@@ -60,7 +83,16 @@ export class PostgresDocStore implements DocStore {
 
   /** Connects to `url` (postgres://user:password@host:port/database) and creates the table if it is missing. */
   static async open(url: string, options: PostgresDocStoreOptions = {}): Promise<PostgresDocStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 })
+    const statementTimeoutMs = options.statementTimeoutMs ?? postgresDefaults.statementTimeoutMs
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? postgresDefaults.maxConnections,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? postgresDefaults.connectionTimeoutMs,
+      statement_timeout: statementTimeoutMs,
+      query_timeout: statementTimeoutMs + 1_000,
+      // A connection to a server that went away unseen (a dropped network) is noticed.
+      keepAlive: true,
+    })
     pool.on('error', (error) => options.onError?.(error))
     try {
       const client = await pool.connect()
@@ -175,6 +207,25 @@ export class PostgresDocStore implements DocStore {
     } finally {
       client.release()
     }
+  }
+
+  async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
+    this.#assertOpen()
+    const digest = createHash('sha256').update(update).digest('hex')
+    await this.#pool.query(
+      `INSERT INTO concord_quarantined_updates (doc, digest, data, reason) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (doc, digest) DO NOTHING`,
+      [doc, digest, toBuffer(update), reason],
+    )
+  }
+
+  async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
+    this.#assertOpen()
+    const { rows } = await this.#pool.query<{ data: Buffer; reason: string }>(
+      'SELECT data, reason FROM concord_quarantined_updates WHERE doc = $1 ORDER BY id',
+      [doc],
+    )
+    return rows.map((row) => ({ update: row.data, reason: row.reason }))
   }
 
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */

@@ -229,7 +229,7 @@ export class RedisFanout implements Fanout {
     const { member } = membership
     switch (message.kind) {
       case kinds.update:
-        member.applyRemote(message.payload)
+        member.applyRemote(message.payload, message.relayId)
         break
       case kinds.awareness:
         member.applyRemoteAwareness(message.relayId, message.payload)
@@ -262,6 +262,7 @@ export class RedisFanout implements Fanout {
     }
     this.#logger.info({ documents: docs.length }, 'redis subscriber back: resyncing documents from the store')
     for (const doc of docs) this.#docs.get(doc)?.member.resync()
+    this.#refreshPresence()
   }
 
   async #publisherReconnected(): Promise<void> {
@@ -269,6 +270,22 @@ export class RedisFanout implements Fanout {
     await this.#beat()
     // What this relay published while disconnected was lost: have the others resync.
     for (const [doc, membership] of this.#docs) this.#publish(doc, membership, kinds.resync, new Uint8Array())
+    this.#refreshPresence()
+  }
+
+  /**
+   * Once both connections are back after an outage: presence changed meanwhile on either side went
+   * unheard, so ask the other relays for their clients' presence and tell them ours, rather than wait
+   * for the clients' next renewals (15 s for y-websocket providers). Runs after whichever of the two
+   * connections comes back last.
+   */
+  #refreshPresence(): void {
+    if (this.#closed || this.#subscriber.status !== 'ready' || this.#publisher.status !== 'ready') return
+    for (const [doc, membership] of this.#docs) {
+      this.#publish(doc, membership, kinds.query, new Uint8Array())
+      const presence = membership.member.localPresence()
+      if (presence) this.#publish(doc, membership, kinds.awareness, presence)
+    }
   }
 
   async #beat(): Promise<void> {

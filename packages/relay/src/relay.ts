@@ -18,8 +18,10 @@ import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
 import { observedStore, type RelayObserver } from './relayObserver.js'
 import { RelaySocket } from './relaySocket.js'
+import { QueuedBytes } from './queuedBytes.js'
 import { Room } from './room.js'
 import { openServerDocument, type OpenDocumentOptions, type ServerDocument } from './serverDocument.js'
+import { timedStore } from './timedStore.js'
 import { inspectUpdate } from './yjsUpdates.js'
 import { TokenBucket } from './tokenBucket.js'
 import { YWebsocketConnection } from './yWebsocketConnection.js'
@@ -70,6 +72,19 @@ export interface RelayOptions {
    * load, per connection and document; one more closes the connection (4429). Default: 256.
    */
   readonly maxWaitingFrames?: number
+  /**
+   * Bytes of the frames that wait for one document to load, from all its connections together; a frame
+   * past it closes its connection (4429). Default: 32 MiB.
+   */
+  readonly maxQueuedBytesPerDocument?: number
+  /** The same, for every document of the relay together (see `stats().queuedBytes`). Default: 128 MiB. */
+  readonly maxQueuedBytes?: number
+  /**
+   * A store call (load, append, compact) that has not answered within this fails: the document is
+   * refused (4503) and its clients retry, nothing they sent since their last ack having been
+   * acknowledged. Default: 10 s.
+   */
+  readonly storeTimeoutMs?: number
   /**
    * When set, a browser's upgrade from any other Origin is refused (HTTP 403).
    * Requests without an Origin header (clients that are not browsers) pass:
@@ -148,6 +163,8 @@ export interface RateLimit {
 export interface RelayStats {
   readonly connections: number
   readonly documents: number
+  /** Bytes held in frames that wait for their document to load, in every document (capped by `maxQueuedBytes`). */
+  readonly queuedBytes: number
 }
 
 export interface Relay {
@@ -199,6 +216,9 @@ export const relayDefaults = {
   trustedProxies: [],
   maxDocumentsPerConnection: 256,
   maxWaitingFrames: 256,
+  maxQueuedBytesPerDocument: 32 * 1024 * 1024,
+  maxQueuedBytes: 128 * 1024 * 1024,
+  storeTimeoutMs: 10_000,
   rateLimit: { messagesPerSecond: 200, messageBurst: 1000, bytesPerSecond: 8 * 1024 * 1024 },
 } as const
 
@@ -231,7 +251,7 @@ export const createRelay = (options: RelayOptions): Relay => {
   const settings = { ...relayDefaults, ...options }
   const logger = options.logger ?? silentLogger
   const observer = options.observer ?? {}
-  const store = observedStore(options.store, observer)
+  const store = observedStore(timedStore(options.store, settings.storeTimeoutMs), observer)
   const authenticate = options.authenticate ?? allowEveryone
   const rateLimit: RateLimit = {
     ...relayDefaults.rateLimit,
@@ -266,6 +286,7 @@ export const createRelay = (options: RelayOptions): Relay => {
         throw error
       }
     })
+  const queuedBytes = new QueuedBytes(settings.maxQueuedBytes)
   const sockets = new Set<RelaySocket>()
   const serverDocuments = new Set<ServerDocument>()
   let closing: Promise<void> | undefined
@@ -287,7 +308,10 @@ export const createRelay = (options: RelayOptions): Relay => {
         unloadAfterMs: settings.unloadAfterMs,
         maxAwarenessStateBytes: settings.maxAwarenessStateBytes,
         maxWaitingFrames: settings.maxWaitingFrames,
+        maxQueuedBytes: settings.maxQueuedBytesPerDocument,
+        relayQueuedBytes: queuedBytes,
         onGone: (gone) => rooms.get(gone.name) === gone && rooms.delete(gone.name),
+        onQuarantined: (from) => observer.updateQuarantined?.(from),
         fanout: options.fanout,
         seed,
         stored: changeFeed && ((name, update, by) => changeFeed.stored(name, update, by)),
@@ -536,7 +560,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     handleHttp,
     openDocument,
     deleteDocument,
-    stats: () => ({ connections: sockets.size, documents: rooms.size }),
+    stats: () => ({ connections: sockets.size, documents: rooms.size, queuedBytes: queuedBytes.total }),
     close: () => (closing ??= close()),
   }
 }

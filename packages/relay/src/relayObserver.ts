@@ -25,6 +25,12 @@ export interface RelayObserver {
   updateStored?(bytes: number): void
   /** A store operation failed (the relay refuses the document, or retries a compaction later). */
   storeFailed?(operation: StoreOperation): void
+  /**
+   * An update was quarantined (kept aside, not served): one read from the store that contradicts
+   * updates stored before it or cannot be merged (`store`), or news from another relay that
+   * contradicts what this relay holds (`relay`).
+   */
+  updateQuarantined?(from: 'store' | 'relay'): void
   /** A native ack was sent, covering an update frame received `seconds` ago. Called once per acknowledged frame. */
   updateAcknowledged?(seconds: number): void
   /** A user's hook threw, returned something invalid, or did not settle in time. */
@@ -55,6 +61,8 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     compacting.catch(() => observer.storeFailed?.('compact'))
     return compacting
   },
+  ...(store.quarantine && { quarantine: store.quarantine.bind(store) }),
+  ...(store.loadQuarantined && { loadQuarantined: store.loadQuarantined.bind(store) }),
   ping: () => store.ping(),
   ...(store.list && { list: store.list.bind(store) }),
   ...(store.remove && { remove: store.remove.bind(store) }),

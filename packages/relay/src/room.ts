@@ -23,7 +23,9 @@ import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
-import { inspectUpdate, mergeUpdates } from './yjsUpdates.js'
+import type { QueuedBytes } from './queuedBytes.js'
+import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
+import { inspectUpdate } from './yjsUpdates.js'
 import * as Y from 'yjs'
 
 export type WireMode = 'y-websocket' | 'native'
@@ -73,6 +75,10 @@ export interface RoomOptions {
   readonly maxAwarenessStateBytes: number
   /** Messages one peer may send while the document loads; one more is refused (4429). */
   readonly maxWaitingFrames: number
+  /** Bytes of the messages all peers may send while the document loads; more are refused (4429). */
+  readonly maxQueuedBytes: number
+  /** The same, for every room of the relay together. */
+  readonly relayQueuedBytes: QueuedBytes
   /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
   readonly onGone: (room: Room) => void
   /** Cluster mode: the other relays serving this document. */
@@ -81,13 +87,24 @@ export interface RoomOptions {
   readonly seed?: ((name: string) => Promise<Uint8Array | undefined>) | undefined
   /** Told of each update once it is durable, with who wrote it. */
   readonly stored?: ((name: string, update: Uint8Array, by: string | undefined) => void) | undefined
+  /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
+  readonly onQuarantined?: (from: QuarantineSource) => void
 }
 
 interface QueuedMessage {
   readonly peer: RoomPeer
   readonly message: RoomMessage
+  /** What it holds in memory, counted against the room's and the relay's caps. */
+  readonly bytes: number
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
+}
+
+/** The bytes a message keeps alive while it waits: its payload. */
+const payloadBytes = (message: RoomMessage): number => {
+  if (message.type === 'queryAwareness') return 0
+  if (message.type === 'awareness') return message.update.byteLength
+  return message.sync.type === 'step1' ? message.sync.stateVector.byteLength : message.sync.update.byteLength
 }
 
 const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8Array => {
@@ -107,6 +124,8 @@ export class Room implements FanoutMember {
   #queued: QueuedMessage[] = []
   /** How many of `#queued` each peer sent. */
   readonly #queuedBy = new Map<RoomPeer, number>()
+  /** The bytes of `#queued`, also counted in the relay's QueuedBytes. */
+  #queuedBytes = 0
   #lastWrite: Promise<void> = Promise.resolve()
   #pendingWrites = 0
   #storedSinceCompaction = 0
@@ -118,12 +137,14 @@ export class Room implements FanoutMember {
   /** Updates from other relays that arrived while the document was loading. */
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
+  readonly #quarantine: DocumentQuarantine
 
   constructor(
     readonly name: string,
     private readonly options: RoomOptions,
   ) {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
+    this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     void this.#load()
   }
@@ -141,6 +162,7 @@ export class Room implements FanoutMember {
 
   leave(peer: RoomPeer): void {
     if (!this.#peers.delete(peer)) return
+    if (this.#queuedBy.has(peer)) this.#dropQueued((queued) => queued.peer === peer, 'the peer left')
     const removal = this.#presence.removeOwnedBy(peer)
     if (removal) {
       this.#broadcast({ type: 'awareness', update: removal })
@@ -158,14 +180,7 @@ export class Room implements FanoutMember {
    * refusing the peer.
    */
   receive(peer: RoomPeer, message: RoomMessage): Promise<void> | undefined {
-    if (this.#status === 'loading') {
-      const waiting = this.#queuedBy.get(peer) ?? 0
-      if (waiting >= this.options.maxWaitingFrames) {
-        return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
-      }
-      this.#queuedBy.set(peer, waiting + 1)
-      return new Promise((resolve, reject) => this.#queued.push({ peer, message, resolve, reject }))
-    }
+    if (this.#status === 'loading') return this.#enqueue(peer, message)
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
       case 'sync':
@@ -190,9 +205,46 @@ export class Room implements FanoutMember {
     }
   }
 
+  /** Keeps a message until the document is loaded, within the per-peer, per-room and per-relay caps. */
+  #enqueue(peer: RoomPeer, message: RoomMessage): Promise<void> {
+    const waiting = this.#queuedBy.get(peer) ?? 0
+    if (waiting >= this.options.maxWaitingFrames) {
+      return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
+    }
+    const bytes = payloadBytes(message)
+    if (this.#queuedBytes + bytes > this.options.maxQueuedBytes) {
+      const reason = `more than ${this.options.maxQueuedBytes} bytes wait for this document to load`
+      return Promise.reject(new ProtocolError('rateLimited', reason))
+    }
+    if (!this.options.relayQueuedBytes.take(bytes)) {
+      const reason = `more than ${this.options.relayQueuedBytes.max} bytes wait for documents to load on this relay`
+      return Promise.reject(new ProtocolError('rateLimited', reason))
+    }
+    this.#queuedBytes += bytes
+    this.#queuedBy.set(peer, waiting + 1)
+    return new Promise((resolve, reject) => this.#queued.push({ peer, message, bytes, resolve, reject }))
+  }
+
+  /** Takes the messages `which` picks out of the queue, frees their bytes, and rejects them. */
+  #dropQueued(which: (queued: QueuedMessage) => boolean, reason: string): void {
+    const dropped = this.#queued.filter(which)
+    this.#queued = this.#queued.filter((queued) => !which(queued))
+    for (const queued of dropped) this.#release(queued)
+    for (const { reject } of dropped) reject(new Error(`${reason}: message for "${this.name}" dropped`))
+  }
+
+  /** Frees the counts a queued message held. */
+  #release({ peer, bytes }: QueuedMessage): void {
+    this.#queuedBytes -= bytes
+    this.options.relayQueuedBytes.give(bytes)
+    const left = (this.#queuedBy.get(peer) ?? 1) - 1
+    if (left > 0) this.#queuedBy.set(peer, left)
+    else this.#queuedBy.delete(peer)
+  }
+
   // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
 
-  applyRemote(update: Uint8Array): void {
+  applyRemote(update: Uint8Array, relayId?: string): void {
     if (this.#status === 'gone') return
     try {
       if (inspectUpdate(update).empty) return
@@ -204,7 +256,7 @@ export class Room implements FanoutMember {
       this.#remoteWhileLoading.push(update)
       return
     }
-    this.#addRemote(update)
+    this.#addRemote(update, relayId)
   }
 
   applyRemoteAwareness(relayId: string, update: Uint8Array): void {
@@ -237,11 +289,11 @@ export class Room implements FanoutMember {
 
   /** Reloads the document from the store and sends the peers what the room did not have. */
   resync(): void {
-    if (this.#resync.running) {
+    // A load's read may have run before what was missed was stored: resync once it is done.
+    if (this.#resync.running || this.#status === 'loading') {
       this.#resync.again = true
       return
     }
-    // A loading room reads the store anyway.
     if (this.#status !== 'ready') return
     this.#resync.running = true
     this.options.store
@@ -249,7 +301,7 @@ export class Room implements FanoutMember {
       .then(
         (stored) => {
           if (this.#status !== 'ready' || stored.length === 0) return
-          const missing = this.#guard(() => Y.diffUpdate(mergeUpdates(stored), this.#state!.stateVector()))
+          const missing = this.#guard(() => Y.diffUpdate(this.#quarantine.merge(stored), this.#state!.stateVector()))
           if (missing && this.#guard(() => inspectUpdate(missing).empty) === false) this.#addRemote(missing)
         },
         (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
@@ -263,7 +315,7 @@ export class Room implements FanoutMember {
       })
   }
 
-  #addRemote(received: Uint8Array): void {
+  #addRemote(received: Uint8Array, relayId?: string): void {
     const state = this.#state!
     let update = received
     // Once the room tracks its clocks (after a local write), news must keep them up to date.
@@ -273,8 +325,13 @@ export class Room implements FanoutMember {
       try {
         admitted = admitUpdate(received, known, () => this.#guard(() => state.merge()))
       } catch (error) {
-        // Another relay admitted content that contradicts content this one admitted at the same time.
-        this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
+        // Another relay admitted content that contradicts content this one admitted at the same time:
+        // both are stored; loads and compactions keep the first in the log and set the other aside.
+        this.#quarantine.add(
+          { update: received, index: -1, reason: error instanceof Error ? error.message : String(error) },
+          'relay',
+          relayId,
+        )
         return
       }
       if (!admitted) return
@@ -368,8 +425,12 @@ export class Room implements FanoutMember {
       stored = await this.options.store.load(this.name)
       if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
       if (this.#status !== 'loading') return
-      this.#state = new DocumentState([...stored, ...this.#remoteWhileLoading])
+      const log = [...stored, ...this.#remoteWhileLoading]
       this.#remoteWhileLoading = []
+      // In cluster mode two relays may have stored contradicting updates at once: the log's order decides.
+      const { updates, known } = this.#quarantine.admit(log)
+      this.#knownClocks = known
+      this.#state = new DocumentState(updates, undefined, this.#quarantine.fromStore)
     } catch (error) {
       this.#fail('the relay could not load this document', error)
       return
@@ -381,7 +442,7 @@ export class Room implements FanoutMember {
     for (const peer of this.#peers) this.#greet(peer)
     const queued = this.#queued
     this.#queued = []
-    this.#queuedBy.clear()
+    for (const each of queued) this.#release(each)
     for (const { peer, message, resolve, reject } of queued) {
       try {
         const durable = this.receive(peer, message)
@@ -393,6 +454,10 @@ export class Room implements FanoutMember {
     }
     if (stored.length >= this.options.compactAfterUpdates) this.#compact()
     if (this.#peers.size === 0) this.#scheduleUnload()
+    if (this.#resync.again) {
+      this.#resync.again = false
+      this.resync()
+    }
   }
 
   /** Stores what the `loadDocument` hook gives for a document the store does not have, before anyone sees it. */
@@ -427,7 +492,7 @@ export class Room implements FanoutMember {
     if (this.#compaction || this.#status === 'gone') return
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.options.store.compact(this.name, mergeUpdates))
+      .then(() => this.options.store.compact(this.name, (log) => this.#quarantine.merge(log)))
       .then(
         (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
         // The log is intact when compaction fails (it is one transaction); the next one retries.
@@ -449,9 +514,11 @@ export class Room implements FanoutMember {
     this.options.logger.debug({ doc: this.name }, 'document unloaded')
     // Leave a single row behind, so the next load reads one update.
     if (this.#storedSinceCompaction > 1) {
-      this.options.store.compact(this.name, mergeUpdates).catch((error: unknown) => {
-        this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
-      })
+      this.options.store
+        .compact(this.name, (log) => this.#quarantine.merge(log))
+        .catch((error: unknown) => {
+          this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
+        })
     }
   }
 
@@ -502,10 +569,7 @@ export class Room implements FanoutMember {
     this.#status = 'gone'
     this.#link?.leave()
     clearTimeout(this.#unloadTimer)
-    const queued = this.#queued
-    this.#queued = []
-    this.#queuedBy.clear()
-    for (const { reject } of queued) reject(new Error(`document "${this.name}" is no longer served`))
+    this.#dropQueued(() => true, 'the document is no longer served')
     this.options.onGone(this)
   }
 }

@@ -8,12 +8,14 @@
  * acknowledged update survives `kill -9`.
  */
 import Database from 'better-sqlite3'
+import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
-import type { DocStore, DocumentQuery, StoredDocumentInfo } from './docStore.js'
+import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import type {
   LogRows,
+  QuarantinedRows,
   SerializedError,
   SqliteWorkerData,
   SqliteWorkerReply,
@@ -27,6 +29,12 @@ export interface SqliteDocStoreOptions {
    * survives a crash of the process only, for cheaper commits.
    */
   readonly synchronous?: 'full' | 'normal'
+  /**
+   * The largest the database may grow, in bytes (SQLite's max_page_count). Past it, appends reject
+   * with SQLITE_FULL, as on a full disk: the relay refuses the documents written to (4503) until
+   * space is freed, rather than fill the disk it shares. Default: no cap but the disk's.
+   */
+  readonly maxDatabaseBytes?: number
 }
 
 interface PendingAppend {
@@ -67,6 +75,15 @@ const startWorker = (workerData: SqliteWorkerData): Worker => {
 }
 
 const tombstonesTable = 'CREATE TABLE tombstones (doc TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL) WITHOUT ROWID;'
+const quarantineSchema = `
+  CREATE TABLE IF NOT EXISTS quarantined_updates (
+    doc TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    data BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (doc, digest)
+  );
+`
 
 /** Creates the schema of a new file, and throws on a file that is not a Concord store of this version. */
 const prepareFile = (path: string): void => {
@@ -74,6 +91,11 @@ const prepareFile = (path: string): void => {
   try {
     db.pragma('journal_mode = WAL')
     const version = db.pragma('user_version', { simple: true }) as number
+    if (version !== 0 && version !== 1 && version !== schemaVersion) {
+      throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
+    }
+    // Added within version 1: files made before it get the table on their next open.
+    db.exec(quarantineSchema)
     if (version === schemaVersion) return
     if (version === 1) {
       db.exec(`
@@ -83,7 +105,6 @@ const prepareFile = (path: string): void => {
       `)
       return
     }
-    if (version !== 0) throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
     db.exec(`
       CREATE TABLE updates (
         id INTEGER PRIMARY KEY,
@@ -133,7 +154,11 @@ export class SqliteDocStore implements DocStore {
    */
   constructor(path: string, options: SqliteDocStoreOptions = {}) {
     prepareFile(path)
-    const workerData: SqliteWorkerData = { path, synchronous: options.synchronous === 'normal' ? 'NORMAL' : 'FULL' }
+    const workerData: SqliteWorkerData = {
+      path,
+      synchronous: options.synchronous === 'normal' ? 'NORMAL' : 'FULL',
+      ...(options.maxDatabaseBytes !== undefined && { maxDatabaseBytes: options.maxDatabaseBytes }),
+    }
     this.#worker = startWorker(workerData)
     this.#worker.on('message', (reply: SqliteWorkerReply) => this.#settle(reply))
     this.#worker.on('error', (error) => this.#fail(undefined, error))
@@ -198,6 +223,20 @@ export class SqliteDocStore implements DocStore {
     this.#assertUsable()
     this.#sendQueuedAppends()
     await this.#request<undefined>({ kind: 'remove', doc })
+  }
+
+  async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
+    this.#assertUsable()
+    const digest = createHash('sha256').update(update).digest('hex')
+    const data = packBytes([update])
+    await this.#request<undefined>({ kind: 'quarantine', doc, digest, data, reason }, [data.bytes])
+  }
+
+  async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
+    this.#assertUsable()
+    const rows = await this.#request<QuarantinedRows>({ kind: 'loadQuarantined', doc })
+    const updates = unpackBytes(rows.data)
+    return rows.reasons.map((reason, i) => ({ update: updates[i]!, reason }))
   }
 
   async ping(): Promise<void> {

@@ -13,6 +13,13 @@ import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 export interface SqliteWorkerData {
   readonly path: string
   readonly synchronous: 'FULL' | 'NORMAL'
+  readonly maxDatabaseBytes?: number
+}
+
+/** A document's quarantined updates, oldest first. */
+export interface QuarantinedRows {
+  readonly data: PackedBytes
+  readonly reasons: string[]
 }
 
 /** The rows of one document's log, as read for a compaction. */
@@ -53,8 +60,22 @@ export type SqliteWorkerRequest =
     }
   /** Deletes the document's rows and keeps its tombstone. Answers nothing. */
   | { readonly kind: 'remove'; readonly id: number; readonly doc: string }
+  /** Keeps one update aside (once per digest). Answers nothing. */
+  | {
+      readonly kind: 'quarantine'
+      readonly id: number
+      readonly doc: string
+      readonly digest: string
+      readonly data: PackedBytes
+      readonly reason: string
+    }
+  /** Answers QuarantinedRows. */
+  | { readonly kind: 'loadQuarantined'; readonly id: number; readonly doc: string }
   | { readonly kind: 'ping'; readonly id: number }
   | { readonly kind: 'close'; readonly id: number }
+
+type Answer =
+  PackedBytes | LogRows | QuarantinedRows | StoredDocumentInfo[] | number[] | 'deleted' | boolean | undefined
 
 export interface SerializedError {
   readonly name: string
@@ -68,14 +89,16 @@ export type SqliteWorkerReply =
 
 const port = parentPort
 if (!port) throw new Error('sqliteStoreWorker.js runs as a worker thread of SqliteDocStore')
-const { path, synchronous } = workerData as SqliteWorkerData
+const { path, synchronous, maxDatabaseBytes } = workerData as SqliteWorkerData
 
 const db = new Database(path)
 db.pragma('journal_mode = WAL')
 db.pragma(`synchronous = ${synchronous}`)
 db.pragma('busy_timeout = 5000')
-
-type Answer = PackedBytes | LogRows | StoredDocumentInfo[] | number[] | 'deleted' | boolean | undefined
+if (maxDatabaseBytes !== undefined) {
+  const pageSize = db.pragma('page_size', { simple: true }) as number
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxDatabaseBytes / pageSize))}`)
+}
 
 const insert = db.prepare<[string, Buffer, number]>('INSERT INTO updates (doc, data, stored_at) VALUES (?, ?, ?)')
 const select = db.prepare<[string], { id: number; data: Buffer }>(
@@ -93,6 +116,13 @@ const listRows = db.prepare<[string, string, number], { doc: string; bytes: numb
 const isRemoved = db.prepare<[string], { doc: string }>('SELECT doc FROM tombstones WHERE doc = ?')
 const addTombstone = db.prepare<[string, number]>('INSERT OR IGNORE INTO tombstones (doc, deleted_at) VALUES (?, ?)')
 const deleteLog = db.prepare<[string]>('DELETE FROM updates WHERE doc = ?')
+
+const insertQuarantined = db.prepare<[string, string, Buffer, string]>(
+  'INSERT OR IGNORE INTO quarantined_updates (doc, digest, data, reason) VALUES (?, ?, ?, ?)',
+)
+const selectQuarantined = db.prepare<[string], { data: Buffer; reason: string }>(
+  'SELECT data, reason FROM quarantined_updates WHERE doc = ? ORDER BY rowid',
+)
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -152,6 +182,13 @@ const handle = (request: SqliteWorkerRequest): Answer => {
         .all(request.after ?? '', request.prefix, request.limit)
         .filter((row) => row.doc.startsWith(request.prefix))
         .map((row) => ({ name: row.doc, bytes: row.bytes, updatedAt: row.updated ?? undefined }))
+    case 'quarantine':
+      insertQuarantined.run(request.doc, request.digest, asBuffer(unpackBytes(request.data)[0]!), request.reason)
+      return undefined
+    case 'loadQuarantined': {
+      const rows = selectQuarantined.all(request.doc)
+      return { data: packBytes(rows.map((row) => row.data)), reasons: rows.map((row) => row.reason) }
+    }
     case 'ping':
       // Reads the table itself, so a file that lost it or cannot be read fails here.
       anyRow.get()

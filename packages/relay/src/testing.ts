@@ -8,4 +8,5 @@
 export { describeDocStore, type DocStoreFactory } from './test/docStoreConformance.js'
 export { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 export { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
+export * from './test/faultInjectingDocStore.js'
 export { freePort, startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'

@@ -177,6 +177,28 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       }
     })
 
+    it('keeps a quarantined update aside, once, apart from the log (or has neither method)', async () => {
+      store = await factory.create()
+      if (!store.quarantine || !store.loadQuarantined) {
+        expect([store.quarantine, store.loadQuarantined]).toEqual([undefined, undefined])
+        return
+      }
+      const [first, second] = typing(2)
+      await store.append('doc', first!)
+      await store.quarantine('doc', second!, 'contradicts 1:0')
+      await store.quarantine('doc', second!, 'contradicts 1:0')
+      await store.quarantine('other', first!, 'does not merge')
+      expect(await store.load('doc')).toHaveLength(1)
+      const aside = await store.loadQuarantined('doc')
+      expect(aside.map(({ update, reason }) => [[...update], reason])).toEqual([[[...second!], 'contradicts 1:0']])
+      expect(await store.loadQuarantined('other')).toHaveLength(1)
+      expect(await store.loadQuarantined('never-written')).toEqual([])
+      // A compaction of the log leaves what was kept aside alone.
+      await store.append('doc', second!)
+      await store.compact('doc', mergeUpdates)
+      expect(await store.loadQuarantined('doc')).toHaveLength(1)
+    })
+
     if (factory.reopen) {
       const reopen = factory.reopen
       it('keeps, after close and reopen, every append made before close', async () => {
@@ -186,6 +208,15 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
         await store.close()
         store = await reopen()
         expect(textOf(await store.load('doc'))).toBe(textOf(updates))
+      })
+
+      it('keeps, after close and reopen, what was quarantined', async () => {
+        store = await factory.create()
+        if (!store.quarantine) return expect(store.loadQuarantined).toBeUndefined()
+        await store.quarantine('doc', typing(1)[0]!, 'kept aside')
+        await store.close()
+        store = await reopen()
+        expect(await store.loadQuarantined!('doc')).toHaveLength(1)
       })
     }
   })

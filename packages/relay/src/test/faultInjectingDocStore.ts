@@ -189,9 +189,18 @@ export class FaultInjectingDocStore implements DocStore {
   readonly #rules: Rule[] = []
   /** Every stall ever added that may still hold calls (a `times` stall ends before its calls are released). */
   readonly #stalls = new Set<Stall>()
+  /** The inner store's, when it has them (no faults are injected there). */
+  readonly quarantine?: NonNullable<DocStore['quarantine']>
+  readonly loadQuarantined?: NonNullable<DocStore['loadQuarantined']>
+  readonly list?: NonNullable<DocStore['list']>
+  readonly remove?: NonNullable<DocStore['remove']>
 
   constructor(inner: DocStore = new MemoryDocStore()) {
     this.inner = inner
+    if (inner.quarantine) this.quarantine = inner.quarantine.bind(inner)
+    if (inner.loadQuarantined) this.loadQuarantined = inner.loadQuarantined.bind(inner)
+    if (inner.list) this.list = inner.list.bind(inner)
+    if (inner.remove) this.remove = inner.remove.bind(inner)
   }
 
   /** Makes calls of `operation` reject, as `options` says. */

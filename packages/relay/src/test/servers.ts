@@ -85,6 +85,10 @@ export interface PostgresServer {
   /** postgres://USER@127.0.0.1:PORT/postgres (trust authentication on loopback). */
   readonly url: string
   readonly port: number
+  /** Stops the server (fast shutdown: open connections are terminated), keeping its data. */
+  halt(): Promise<void>
+  /** Starts a halted server again, on the same port and data. */
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -110,20 +114,33 @@ export const startPostgres = async (): Promise<PostgresServer> => {
   run(initdb, ['-D', dataDir, '-U', user, '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale', 'C'])
   const port = await freePort()
   const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=on -c max_connections=100`
-  run(pgCtl, ['-D', dataDir, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '30', 'start'])
+  const start = (): void =>
+    run(pgCtl, ['-D', dataDir, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '30', 'start'])
+  start()
+  let halted = false
   let stopped = false
   const stop = async (): Promise<void> => {
     if (stopped) return
     stopped = true
     running.delete(stop)
     try {
-      run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'])
+      if (!halted) run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'])
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
   }
   running.add(stop)
-  return { url: `postgres://${user}@127.0.0.1:${port}/postgres`, port, stop }
+  const halt = async (): Promise<void> => {
+    if (halted || stopped) return
+    run(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '30', 'stop'])
+    halted = true
+  }
+  const resume = async (): Promise<void> => {
+    if (!halted || stopped) return
+    start()
+    halted = false
+  }
+  return { url: `postgres://${user}@127.0.0.1:${port}/postgres`, port, halt, resume, stop }
 }
 
 export interface RedisServer {
@@ -132,6 +149,10 @@ export interface RedisServer {
   readonly port: number
   /** Kills the server and starts a new one on the same port (nothing persisted: pub/sub has no state). */
   restart(): Promise<void>
+  /** Kills the server, leaving the port closed until `resume()`. */
+  halt(): Promise<void>
+  /** Starts a halted server again on the same port. */
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -176,6 +197,10 @@ export const startRedis = async (): Promise<RedisServer> => {
     restart: async () => {
       await kill()
       await launch()
+    },
+    halt: kill,
+    resume: async () => {
+      if (!child) await launch()
     },
     stop,
   }

@@ -1,0 +1,247 @@
+/**
+ * Cluster mode under faults, on a real PostgreSQL and a real redis-server
+ * of this file's own (Redis is stopped here): a resync asked for while a
+ * document loads, presence changed while Redis was down, and contradicting
+ * updates stored by two relays at once.
+ */
+import { encodeAwarenessUpdate, decodeAwarenessUpdate } from '@concord/protocol'
+import { Redis } from 'ioredis'
+import * as encoding from 'lib0/encoding'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import type { DocStore } from './docStore.js'
+import { PostgresDocStore } from './postgresDocStore.js'
+import { RedisFanout } from './redisFanout.js'
+import type { RelayObserver } from './relayObserver.js'
+import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
+import { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
+import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+
+let postgres: PostgresServer
+let redis: RedisServer
+
+beforeAll(async () => {
+  ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all([postgres?.stop(), redis?.stop()])
+})
+
+interface ClusterRelay extends TestRelay {
+  readonly fanout: RedisFanout
+}
+
+const relays: ClusterRelay[] = []
+const clients: NativeTestClient[] = []
+const stores: DocStore[] = []
+
+afterEach(async () => {
+  await redis.resume()
+  for (const client of clients.splice(0)) client.close()
+  await Promise.all(
+    relays.splice(0).map(async (relay) => {
+      await relay.close()
+      await relay.fanout.close()
+    }),
+  )
+  await Promise.all(stores.splice(0).map((store) => store.close()))
+})
+
+const startClusterRelay = async (
+  wrap: (store: DocStore) => DocStore = (store) => store,
+  observer: RelayObserver = {},
+): Promise<ClusterRelay> => {
+  const store = wrap(await PostgresDocStore.open(postgres.url))
+  const fanout = await RedisFanout.connect(redis.url, { heartbeatIntervalMs: 200, heartbeatTtlMs: 800 })
+  const relay = { ...(await startRelay({ store, fanout, observer })), fanout }
+  relays.push(relay)
+  return relay
+}
+
+const connect = async (relay: TestRelay): Promise<NativeTestClient> => {
+  const client = await NativeTestClient.connect(relay.url)
+  clients.push(client)
+  return client
+}
+
+const otherStore = async (): Promise<PostgresDocStore> => {
+  const store = await PostgresDocStore.open(postgres.url)
+  stores.push(store)
+  return store
+}
+
+const textOf = (client: NativeTestClient, doc: string): string => client.documents.get(doc)!.doc.getText('t').toString()
+
+/** A fan-out message as another relay would publish it (see redisFanout.ts). */
+const fanoutMessage = (relayId: string, seq: number, kind: number, payload = new Uint8Array()): Buffer => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, relayId)
+  encoding.writeVarUint(encoder, 1) // stream
+  encoding.writeVarUint(encoder, seq)
+  encoding.writeVarUint(encoder, kind)
+  encoding.writeVarUint8Array(encoder, payload)
+  return Buffer.from(encoding.toUint8Array(encoder))
+}
+const queryKind = 2
+
+/** Publishes `messages` on `doc`'s channel and resolves once a subscriber of its own has seen the last. */
+const publishSeen = async (doc: string, messages: Buffer[]): Promise<void> => {
+  const [publisher, subscriber] = [new Redis(redis.url), new Redis(redis.url)]
+  try {
+    const channel = `concord:doc:${doc}`
+    await subscriber.subscribe(channel)
+    let seen = 0
+    subscriber.on('messageBuffer', () => seen++)
+    for (const message of messages) await publisher.publish(channel, message)
+    await waitFor(() => seen === messages.length, 'the fan-out messages to go round')
+  } finally {
+    publisher.disconnect()
+    subscriber.disconnect()
+  }
+}
+
+const presenceSeenBy = (client: NativeTestClient, doc: string): Map<number, string> => {
+  const seen = new Map<number, { clock: number; state: string }>()
+  for (const frame of client.received) {
+    if (frame.type !== 'awareness' || frame.doc !== doc) continue
+    for (const { clientId, clock, state } of decodeAwarenessUpdate(frame.update)) {
+      const current = seen.get(clientId)
+      if (!current || clock >= current.clock) seen.set(clientId, { clock, state })
+    }
+  }
+  return new Map([...seen].filter(([, { state }]) => state !== 'null').map(([id, { state }]) => [id, state]))
+}
+
+/** Resolves once `fanout` has noticed that Redis is gone. */
+const untilDown = async (fanout: RedisFanout): Promise<void> => {
+  const deadline = Date.now() + 5_000
+  while (
+    await fanout.ping().then(
+      () => true,
+      () => false,
+    )
+  ) {
+    if (Date.now() > deadline) throw new Error('the fan-out still answers 5 s after Redis stopped')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Resolves once the relay has handled every frame `client` sent before (frames are handled in order). */
+const roundTrip = async (client: NativeTestClient): Promise<void> => {
+  const id = Math.floor(Math.random() * 1e9)
+  client.send({ type: 'ping', doc: '', id })
+  await waitFor(() => client.received.some((frame) => frame.type === 'pong' && frame.id === id), 'the pong')
+}
+
+describe('cluster mode under faults', () => {
+  it('runs a resync asked for while the document loads once the load ends', async () => {
+    let faults: FaultInjectingDocStore | undefined
+    const relay = await startClusterRelay((store) => (faults = new FaultInjectingDocStore(store)))
+    const doc = `resync-while-loading-${Date.now()}`
+    // The load reads the store now; its answer comes late.
+    const late = faults!.stall('load', { at: 'answer', times: 1 })
+    const client = await connect(relay)
+    client.open(doc)
+    await waitFor(() => late.answered === 1, 'the load to have read the store')
+    // Meanwhile another relay stores an update, and its message is lost: a gap says so.
+    const elsewhere = new Y.Doc()
+    elsewhere.getText('t').insert(0, 'stored elsewhere')
+    await (await otherStore()).append(doc, Y.encodeStateAsUpdate(elsewhere))
+    await publishSeen(doc, [fanoutMessage('other-relay', 1, queryKind), fanoutMessage('other-relay', 3, queryKind)])
+    late.release()
+    await client.whenSynced(doc)
+    await waitFor(() => textOf(client, doc) === 'stored elsewhere', 'the resync after the load')
+  })
+
+  it('asks for presence again after a Redis outage, so changes made meanwhile show without a renewal', async () => {
+    const [a, b] = await Promise.all([startClusterRelay(), startClusterRelay()])
+    const doc = `presence-outage-${Date.now()}`
+    const [watcher, speaker] = await Promise.all([connect(a), connect(b)])
+    watcher.open(doc)
+    speaker.open(doc)
+    await Promise.all([watcher.whenSynced(doc), speaker.whenSynced(doc)])
+    const say = (clock: number, state: string) =>
+      speaker.send({ type: 'awareness', doc, update: encodeAwarenessUpdate([{ clientId: 501, clock, state }]) })
+    say(1, '{"at":"before"}')
+    await waitFor(() => presenceSeenBy(watcher, doc).get(501) === '{"at":"before"}', 'presence before the outage')
+
+    await redis.halt()
+    await untilDown(b.fanout)
+    // The news of this change is lost: Redis is down.
+    say(2, '{"at":"during"}')
+    await roundTrip(speaker)
+    await redis.resume()
+    // The client does not renew its presence: only the relays' own exchange can bring it.
+    await waitFor(
+      () => presenceSeenBy(watcher, doc).get(501) === '{"at":"during"}',
+      'presence changed during the outage, after Redis is back',
+      10_000,
+    )
+  })
+
+  it('quarantines the later of two contradicting updates stored by two relays at once, and keeps serving', async () => {
+    const doc = `contradiction-${Date.now()}`
+    const heard = { a: [] as string[], b: [] as string[], c: [] as string[] }
+    const record = (into: string[]): RelayObserver => ({ updateQuarantined: (from) => into.push(from) })
+    let faultsA: FaultInjectingDocStore | undefined
+    const a = await startClusterRelay((store) => (faultsA = new FaultInjectingDocStore(store)), record(heard.a))
+    const b = await startClusterRelay(undefined, record(heard.b))
+    const [onA, onB] = await Promise.all([connect(a), connect(b)])
+    const [entryA, entryB] = [onA.open(doc), onB.open(doc)]
+    await Promise.all([onA.whenSynced(doc), onB.whenSynced(doc)])
+    const send = (client: NativeTestClient, entry: TestDocument, update: Uint8Array) =>
+      client.send({ type: 'sync', doc, seq: ++entry.sentSeq, sync: { type: 'update', update } })
+
+    // One writer (client id 4242) types 'aaaa', then 'bbbbbb', then either 'XXXX' or 'YYYY' under
+    // the same clocks (10 to 13), and sends the two versions of those clocks to two relays at once.
+    const version = (last: string) => {
+      const forger = new Y.Doc()
+      forger.clientID = 4242
+      const parts: Uint8Array[] = []
+      for (const part of ['aaaa', 'bbbbbb', last]) {
+        const before = Y.encodeStateVector(forger)
+        forger.getText('t').insert(forger.getText('t').length, part)
+        parts.push(Y.encodeStateAsUpdate(forger, before))
+      }
+      return parts
+    }
+    const [first, gap, x] = version('XXXX')
+    const y = version('YYYY')[2]!
+    send(onA, entryA, first!)
+    await onA.whenAcked(doc)
+    await waitFor(() => textOf(onB, doc) === 'aaaa', 'the first part on B')
+    // A's append of XXXX commits first, but A tells the others late: B admits YYYY meanwhile.
+    const lateAnswer = faultsA!.stall('append', { at: 'answer', times: 1 })
+    send(onA, entryA, x!)
+    await waitFor(() => lateAnswer.answered === 1, 'A’s append to commit')
+    send(onB, entryB, y)
+    await onB.whenAcked(doc)
+    await waitFor(() => heard.a.length === 1, 'A to quarantine B’s news')
+    lateAnswer.release()
+    await onA.whenAcked(doc)
+    await waitFor(() => heard.b.length === 1, 'B to quarantine A’s news')
+    // Heard as news, or read from the store if a fan-out gap made that relay resync first: once each.
+    expect([heard.a.length, heard.b.length]).toEqual([1, 1])
+    expect(entryA.error ?? entryB.error).toBeUndefined()
+
+    // A relay that loads the document keeps the first in the store's log and sets the other aside.
+    const c = await startClusterRelay(undefined, record(heard.c))
+    const onC = await connect(c)
+    const entryC = onC.open(doc)
+    await onC.whenSynced(doc)
+    expect(heard.c).toEqual(['store'])
+    const aside = await c.store.loadQuarantined!(doc)
+    expect(aside.map(({ update }) => [...update])).toEqual([[...y]])
+    expect(aside[0]!.reason).toContain('contradicts')
+    // Still served: once the clocks in between arrive, every new reader sees the first version.
+    Y.applyUpdate(entryC.doc, gap!)
+    await onC.whenAcked(doc)
+    expect(textOf(onC, doc)).toBe('aaaabbbbbbXXXX')
+    const late = await connect(c)
+    late.open(doc)
+    await late.whenSynced(doc)
+    expect(textOf(late, doc)).toBe('aaaabbbbbbXXXX')
+  })
+})

@@ -1,0 +1,44 @@
+/**
+ * Owns the relay's patience with its store: every load, append and compact
+ * it makes rejects with a StoreTimeoutError if the store has not answered
+ * within the timeout, so a store that hangs (a disk that stalls, a database
+ * that stopped answering) refuses documents (4503) instead of holding their
+ * clients, and the frames they sent, forever. The store's own call goes on;
+ * its late answer is ignored.
+ */
+import type { DocStore } from './docStore.js'
+import { StoreTimeoutError } from './errors.js'
+
+const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StoreTimeoutError(operation, timeoutMs)), timeoutMs)
+    call.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+
+/** `store`, with a timeout on each load, append, compact, quarantine and remove. The others are the store's own. */
+export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
+  const { quarantine, loadQuarantined, list, remove } = store
+  return {
+    load: (doc) => within('load', timeoutMs, store.load(doc)),
+    append: (doc, update) => within('append', timeoutMs, store.append(doc, update)),
+    compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
+    ...(quarantine && {
+      quarantine: (doc: string, update: Uint8Array, reason: string) =>
+        within('quarantine', timeoutMs, quarantine.call(store, doc, update, reason)),
+    }),
+    ...(loadQuarantined && { loadQuarantined: (doc: string) => loadQuarantined.call(store, doc) }),
+    ...(list && { list: list.bind(store) }),
+    ...(remove && { remove: (doc: string) => within('remove', timeoutMs, remove.call(store, doc)) }),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  }
+}

@@ -23,6 +23,8 @@ export interface Config {
   readonly clusterHeartbeatMs: number
   readonly maxPayload: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** Show each failing check's error in /readyz; without it, /readyz names the failing checks only. */
+  readonly readyzDetails: boolean
   /** The key JWTs must be signed with; undefined for an open relay (anyone may read and write). */
   readonly jwt: JwtKey | undefined
   /** Accept `?token=` in y-websocket mode. */
@@ -47,13 +49,19 @@ export const usage = `Usage: concord-relay [options]
   --data <dir>        folder for the SQLite store               [CONCORD_DATA, default ./.concord-data]
   --store <url>       store documents in PostgreSQL instead: postgres://user:password@host:port/db
                                                                 [CONCORD_STORE]
+  --store-url-file <file>  ... or read that URL from this file  [CONCORD_STORE_URL_FILE]
   --redis <url>       cluster mode: fan out between the relays that share --store, through Redis
                       (redis://[:password@]host:port[/db] or rediss://)  [CONCORD_REDIS]
+  --redis-url-file <file>  ... or read that URL from this file  [CONCORD_REDIS_URL_FILE]
   --cluster-heartbeat-ms <n>  cluster mode: heartbeat interval; a relay silent for 3x this is gone
                                                                 [CONCORD_CLUSTER_HEARTBEAT_MS, default 5000]
   --max-payload <n>   largest frame accepted, in bytes          [CONCORD_MAX_PAYLOAD, default ${relayDefaults.maxPayload}]
   --log-level <l>     debug, info, warn, error or silent        [CONCORD_LOG_LEVEL, default info]
+  --readyz-details    show each failing dependency's error in /readyz (default: only its name;
+                      the error is always logged)              [CONCORD_READYZ_DETAILS=true]
   --jwt-secret <s>    require JWTs signed with this HMAC secret [CONCORD_JWT_SECRET]
+  --jwt-secret-file <file>  ... read from this file, so it is not in \`ps\` output
+                                                                [CONCORD_JWT_SECRET_FILE]
   --jwt-public-key <file>  ... or with this public key (PEM)    [CONCORD_JWT_PUBLIC_KEY_FILE]
   --jwt-algorithm <a> HS256, HS384, HS512 for a secret (default HS256);
                       RS256, ES256, EdDSA for a key (default RS256)  [CONCORD_JWT_ALGORITHM]
@@ -75,6 +83,9 @@ export const usage = `Usage: concord-relay [options]
                       (keys are the flag names: "port", "jwt-secret", ...; "query-tokens": false,
                       "allowed-origins": [...], "trusted-proxies": [...]; flags and variables win over the file)
   --help              print this and exit
+
+A secret file holds the value alone; line breaks at its end are ignored. Give a setting or its
+-file form, not both at one level (flag, variable, config file).
 
 Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
 
@@ -99,11 +110,15 @@ const fileKeys = {
   host: 'string',
   data: 'path',
   store: 'string',
+  'store-url-file': 'path',
   redis: 'string',
+  'redis-url-file': 'path',
   'cluster-heartbeat-ms': 'integer',
   'max-payload': 'integer',
   'log-level': 'string',
+  'readyz-details': 'boolean',
   'jwt-secret': 'string',
+  'jwt-secret-file': 'path',
   'jwt-public-key': 'path',
   'jwt-algorithm': 'string',
   'jwt-issuer': 'string',
@@ -122,11 +137,35 @@ const fileKeys = {
 type FileKey = keyof typeof fileKeys
 /** A config file's settings, numbers as strings (checked with the flags' rules), paths made absolute. */
 type FileSettings = {
-  readonly [key in FileKey]?: key extends 'query-tokens'
+  readonly [key in FileKey]?: key extends 'query-tokens' | 'readyz-details'
     ? boolean
     : key extends 'allowed-origins' | 'trusted-proxies'
       ? string[]
       : string
+}
+
+/** The settings whose values are secrets: never printed, and each may be read from a file instead. */
+const secretForms = {
+  'jwt-secret': {
+    fileFlag: 'jwt-secret-file',
+    variable: 'CONCORD_JWT_SECRET',
+    fileVariable: 'CONCORD_JWT_SECRET_FILE',
+  },
+  store: { fileFlag: 'store-url-file', variable: 'CONCORD_STORE', fileVariable: 'CONCORD_STORE_URL_FILE' },
+  redis: { fileFlag: 'redis-url-file', variable: 'CONCORD_REDIS', fileVariable: 'CONCORD_REDIS_URL_FILE' },
+} as const
+type SecretSetting = keyof typeof secretForms
+const secretSettings: ReadonlySet<string> = new Set(Object.keys(secretForms))
+
+const jsonTypeOf = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value
+
+/** ` (line L, column C)` for a JSON.parse error that gives a position; empty otherwise. */
+const jsonErrorPlace = (text: string, error: unknown): string => {
+  const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1]
+  if (position === undefined) return ''
+  const before = text.slice(0, Number(position)).split('\n')
+  return ` (line ${before.length}, column ${before.at(-1)!.length + 1})`
 }
 
 /** Reads and checks a config file: a JSON object with known keys only, each of the right type. */
@@ -141,7 +180,8 @@ export const readConfigFile = (path: string): FileSettings => {
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new ConfigError(`the config file ${path} is not valid JSON: ${(error as Error).message}`)
+    // JSON.parse quotes the text around the error, which may be a secret: say only where it is.
+    throw new ConfigError(`the config file ${path} is not valid JSON${jsonErrorPlace(text, error)}`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`the config file ${path} must hold a JSON object`)
@@ -154,8 +194,10 @@ export const readConfigFile = (path: string): FileSettings => {
       )
     }
     const type = fileKeys[key as FileKey]
+    // A secret's value is never printed, not even a wrong one: it may be the right secret in the wrong form.
+    const shown = secretSettings.has(key) ? `a ${jsonTypeOf(value)} (not shown: a secret)` : JSON.stringify(value)
     const wrongType = (expected: string) =>
-      new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${JSON.stringify(value)}`)
+      new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${shown}`)
     switch (type) {
       case 'integer':
         if (typeof value !== 'number' && typeof value !== 'string') throw wrongType('a number')
@@ -192,11 +234,15 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         host: { type: 'string' },
         data: { type: 'string' },
         store: { type: 'string' },
+        'store-url-file': { type: 'string' },
         redis: { type: 'string' },
+        'redis-url-file': { type: 'string' },
         'cluster-heartbeat-ms': { type: 'string' },
         'max-payload': { type: 'string' },
         'log-level': { type: 'string' },
+        'readyz-details': { type: 'boolean' },
         'jwt-secret': { type: 'string' },
+        'jwt-secret-file': { type: 'string' },
         'jwt-public-key': { type: 'string' },
         'jwt-algorithm': { type: 'string' },
         'jwt-issuer': { type: 'string' },
@@ -216,6 +262,10 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       strict: true,
     }))
   } catch (error) {
+    // A stray argument may be a secret given to a misspelt flag: its value is not printed.
+    if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new ConfigError('unexpected argument: this command takes options only (the argument is not shown)')
+    }
     throw new ConfigError((error as Error).message)
   }
   if (values.help) return undefined
@@ -225,11 +275,19 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
   if (!(logLevels as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${logLevels.join(', ')}, not "${logLevel}"`)
   }
-  const storeUrl = values.store ?? env.CONCORD_STORE ?? file.store
+  const secret = (name: SecretSetting): string | undefined => {
+    const { fileFlag, variable, fileVariable } = secretForms[name]
+    return secretOf(name, [
+      ['flag', values[name], values[fileFlag], cwd],
+      ['variable', env[variable], env[fileVariable], cwd],
+      ['config file', file[name], file[fileFlag], cwd],
+    ])
+  }
+  const storeUrl = secret('store')
   if (storeUrl !== undefined && !/^postgres(ql)?:\/\/./.test(storeUrl)) {
     throw new ConfigError('--store must be a postgres:// URL (the default store is SQLite, in --data)')
   }
-  const redisUrl = values.redis ?? env.CONCORD_REDIS ?? file.redis
+  const redisUrl = secret('redis')
   if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
     throw new ConfigError('--redis must be a redis:// or rediss:// URL')
   }
@@ -256,9 +314,14 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       2 ** 31 - 1,
     ),
     logLevel: logLevel as Config['logLevel'],
+    readyzDetails:
+      values['readyz-details'] ??
+      (env.CONCORD_READYZ_DETAILS === undefined ? undefined : env.CONCORD_READYZ_DETAILS === 'true') ??
+      file['readyz-details'] ??
+      false,
     jwt: withClaimChecks(
       jwtKeyOf(
-        values['jwt-secret'] ?? env.CONCORD_JWT_SECRET ?? file['jwt-secret'],
+        secret('jwt-secret'),
         values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE ?? file['jwt-public-key'],
         values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM ?? file['jwt-algorithm'],
         cwd,
@@ -308,6 +371,40 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         values['trusted-proxy'] ?? commaList(env.CONCORD_TRUSTED_PROXIES) ?? file['trusted-proxies'] ?? [],
     },
   }
+}
+
+/**
+ * A secret setting, from the first source (flag, variable, config file) that gives it, either as the
+ * value or as the path of a file that holds it (relative to `cwd`; a config file's paths are already
+ * absolute). Both at one level are refused.
+ */
+const secretOf = (
+  name: string,
+  sources: ReadonlyArray<[level: string, value: string | undefined, file: string | undefined, cwd: string]>,
+): string | undefined => {
+  for (const [level, value, path, cwd] of sources) {
+    if (value !== undefined && path !== undefined) {
+      throw new ConfigError(`give --${name} or its file form, not both (as a ${level})`)
+    }
+    if (value !== undefined) return value
+    if (path !== undefined) return readSecretFile(name, resolve(cwd, path))
+  }
+  return undefined
+}
+
+const readSecretFile = (name: string, path: string): string => {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(
+      `cannot read the file for --${name}, ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+    )
+  }
+  // Editors and `echo` end a file with a line break; it is never part of the secret.
+  const value = text.replace(/[\r\n]+$/, '')
+  if (value === '') throw new ConfigError(`the file for --${name}, ${path}, is empty`)
+  return value
 }
 
 const commaList = (value: string | undefined): string[] | undefined =>

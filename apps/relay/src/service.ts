@@ -23,7 +23,7 @@ import type { Config } from './config.js'
 import { maskUrlCredentials } from './configSummary.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
 import { createRelayMetrics, type RelayMetrics } from './metrics.js'
-import { readiness, type ReadinessCheck } from './readiness.js'
+import { readiness, withoutDetails, type ReadinessCheck } from './readiness.js'
 
 export interface Service {
   /** ws://host:port, with the port actually bound. */
@@ -52,6 +52,8 @@ interface Endpoints {
   readonly checks: readonly ReadinessCheck[]
   readonly metrics: RelayMetrics
   readonly shuttingDown: () => boolean
+  /** Show each failing check's error in /readyz (`--readyz-details`); it is logged either way. */
+  readonly readyzDetails: boolean
 }
 
 /** apps/demo/dist, from apps/relay/dist (built) or apps/relay/src (tests). */
@@ -134,7 +136,7 @@ const serveAsync = (
 
 const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) => {
   // A load balancer asks /readyz every few seconds: log when the answer changes, not each time.
-  let lastReadiness = 'ready'
+  let lastReadiness = 'ready: '
   return (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?', 1)[0]
     if (request.method === 'GET' && path === '/healthz') {
@@ -144,12 +146,15 @@ const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) =>
     }
     if (request.method === 'GET' && path === '/readyz') {
       const answer = readiness(endpoints.checks, endpoints.shuttingDown()).then(({ status, body }) => {
-        if (body.status !== lastReadiness) {
-          lastReadiness = body.status
+        const summary = `${body.status}: ${body.failing.join(',')}`
+        if (summary !== lastReadiness) {
+          lastReadiness = summary
+          // The log gets each failing check's error; the answer below does only with --readyz-details.
           if (status === 200) logger.info({ readiness: body }, 'ready again')
           else logger.warn({ readiness: body }, body.status)
         }
-        return { status, contentType: 'application/json', body: JSON.stringify(body) + '\n' }
+        const shown = endpoints.readyzDetails ? body : withoutDetails(body)
+        return { status, contentType: 'application/json', body: JSON.stringify(shown) + '\n' }
       })
       serveAsync(answer, response, logger, '/readyz')
       return
@@ -229,7 +234,14 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   })
   const staticDir = resolve(options.staticDir ?? demoDist)
   let shuttingDown = false
-  const server = createServer(httpHandler(staticDir, logger, { checks, metrics, shuttingDown: () => shuttingDown }))
+  const server = createServer(
+    httpHandler(staticDir, logger, {
+      checks,
+      metrics,
+      shuttingDown: () => shuttingDown,
+      readyzDetails: config.readyzDetails,
+    }),
+  )
   relay.attach(server)
   try {
     await new Promise<void>((resolve, reject) => {

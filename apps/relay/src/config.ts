@@ -33,6 +33,10 @@ export interface Config {
     readonly messagesPerSecond: number
     readonly bytesPerSecond: number
     readonly maxConnectionsPerIp: number
+    /** Close a socket that has not sent a whole request head this long after it was accepted. */
+    readonly headersTimeoutMs: number
+    /** The most sockets the server holds; undefined: below the file-descriptor limit. */
+    readonly maxSockets: number | undefined
     readonly maxDocumentsPerConnection: number
     readonly maxBufferedBytes: number
     /** Browser Origins allowed to connect; undefined allows every Origin. */
@@ -71,7 +75,12 @@ export const usage = `Usage: concord-relay [options]
   --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
   --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
   --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
-  --max-connections-per-ip <n>                                  [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
+  --max-connections-per-ip <n>  counted from when a socket is accepted, before its request
+                                                                [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
+  --headers-timeout-ms <n>  close a socket that has not sent its request head by then
+                                                                [CONCORD_HEADERS_TIMEOUT_MS, default ${relayDefaults.headersTimeoutMs}]
+  --max-sockets <n>   the most sockets (HTTP and WebSocket) held at once
+                                                                [CONCORD_MAX_SOCKETS, default: below \`ulimit -n\`]
   --max-documents-per-connection <n>                            [CONCORD_MAX_DOCUMENTS_PER_CONNECTION, default ${relayDefaults.maxDocumentsPerConnection}]
   --max-buffered-bytes <n>  unsent bytes before a peer that does not read is dropped
                                                                 [CONCORD_MAX_BUFFERED_BYTES, default ${relayDefaults.maxBufferedBytes}]
@@ -128,6 +137,8 @@ const fileKeys = {
   'rate-messages': 'integer',
   'rate-bytes': 'integer',
   'max-connections-per-ip': 'integer',
+  'headers-timeout-ms': 'integer',
+  'max-sockets': 'integer',
   'max-documents-per-connection': 'integer',
   'max-buffered-bytes': 'integer',
   'allowed-origins': 'strings',
@@ -252,6 +263,8 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'rate-messages': { type: 'string' },
         'rate-bytes': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
+        'headers-timeout-ms': { type: 'string' },
+        'max-sockets': { type: 'string' },
         'max-documents-per-connection': { type: 'string' },
         'max-buffered-bytes': { type: 'string' },
         'allowed-origin': { type: 'string', multiple: true },
@@ -354,6 +367,19 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         values['max-connections-per-ip'] ?? env.CONCORD_MAX_CONNECTIONS_PER_IP ?? file['max-connections-per-ip'],
         relayDefaults.maxConnectionsPerIp,
       ),
+      headersTimeoutMs: integer(
+        '--headers-timeout-ms',
+        values['headers-timeout-ms'] ??
+          env.CONCORD_HEADERS_TIMEOUT_MS ??
+          file['headers-timeout-ms'] ??
+          String(relayDefaults.headersTimeoutMs),
+        100,
+        600_000,
+      ),
+      maxSockets: optionalPositive(
+        '--max-sockets',
+        values['max-sockets'] ?? env.CONCORD_MAX_SOCKETS ?? file['max-sockets'],
+      ),
       maxDocumentsPerConnection: positive(
         '--max-documents-per-connection',
         values['max-documents-per-connection'] ??
@@ -415,6 +441,9 @@ const commaList = (value: string | undefined): string[] | undefined =>
 
 const positive = (name: string, value: string | undefined, fallback: number): number =>
   value === undefined ? fallback : integer(name, value, 1, Number.MAX_SAFE_INTEGER)
+
+const optionalPositive = (name: string, value: string | undefined): number | undefined =>
+  value === undefined ? undefined : integer(name, value, 1, Number.MAX_SAFE_INTEGER)
 
 const secretAlgorithms = ['HS256', 'HS384', 'HS512'] as const
 const keyAlgorithms = ['RS256', 'ES256', 'EdDSA'] as const

@@ -226,6 +226,8 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     queryTokens: config.queryTokens,
     rateLimit: { messagesPerSecond: config.limits.messagesPerSecond, bytesPerSecond: config.limits.bytesPerSecond },
     maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+    headersTimeoutMs: config.limits.headersTimeoutMs,
+    ...(config.limits.maxSockets !== undefined && { maxSockets: config.limits.maxSockets }),
     maxDocumentsPerConnection: config.limits.maxDocumentsPerConnection,
     maxBufferedBytes: config.limits.maxBufferedBytes,
     ...(config.limits.allowedOrigins && { allowedOrigins: config.limits.allowedOrigins }),

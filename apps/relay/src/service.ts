@@ -97,6 +97,29 @@ const staticFilePath = (root: string, url: string): string | undefined => {
   return file.startsWith(root + sep) ? file : undefined
 }
 
+/**
+ * The Content-Security-Policy of every served file (it governs the pages, and the service worker's
+ * own fetches): scripts, images, fonts, connections and workers from this origin only, which is also
+ * the relay's (\`'self'\` covers ws: and wss: to it), no inline script, nothing framed, no plugins.
+ * Inline styles stay allowed: CodeMirror writes its styles into the page and its cursors into
+ * \`style\` attributes. So a style that got in anyway (a colour from someone's presence) can
+ * neither run code nor load anything from elsewhere (\`url(http://...)\`).
+ */
+export const contentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ')
+
 /** Serves the file a GET or HEAD names, if there is one; resolves false when there is not. */
 const serveStaticFile = async (root: string, request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
   const file = staticFilePath(root, request.url ?? '/')
@@ -109,6 +132,8 @@ const serveStaticFile = async (root: string, request: IncomingMessage, response:
     // Vite names the files in assets/ by their content; everything else (index.html, sw.js) is checked each time.
     'cache-control': file.startsWith(join(root, 'assets') + sep) ? 'public, max-age=31536000, immutable' : 'no-cache',
     'x-content-type-options': 'nosniff',
+    'content-security-policy': contentSecurityPolicy,
+    'referrer-policy': 'no-referrer',
   })
   if (request.method === 'HEAD') response.end()
   // On an error (the file vanished, the client left) pipeline has already closed both ends.

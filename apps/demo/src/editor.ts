@@ -11,6 +11,7 @@ import { drawSelection, EditorView, keymap, placeholder } from '@codemirror/view
 import { yCollab, ySync, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
 import type { DocHandle } from '@concord/client'
+import { neverThrowing } from './observed.js'
 import { PresenceView } from './presence.js'
 import { countNotText, editorTextOf, notTextPlaceholder, textSync } from './textBinding.js'
 
@@ -43,7 +44,7 @@ export const mountEditor = (parent: HTMLElement, notice: HTMLElement, handle: Do
       ],
     }),
   })
-  const showNotice = (): void => {
+  const showNotice = neverThrowing('the notice about the text', (): void => {
     const count = countNotText(text)
     notice.hidden = count === 0
     notice.textContent =
@@ -53,7 +54,7 @@ export const mountEditor = (parent: HTMLElement, notice: HTMLElement, handle: Do
           `${count === 1 ? 'is' : 'are'} not text, written by another app or person. ` +
           `${count === 1 ? 'It is' : 'They are'} shown as ${notTextPlaceholder} and not opened; deleting ` +
           `${count === 1 ? 'it' : 'one'} removes it for everyone.`
-  }
+  })
   text.observe(showNotice)
   showNotice()
   return () => {

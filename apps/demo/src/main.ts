@@ -7,6 +7,7 @@ import { createClient, type DocHandle } from '@concord/client'
 import { DocumentList, documentListId } from './documentList.js'
 import { mountEditor } from './editor.js'
 import { h } from './element.js'
+import { neverThrowing } from './observed.js'
 import { OfflineSwitch } from './offlineSwitch.js'
 import { presentUser } from './presence.js'
 import { mountStatusBar } from './statusBar.js'
@@ -126,7 +127,7 @@ const openDocument = (id: string | undefined): void => {
   handle.awareness.setLocalStateField('user', user)
   const unmountEditor = mountEditor(byId('editor'), byId('editor-notice'), handle)
   const unmountTodos = mountTodoList(byId('todos'), handle.doc)
-  const onPresence = (): void => renderPresence(handle)
+  const onPresence = neverThrowing('who is here', () => renderPresence(handle))
   handle.awareness.on('change', onPresence)
   open = {
     id,
@@ -154,10 +155,12 @@ const idInAddress = (): string | undefined => {
   }
 }
 
-documents.observe(() => {
-  renderList()
-  renderTitle()
-})
+documents.observe(
+  neverThrowing('the list of documents', () => {
+    renderList()
+    renderTitle()
+  }),
+)
 titleInput.addEventListener('input', () => {
   if (open) documents.rename(open.id, titleInput.value)
 })

@@ -51,7 +51,16 @@ class TextSync {
           position += step.retain
         }
       }
-      view.dispatch({ changes, annotations: [ySyncAnnotation.of(this.#conf)] })
+      try {
+        view.dispatch({ changes, annotations: [ySyncAnnotation.of(this.#conf)] })
+      } catch (error) {
+        // Never throw inside a Yjs observer: that would break the client's sync. Show the whole text afresh instead.
+        console.error('the editor could not apply a change to the text; showing it afresh:', error)
+        view.dispatch({
+          changes: { from: 0, to: view.state.doc.length, insert: editorTextOf(this.#conf.ytext) },
+          annotations: [ySyncAnnotation.of(this.#conf)],
+        })
+      }
     }
     this.#conf.ytext.observe(this.#observer)
   }

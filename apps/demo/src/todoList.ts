@@ -8,6 +8,7 @@
  */
 import * as Y from 'yjs'
 import { h } from './element.js'
+import { neverThrowing } from './observed.js'
 
 type Todo = Y.Map<unknown>
 
@@ -47,7 +48,7 @@ export const mountTodoList = (parent: HTMLElement, doc: Y.Doc): (() => void) => 
     h('button', { type: 'submit' }, 'Add'),
   )
 
-  const render = (): void => {
+  const render = neverThrowing('the todo list', (): void => {
     list.replaceChildren(
       ...todos.map((item, index) => {
         const remove = h(
@@ -79,7 +80,7 @@ export const mountTodoList = (parent: HTMLElement, doc: Y.Doc): (() => void) => 
       }),
     )
     if (todos.length === 0) list.append(h('li', { class: 'hint' }, 'Nothing to do yet.'))
-  }
+  })
 
   todos.observeDeep(render)
   render()

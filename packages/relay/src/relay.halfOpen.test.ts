@@ -4,11 +4,20 @@
  * timeout, and the server's sockets are capped, so a normal client still
  * gets in. Bounded: at most 40 sockets, each test a few seconds.
  */
+import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
 import { connect as connectTcp, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
+import { MemoryDocStore } from './memoryDocStore.js'
+import { createRelay } from './relay.js'
 import { defaultMaxSockets } from './socketGate.js'
-import { startRelay, type TestRelay } from './test/relayHarness.js'
+import { makeTempDir, startRelay, type TestRelay } from './test/relayHarness.js'
 
 let relay: TestRelay | undefined
 const sockets: Socket[] = []
@@ -84,5 +93,63 @@ describe('half-open upgrades', () => {
     relay = await startRelay()
     expect(relay.server.maxConnections).toBe(defaultMaxSockets())
     expect(defaultMaxSockets()).toBeGreaterThan(0)
+  })
+
+  it('behind TLS, gate the TLS socket that carries the requests: a WebSocket outlives the header timeout', async () => {
+    const dir = await makeTempDir()
+    try {
+      // A throwaway self-signed certificate for 127.0.0.1.
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-keyout',
+          join(dir, 'key.pem'),
+          '-out',
+          join(dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      )
+      const server = createHttpsServer({
+        key: readFileSync(join(dir, 'key.pem')),
+        cert: readFileSync(join(dir, 'cert.pem')),
+      })
+      const tlsRelay = createRelay({ store: new MemoryDocStore(), maxConnectionsPerIp: 2, headersTimeoutMs: 300 })
+      tlsRelay.attach(server as never)
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      const url = `wss://127.0.0.1:${(server.address() as AddressInfo).port}/doc`
+      const open = (): Promise<WebSocket | number> =>
+        new Promise((resolve, reject) => {
+          const ws = new WebSocket(url, { rejectUnauthorized: false })
+          ws.once('open', () => resolve(ws))
+          ws.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0))
+          ws.once('error', reject)
+        })
+      try {
+        const first = await open()
+        const second = await open()
+        expect(first).toBeInstanceOf(WebSocket)
+        expect(second).toBeInstanceOf(WebSocket)
+        expect(await open()).toBe(429)
+        await new Promise((resolve) => setTimeout(resolve, 600))
+        expect((first as WebSocket).readyState).toBe(WebSocket.OPEN)
+        for (const ws of [first, second] as WebSocket[]) ws.close()
+      } finally {
+        await tlsRelay.close()
+        server.closeAllConnections()
+        await new Promise((resolve) => server.close(resolve))
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

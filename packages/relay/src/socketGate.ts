@@ -9,10 +9,13 @@
  *
  * Sockets from a trusted proxy are not counted here (one proxy carries many
  * clients): their upgrades are counted by the address the proxy names.
+ * Behind TLS (an https.Server) a socket is gated once its handshake is done;
+ * the handshake itself is bounded by the server's own `handshakeTimeout`.
  */
 import { readFileSync } from 'node:fs'
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { Server as TlsServer } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import type { Logger } from './logger.js'
 
@@ -79,7 +82,10 @@ export class SocketGate {
       )
       dropped = 0
     })
-    server.on('connection', (socket: Socket) => this.#accepted(socket))
+    // Behind TLS (https.Server), requests arrive on the TLS socket, not on the TCP one under it.
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) =>
+      this.#accepted(socket),
+    )
     server.on('request', (request: { socket: Duplex }) => this.headersArrived(request.socket))
   }
 

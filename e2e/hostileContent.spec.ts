@@ -45,6 +45,7 @@ test('an embedded object in the text is shown as a placeholder with a notice, an
   for (const page of [alice, bob]) {
     await expect.poll(() => editorText(page)).toContain('\uFFFCformatted\uFFFC')
     await expect(page.getByTestId('editor-notice')).toContainText('2 embedded objects that are not text')
+    await expect(page.getByTestId('editor-notice')).toContainText('Formatting in this text')
   }
   await expectSynced(alice)
   await expect.poll(() => editorText(bob)).toBe(await editorText(alice))

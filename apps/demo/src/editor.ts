@@ -13,7 +13,7 @@ import * as Y from 'yjs'
 import type { DocHandle } from '@concord/client'
 import { neverThrowing } from './observed.js'
 import { PresenceView } from './presence.js'
-import { countNotText, editorTextOf, notTextPlaceholder, textSync } from './textBinding.js'
+import { contentNotShown, editorTextOf, notTextPlaceholder, textSync } from './textBinding.js'
 
 const textName = 'body'
 
@@ -45,15 +45,18 @@ export const mountEditor = (parent: HTMLElement, notice: HTMLElement, handle: Do
     }),
   })
   const showNotice = neverThrowing('the notice about the text', (): void => {
-    const count = countNotText(text)
-    notice.hidden = count === 0
-    notice.textContent =
-      count === 0
+    const { objects, formatted } = contentNotShown(text)
+    const one = objects === 1
+    const parts = [
+      objects === 0
         ? ''
-        : `This text holds ${count === 1 ? 'an embedded object' : `${count} embedded objects`} that ` +
-          `${count === 1 ? 'is' : 'are'} not text, written by another app or person. ` +
-          `${count === 1 ? 'It is' : 'They are'} shown as ${notTextPlaceholder} and not opened; deleting ` +
-          `${count === 1 ? 'it' : 'one'} removes it for everyone.`
+        : `This text holds ${one ? 'an embedded object' : `${objects} embedded objects`} that ${one ? 'is' : 'are'} ` +
+          `not text, written by another app or person. ${one ? 'It is' : 'They are'} shown as ${notTextPlaceholder} ` +
+          `and not opened; deleting ${one ? 'it' : 'one'} removes it for everyone.`,
+      formatted ? 'Formatting in this text (bold, links, ...) is not shown.' : '',
+    ].filter(Boolean)
+    notice.hidden = parts.length === 0
+    notice.textContent = parts.join(' ')
   })
   text.observe(showNotice)
   showNotice()

@@ -1,6 +1,6 @@
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
-import { countNotText, editorTextOf } from './textBinding.js'
+import { contentNotShown, editorTextOf } from './textBinding.js'
 
 describe('the editor text of a Y.Text', () => {
   it('is its strings, with one placeholder per object, as long as the Y.Text', () => {
@@ -11,6 +11,9 @@ describe('the editor text of a Y.Text', () => {
     text.insertEmbed(text.length, new Y.Map())
     expect(editorTextOf(text)).toBe('a\uFFFCbbold\uFFFC')
     expect(editorTextOf(text).length).toBe(text.length)
-    expect(countNotText(text)).toBe(2)
+    expect(contentNotShown(text)).toEqual({ objects: 2, formatted: true })
+    const plain = new Y.Doc().getText('body')
+    plain.insert(0, 'plain')
+    expect(contentNotShown(plain)).toEqual({ objects: 0, formatted: false })
   })
 })

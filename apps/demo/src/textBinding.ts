@@ -27,9 +27,14 @@ const insertedText = (insert: unknown): string => (typeof insert === 'string' ? 
 export const editorTextOf = (text: Y.Text): string =>
   (text.toDelta() as Delta).map(({ insert }) => insertedText(insert)).join('')
 
-/** How many pieces of content in `text` are not text. */
-export const countNotText = (text: Y.Text): number =>
-  (text.toDelta() as Delta).filter(({ insert }) => insert !== undefined && typeof insert !== 'string').length
+/** How many pieces of content in `text` are not text, and whether any of it is formatted (which the editor ignores). */
+export const contentNotShown = (text: Y.Text): { objects: number; formatted: boolean } => {
+  const delta = text.toDelta() as Array<{ insert?: unknown; attributes?: unknown }>
+  return {
+    objects: delta.filter(({ insert }) => insert !== undefined && typeof insert !== 'string').length,
+    formatted: delta.some(({ attributes }) => attributes !== undefined),
+  }
+}
 
 class TextSync {
   readonly #conf: YSyncConfig

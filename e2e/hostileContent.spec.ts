@@ -50,9 +50,18 @@ test('an embedded object in the text is shown as a placeholder with a notice, an
   await expectSynced(alice)
   await expect.poll(() => editorText(bob)).toBe(await editorText(alice))
 
+  // Content of a Y.Array put into the text (it counts in the text's length but is in no delta).
+  const forger = new Y.Doc()
+  forger.getArray('body').push([{ any: 'json' }])
+  await writer.sendUpdate(Y.encodeStateAsUpdate(forger))
+  await expect(alice.getByTestId('editor-notice')).toContainText('3 embedded objects')
+  await expectTypable(alice, ' Aligned.')
+  await expect(editor(bob)).toContainText('Aligned.')
+  await expect.poll(() => editorText(bob)).toBe(await editorText(alice))
+
   // A reload from this browser's store shows the same, and takes input.
   await alice.reload()
-  await expect(alice.getByTestId('editor-notice')).toContainText('2 embedded objects')
+  await expect(alice.getByTestId('editor-notice')).toContainText('3 embedded objects')
   await expect(editor(alice)).toContainText('Bob was here.')
   await expectTypable(alice, ' Reloaded.')
   // Deleting a placeholder deletes its object, for everyone.
@@ -61,8 +70,8 @@ test('an embedded object in the text is shown as a placeholder with a notice, an
   await alice.keyboard.press('Control+Home')
   for (let i = 0; i < placeholderAt; i++) await alice.keyboard.press('ArrowRight')
   await alice.keyboard.press('Delete')
-  await expect(alice.getByTestId('editor-notice')).toContainText('an embedded object')
-  await expect(bob.getByTestId('editor-notice')).toContainText('an embedded object')
+  await expect(alice.getByTestId('editor-notice')).toContainText('2 embedded objects')
+  await expect(bob.getByTestId('editor-notice')).toContainText('2 embedded objects')
   await expect.poll(() => editorText(bob)).toBe(await editorText(alice))
   await writer.close()
 })

@@ -70,6 +70,11 @@ export class HostileWriter {
     await this.#send(this.#pending.splice(0))
   }
 
+  /** Sends `update` as it is: one made elsewhere, for instance by a Y.Doc that reads the document's types differently. */
+  async sendUpdate(update: Uint8Array): Promise<void> {
+    await this.#send([frame([messageSync, syncUpdate], update)])
+  }
+
   /** Sets the writer's presence to `state` (any JSON) and sends it. */
   async present(state: Record<string, unknown>): Promise<void> {
     this.awareness.setLocalState(state)

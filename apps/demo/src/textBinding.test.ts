@@ -16,4 +16,17 @@ describe('the editor text of a Y.Text', () => {
     plain.insert(0, 'plain')
     expect(contentNotShown(plain)).toEqual({ objects: 0, formatted: false })
   })
+
+  it('keeps a placeholder for every unit of content no delta shows (Y.Array content forged into the text)', () => {
+    const doc = new Y.Doc()
+    const text = doc.getText('body')
+    text.insert(0, 'hi')
+    const forger = new Y.Doc()
+    forger.getArray('body').push(['x', 1, { o: 1 }])
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(forger))
+    expect(text.length).toBe(5)
+    expect(editorTextOf(text).length).toBe(5)
+    expect(editorTextOf(text).replaceAll('\uFFFC', '')).toBe('hi')
+    expect(contentNotShown(text)).toEqual({ objects: 3, formatted: false })
+  })
 })

@@ -8,12 +8,15 @@
  * positions in the editor stay those of the Y.Text (an embed is one unit
  * long in Yjs too) and remote cursors, undo and local edits land where they
  * should. Formatting attributes are ignored. Deleting the placeholder
- * deletes the object.
+ * deletes the object. A forged update can even put a `Y.Array`'s content
+ * into the text, which counts in its length but is in no delta (and shifts
+ * the deltas after it); after each remote change the editor is checked
+ * against the text and, where they differ, brought level.
  */
 import type { Extension } from '@codemirror/state'
 import { ViewPlugin, type EditorView, type ViewUpdate } from '@codemirror/view'
 import { ySyncAnnotation, ySyncFacet, type YSyncConfig } from 'y-codemirror.next'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 
 /** What the editor shows in place of content that is not text. */
 export const notTextPlaceholder = '\uFFFC'
@@ -23,16 +26,34 @@ type Delta = Array<{ insert?: unknown; delete?: number; retain?: number }>
 /** The text of an insert as the editor shows it: a string as it is, anything else as one placeholder. */
 const insertedText = (insert: unknown): string => (typeof insert === 'string' ? insert : notTextPlaceholder)
 
-/** The editor's text for `text`: its strings, with a placeholder for each object. */
-export const editorTextOf = (text: Y.Text): string =>
-  (text.toDelta() as Delta).map(({ insert }) => insertedText(insert)).join('')
+/**
+ * The content of `text` that takes up positions, item by item. Not `toDelta()`: a forged update can
+ * put content of a `Y.Array` (any JSON) into a `Y.Text`, which counts in its length but is in no delta.
+ */
+const countedItems = function* (text: Y.Text): Generator<Y.Item> {
+  for (let item = text._start; item !== null; item = item.right) {
+    if (!item.deleted && item.countable) yield item
+  }
+}
+
+/** The editor's text for `text`: its strings, with a placeholder for each unit of anything else; as long as `text`. */
+export const editorTextOf = (text: Y.Text): string => {
+  let shown = ''
+  for (const item of countedItems(text)) {
+    shown +=
+      item.content instanceof Y.ContentString ? item.content.str : notTextPlaceholder.repeat(item.content.getLength())
+  }
+  return shown
+}
 
 /** How many pieces of content in `text` are not text, and whether any of it is formatted (which the editor ignores). */
 export const contentNotShown = (text: Y.Text): { objects: number; formatted: boolean } => {
-  const delta = text.toDelta() as Array<{ insert?: unknown; attributes?: unknown }>
+  let objects = 0
+  for (const item of countedItems(text))
+    if (!(item.content instanceof Y.ContentString)) objects += item.content.getLength()
   return {
-    objects: delta.filter(({ insert }) => insert !== undefined && typeof insert !== 'string').length,
-    formatted: delta.some(({ attributes }) => attributes !== undefined),
+    objects,
+    formatted: (text.toDelta() as Array<{ attributes?: unknown }>).some((op) => op.attributes !== undefined),
   }
 }
 
@@ -59,15 +80,34 @@ class TextSync {
       try {
         view.dispatch({ changes, annotations: [ySyncAnnotation.of(this.#conf)] })
       } catch (error) {
-        // Never throw inside a Yjs observer: that would break the client's sync. Show the whole text afresh instead.
+        // Never throw inside a Yjs observer: that would break the client's sync. Catch up below instead.
         console.error('the editor could not apply a change to the text; showing it afresh:', error)
-        view.dispatch({
-          changes: { from: 0, to: view.state.doc.length, insert: editorTextOf(this.#conf.ytext) },
-          annotations: [ySyncAnnotation.of(this.#conf)],
-        })
       }
+      // Content that is in no delta (see countedItems) also shifts the positions of the deltas that follow.
+      this.#catchUp(view)
     }
     this.#conf.ytext.observe(this.#observer)
+  }
+
+  /** Makes the editor show exactly `editorTextOf` the text, changing only the part between what both share at each end. */
+  #catchUp(view: EditorView): void {
+    const shown = view.state.doc.toString()
+    const wanted = editorTextOf(this.#conf.ytext)
+    if (shown === wanted) return
+    let start = 0
+    while (start < shown.length && start < wanted.length && shown[start] === wanted[start]) start++
+    let end = 0
+    while (
+      end < shown.length - start &&
+      end < wanted.length - start &&
+      shown[shown.length - 1 - end] === wanted[wanted.length - 1 - end]
+    ) {
+      end++
+    }
+    view.dispatch({
+      changes: { from: start, to: shown.length - end, insert: wanted.slice(start, wanted.length - end) },
+      annotations: [ySyncAnnotation.of(this.#conf)],
+    })
   }
 
   update(update: ViewUpdate): void {

@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { relayDefaults } from '@concord/relay'
+import { ConfigError } from './configError.js'
 import type { JwtKey } from './jwtAuth.js'
+import { secretForms, secretOf, shownValue, type SecretSetting } from './secretSettings.js'
 
 export interface Config {
   readonly port: number
@@ -98,10 +100,7 @@ A secret file holds the value alone; line breaks at its end are ignored. Give a 
 
 Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  readonly code = 'invalidConfig'
-}
+export { ConfigError }
 
 const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
@@ -155,22 +154,6 @@ type FileSettings = {
       : string
 }
 
-/** The settings whose values are secrets: never printed, and each may be read from a file instead. */
-const secretForms = {
-  'jwt-secret': {
-    fileFlag: 'jwt-secret-file',
-    variable: 'CONCORD_JWT_SECRET',
-    fileVariable: 'CONCORD_JWT_SECRET_FILE',
-  },
-  store: { fileFlag: 'store-url-file', variable: 'CONCORD_STORE', fileVariable: 'CONCORD_STORE_URL_FILE' },
-  redis: { fileFlag: 'redis-url-file', variable: 'CONCORD_REDIS', fileVariable: 'CONCORD_REDIS_URL_FILE' },
-} as const
-type SecretSetting = keyof typeof secretForms
-const secretSettings: ReadonlySet<string> = new Set(Object.keys(secretForms))
-
-const jsonTypeOf = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value
-
 /** ` (line L, column C)` for a JSON.parse error that gives a position; empty otherwise. */
 const jsonErrorPlace = (text: string, error: unknown): string => {
   const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1]
@@ -205,8 +188,7 @@ export const readConfigFile = (path: string): FileSettings => {
       )
     }
     const type = fileKeys[key as FileKey]
-    // A secret's value is never printed, not even a wrong one: it may be the right secret in the wrong form.
-    const shown = secretSettings.has(key) ? `a ${jsonTypeOf(value)} (not shown: a secret)` : JSON.stringify(value)
+    const shown = shownValue(key, value)
     const wrongType = (expected: string) =>
       new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${shown}`)
     switch (type) {
@@ -397,40 +379,6 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         values['trusted-proxy'] ?? commaList(env.CONCORD_TRUSTED_PROXIES) ?? file['trusted-proxies'] ?? [],
     },
   }
-}
-
-/**
- * A secret setting, from the first source (flag, variable, config file) that gives it, either as the
- * value or as the path of a file that holds it (relative to `cwd`; a config file's paths are already
- * absolute). Both at one level are refused.
- */
-const secretOf = (
-  name: string,
-  sources: ReadonlyArray<[level: string, value: string | undefined, file: string | undefined, cwd: string]>,
-): string | undefined => {
-  for (const [level, value, path, cwd] of sources) {
-    if (value !== undefined && path !== undefined) {
-      throw new ConfigError(`give --${name} or its file form, not both (as a ${level})`)
-    }
-    if (value !== undefined) return value
-    if (path !== undefined) return readSecretFile(name, resolve(cwd, path))
-  }
-  return undefined
-}
-
-const readSecretFile = (name: string, path: string): string => {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    throw new ConfigError(
-      `cannot read the file for --${name}, ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    )
-  }
-  // Editors and `echo` end a file with a line break; it is never part of the secret.
-  const value = text.replace(/[\r\n]+$/, '')
-  if (value === '') throw new ConfigError(`the file for --${name}, ${path}, is empty`)
-  return value
 }
 
 const commaList = (value: string | undefined): string[] | undefined =>

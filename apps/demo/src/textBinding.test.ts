@@ -29,4 +29,18 @@ describe('the editor text of a Y.Text', () => {
     expect(editorTextOf(text).replaceAll('\uFFFC', '')).toBe('hi')
     expect(contentNotShown(text)).toEqual({ objects: 3, formatted: false })
   })
+
+  it('matches Y.Text.insert positions, which count forged content, so local inserts land where they are shown', () => {
+    const doc = new Y.Doc()
+    const text = doc.getText('body')
+    const forger = new Y.Doc()
+    forger.getArray('body').push(['x'])
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(forger))
+    text.insert(1, 'hello')
+    const shown = editorTextOf(text)
+    expect(shown).toBe('\uFFFChello')
+    // Inserting at the editor's position 5 (before the "o") does so in the text too.
+    text.insert(5, '!')
+    expect(editorTextOf(text)).toBe('\uFFFChell!o')
+  })
 })

@@ -10,8 +10,10 @@
  * should. Formatting attributes are ignored. Deleting the placeholder
  * deletes the object. A forged update can even put a `Y.Array`'s content
  * into the text, which counts in its length but is in no delta (and shifts
- * the deltas after it); after each remote change the editor is checked
- * against the text and, where they differ, brought level.
+ * the deltas after it), and which `Y.Text.delete` cannot delete: the editor
+ * shows it as placeholders too (its insert positions count it), deletes
+ * around it, and after each remote change is checked against the text and,
+ * where they differ, brought level.
  */
 import type { Extension } from '@codemirror/state'
 import { ViewPlugin, type EditorView, type ViewUpdate } from '@codemirror/view'
@@ -46,6 +48,27 @@ export const editorTextOf = (text: Y.Text): string => {
   return shown
 }
 
+/** Content that Yjs's `Y.Text.delete` skips (it deletes strings, embeds and nested types only). */
+const isUndeletable = (item: Y.Item): boolean =>
+  !(
+    item.content instanceof Y.ContentString ||
+    item.content instanceof Y.ContentEmbed ||
+    item.content instanceof Y.ContentType
+  )
+
+/** How many positions in [from, to) of `text` hold content that `Y.Text.delete` skips. */
+const undeletableBetween = (text: Y.Text, from: number, to: number): number => {
+  let position = 0
+  let count = 0
+  for (const item of countedItems(text)) {
+    const end = position + item.length
+    if (position >= to) break
+    if (end > from && isUndeletable(item)) count += Math.min(end, to) - Math.max(position, from)
+    position = end
+  }
+  return count
+}
+
 /** How many pieces of content in `text` are not text, and whether any of it is formatted (which the editor ignores). */
 export const contentNotShown = (text: Y.Text): { objects: number; formatted: boolean } => {
   let objects = 0
@@ -58,10 +81,12 @@ export const contentNotShown = (text: Y.Text): { objects: number; formatted: boo
 }
 
 class TextSync {
+  readonly #view: EditorView
   readonly #conf: YSyncConfig
   readonly #observer: (event: Y.YTextEvent, transaction: Y.Transaction) => void
 
   constructor(view: EditorView) {
+    this.#view = view
     this.#conf = view.state.facet(ySyncFacet)
     this.#observer = (event, transaction) => {
       if (transaction.origin === this.#conf) return
@@ -113,16 +138,23 @@ class TextSync {
   update(update: ViewUpdate): void {
     if (!update.docChanged || update.transactions[0]?.annotation(ySyncAnnotation) === this.#conf) return
     const text = this.#conf.ytext
+    let kept = false
     text.doc!.transact(() => {
-      // Positions in the old document, moved by what this loop already changed.
+      // Positions in the old document, moved by what this loop already changed in the text.
       let shift = 0
       update.changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => {
         const insertText = inserted.sliceString(0, inserted.length, '\n')
-        if (fromA !== toA) text.delete(fromA + shift, toA - fromA)
+        // Y.Text.delete skips forged content (and would delete as much further on): count only what it deletes.
+        const undeletable = fromA === toA ? 0 : undeletableBetween(text, fromA + shift, toA + shift)
+        const deleted = toA - fromA - undeletable
+        if (deleted > 0) text.delete(fromA + shift, deleted)
         if (insertText.length > 0) text.insert(fromA + shift, insertText)
-        shift += insertText.length - (toA - fromA)
+        shift += insertText.length - deleted
+        kept ||= undeletable > 0
       })
     }, this.#conf)
+    // What the text kept is shown again, once this update is over (a view cannot be changed during one).
+    if (kept) queueMicrotask(() => this.#catchUp(this.#view))
   }
 
   destroy(): void {

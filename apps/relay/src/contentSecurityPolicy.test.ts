@@ -2,10 +2,10 @@
  * The service serves its static files with a Content-Security-Policy that lets
  * pages load and connect to their own origin (which is their relay) only.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { makeTempDir } from '../../../packages/relay/src/test/relayHarness.js'
 import { contentSecurityPolicy } from './service.js'
 import { startTestService, type TestService } from './test/serviceHarness.js'
 
@@ -21,7 +21,7 @@ afterEach(async () => {
 
 describe('served files', () => {
   it('carry a Content-Security-Policy: own origin only, no inline script, no framing', async () => {
-    staticDir = await makeTempDir('concord-static-')
+    staticDir = await mkdtemp(join(tmpdir(), 'concord-static-'))
     await mkdir(join(staticDir, 'assets'))
     await writeFile(join(staticDir, 'index.html'), '<!doctype html><title>x</title>')
     await writeFile(join(staticDir, 'sw.js'), '')

@@ -7,7 +7,9 @@ import { createClient, type DocHandle } from '@concord/client'
 import { DocumentList, documentListId } from './documentList.js'
 import { mountEditor } from './editor.js'
 import { h } from './element.js'
+import { neverThrowing } from './observed.js'
 import { OfflineSwitch } from './offlineSwitch.js'
+import { presentUser } from './presence.js'
 import { mountStatusBar } from './statusBar.js'
 import { mountTodoList } from './todoList.js'
 import { loadUser, renamed, saveUser, type User } from './user.js'
@@ -61,7 +63,7 @@ const titleInput = byId<HTMLInputElement>('document-title')
 const presence = byId('presence')
 
 const renderList = (): void => {
-  const entries = documents.all()
+  const { entries, skipped } = documents.all()
   documentList.replaceChildren(
     ...entries.map(({ id, title }) =>
       h(
@@ -75,6 +77,19 @@ const renderList = (): void => {
       ),
     ),
   )
+  if (skipped.length > 0) {
+    documentList.append(
+      h(
+        'li',
+        {
+          class: 'wrong-shape',
+          'data-testid': 'documents-skipped',
+          title: skipped.map(({ id, problem }) => `${id}: ${problem}`).join('\n'),
+        },
+        `${skipped.length} ${skipped.length === 1 ? 'entry' : 'entries'} of the wrong shape, not shown`,
+      ),
+    )
+  }
   if (entries.length === 0) documentList.append(h('li', { class: 'hint' }, 'No documents yet.'))
 }
 
@@ -84,9 +99,10 @@ const renderTitle = (): void => {
 }
 
 const renderPresence = (handle: DocHandle): void => {
-  const names = [...handle.awareness.getStates()]
-    .filter(([, state]) => typeof state.user?.name === 'string')
-    .map(([clientId, state]) => `${state.user.name as string}${clientId === handle.doc.clientID ? ' (you)' : ''}`)
+  const names = [...handle.awareness.getStates()].flatMap(([clientId, state]) => {
+    const present = presentUser(state.user)
+    return present ? [`${present.name}${clientId === handle.doc.clientID ? ' (you)' : ''}`] : []
+  })
   presence.textContent = names.length > 0 ? `Here: ${names.join(', ')}` : ''
 }
 
@@ -109,9 +125,9 @@ const openDocument = (id: string | undefined): void => {
     return
   }
   handle.awareness.setLocalStateField('user', user)
-  const unmountEditor = mountEditor(byId('editor'), handle)
+  const unmountEditor = mountEditor(byId('editor'), byId('editor-notice'), handle)
   const unmountTodos = mountTodoList(byId('todos'), handle.doc)
-  const onPresence = (): void => renderPresence(handle)
+  const onPresence = neverThrowing('who is here', () => renderPresence(handle))
   handle.awareness.on('change', onPresence)
   open = {
     id,
@@ -139,10 +155,12 @@ const idInAddress = (): string | undefined => {
   }
 }
 
-documents.observe(() => {
-  renderList()
-  renderTitle()
-})
+documents.observe(
+  neverThrowing('the list of documents', () => {
+    renderList()
+    renderTitle()
+  }),
+)
 titleInput.addEventListener('input', () => {
   if (open) documents.rename(open.id, titleInput.value)
 })

@@ -2,6 +2,8 @@
  * Owns who "you" are in the demo: a name and a color, kept in this browser,
  * in the shape y-codemirror.next reads from awareness (`user`).
  */
+import { boundedName, isColor } from './presence.js'
+
 export interface User {
   readonly name: string
   readonly color: string
@@ -21,7 +23,8 @@ const userOf = (name: string, color: string): User => ({ name, color, colorLight
 export const loadUser = (): User => {
   try {
     const { name, color } = JSON.parse(localStorage.getItem(storageKey) ?? '{}') as { name?: unknown; color?: unknown }
-    if (typeof name === 'string' && typeof color === 'string') return userOf(name, color)
+    // Checked like anyone else's presence: this one is sent to everyone too.
+    if (typeof name === 'string' && boundedName(name) && isColor(color)) return userOf(boundedName(name), color)
   } catch {
     // A broken entry gets a new user.
   }
@@ -29,7 +32,7 @@ export const loadUser = (): User => {
 }
 
 /** The same user under a new name; a blank name keeps the old one. */
-export const renamed = (user: User, name: string): User => userOf(name.trim().slice(0, 40) || user.name, user.color)
+export const renamed = (user: User, name: string): User => userOf(boundedName(name) || user.name, user.color)
 
 export const saveUser = (user: User): User => {
   localStorage.setItem(storageKey, JSON.stringify({ name: user.name, color: user.color }))

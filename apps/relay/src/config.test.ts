@@ -19,6 +19,7 @@ describe('parseConfig', () => {
       clusterHeartbeatMs: 5000,
       maxPayload: 16 * 1024 * 1024,
       logLevel: 'info',
+      readyzDetails: false,
       jwt: undefined,
       queryTokens: true,
       echoCommitted: true,
@@ -26,6 +27,8 @@ describe('parseConfig', () => {
         messagesPerSecond: 200,
         bytesPerSecond: 8 * 1024 * 1024,
         maxConnectionsPerIp: 256,
+        headersTimeoutMs: 5000,
+        maxSockets: undefined,
         maxDocumentsPerConnection: 256,
         maxBufferedBytes: 32 * 1024 * 1024,
         allowedOrigins: undefined,
@@ -95,13 +98,22 @@ describe('parseConfig', () => {
         'https://b.example',
         '--trusted-proxy',
         '10.0.0.1',
+        '--headers-timeout-ms',
+        '2000',
       ],
-      { CONCORD_RATE_BYTES: '1000', CONCORD_MAX_DOCUMENTS_PER_CONNECTION: '4', CONCORD_MAX_BUFFERED_BYTES: '2048' },
+      {
+        CONCORD_RATE_BYTES: '1000',
+        CONCORD_MAX_DOCUMENTS_PER_CONNECTION: '4',
+        CONCORD_MAX_BUFFERED_BYTES: '2048',
+        CONCORD_MAX_SOCKETS: '900',
+      },
     )
     expect(config?.limits).toEqual({
       messagesPerSecond: 50,
       bytesPerSecond: 1000,
       maxConnectionsPerIp: 3,
+      headersTimeoutMs: 2000,
+      maxSockets: 900,
       maxDocumentsPerConnection: 4,
       maxBufferedBytes: 2048,
       allowedOrigins: ['https://a.example', 'https://b.example'],
@@ -160,6 +172,105 @@ describe('parseConfig', () => {
       expect(() => parse(argv), argv.join(' ')).toThrow(ConfigError)
       expect(() => parse(argv), argv.join(' ')).toThrow(message)
     }
+  })
+
+  describe('secrets', () => {
+    const withDir = async (run: (dir: string) => void | Promise<void>) => {
+      const dir = await mkdtemp(join(tmpdir(), 'concord-secrets-'))
+      try {
+        await run(dir)
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+    }
+    const store = 'postgres://app:pg/pa?ss#word@db:5432/concord'
+    const redis = 'rediss://default:re/dis?pw@cache:6380'
+
+    it('are read from files, by flag, variable or config file, so that they need not be in `ps` output', () =>
+      withDir(async (dir) => {
+        await writeFile(join(dir, 'jwt'), `${secret}\n`)
+        await writeFile(join(dir, 'store'), `${store}\r\n`)
+        await writeFile(join(dir, 'redis'), redis)
+        const expected = { jwt: { secret, algorithm: 'HS256' }, storeUrl: store, redisUrl: redis }
+        expect(
+          parseConfig(
+            ['--jwt-secret-file', 'jwt', '--store-url-file', 'store', '--redis-url-file', join(dir, 'redis')],
+            {},
+            dir,
+          ),
+        ).toMatchObject(expected)
+        expect(
+          parseConfig(
+            [],
+            { CONCORD_JWT_SECRET_FILE: 'jwt', CONCORD_STORE_URL_FILE: 'store', CONCORD_REDIS_URL_FILE: 'redis' },
+            dir,
+          ),
+        ).toMatchObject(expected)
+        await writeFile(
+          join(dir, 'relay.json'),
+          JSON.stringify({ 'jwt-secret-file': 'jwt', 'store-url-file': 'store', 'redis-url-file': 'redis' }),
+        )
+        // A config file's paths are relative to the file.
+        expect(parse(['--config', join(dir, 'relay.json')])).toMatchObject(expected)
+        // A higher level wins, in either form.
+        expect(parseConfig(['--jwt-secret', 'y'.repeat(32)], { CONCORD_JWT_SECRET_FILE: 'jwt' }, dir)?.jwt).toEqual({
+          secret: 'y'.repeat(32),
+          algorithm: 'HS256',
+        })
+        expect(() => parseConfig(['--jwt-secret', secret, '--jwt-secret-file', 'jwt'], {}, dir)).toThrow(
+          'give --jwt-secret or its file form, not both (as a flag)',
+        )
+        expect(() => parseConfig(['--store-url-file', 'missing'], {}, dir)).toThrow(
+          `cannot read the file for --store, ${join(dir, 'missing')}: ENOENT`,
+        )
+        await writeFile(join(dir, 'empty'), '\n')
+        expect(() => parseConfig(['--jwt-secret-file', 'empty'], {}, dir)).toThrow('is empty')
+      }))
+
+    it('are never printed in an error: a wrong type, a JSON syntax error, a stray argument', () =>
+      withDir(async (dir) => {
+        const path = join(dir, 'relay.json')
+        const errorFor = (run: () => unknown): string => {
+          try {
+            run()
+          } catch (error) {
+            expect(error).toBeInstanceOf(ConfigError)
+            return (error as Error).message
+          }
+          throw new Error('no error')
+        }
+        const leaks = /s3cret|pg\/pa|re\/dis/
+        for (const contents of [
+          { 'jwt-secret': ['s3cret-s3cret-s3cret-s3cret-s3cret'] },
+          { 'jwt-secret': { value: 's3cret-s3cret-s3cret-s3cret-s3cret' } },
+          { store: [store] },
+          { redis: { url: redis } },
+        ]) {
+          await writeFile(path, JSON.stringify(contents))
+          const message = errorFor(() => parse(['--config', path]))
+          expect(message).toMatch(/must be a string, not an? (array|object) \(not shown: a secret\)/)
+          expect(message).not.toMatch(leaks)
+        }
+        // Not secrets: still shown, as they help.
+        await writeFile(path, JSON.stringify({ port: true }))
+        expect(errorFor(() => parse(['--config', path]))).toContain('not true')
+
+        await writeFile(path, '{\n  "port": 8787,\n  "jwt-secret": s3cret-s3cret-s3cret-s3cret-s3cret\n}')
+        const syntax = errorFor(() => parse(['--config', path]))
+        // Node 20 quotes the text around the error; the message is left out, a position kept where Node gives one.
+        expect(syntax).toMatch(
+          new RegExp(`^the config file ${path} is not valid JSON( \\(line \\d+, column \\d+\\))?$`),
+        )
+        expect(syntax).not.toMatch(leaks)
+        await writeFile(path, `{ "store": "${store}",`)
+        expect(errorFor(() => parse(['--config', path]))).not.toMatch(leaks)
+
+        const stray = errorFor(() => parse(['--jwt-secert', 's3cret-s3cret-s3cret-s3cret-s3cret']))
+        expect(stray).not.toMatch(leaks)
+        const positional = errorFor(() => parse(['--store', 'postgres://db/x', 's3cret-s3cret']))
+        expect(positional).toContain('unexpected argument')
+        expect(positional).not.toMatch(leaks)
+      }))
   })
 
   describe('a config file', () => {

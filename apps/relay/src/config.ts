@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { relayDefaults } from '@concord/relay'
+import { ConfigError } from './configError.js'
 import type { JwtKey } from './jwtAuth.js'
+import { secretForms, secretOf, shownValue, type SecretSetting } from './secretSettings.js'
 
 export interface Config {
   readonly port: number
@@ -25,6 +27,8 @@ export interface Config {
   readonly clusterHeartbeatMs: number
   readonly maxPayload: number
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
+  /** Show each failing check's error in /readyz; without it, /readyz names the failing checks only. */
+  readonly readyzDetails: boolean
   /** The key JWTs must be signed with; undefined for an open relay (anyone may read and write). */
   readonly jwt: JwtKey | undefined
   /** Accept `?token=` in y-websocket mode. */
@@ -37,6 +41,10 @@ export interface Config {
     readonly messagesPerSecond: number
     readonly bytesPerSecond: number
     readonly maxConnectionsPerIp: number
+    /** Close a socket that has not sent a whole request head this long after it was accepted. */
+    readonly headersTimeoutMs: number
+    /** The most sockets the server holds; undefined: below the file-descriptor limit. */
+    readonly maxSockets: number | undefined
     readonly maxDocumentsPerConnection: number
     readonly maxBufferedBytes: number
     /** Browser Origins allowed to connect; undefined allows every Origin. */
@@ -55,13 +63,19 @@ export const usage = `Usage: concord-relay [options]
                                                                 [CONCORD_ADDRESS_FILE, default none]
   --store <url>       store documents in PostgreSQL instead: postgres://user:password@host:port/db
                                                                 [CONCORD_STORE]
+  --store-url-file <file>  ... or read that URL from this file  [CONCORD_STORE_URL_FILE]
   --redis <url>       cluster mode: fan out between the relays that share --store, through Redis
                       (redis://[:password@]host:port[/db] or rediss://)  [CONCORD_REDIS]
+  --redis-url-file <file>  ... or read that URL from this file  [CONCORD_REDIS_URL_FILE]
   --cluster-heartbeat-ms <n>  cluster mode: heartbeat interval; a relay silent for 3x this is gone
                                                                 [CONCORD_CLUSTER_HEARTBEAT_MS, default 5000]
   --max-payload <n>   largest frame accepted, in bytes          [CONCORD_MAX_PAYLOAD, default ${relayDefaults.maxPayload}]
   --log-level <l>     debug, info, warn, error or silent        [CONCORD_LOG_LEVEL, default info]
+  --readyz-details    show each failing dependency's error in /readyz (default: only its name;
+                      the error is always logged)              [CONCORD_READYZ_DETAILS=true]
   --jwt-secret <s>    require JWTs signed with this HMAC secret [CONCORD_JWT_SECRET]
+  --jwt-secret-file <file>  ... read from this file, so it is not in \`ps\` output
+                                                                [CONCORD_JWT_SECRET_FILE]
   --jwt-public-key <file>  ... or with this public key (PEM)    [CONCORD_JWT_PUBLIC_KEY_FILE]
   --jwt-algorithm <a> HS256, HS384, HS512 for a secret (default HS256);
                       RS256, ES256, EdDSA for a key (default RS256)  [CONCORD_JWT_ALGORITHM]
@@ -71,11 +85,17 @@ export const usage = `Usage: concord-relay [options]
   --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
   --api-key <s>       a service key (32+ characters) with every right in the HTTP API (/v1)
                                                                 [CONCORD_API_KEY]
+  --api-key-file <file>  ... read from this file                [CONCORD_API_KEY_FILE]
   --no-echo-committed in y-websocket mode, do not send each update back to its sender once it is
                       stored (stock clients then never show an edit as saved)  [CONCORD_ECHO_COMMITTED=false]
   --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
   --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
-  --max-connections-per-ip <n>                                  [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
+  --max-connections-per-ip <n>  counted from when a socket is accepted, before its request
+                                                                [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
+  --headers-timeout-ms <n>  close a socket that has not sent its request head by then
+                                                                [CONCORD_HEADERS_TIMEOUT_MS, default ${relayDefaults.headersTimeoutMs}]
+  --max-sockets <n>   the most sockets (HTTP and WebSocket) held at once
+                                                                [CONCORD_MAX_SOCKETS, default: below \`ulimit -n\`]
   --max-documents-per-connection <n>                            [CONCORD_MAX_DOCUMENTS_PER_CONNECTION, default ${relayDefaults.maxDocumentsPerConnection}]
   --max-buffered-bytes <n>  unsent bytes before a peer that does not read is dropped
                                                                 [CONCORD_MAX_BUFFERED_BYTES, default ${relayDefaults.maxBufferedBytes}]
@@ -90,12 +110,13 @@ export const usage = `Usage: concord-relay [options]
   --help              print this and exit
 
   concord-relay healthcheck [--address-file <file>]  exit 0 if the relay that wrote <file> answers /healthz
+
+A secret file holds the value alone; line breaks at its end are ignored. Give a setting or its
+-file form, not both at one level (flag, variable, config file).
+
 Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError'
-  readonly code = 'invalidConfig'
-}
+export { ConfigError }
 
 const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 
@@ -114,11 +135,15 @@ const fileKeys = {
   data: 'path',
   'address-file': 'path',
   store: 'string',
+  'store-url-file': 'path',
   redis: 'string',
+  'redis-url-file': 'path',
   'cluster-heartbeat-ms': 'integer',
   'max-payload': 'integer',
   'log-level': 'string',
+  'readyz-details': 'boolean',
   'jwt-secret': 'string',
+  'jwt-secret-file': 'path',
   'jwt-public-key': 'path',
   'jwt-algorithm': 'string',
   'jwt-issuer': 'string',
@@ -126,10 +151,13 @@ const fileKeys = {
   'jwt-clock-tolerance': 'integer',
   'query-tokens': 'boolean',
   'api-key': 'string',
+  'api-key-file': 'path',
   'echo-committed': 'boolean',
   'rate-messages': 'integer',
   'rate-bytes': 'integer',
   'max-connections-per-ip': 'integer',
+  'headers-timeout-ms': 'integer',
+  'max-sockets': 'integer',
   'max-documents-per-connection': 'integer',
   'max-buffered-bytes': 'integer',
   'allowed-origins': 'strings',
@@ -139,11 +167,19 @@ const fileKeys = {
 type FileKey = keyof typeof fileKeys
 /** A config file's settings, numbers as strings (checked with the flags' rules), paths made absolute. */
 type FileSettings = {
-  readonly [key in FileKey]?: key extends 'query-tokens' | 'echo-committed'
+  readonly [key in FileKey]?: key extends 'query-tokens' | 'echo-committed' | 'readyz-details'
     ? boolean
     : key extends 'allowed-origins' | 'trusted-proxies'
       ? string[]
       : string
+}
+
+/** ` (line L, column C)` for a JSON.parse error that gives a position; empty otherwise. */
+const jsonErrorPlace = (text: string, error: unknown): string => {
+  const position = /at position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1]
+  if (position === undefined) return ''
+  const before = text.slice(0, Number(position)).split('\n')
+  return ` (line ${before.length}, column ${before.at(-1)!.length + 1})`
 }
 
 /** Reads and checks a config file: a JSON object with known keys only, each of the right type. */
@@ -158,7 +194,8 @@ export const readConfigFile = (path: string): FileSettings => {
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw new ConfigError(`the config file ${path} is not valid JSON: ${(error as Error).message}`)
+    // JSON.parse quotes the text around the error, which may be a secret: say only where it is.
+    throw new ConfigError(`the config file ${path} is not valid JSON${jsonErrorPlace(text, error)}`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`the config file ${path} must hold a JSON object`)
@@ -171,8 +208,9 @@ export const readConfigFile = (path: string): FileSettings => {
       )
     }
     const type = fileKeys[key as FileKey]
+    const shown = shownValue(key, value)
     const wrongType = (expected: string) =>
-      new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${JSON.stringify(value)}`)
+      new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${shown}`)
     switch (type) {
       case 'integer':
         if (typeof value !== 'number' && typeof value !== 'string') throw wrongType('a number')
@@ -210,11 +248,15 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         data: { type: 'string' },
         'address-file': { type: 'string' },
         store: { type: 'string' },
+        'store-url-file': { type: 'string' },
         redis: { type: 'string' },
+        'redis-url-file': { type: 'string' },
         'cluster-heartbeat-ms': { type: 'string' },
         'max-payload': { type: 'string' },
         'log-level': { type: 'string' },
+        'readyz-details': { type: 'boolean' },
         'jwt-secret': { type: 'string' },
+        'jwt-secret-file': { type: 'string' },
         'jwt-public-key': { type: 'string' },
         'jwt-algorithm': { type: 'string' },
         'jwt-issuer': { type: 'string' },
@@ -222,10 +264,13 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'jwt-clock-tolerance': { type: 'string' },
         'no-query-tokens': { type: 'boolean' },
         'api-key': { type: 'string' },
+        'api-key-file': { type: 'string' },
         'no-echo-committed': { type: 'boolean' },
         'rate-messages': { type: 'string' },
         'rate-bytes': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
+        'headers-timeout-ms': { type: 'string' },
+        'max-sockets': { type: 'string' },
         'max-documents-per-connection': { type: 'string' },
         'max-buffered-bytes': { type: 'string' },
         'allowed-origin': { type: 'string', multiple: true },
@@ -236,6 +281,10 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       strict: true,
     }))
   } catch (error) {
+    // A stray argument may be a secret given to a misspelt flag: its value is not printed.
+    if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      throw new ConfigError('unexpected argument: this command takes options only (the argument is not shown)')
+    }
     throw new ConfigError((error as Error).message)
   }
   if (values.help) return undefined
@@ -245,11 +294,19 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
   if (!(logLevels as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${logLevels.join(', ')}, not "${logLevel}"`)
   }
-  const storeUrl = values.store ?? env.CONCORD_STORE ?? file.store
+  const secret = (name: SecretSetting): string | undefined => {
+    const { fileFlag, variable, fileVariable } = secretForms[name]
+    return secretOf(name, [
+      ['flag', values[name], values[fileFlag], cwd],
+      ['variable', env[variable], env[fileVariable], cwd],
+      ['config file', file[name], file[fileFlag], cwd],
+    ])
+  }
+  const storeUrl = secret('store')
   if (storeUrl !== undefined && !/^postgres(ql)?:\/\/./.test(storeUrl)) {
     throw new ConfigError('--store must be a postgres:// URL (the default store is SQLite, in --data)')
   }
-  const redisUrl = values.redis ?? env.CONCORD_REDIS ?? file.redis
+  const redisUrl = secret('redis')
   if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
     throw new ConfigError('--redis must be a redis:// or rediss:// URL')
   }
@@ -277,9 +334,14 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       2 ** 31 - 1,
     ),
     logLevel: logLevel as Config['logLevel'],
+    readyzDetails:
+      values['readyz-details'] ??
+      (env.CONCORD_READYZ_DETAILS === undefined ? undefined : env.CONCORD_READYZ_DETAILS === 'true') ??
+      file['readyz-details'] ??
+      false,
     jwt: withClaimChecks(
       jwtKeyOf(
-        values['jwt-secret'] ?? env.CONCORD_JWT_SECRET ?? file['jwt-secret'],
+        secret('jwt-secret'),
         values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE ?? file['jwt-public-key'],
         values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM ?? file['jwt-algorithm'],
         cwd,
@@ -296,7 +358,7 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       (env.CONCORD_QUERY_TOKENS === undefined ? undefined : env.CONCORD_QUERY_TOKENS === 'false') ??
       (file['query-tokens'] === undefined ? undefined : !file['query-tokens'])
     ),
-    apiKey: apiKeyOf(values['api-key'] ?? env.CONCORD_API_KEY ?? file['api-key']),
+    apiKey: apiKeyOf(secret('api-key')),
     echoCommitted: !(
       values['no-echo-committed'] ??
       (env.CONCORD_ECHO_COMMITTED === undefined ? undefined : env.CONCORD_ECHO_COMMITTED === 'false') ??
@@ -317,6 +379,19 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         '--max-connections-per-ip',
         values['max-connections-per-ip'] ?? env.CONCORD_MAX_CONNECTIONS_PER_IP ?? file['max-connections-per-ip'],
         relayDefaults.maxConnectionsPerIp,
+      ),
+      headersTimeoutMs: integer(
+        '--headers-timeout-ms',
+        values['headers-timeout-ms'] ??
+          env.CONCORD_HEADERS_TIMEOUT_MS ??
+          file['headers-timeout-ms'] ??
+          String(relayDefaults.headersTimeoutMs),
+        100,
+        600_000,
+      ),
+      maxSockets: optionalPositive(
+        '--max-sockets',
+        values['max-sockets'] ?? env.CONCORD_MAX_SOCKETS ?? file['max-sockets'],
       ),
       maxDocumentsPerConnection: positive(
         '--max-documents-per-connection',
@@ -356,6 +431,9 @@ const commaList = (value: string | undefined): string[] | undefined =>
 
 const positive = (name: string, value: string | undefined, fallback: number): number =>
   value === undefined ? fallback : integer(name, value, 1, Number.MAX_SAFE_INTEGER)
+
+const optionalPositive = (name: string, value: string | undefined): number | undefined =>
+  value === undefined ? undefined : integer(name, value, 1, Number.MAX_SAFE_INTEGER)
 
 const secretAlgorithms = ['HS256', 'HS384', 'HS512'] as const
 const keyAlgorithms = ['RS256', 'ES256', 'EdDSA'] as const

@@ -17,6 +17,21 @@ describe('maskUrlCredentials', () => {
   })
 
   it.each([
+    ['postgres://app:se/cr?et#1@db.internal:5432/concord', 'postgres://app:***@db.internal:5432/concord'],
+    ['postgres://app:12/secret@db/concord', 'postgres://app:***@db/concord'],
+    ['redis://:#secret?@cache:6379/0', 'redis://:***@cache:6379/0'],
+    ['rediss://default:a@b/c@cache.example:6380', 'rediss://default:***@cache.example:6380'],
+    [
+      'postgres://db/concord?sslmode=require&password=se#cr&et',
+      'postgres://db/concord?sslmode=require&password=***&et',
+    ],
+    ['postgres://app:secret@db/concord?application_name=a@b', 'postgres://app:***@b'],
+  ])('masks a password that holds / ? # or @ by the URL structure: %s', (url, expected) => {
+    expect(maskUrlCredentials(url)).toBe(expected)
+    expect(maskUrlCredentials(url)).not.toMatch(/secret|se\/cr|cr\?et|12\/|a@b\/c|se#cr/)
+  })
+
+  it.each([
     'postgres://concord@db/concord',
     'redis://cache:6379',
     'https://a.example',

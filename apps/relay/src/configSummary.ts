@@ -15,28 +15,44 @@ const secretKey = /secret|password|passwd|token|credential|private|api[-_]?key/i
 /** Query parameters that carry secrets in connection URLs. */
 const secretParameter = /^(password|pass|pwd|token|secret|key|auth|access[-_]?token|api[-_]?key|sslpassword)$/i
 
-/** `url` with the password of its user info and any secret query parameter replaced by `***`; other text as it is. */
+/**
+ * `url` with the password of its user info and the value of any secret query parameter replaced by
+ * `***`; other text as it is. Read by structure, not with `new URL`, which refuses (or misreads as a
+ * port and a path) a password holding `/`, `?` or `#`: the user info is everything between `://` and
+ * the last `@`, and its password everything after its first `:`. An `@` in a query string then makes
+ * more than the password masked, never less.
+ */
 export const maskUrlCredentials = (url: string): string => {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url
-  let parsed: URL
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0]
+  if (scheme === undefined) return url
+  let rest = url.slice(scheme.length)
+  const at = rest.lastIndexOf('@')
+  const colon = rest.indexOf(':')
+  if (at >= 0 && colon >= 0 && colon < at) rest = `${rest.slice(0, colon + 1)}${masked}${rest.slice(at)}`
+  // Parameters in the query (after the host, so after the last `@`); a secret's value runs to the next `&`,
+  // `#` included, since a driver may not read `#` as the start of a fragment.
+  const host = rest.lastIndexOf('@') + 1
+  const query = rest.indexOf('?', host)
+  if (query >= 0) {
+    const parameters = rest
+      .slice(query + 1)
+      .split('&')
+      .map((parameter) => {
+        const equals = parameter.indexOf('=')
+        const name = equals < 0 ? parameter : parameter.slice(0, equals)
+        return equals >= 0 && secretParameter.test(decodedName(name)) ? `${name}=${masked}` : parameter
+      })
+    rest = `${rest.slice(0, query + 1)}${parameters.join('&')}`
+  }
+  return scheme + rest
+}
+
+const decodedName = (name: string): string => {
   try {
-    parsed = new URL(url)
+    return decodeURIComponent(name.replaceAll('+', ' '))
   } catch {
-    // Not a URL after all; a user info part still may not pass.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, `$1${masked}@`)
+    return name
   }
-  let changed = false
-  if (parsed.password) {
-    parsed.password = masked
-    changed = true
-  }
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (secretParameter.test(name)) {
-      parsed.searchParams.set(name, masked)
-      changed = true
-    }
-  }
-  return changed ? parsed.href : url
 }
 
 /** `value` with every secret masked: values under secret-looking keys, and credentials inside URLs. */

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose'
 import { describe, expect, it } from 'vitest'
-import { accessFor, createJwtAuthenticate } from './jwtAuth.js'
+import { accessFor, createJwtAuthenticate, exactGrant, parseGrantPattern } from './jwtAuth.js'
 
 const request = {} as IncomingMessage
 const secret = 'a test secret that is long enough for HS256'
@@ -20,6 +20,33 @@ describe('accessFor', () => {
     expect(accessFor({ a: 'admin' }, 'a')).toBeUndefined()
     expect(accessFor(['a'], 'a')).toBeUndefined()
     expect(accessFor({}, '__proto__')).toBeUndefined()
+  })
+})
+
+describe('grant patterns', () => {
+  it('grants a literal star only when it is escaped: "ada*" is a prefix, "ada\\*" the document ada*', () => {
+    expect(accessFor({ 'ada\\*': 'write' }, 'ada*')).toBe('write')
+    expect(accessFor({ 'ada\\*': 'write' }, 'adam/private')).toBeUndefined()
+    expect(accessFor({ 'ada\\*': 'write' }, 'ada')).toBeUndefined()
+    expect(accessFor({ 'ada*': 'write' }, 'adam/private')).toBe('write')
+    // A backslash in a name is escaped too; a stray one makes the key grant nothing.
+    expect(accessFor({ 'a\\\\b': 'read' }, 'a\\b')).toBe('read')
+    expect(accessFor({ 'a\\b': 'read' }, 'a\\b')).toBeUndefined()
+    expect(accessFor({ 'a\\': 'read', 'b\\\\*': 'read' }, 'a\\')).toBeUndefined()
+    expect(accessFor({ 'b\\\\*': 'read' }, 'b\\c')).toBe('read')
+    // An escaped exact grant wins over a prefix, as any exact name does.
+    expect(accessFor({ 'ada*': 'write', 'ada\\*': 'read' }, 'ada*')).toBe('read')
+  })
+
+  it('exactGrant escapes a name so that it grants that document only', () => {
+    for (const name of ['ada*', 'a\\b', '\\*', '*', 'plain', 'x\\\\*']) {
+      expect(parseGrantPattern(exactGrant(name))).toEqual({ exact: name })
+      expect(accessFor({ [exactGrant(name)]: 'write' }, name)).toBe('write')
+      expect(accessFor({ [exactGrant(name)]: 'write' }, `${name}/more`)).toBeUndefined()
+    }
+    expect(parseGrantPattern('team/*')).toEqual({ prefix: 'team/' })
+    expect(parseGrantPattern('a*b')).toEqual({ exact: 'a*b' })
+    expect(parseGrantPattern('a\\x')).toBeUndefined()
   })
 })
 

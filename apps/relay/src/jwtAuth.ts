@@ -5,8 +5,12 @@
  *
  *   { "sub": "ada", "exp": 1795430000, "docs": { "notes/ada": "write", "team/*": "read" } }
  *
- * An exact name wins over a prefix; among prefixes (ending in `*`) the
- * longest wins.
+ * A key is a grant pattern: a name taken literally, or, when it ends in an
+ * unescaped `*`, a prefix. `\` escapes the character after it (`\*` is a
+ * literal star, `\\` a literal backslash), so every key means exactly one
+ * thing: `"ada\\*"` in JSON is the document `ada*`, `"ada*"` every name that
+ * starts with `ada`. A key with any other `\` grants nothing. An exact name
+ * wins over a prefix; among prefixes the longest wins.
  */
 import { errors, importSPKI, jwtVerify, type JWTPayload } from 'jose'
 import type { Access, Authenticate } from '@concord/relay'
@@ -29,17 +33,47 @@ export type JwtKey = (
 
 const isAccess = (value: unknown): value is Access => value === 'read' || value === 'write'
 
+/** What one key of the `docs` claim names: one document, or every document whose name starts with `prefix`. */
+export type GrantPattern = { readonly exact: string } | { readonly prefix: string }
+
+/** The pattern a `docs` key stands for, or undefined for a key that is not well formed (a stray `\`). */
+export const parseGrantPattern = (key: string): GrantPattern | undefined => {
+  let name = ''
+  for (let i = 0; i < key.length; i++) {
+    const char = key[i]!
+    if (char === '\\') {
+      const next = key[i + 1]
+      if (next !== '\\' && next !== '*') return undefined
+      name += next
+      i++
+    } else if (char === '*' && i === key.length - 1) {
+      return { prefix: name }
+    } else {
+      name += char
+    }
+  }
+  return { exact: name }
+}
+
+/** The `docs` key that grants exactly `doc` (its stars and backslashes escaped): for whoever issues tokens. */
+export const exactGrant = (doc: string): string => doc.replace(/[\\*]/g, '\\$&')
+
 /** The access `docs` grants to `doc`, or undefined when it grants none. */
 export const accessFor = (docs: unknown, doc: string): Access | undefined => {
   if (typeof docs !== 'object' || docs === null || Array.isArray(docs)) return undefined
-  const rights = docs as Record<string, unknown>
-  if (Object.hasOwn(rights, doc)) return isAccess(rights[doc]) ? rights[doc] : undefined
+  // An exact grant with a value other than read or write still wins: it grants nothing.
+  let exact: { access: unknown } | undefined
   let best: { length: number; access: Access } | undefined
-  for (const [pattern, access] of Object.entries(rights)) {
-    if (!pattern.endsWith('*') || !isAccess(access)) continue
-    const prefix = pattern.slice(0, -1)
-    if (doc.startsWith(prefix) && (!best || prefix.length > best.length)) best = { length: prefix.length, access }
+  for (const [key, access] of Object.entries(docs as Record<string, unknown>)) {
+    const pattern = parseGrantPattern(key)
+    if (!pattern) continue
+    if ('exact' in pattern) {
+      if (pattern.exact === doc) exact = { access }
+    } else if (isAccess(access) && doc.startsWith(pattern.prefix) && (!best || pattern.prefix.length > best.length)) {
+      best = { length: pattern.prefix.length, access }
+    }
   }
+  if (exact) return isAccess(exact.access) ? exact.access : undefined
   return best?.access
 }
 

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { closeCodes } from '@concord/protocol'
@@ -147,6 +147,41 @@ describe('concord-relay service', () => {
     expect(JSON.parse(configLine!)).toMatchObject({ config: { jwt: { algorithm: 'HS256', secret: '***' } } })
     expect(relay.stderr()).not.toContain(secret)
     expect(relay.stderr()).not.toContain(token)
+  })
+
+  it('takes its JWT secret from a file, and prints no secret, whatever it is given', async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'concord-service-'))
+    const secret = 'a secret of at least thirty-two characters, from a file'
+    await writeFile(join(dataDir, 'jwt-secret'), `${secret}\n`)
+    const relay = await startRelayProcess('--jwt-secret-file', join(dataDir, 'jwt-secret'))
+    expect(relay.startLine).toContain('auth: JWT HS256')
+    const token = await new SignJWT({ docs: { 'team/*': 'write' } })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('ada')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret))
+    const member = await connect(relay.url)
+    member.send({ type: 'auth', doc: '', token })
+    member.open('team/plan').doc.getText('t').insert(0, 'signed')
+    await member.whenAcked('team/plan')
+    expect(relay.stderr()).not.toContain('from a file')
+
+    // A password holding / ? # (which new URL refuses), a secret of the wrong type, a file that is not JSON.
+    const store = await runToExit('--data', dataDir, '--store', 'postgres://app:pw/with?odd#chars@127.0.0.1:1/concord')
+    expect(store.code).toBe(1)
+    expect(store.stderr).toContain('"storeUrl":"postgres://app:***@127.0.0.1:1/concord"')
+    expect(store.stderr).not.toMatch(/pw\/with|odd#chars/)
+    const config = join(dataDir, 'relay.json')
+    await writeFile(config, JSON.stringify({ 'jwt-secret': { value: 'the-wrong-type-s3cret' } }))
+    const wrongType = await runToExit('--config', config)
+    expect(wrongType.code).toBe(2)
+    expect(wrongType.stderr).toContain('"jwt-secret" in the config file')
+    expect(wrongType.stderr).not.toContain('s3cret')
+    await writeFile(config, '{ "jwt-secret": not-json-s3cret-value }')
+    const notJson = await runToExit('--config', config)
+    expect(notJson.code).toBe(2)
+    expect(notJson.stderr).toContain('is not valid JSON')
+    expect(notJson.stderr).not.toContain('s3cret')
   })
 
   it('says why when the port is taken, and exits 1', async () => {

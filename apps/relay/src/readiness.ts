@@ -89,3 +89,12 @@ export const readiness = async (
     body: { status: failing.length === 0 ? 'ready' : 'not ready', failing, checks: results },
   }
 }
+
+/**
+ * What anonymous clients of /readyz are told: which checks fail, never why. An error can name hosts,
+ * ports, users and databases ("connect ECONNREFUSED 10.0.0.5:5432"); the service logs it instead.
+ */
+export const withoutDetails = (body: Readiness['body']): Readiness['body'] => ({
+  ...body,
+  checks: body.checks.map(({ name, ok }) => ({ name, ok })),
+})

@@ -20,7 +20,7 @@ import { maskUrlCredentials } from './configSummary.js'
 import { prepareDataFolder } from './dataFolder.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
 import { createRelayMetrics, type RelayMetrics } from './metrics.js'
-import { readiness, type ReadinessCheck } from './readiness.js'
+import { readiness, withoutDetails, type ReadinessCheck } from './readiness.js'
 
 export interface Service {
   /** ws://host:port, with the port actually bound. */
@@ -52,6 +52,8 @@ interface Endpoints {
   readonly checks: readonly ReadinessCheck[]
   readonly metrics: RelayMetrics
   readonly shuttingDown: () => boolean
+  /** Show each failing check's error in /readyz (`--readyz-details`); it is logged either way. */
+  readonly readyzDetails: boolean
 }
 
 /** apps/demo/dist, from apps/relay/dist (built) or apps/relay/src (tests). */
@@ -95,6 +97,29 @@ const staticFilePath = (root: string, url: string): string | undefined => {
   return file.startsWith(root + sep) ? file : undefined
 }
 
+/**
+ * The Content-Security-Policy of every served file (it governs the pages, and the service worker's
+ * own fetches): scripts, images, fonts, connections and workers from this origin only, which is also
+ * the relay's (\`'self'\` covers ws: and wss: to it), no inline script, nothing framed, no plugins.
+ * Inline styles stay allowed: CodeMirror writes its styles into the page and its cursors into
+ * \`style\` attributes. So a style that got in anyway (a colour from someone's presence) can
+ * neither run code nor load anything from elsewhere (\`url(http://...)\`).
+ */
+export const contentSecurityPolicy = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "manifest-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ')
+
 /** Serves the file a GET or HEAD names, if there is one; resolves false when there is not. */
 const serveStaticFile = async (root: string, request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
   const file = staticFilePath(root, request.url ?? '/')
@@ -107,6 +132,8 @@ const serveStaticFile = async (root: string, request: IncomingMessage, response:
     // Vite names the files in assets/ by their content; everything else (index.html, sw.js) is checked each time.
     'cache-control': file.startsWith(join(root, 'assets') + sep) ? 'public, max-age=31536000, immutable' : 'no-cache',
     'x-content-type-options': 'nosniff',
+    'content-security-policy': contentSecurityPolicy,
+    'referrer-policy': 'no-referrer',
   })
   if (request.method === 'HEAD') response.end()
   // On an error (the file vanished, the client left) pipeline has already closed both ends.
@@ -134,7 +161,7 @@ const serveAsync = (
 
 const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) => {
   // A load balancer asks /readyz every few seconds: log when the answer changes, not each time.
-  let lastReadiness = 'ready'
+  let lastReadiness = 'ready: '
   return (request: IncomingMessage, response: ServerResponse): void => {
     if (endpoints.relay.handleHttp(request, response)) return
     const path = (request.url ?? '/').split('?', 1)[0]
@@ -145,12 +172,15 @@ const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) =>
     }
     if (request.method === 'GET' && path === '/readyz') {
       const answer = readiness(endpoints.checks, endpoints.shuttingDown()).then(({ status, body }) => {
-        if (body.status !== lastReadiness) {
-          lastReadiness = body.status
+        const summary = `${body.status}: ${body.failing.join(',')}`
+        if (summary !== lastReadiness) {
+          lastReadiness = summary
+          // The log gets each failing check's error; the answer below does only with --readyz-details.
           if (status === 200) logger.info({ readiness: body }, 'ready again')
           else logger.warn({ readiness: body }, body.status)
         }
-        return { status, contentType: 'application/json', body: JSON.stringify(body) + '\n' }
+        const shown = endpoints.readyzDetails ? body : withoutDetails(body)
+        return { status, contentType: 'application/json', body: JSON.stringify(shown) + '\n' }
       })
       serveAsync(answer, response, logger, '/readyz')
       return
@@ -223,6 +253,8 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     echoCommitted: config.echoCommitted,
     rateLimit: { messagesPerSecond: config.limits.messagesPerSecond, bytesPerSecond: config.limits.bytesPerSecond },
     maxConnectionsPerIp: config.limits.maxConnectionsPerIp,
+    headersTimeoutMs: config.limits.headersTimeoutMs,
+    ...(config.limits.maxSockets !== undefined && { maxSockets: config.limits.maxSockets }),
     maxDocumentsPerConnection: config.limits.maxDocumentsPerConnection,
     maxBufferedBytes: config.limits.maxBufferedBytes,
     ...(config.limits.allowedOrigins && { allowedOrigins: config.limits.allowedOrigins }),
@@ -233,7 +265,13 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   const staticDir = resolve(options.staticDir ?? demoDist)
   let shuttingDown = false
   const server = createServer(
-    httpHandler(staticDir, logger, { relay, checks, metrics, shuttingDown: () => shuttingDown }),
+    httpHandler(staticDir, logger, {
+      relay,
+      checks,
+      metrics,
+      shuttingDown: () => shuttingDown,
+      readyzDetails: config.readyzDetails,
+    }),
   )
   relay.attach(server)
   try {

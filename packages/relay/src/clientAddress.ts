@@ -9,7 +9,7 @@
 import type { IncomingMessage } from 'node:http'
 
 /** `::ffff:127.0.0.1`, as Node reports an IPv4 peer on a dual-stack socket, is `127.0.0.1`. */
-const normalize = (address: string): string => {
+export const normalizeAddress = (address: string): string => {
   const trimmed = address.trim()
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(trimmed) ? trimmed.slice(7) : trimmed
 }
@@ -17,14 +17,14 @@ const normalize = (address: string): string => {
 export type ClientAddressOf = (request: IncomingMessage) => string
 
 export const clientAddressResolver = (trustedProxies: readonly string[]): ClientAddressOf => {
-  const trusted = new Set(trustedProxies.map(normalize))
+  const trusted = new Set(trustedProxies.map(normalizeAddress))
   return (request) => {
-    const peer = normalize(request.socket.remoteAddress ?? 'unknown')
+    const peer = normalizeAddress(request.socket.remoteAddress ?? 'unknown')
     if (!trusted.has(peer)) return peer
     const header = request.headers['x-forwarded-for']
     const hops = (Array.isArray(header) ? header.join(',') : (header ?? ''))
       .split(',')
-      .map(normalize)
+      .map(normalizeAddress)
       .filter((hop) => hop !== '')
     for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i]!)) return hops[i]!
     // Only proxies, or no header: the farthest one known.

@@ -18,3 +18,4 @@ export { FanoutUnavailableError, StoreClosedError, StoreTimeoutError, StoreWorke
 export { type ClosedBy, type RelayObserver, type StoreOperation } from './relayObserver.js'
 export type { WireMode } from './room.js'
 export { silentLogger, type Logger } from './logger.js'
+export { defaultMaxSockets } from './socketGate.js'

@@ -9,7 +9,7 @@ import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, Prot
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
 import { ChangeFeed, type DocumentChange } from './changeFeed.js'
-import { clientAddressResolver } from './clientAddress.js'
+import { clientAddressResolver, normalizeAddress } from './clientAddress.js'
 import { callHook } from './hookCall.js'
 import { createHttpApi } from './httpApi.js'
 import type { DocStore } from './docStore.js'
@@ -21,6 +21,7 @@ import { RelaySocket } from './relaySocket.js'
 import { QueuedBytes } from './queuedBytes.js'
 import { Room } from './room.js'
 import { openServerDocument, type OpenDocumentOptions, type ServerDocument } from './serverDocument.js'
+import { SocketGate } from './socketGate.js'
 import { timedStore } from './timedStore.js'
 import { inspectUpdate } from './yjsUpdates.js'
 import { TokenBucket } from './tokenBucket.js'
@@ -63,8 +64,23 @@ export interface RelayOptions {
    * per-address limit and the logs. Default: none (the header is ignored).
    */
   readonly trustedProxies?: readonly string[]
-  /** Upgrades from one IP address beyond this many open connections are refused (HTTP 429). Default: 256. */
+  /**
+   * Connections from one IP address beyond this many are refused (HTTP 429). On an attached server a
+   * socket counts from the moment it is accepted, before its request is read, so half-sent upgrades
+   * count too; with `handleUpgrade` alone, from its upgrade. Default: 256.
+   */
   readonly maxConnectionsPerIp?: number
+  /**
+   * A socket of the attached server that has not sent a whole request head (an upgrade or any other
+   * HTTP request) this long after it was accepted is closed. Default: 5 s.
+   */
+  readonly headersTimeoutMs?: number
+  /**
+   * The most sockets the attached server holds at once, HTTP and WebSocket (its `maxConnections`);
+   * one more is closed as soon as it is accepted. Default: the server's own cap if it has one, else
+   * below the process's file-descriptor limit (see `defaultMaxSockets`).
+   */
+  readonly maxSockets?: number
   /** A native connection may have this many documents open; one more gets an error frame (4429). Default: 256. */
   readonly maxDocumentsPerConnection?: number
   /**
@@ -213,6 +229,7 @@ export const relayDefaults = {
   onChangeDebounceMs: 1_000,
   hookTimeoutMs: 10_000,
   maxConnectionsPerIp: 256,
+  headersTimeoutMs: 5_000,
   trustedProxies: [],
   maxDocumentsPerConnection: 256,
   maxWaitingFrames: 256,
@@ -258,8 +275,16 @@ export const createRelay = (options: RelayOptions): Relay => {
     byteBurst: Math.max(settings.maxPayload, options.rateLimit?.bytesPerSecond ?? 0),
     ...options.rateLimit,
   }
-  const connectionsPerIp = new Map<string, number>()
   const ipOf = clientAddressResolver(settings.trustedProxies)
+  const trustedProxies = new Set(settings.trustedProxies.map(normalizeAddress))
+  const gate = new SocketGate({
+    maxConnectionsPerIp: settings.maxConnectionsPerIp,
+    headersTimeoutMs: settings.headersTimeoutMs,
+    maxSockets: options.maxSockets,
+    isTrustedProxy: (address) => trustedProxies.has(address),
+    normalize: normalizeAddress,
+    logger,
+  })
   const rooms = new Map<string, Room>()
   const changeFeed =
     options.onChange &&
@@ -376,7 +401,8 @@ export const createRelay = (options: RelayOptions): Relay => {
       },
     )
     sockets.add(socket)
-    connectionsPerIp.set(ip, (connectionsPerIp.get(ip) ?? 0) + 1)
+    // Counted already when its socket was accepted, unless it came through a trusted proxy or handleUpgrade alone.
+    gate.count(request.socket, ip)
     const messageBudget = new TokenBucket(rateLimit.messagesPerSecond, rateLimit.messageBurst)
     const byteBudget = new TokenBucket(rateLimit.bytesPerSecond, rateLimit.byteBurst)
     let connection: Connection | undefined
@@ -384,9 +410,6 @@ export const createRelay = (options: RelayOptions): Relay => {
     ws.on('error', (error) => logger.warn({ ...socket.logFields, err: error }, 'connection error'))
     ws.on('close', (code, reason) => {
       sockets.delete(socket)
-      const left = (connectionsPerIp.get(ip) ?? 1) - 1
-      if (left > 0) connectionsPerIp.set(ip, left)
-      else connectionsPerIp.delete(ip)
       connection?.closed()
       logClosed(socket, connection, code, reason.toString())
     })
@@ -487,12 +510,14 @@ export const createRelay = (options: RelayOptions): Relay => {
       logger.info({ ip: ipOf(request), origin: request.headers.origin, status }, reason)
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
+    gate.headersArrived(socket)
+    if (gate.isRefused(socket)) return
     if (closing) return refuse('503 Service Unavailable', 'upgrade refused: shutting down')
     const origin = request.headers.origin
     if (settings.allowedOrigins && origin !== undefined && !settings.allowedOrigins.includes(origin)) {
       return refuse('403 Forbidden', 'upgrade refused: Origin not allowed')
     }
-    if ((connectionsPerIp.get(ipOf(request)) ?? 0) >= settings.maxConnectionsPerIp) {
+    if (!gate.isCounted(socket) && !gate.hasRoomFor(ipOf(request))) {
       return refuse('429 Too Many Requests', 'upgrade refused: too many connections from this address')
     }
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
@@ -555,7 +580,10 @@ export const createRelay = (options: RelayOptions): Relay => {
   }
 
   return {
-    attach: (server) => server.on('upgrade', handleUpgrade),
+    attach: (server) => {
+      gate.watch(server)
+      server.on('upgrade', handleUpgrade)
+    },
     handleUpgrade,
     handleHttp,
     openDocument,

@@ -159,20 +159,43 @@ describe('admitUpdate', () => {
     )
   })
 
-  it('drops content for clocks the document holds without a gap before them', () => {
+  it('drops a repeat of what the document holds, and keeps what an overlapping update adds', () => {
     const [first, second] = typing(7, ['abc', 'de'])
     const relay = new RelayDocument()
     expect(relay.receive(first!)).toEqual(first)
     expect(relay.receive(first!)).toBeUndefined()
-    // The same clocks with other content: a forgery, dropped as a Y.Doc holding them would drop it.
-    const [forged] = typing(7, ['xyz'])
-    expect(relay.receive(forged!)).toBeUndefined()
     expect(relay.receive(second!)).toEqual(second)
     // An update that overlaps what is held keeps what is new.
     const [whole] = typing(7, ['abcdefg'])
     const kept = relay.receive(whole!)!
     expect(Y.decodeUpdate(kept).structs.map((struct) => [struct.id.clock, struct.length])).toEqual([[5, 2]])
     expect(relay.content()).toMatchObject({ text: 'abcdefg' })
+  })
+
+  it("refuses other content under clocks the document holds, so that nobody can squat a client's next clocks", () => {
+    const [first] = typing(7, ['abc'])
+    const relay = new RelayDocument()
+    relay.receive(first!)
+    // Anyone who read the state vector knows client 7 comes next at clock 3, and can write there first.
+    const squatter = new Y.Doc()
+    Y.applyUpdate(squatter, first!)
+    squatter.clientID = 7
+    const squatted: Uint8Array[] = []
+    squatter.on('update', (update: Uint8Array) => squatted.push(update))
+    squatter.getText('t').insert(3, 'XY')
+    expect(relay.receive(squatted[0]!)).toBeDefined()
+    // Client 7's own edit at those clocks, and a forgery of what it wrote first, are refused, not taken for repeats.
+    const [, own] = typing(7, ['abc', 'de'])
+    const [forgedFirst] = typing(7, ['xyz'])
+    for (const [what, update] of [
+      ['the real edit', own!],
+      ['a forgery of the first edit', forgedFirst!],
+    ] as const) {
+      expect(() => relay.receive(update), what).toThrow(
+        expect.objectContaining({ code: 'invalidUpdate', message: expect.stringContaining('7:') }),
+      )
+    }
+    expect(relay.content()).toMatchObject({ text: 'abcXY' })
   })
 
   it('refuses content that contradicts what the document holds past a gap', () => {

@@ -155,7 +155,9 @@ describe('authentication: native mode', () => {
     refreshing.open('a')
     lapsing.open('a')
     await Promise.all([refreshing.whenSynced('a'), lapsing.whenSynced('a')])
-    const refresh = setInterval(() => refreshing.send({ type: 'auth', doc: '', token: 'write:a' }), 50)
+    // Each refresh is a new token (a new JWT has a new exp): the same token again changes nothing.
+    let refreshes = 0
+    const refresh = setInterval(() => refreshing.send({ type: 'auth', doc: '', token: `write:a,${++refreshes}` }), 50)
     try {
       expect(await lapsing.whenClosed()).toEqual({ code: closeCodes.unauthenticated, reason: 'the token expired' })
       expect(refreshing.closeEvent).toBeUndefined()

@@ -35,8 +35,6 @@ export interface RoomPeer {
   refuse(code: CloseCodeName, reason: string): void
   /** False for read-only access: the room then drops every update and sync step 2 the peer sends. */
   readonly canWrite: boolean
-  /** The room dropped a write from this read-only peer. */
-  writeDropped(): void
   /**
    * Another peer claims the presence of a client this peer introduced: check
    * that this one is still connected, and drop it if it does not answer.
@@ -50,6 +48,22 @@ export type RoomMessage =
   | { readonly type: 'queryAwareness' }
 
 type OutgoingMessage = Exclude<RoomMessage, { type: 'queryAwareness' }>
+
+/**
+ * What became of one sync message, once it is settled. `durable`: what it
+ * carries is in the store, or was there already (a repeat, a step 1, an empty
+ * update), and so is everything the room stored before it. `dropped`: the
+ * peer may only read, so nothing of it was kept. `refused`: it is invalid,
+ * contradicts what the document holds, or no Yjs document could integrate
+ * it; nothing of it was kept or forwarded, and the document stays open.
+ */
+export type SyncOutcome =
+  | { readonly kind: 'durable' }
+  | { readonly kind: 'dropped' }
+  | { readonly kind: 'refused'; readonly code: CloseCodeName; readonly reason: string }
+
+const durable: SyncOutcome = { kind: 'durable' }
+const dropped: SyncOutcome = { kind: 'dropped' }
 
 export interface RoomOptions {
   readonly store: DocStore
@@ -71,7 +85,7 @@ export interface RoomOptions {
 interface QueuedMessage {
   readonly peer: RoomPeer
   readonly message: RoomMessage
-  readonly resolve: () => void
+  readonly resolve: (outcome: SyncOutcome | undefined) => void
   readonly reject: (error: unknown) => void
 }
 
@@ -134,20 +148,25 @@ export class Room implements FanoutMember {
 
   /**
    * Handles one message from `peer`. For a sync message, returns a promise
-   * that resolves once what it carries is durable (for a step 1 or an empty
-   * update, which store nothing: once everything stored before it is). Throws (or, while the document
-   * loads, rejects) a ProtocolError when the message is invalid; rejects with
+   * of its outcome (see SyncOutcome); a durable one resolves once what it
+   * carries is durable (for a frame that stores nothing: once everything
+   * stored before it is). Returns undefined, or resolves with undefined, when
+   * the message gets no outcome: it is not a sync message, or the room
+   * refused the peer meanwhile. Throws (or, while the document loads,
+   * rejects) a ProtocolError when the message is malformed; rejects with
    * another error when the document could not be loaded or stored, after
    * refusing the peer.
    */
-  receive(peer: RoomPeer, message: RoomMessage): Promise<void> | undefined {
+  receive(peer: RoomPeer, message: RoomMessage): Promise<SyncOutcome | undefined> | undefined {
     if (this.#status === 'loading') {
       const waiting = this.#queuedBy.get(peer) ?? 0
       if (waiting >= this.options.maxWaitingFrames) {
         return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
       }
       this.#queuedBy.set(peer, waiting + 1)
-      return new Promise((resolve, reject) => this.#queued.push({ peer, message, resolve, reject }))
+      return new Promise<SyncOutcome | undefined>((resolve, reject) =>
+        this.#queued.push({ peer, message, resolve, reject }),
+      )
     }
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
@@ -274,7 +293,7 @@ export class Room implements FanoutMember {
     await this.#settled()
   }
 
-  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<void> | undefined {
+  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
       // Merge first, so that a corrupt document is not blamed on this peer's state vector.
@@ -286,23 +305,33 @@ export class Room implements FanoutMember {
         throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
       }
       peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
-      return this.#lastWrite
+      return this.#afterLastWrite()
     }
-    if (!peer.canWrite) {
-      // Read-only: never stored, never forwarded, never acknowledged.
-      peer.writeDropped()
-      return undefined
-    }
+    // Read-only: never stored, never forwarded, never acknowledged.
+    if (!peer.canWrite) return Promise.resolve(dropped)
     // Learnt at the first write, so that a document only read never decodes its whole state.
     const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge()).ranges)))
     if (!known) return undefined
-    const admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
-    if (!admitted) return this.#lastWrite
+    let admitted: AdmittedUpdate | undefined
+    try {
+      admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
+      return Promise.resolve({ kind: 'refused', code: error.code, reason: error.message })
+    }
+    // The merge that admission needed failed: the room refused every peer.
+    if (this.#status === 'gone') return undefined
+    if (!admitted) return this.#afterLastWrite()
     const { update, ranges } = admitted
     known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-    return this.#write(update)
+    return this.#write(update).then(() => durable)
+  }
+
+  /** Durable once everything stored before it is; a failed write refuses the peers instead. */
+  #afterLastWrite(): Promise<SyncOutcome> {
+    return this.#lastWrite.then(() => durable)
   }
 
   #write(update: Uint8Array): Promise<void> {
@@ -354,9 +383,10 @@ export class Room implements FanoutMember {
     this.#queuedBy.clear()
     for (const { peer, message, resolve, reject } of queued) {
       try {
-        const durable = this.receive(peer, message)
-        if (durable) durable.then(resolve, reject)
-        else resolve()
+        const outcome = this.receive(peer, message)
+        // A dropped or refused frame resolves with what became of it, never as if it were durable.
+        if (outcome) outcome.then(resolve, reject)
+        else resolve(undefined)
       } catch (error) {
         reject(error)
       }

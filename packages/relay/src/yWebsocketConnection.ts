@@ -1,36 +1,30 @@
 /**
  * Owns a connection in y-websocket mode: one document, named by the URL path,
  * frames as y-websocket writes them, and the access granted when it
- * connected. No acks: stock clients have no way to read them.
+ * connected. No acks: stock clients have no way to read them, nor a refused
+ * frame, so a dropped write is told with y-protocols' "permission denied"
+ * and a refused one closes the connection (4422).
  */
 import { decodeYWebsocketMessage, encodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
 import type { Access } from './auth.js'
 import type { RelaySocket } from './relaySocket.js'
-import type { Room, RoomPeer } from './room.js'
+import type { Room, RoomPeer, SyncOutcome } from './room.js'
 
 export class YWebsocketConnection {
   readonly #peer: RoomPeer
+  #toldReadOnly = false
 
   constructor(
     private readonly socket: RelaySocket,
     private readonly room: Room,
     access: Access,
   ) {
-    let toldReadOnly = false
     this.#peer = {
       mode: 'y-websocket',
       canWrite: access === 'write',
       send: (frame) => socket.send(frame),
       probe: () => socket.probe(),
       refuse: (code, reason) => socket.close(code, reason),
-      writeDropped: () => {
-        // Once: y-protocols' "permission denied" is the only refusal a stock provider understands.
-        if (toldReadOnly) return
-        toldReadOnly = true
-        socket.send(
-          encodeYWebsocketMessage({ type: 'permissionDenied', reason: 'read-only: your changes are not kept' }),
-        )
-      },
     }
     room.join(this.#peer)
   }
@@ -41,11 +35,26 @@ export class YWebsocketConnection {
     if (message.type === 'permissionDenied') {
       throw new ProtocolError('malformedMessage', 'auth messages are sent by the relay only')
     }
-    this.room.receive(this.#peer, message)?.catch((error: unknown) => this.#failed(error))
+    this.room.receive(this.#peer, message)?.then(
+      (outcome) => outcome && this.#settled(outcome),
+      (error: unknown) => this.#failed(error),
+    )
   }
 
   closed(): void {
     this.room.leave(this.#peer)
+  }
+
+  #settled(outcome: SyncOutcome): void {
+    if (outcome.kind === 'refused') {
+      this.socket.close(outcome.code, outcome.reason)
+    } else if (outcome.kind === 'dropped' && !this.#toldReadOnly) {
+      // Once: y-protocols' "permission denied" is the only refusal a stock provider understands.
+      this.#toldReadOnly = true
+      this.socket.send(
+        encodeYWebsocketMessage({ type: 'permissionDenied', reason: 'read-only: your changes are not kept' }),
+      )
+    }
   }
 
   #failed(error: unknown): void {

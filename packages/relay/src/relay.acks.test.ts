@@ -253,3 +253,44 @@ describe('clock squatting: a repeat must say what the relay holds', () => {
     expect(await storedText('shared')).toBe('> hello evil')
   })
 })
+
+describe('updates no Yjs document could integrate', () => {
+  /** Client 5 writes an empty string at the start of text `t`: a struct that takes no clock. */
+  const emptyItem = Uint8Array.of(1, 1, 5, 0, 4, 1, 1, 0x74, 0, 0)
+  /** Items 6:0 and 5:0 each placed after the other: every copy keeps both waiting for good. */
+  const circle = Uint8Array.of(2, 1, 6, 0, 0x84, 5, 0, 1, 0x61, 1, 5, 0, 0x84, 6, 0, 1, 0x62, 0)
+
+  it.each([
+    ['a zero-length item', emptyItem],
+    ['two items that wait on each other', circle],
+  ])('refuses %s (4422) in native mode, keeps the document open and stores nothing of it', async (_what, update) => {
+    relay = await startRelay()
+    const writer = await connectRaw()
+    writer.send({ type: 'open', doc: 'doc' })
+    await waitFor(() => writer.received.some((frame) => frame.type === 'sync'), "the relay's step 1")
+    writer.sync('doc', 1, { type: 'update', update })
+    writer.sync('doc', 2, { type: 'update', update: edit('typed', 7) })
+    await waitFor(() => writer.answers('doc').length === 2, 'two answers')
+    expect(writer.answers('doc')).toEqual([`refused 1 ${closeCodes.invalidUpdate}`, 'ack 2'])
+    expect(writer.closed()).toBeUndefined()
+    const stored = await relay.store.load('doc')
+    expect(stored).toHaveLength(1)
+    expect(Y.decodeUpdate(stored[0]!).structs.map((struct) => struct.id.client)).toEqual([7])
+    const reader = await connectNative()
+    const r = reader.open('doc')
+    await reader.whenSynced('doc')
+    expect(r.doc.getText('t').toString()).toBe('typed')
+  })
+
+  it('closes a y-websocket connection that sends a zero-length item with 4422', async () => {
+    relay = await startRelay()
+    const ws = new WebSocket(`${relay.url}/doc`)
+    ws.on('error', () => {})
+    closers.push(() => ws.terminate())
+    await once(ws, 'open')
+    ws.send(Uint8Array.from([0, 2, emptyItem.length, ...emptyItem]))
+    const [code] = (await once(ws, 'close')) as [number]
+    expect(code).toBe(closeCodes.invalidUpdate)
+    expect(await relay.store.load('doc')).toEqual([])
+  })
+})

@@ -49,7 +49,8 @@ export const admitUpdate = (
   // A repeat: keep what is new. What is held past a gap stays, and agrees with what is held.
   if (inspected.ranges.some(({ client, start }) => start < known.next(client))) {
     update = Y.diffUpdate(update, Y.encodeStateVector(known.stateVectorFor(inspected.ranges)))
-    inspected = inspectUpdate(update)
+    // What is left of an update that passed: only the clocks need telling.
+    inspected = inspectUpdate(update, true)
     if (inspected.empty) return undefined
   }
   return { update, ranges: inspected.ranges }

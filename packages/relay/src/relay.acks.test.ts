@@ -294,3 +294,23 @@ describe('updates no Yjs document could integrate', () => {
     expect(await relay.store.load('doc')).toEqual([])
   })
 })
+
+describe('documents that already hold what admission now refuses', () => {
+  it.each([
+    ['a zero-length item stored before the check existed', [Uint8Array.of(1, 1, 5, 0, 4, 1, 1, 0x74, 0, 0)]],
+    [
+      'items of two updates that wait on each other (admission checks circles within one update)',
+      [Uint8Array.of(1, 1, 5, 0, 0x84, 6, 0, 1, 0x62, 0), Uint8Array.of(1, 1, 6, 0, 0x84, 5, 0, 1, 0x61, 0)],
+    ],
+  ])('stay writable when they hold %s', async (_what, held) => {
+    relay = await startRelay()
+    for (const update of held) await relay.store.append('old', update)
+    const writer = await connectNative()
+    const w = writer.open('old')
+    await writer.whenSynced('old')
+    w.doc.getText('t').insert(0, 'still writable')
+    await writer.whenAcked('old')
+    expect(w.error).toBeUndefined()
+    expect(w.refused.size).toBe(0)
+  })
+})

@@ -252,7 +252,7 @@ export class Room implements FanoutMember {
         (stored) => {
           if (this.#status !== 'ready' || stored.length === 0) return
           const missing = this.#guard(() => Y.diffUpdate(mergeUpdates(stored), this.#state!.stateVector()))
-          if (missing && this.#guard(() => inspectUpdate(missing).empty) === false) this.#addRemote(missing)
+          if (missing && this.#guard(() => inspectUpdate(missing, true).empty) === false) this.#addRemote(missing)
         },
         (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
       )
@@ -310,7 +310,7 @@ export class Room implements FanoutMember {
     // Read-only: never stored, never forwarded, never acknowledged.
     if (!peer.canWrite) return Promise.resolve(dropped)
     // Learnt at the first write, so that a document only read never decodes its whole state.
-    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge()).ranges)))
+    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge(), true).ranges)))
     if (!known) return undefined
     let admitted: AdmittedUpdate | undefined
     try {

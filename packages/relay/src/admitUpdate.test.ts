@@ -1,9 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
 import { admitUpdate } from './admitUpdate.js'
+import { findConflict } from './contentConflicts.js'
 import { DocumentState } from './documentState.js'
 import { KnownClocks } from './knownClocks.js'
+import { inspectUpdate } from './yjsUpdates.js'
 
 /** A relay's view of one document: what it holds, and the clocks of it. */
 class RelayDocument {
@@ -241,5 +244,77 @@ describe('admitUpdate', () => {
     const other = new RelayDocument()
     other.receive(updates[1]!)
     expect(() => other.receive(withoutDeleteSet)).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+  })
+})
+
+/** Writes decoded structs (each client's together) and a delete set back as a v1 update. */
+const reencode = ({ structs, ds }: ReturnType<typeof Y.decodeUpdate>): Uint8Array => {
+  const byClient = new Map<number, typeof structs>()
+  for (const struct of structs) {
+    const list = byClient.get(struct.id.client) ?? []
+    byClient.set(struct.id.client, list)
+    list.push(struct)
+  }
+  const encoder = new Y.UpdateEncoderV1()
+  encoding.writeVarUint(encoder.restEncoder, byClient.size)
+  for (const [client, list] of byClient) {
+    encoding.writeVarUint(encoder.restEncoder, list.length)
+    encoder.writeClient(client)
+    encoding.writeVarUint(encoder.restEncoder, list[0]!.id.clock)
+    for (const struct of list) struct.write(encoder, 0)
+  }
+  encoding.writeVarUint(encoder.restEncoder, ds.clients.size)
+  for (const [client, items] of ds.clients) {
+    encoding.writeVarUint(encoder.restEncoder, client)
+    encoding.writeVarUint(encoder.restEncoder, items.length)
+    for (const { clock, len } of items) {
+      encoding.writeVarUint(encoder.restEncoder, clock)
+      encoding.writeVarUint(encoder.restEncoder, len)
+    }
+  }
+  return encoder.toUint8Array()
+}
+
+describe('findConflict', () => {
+  /** The merged state of honest replicas, from a replica that garbage-collected what was deleted and one that kept it. */
+  const states = (steps: Step[]) => {
+    const { replicas } = honestMessages(steps)
+    const kept = new Y.Doc({ gc: false })
+    for (const replica of replicas) Y.applyUpdate(kept, Y.encodeStateAsUpdate(replica))
+    const collected = new Y.Doc()
+    Y.applyUpdate(collected, Y.encodeStateAsUpdate(kept))
+    return { collected: Y.encodeStateAsUpdate(collected), kept: Y.encodeStateAsUpdate(kept) }
+  }
+
+  it('finds no conflict between honest copies of one state, and the one clock of a changed character', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 5, maxLength: 40 }), fc.nat(), (steps, at) => {
+        const { collected, kept } = states(steps)
+        const ranges = inspectUpdate(kept).ranges
+        expect(findConflict(kept, collected, ranges)).toBeUndefined()
+        expect(findConflict(collected, kept, ranges)).toBeUndefined()
+        expect(findConflict(reencode(Y.decodeUpdate(kept)), kept, ranges)).toBeUndefined()
+        // Change one character that is not deleted: that clock is the first conflict.
+        const decoded = Y.decodeUpdate(kept)
+        const characters = decoded.structs.flatMap((struct) =>
+          struct instanceof Y.Item && struct.content instanceof Y.ContentString
+            ? Array.from({ length: struct.length }, (_, offset) => ({ struct, offset }))
+            : [],
+        )
+        const live = characters.filter(
+          ({ struct, offset }) => !Y.isDeleted(decoded.ds, Y.createID(struct.id.client, struct.id.clock + offset)),
+        )
+        if (live.length === 0) return
+        const { struct, offset } = live[at % live.length]!
+        const content = struct.content as Y.ContentString
+        const changed = content.str[offset] === 'Z' ? 'Y' : 'Z'
+        content.str = content.str.slice(0, offset) + changed + content.str.slice(offset + 1)
+        const clock = struct.id.clock + offset
+        const conflict = findConflict(reencode(decoded), kept, ranges)
+        expect(conflict).toBe(`${struct.id.client}:${clock}`)
+        expect(findConflict(reencode(decoded), collected, ranges)).toBe(`${struct.id.client}:${clock}`)
+      }),
+      { numRuns: 150 },
+    )
   })
 })

@@ -22,6 +22,7 @@ import type { Authenticate } from './auth.js'
 import type { DocStore } from './docStore.js'
 import type { Logger } from './logger.js'
 import { MemoryDocStore } from './memoryDocStore.js'
+import { ControlledStore } from './test/controlledStore.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 
@@ -161,6 +162,26 @@ describe('the ack rule: an ack never covers a frame the relay did not store', ()
     await waitFor(() => client.answers('doc').length === 4, 'the fourth answer')
     expect(client.answers('doc').at(-1)).toBe('ack 4')
     expect(await storedText('doc')).toBe('kept')
+  })
+
+  it('holds a refused frame behind an earlier frame the store has not committed, and never acks past it unanswered', async () => {
+    const store = new ControlledStore()
+    relay = await startRelay({ store })
+    const client = await connectRaw()
+    client.send({ type: 'open', doc: 'held' })
+    await waitFor(() => client.received.some((frame) => frame.type === 'sync'), "the relay's step 1")
+    store.hold()
+    client.sync('held', 1, { type: 'update', update: edit('first', 1) })
+    client.sync('held', 2, { type: 'update', update: Uint8Array.of(1, 1, 5, 0, 4, 1, 1, 0x74, 0, 0) })
+    client.sync('held', 3, { type: 'update', update: edit('third', 3) })
+    await waitFor(() => store.heldAppends === 2, 'two appends to reach the store')
+    // Frame 2 is refused already, but its answer waits for frame 1's: an answer in seq order.
+    expect(client.answers('held')).toEqual([])
+    store.release()
+    await waitFor(() => client.answers('held').at(-1) === 'ack 3', 'the ack of 3')
+    const answers = client.answers('held')
+    expect(answers[0]).toBe(`refused 2 ${closeCodes.invalidUpdate}`)
+    expect(answers.filter((answer) => answer.startsWith('refused'))).toHaveLength(1)
   })
 
   it('keeps telling a stock read-only provider "permission denied" while the document loads, and stores nothing', async () => {

@@ -12,10 +12,20 @@ import { inspectUpdate } from './yjsUpdates.js'
 class RelayDocument {
   readonly state = new DocumentState([])
   readonly known = new KnownClocks()
+  /** How often admission needed the whole merged state. */
+  merges = 0
 
   /** Admits `update` as the room does; returns what was kept. */
   receive(update: Uint8Array): Uint8Array | undefined {
-    const admitted = admitUpdate(update, this.known, () => this.state.merge())
+    const admitted = admitUpdate(
+      update,
+      this.known,
+      () => {
+        this.merges++
+        return this.state.merge()
+      },
+      () => this.state.recent(),
+    )
     if (!admitted) return undefined
     this.known.add(admitted.ranges)
     this.state.add(admitted.update)
@@ -172,6 +182,22 @@ describe('admitUpdate', () => {
     const [whole] = typing(7, ['abcdefg'])
     const kept = relay.receive(whole!)!
     expect(Y.decodeUpdate(kept).structs.map((struct) => [struct.id.clock, struct.length])).toEqual([[5, 2]])
+    expect(relay.content()).toMatchObject({ text: 'abcdefg' })
+  })
+
+  it('compares a repeat of a recent update with the recent updates alone, and a contradiction with the whole document', () => {
+    const [first, second, third] = typing(7, ['abc', 'de', 'fg'])
+    const relay = new RelayDocument()
+    for (const update of [first!, second!, third!]) relay.receive(update)
+    expect(relay.receive(second!)).toBeUndefined()
+    expect(relay.receive(Y.mergeUpdates([first!, second!]))).toBeUndefined()
+    expect(relay.merges).toBe(0)
+    const [forged] = typing(7, ['xyz'])
+    expect(() => relay.receive(forged!)).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+    expect(relay.merges).toBe(1)
+    // Merged now: what was recent is in the merged state, and a repeat of it is compared there.
+    expect(relay.receive(third!)).toBeUndefined()
+    expect(relay.merges).toBe(2)
     expect(relay.content()).toMatchObject({ text: 'abcdefg' })
   })
 

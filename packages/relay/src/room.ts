@@ -314,7 +314,12 @@ export class Room implements FanoutMember {
     if (!known) return undefined
     let admitted: AdmittedUpdate | undefined
     try {
-      admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
+      admitted = admitUpdate(
+        sync.update,
+        known,
+        () => this.#guard(() => state.merge()),
+        () => state.recent(),
+      )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
       return Promise.resolve({ kind: 'refused', code: error.code, reason: error.message })

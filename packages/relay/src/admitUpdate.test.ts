@@ -1,18 +1,31 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
 import { admitUpdate } from './admitUpdate.js'
+import { findConflict } from './contentConflicts.js'
 import { DocumentState } from './documentState.js'
 import { KnownClocks } from './knownClocks.js'
+import { inspectUpdate } from './yjsUpdates.js'
 
 /** A relay's view of one document: what it holds, and the clocks of it. */
 class RelayDocument {
   readonly state = new DocumentState([])
   readonly known = new KnownClocks()
+  /** How often admission needed the whole merged state. */
+  merges = 0
 
   /** Admits `update` as the room does; returns what was kept. */
   receive(update: Uint8Array): Uint8Array | undefined {
-    const admitted = admitUpdate(update, this.known, () => this.state.merge())
+    const admitted = admitUpdate(
+      update,
+      this.known,
+      () => {
+        this.merges++
+        return this.state.merge()
+      },
+      () => this.state.recent(),
+    )
     if (!admitted) return undefined
     this.known.add(admitted.ranges)
     this.state.add(admitted.update)
@@ -159,20 +172,59 @@ describe('admitUpdate', () => {
     )
   })
 
-  it('drops content for clocks the document holds without a gap before them', () => {
+  it('drops a repeat of what the document holds, and keeps what an overlapping update adds', () => {
     const [first, second] = typing(7, ['abc', 'de'])
     const relay = new RelayDocument()
     expect(relay.receive(first!)).toEqual(first)
     expect(relay.receive(first!)).toBeUndefined()
-    // The same clocks with other content: a forgery, dropped as a Y.Doc holding them would drop it.
-    const [forged] = typing(7, ['xyz'])
-    expect(relay.receive(forged!)).toBeUndefined()
     expect(relay.receive(second!)).toEqual(second)
     // An update that overlaps what is held keeps what is new.
     const [whole] = typing(7, ['abcdefg'])
     const kept = relay.receive(whole!)!
     expect(Y.decodeUpdate(kept).structs.map((struct) => [struct.id.clock, struct.length])).toEqual([[5, 2]])
     expect(relay.content()).toMatchObject({ text: 'abcdefg' })
+  })
+
+  it('compares a repeat of a recent update with the recent updates alone, and a contradiction with the whole document', () => {
+    const [first, second, third] = typing(7, ['abc', 'de', 'fg'])
+    const relay = new RelayDocument()
+    for (const update of [first!, second!, third!]) relay.receive(update)
+    expect(relay.receive(second!)).toBeUndefined()
+    expect(relay.receive(Y.mergeUpdates([first!, second!]))).toBeUndefined()
+    expect(relay.merges).toBe(0)
+    const [forged] = typing(7, ['xyz'])
+    expect(() => relay.receive(forged!)).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+    expect(relay.merges).toBe(1)
+    // Merged now: what was recent is in the merged state, and a repeat of it is compared there.
+    expect(relay.receive(third!)).toBeUndefined()
+    expect(relay.merges).toBe(2)
+    expect(relay.content()).toMatchObject({ text: 'abcdefg' })
+  })
+
+  it("refuses other content under clocks the document holds, so that nobody can squat a client's next clocks", () => {
+    const [first] = typing(7, ['abc'])
+    const relay = new RelayDocument()
+    relay.receive(first!)
+    // Anyone who read the state vector knows client 7 comes next at clock 3, and can write there first.
+    const squatter = new Y.Doc()
+    Y.applyUpdate(squatter, first!)
+    squatter.clientID = 7
+    const squatted: Uint8Array[] = []
+    squatter.on('update', (update: Uint8Array) => squatted.push(update))
+    squatter.getText('t').insert(3, 'XY')
+    expect(relay.receive(squatted[0]!)).toBeDefined()
+    // Client 7's own edit at those clocks, and a forgery of what it wrote first, are refused, not taken for repeats.
+    const [, own] = typing(7, ['abc', 'de'])
+    const [forgedFirst] = typing(7, ['xyz'])
+    for (const [what, update] of [
+      ['the real edit', own!],
+      ['a forgery of the first edit', forgedFirst!],
+    ] as const) {
+      expect(() => relay.receive(update), what).toThrow(
+        expect.objectContaining({ code: 'invalidUpdate', message: expect.stringContaining('7:') }),
+      )
+    }
+    expect(relay.content()).toMatchObject({ text: 'abcXY' })
   })
 
   it('refuses content that contradicts what the document holds past a gap', () => {
@@ -218,5 +270,77 @@ describe('admitUpdate', () => {
     const other = new RelayDocument()
     other.receive(updates[1]!)
     expect(() => other.receive(withoutDeleteSet)).toThrow(expect.objectContaining({ code: 'invalidUpdate' }))
+  })
+})
+
+/** Writes decoded structs (each client's together) and a delete set back as a v1 update. */
+const reencode = ({ structs, ds }: ReturnType<typeof Y.decodeUpdate>): Uint8Array => {
+  const byClient = new Map<number, typeof structs>()
+  for (const struct of structs) {
+    const list = byClient.get(struct.id.client) ?? []
+    byClient.set(struct.id.client, list)
+    list.push(struct)
+  }
+  const encoder = new Y.UpdateEncoderV1()
+  encoding.writeVarUint(encoder.restEncoder, byClient.size)
+  for (const [client, list] of byClient) {
+    encoding.writeVarUint(encoder.restEncoder, list.length)
+    encoder.writeClient(client)
+    encoding.writeVarUint(encoder.restEncoder, list[0]!.id.clock)
+    for (const struct of list) struct.write(encoder, 0)
+  }
+  encoding.writeVarUint(encoder.restEncoder, ds.clients.size)
+  for (const [client, items] of ds.clients) {
+    encoding.writeVarUint(encoder.restEncoder, client)
+    encoding.writeVarUint(encoder.restEncoder, items.length)
+    for (const { clock, len } of items) {
+      encoding.writeVarUint(encoder.restEncoder, clock)
+      encoding.writeVarUint(encoder.restEncoder, len)
+    }
+  }
+  return encoder.toUint8Array()
+}
+
+describe('findConflict', () => {
+  /** The merged state of honest replicas, from a replica that garbage-collected what was deleted and one that kept it. */
+  const states = (steps: Step[]) => {
+    const { replicas } = honestMessages(steps)
+    const kept = new Y.Doc({ gc: false })
+    for (const replica of replicas) Y.applyUpdate(kept, Y.encodeStateAsUpdate(replica))
+    const collected = new Y.Doc()
+    Y.applyUpdate(collected, Y.encodeStateAsUpdate(kept))
+    return { collected: Y.encodeStateAsUpdate(collected), kept: Y.encodeStateAsUpdate(kept) }
+  }
+
+  it('finds no conflict between honest copies of one state, and the one clock of a changed character', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 5, maxLength: 40 }), fc.nat(), (steps, at) => {
+        const { collected, kept } = states(steps)
+        const ranges = inspectUpdate(kept).ranges
+        expect(findConflict(kept, collected, ranges)).toBeUndefined()
+        expect(findConflict(collected, kept, ranges)).toBeUndefined()
+        expect(findConflict(reencode(Y.decodeUpdate(kept)), kept, ranges)).toBeUndefined()
+        // Change one character that is not deleted: that clock is the first conflict.
+        const decoded = Y.decodeUpdate(kept)
+        const characters = decoded.structs.flatMap((struct) =>
+          struct instanceof Y.Item && struct.content instanceof Y.ContentString
+            ? Array.from({ length: struct.length }, (_, offset) => ({ struct, offset }))
+            : [],
+        )
+        const live = characters.filter(
+          ({ struct, offset }) => !Y.isDeleted(decoded.ds, Y.createID(struct.id.client, struct.id.clock + offset)),
+        )
+        if (live.length === 0) return
+        const { struct, offset } = live[at % live.length]!
+        const content = struct.content as Y.ContentString
+        const changed = content.str[offset] === 'Z' ? 'Y' : 'Z'
+        content.str = content.str.slice(0, offset) + changed + content.str.slice(offset + 1)
+        const clock = struct.id.clock + offset
+        const conflict = findConflict(reencode(decoded), kept, ranges)
+        expect(conflict).toBe(`${struct.id.client}:${clock}`)
+        expect(findConflict(reencode(decoded), collected, ranges)).toBe(`${struct.id.client}:${clock}`)
+      }),
+      { numRuns: 150 },
+    )
   })
 })

@@ -1,10 +1,12 @@
 /**
  * Owns what the relay keeps of an update a client sends: only what the
  * document does not hold yet, and nothing that contradicts it. Content for
- * clocks the document holds is dropped when it sits below a client's first
- * missing clock (a repeat, or a forgery that would make replicas differ, as
- * a Y.Doc that holds those clocks would); content for clocks held past a gap
- * is rarer, and compared with what is held.
+ * clocks the document holds is compared with what is held, clock by clock:
+ * a repeat that says the same (the same content at the same place, deleted
+ * content aside) adds nothing and is cut off; one that says something else
+ * is refused. Dropping it unread, as a Y.Doc would, would let anyone who
+ * read a state vector squat a client's next clocks: that client's real edit
+ * would then be taken for a repeat and acknowledged, yet stored nowhere.
  */
 import { ProtocolError } from '@concord/protocol'
 import * as Y from 'yjs'
@@ -19,35 +21,94 @@ export interface AdmittedUpdate {
   readonly ranges: readonly ClockRange[]
 }
 
+/** Whether `holders` (sorted by client, then start) hold every clock of `shared`. */
+const covers = (holders: readonly ClockRange[], shared: readonly ClockRange[]): boolean =>
+  shared.every(({ client, start, end }) => {
+    let from = start
+    for (const range of holders) {
+      if (range.client !== client || range.start > from || range.end <= from) continue
+      from = range.end
+      if (from >= end) return true
+    }
+    return from >= end
+  })
+
+/** The clocks of updates the document holds, decoded once each: a repeat may be compared with hundreds. */
+const heldRanges = new WeakMap<Uint8Array, readonly ClockRange[]>()
+const rangesOf = (update: Uint8Array): readonly ClockRange[] => {
+  let ranges = heldRanges.get(update)
+  if (!ranges) heldRanges.set(update, (ranges = inspectUpdate(update, true).ranges))
+  return ranges
+}
+
+/**
+ * Whether the updates of `recent` that hold the `shared` clocks hold all of
+ * them, and agree with `update` there. Agreeing with them is agreeing with
+ * the document, as far as admission can tell: the updates it holds agree
+ * with each other where they share ids (admission saw to that), and a
+ * delete set they lack could only excuse more. Anything else is for the
+ * whole document to tell.
+ */
+const agreesWithRecent = (
+  update: Uint8Array,
+  recent: readonly Uint8Array[],
+  shared: readonly ClockRange[],
+): boolean => {
+  const holders: Uint8Array[] = []
+  const holderRanges: ClockRange[] = []
+  for (const each of recent) {
+    const ranges = rangesOf(each)
+    if (
+      !ranges.some((range) =>
+        shared.some((one) => one.client === range.client && one.start < range.end && range.start < one.end),
+      )
+    )
+      continue
+    holders.push(each)
+    holderRanges.push(...ranges)
+  }
+  holderRanges.sort((a, b) => a.client - b.client || a.start - b.start)
+  if (holders.length === 0 || !covers(holderRanges, shared)) return false
+  return findConflict(update, holders.length === 1 ? holders[0]! : Y.mergeUpdates(holders), shared) === undefined
+}
+
 /**
  * What of `received` to keep, or undefined when it adds nothing (or `held`
  * could not tell what the document holds). `held` gives the document's
- * merged state; it is called only when the update shares clocks with it past
- * a gap. Throws a ProtocolError with code `invalidUpdate` when the update is
- * invalid or contradicts the document. Does not change `known`.
+ * merged state; it is called only when the update shares clocks with it,
+ * and then only if `recent` (the updates added lately, each as added) does
+ * not hold all of those clocks in agreement: a repeat of a recent update
+ * costs a decode of a few small updates, not of the whole document.
+ * Throws a ProtocolError with code `invalidUpdate` when the update is
+ * invalid, could not be integrated, or contradicts the document. Does not
+ * change `known`.
  */
 export const admitUpdate = (
   received: Uint8Array,
   known: KnownClocks,
   held: () => Uint8Array | undefined,
+  recent: () => readonly Uint8Array[] = () => [],
 ): AdmittedUpdate | undefined => {
   let inspected = inspectUpdate(received)
   if (inspected.empty) return undefined
   // Own the bytes: a decoded frame is a view into the socket's buffer.
   let update: Uint8Array = new Uint8Array(received)
-  if (inspected.ranges.some(({ client, start }) => start < known.next(client))) {
-    update = Y.diffUpdate(update, Y.encodeStateVector(known.stateVectorFor(inspected.ranges)))
-    inspected = inspectUpdate(update)
-    if (inspected.empty) return undefined
-  }
   const shared = known.held(inspected.ranges)
-  if (shared.length > 0) {
+  if (shared.length === 0) return { update, ranges: inspected.ranges }
+  if (!agreesWithRecent(update, recent(), shared)) {
     const state = held()
     if (!state) return undefined
     const conflict = findConflict(update, state, shared)
     if (conflict) {
       throw new ProtocolError('invalidUpdate', `the update contradicts what the document holds at ${conflict}`)
     }
+  }
+  // A repeat: keep what is new. What is held past a gap stays, and agrees with what is held.
+  if (inspected.ranges.some(({ client, start }) => start < known.next(client))) {
+    update = Y.diffUpdate(update, Y.encodeStateVector(known.stateVectorFor(inspected.ranges)))
+    // What is left of an update that passed: only the clocks need telling.
+    inspected = inspectUpdate(update, true)
+    if (inspected.empty) return undefined
   }
   return { update, ranges: inspected.ranges }
 }

@@ -6,7 +6,7 @@
  */
 import { decodeYWebsocketMessage, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
 import { DocumentDeletedError } from './errors.js'
-import type { Room, RoomPeer } from './room.js'
+import type { Room, RoomPeer, SyncOutcome } from './room.js'
 
 /** The room could not serve the document (its store failed), or the peer left. */
 export class DocumentUnavailableError extends Error {
@@ -53,7 +53,6 @@ export class DirectPeer {
         this.#refusal = new DocumentUnavailableError(code, reason)
         this.#events.refused?.(this.#refusal)
       },
-      writeDropped: () => {},
     }
     room.join(this.#peer)
   }
@@ -64,13 +63,15 @@ export class DirectPeer {
 
   /**
    * Hands one sync message to the room; resolves once what it carries is
-   * durable. Rejects with a ProtocolError (invalid or contradicting update)
-   * or a DocumentUnavailableError (the store failed, or the peer left).
+   * durable. Rejects with a ProtocolError (invalid or contradicting update;
+   * a write of a read-only peer) or a DocumentUnavailableError (the store
+   * failed, or the peer left).
    */
   async send(sync: SyncMessage): Promise<void> {
     if (this.#left) throw this.#refusal ?? new DocumentUnavailableError('documentUnavailable', 'the peer left')
+    let outcome: SyncOutcome | undefined
     try {
-      await this.#room.receive(this.#peer, { type: 'sync', sync })
+      outcome = await this.#room.receive(this.#peer, { type: 'sync', sync })
     } catch (error) {
       if (error instanceof ProtocolError) throw error
       // The room says why it stopped serving the document when it refuses its peers.
@@ -78,6 +79,10 @@ export class DirectPeer {
       const code = error instanceof DocumentDeletedError ? 'documentDeleted' : 'documentUnavailable'
       throw new DocumentUnavailableError(code, (error as Error).message)
     }
+    if (outcome?.kind === 'refused') throw new ProtocolError(outcome.code, outcome.reason)
+    if (outcome?.kind === 'dropped') throw new ProtocolError('forbidden', 'read-only: the update was not kept')
+    // No outcome: the room stopped serving the document meanwhile, and said why to the peer.
+    if (!outcome && this.#refusal) throw this.#refusal
   }
 
   leave(): void {

@@ -23,6 +23,8 @@ export class DocumentState {
   #tailBytes = 0
   #mergedBytes = 0
   #mergeWanted = false
+  /** The updates added since the last merge, each as it was added. */
+  #recent: Uint8Array[] = []
 
   constructor(
     stored: readonly Uint8Array[],
@@ -47,6 +49,7 @@ export class DocumentState {
    */
   add(update: Uint8Array): boolean {
     this.#updates.push(update)
+    this.#recent.push(update)
     this.#stateVector = undefined
     this.#tailBytes += update.byteLength
     if (this.#mergeWanted || this.#updates.length < this.mergeAfter || this.#tailBytes < this.#mergedBytes / 4) {
@@ -63,6 +66,7 @@ export class DocumentState {
       this.#updates = merged ? [merged] : []
     }
     this.#mergeWanted = false
+    this.#recent = []
     this.#tailBytes = 0
     this.#mergedBytes = this.#updates[0]?.byteLength ?? 0
     return this.#updates[0] ?? new Uint8Array([0, 0])
@@ -78,5 +82,13 @@ export class DocumentState {
     const state = this.merge()
     // A new peer (empty state vector) needs everything; skip the diff pass.
     return stateVector.length === 1 && stateVector[0] === 0 ? state : Y.diffUpdate(state, stateVector)
+  }
+
+  /**
+   * The updates added since the last merge, each as it was added: where to
+   * look first for content added lately, without merging the whole document.
+   */
+  recent(): readonly Uint8Array[] {
+    return this.#recent
   }
 }

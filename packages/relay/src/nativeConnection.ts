@@ -1,9 +1,11 @@
 /**
  * Owns a connection in native mode (`concord.v2`): any number of documents
  * over one socket, opened and closed by the client, each authorized on its
- * own, and durable acks. Each sync frame a client sends with a sequence
- * number is acknowledged once it is stored; acks are batched to one frame
- * per document per commit.
+ * own, and the answer to every sync frame a client numbers: an ack once it
+ * is durable (batched to one frame per document per commit), or a `refused`
+ * frame when it was dropped (read-only) or refused (invalid), sent before
+ * any ack that would cover it. Frames are answered in `seq` order, so an ack
+ * of n never goes out while a frame up to n has no answer yet.
  */
 import type { IncomingMessage } from 'node:http'
 import {
@@ -19,7 +21,8 @@ import { atExpiry, authorize, type Access, type Authenticate } from './auth.js'
 import type { Logger } from './logger.js'
 import type { RelayObserver } from './relayObserver.js'
 import type { RelaySocket } from './relaySocket.js'
-import type { Room, RoomPeer } from './room.js'
+import type { Room, RoomPeer, SyncOutcome } from './room.js'
+import { TokenBucket } from './tokenBucket.js'
 
 type DocumentFrame = Extract<NativeFrame, { type: 'sync' | 'awareness' | 'queryAwareness' }>
 
@@ -31,6 +34,26 @@ interface ReceivedFrame {
 
 /** The close log line names this many of a connection's documents at most. */
 const maxLoggedDocuments = 16
+
+/**
+ * Auth frames a connection may send: a burst, then one per `intervalMs`.
+ * A client sends one per socket and one per token refresh; each new token
+ * re-asks the hook for every open document, so one more closes the
+ * connection (4429).
+ */
+export const authFrameLimit = { burst: 10, intervalMs: 10_000 } as const
+
+/** Documents re-authorized per event-loop turn after a new token, so that 256 of them do not stall the relay. */
+const reauthorizeBatch = 16
+
+/** A numbered sync frame waiting for its answer. */
+interface Answer {
+  readonly seq: number
+  /** When it arrived, for the ack latency; undefined for a frame that carries no changes. */
+  readonly receivedAt: number | undefined
+  /** Undefined until the room settles it; a frame the room never settles blocks later acks for good. */
+  outcome: SyncOutcome | undefined
+}
 
 interface OpenDocument {
   readonly peer: RoomPeer
@@ -45,6 +68,10 @@ interface OpenDocument {
   authorizations: number
   /** The highest sequence number the client sent. */
   lastSeq: number
+  /** Numbered frames handed to the room and not answered yet, in `seq` order. */
+  readonly answers: Answer[]
+  /** True once the read-only notice went out. */
+  toldReadOnly: boolean
   /** The highest sequence number known durable, and the highest acknowledged. */
   committedSeq: number
   ackedSeq: number
@@ -69,6 +96,9 @@ export class NativeConnection {
   readonly #docs = new Map<string, OpenDocument>()
   readonly #socket: RelaySocket
   #token: string | undefined
+  readonly #authFrames = new TokenBucket(1000 / authFrameLimit.intervalMs, authFrameLimit.burst)
+  /** Numbers re-authorization runs, so that a newer token stops an older run. */
+  #reauthorizations = 0
   #cancelExpiry: (() => void) | undefined
   #ackFlushQueued = false
   #closed = false
@@ -85,9 +115,7 @@ export class NativeConnection {
     const frame = decodeNativeFrame(bytes)
     switch (frame.type) {
       case 'auth':
-        this.#token = frame.token
-        for (const [doc, open] of this.#docs) void this.#authorize(doc, open)
-        return
+        return this.#receiveToken(frame.token)
       case 'open':
         return this.#open(frame.doc)
       case 'close': {
@@ -108,6 +136,7 @@ export class NativeConnection {
       case 'pong':
         return
       case 'ack':
+      case 'refused':
       case 'error':
       case 'notice':
         throw new ProtocolError('malformedMessage', `${frame.type} frames are sent by the relay only`)
@@ -140,7 +169,6 @@ export class NativeConnection {
       this.#socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes.rateLimited, reason }))
       return
     }
-    let toldReadOnly = false
     const open: OpenDocument = {
       peer: {
         mode: 'native',
@@ -153,12 +181,6 @@ export class NativeConnection {
         send: (frame) => this.#socket.send(frame),
         probe: () => this.#socket.probe(),
         refuse: (code, reason) => this.#refuse(doc, open, code, reason),
-        writeDropped: () => {
-          if (toldReadOnly) return
-          toldReadOnly = true
-          const message = 'read-only: your changes are not stored, forwarded or acknowledged'
-          this.#socket.send(encodeNativeFrame({ type: 'notice', doc, code: closeCodes.forbidden, message }))
-        },
       },
       room: undefined,
       waiting: [],
@@ -167,6 +189,8 @@ export class NativeConnection {
       expiresAt: undefined,
       authorizations: 0,
       lastSeq: 0,
+      answers: [],
+      toldReadOnly: false,
       committedSeq: 0,
       ackedSeq: 0,
       unackedSince: [],
@@ -177,6 +201,33 @@ export class NativeConnection {
       this.#loggedDocuments.push(doc)
     }
     void this.#authorize(doc, open)
+  }
+
+  /**
+   * A new token re-asks the hook about every open document, a few per turn;
+   * the same token again asks nothing (its answers stand). Past
+   * `authFrameLimit` the connection is closed (4429).
+   */
+  #receiveToken(token: string): void {
+    if (this.#authFrames.take(1) > 0) {
+      const reason = `more than ${authFrameLimit.burst} auth frames, or more than one per ${authFrameLimit.intervalMs / 1000} s`
+      this.options.logger.warn({ ...this.#socket.logFields, docs: this.#docs.size }, 'auth frames over their limit')
+      this.#socket.close('rateLimited', reason)
+      return
+    }
+    if (token === this.#token) return
+    this.#token = token
+    const run = ++this.#reauthorizations
+    const docs = [...this.#docs]
+    const authorizeFrom = (start: number): void => {
+      if (this.#closed || run !== this.#reauthorizations) return
+      const end = Math.min(start + reauthorizeBatch, docs.length)
+      for (const [doc, open] of docs.slice(start, end)) {
+        if (this.#docs.get(doc) === open) void this.#authorize(doc, open)
+      }
+      if (end < docs.length) setImmediate(() => authorizeFrom(end))
+    }
+    authorizeFrom(0)
   }
 
   /** Asks the hook about `doc` with the current token, and applies the newest answer. */
@@ -255,9 +306,11 @@ export class NativeConnection {
     const seq = frame.type === 'sync' ? frame.seq : 0
     // Only frames that carry changes count towards the ack latency; a sync step 1 stores nothing.
     const carriesChanges = frame.type === 'sync' && frame.sync.type !== 'step1'
-    const durable = open.room!.receive(open.peer, frame)
-    durable?.then(
-      () => seq > 0 && this.#committed(open, seq, carriesChanges ? receivedAt : undefined),
+    const answer: Answer | undefined =
+      seq > 0 ? { seq, receivedAt: carriesChanges ? receivedAt : undefined, outcome: undefined } : undefined
+    if (answer) open.answers.push(answer)
+    open.room!.receive(open.peer, frame)?.then(
+      (outcome) => outcome && this.#settled(frame.doc, open, seq, outcome, answer),
       (error: unknown) => {
         // Anything else is a store failure, and the room has refused this document already.
         if (error instanceof ProtocolError) this.#socket.close(error.code, error.message)
@@ -265,9 +318,49 @@ export class NativeConnection {
     )
   }
 
-  #committed(open: OpenDocument, seq: number, receivedAt: number | undefined): void {
-    open.committedSeq = Math.max(open.committedSeq, seq)
-    if (receivedAt !== undefined) open.unackedSince.push(receivedAt)
+  #settled(doc: string, open: OpenDocument, seq: number, outcome: SyncOutcome, answer: Answer | undefined): void {
+    if (this.#docs.get(doc) !== open) return
+    if (outcome.kind === 'dropped' && !open.toldReadOnly) {
+      open.toldReadOnly = true
+      const message = 'read-only: your changes are not stored, forwarded or acknowledged'
+      this.#socket.send(encodeNativeFrame({ type: 'notice', doc, code: closeCodes.forbidden, message }))
+    }
+    if (outcome.kind === 'refused') {
+      this.options.logger.warn(
+        { ...this.#socket.logFields, doc, seq, code: closeCodes[outcome.code], reason: outcome.reason },
+        'refused a sync frame',
+      )
+      // Without a seq the frame cannot be answered on its own: close, as y-websocket mode does.
+      if (!answer) this.#socket.close(outcome.code, outcome.reason)
+    }
+    if (!answer) return
+    answer.outcome = outcome
+    this.#answer(doc, open)
+  }
+
+  /** Answers the frames at the head of `open.answers` that are settled, in order; acks wait for a batch. */
+  #answer(doc: string, open: OpenDocument): void {
+    let committed = false
+    for (let head = open.answers[0]; head?.outcome; head = open.answers[0]) {
+      open.answers.shift()
+      const { seq, outcome, receivedAt } = head
+      if (outcome.kind === 'durable') {
+        open.committedSeq = seq
+        if (receivedAt !== undefined) open.unackedSince.push(receivedAt)
+        committed = true
+        continue
+      }
+      // Now, before the ack of any later frame covers it.
+      const refused =
+        outcome.kind === 'dropped'
+          ? { code: closeCodes.forbidden, reason: 'read-only: this frame was not stored, forwarded or acknowledged' }
+          : { code: closeCodes[outcome.code], reason: outcome.reason }
+      this.#socket.send(encodeNativeFrame({ type: 'refused', doc, seq, ...refused }))
+    }
+    if (committed) this.#flushAcks()
+  }
+
+  #flushAcks(): void {
     if (this.#ackFlushQueued) return
     this.#ackFlushQueued = true
     // The appends of one commit resolve in one microtask run; acking after it sends one frame per document.

@@ -6,6 +6,7 @@ import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import type { Authenticate, AuthResult } from './auth.js'
+import { authFrameLimit } from './nativeConnection.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 
@@ -155,7 +156,9 @@ describe('authentication: native mode', () => {
     refreshing.open('a')
     lapsing.open('a')
     await Promise.all([refreshing.whenSynced('a'), lapsing.whenSynced('a')])
-    const refresh = setInterval(() => refreshing.send({ type: 'auth', doc: '', token: 'write:a' }), 50)
+    // Each refresh is a new token (a new JWT has a new exp): the same token again changes nothing.
+    let refreshes = 0
+    const refresh = setInterval(() => refreshing.send({ type: 'auth', doc: '', token: `write:a,${++refreshes}` }), 50)
     try {
       expect(await lapsing.whenClosed()).toEqual({ code: closeCodes.unauthenticated, reason: 'the token expired' })
       expect(refreshing.closeEvent).toBeUndefined()
@@ -176,6 +179,75 @@ describe('authentication: native mode', () => {
     client.open('a')
     expect((await client.whenClosed()).code).toBe(closeCodes.unauthenticated)
     expect(errors).toContain('the authenticate hook threw; denying')
+  })
+})
+
+describe('auth frames: bounded cost per connection', () => {
+  /** Counts the hook's calls, and in which event-loop turn each came (a setImmediate ticker numbers them). */
+  const countingHook = () => {
+    const perToken = new Map<string | undefined, number>()
+    const perTurn = new Map<number, number>()
+    let turn = 0
+    let ticking = true
+    const tick = () => {
+      turn++
+      if (ticking) setImmediate(tick)
+    }
+    setImmediate(tick)
+    const authenticate: Authenticate = (_request, _doc, token) => {
+      perToken.set(token, (perToken.get(token) ?? 0) + 1)
+      perTurn.set(turn, (perTurn.get(turn) ?? 0) + 1)
+      return { access: 'read' }
+    }
+    const total = () => [...perToken.values()].reduce((sum, n) => sum + n, 0)
+    return { authenticate, perToken, perTurn, total, stop: () => (ticking = false) }
+  }
+
+  const openMany = async (client: NativeTestClient, count: number) => {
+    const names = Array.from({ length: count }, (_, i) => `doc-${i}`)
+    for (const name of names) client.open(name)
+    await Promise.all(names.map((name) => client.whenSynced(name)))
+  }
+
+  it('asks the hook nothing for the same token again, and closes a flood of auth frames with 4429', async () => {
+    const hook = countingHook()
+    try {
+      relay = await startRelay({ authenticate: hook.authenticate })
+      const client = await connect('reader')
+      await openMany(client, 64)
+      expect(hook.total()).toBe(64)
+      for (let i = 0; i < 200; i++) client.send({ type: 'auth', doc: '', token: 'reader' })
+      const closed = await client.whenClosed()
+      expect(closed.code).toBe(closeCodes.rateLimited)
+      expect(closed.reason).toContain('auth frames')
+      expect(hook.total()).toBe(64)
+    } finally {
+      hook.stop()
+    }
+  })
+
+  it('re-authorizes open documents for a new token a batch per event-loop turn, for a bounded number of tokens', async () => {
+    const hook = countingHook()
+    try {
+      relay = await startRelay({ authenticate: hook.authenticate })
+      const client = await connect('first')
+      await openMany(client, 64)
+      hook.perTurn.clear()
+      client.send({ type: 'auth', doc: '', token: 'second' })
+      await waitFor(() => hook.perToken.get('second') === 64, 'every document re-authorized')
+      // 64 documents, 16 per turn: at least four turns, and the event loop ran between them.
+      expect(Math.max(...hook.perTurn.values())).toBeLessThanOrEqual(16)
+      expect(hook.perTurn.size).toBeGreaterThanOrEqual(4)
+
+      // A flood of new tokens: within the limit each re-authorizes; past it the connection is closed.
+      for (let i = 0; i < 200; i++) client.send({ type: 'auth', doc: '', token: `token-${i}` })
+      expect((await client.whenClosed()).code).toBe(closeCodes.rateLimited)
+      const flooded = [...hook.perToken.keys()].filter((token) => token?.startsWith('token-'))
+      expect(flooded.length).toBeLessThanOrEqual(authFrameLimit.burst)
+      expect(hook.total()).toBeLessThanOrEqual(64 * (2 + authFrameLimit.burst))
+    } finally {
+      hook.stop()
+    }
   })
 })
 

@@ -188,11 +188,27 @@ const mutatedRealUpdate = fc.tuple(realUpdate, fc.nat(), fc.integer({ min: 1, ma
  */
 const forwardReference = Uint8Array.of(1, 1, 5, 0, 4, 0, 5, 10, 1, 0x78, 0)
 
+/**
+ * Updates that decode, and that a Y.Doc takes without throwing, but that no Y.Doc can integrate:
+ * an empty string (a struct that takes no clock: an edit typed next to it never arrives anywhere
+ * else), empty lists of values, and two items each placed after the other (both wait for good).
+ * Client ids from the attackers' pool, so that real updates meet them.
+ */
+const unintegrable = fc.oneof(
+  fc
+    .tuple(fc.integer({ min: 1, max: 40 }), fc.constantFrom(1, 2, 4, 8))
+    .map(([client, ref]) => Uint8Array.of(1, 1, client, 0, ref, 1, 1, 0x74, 0, 0)),
+  fc
+    .tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 21, max: 40 }))
+    .map(([a, b]) => Uint8Array.of(2, 1, b, 0, 0x84, a, 0, 1, 0x61, 1, a, 0, 0x84, b, 0, 1, 0x62, 0)),
+)
+
 const updatePayload = fc.oneof(
   { weight: 6, arbitrary: realUpdate },
   { weight: 3, arbitrary: mutatedRealUpdate },
   { weight: 2, arbitrary: fc.uint8Array({ maxLength: 64 }) },
   { weight: 1, arbitrary: fc.constant(forwardReference) },
+  { weight: 1, arbitrary: unintegrable },
 )
 
 const stateVector = fc.oneof(
@@ -770,8 +786,9 @@ const flood = async (access: Access): Promise<void> => {
     expect(native.closeEvent).toBeUndefined()
     expect(native.documents.get(doc)!.error).toBeUndefined()
 
-    // The good clients converge, with every good write, and the native client's are durable.
+    // The good clients converge, with every good write, and the native client's are durable: none was refused.
     await native.whenAcked(doc)
+    expect([...native.documents.get(doc)!.refused]).toEqual([])
     await waitFor(
       () => goodKeys.every((token) => nativeDoc.getMap('good').get(token) === token),
       'the provider writes at the native client',

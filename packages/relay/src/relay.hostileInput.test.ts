@@ -1,10 +1,12 @@
 import {
   closeCodes,
   decodeAwarenessUpdate,
+  decodeNativeFrame,
   encodeAwarenessUpdate,
   encodeNativeFrame,
   encodeYWebsocketMessage,
   nativeSubprotocol,
+  type NativeFrame,
 } from '@concord/protocol'
 import fc from 'fast-check'
 import { randomBytes } from 'node:crypto'
@@ -92,6 +94,8 @@ interface RawClient {
   readonly ws: WebSocket
   /** Resolves with the close code the relay sent this connection. */
   closed(): Promise<number>
+  /** Native mode: resolves with the first `refused` or `ack` frame the relay sent. */
+  nextRefusedOrAck(): Promise<NativeFrame>
 }
 
 /** A plain `ws` client in `mode`, in document `doc`, that will send whatever it is told to. */
@@ -104,13 +108,23 @@ const connectRaw = async (mode: WireMode, doc: string): Promise<RawClient> => {
   ws.on('error', () => {})
   let code: number | undefined
   ws.on('close', (received) => (code = received))
+  const answers: NativeFrame[] = []
+  ws.on('message', (data) => {
+    if (mode !== 'native') return
+    const frame = decodeNativeFrame(data as Buffer)
+    if (frame.type === 'refused' || frame.type === 'ack') answers.push(frame)
+  })
   await once(ws, 'open')
   if (mode === 'native') ws.send(encodeNativeFrame({ type: 'open', doc }))
   const closed = async () => {
     await waitFor(() => code !== undefined, 'the relay to close the connection')
     return code!
   }
-  return { ws, closed }
+  const nextRefusedOrAck = async () => {
+    await waitFor(() => answers.length > 0, 'a refused or ack frame')
+    return answers[0]!
+  }
+  return { ws, closed, nextRefusedOrAck }
 }
 
 const concat = (...parts: ArrayLike<number>[]): Uint8Array => Uint8Array.from(parts.flatMap((part) => Array.from(part)))
@@ -315,38 +329,47 @@ describe('hostile input harms only its sender', () => {
     await expectStillSyncing(good)
   })
 
-  it.each(['y-websocket', 'native'] as const)(
-    '%s mode: a poisoned update closes the sender with 4422 and is neither forwarded nor stored',
-    async (mode) => {
-      const dataDir = await makeTempDir()
-      tempDirs.push(dataDir)
-      relay = await startRelay({ dataDir })
-      const good = await goodClients(room)
-      good.provider.doc.getText('t').insert(0, 'good state')
-      await waitFor(() => text(good.nativeDoc) === 'good state', 'the good state at the native client')
+  it.each([
+    ['y-websocket', 'closes the sender with 4422'],
+    ['native', 'is refused (4422) on an open connection'],
+  ] as const)('%s mode: a poisoned update %s and is neither forwarded nor stored', async (mode, _outcome) => {
+    const dataDir = await makeTempDir()
+    tempDirs.push(dataDir)
+    relay = await startRelay({ dataDir })
+    const good = await goodClients(room)
+    good.provider.doc.getText('t').insert(0, 'good state')
+    await waitFor(() => text(good.nativeDoc) === 'good state', 'the good state at the native client')
 
-      const offender = await connectRaw(mode, room)
-      offender.ws.send(poisonedUpdate(mode))
+    const offender = await connectRaw(mode, room)
+    offender.ws.send(poisonedUpdate(mode))
+    if (mode === 'native') {
+      // The frame gets its own answer, and the document stays open: a refused frame, never an ack.
+      expect(await offender.nextRefusedOrAck()).toMatchObject({
+        type: 'refused',
+        seq: 1,
+        code: closeCodes.invalidUpdate,
+      })
+      expect(offender.ws.readyState).toBe(WebSocket.OPEN)
+    } else {
       expect(await offender.closed()).toBe(closeCodes.invalidUpdate)
-      await expectStillSyncing(good)
+    }
+    await expectStillSyncing(good)
 
-      const forwardedPoison = good.native.received.some(
-        (frame) =>
-          frame.type === 'sync' && frame.sync.type !== 'step1' && Buffer.from(frame.sync.update).equals(poison),
-      )
-      expect(forwardedPoison).toBe(false)
-      for (const update of await relay.store.load(room)) expect(() => Y.decodeUpdate(update)).not.toThrow()
+    const forwardedPoison = good.native.received.some(
+      (frame) => frame.type === 'sync' && frame.sync.type !== 'step1' && Buffer.from(frame.sync.update).equals(poison),
+    )
+    expect(forwardedPoison).toBe(false)
+    for (const update of await relay.store.load(room)) expect(() => Y.decodeUpdate(update)).not.toThrow()
 
-      const expected = good.nativeDoc.getMap('m').toJSON()
-      await relay.close()
-      relay = await startRelay({ dataDir })
-      const reader = await connectNative()
-      const { doc } = reader.open(room)
-      await reader.whenSynced(room)
-      expect(text(doc)).toBe('good state')
-      expect(doc.getMap('m').toJSON()).toEqual(expected)
-    },
-  )
+    const expected = good.nativeDoc.getMap('m').toJSON()
+    await relay.close()
+    relay = await startRelay({ dataDir })
+    const reader = await connectNative()
+    const { doc } = reader.open(room)
+    await reader.whenSynced(room)
+    expect(text(doc)).toBe('good state')
+    expect(doc.getMap('m').toJSON()).toEqual(expected)
+  })
 
   it('an update that decodes but that no Y.Doc can apply closes the sender with 4422 and is neither forwarded nor stored', async () => {
     relay = await startRelay()

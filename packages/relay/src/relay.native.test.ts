@@ -280,7 +280,12 @@ describe('native mode (concord.v2)', () => {
     const forged = typing(['abcde', 'xyz']).state
     mallory.send({ type: 'sync', doc: 'repeats', seq: ++m.sentSeq, sync: { type: 'update', update: pastGap } })
     mallory.send({ type: 'sync', doc: 'repeats', seq: ++m.sentSeq, sync: { type: 'update', update: forged } })
-    expect(await mallory.whenClosed()).toMatchObject({ code: closeCodes.invalidUpdate })
+    // Refused on its own, never acknowledged; Mallory's document stays open.
+    await waitFor(() => m.refused.has(m.sentSeq), 'the forgery to be refused')
+    expect(m.refused.get(m.sentSeq)).toMatchObject({ code: closeCodes.invalidUpdate })
+    await mallory.whenAnswered('repeats')
+    expect(m.ackedSeq).toBe(m.sentSeq - 1)
+    expect(mallory.closeEvent).toBeUndefined()
     expect(updatesAt(bob)).toBe(2)
 
     a.doc.getText('t').insert(4, ' more')

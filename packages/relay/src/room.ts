@@ -41,8 +41,6 @@ export interface RoomPeer {
   readonly canWrite: boolean
   /** Who writes through this peer, for the `onChange` hook. */
   readonly by?: string | undefined
-  /** The room dropped a write from this read-only peer. */
-  writeDropped(): void
   /**
    * Content of this peer's is durable: a sync update or step 2 it sent, as it
    * sent it (what it adds is stored, what it repeats was held already; never
@@ -63,6 +61,22 @@ export type RoomMessage =
   | { readonly type: 'queryAwareness' }
 
 type OutgoingMessage = Exclude<RoomMessage, { type: 'queryAwareness' }>
+
+/**
+ * What became of one sync message, once it is settled. `durable`: what it
+ * carries is in the store, or was there already (a repeat, a step 1, an empty
+ * update), and so is everything the room stored before it. `dropped`: the
+ * peer may only read, so nothing of it was kept. `refused`: it is invalid,
+ * contradicts what the document holds, or no Yjs document could integrate
+ * it; nothing of it was kept or forwarded, and the document stays open.
+ */
+export type SyncOutcome =
+  | { readonly kind: 'durable' }
+  | { readonly kind: 'dropped' }
+  | { readonly kind: 'refused'; readonly code: CloseCodeName; readonly reason: string }
+
+const durable: SyncOutcome = { kind: 'durable' }
+const dropped: SyncOutcome = { kind: 'dropped' }
 
 export interface RoomOptions {
   readonly store: DocStore
@@ -96,7 +110,7 @@ interface QueuedMessage {
   readonly message: RoomMessage
   /** What it holds in memory, counted against the room's and the relay's caps. */
   readonly bytes: number
-  readonly resolve: () => void
+  readonly resolve: (outcome: SyncOutcome | undefined) => void
   readonly reject: (error: unknown) => void
 }
 
@@ -173,13 +187,16 @@ export class Room implements FanoutMember {
 
   /**
    * Handles one message from `peer`. For a sync message, returns a promise
-   * that resolves once what it carries is durable (for a step 1 or an empty
-   * update, which store nothing: once everything stored before it is). Throws (or, while the document
-   * loads, rejects) a ProtocolError when the message is invalid; rejects with
+   * of its outcome (see SyncOutcome); a durable one resolves once what it
+   * carries is durable (for a frame that stores nothing: once everything
+   * stored before it is). Returns undefined, or resolves with undefined, when
+   * the message gets no outcome: it is not a sync message, or the room
+   * refused the peer meanwhile. Throws (or, while the document loads,
+   * rejects) a ProtocolError when the message is malformed; rejects with
    * another error when the document could not be loaded or stored, after
    * refusing the peer.
    */
-  receive(peer: RoomPeer, message: RoomMessage): Promise<void> | undefined {
+  receive(peer: RoomPeer, message: RoomMessage): Promise<SyncOutcome | undefined> | undefined {
     if (this.#status === 'loading') return this.#enqueue(peer, message)
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
@@ -206,7 +223,7 @@ export class Room implements FanoutMember {
   }
 
   /** Keeps a message until the document is loaded, within the per-peer, per-room and per-relay caps. */
-  #enqueue(peer: RoomPeer, message: RoomMessage): Promise<void> {
+  #enqueue(peer: RoomPeer, message: RoomMessage): Promise<SyncOutcome | undefined> {
     const waiting = this.#queuedBy.get(peer) ?? 0
     if (waiting >= this.options.maxWaitingFrames) {
       return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
@@ -302,7 +319,7 @@ export class Room implements FanoutMember {
         (stored) => {
           if (this.#status !== 'ready' || stored.length === 0) return
           const missing = this.#guard(() => Y.diffUpdate(this.#quarantine.merge(stored), this.#state!.stateVector()))
-          if (missing && this.#guard(() => inspectUpdate(missing).empty) === false) this.#addRemote(missing)
+          if (missing && this.#guard(() => inspectUpdate(missing, true).empty) === false) this.#addRemote(missing)
         },
         (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
       )
@@ -348,7 +365,7 @@ export class Room implements FanoutMember {
     await this.#settled()
   }
 
-  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<void> | undefined {
+  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
       // Merge first, so that a corrupt document is not blamed on this peer's state vector.
@@ -361,23 +378,42 @@ export class Room implements FanoutMember {
       }
       peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
       // Settles once every write begun before it has: all the room holds now is stored then.
-      return this.#confirm(peer, this.#lastWrite, () => heldContent(sync.stateVector, () => state.stateVector()))
+      return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(sync.stateVector, () => state.stateVector()))
     }
-    if (!peer.canWrite) {
-      // Read-only: never stored, never forwarded, never acknowledged.
-      peer.writeDropped()
-      return undefined
-    }
+    // Read-only: never stored, never forwarded, never acknowledged.
+    if (!peer.canWrite) return Promise.resolve(dropped)
     // Learnt at the first write, so that a document only read never decodes its whole state.
-    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge()).ranges)))
+    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge(), true).ranges)))
     if (!known) return undefined
-    const admitted = admitUpdate(sync.update, known, () => this.#guard(() => state.merge()))
-    if (!admitted) return this.#confirm(peer, this.#lastWrite, () => sync.update)
+    let admitted: AdmittedUpdate | undefined
+    try {
+      admitted = admitUpdate(
+        sync.update,
+        known,
+        () => this.#guard(() => state.merge()),
+        () => state.recent(),
+      )
+    } catch (error) {
+      if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
+      return Promise.resolve({ kind: 'refused', code: error.code, reason: error.message })
+    }
+    // The merge that admission needed failed: the room refused every peer.
+    if (this.#status === 'gone') return undefined
+    if (!admitted) return this.#confirm(peer, this.#afterLastWrite(), () => sync.update)
     const { update, ranges } = admitted
     known.add(ranges)
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-    return this.#confirm(peer, this.#write(update, peer.by), () => sync.update)
+    return this.#confirm(
+      peer,
+      this.#write(update, peer.by).then(() => durable),
+      () => sync.update,
+    )
+  }
+
+  /** Durable once everything stored before it is; a failed write refuses the peers instead. */
+  #afterLastWrite(): Promise<SyncOutcome> {
+    return this.#lastWrite.then(() => durable)
   }
 
   /**
@@ -445,9 +481,10 @@ export class Room implements FanoutMember {
     for (const each of queued) this.#release(each)
     for (const { peer, message, resolve, reject } of queued) {
       try {
-        const durable = this.receive(peer, message)
-        if (durable) durable.then(resolve, reject)
-        else resolve()
+        const outcome = this.receive(peer, message)
+        // A dropped or refused frame resolves with what became of it, never as if it were durable.
+        if (outcome) outcome.then(resolve, reject)
+        else resolve(undefined)
       } catch (error) {
         reject(error)
       }

@@ -1,7 +1,9 @@
 /**
  * Owns a connection in y-websocket mode: one document, named by the URL path,
  * frames as y-websocket writes them, and the access granted when it
- * connected. No acks: stock clients have no way to read them. Instead, with
+ * connected. No acks: stock clients have no way to read them, nor a refused
+ * frame, so a dropped write is told with y-protocols' "permission denied"
+ * and a refused one closes the connection (4422). Instead of acks, with
  * `echoCommitted`, each update the client sends comes back to it once it is
  * durable: stock providers (y-websocket 3.1 release candidates, @y/websocket
  * 4) count a local update as saved when its content ids come back.
@@ -9,10 +11,11 @@
 import { decodeYWebsocketMessage, encodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
 import type { Access } from './auth.js'
 import type { RelaySocket } from './relaySocket.js'
-import type { Room, RoomPeer } from './room.js'
+import type { Room, RoomPeer, SyncOutcome } from './room.js'
 
 export class YWebsocketConnection {
   readonly #peer: RoomPeer
+  #toldReadOnly = false
 
   constructor(
     private readonly socket: RelaySocket,
@@ -21,7 +24,6 @@ export class YWebsocketConnection {
     subject: string | undefined,
     echoCommitted: boolean,
   ) {
-    let toldReadOnly = false
     this.#peer = {
       mode: 'y-websocket',
       canWrite: access === 'write',
@@ -29,14 +31,6 @@ export class YWebsocketConnection {
       send: (frame) => socket.send(frame),
       probe: () => socket.probe(),
       refuse: (code, reason) => socket.close(code, reason),
-      writeDropped: () => {
-        // Once: y-protocols' "permission denied" is the only refusal a stock provider understands.
-        if (toldReadOnly) return
-        toldReadOnly = true
-        socket.send(
-          encodeYWebsocketMessage({ type: 'permissionDenied', reason: 'read-only: your changes are not kept' }),
-        )
-      },
       ...(echoCommitted && {
         committed: (update: Uint8Array) => {
           // An empty update (a step 2 from a client with nothing to add) has no content to confirm.
@@ -55,11 +49,26 @@ export class YWebsocketConnection {
     if (message.type === 'permissionDenied') {
       throw new ProtocolError('malformedMessage', 'auth messages are sent by the relay only')
     }
-    this.room.receive(this.#peer, message)?.catch((error: unknown) => this.#failed(error))
+    this.room.receive(this.#peer, message)?.then(
+      (outcome) => outcome && this.#settled(outcome),
+      (error: unknown) => this.#failed(error),
+    )
   }
 
   closed(): void {
     this.room.leave(this.#peer)
+  }
+
+  #settled(outcome: SyncOutcome): void {
+    if (outcome.kind === 'refused') {
+      this.socket.close(outcome.code, outcome.reason)
+    } else if (outcome.kind === 'dropped' && !this.#toldReadOnly) {
+      // Once: y-protocols' "permission denied" is the only refusal a stock provider understands.
+      this.#toldReadOnly = true
+      this.socket.send(
+        encodeYWebsocketMessage({ type: 'permissionDenied', reason: 'read-only: your changes are not kept' }),
+      )
+    }
   }
 
   #failed(error: unknown): void {

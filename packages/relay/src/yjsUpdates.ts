@@ -1,9 +1,11 @@
 /**
  * Owns the few things the relay does to Yjs updates as bytes: check that an
- * update decodes, and merge many into one. No Y.Doc outlives a call.
+ * update decodes and that a Yjs document could integrate it, and merge many
+ * into one. No Y.Doc outlives a call.
  */
 import * as Y from 'yjs'
 import { ProtocolError } from '@concord/protocol'
+import { findWaitCycle } from './structDependencies.js'
 
 /**
  * An item may refer (as its origin, right origin or parent) to an item of its
@@ -18,6 +20,31 @@ const refersForward = (item: Y.Item): boolean => {
     if (reference instanceof Y.ID && reference.client === client && reference.clock >= clock) return true
   }
   return false
+}
+
+/** A reference no struct can ever hold: a struct holding it would end past the last safe integer. */
+const unreachable = (id: Y.ID | null | string | Y.AbstractType<unknown>): boolean =>
+  id instanceof Y.ID && !(id.clock < Number.MAX_SAFE_INTEGER)
+
+/**
+ * Why no Yjs document could integrate `struct`, or undefined. A struct that
+ * takes no clock (an empty string, an empty list of values, a GC or a skip
+ * of length 0) holds no id, so whatever refers to it (an edit typed next to
+ * it, which names the clock before it) waits forever in every other copy; a
+ * struct or reference past the last safe integer names an id that clocks
+ * cannot reach exactly.
+ */
+const unintegrable = (struct: Y.Item | Y.GC | Y.Skip): string | undefined => {
+  const { client, clock } = struct.id
+  if (!(struct.length > 0)) return `struct ${client}:${clock} takes no clock`
+  if (!(clock + struct.length <= Number.MAX_SAFE_INTEGER)) return `struct ${client}:${clock} ends past 2^53`
+  if (struct instanceof Y.Item) {
+    if (unreachable(struct.origin) || unreachable(struct.rightOrigin) || unreachable(struct.parent)) {
+      return `item ${client}:${clock} refers to a clock past 2^53`
+    }
+    if (refersForward(struct)) return `item ${client}:${clock} refers to a later item`
+  }
+  return undefined
 }
 
 /** The clocks `start` (inclusive) to `end` (exclusive) of one Yjs client. */
@@ -35,13 +62,22 @@ export interface InspectedUpdate {
 }
 
 /**
- * Checks that `update` decodes as a Yjs (v1) update that lists each client
- * once and whose items refer only backwards within each client, and tells
- * which clocks it holds. Throws a ProtocolError with code `invalidUpdate`
- * otherwise. This costs a decode (about 2 us for a keystroke), where
- * applying it to a throwaway Y.Doc would cost about 80.
+ * Checks that `update` decodes as a Yjs (v1) update that a Yjs document
+ * could integrate: it lists each client once, every struct takes at least
+ * one clock, items refer only backwards within each client, and no items
+ * wait on each other in a circle. Tells which clocks it holds. Throws a
+ * ProtocolError with code `invalidUpdate` otherwise. This costs a decode
+ * (about 2 us for a keystroke), where applying it to a throwaway Y.Doc
+ * would cost about 80.
+ *
+ * `held` is for content the document holds already (its merged state, or
+ * what a resync found in the store): only decoding and the list of each
+ * client are checked there. A document that holds what admission refuses
+ * today (stored before the check existed, or circles across two updates,
+ * which admission does not see) must stay writable, not fail at its next
+ * write.
  */
-export const inspectUpdate = (update: Uint8Array): InspectedUpdate => {
+export const inspectUpdate = (update: Uint8Array, held = false): InspectedUpdate => {
   let decoded: ReturnType<typeof Y.decodeUpdate>
   try {
     decoded = Y.decodeUpdate(update)
@@ -55,9 +91,8 @@ export const inspectUpdate = (update: Uint8Array): InspectedUpdate => {
   let last: ClockRange | undefined
   for (const struct of decoded.structs) {
     const { client, clock } = struct.id
-    if (struct instanceof Y.Item && refersForward(struct)) {
-      throw new ProtocolError('invalidUpdate', `item ${client}:${clock} refers to a later item`)
-    }
+    const problem = held ? undefined : unintegrable(struct)
+    if (problem) throw new ProtocolError('invalidUpdate', problem)
     // A Y.Doc keeps only the last list of a client's structs, where merges keep both: replicas would differ.
     if (client !== lastClient) {
       if (clientsSeen.has(client)) throw new ProtocolError('invalidUpdate', `the update lists client ${client} twice`)
@@ -75,6 +110,8 @@ export const inspectUpdate = (update: Uint8Array): InspectedUpdate => {
       ranges.push(last)
     }
   }
+  const cycle = held ? undefined : findWaitCycle(decoded.structs)
+  if (cycle) throw new ProtocolError('invalidUpdate', `items wait on each other in a circle, ${cycle} among them`)
   return { empty: decoded.structs.length === 0 && decoded.ds.clients.size === 0, ranges }
 }
 

@@ -1,7 +1,9 @@
 /**
  * Owns a minimal concord.v2 client for tests: one socket, any number of
  * documents, each a Y.Doc whose local updates are sent with sequence numbers
- * and whose acks are recorded. Just enough to test the relay; the real
+ * and whose acks and refused frames are recorded. It checks the relay's
+ * side of the ack rule: a refused frame comes before any ack that would
+ * cover it, and never after one. Just enough to test the relay; the real
  * client SDK is @concord/client.
  */
 import {
@@ -23,9 +25,18 @@ export interface TestDocument {
   /** True once the relay's sync step 2 arrived. */
   synced: boolean
   error: { code: number; reason: string } | undefined
+  /** The frames the relay answered with `refused`, by seq. */
+  readonly refused: Map<number, { code: number; reason: string }>
 }
 
 const fromRelay = Symbol('from the relay')
+
+/** The highest seq up to `seq` that was not refused (0 if none): what an ack must reach to answer them all. */
+const lastAckable = (entry: TestDocument, seq: number): number => {
+  let last = seq
+  while (last > 0 && entry.refused.has(last)) last--
+  return last
+}
 
 export class NativeTestClient {
   readonly ws: WebSocket
@@ -51,7 +62,7 @@ export class NativeTestClient {
   }
 
   open(name: string, doc = new Y.Doc()): TestDocument {
-    const entry: TestDocument = { doc, sentSeq: 0, ackedSeq: 0, synced: false, error: undefined }
+    const entry: TestDocument = { doc, sentSeq: 0, ackedSeq: 0, synced: false, error: undefined, refused: new Map() }
     this.documents.set(name, entry)
     doc.on('update', (update: Uint8Array, origin: unknown) => {
       if (origin === fromRelay) return
@@ -75,6 +86,17 @@ export class NativeTestClient {
     const entry = this.documents.get(name)!
     const target = entry.sentSeq
     await waitFor(() => entry.ackedSeq >= target, `ack ${target} of "${name}" (acked: ${entry.ackedSeq})`)
+  }
+
+  /** Resolves once every frame sent so far for `name` is answered: acknowledged or refused. */
+  async whenAnswered(name: string): Promise<void> {
+    const entry = this.documents.get(name)!
+    const target = entry.sentSeq
+    // An ack covers every frame up to it but the refused ones, and refused frames come before it.
+    await waitFor(
+      () => entry.ackedSeq >= lastAckable(entry, target),
+      `an answer to ${target} of "${name}" (acked: ${entry.ackedSeq})`,
+    )
   }
 
   async whenClosed(): Promise<{ code: number; reason: string }> {
@@ -103,6 +125,10 @@ export class NativeTestClient {
       case 'ack':
         if (frame.seq < entry.ackedSeq) throw new Error(`ack went backwards: ${frame.seq} after ${entry.ackedSeq}`)
         entry.ackedSeq = frame.seq
+        break
+      case 'refused':
+        if (frame.seq <= entry.ackedSeq) throw new Error(`refused ${frame.seq} came after ack ${entry.ackedSeq}`)
+        entry.refused.set(frame.seq, { code: frame.code, reason: frame.reason })
         break
       case 'error':
         entry.error = { code: frame.code, reason: frame.reason }

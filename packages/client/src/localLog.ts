@@ -1,0 +1,542 @@
+/**
+ * Owns what one open document keeps on the device: loading it into the
+ * Y.Doc, storing every update the doc applies, the set of edits this device
+ * must still get onto the relay (pending), compaction and the merging of
+ * unsent edits, and the state of the device store as the app should see it.
+ *
+ * Writes: each update is handed to the store in the turn it is made (an
+ * append never waits behind a compaction or a merge; those run on their own
+ * queue, after the appends have gone quiet). An append that fails keeps its
+ * update in memory and is retried with backoff until the store takes it; the
+ * edit is offered to the network all the same, so it reaches the relay
+ * stored or not. Edits are offered in the order they were made, each once its
+ * first append attempt has finished, so the relay never gets an edit before
+ * one it builds on.
+ *
+ * Edits applied from another tab are stored and offered here too: the tab
+ * that made one may die before it stores or sends it.
+ */
+import * as Y from 'yjs'
+import { createBackoff, type Backoff } from './backoff.js'
+import { ConcordError } from './errors.js'
+import type { LocalStore } from './localStore.js'
+import { fromHandover, fromRelay, fromStore } from './origins.js'
+
+/**
+ * `ok`: everything this document holds is stored on the device (or is being).
+ * `failing`: a write failed; what it carried stays in memory, is retried, and
+ * still goes to the relay. `unavailable`: there is no device store (IndexedDB
+ * blocked or missing): the document lives in memory and on the relay only.
+ */
+export type StorageState = 'ok' | 'failing' | 'unavailable'
+
+/** A local edit not yet acknowledged by the relay. The log owns its local fields, the sync its `seq`. */
+export interface PendingEdit {
+  /** When it was made in this log's life; 0 for edits loaded from the store. */
+  ordinal: number
+  /** Its id in the store, once stored. */
+  storeId: number | undefined
+  /** Its bytes, while they are not stored or not yet offered to the network. */
+  update: Uint8Array | undefined
+  local: 'storing' | 'stored' | 'unsaved'
+  /** It went to the sync (which sends it if the document is open on the relay). */
+  offered: boolean
+  /**
+   * Set by the sync: the sequence number of the frame that settles it on the
+   * current connection; 0 when none does yet, -1 when the relay refused that frame.
+   */
+  seq: number
+}
+
+interface Write {
+  readonly update: Uint8Array
+  /** The local edit it stores; undefined for an update from the relay. */
+  readonly edit: PendingEdit | undefined
+  /** An attempt to store it failed: it counts as unsaved until one succeeds. */
+  failedBefore: boolean
+}
+
+export interface LocalLogOptions {
+  readonly id: string
+  readonly doc: Y.Doc
+  readonly store: Promise<LocalStore>
+  /** The edits a closed log of the same document could not store; this one loads after it finished. */
+  readonly after?: Promise<readonly Uint8Array[]> | undefined
+  readonly compactAfterUpdates?: number | undefined
+  readonly compactAfterBytes?: number | undefined
+  /** Called with each edit, in the order they were made, once it may go to the network. */
+  readonly offer: (edit: PendingEdit) => void
+  /** Called when `pending`, `unsaved` or `storage` may have changed. */
+  readonly changed: () => void
+  readonly error: (error: ConcordError) => void
+}
+
+const loadAttempts = 3
+/** Compaction and merges wait for this much quiet after the last append, so they never hold one up. */
+const maintenanceQuietMs = 50
+
+export class LocalLog {
+  readonly #id: string
+  readonly #doc: Y.Doc
+  readonly #options: LocalLogOptions
+  readonly #compactAfterUpdates: number
+  readonly #compactAfterBytes: number
+  readonly #loaded: Promise<void>
+  #isLoaded = false
+  /** The store once it opened; undefined before, and for good when it could not open. */
+  #store: LocalStore | undefined
+  #storage: StorageState = 'ok'
+  /** Writes made before the store opened, in order. */
+  #waitingForStore: Write[] = []
+  readonly #inFlight = new Set<Promise<unknown>>()
+  /** Writes that failed and wait for a retry, in the order they were made. */
+  #failed: Write[] = []
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #retryBackoff: Backoff = createBackoff({ initialDelayMs: 50, maxDelayMs: 5_000 })
+  #reportedFailure = false
+  /** Writes that failed at least once and have not succeeded since (waiting for a retry, or being retried). */
+  #unsaved = 0
+  /** Pending edits by ordinal (loaded ones share 0, so they are kept by store id instead). */
+  readonly #pending = new Set<PendingEdit>()
+  readonly #pendingByStoreId = new Map<number, PendingEdit>()
+  /** Edits not yet offered to the network, oldest first. */
+  readonly #unoffered: PendingEdit[] = []
+  #lastOrdinal = 0
+  #storing = 0
+  #settledWaiters: Array<() => void> = []
+  /** Store ids acknowledged by the relay whose store write failed: written with the next ones. */
+  #unwrittenAcks: number[] = []
+  #maintenance: Promise<void> = Promise.resolve()
+  #maintenanceTimer: ReturnType<typeof setTimeout> | undefined
+  #appendsSinceCompaction = 0
+  #bytesSinceCompaction = 0
+  /** Handed-over edits this log never applied because it closed first: handed on in turn. */
+  #carried: readonly Uint8Array[] = []
+  #closed = false
+
+  constructor(options: LocalLogOptions) {
+    this.#id = options.id
+    this.#doc = options.doc
+    this.#options = options
+    this.#compactAfterUpdates = options.compactAfterUpdates ?? 100
+    this.#compactAfterBytes = options.compactAfterBytes ?? 1024 * 1024
+    this.#doc.on('update', this.#onUpdate)
+    void options.store.then(
+      (store) => {
+        this.#store = store
+        for (const write of this.#waitingForStore.splice(0)) this.#append(write)
+      },
+      (error: unknown) => {
+        this.#storage = 'unavailable'
+        this.#options.error(
+          new ConcordError('storeUnavailable', 'there is no device store: documents live in memory only', this.#id, {
+            cause: error,
+          }),
+        )
+        // Nothing can be stored: every write waiting for the store is settled as memory-only.
+        for (const { edit } of this.#waitingForStore.splice(0)) if (edit) this.#settle(edit, 'stored')
+        this.#options.changed()
+      },
+    )
+    this.#loaded = this.#load()
+  }
+
+  get loaded(): boolean {
+    return this.#isLoaded
+  }
+
+  /** Resolves once the stored state is in the doc, or the store proved unreadable (then the doc starts empty). */
+  whenLoaded(): Promise<void> {
+    return this.#loaded
+  }
+
+  get storage(): StorageState {
+    return this.#storage
+  }
+
+  /** Local edits the relay has not acknowledged yet, stored or not. */
+  get pending(): number {
+    return this.#pending.size
+  }
+
+  /** Updates this document holds that the device store does not have yet. */
+  get unsaved(): number {
+    return this.#unsaved
+  }
+
+  get lastOrdinal(): number {
+    return this.#lastOrdinal
+  }
+
+  pendingEdits(): IterableIterator<PendingEdit> {
+    return this.#pending.values()
+  }
+
+  /** The ordinal of the oldest pending edit; Infinity when none is pending. */
+  oldestPending(): number {
+    let oldest = Infinity
+    for (const { ordinal } of this.#pending) oldest = Math.min(oldest, ordinal)
+    return oldest
+  }
+
+  /** Resolves once no append is in its first attempt: every edit made so far is stored or known unsaved. */
+  async whenSettled(): Promise<void> {
+    while (this.#storing > 0) await new Promise<void>((resolve) => this.#settledWaiters.push(resolve))
+  }
+
+  /** The relay has these edits durably: they stop being pending, here and in the store. */
+  acknowledged(edits: readonly PendingEdit[]): void {
+    const ids: number[] = []
+    for (const edit of edits) {
+      if (!this.#pending.delete(edit)) continue
+      if (edit.storeId !== undefined) {
+        this.#pendingByStoreId.delete(edit.storeId)
+        ids.push(edit.storeId)
+      }
+      // An unsaved edit is retried into the store as acknowledged; an offered stored one needs its bytes no more.
+      this.#releaseBytes(edit)
+    }
+    if (ids.length > 0 && this.#store) this.#writeAcks(ids)
+    this.#options.changed()
+  }
+
+  /**
+   * Stops recording, lets every write already made finish (retrying failed
+   * ones once), and resolves with the local edits that neither the store nor
+   * the relay has: a log opened next for the document applies them again.
+   */
+  async close(): Promise<readonly Uint8Array[]> {
+    if (this.#closed) return []
+    this.#closed = true
+    this.#doc.off('update', this.#onUpdate)
+    clearTimeout(this.#retryTimer)
+    clearTimeout(this.#maintenanceTimer)
+    await this.#loaded
+    await this.#options.store.catch(() => {})
+    await this.#drain()
+    if (this.#failed.length > 0 && this.#store) {
+      for (const write of this.#failed.splice(0)) this.#append(write)
+      await this.#drain()
+    }
+    await this.#maintenance
+    const unsaved = this.#failed.flatMap(({ update, edit }) => (edit && this.#pending.has(edit) ? [update] : []))
+    return [...this.#carried, ...unsaved]
+  }
+
+  /** Resolves once no write is in flight and no compaction or merge is due or running (for tests and tools). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      await this.#drain()
+      if (this.#maintenanceTimer !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, maintenanceQuietMs))
+        continue
+      }
+      const maintenance = this.#maintenance
+      await maintenance
+      if (this.#inFlight.size === 0 && this.#maintenanceTimer === undefined && maintenance === this.#maintenance) return
+    }
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+  }
+
+  async #load(): Promise<void> {
+    const handedOver = (await this.#options.after?.catch(() => [])) ?? []
+    const store = await this.#options.store.catch(() => undefined)
+    const stored = store ? await this.#read(store) : undefined
+    const updates = stored?.snapshot ? [stored.snapshot] : []
+    for (const { id, update, pending } of stored?.updates ?? []) {
+      updates.push(update)
+      // An edit of this log appended before the read is tracked already.
+      if (!pending || this.#ownsStoreId(id)) continue
+      const edit: PendingEdit = { ordinal: 0, storeId: id, update: undefined, local: 'stored', offered: true, seq: 0 }
+      this.#pending.add(edit)
+      this.#pendingByStoreId.set(id, edit)
+    }
+    // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log.
+    if (updates.length > 0) {
+      this.#applyGuarded(() =>
+        Y.transact(
+          this.#doc,
+          () => updates.forEach((update) => Y.applyUpdate(this.#doc, update, fromStore)),
+          fromStore,
+        ),
+      )
+    }
+    if (stored) {
+      this.#appendsSinceCompaction += stored.updates.length
+      this.#bytesSinceCompaction += stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)
+    }
+    // What a closed handle of this document could not store: recorded again, as edits of this log.
+    if (this.#closed) this.#carried = handedOver
+    else for (const update of handedOver) this.#applyGuarded(() => Y.applyUpdate(this.#doc, update, fromHandover))
+    this.#isLoaded = true
+    this.#options.changed()
+  }
+
+  /** Reads the stored document, retrying a few times; undefined (and a typed error) if it stays unreadable. */
+  async #read(store: LocalStore) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.load(this.#id)
+      } catch (error) {
+        if (attempt < loadAttempts) {
+          await new Promise((resolve) => setTimeout(resolve, 20 * 4 ** attempt))
+          continue
+        }
+        this.#storage = 'failing'
+        this.#options.error(
+          new ConcordError(
+            'store',
+            `could not load "${this.#id}" from the device store; it starts empty here`,
+            this.#id,
+            {
+              cause: error,
+            },
+          ),
+        )
+        return undefined
+      }
+    }
+  }
+
+  #ownsStoreId(id: number): boolean {
+    for (const edit of this.#pending) if (edit.storeId === id) return true
+    return false
+  }
+
+  /** Applies updates; an app's observer that throws is reported, never lets our state go half-updated. */
+  #applyGuarded(apply: () => void): void {
+    try {
+      apply()
+    } catch (error) {
+      this.#options.error(
+        new ConcordError('observer', `an observer of "${this.#id}" threw while an update was applied`, this.#id, {
+          cause: error,
+        }),
+      )
+    }
+  }
+
+  readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin === fromStore) return
+    if (origin === fromRelay) {
+      this.#write({ update, edit: undefined, failedBefore: false })
+      return
+    }
+    // Local edits, edits from another tab, and edits handed over by a closed handle: all must reach the relay.
+    const edit: PendingEdit = {
+      ordinal: ++this.#lastOrdinal,
+      storeId: undefined,
+      update,
+      local: 'storing',
+      offered: false,
+      seq: 0,
+    }
+    this.#pending.add(edit)
+    this.#unoffered.push(edit)
+    this.#storing++
+    this.#write({ update, edit, failedBefore: false })
+    this.#options.changed()
+  }
+
+  #write(write: Write): void {
+    if (this.#storage === 'unavailable') {
+      if (write.edit) this.#settle(write.edit, 'stored')
+      return
+    }
+    if (!this.#store) {
+      this.#waitingForStore.push(write)
+      return
+    }
+    this.#append(write)
+  }
+
+  /** Hands one write to the store now: in the turn the update was made, whatever else runs. */
+  #append(write: Write): void {
+    const store = this.#store!
+    const { edit } = write
+    const pending = edit !== undefined && this.#pending.has(edit)
+    const appended = store.append(this.#id, write.update, pending).then(
+      (id) => this.#stored(write, id),
+      (error: unknown) => this.#appendFailed(write, error),
+    )
+    this.#inFlight.add(appended)
+    void appended.finally(() => this.#inFlight.delete(appended))
+  }
+
+  #stored(write: Write, id: number): void {
+    const { edit } = write
+    if (edit) {
+      edit.storeId = id
+      if (this.#pending.has(edit)) {
+        // The same edit loaded from the store as someone else's pending edit: keep one of the two.
+        const loaded = this.#pendingByStoreId.get(id)
+        if (loaded && loaded !== edit) this.#pending.delete(loaded)
+        this.#pendingByStoreId.set(id, edit)
+      } else {
+        // Acknowledged while it was being stored.
+        this.#writeAcks([id])
+      }
+      if (edit.local === 'storing') this.#settle(edit, 'stored')
+      else edit.local = 'stored'
+      this.#releaseBytes(edit)
+    }
+    if (write.failedBefore) this.#unsaved--
+    this.#appendsSinceCompaction++
+    this.#bytesSinceCompaction += write.update.length
+    const recovered = this.#failed.length > 0 || this.#storage === 'failing'
+    if (recovered) this.#retrySoon(0)
+    else this.#scheduleMaintenance()
+    this.#updateStorage()
+  }
+
+  #appendFailed(write: Write, error: unknown): void {
+    this.#failed.push(write)
+    if (!write.failedBefore) this.#unsaved++
+    write.failedBefore = true
+    if (write.edit?.local === 'storing') this.#settle(write.edit, 'unsaved')
+    else if (write.edit) write.edit.local = 'unsaved'
+    if (!this.#reportedFailure) {
+      this.#reportedFailure = true
+      this.#options.error(
+        new ConcordError('store', `changes to "${this.#id}" are not saved on this device; retrying`, this.#id, {
+          cause: error,
+        }),
+      )
+    }
+    this.#updateStorage()
+    this.#retrySoon()
+  }
+
+  #retrySoon(delayMs = this.#retryBackoff.next()): void {
+    if (this.#closed || this.#retryTimer !== undefined) return
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined
+      if (this.#closed || !this.#store) return
+      for (const write of this.#failed.splice(0)) this.#append(write)
+    }, delayMs)
+  }
+
+  #updateStorage(): void {
+    if (this.#storage === 'unavailable') return
+    const state: StorageState = this.#unsaved > 0 ? 'failing' : 'ok'
+    if (state === 'ok') {
+      this.#retryBackoff.reset()
+      this.#reportedFailure = false
+    }
+    if (state !== this.#storage) {
+      this.#storage = state
+      this.#options.changed()
+    }
+  }
+
+  /** The first attempt to store `edit` is over: offer every edit to the network that waited only for it. */
+  #settle(edit: PendingEdit, local: 'stored' | 'unsaved'): void {
+    const wasStoring = edit.local === 'storing'
+    edit.local = local
+    if (!wasStoring) return
+    this.#storing--
+    while (this.#unoffered[0] && this.#unoffered[0].local !== 'storing') {
+      const next = this.#unoffered.shift()!
+      next.offered = true
+      if (this.#pending.has(next) && !this.#closed) this.#options.offer(next)
+      this.#releaseBytes(next)
+    }
+    if (this.#storing === 0) for (const resolve of this.#settledWaiters.splice(0)) resolve()
+    this.#options.changed()
+  }
+
+  /** An edit's bytes are kept until it is both stored and offered (an unsaved one keeps them for the retries). */
+  #releaseBytes(edit: PendingEdit): void {
+    if (edit.local === 'stored' && edit.offered) edit.update = undefined
+  }
+
+  #writeAcks(ids: readonly number[]): void {
+    const store = this.#store
+    if (!store) return
+    this.#enqueue(async () => {
+      const writing = [...this.#unwrittenAcks.splice(0), ...ids]
+      try {
+        await store.acknowledge(this.#id, writing)
+      } catch {
+        // Still pending in the store: at worst sent once more after a reload. Written with the next acks.
+        this.#unwrittenAcks.push(...writing)
+      }
+    })
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#maintenance = this.#maintenance.then(task)
+  }
+
+  /** Compaction and merges start once appends have gone quiet, so none waits behind them. */
+  #scheduleMaintenance(): void {
+    if (this.#closed) return
+    const compact =
+      this.#appendsSinceCompaction >= this.#compactAfterUpdates || this.#bytesSinceCompaction >= this.#compactAfterBytes
+    const merge = this.#pending.size >= Math.max(2, this.#compactAfterUpdates)
+    if (!compact && !merge) return
+    clearTimeout(this.#maintenanceTimer)
+    this.#maintenanceTimer = setTimeout(() => {
+      this.#maintenanceTimer = undefined
+      this.#enqueue(() => this.#maintain())
+    }, maintenanceQuietMs)
+  }
+
+  async #maintain(): Promise<void> {
+    const store = this.#store
+    if (!store || this.#closed) return
+    try {
+      if (
+        this.#appendsSinceCompaction >= this.#compactAfterUpdates ||
+        this.#bytesSinceCompaction >= this.#compactAfterBytes
+      ) {
+        this.#appendsSinceCompaction = this.#bytesSinceCompaction = 0
+        await store.compact(this.#id, (updates) => Y.mergeUpdates(updates))
+      }
+      await this.#mergeUnsent(store)
+    } catch (error) {
+      // Nothing is lost: the log stays as it was, and the next run tries again.
+      this.#options.error(
+        new ConcordError('store', `could not compact "${this.#id}" on the device`, this.#id, { cause: error }),
+      )
+    }
+  }
+
+  /**
+   * Compaction keeps pending updates apart, so an offline session would grow
+   * the stored log by one record an edit, and every load would read them all.
+   * Once enough wait unsent, they become one. Only unsent ones: all of them
+   * then share one fate (a later step 2 carries them together), so the
+   * record that holds them all, under the greatest id, is acknowledged
+   * exactly when each of them would have been.
+   */
+  async #mergeUnsent(store: LocalStore): Promise<void> {
+    const threshold = Math.max(2, this.#compactAfterUpdates)
+    if (this.#pending.size < threshold) return
+    const unsent = [...this.#pending].filter(
+      (edit) => edit.seq === 0 && edit.local === 'stored' && edit.storeId !== undefined,
+    )
+    if (unsent.length < threshold) return
+    const ids = unsent.map((edit) => edit.storeId!)
+    if (!(await store.mergePending(this.#id, ids, (updates) => Y.mergeUpdates(updates)))) return
+    const kept = Math.max(...ids)
+    const keptEdit = this.#pendingByStoreId.get(kept)
+    let ordinal = Infinity
+    let seq = 0
+    for (const edit of unsent) {
+      ordinal = Math.min(ordinal, edit.ordinal)
+      seq = Math.max(seq, edit.seq)
+      if (edit === keptEdit) continue
+      this.#pending.delete(edit)
+      this.#pendingByStoreId.delete(edit.storeId!)
+    }
+    if (keptEdit) {
+      keptEdit.ordinal = ordinal
+      keptEdit.seq = seq
+    }
+    this.#options.changed()
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The client's side of the `refused` frame (concord.v2): against a relay
+ * double on a fake WebSocket, since it is the only way to make a relay refuse
+ * on cue. A refused frame's edits stay pending, the app is told with a typed
+ * error, no later ack settles them, and the next connection sends them again.
+ */
+import { closeCodes, type NativeFrame } from '@concord/protocol'
+import { afterEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { waitFor } from '../../relay/src/test/relayHarness.js'
+import { createClient, type ConcordClient } from './client.js'
+import type { ConcordError } from './errors.js'
+import { MemoryLocalStore } from './memoryLocalStore.js'
+import { fakeWebSockets, type FakeWebSocket } from './test/fakeWebSocket.js'
+
+const clients: ConcordClient[] = []
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.destroy().catch(() => {})))
+})
+
+const setUp = () => {
+  const fakes = fakeWebSockets()
+  const client = createClient({
+    url: 'ws://relay.double',
+    WebSocket: fakes.WebSocket,
+    store: new MemoryLocalStore(),
+    shareAcrossTabs: false,
+    connection: { backoff: { initialDelayMs: 5, maxDelayMs: 10 } },
+  })
+  clients.push(client)
+  const errors: ConcordError[] = []
+  client.on('error', (error) => errors.push(error))
+  return { ...fakes, client, errors }
+}
+
+type SyncFrame = Extract<NativeFrame, { type: 'sync' }>
+
+const syncSent = (socket: FakeWebSocket, type: 'step1' | 'step2' | 'update'): SyncFrame[] =>
+  socket.sent.filter((frame): frame is SyncFrame => frame.type === 'sync' && frame.sync.type === type)
+
+/** Accepts the socket and plays the relay's side of opening `doc` on it: its step 1, and its (empty) state. */
+const acceptAndOpen = async (socket: FakeWebSocket, doc: string): Promise<void> => {
+  socket.open()
+  await waitFor(() => syncSent(socket, 'step1').length === 1, 'the client to open the document')
+  socket.receive({ type: 'sync', doc, seq: 0, sync: { type: 'step1', stateVector: Y.encodeStateVector(new Y.Doc()) } })
+  socket.receive({ type: 'sync', doc, seq: 0, sync: { type: 'step2', update: Y.encodeStateAsUpdate(new Y.Doc()) } })
+  await waitFor(() => syncSent(socket, 'step2').length === 1, "the client's step 2")
+}
+
+const textOf = ({ sync }: SyncFrame): string => {
+  const doc = new Y.Doc()
+  if (sync.type !== 'step1') Y.applyUpdate(doc, sync.update)
+  return doc.getText('t').toString()
+}
+
+/** Lets every timer and I/O callback due now run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20))
+
+describe('a refused frame', () => {
+  it('keeps its edits pending and tells the app; no later ack settles them; the next connection sends them again', async () => {
+    const { client, errors, sockets, latest } = setUp()
+    const handle = client.open('doc')
+    await handle.whenLoaded()
+    await acceptAndOpen(latest(), 'doc')
+    const first = latest()
+    first.receive({ type: 'ack', doc: 'doc', seq: syncSent(first, 'step2')[0]!.seq })
+    await handle.whenSynced()
+
+    handle.doc.getText('t').insert(0, 'refused edit')
+    await waitFor(() => syncSent(first, 'update').length === 1, 'the update frame')
+    const refusedSeq = syncSent(first, 'update')[0]!.seq
+    let synced = false
+    void handle.whenSynced().then(() => (synced = true))
+    first.receive({
+      type: 'refused',
+      doc: 'doc',
+      seq: refusedSeq,
+      code: closeCodes.invalidUpdate,
+      reason: 'contradicts',
+    })
+    first.receive({ type: 'ack', doc: 'doc', seq: refusedSeq })
+    await settle()
+    expect([handle.pending, handle.status, synced]).toEqual([1, 'syncing', false])
+    expect(errors).toMatchObject([{ name: 'ConcordError', code: 'refused', doc: 'doc', closeCode: 4422 }])
+
+    // A later edit is accepted and acknowledged; the refused one still is not.
+    handle.doc.getText('t').insert(0, '> ')
+    await waitFor(() => syncSent(first, 'update').length === 2, 'the second update frame')
+    first.receive({ type: 'ack', doc: 'doc', seq: syncSent(first, 'update')[1]!.seq })
+    await settle()
+    expect([handle.pending, handle.status, synced]).toEqual([1, 'syncing', false])
+
+    // Next connection: the step 2 carries it again, and is refused again (read-only now, say).
+    first.serverClose(1001)
+    await waitFor(() => sockets.length === 2, 'a reconnect')
+    await acceptAndOpen(latest(), 'doc')
+    const second = latest()
+    const [resent] = syncSent(second, 'step2')
+    expect(textOf(resent!)).toBe('> refused edit')
+    second.receive({ type: 'refused', doc: 'doc', seq: resent!.seq, code: closeCodes.forbidden, reason: 'read-only' })
+    second.receive({ type: 'ack', doc: 'doc', seq: resent!.seq })
+    await settle()
+    expect([handle.pending, handle.status, synced]).toEqual([1, 'syncing', false])
+    expect(errors.at(-1)).toMatchObject({ code: 'refused', closeCode: 4403 })
+
+    // And once a connection accepts it, it is settled.
+    second.serverClose(1001)
+    await waitFor(() => sockets.length === 3, 'another reconnect')
+    await acceptAndOpen(latest(), 'doc')
+    const third = latest()
+    third.receive({ type: 'ack', doc: 'doc', seq: syncSent(third, 'step2')[0]!.seq })
+    await handle.whenSynced()
+    expect([handle.pending, handle.status, synced]).toEqual([0, 'synced', true])
+  })
+
+  it('settles only the frames that were not refused, when one ack covers several', async () => {
+    const { client, latest } = setUp()
+    const handle = client.open('doc')
+    await handle.whenLoaded()
+    await acceptAndOpen(latest(), 'doc')
+    const socket = latest()
+    socket.receive({ type: 'ack', doc: 'doc', seq: syncSent(socket, 'step2')[0]!.seq })
+    await handle.whenSynced()
+    const text = handle.doc.getText('t')
+    for (const letter of 'abc') text.insert(text.length, letter)
+    await waitFor(() => syncSent(socket, 'update').length === 3, 'three update frames')
+    const [a, b, c] = syncSent(socket, 'update')
+    socket.receive({ type: 'refused', doc: 'doc', seq: b!.seq, code: closeCodes.invalidUpdate, reason: '' })
+    socket.receive({ type: 'ack', doc: 'doc', seq: c!.seq })
+    await settle()
+    expect(a!.seq < b!.seq && b!.seq < c!.seq).toBe(true)
+    expect(handle.pending).toBe(1)
+    expect(handle.status).toBe('syncing')
+  })
+})

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { ControlledStore } from '../../relay/src/test/controlledStore.js'
 import { waitFor } from '../../relay/src/test/relayHarness.js'
+import { warnBeforeUnload } from './beforeUnload.js'
 import type { ConcordError } from './errors.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
@@ -345,5 +346,36 @@ describe('no IndexedDB (private modes, blocked storage)', () => {
     } finally {
       scope.indexedDB = real
     }
+  })
+})
+
+describe('the opt-in beforeunload warning', () => {
+  it('warns while an edit is not yet stored or not yet on the relay, and stops once it is', async () => {
+    const relay = await relayNotYetUp()
+    const store = new FaultInjectingLocalStore(new MemoryLocalStore())
+    const client = makeClient(relay.url, { store })
+    const page = new EventTarget()
+    const stop = warnBeforeUnload(client, page as never)
+    const leave = () => {
+      const event = new Event('beforeunload', { cancelable: true })
+      page.dispatchEvent(event)
+      return event.defaultPrevented
+    }
+    const handle = client.open('leaving')
+    await handle.whenLoaded()
+    expect(leave()).toBe(false)
+    store.stall('append')
+    handle.doc.getText('t').insert(0, 'not stored yet')
+    expect(leave()).toBe(true)
+    store.release()
+    await waitFor(() => !handle.unsynced || handle.pending > 0, 'the append')
+    // Stored, not yet on the relay: still worth a warning.
+    expect(leave()).toBe(true)
+    await relay.restart()
+    await within(handle.whenSynced(), 5_000, 'whenSynced')
+    expect(leave()).toBe(false)
+    stop()
+    handle.doc.getText('t').insert(0, '> ')
+    expect(leave()).toBe(false)
   })
 })

@@ -8,6 +8,7 @@
  */
 import { closeCodes, documentNameProblem, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
+import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
 import { openDocument, type DocHandle, type OpenedDocument, type RelayLink } from './docHandle.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
@@ -56,6 +57,12 @@ export interface ClientOptions {
    * Default: `globalThis` where it has `addEventListener` (browsers).
    */
   readonly page?: PageEvents
+  /**
+   * Ask the browser to warn before the page unloads while an edit is not yet
+   * stored on this device or not yet durable on the relay (`beforeunload`,
+   * like y-sweet's `warnOnClose`). Default false. See also `warnBeforeUnload`.
+   */
+  readonly warnOnClose?: boolean
 }
 
 /** The part of `window` the client listens to for the page's lifecycle. */
@@ -100,6 +107,9 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
   readonly #page: PageEvents | undefined
   /** The presence each handle had when the page hid, to announce again if the page comes back. */
   readonly #presenceBeforeHide = new Map<DocHandle, Record<string, unknown>>()
+  /** Closed handles whose writes are not finished yet. */
+  #closingWrites = 0
+  #stopWarning: (() => void) | undefined
   #destroyed = false
 
   constructor(options: ClientOptions) {
@@ -121,6 +131,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#page = options.page ?? defaultPage()
     this.#page?.addEventListener('pagehide', this.#onPageHide)
     this.#page?.addEventListener('pageshow', this.#onPageShow)
+    if (options.warnOnClose) this.#stopWarning = warnBeforeUnload(this)
     if (options.protocol === 'y-websocket') return
     const connection = (this.#connection = this.#connect(options.url))
     connection.on('status', (status) => {
@@ -145,6 +156,17 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (this.#connection) return this.#connection.status
     const statuses = new Set([...this.#open.values()].map(({ connection }) => connection?.status))
     return statuses.has('open') ? 'open' : statuses.has('connecting') ? 'connecting' : 'offline'
+  }
+
+  /**
+   * Whether leaving the page now could lose or delay an edit: one of an open
+   * document is not yet stored on this device (or its write failed), or not
+   * yet acknowledged by the relay, or a closed document is still being written.
+   */
+  get hasUnsyncedEdits(): boolean {
+    if (this.#closingWrites > 0) return true
+    for (const { handle } of this.#open.values()) if (handle.unsynced) return true
+    return false
   }
 
   /**
@@ -179,7 +201,9 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
         this.#handovers.set(id, handover)
+        this.#closingWrites++
         void handover.then((unsaved) => {
+          this.#closingWrites--
           if (unsaved.length === 0 && this.#handovers.get(id) === handover) this.#handovers.delete(id)
         })
       },
@@ -217,6 +241,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#destroyed = true
     this.#page?.removeEventListener('pagehide', this.#onPageHide)
     this.#page?.removeEventListener('pageshow', this.#onPageShow)
+    this.#stopWarning?.()
     for (const { handle } of [...this.#open.values()]) void handle.close()
     const handovers = [...this.#handovers]
     const unsaved = await Promise.all(

@@ -111,6 +111,11 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     return this.#log.unsaved
   }
 
+  /** @internal Whether leaving now could lose or delay an edit: one is being written, unsaved, or pending. */
+  get unsynced(): boolean {
+    return this.#log.pending > 0 || this.#log.writing
+  }
+
   /**
    * Resolves once the stored state is applied to `doc`. Never rejects: when
    * the device store cannot be read, it resolves with `doc` as the relay

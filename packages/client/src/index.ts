@@ -1,4 +1,5 @@
 export { createClient, ConcordClient, type ClientEvents, type ClientOptions, type PageEvents } from './client.js'
+export { warnBeforeUnload, type BeforeUnloadEventLike, type BeforeUnloadTarget } from './beforeUnload.js'
 export { DocHandle, type DocHandleEvents, type StorageState } from './docHandle.js'
 export type { SyncStatus, ConnectionStatus } from './syncStatus.js'
 export {

@@ -72,6 +72,12 @@ export interface LocalLogOptions {
 }
 
 const loadAttempts = 3
+/**
+ * An append that has not finished after this long no longer holds its edit
+ * (and those after it) back from the network: a stuck store must not stop the
+ * sync. It still counts as being stored until it finishes.
+ */
+const slowAppendMs = 3_000
 /** Compaction and merges wait for this much quiet after the last append, so they never hold one up. */
 const maintenanceQuietMs = 50
 
@@ -162,6 +168,11 @@ export class LocalLog {
   /** Updates this document holds that the device store does not have yet. */
   get unsaved(): number {
     return this.#unsaved
+  }
+
+  /** Whether a write is still in flight, or failed and waits for a retry. */
+  get writing(): boolean {
+    return this.#inFlight.size > 0 || this.#unsaved > 0 || this.#waitingForStore.length > 0
   }
 
   get lastOrdinal(): number {
@@ -363,7 +374,13 @@ export class LocalLog {
       (error: unknown) => this.#appendFailed(write, error),
     )
     this.#inFlight.add(appended)
-    void appended.finally(() => this.#inFlight.delete(appended))
+    const slow = edit
+      ? setTimeout(() => edit.local === 'storing' && this.#settle(edit, 'unsaved'), slowAppendMs)
+      : undefined
+    void appended.finally(() => {
+      clearTimeout(slow)
+      this.#inFlight.delete(appended)
+    })
   }
 
   #stored(write: Write, id: number): void {

@@ -126,6 +126,34 @@ describe('a failed local append (issue 13, bug 2)', () => {
   })
 })
 
+describe('a device store that cannot be read at first', () => {
+  it('syncs without it, keeps trying to read it, and then sends the pending edits it held', async () => {
+    const relay = await relayNotYetUp()
+    const name = freshStoreName()
+    const offline = makeClient(relay.url, { name })
+    forget(offline)
+    const written = offline.open('late')
+    await written.whenLoaded()
+    written.doc.getText('t').insert(0, 'typed offline last time')
+    await offline.destroy()
+
+    await relay.restart()
+    const store = new FaultInjectingLocalStore(await IndexedDbLocalStore.open(name))
+    store.fail('load', { error: storeFault('UnknownError'), times: 4 })
+    const client = makeClient(relay.url, { name, store })
+    const errors = errorsOf(client)
+    const handle = client.open('late')
+    await within(handle.whenLoaded(), 5_000, 'whenLoaded')
+    expect(text(handle)).toBe('')
+    expect(handle.storage).toBe('failing')
+    expect(errors.some((error) => error.code === 'store')).toBe(true)
+    await waitFor(() => text(handle) === 'typed offline last time', 'the stored state, read at last', 5_000)
+    await within(handle.whenSynced(), 5_000, 'whenSynced')
+    expect(handle.storage).toBe('ok')
+    expect(await readOnRelay(relay.url, 'late')).toBe('typed offline last time')
+  })
+})
+
 describe('a document the relay cannot load (issue 13, bug 3)', () => {
   it('is reopened by itself with backoff while the socket lives; the other documents are not touched', async () => {
     const relayStore = new ControlledStore()

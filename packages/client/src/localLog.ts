@@ -19,7 +19,7 @@
 import * as Y from 'yjs'
 import { createBackoff, type Backoff } from './backoff.js'
 import { ConcordError } from './errors.js'
-import type { LocalStore } from './localStore.js'
+import type { LocalStore, StoredDocument } from './localStore.js'
 import { fromHandover, fromRelay, fromStore } from './origins.js'
 
 /**
@@ -102,6 +102,8 @@ export class LocalLog {
   #reportedFailure = false
   /** Writes that failed at least once and have not succeeded since (waiting for a retry, or being retried). */
   #unsaved = 0
+  /** The stored state could not be read yet: the doc runs without it while reading is retried. */
+  #loadFailing = false
   /** Pending edits by ordinal (loaded ones share 0, so they are kept by store id instead). */
   readonly #pending = new Set<PendingEdit>()
   readonly #pendingByStoreId = new Map<number, PendingEdit>()
@@ -256,14 +258,37 @@ export class LocalLog {
     const handedOver = (await this.#options.after?.catch(() => [])) ?? []
     const store = await this.#options.store.catch(() => undefined)
     const stored = store ? await this.#read(store) : undefined
-    const updates = stored?.snapshot ? [stored.snapshot] : []
-    for (const { id, update, pending } of stored?.updates ?? []) {
+    if (stored) this.#applyStored(stored, false)
+    else if (store) this.#loadLater(store)
+    // What a closed handle of this document could not store: recorded again, as edits of this log.
+    if (this.#closed) this.#carried = handedOver
+    else for (const update of handedOver) this.#applyGuarded(() => Y.applyUpdate(this.#doc, update, fromHandover))
+    this.#isLoaded = true
+    this.#options.changed()
+  }
+
+  /**
+   * Applies what the store holds. `late`: the document has been in use (and
+   * synced) without it, since the store could not be read at first: its
+   * pending edits then go to the network like new ones.
+   */
+  #applyStored(stored: StoredDocument, late: boolean): void {
+    const updates = stored.snapshot ? [stored.snapshot] : []
+    for (const { id, update, pending } of stored.updates) {
       updates.push(update)
       // An edit of this log appended before the read is tracked already.
       if (!pending || this.#ownsStoreId(id)) continue
-      const edit: PendingEdit = { ordinal: 0, storeId: id, update: undefined, local: 'stored', offered: true, seq: 0 }
+      const edit: PendingEdit = {
+        ordinal: 0,
+        storeId: id,
+        update: late ? update : undefined,
+        local: 'stored',
+        offered: !late,
+        seq: 0,
+      }
       this.#pending.add(edit)
       this.#pendingByStoreId.set(id, edit)
+      if (late) this.#unoffered.push(edit)
     }
     // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log.
     if (updates.length > 0) {
@@ -275,19 +300,32 @@ export class LocalLog {
         ),
       )
     }
-    if (stored) {
-      this.#appendsSinceCompaction += stored.updates.length
-      this.#bytesSinceCompaction += stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)
+    this.#appendsSinceCompaction += stored.updates.length
+    this.#bytesSinceCompaction += stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)
+    if (late) this.#offerReady()
+  }
+
+  /** Keeps trying to read a store that failed to load, with backoff, and applies it once it reads. */
+  #loadLater(store: LocalStore): void {
+    const backoff = createBackoff({ initialDelayMs: 500, maxDelayMs: 10_000 })
+    const attempt = (): void => {
+      if (this.#closed) return
+      store.load(this.#id).then(
+        (stored) => {
+          if (this.#closed) return
+          this.#loadFailing = false
+          this.#applyStored(stored, true)
+          this.#updateStorage()
+          this.#options.changed()
+        },
+        () => setTimeout(attempt, backoff.next()),
+      )
     }
-    // What a closed handle of this document could not store: recorded again, as edits of this log.
-    if (this.#closed) this.#carried = handedOver
-    else for (const update of handedOver) this.#applyGuarded(() => Y.applyUpdate(this.#doc, update, fromHandover))
-    this.#isLoaded = true
-    this.#options.changed()
+    setTimeout(attempt, backoff.next())
   }
 
   /** Reads the stored document, retrying a few times; undefined (and a typed error) if it stays unreadable. */
-  async #read(store: LocalStore) {
+  async #read(store: LocalStore): Promise<StoredDocument | undefined> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await store.load(this.#id)
@@ -296,15 +334,14 @@ export class LocalLog {
           await new Promise((resolve) => setTimeout(resolve, 20 * 4 ** attempt))
           continue
         }
+        this.#loadFailing = true
         this.#storage = 'failing'
         this.#options.error(
           new ConcordError(
             'store',
-            `could not load "${this.#id}" from the device store; it starts empty here`,
+            `could not load "${this.#id}" from the device store; it starts empty here, and loading is retried`,
             this.#id,
-            {
-              cause: error,
-            },
+            { cause: error },
           ),
         )
         return undefined
@@ -438,7 +475,7 @@ export class LocalLog {
 
   #updateStorage(): void {
     if (this.#storage === 'unavailable') return
-    const state: StorageState = this.#unsaved > 0 ? 'failing' : 'ok'
+    const state: StorageState = this.#unsaved > 0 || this.#loadFailing ? 'failing' : 'ok'
     if (state === 'ok') {
       this.#retryBackoff.reset()
       this.#reportedFailure = false
@@ -455,14 +492,19 @@ export class LocalLog {
     edit.local = local
     if (!wasStoring) return
     this.#storing--
+    this.#offerReady()
+    if (this.#storing === 0) for (const resolve of this.#settledWaiters.splice(0)) resolve()
+    this.#options.changed()
+  }
+
+  /** Offers the edits at the head of the line whose first store attempt is over, in the order they were made. */
+  #offerReady(): void {
     while (this.#unoffered[0] && this.#unoffered[0].local !== 'storing') {
       const next = this.#unoffered.shift()!
       next.offered = true
       if (this.#pending.has(next) && !this.#closed) this.#options.offer(next)
       this.#releaseBytes(next)
     }
-    if (this.#storing === 0) for (const resolve of this.#settledWaiters.splice(0)) resolve()
-    this.#options.changed()
   }
 
   /** An edit's bytes are kept until it is both stored and offered (an unsaved one keeps them for the retries). */

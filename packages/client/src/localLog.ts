@@ -18,6 +18,7 @@
  */
 import * as Y from 'yjs'
 import { createBackoff, type Backoff } from './backoff.js'
+import { LogMaintenance } from './logMaintenance.js'
 import { ConcordError } from './errors.js'
 import type { LocalStore, StoredDocument } from './localStore.js'
 import { fromHandover, fromRelay, fromStore } from './origins.js'
@@ -78,15 +79,11 @@ const loadAttempts = 3
  * sync. It still counts as being stored until it finishes.
  */
 const slowAppendMs = 3_000
-/** Compaction and merges wait for this much quiet after the last append, so they never hold one up. */
-const maintenanceQuietMs = 50
 
 export class LocalLog {
   readonly #id: string
   readonly #doc: Y.Doc
   readonly #options: LocalLogOptions
-  readonly #compactAfterUpdates: number
-  readonly #compactAfterBytes: number
   readonly #loaded: Promise<void>
   #isLoaded = false
   /** The store once it opened; undefined before, and for good when it could not open. */
@@ -114,10 +111,7 @@ export class LocalLog {
   #settledWaiters: Array<() => void> = []
   /** Store ids acknowledged by the relay whose store write failed: written with the next ones. */
   #unwrittenAcks: number[] = []
-  #maintenance: Promise<void> = Promise.resolve()
-  #maintenanceTimer: ReturnType<typeof setTimeout> | undefined
-  #appendsSinceCompaction = 0
-  #bytesSinceCompaction = 0
+  readonly #maintenance: LogMaintenance
   /** Handed-over edits this log never applied because it closed first: handed on in turn. */
   #carried: readonly Uint8Array[] = []
   #closed = false
@@ -126,8 +120,15 @@ export class LocalLog {
     this.#id = options.id
     this.#doc = options.doc
     this.#options = options
-    this.#compactAfterUpdates = options.compactAfterUpdates ?? 100
-    this.#compactAfterBytes = options.compactAfterBytes ?? 1024 * 1024
+    this.#maintenance = new LogMaintenance({
+      id: options.id,
+      compactAfterUpdates: options.compactAfterUpdates,
+      compactAfterBytes: options.compactAfterBytes,
+      pending: this.#pending,
+      pendingByStoreId: this.#pendingByStoreId,
+      changed: options.changed,
+      error: options.error,
+    })
     this.#doc.on('update', this.#onUpdate)
     void options.store.then(
       (store) => {
@@ -223,7 +224,7 @@ export class LocalLog {
     this.#closed = true
     this.#doc.off('update', this.#onUpdate)
     clearTimeout(this.#retryTimer)
-    clearTimeout(this.#maintenanceTimer)
+    this.#maintenance.stop()
     await this.#loaded
     await this.#options.store.catch(() => {})
     await this.#drain()
@@ -231,23 +232,17 @@ export class LocalLog {
       for (const write of this.#failed.splice(0)) this.#append(write)
       await this.#drain()
     }
-    await this.#maintenance
+    await this.#maintenance.settled()
     const unsaved = this.#failed.flatMap(({ update, edit }) => (edit && this.#pending.has(edit) ? [update] : []))
     return [...this.#carried, ...unsaved]
   }
 
   /** Resolves once no write is in flight and no compaction or merge is due or running (for tests and tools). */
   async whenIdle(): Promise<void> {
-    for (;;) {
+    do {
       await this.#drain()
-      if (this.#maintenanceTimer !== undefined) {
-        await new Promise((resolve) => setTimeout(resolve, maintenanceQuietMs))
-        continue
-      }
-      const maintenance = this.#maintenance
-      await maintenance
-      if (this.#inFlight.size === 0 && this.#maintenanceTimer === undefined && maintenance === this.#maintenance) return
-    }
+      await this.#maintenance.whenIdle()
+    } while (this.#inFlight.size > 0)
   }
 
   async #drain(): Promise<void> {
@@ -300,8 +295,7 @@ export class LocalLog {
         ),
       )
     }
-    this.#appendsSinceCompaction += stored.updates.length
-    this.#bytesSinceCompaction += stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)
+    for (const { update } of stored.updates) this.#maintenance.appended(update.length)
     if (late) this.#offerReady()
   }
 
@@ -438,11 +432,10 @@ export class LocalLog {
       this.#releaseBytes(edit)
     }
     if (write.failedBefore) this.#unsaved--
-    this.#appendsSinceCompaction++
-    this.#bytesSinceCompaction += write.update.length
+    this.#maintenance.appended(write.update.length)
     const recovered = this.#failed.length > 0 || this.#storage === 'failing'
     if (recovered) this.#retrySoon(0)
-    else this.#scheduleMaintenance()
+    else if (!this.#closed) this.#maintenance.schedule(this.#store!)
     this.#updateStorage()
   }
 
@@ -515,7 +508,7 @@ export class LocalLog {
   #writeAcks(ids: readonly number[]): void {
     const store = this.#store
     if (!store) return
-    this.#enqueue(async () => {
+    this.#maintenance.enqueue(async () => {
       const writing = [...this.#unwrittenAcks.splice(0), ...ids]
       try {
         await store.acknowledge(this.#id, writing)
@@ -524,78 +517,5 @@ export class LocalLog {
         this.#unwrittenAcks.push(...writing)
       }
     })
-  }
-
-  #enqueue(task: () => Promise<void>): void {
-    this.#maintenance = this.#maintenance.then(task)
-  }
-
-  /** Compaction and merges start once appends have gone quiet, so none waits behind them. */
-  #scheduleMaintenance(): void {
-    if (this.#closed) return
-    const compact =
-      this.#appendsSinceCompaction >= this.#compactAfterUpdates || this.#bytesSinceCompaction >= this.#compactAfterBytes
-    const merge = this.#pending.size >= Math.max(2, this.#compactAfterUpdates)
-    if (!compact && !merge) return
-    clearTimeout(this.#maintenanceTimer)
-    this.#maintenanceTimer = setTimeout(() => {
-      this.#maintenanceTimer = undefined
-      this.#enqueue(() => this.#maintain())
-    }, maintenanceQuietMs)
-  }
-
-  async #maintain(): Promise<void> {
-    const store = this.#store
-    if (!store || this.#closed) return
-    try {
-      if (
-        this.#appendsSinceCompaction >= this.#compactAfterUpdates ||
-        this.#bytesSinceCompaction >= this.#compactAfterBytes
-      ) {
-        this.#appendsSinceCompaction = this.#bytesSinceCompaction = 0
-        await store.compact(this.#id, (updates) => Y.mergeUpdates(updates))
-      }
-      await this.#mergeUnsent(store)
-    } catch (error) {
-      // Nothing is lost: the log stays as it was, and the next run tries again.
-      this.#options.error(
-        new ConcordError('store', `could not compact "${this.#id}" on the device`, this.#id, { cause: error }),
-      )
-    }
-  }
-
-  /**
-   * Compaction keeps pending updates apart, so an offline session would grow
-   * the stored log by one record an edit, and every load would read them all.
-   * Once enough wait unsent, they become one. Only unsent ones: all of them
-   * then share one fate (a later step 2 carries them together), so the
-   * record that holds them all, under the greatest id, is acknowledged
-   * exactly when each of them would have been.
-   */
-  async #mergeUnsent(store: LocalStore): Promise<void> {
-    const threshold = Math.max(2, this.#compactAfterUpdates)
-    if (this.#pending.size < threshold) return
-    const unsent = [...this.#pending].filter(
-      (edit) => edit.seq === 0 && edit.local === 'stored' && edit.storeId !== undefined,
-    )
-    if (unsent.length < threshold) return
-    const ids = unsent.map((edit) => edit.storeId!)
-    if (!(await store.mergePending(this.#id, ids, (updates) => Y.mergeUpdates(updates)))) return
-    const kept = Math.max(...ids)
-    const keptEdit = this.#pendingByStoreId.get(kept)
-    let ordinal = Infinity
-    let seq = 0
-    for (const edit of unsent) {
-      ordinal = Math.min(ordinal, edit.ordinal)
-      seq = Math.max(seq, edit.seq)
-      if (edit === keptEdit) continue
-      this.#pending.delete(edit)
-      this.#pendingByStoreId.delete(edit.storeId!)
-    }
-    if (keptEdit) {
-      keptEdit.ordinal = ordinal
-      keptEdit.seq = seq
-    }
-    this.#options.changed()
   }
 }

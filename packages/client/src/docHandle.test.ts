@@ -265,4 +265,20 @@ describe('DocHandle', () => {
     sync.connectionChanged('offline')
     expect([...handle.awareness.getStates().keys()].sort()).toEqual([77, handle.doc.clientID].sort())
   })
+
+  it("reports an observer that throws on another tab's update as an error, and still stores and sends the update", async () => {
+    const store = new MemoryLocalStore()
+    const { handle, log, receiveFromTab, syncFrames } = await openHandle(store)
+    const errors: string[] = []
+    handle.on('error', (error) => errors.push(error.code))
+    handle.doc.getText('t').observe(() => {
+      throw new Error('cannot render')
+    })
+    receiveFromTab('update', remoteUpdate('from the other tab'))
+    await log.whenIdle()
+    expect(errors).toEqual(['observer'])
+    expect(handle.doc.getText('t').toString()).toBe('from the other tab')
+    expect(syncFrames().filter((frame) => frame.type === 'sync' && frame.sync.type === 'update')).toHaveLength(1)
+    expect((await store.load('doc')).updates).toMatchObject([{ pending: true }])
+  })
 })

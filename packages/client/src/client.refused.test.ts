@@ -1,8 +1,10 @@
 /**
- * The client's side of the `refused` frame (concord.v2): against a relay
- * double on a fake WebSocket, since it is the only way to make a relay refuse
- * on cue. A refused frame's edits stay pending, the app is told with a typed
- * error, no later ack settles them, and the next connection sends them again.
+ * The client against a relay double on a fake WebSocket, for what a real
+ * relay cannot be made to do on cue. The `refused` frame (concord.v2): a
+ * refused frame's edits stay pending, the app is told with a typed error, no
+ * later ack settles them, and the next connection sends them again. And
+ * frames of a document's earlier opening, still on their way when the
+ * document is closed and opened again, are never taken for the new opening's.
  */
 import { closeCodes, type NativeFrame } from '@concord/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -131,5 +133,48 @@ describe('a refused frame', () => {
     expect(a!.seq < b!.seq && b!.seq < c!.seq).toBe(true)
     expect(handle.pending).toBe(1)
     expect(handle.status).toBe('syncing')
+  })
+})
+
+describe('a document closed and opened again on one connection', () => {
+  it("never takes the old opening's late ack or error for the new one's", async () => {
+    const { client, errors, latest } = setUp()
+    const first = client.open('doc')
+    await first.whenLoaded()
+    await acceptAndOpen(latest(), 'doc')
+    const socket = latest()
+    socket.receive({ type: 'ack', doc: 'doc', seq: syncSent(socket, 'step2')[0]!.seq })
+    await first.whenSynced()
+    first.doc.getText('t').insert(0, 'sent, not yet acknowledged')
+    await waitFor(() => syncSent(socket, 'update').length === 1, 'the update frame')
+    const oldSeq = syncSent(socket, 'update')[0]!.seq
+
+    void first.close()
+    const second = client.open('doc')
+    await second.whenLoaded()
+    await waitFor(() => socket.sent.some((frame) => frame.type === 'ping'), 'the round trip after close')
+    const ping = socket.sent.find((frame) => frame.type === 'ping')!
+    // What the relay sent for the old opening before it read the close: an ack, then its store failed.
+    socket.receive({ type: 'ack', doc: 'doc', seq: oldSeq + 5 })
+    socket.receive({ type: 'error', doc: 'doc', code: closeCodes.documentUnavailable, reason: 'store failed' })
+    socket.receive({ type: 'pong', doc: '', id: ping.type === 'ping' ? ping.id : 0 })
+    await waitFor(() => socket.sent.filter((frame) => frame.type === 'open').length === 2, 'the second open')
+    await settle()
+    // One close, then one open: the late error did not make the new handle open twice.
+    expect(
+      socket.sent.filter((frame) => frame.type === 'open' || frame.type === 'close').map(({ type }) => type),
+    ).toEqual(['open', 'close', 'open'])
+    expect(errors).toEqual([])
+    socket.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
+    socket.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step2', update: new Uint8Array([0, 0]) } })
+    await waitFor(() => syncSent(socket, 'step2').length === 2, 'the new step 2')
+    await settle()
+    // The late ack settled nothing of the new opening.
+    expect([second.pending, second.status]).toEqual([1, 'syncing'])
+    const step2 = syncSent(socket, 'step2')[1]!
+    expect(textOf(step2)).toBe('sent, not yet acknowledged')
+    socket.receive({ type: 'ack', doc: 'doc', seq: step2.seq })
+    await second.whenSynced()
+    expect(second.pending).toBe(0)
   })
 })

@@ -104,6 +104,12 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
    * after it and takes them; `destroy()` waits for the rest.
    */
   readonly #handovers = new Map<string, Promise<readonly Uint8Array[]>>()
+  /**
+   * Per document closed on the shared connection, a round trip begun right
+   * after its `close`: the next handle opens on the relay once it is over, so
+   * no ack or error of the old opening still on its way is taken for its own.
+   */
+  readonly #leftOnRelay = new Map<string, Promise<void>>()
   readonly #page: PageEvents | undefined
   /** The presence each handle had when the page hid, to announce again if the page comes back. */
   readonly #presenceBeforeHide = new Map<DocHandle, Record<string, unknown>>()
@@ -186,12 +192,15 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     // Whatever a closed handle of this document still writes, this one loads after, and takes over.
     const after = this.#handovers.get(id)
     this.#handovers.delete(id)
+    const openAfter = this.#leftOnRelay.get(id)
+    this.#leftOnRelay.delete(id)
     const opened: OpenedDocument = openDocument({
       id,
       store: this.#store,
       link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => opened.sync.receive(frame)),
       tabs: this.#tabs,
       after,
+      openAfter,
       reopenBackoff: this.#options.connection?.backoff,
       onClose: (handover) => {
         const open = this.#open.get(id)
@@ -201,6 +210,11 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
         this.#handovers.set(id, handover)
+        if (this.#connection) {
+          const left = this.#connection.roundTrip()
+          this.#leftOnRelay.set(id, left)
+          void left.then(() => this.#leftOnRelay.get(id) === left && this.#leftOnRelay.delete(id))
+        }
         this.#closingWrites++
         void handover.then((unsaved) => {
           this.#closingWrites--
@@ -309,6 +323,7 @@ const acknowledgingWhatIsSent = (connection: RelayConnection, deliver: (frame: N
   get status() {
     return connection.status
   },
+  serverSpeaksFirst: true,
   send(frame) {
     const sent = connection.send(frame)
     if (sent && frame.type === 'sync' && frame.seq > 0) {

@@ -232,6 +232,8 @@ export interface OpenDocumentOptions {
   readonly tabs?: TabLink | undefined
   /** What a closed handle of the same document hands over; this one loads after it. */
   readonly after?: Promise<readonly Uint8Array[]> | undefined
+  /** Resolves once the relay has read the `close` of that handle's opening and sent all it had for it. */
+  readonly openAfter?: Promise<void> | undefined
   readonly reopenBackoff?: BackoffOptions | undefined
   readonly compactAfterUpdates?: number | undefined
   readonly compactAfterBytes?: number | undefined
@@ -276,6 +278,7 @@ export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
     awareness,
     log,
     link: options.link,
+    after: options.openAfter,
     reopenBackoff: options.reopenBackoff,
     changed,
     error,

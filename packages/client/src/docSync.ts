@@ -36,6 +36,12 @@ export interface RelayLink {
   readonly status: ConnectionStatus
   /** Sends a frame if the connection is open; returns false when it is not. */
   send(frame: NativeFrame): boolean
+  /**
+   * The server speaks first, before the document is opened (a y-websocket
+   * server, one document per socket): keep its frames until the document can
+   * open. Otherwise a frame before `open` belongs to an earlier opening.
+   */
+  readonly serverSpeaksFirst?: boolean
 }
 
 type RelayState =
@@ -50,6 +56,12 @@ export interface DocSyncOptions {
   readonly awareness: Awareness
   readonly log: LocalLog
   readonly link: RelayLink
+  /**
+   * Open on the relay only once this resolves: a closed handle of the same
+   * document left it on this connection, and frames of that opening may still
+   * be on their way, which must not be taken for this one's.
+   */
+  readonly after?: Promise<void> | undefined
   /** The delays before reopening a document the relay closed; the connection's backoff by default. */
   readonly reopenBackoff?: BackoffOptions | undefined
   readonly changed: () => void
@@ -76,6 +88,8 @@ export class DocSync {
   #earlyFrames: NativeFrame[] = []
   /** Clients whose presence came through the relay: it is stale once the connection is gone. */
   readonly #presenceFromRelay = new Set<number>()
+  /** Until `after` resolves. */
+  #waiting: boolean
   #closed = false
 
   constructor(options: DocSyncOptions) {
@@ -86,9 +100,21 @@ export class DocSync {
     this.#link = options.link
     this.#options = options
     this.#reopenBackoff = createBackoff(options.reopenBackoff)
-    void this.#log.whenLoaded().then(() => {
-      if (this.#connection === 'open' && this.#relay.kind === 'closed') this.#open()
+    this.#waiting = options.after !== undefined
+    void Promise.all([this.#log.whenLoaded(), options.after]).then(() => {
+      this.#waiting = false
+      if (this.#mayOpen()) this.#open()
     })
+  }
+
+  #mayOpen(): boolean {
+    return (
+      !this.#closed &&
+      !this.#waiting &&
+      this.#log.loaded &&
+      this.#connection === 'open' &&
+      this.#relay.kind === 'closed'
+    )
   }
 
   get connection(): ConnectionStatus {
@@ -107,7 +133,7 @@ export class DocSync {
     this.#earlyFrames = []
     const refused = this.#relay.kind === 'refused'
     this.#reset(refused ? this.#relay : { kind: 'closed' })
-    if (status === 'open' && !refused && this.#log.loaded) this.#open()
+    if (this.#mayOpen()) this.#open()
     this.#options.changed()
   }
 
@@ -222,7 +248,7 @@ export class DocSync {
       const timer = setTimeout(() => {
         if (this.#relay.kind !== 'reopening' || this.#closed) return
         this.#reset({ kind: 'closed' })
-        if (this.#connection === 'open') this.#open()
+        if (this.#mayOpen()) this.#open()
         this.#options.changed()
       }, this.#reopenBackoff.next())
       this.#reset({ kind: 'reopening', timer })

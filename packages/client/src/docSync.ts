@@ -141,8 +141,10 @@ export class DocSync {
   receive(frame: NativeFrame): void {
     if (this.#closed) return
     if (this.#relay.kind !== 'open') {
-      if (this.#connection === 'open' && this.#relay.kind === 'closed' && !this.#log.loaded)
-        this.#earlyFrames.push(frame)
+      // Only a server that speaks first sends for a document before it is open; any other frame here
+      // belongs to an earlier opening.
+      const early = this.#link.serverSpeaksFirst && this.#connection === 'open' && this.#relay.kind === 'closed'
+      if (early) this.#earlyFrames.push(frame)
       return
     }
     switch (frame.type) {

@@ -72,6 +72,23 @@ describe('close() then destroy() (issue 13, bug 1)', () => {
   })
 })
 
+describe('destroy() with edits nothing else has', () => {
+  it('rejects with notSaved, and says so on the error event, when neither the store nor the relay took an edit', async () => {
+    const relay = await relayNotYetUp()
+    const store = new FaultInjectingLocalStore(new MemoryLocalStore())
+    const client = makeClient(relay.url, { store })
+    forget(client)
+    const errors = errorsOf(client)
+    const handle = client.open('doomed')
+    await handle.whenLoaded()
+    store.fail('append', { error: storeFault('QuotaExceededError'), times: 'untilCleared' })
+    handle.doc.getText('t').insert(0, 'nowhere to go')
+    await waitFor(() => handle.storage === 'failing', 'the failing storage state')
+    await expect(client.destroy()).rejects.toMatchObject({ name: 'ConcordError', code: 'notSaved' })
+    expect(errors.map(({ code }) => code)).toContain('notSaved')
+  })
+})
+
 describe('a failed local append (issue 13, bug 2)', () => {
   it('keeps the edit, sends it and the edits built on it, and resolves whenSynced only once the relay has them all', async () => {
     const relay = await relayOnFixedPort()

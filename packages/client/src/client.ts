@@ -264,18 +264,18 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#connection?.destroy()
     this.#tabs?.close()
     await this.#store.then((store) => store.close()).catch(() => {})
-    super.destroy()
     const lost = unsaved.filter(({ count }) => count > 0)
-    if (lost.length > 0) {
-      const edits = lost.reduce((total, { count }) => total + count, 0)
-      const docs = lost.map(({ id }) => `"${id}"`).join(', ')
-      const error = new ConcordError(
-        'notSaved',
-        `${edits} edits of ${docs} are neither on this device nor on the relay`,
-      )
-      this.emit('error', [error])
-      throw error
-    }
+    const error =
+      lost.length > 0
+        ? new ConcordError(
+            'notSaved',
+            `${lost.reduce((total, { count }) => total + count, 0)} edits of ${lost.map(({ id }) => `"${id}"`).join(', ')} are neither on this device nor on the relay`,
+          )
+        : undefined
+    // Before the listeners go.
+    if (error) this.emit('error', [error])
+    super.destroy()
+    if (error) throw error
   }
 
   #connect(url: string, wire?: Wire, doc?: string): RelayConnection {

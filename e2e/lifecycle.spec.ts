@@ -2,7 +2,17 @@
  * The lifecycles real pages go through: a tab closed right after typing, and
  * a document unmounted and mounted again at once (what React StrictMode does).
  */
-import { createDocument, editor, editorText, expect, expectSynced, openDocument, test, typeAtEnd } from './fixtures.js'
+import {
+  createDocument,
+  editor,
+  editorText,
+  expect,
+  expectSynced,
+  openDocument,
+  setName,
+  test,
+  typeAtEnd,
+} from './fixtures.js'
 
 test('text typed right before the page closes is there when it is opened again', async ({ newPerson }) => {
   const alice = await newPerson('Alice')
@@ -61,4 +71,36 @@ test('a document unmounted and mounted again at once loses nothing, on the same 
   expect(await editorText(alice)).toBe(await editorText(bob))
   // The page's one socket to the relay never dropped.
   expect(sockets.filter((socket) => socket.closed)).toEqual([])
+})
+
+test('a browser that refuses storage is told so, and the document still syncs', async ({
+  browser,
+  relay,
+  newPerson,
+}) => {
+  const context = await browser.newContext({ baseURL: relay.url })
+  // As Safari with storage blocked does: IndexedDB is there, and opening a database throws.
+  await context.addInitScript(() => {
+    const refusing = {
+      open: () => {
+        throw new DOMException('access to storage is not allowed', 'SecurityError')
+      },
+    }
+    Object.defineProperty(window, 'indexedDB', { get: () => refusing })
+  })
+  try {
+    const alice = await context.newPage()
+    await alice.goto('/')
+    await setName(alice, 'Alice')
+    await createDocument(alice, 'Nowhere to store')
+    await typeAtEnd(alice, 'Kept on the relay.')
+    await expect(alice.getByTestId('storage')).toHaveText(/does not let the app store anything/)
+    await expectSynced(alice)
+    const bob = await newPerson('Bob')
+    await openDocument(bob, 'Nowhere to store')
+    await expect.poll(() => editorText(bob)).toBe('Kept on the relay.')
+    await expect(bob.getByTestId('storage')).toBeHidden()
+  } finally {
+    await context.close()
+  }
 })

@@ -83,8 +83,16 @@ interface OpenHandle extends OpenedDocument {
   readonly connection?: RelayConnection
 }
 
-const defaultStore = (name: string): Promise<LocalStore> =>
-  typeof indexedDB === 'undefined' ? Promise.resolve(new MemoryLocalStore()) : IndexedDbLocalStore.open(name)
+/**
+ * IndexedDB where there is one. Without it, memory: quietly on Node, where
+ * that is the norm; in a page, as a store that is unavailable, so the app is
+ * told that nothing it does is kept on the device.
+ */
+const defaultStore = (name: string): Promise<LocalStore> => {
+  if (typeof indexedDB !== 'undefined') return IndexedDbLocalStore.open(name)
+  if (typeof document === 'undefined') return Promise.resolve(new MemoryLocalStore())
+  return Promise.reject(new Error('this page has no IndexedDB'))
+}
 
 const defaultPage = (): PageEvents | undefined => {
   const scope = globalThis as Partial<PageEvents>

@@ -116,7 +116,7 @@ describe('a refused frame', () => {
   })
 
   it('settles only the frames that were not refused, when one ack covers several', async () => {
-    const { client, latest } = setUp()
+    const { client, errors, latest } = setUp()
     const handle = client.open('doc')
     await handle.whenLoaded()
     await acceptAndOpen(latest(), 'doc')
@@ -133,6 +133,13 @@ describe('a refused frame', () => {
     expect(a!.seq < b!.seq && b!.seq < c!.seq).toBe(true)
     expect(handle.pending).toBe(1)
     expect(handle.status).toBe('syncing')
+    // Refused again for the same reason on this connection: pending, and the app is not told twice.
+    text.insert(text.length, 'd')
+    await waitFor(() => syncSent(socket, 'update').length === 4, 'a fourth update frame')
+    socket.receive({ type: 'refused', doc: 'doc', seq: syncSent(socket, 'update')[3]!.seq, code: 4422, reason: '' })
+    await settle()
+    expect(handle.pending).toBe(2)
+    expect(errors.filter(({ code }) => code === 'refused')).toHaveLength(1)
   })
 })
 

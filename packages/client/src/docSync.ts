@@ -88,6 +88,8 @@ export class DocSync {
   #earlyFrames: NativeFrame[] = []
   /** Clients whose presence came through the relay: it is stale once the connection is gone. */
   readonly #presenceFromRelay = new Set<number>()
+  /** The codes the relay refused frames with on this opening: each is reported once an opening. */
+  readonly #refusedCodes = new Set<number>()
   /** Until `after` resolves. */
   #waiting: boolean
   #closed = false
@@ -224,6 +226,7 @@ export class DocSync {
     this.#relay = next
     this.#epoch++
     this.#lastSeq = 0
+    this.#refusedCodes.clear()
     for (const edit of this.#log.pendingEdits()) edit.seq = 0
   }
 
@@ -286,7 +289,11 @@ export class DocSync {
     if (acknowledged.length > 0) this.#log.acknowledged(acknowledged)
   }
 
-  /** The relay will never store frame `seq`: its edits stay pending, and are sent again on the next opening. */
+  /**
+   * The relay will never store frame `seq`: its edits stay pending, and are
+   * sent again on the next opening. Reported once an opening for each code, so
+   * a read-only reader who keeps typing is told once, not at every keystroke.
+   */
   #refused(seq: number, code: number, reason: string): void {
     let edits = 0
     for (const edit of this.#log.pendingEdits()) {
@@ -294,14 +301,17 @@ export class DocSync {
       edit.seq = -1
       edits++
     }
-    const error = new ConcordError(
-      'refused',
-      `the relay refused ${edits} edit${edits === 1 ? '' : 's'} of "${this.#id}": ${reason || `code ${code}`}`,
-      this.#id,
-      { closeCode: code },
-    )
-    this.#options.error(error)
     this.#options.changed()
+    if (this.#refusedCodes.has(code)) return
+    this.#refusedCodes.add(code)
+    this.#options.error(
+      new ConcordError(
+        'refused',
+        `the relay refused ${edits} edit${edits === 1 ? '' : 's'} of "${this.#id}": ${reason || `code ${code}`}`,
+        this.#id,
+        { closeCode: code },
+      ),
+    )
   }
 
   /** Who was here through the relay is unknown without it; other tabs still speak for themselves. */

@@ -8,6 +8,7 @@
  */
 import { closeCodes, documentNameProblem, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
+import * as Y from 'yjs'
 import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
 import { openDocument, type DocHandle, type OpenedDocument, type RelayLink } from './docHandle.js'
@@ -112,6 +113,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
    * after it and takes them; `destroy()` waits for the rest.
    */
   readonly #handovers = new Map<string, Promise<readonly Uint8Array[]>>()
+  /** Per document whose closed handle's writes are not done yet, that handle's doc state: the next handle starts from it. */
+  readonly #seeds = new Map<string, Uint8Array>()
   /**
    * Per document closed on the shared connection, a round trip begun right
    * after its `close`: the next handle opens on the relay once it is over, so
@@ -200,6 +203,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     // Whatever a closed handle of this document still writes, this one loads after, and takes over.
     const after = this.#handovers.get(id)
     this.#handovers.delete(id)
+    const seed = this.#seeds.get(id)
+    this.#seeds.delete(id)
     const openAfter = this.#leftOnRelay.get(id)
     this.#leftOnRelay.delete(id)
     const opened: OpenedDocument = openDocument({
@@ -208,6 +213,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => opened.sync.receive(frame)),
       tabs: this.#tabs,
       after,
+      seed,
       openAfter,
       reopenBackoff: this.#options.connection?.backoff,
       onClose: (handover) => {
@@ -218,6 +224,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
         this.#handovers.set(id, handover)
+        const seed = Y.encodeStateAsUpdate(opened.handle.doc)
+        this.#seeds.set(id, seed)
         if (this.#connection) {
           const left = this.#connection.roundTrip()
           this.#leftOnRelay.set(id, left)
@@ -226,6 +234,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.#closingWrites++
         void handover.then((unsaved) => {
           this.#closingWrites--
+          // Once the writes are done, the store has it all: a later handle loads it from there.
+          if (this.#seeds.get(id) === seed) this.#seeds.delete(id)
           if (unsaved.length === 0 && this.#handovers.get(id) === handover) this.#handovers.delete(id)
         })
       },

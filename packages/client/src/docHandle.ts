@@ -232,6 +232,8 @@ export interface OpenDocumentOptions {
   readonly tabs?: TabLink | undefined
   /** What a closed handle of the same document hands over; this one loads after it. */
   readonly after?: Promise<readonly Uint8Array[]> | undefined
+  /** That handle's doc state, to show at once (see LocalLogOptions.seed). */
+  readonly seed?: Uint8Array | undefined
   /** Resolves once the relay has read the `close` of that handle's opening and sent all it had for it. */
   readonly openAfter?: Promise<void> | undefined
   readonly reopenBackoff?: BackoffOptions | undefined
@@ -266,6 +268,7 @@ export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
     doc,
     store: options.store,
     after: options.after,
+    seed: options.seed,
     compactAfterUpdates: options.compactAfterUpdates,
     compactAfterBytes: options.compactAfterBytes,
     offer: (edit) => late.sync?.offer(edit),

@@ -63,6 +63,12 @@ export interface LocalLogOptions {
   readonly store: Promise<LocalStore>
   /** The edits a closed log of the same document could not store; this one loads after it finished. */
   readonly after?: Promise<readonly Uint8Array[]> | undefined
+  /**
+   * The state of that closed handle's doc, applied at once: a document
+   * closed and opened again (a remount) shows its content without waiting for
+   * the writes and the load, and what is typed meanwhile lands where it should.
+   */
+  readonly seed?: Uint8Array | undefined
   readonly compactAfterUpdates?: number | undefined
   readonly compactAfterBytes?: number | undefined
   /** Called with each edit, in the order they were made, once it may go to the network. */
@@ -130,6 +136,7 @@ export class LocalLog {
       error: options.error,
     })
     this.#doc.on('update', this.#onUpdate)
+    if (options.seed) this.#applyGuarded(() => Y.applyUpdate(this.#doc, options.seed!, fromStore))
     void options.store.then(
       (store) => {
         this.#store = store
@@ -257,9 +264,20 @@ export class LocalLog {
     else if (store) this.#loadLater(store)
     // What a closed handle of this document could not store: recorded again, as edits of this log.
     if (this.#closed) this.#carried = handedOver
-    else for (const update of handedOver) this.#applyGuarded(() => Y.applyUpdate(this.#doc, update, fromHandover))
+    else for (const update of handedOver) this.#takeOver(update)
     this.#isLoaded = true
     this.#options.changed()
+  }
+
+  /**
+   * Records an edit a closed handle could not store as an edit of this log.
+   * The doc may hold it already (seeded from that handle's doc), and then
+   * applying it changes nothing and records nothing: it is recorded anyway.
+   */
+  #takeOver(update: Uint8Array): void {
+    const before = this.#lastOrdinal
+    this.#applyGuarded(() => Y.applyUpdate(this.#doc, update, fromHandover))
+    if (this.#lastOrdinal === before) this.#record(update)
   }
 
   /**
@@ -368,6 +386,11 @@ export class LocalLog {
       return
     }
     // Local edits, edits from another tab, and edits handed over by a closed handle: all must reach the relay.
+    this.#record(update)
+  }
+
+  /** Tracks `update` as a local edit: pending, stored now, offered to the network in its turn. */
+  #record(update: Uint8Array): void {
     const edit: PendingEdit = {
       ordinal: ++this.#lastOrdinal,
       storeId: undefined,

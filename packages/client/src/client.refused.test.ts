@@ -143,6 +143,38 @@ describe('a refused frame', () => {
   })
 })
 
+describe('a read-only connection', () => {
+  it('says nothing of a refused step 2 that carried no edit, and tells of the first refused edit', async () => {
+    const { client, errors, latest } = setUp()
+    const handle = client.open('doc')
+    await handle.whenLoaded()
+    await acceptAndOpen(latest(), 'doc')
+    const socket = latest()
+    // As a relay does for a reader: its (empty) step 2 is dropped, and refused.
+    socket.receive({
+      type: 'refused',
+      doc: 'doc',
+      seq: syncSent(socket, 'step2')[0]!.seq,
+      code: 4403,
+      reason: 'read-only',
+    })
+    await handle.whenSynced()
+    expect(errors).toEqual([])
+    handle.doc.getText('t').insert(0, 'typed by a reader')
+    await waitFor(() => syncSent(socket, 'update').length === 1, 'the update frame')
+    socket.receive({
+      type: 'refused',
+      doc: 'doc',
+      seq: syncSent(socket, 'update')[0]!.seq,
+      code: 4403,
+      reason: 'read-only',
+    })
+    await settle()
+    expect(errors).toMatchObject([{ code: 'refused', closeCode: 4403, message: /refused 1 edit of "doc"/ }])
+    expect([handle.pending, handle.status]).toEqual([1, 'syncing'])
+  })
+})
+
 describe('a document closed and opened again on one connection', () => {
   it("never takes the old opening's late ack or error for the new one's", async () => {
     const { client, errors, latest } = setUp()

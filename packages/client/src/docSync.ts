@@ -302,7 +302,8 @@ export class DocSync {
       edits++
     }
     this.#options.changed()
-    if (this.#refusedCodes.has(code)) return
+    // A refused frame that carried no edit of this client's (a read-only reader's empty step 2) says nothing to the app.
+    if (edits === 0 || this.#refusedCodes.has(code)) return
     this.#refusedCodes.add(code)
     this.#options.error(
       new ConcordError(

@@ -136,7 +136,8 @@ const openDocument = (id: string | undefined): void => {
       handle.awareness.off('change', onPresence)
       unmountEditor()
       unmountTodos()
-      handle.close()
+      // Its writes finish on their own; the next handle of this document waits for them.
+      void handle.close()
     },
   }
   statusBar.show(handle)

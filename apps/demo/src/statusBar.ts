@@ -1,9 +1,10 @@
 /**
  * Owns the status bar: whether this tab reaches the relay, whether the open
  * document is synced, how many of its edits the relay has not yet stored,
- * and the switch that takes this tab offline.
+ * whether this device could store them, and the switch that takes this tab
+ * offline.
  */
-import type { ConcordClient, ConnectionStatus, DocHandle, SyncStatus } from '@concord/client'
+import type { ConcordClient, ConnectionStatus, DocHandle, StorageState, SyncStatus } from '@concord/client'
 import { h } from './element.js'
 import type { OfflineSwitch } from './offlineSwitch.js'
 
@@ -18,6 +19,12 @@ const syncText: Record<SyncStatus, string> = {
   syncing: 'Syncing…',
   connecting: 'Not synced',
   offline: 'Not synced',
+}
+
+const storageText: Record<StorageState, string> = {
+  ok: '',
+  failing: 'Changes not saved on this device',
+  unavailable: 'This browser does not let the app store anything: changes live on the relay only',
 }
 
 export interface StatusBar {
@@ -36,6 +43,7 @@ export const mountStatusBar = (parent: HTMLElement, client: ConcordClient, offli
     pendingCount,
     pendingEdits,
   )
+  const storage = h('span', { class: 'storage', 'data-testid': 'storage', role: 'status' })
   const toggle = h('input', {
     type: 'checkbox',
     checked: offlineSwitch.workOffline,
@@ -46,6 +54,7 @@ export const mountStatusBar = (parent: HTMLElement, client: ConcordClient, offli
     connection,
     sync,
     pending,
+    storage,
     h(
       'label',
       { class: 'switch', title: 'Cut this tab off from the relay; your edits stay here' },
@@ -71,15 +80,23 @@ export const mountStatusBar = (parent: HTMLElement, client: ConcordClient, offli
     pendingEdits.textContent = count === 1 ? ' pending edit' : ' pending edits'
     pending.dataset.count = String(count)
   }
+  const showStorage = (state: StorageState): void => {
+    storage.textContent = storageText[state]
+    storage.dataset.state = state
+    storage.hidden = state === 'ok'
+  }
   return {
     show(handle) {
       current?.off('status', showSync)
       current?.off('pending', showPending)
+      current?.off('storage', showStorage)
       current = handle
       handle.on('status', showSync)
       handle.on('pending', showPending)
+      handle.on('storage', showStorage)
       showSync(handle.status)
       showPending(handle.pending)
+      showStorage(handle.storage)
     },
   }
 }

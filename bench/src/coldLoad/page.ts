@@ -3,7 +3,7 @@
  * same incremental updates, and loads a document from each as an app does on
  * a cold start (open the database, read, apply), timed in the page.
  */
-import { DocHandle, IndexedDbLocalStore, type LocalStore } from '@concord/client'
+import { createClient, IndexedDbLocalStore } from '@concord/client'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import * as Y from 'yjs'
 
@@ -49,13 +49,13 @@ const coldLoad = {
 
   async loadConcord(): Promise<LoadTiming> {
     const startedAt = performance.now()
-    const store: Promise<LocalStore> = IndexedDbLocalStore.open(concordStore)
-    const handle = new DocHandle({ id: concordDoc, store, link: { status: 'offline', send: () => false } })
+    // A client that never connects: the store opened by name, as an app's default, and nothing else.
+    const client = createClient({ url: 'ws://127.0.0.1:9', name: concordStore, connect: false, shareAcrossTabs: false })
+    const handle = client.open(concordDoc)
     await handle.whenLoaded()
     const ms = performance.now() - startedAt
     const textLength = handle.doc.getText('t').length
-    handle.close()
-    await (await store).close()
+    await client.destroy()
     return { ms, textLength }
   },
 

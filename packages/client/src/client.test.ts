@@ -168,7 +168,8 @@ describe('createClient', () => {
     await waitFor(() => text(tabB) === 'from tab A', 'tab B to see tab A')
     tabB.awareness.setLocalStateField('user', 'tab B')
     await waitFor(() => tabA.awareness.getStates().get(tabB.doc.clientID)?.user === 'tab B', "tab B's presence in A")
-    expect([tabA.pending, tabB.pending]).toEqual([1, 0])
+    // Tab B stores and sends the edit too: tab A may die before it does.
+    expect([tabA.pending, tabB.pending]).toEqual([1, 1])
   })
 
   it('reports a document the relay refuses as a typed error', async () => {

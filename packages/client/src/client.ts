@@ -1,12 +1,17 @@
 /**
  * Owns a client: one connection to the relay shared by every open document,
- * one device store, one channel to the other tabs, and the handles of the
- * open documents, with frames routed to the handle they name.
+ * one device store, one channel to the other tabs, and the open documents,
+ * with frames routed to the document they name. It also owns what outlives a
+ * handle: the writes a closed handle had not finished, which the next handle
+ * of the same document waits for and takes over, and which `destroy()`
+ * waits for; and the page's lifecycle (presence on pagehide and pageshow).
  */
 import { closeCodes, documentNameProblem, type NativeFrame } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
+import * as Y from 'yjs'
+import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
-import { DocHandle, type RelayLink } from './docHandle.js'
+import { openDocument, type DocHandle, type OpenedDocument, type RelayLink } from './docHandle.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
@@ -42,6 +47,29 @@ export interface ClientOptions {
    * whether the server stored it.
    */
   readonly protocol?: 'concord' | 'y-websocket'
+  /**
+   * Connect to the relay. Default true; false keeps every document on this
+   * device (and its other tabs) only, e.g. to measure or test local loading.
+   */
+  readonly connect?: boolean
+  /**
+   * Where `pagehide` and `pageshow` come from: presence is withdrawn when the
+   * page hides and announced again when the back/forward cache restores it.
+   * Default: `globalThis` where it has `addEventListener` (browsers).
+   */
+  readonly page?: PageEvents
+  /**
+   * Ask the browser to warn before the page unloads while an edit is not yet
+   * stored on this device or not yet durable on the relay (`beforeunload`,
+   * like y-sweet's `warnOnClose`). Default false. See also `warnBeforeUnload`.
+   */
+  readonly warnOnClose?: boolean
+}
+
+/** The part of `window` the client listens to for the page's lifecycle. */
+export interface PageEvents {
+  addEventListener(type: 'pagehide' | 'pageshow', listener: (event: { readonly persisted?: boolean }) => void): void
+  removeEventListener(type: 'pagehide' | 'pageshow', listener: (event: { readonly persisted?: boolean }) => void): void
 }
 
 export interface ClientEvents {
@@ -50,15 +78,27 @@ export interface ClientEvents {
   status: (status: ConnectionStatus) => void
 }
 
-interface OpenHandle {
-  readonly handle: DocHandle
+interface OpenHandle extends OpenedDocument {
   readonly unsubscribeTabs: () => void
   /** In y-websocket mode, the document's own connection. */
   readonly connection?: RelayConnection
 }
 
-const defaultStore = (name: string): Promise<LocalStore> =>
-  typeof indexedDB === 'undefined' ? Promise.resolve(new MemoryLocalStore()) : IndexedDbLocalStore.open(name)
+/**
+ * IndexedDB where there is one. Without it, memory: quietly on Node, where
+ * that is the norm; in a page, as a store that is unavailable, so the app is
+ * told that nothing it does is kept on the device.
+ */
+const defaultStore = (name: string): Promise<LocalStore> => {
+  if (typeof indexedDB !== 'undefined') return IndexedDbLocalStore.open(name)
+  if (typeof document === 'undefined') return Promise.resolve(new MemoryLocalStore())
+  return Promise.reject(new Error('this page has no IndexedDB'))
+}
+
+const defaultPage = (): PageEvents | undefined => {
+  const scope = globalThis as Partial<PageEvents>
+  return typeof scope.addEventListener === 'function' ? (scope as PageEvents) : undefined
+}
 
 export class ConcordClient extends ObservableV2<ClientEvents> {
   readonly #options: ClientOptions
@@ -67,6 +107,26 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
   readonly #store: Promise<LocalStore>
   readonly #tabs: TabChannel | undefined
   readonly #open = new Map<string, OpenHandle>()
+  /**
+   * Per document, what its last closed handle hands over once its writes are
+   * done: the edits it could not store. The next handle of the document loads
+   * after it and takes them; `destroy()` waits for the rest.
+   */
+  readonly #handovers = new Map<string, Promise<readonly Uint8Array[]>>()
+  /** Per document whose closed handle's writes are not done yet, that handle's doc state: the next handle starts from it. */
+  readonly #seeds = new Map<string, Uint8Array>()
+  /**
+   * Per document closed on the shared connection, a round trip begun right
+   * after its `close`: the next handle opens on the relay once it is over, so
+   * no ack or error of the old opening still on its way is taken for its own.
+   */
+  readonly #leftOnRelay = new Map<string, Promise<void>>()
+  readonly #page: PageEvents | undefined
+  /** The presence each handle had when the page hid, to announce again if the page comes back. */
+  readonly #presenceBeforeHide = new Map<DocHandle, Record<string, unknown>>()
+  /** Closed handles whose writes are not finished yet. */
+  #closingWrites = 0
+  #stopWarning: (() => void) | undefined
   #destroyed = false
 
   constructor(options: ClientOptions) {
@@ -76,15 +136,23 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#store = options.store ? Promise.resolve(options.store) : defaultStore(name)
     this.#store.catch((error: unknown) => {
       this.emit('error', [
-        new ConcordError('store', 'the device store could not be opened', undefined, { cause: error }),
+        new ConcordError(
+          'storeUnavailable',
+          'the device store could not be opened: documents live in memory and on the relay only',
+          undefined,
+          { cause: error },
+        ),
       ])
     })
     this.#tabs = (options.shareAcrossTabs ?? TabChannel.available) ? new TabChannel(name) : undefined
-    globalThis.addEventListener?.('pagehide', this.#onPageHide)
+    this.#page = options.page ?? defaultPage()
+    this.#page?.addEventListener('pagehide', this.#onPageHide)
+    this.#page?.addEventListener('pageshow', this.#onPageShow)
+    if (options.warnOnClose) this.#stopWarning = warnBeforeUnload(this)
     if (options.protocol === 'y-websocket') return
     const connection = (this.#connection = this.#connect(options.url))
     connection.on('status', (status) => {
-      for (const { handle } of this.#open.values()) handle.connectionChanged(status)
+      for (const { sync } of this.#open.values()) sync.connectionChanged(status)
       this.emit('status', [status])
     })
     connection.on('frame', (frame) => {
@@ -92,9 +160,9 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason)])
         return
       }
-      this.#open.get(frame.doc)?.handle.receive(frame)
+      this.#open.get(frame.doc)?.sync.receive(frame)
     })
-    connection.connect()
+    if (options.connect !== false) connection.connect()
   }
 
   /**
@@ -105,6 +173,17 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (this.#connection) return this.#connection.status
     const statuses = new Set([...this.#open.values()].map(({ connection }) => connection?.status))
     return statuses.has('open') ? 'open' : statuses.has('connecting') ? 'connecting' : 'offline'
+  }
+
+  /**
+   * Whether leaving the page now could lose or delay an edit: one of an open
+   * document is not yet stored on this device (or its write failed), or not
+   * yet acknowledged by the relay, or a closed document is still being written.
+   */
+  get hasUnsyncedEdits(): boolean {
+    if (this.#closingWrites > 0) return true
+    for (const { handle } of this.#open.values()) if (handle.unsynced) return true
+    return false
   }
 
   /**
@@ -121,46 +200,100 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     // In y-websocket mode the document gets its own socket, at the path stock providers use.
     const connection =
       this.#connection ?? this.#connect(`${this.#options.url.replace(/\/$/, '')}/${id}`, yWebsocketWire(id), id)
-    const handle = new DocHandle({
+    // Whatever a closed handle of this document still writes, this one loads after, and takes over.
+    const after = this.#handovers.get(id)
+    this.#handovers.delete(id)
+    const seed = this.#seeds.get(id)
+    this.#seeds.delete(id)
+    const openAfter = this.#leftOnRelay.get(id)
+    this.#leftOnRelay.delete(id)
+    const opened: OpenedDocument = openDocument({
       id,
       store: this.#store,
-      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => handle.receive(frame)),
+      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => opened.sync.receive(frame)),
       tabs: this.#tabs,
-      onClose: () => {
-        this.#open.get(id)?.unsubscribeTabs()
+      after,
+      seed,
+      openAfter,
+      reopenBackoff: this.#options.connection?.backoff,
+      onClose: (handover) => {
+        const open = this.#open.get(id)
+        if (open?.handle !== opened.handle) return
+        open?.unsubscribeTabs()
         if (!this.#connection) connection.destroy()
         this.#open.delete(id)
+        this.#presenceBeforeHide.delete(open!.handle)
+        this.#handovers.set(id, handover)
+        const seed = Y.encodeStateAsUpdate(opened.handle.doc)
+        this.#seeds.set(id, seed)
+        if (this.#connection) {
+          const left = this.#connection.roundTrip()
+          this.#leftOnRelay.set(id, left)
+          void left.then(() => this.#leftOnRelay.get(id) === left && this.#leftOnRelay.delete(id))
+        }
+        this.#closingWrites++
+        void handover.then((unsaved) => {
+          this.#closingWrites--
+          // Once the writes are done, the store has it all: a later handle loads it from there.
+          if (this.#seeds.get(id) === seed) this.#seeds.delete(id)
+          if (unsaved.length === 0 && this.#handovers.get(id) === handover) this.#handovers.delete(id)
+        })
       },
     })
-    handle.on('error', (error) => this.emit('error', [error]))
-    const unsubscribeTabs = this.#tabs?.subscribe(id, (kind, data) => handle.receiveFromTab(kind, data)) ?? (() => {})
+    const { handle, sync, receiveFromTab } = opened
+    handle.on('error', (error) => {
+      // The client reported a missing store once already, for every document.
+      if (error.code !== 'storeUnavailable') this.emit('error', [error])
+    })
+    const unsubscribeTabs = this.#tabs?.subscribe(id, receiveFromTab) ?? (() => {})
     if (this.#connection) {
-      this.#open.set(id, { handle, unsubscribeTabs })
+      this.#open.set(id, { ...opened, unsubscribeTabs })
     } else {
-      this.#open.set(id, { handle, unsubscribeTabs, connection })
+      this.#open.set(id, { ...opened, unsubscribeTabs, connection })
       connection.on('status', (status) => {
-        handle.connectionChanged(status)
+        sync.connectionChanged(status)
         this.emit('status', [this.status])
       })
-      connection.on('frame', (frame) => handle.receive(frame))
-      connection.connect()
+      connection.on('frame', (frame) => sync.receive(frame))
+      if (this.#options.connect !== false) connection.connect()
     }
-    handle.connectionChanged(connection.status)
+    sync.connectionChanged(connection.status)
     return handle
   }
 
-  /** Closes every document, waits for what they were storing, then closes the connection and the store. */
+  /**
+   * Closes every document, waits for every write they and the documents
+   * closed before made, then closes the connection and the store. Rejects
+   * with a ConcordError `notSaved` (also sent as an `error` event) when edits
+   * remain that neither the device store took nor the relay acknowledged:
+   * the app may still have them, nothing else does.
+   */
   override async destroy(): Promise<void> {
     if (this.#destroyed) return
     this.#destroyed = true
-    globalThis.removeEventListener?.('pagehide', this.#onPageHide)
-    const handles = [...this.#open.values()].map(({ handle }) => handle)
-    for (const handle of handles) handle.close()
-    await Promise.all(handles.map((handle) => handle.flushed()))
+    this.#page?.removeEventListener('pagehide', this.#onPageHide)
+    this.#page?.removeEventListener('pageshow', this.#onPageShow)
+    this.#stopWarning?.()
+    for (const { handle } of [...this.#open.values()]) void handle.close()
+    const handovers = [...this.#handovers]
+    const unsaved = await Promise.all(
+      handovers.map(async ([id, handover]) => ({ id, count: (await handover.catch(() => [])).length })),
+    )
     this.#connection?.destroy()
     this.#tabs?.close()
     await this.#store.then((store) => store.close()).catch(() => {})
+    const lost = unsaved.filter(({ count }) => count > 0)
+    const error =
+      lost.length > 0
+        ? new ConcordError(
+            'notSaved',
+            `${lost.reduce((total, { count }) => total + count, 0)} edits of ${lost.map(({ id }) => `"${id}"`).join(', ')} are neither on this device nor on the relay`,
+          )
+        : undefined
+    // Before the listeners go.
+    if (error) this.emit('error', [error])
     super.destroy()
+    if (error) throw error
   }
 
   #connect(url: string, wire?: Wire, doc?: string): RelayConnection {
@@ -181,7 +314,21 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
 
   readonly #onPageHide = (): void => {
     // The tab may never run again: tell the others it left.
-    for (const { handle } of this.#open.values()) handle.awareness.setLocalState(null)
+    for (const { handle } of this.#open.values()) {
+      const state = handle.awareness.getLocalState()
+      if (state !== null) this.#presenceBeforeHide.set(handle, state)
+      handle.awareness.setLocalState(null)
+    }
+  }
+
+  readonly #onPageShow = (event: { readonly persisted?: boolean }): void => {
+    // Restored from the back/forward cache: the page runs again, so it is here again.
+    if (!event.persisted) return
+    for (const { handle } of this.#open.values()) {
+      const state = this.#presenceBeforeHide.get(handle)
+      if (state && handle.awareness.getLocalState() === null) handle.awareness.setLocalState(state)
+    }
+    this.#presenceBeforeHide.clear()
   }
 }
 
@@ -194,6 +341,7 @@ const acknowledgingWhatIsSent = (connection: RelayConnection, deliver: (frame: N
   get status() {
     return connection.status
   },
+  serverSpeaksFirst: true,
   send(frame) {
     const sent = connection.send(frame)
     if (sent && frame.type === 'sync' && frame.seq > 0) {

@@ -1,7 +1,7 @@
 import { encodeAwarenessUpdate, type NativeFrame } from '@concord/protocol'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { DocHandle, type RelayLink } from './docHandle.js'
+import { openDocument, type OpenDocumentOptions, type RelayLink } from './docHandle.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
 import type { ConnectionStatus } from './syncStatus.js'
@@ -31,22 +31,27 @@ class HeldStore extends MemoryLocalStore {
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0))
 
+/** A document over a store and a link, as the client opens it. */
+const open = (store: LocalStore, link: RelayLink, options: Partial<OpenDocumentOptions> = {}) =>
+  openDocument({ id: 'doc', store: Promise.resolve(store), link, onClose: () => {}, ...options })
+
 /** A handle that is open on a fake relay that has sent its state. */
 const openHandle = async (
   store: LocalStore,
   options: { compactAfterUpdates?: number; compactAfterBytes?: number } = {},
 ) => {
   const fake = fakeLink()
-  const handle = new DocHandle({ id: 'doc', store: Promise.resolve(store), link: fake.link, ...options })
+  const opened = open(store, fake.link, options)
+  const { handle, sync } = opened
   await handle.whenLoaded()
-  handle.connectionChanged('open')
-  handle.receive({
+  sync.connectionChanged('open')
+  sync.receive({
     type: 'sync',
     doc: 'doc',
     seq: 0,
     sync: { type: 'step2', update: Y.encodeStateAsUpdate(new Y.Doc()) },
   })
-  return { handle, ...fake }
+  return { ...opened, ...fake }
 }
 
 /** An update from another client, as the relay would forward it. */
@@ -68,7 +73,7 @@ describe('DocHandle', () => {
     for (let i = 0; i < 2_000; i++) text.insert(text.length, String(i % 10))
     await store.append('doc', remoteUpdate('from elsewhere '), false)
 
-    const handle = new DocHandle({ id: 'doc', store: Promise.resolve(store), link: fakeLink().link })
+    const { handle } = open(store, fakeLink().link)
     let loadEvents = 0
     handle.doc.on('update', () => loadEvents++)
     await handle.whenLoaded()
@@ -81,13 +86,13 @@ describe('DocHandle', () => {
 
   it('sends a local edit to the relay only once the store has it', async () => {
     const store = new HeldStore()
-    const { handle, syncFrames } = await openHandle(store)
+    const { handle, log, syncFrames } = await openHandle(store)
     handle.doc.getText('t').insert(0, 'stored first')
     await flush()
     expect(syncFrames().filter((frame) => frame.type === 'sync' && frame.sync.type === 'update')).toEqual([])
     expect(handle.pending).toBe(1)
     store.release()
-    await handle.flushed()
+    await log.whenIdle()
     const [sent] = syncFrames().filter((frame) => frame.type === 'sync' && frame.sync.type === 'update')
     expect(sent).toMatchObject({ doc: 'doc', seq: 1 })
     expect((await store.load('doc')).updates).toMatchObject([{ pending: true }])
@@ -95,98 +100,105 @@ describe('DocHandle', () => {
 
   it('counts an edit down when an ack covers its sequence number, in memory and in the store', async () => {
     const store = new MemoryLocalStore()
-    const { handle } = await openHandle(store)
+    const { handle, sync, log } = await openHandle(store)
     const pendingCounts: number[] = []
     handle.on('pending', (count) => pendingCounts.push(count))
     handle.doc.getText('t').insert(0, 'a')
     handle.doc.getText('t').insert(1, 'b')
-    await handle.flushed()
+    await log.whenIdle()
     expect(handle.status).toBe('syncing')
-    handle.receive({ type: 'ack', doc: 'doc', seq: 1 })
+    sync.receive({ type: 'ack', doc: 'doc', seq: 1 })
     expect(handle.pending).toBe(1)
-    handle.receive({ type: 'ack', doc: 'doc', seq: 2 })
-    await handle.flushed()
+    sync.receive({ type: 'ack', doc: 'doc', seq: 2 })
+    await log.whenIdle()
     expect([handle.pending, handle.status]).toEqual([0, 'synced'])
     expect(pendingCounts).toEqual([1, 2, 1, 0])
     expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual([false, false])
   })
 
-  it('compacts the stored log after N appends', async () => {
+  it('compacts the stored log after N appends, once the appends go quiet', async () => {
     const store = new MemoryLocalStore()
-    const { handle } = await openHandle(store, { compactAfterUpdates: 10 })
-    for (let i = 0; i < 25; i++) {
-      handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'update', update: remoteUpdate(`${i}`) } })
-    }
-    await handle.flushed()
+    const { sync, log } = await openHandle(store, { compactAfterUpdates: 10 })
+    const receive = (i: number) =>
+      sync.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'update', update: remoteUpdate(`${i}`) } })
+    for (let i = 0; i < 9; i++) receive(i)
+    await log.whenIdle()
+    expect((await store.load('doc')).updates).toHaveLength(9)
+    // A burst past the threshold is compacted as a whole after it, never in its middle.
+    for (let i = 9; i < 25; i++) receive(i)
+    await log.whenIdle()
     const stored = await store.load('doc')
     expect(stored.snapshot).toBeDefined()
-    expect(stored.updates).toHaveLength(5)
+    expect(stored.updates).toHaveLength(0)
+    receive(25)
+    await log.whenIdle()
+    expect((await store.load('doc')).updates).toHaveLength(1)
   })
 
   it('merges local edits that wait offline into one stored update, which the next step 2 settles', async () => {
     const store = new MemoryLocalStore()
     const { link, syncFrames } = fakeLink()
-    const handle = new DocHandle({ id: 'doc', store: Promise.resolve(store), link, compactAfterUpdates: 10 })
+    const { handle, sync, log } = open(store, link, { compactAfterUpdates: 10 })
     await handle.whenLoaded()
     const text = handle.doc.getText('t')
     for (let i = 0; i < 25; i++) text.insert(text.length, String.fromCharCode(97 + i))
-    await handle.flushed()
-    // 10 merged into 1, then 1 + 9 into 1, then 6 more.
+    await log.whenIdle()
+    // Once the burst is over, all 25 become one.
     const stored = await store.load('doc')
-    expect(stored.updates.map(({ pending }) => pending)).toEqual(Array(7).fill(true))
-    expect(handle.pending).toBe(7)
-    const reloaded = new DocHandle({ id: 'doc', store: Promise.resolve(store), link: fakeLink().link })
+    expect(stored.updates.map(({ pending }) => pending)).toEqual([true])
+    expect(handle.pending).toBe(1)
+    const { handle: reloaded } = open(store, fakeLink().link)
     await reloaded.whenLoaded()
     expect(reloaded.doc.getText('t').toString()).toBe('abcdefghijklmnopqrstuvwxy')
     reloaded.close()
 
     const synced = handle.whenSynced()
-    handle.connectionChanged('open')
-    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
-    await handle.flushed()
+    sync.connectionChanged('open')
+    sync.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
+    await log.whenIdle()
     const [step2] = syncFrames().flatMap((frame) =>
       frame.type === 'sync' && frame.sync.type === 'step2' ? [{ seq: frame.seq, update: frame.sync.update }] : [],
     )
     const relayDoc = new Y.Doc()
     Y.applyUpdate(relayDoc, step2!.update)
     expect(relayDoc.getText('t').toString()).toBe('abcdefghijklmnopqrstuvwxy')
-    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step2', update: new Uint8Array([0, 0]) } })
-    handle.receive({ type: 'ack', doc: 'doc', seq: step2!.seq })
+    sync.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step2', update: new Uint8Array([0, 0]) } })
+    sync.receive({ type: 'ack', doc: 'doc', seq: step2!.seq })
     await synced
-    await handle.flushed()
+    await log.whenIdle()
     expect(handle.pending).toBe(0)
-    expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual(Array(7).fill(false))
+    expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual([false])
     handle.close()
   })
 
   it('never merges edits already sent on the current connection', async () => {
     const store = new MemoryLocalStore()
-    const { handle } = await openHandle(store, { compactAfterUpdates: 5 })
+    const { handle, log } = await openHandle(store, { compactAfterUpdates: 5 })
     const text = handle.doc.getText('t')
     for (let i = 0; i < 12; i++) text.insert(text.length, 'x')
-    await handle.flushed()
+    await log.whenIdle()
     expect((await store.load('doc')).updates).toHaveLength(12)
     expect(handle.pending).toBe(12)
   })
 
   it('compacts the stored log once the appends add up to M bytes', async () => {
     const store = new MemoryLocalStore()
-    const { handle } = await openHandle(store, { compactAfterBytes: 1_000 })
-    handle.receive({
+    const { sync, log } = await openHandle(store, { compactAfterBytes: 1_000 })
+    sync.receive({
       type: 'sync',
       doc: 'doc',
       seq: 0,
       sync: { type: 'update', update: remoteUpdate('x'.repeat(600)) },
     })
-    await handle.flushed()
+    await log.whenIdle()
     expect((await store.load('doc')).snapshot).toBeUndefined()
-    handle.receive({
+    sync.receive({
       type: 'sync',
       doc: 'doc',
       seq: 0,
       sync: { type: 'update', update: remoteUpdate('y'.repeat(600)) },
     })
-    await handle.flushed()
+    await log.whenIdle()
     const stored = await store.load('doc')
     expect(stored.updates).toEqual([])
     const restored = new Y.Doc()
@@ -196,21 +208,21 @@ describe('DocHandle', () => {
 
   it('sends every pending edit in the step 2 of a new connection, and the ack of that step 2 settles them', async () => {
     const store = new MemoryLocalStore()
-    const { handle, link, syncFrames } = await openHandle(store)
+    const { handle, sync, log, link, syncFrames } = await openHandle(store)
     link.status = 'offline'
-    handle.connectionChanged('offline')
+    sync.connectionChanged('offline')
     handle.doc.getText('t').insert(0, 'offline edit')
-    await handle.flushed()
+    await log.whenIdle()
     expect(handle.status).toBe('offline')
     link.status = 'open'
-    handle.connectionChanged('open')
-    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
-    await handle.flushed()
+    sync.connectionChanged('open')
+    sync.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
+    await log.whenIdle()
     const step2 = syncFrames().find((frame) => frame.type === 'sync' && frame.sync.type === 'step2')
     expect(step2).toMatchObject({ seq: 1 })
-    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step2', update: new Uint8Array([0, 0]) } })
+    sync.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step2', update: new Uint8Array([0, 0]) } })
     const synced = handle.whenSynced()
-    handle.receive({ type: 'ack', doc: 'doc', seq: 1 })
+    sync.receive({ type: 'ack', doc: 'doc', seq: 1 })
     await synced
     expect(handle.pending).toBe(0)
   })
@@ -220,37 +232,53 @@ describe('DocHandle', () => {
     // storing the step 2 that carries the earlier pending edits it builds on. Its store then held an
     // acknowledged edit that no one could read until this client sent the others again.
     const store = new MemoryLocalStore()
-    const { handle, link, syncFrames } = await openHandle(store)
+    const { handle, sync, log, link, syncFrames } = await openHandle(store)
     link.status = 'offline'
-    handle.connectionChanged('offline')
+    sync.connectionChanged('offline')
     handle.doc.getText('t').insert(0, 'offline ')
-    await handle.flushed()
+    await log.whenIdle()
     link.status = 'open'
-    handle.connectionChanged('open')
+    sync.connectionChanged('open')
     handle.doc.getText('t').insert(8, 'then online')
-    await handle.flushed()
+    await log.whenIdle()
     const early = syncFrames().find((frame) => frame.type === 'sync' && frame.sync.type === 'update')
     expect(early).toMatchObject({ seq: 1 })
-    handle.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
-    await handle.flushed()
+    sync.receive({ type: 'sync', doc: 'doc', seq: 0, sync: { type: 'step1', stateVector: new Uint8Array([0]) } })
+    await log.whenIdle()
     expect(syncFrames().find((frame) => frame.type === 'sync' && frame.sync.type === 'step2')).toMatchObject({ seq: 2 })
-    handle.receive({ type: 'ack', doc: 'doc', seq: 1 })
-    await handle.flushed()
+    sync.receive({ type: 'ack', doc: 'doc', seq: 1 })
+    await log.whenIdle()
     expect(handle.pending).toBe(2)
     expect((await store.load('doc')).updates.map(({ pending }) => pending)).toEqual([true, true])
-    handle.receive({ type: 'ack', doc: 'doc', seq: 2 })
-    await handle.flushed()
+    sync.receive({ type: 'ack', doc: 'doc', seq: 2 })
+    await log.whenIdle()
     expect(handle.pending).toBe(0)
   })
 
   it("forgets the presence that came through the relay when the connection drops, but not another tab's", async () => {
-    const { handle } = await openHandle(new MemoryLocalStore())
+    const { handle, sync, receiveFromTab } = await openHandle(new MemoryLocalStore())
     const viaRelay = encodeAwarenessUpdate([{ clientId: 99, clock: 1, state: '{"user":"remote"}' }])
     const viaTab = encodeAwarenessUpdate([{ clientId: 77, clock: 1, state: '{"user":"other tab"}' }])
-    handle.receive({ type: 'awareness', doc: 'doc', update: viaRelay })
-    handle.receiveFromTab('awareness', viaTab)
+    sync.receive({ type: 'awareness', doc: 'doc', update: viaRelay })
+    receiveFromTab('awareness', viaTab)
     expect([...handle.awareness.getStates().keys()].sort()).toEqual([77, 99, handle.doc.clientID].sort())
-    handle.connectionChanged('offline')
+    sync.connectionChanged('offline')
     expect([...handle.awareness.getStates().keys()].sort()).toEqual([77, handle.doc.clientID].sort())
+  })
+
+  it("reports an observer that throws on another tab's update as an error, and still stores and sends the update", async () => {
+    const store = new MemoryLocalStore()
+    const { handle, log, receiveFromTab, syncFrames } = await openHandle(store)
+    const errors: string[] = []
+    handle.on('error', (error) => errors.push(error.code))
+    handle.doc.getText('t').observe(() => {
+      throw new Error('cannot render')
+    })
+    receiveFromTab('update', remoteUpdate('from the other tab'))
+    await log.whenIdle()
+    expect(errors).toEqual(['observer'])
+    expect(handle.doc.getText('t').toString()).toBe('from the other tab')
+    expect(syncFrames().filter((frame) => frame.type === 'sync' && frame.sync.type === 'update')).toHaveLength(1)
+    expect((await store.load('doc')).updates).toMatchObject([{ pending: true }])
   })
 })

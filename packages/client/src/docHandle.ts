@@ -1,64 +1,36 @@
 /**
- * Owns one open document on the client: its Y.Doc and Awareness, loading it
- * from the device store, storing every local update before it goes to the
- * network, syncing with the relay over the shared connection, and knowing
- * which local updates the relay has acknowledged as durable.
+ * Owns what an app holds of one open document: its Y.Doc and Awareness, its
+ * sync status, pending edits and storage state, the promises `whenLoaded`
+ * and `whenSynced`, and `close()`. The work is done by the document's local
+ * log (the device store, pending edits) and its sync (the relay); this module
+ * wires them to each other, to the other tabs, and to the app.
  *
- * Pending tracking: each stored local update is pending until an ack covers
- * the sequence number it was sent with, either alone (an `update` frame) or
- * inside the sync step 2 that answers the relay's step 1 on a new
- * connection. A sequence number belongs to one connection; on a reconnect
- * every pending update is sent again, inside the next step 2, and only that
- * step 2's ack settles the updates sent on the connection before it.
+ * The status is one function of explicit state: the connection and whether
+ * the relay's state arrived (the sync's), and how many edits are pending (the
+ * log's). See syncStatus.ts.
  */
-import { closeCodes, decodeAwarenessUpdate, type NativeFrame } from '@concord/protocol'
+import { decodeAwarenessUpdate } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
+import type { BackoffOptions } from './backoff.js'
+import { DocSync, isForeignAwarenessOrigin, type RelayLink } from './docSync.js'
 import { ConcordError } from './errors.js'
+import { LocalLog, type StorageState } from './localLog.js'
 import type { LocalStore } from './localStore.js'
-import { syncStatusOf, type ConnectionStatus, type SyncStatus } from './syncStatus.js'
+import { fromHandover, fromRelay, fromStore, fromTab } from './origins.js'
+import { syncStatusOf, type SyncStatus } from './syncStatus.js'
+import type { TabLink } from './tabChannel.js'
 
-/** What a handle needs from the client's connection to the relay. */
-export interface RelayLink {
-  readonly status: ConnectionStatus
-  /** Sends a frame if the connection is open; returns false when it is not. */
-  send(frame: NativeFrame): boolean
-}
-
-/** What a handle needs from the channel between tabs: send to the other tabs. */
-export interface TabLink {
-  post(doc: string, kind: 'update' | 'awareness', data: Uint8Array): void
-}
-
-export interface DocHandleOptions {
-  readonly id: string
-  readonly store: Promise<LocalStore>
-  readonly link: RelayLink
-  readonly tabs?: TabLink | undefined
-  /**
-   * Merge the stored log into the snapshot after this many appends, and
-   * merge this many local updates that wait, unsent, for a connection into
-   * one. Default 100.
-   */
-  readonly compactAfterUpdates?: number
-  /** ... or once the appends since the last merge add up to this many bytes. Default 1 MiB. */
-  readonly compactAfterBytes?: number
-  /** Called once, after `close()`, so the client forgets the handle. */
-  readonly onClose?: (handle: DocHandle) => void
-}
+export type { RelayLink } from './docSync.js'
+export type { StorageState } from './localLog.js'
 
 export interface DocHandleEvents {
   status: (status: SyncStatus) => void
   pending: (pending: number) => void
+  /** The device store's state for this document changed: `ok`, `failing` or `unavailable`. */
+  storage: (storage: StorageState) => void
   error: (error: ConcordError) => void
-}
-
-interface PendingUpdate {
-  /** When it was made in this handle's life (0: before, loaded from the store). */
-  readonly ordinal: number
-  /** The sequence number it was sent with on the current connection; 0 when not sent on it. */
-  seq: number
 }
 
 interface SyncWaiter {
@@ -67,68 +39,50 @@ interface SyncWaiter {
   readonly reject: (error: unknown) => void
 }
 
-// Origins of Y.Doc updates that are not local edits.
-const fromStore = Symbol('concord: from the device store')
-const fromRelay = Symbol('concord: from the relay')
-const fromTab = Symbol('concord: from another tab')
+/** @internal What the client hands a handle: its document's parts. */
+export interface DocHandleParts {
+  readonly id: string
+  readonly doc: Y.Doc
+  readonly awareness: Awareness
+  readonly log: LocalLog
+  readonly sync: DocSync
+  readonly tabs: TabLink | undefined
+  /** Called once, at `close()`, with what the log hands over once its writes are done. */
+  readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
+}
 
 export class DocHandle extends ObservableV2<DocHandleEvents> {
   readonly id: string
-  readonly doc = new Y.Doc()
+  readonly doc: Y.Doc
   readonly awareness: Awareness
-
-  readonly #store: Promise<LocalStore>
-  readonly #link: RelayLink
+  readonly #log: LocalLog
+  readonly #sync: DocSync
   readonly #tabs: TabLink | undefined
-  readonly #compactAfterUpdates: number
-  readonly #compactAfterBytes: number
-  readonly #onClose: ((handle: DocHandle) => void) | undefined
-  readonly #loaded: Promise<void>
-  #isLoaded = false
-  /** Frames that arrived on the current connection before the handle could open the document on it. */
-  #earlyFrames: NativeFrame[] = []
+  readonly #onClose: DocHandleParts['onClose']
   #status: SyncStatus
-  #connection: ConnectionStatus = 'offline'
-  /** Bumped on every connection change, so work begun for an old connection can tell. */
-  #connectionEpoch = 0
-  /** The relay knows this document is open on the current connection. */
-  #openOnRelay = false
-  #relayStateReceived = false
-  /** Clients whose presence came through the relay: it is stale once the connection is gone. */
-  readonly #presenceFromRelay = new Set<number>()
-  /** The relay refused this document for good (forbidden, or an invalid name): do not open it again. */
-  #refused = false
-  #lastSeq = 0
-  readonly #pending = new Map<number, PendingUpdate>()
-  #localOrdinal = 0
-  #storedOrdinal = 0
-  #unstored = 0
-  #writes: Promise<void>
-  #appendsSinceCompaction = 0
-  #bytesSinceCompaction = 0
-  #storedWaiters: Array<() => void> = []
+  #pending: number
+  #storage: StorageState
   #syncWaiters: SyncWaiter[] = []
-  #closed = false
+  #closing: Promise<void> | undefined
 
-  constructor(options: DocHandleOptions) {
+  /** @internal Documents are opened with `client.open(id)`. */
+  static fromParts(parts: DocHandleParts): DocHandle {
+    return new DocHandle(parts)
+  }
+
+  /** Documents are opened with `client.open(id)`. */
+  private constructor(parts: DocHandleParts) {
     super()
-    this.id = options.id
-    this.#store = options.store
-    this.#link = options.link
-    this.#tabs = options.tabs
-    this.#compactAfterUpdates = options.compactAfterUpdates ?? 100
-    this.#compactAfterBytes = options.compactAfterBytes ?? 1024 * 1024
-    this.#onClose = options.onClose
-    this.awareness = new Awareness(this.doc)
+    this.id = parts.id
+    this.doc = parts.doc
+    this.awareness = parts.awareness
+    this.#log = parts.log
+    this.#sync = parts.sync
+    this.#tabs = parts.tabs
+    this.#onClose = parts.onClose
     this.#status = this.#currentStatus()
-    this.#loaded = this.#load()
-    this.#loaded.catch((error: unknown) => {
-      this.emit('error', [
-        new ConcordError('store', `could not load "${this.id}" from the device store`, this.id, { cause: error }),
-      ])
-    })
-    // Local edits made before the load finished are stored after it.
-    this.#writes = this.#loaded.catch(() => {})
+    this.#pending = this.#log.pending
+    this.#storage = this.#log.storage
     this.doc.on('update', this.#onDocUpdate)
     this.awareness.on('update', this.#onAwarenessUpdate)
   }
@@ -137,25 +91,49 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     return this.#status
   }
 
-  /** Local updates not yet acknowledged as durable by the relay (stored or still being stored). */
+  /** Local edits not yet acknowledged as durable by the relay (stored on this device or not). */
   get pending(): number {
-    return this.#unstored + this.#pending.size
-  }
-
-  /** Resolves once the stored state is applied to `doc`; rejects if the device store cannot be read. */
-  whenLoaded(): Promise<void> {
-    return this.#loaded
+    return this.#log.pending
   }
 
   /**
-   * Resolves once every local update made before the call is acknowledged
-   * as durable by the relay, and the relay's state has been received on the
-   * current connection. Waits across reconnects; rejects only when the
-   * handle is closed first.
+   * The device store for this document: `ok`; `failing` (a write failed:
+   * "changes not saved on this device"; they stay in memory, are retried,
+   * and still go to the relay); `unavailable` (no device store at all: the
+   * document lives in memory and on the relay).
+   */
+  get storage(): StorageState {
+    return this.#log.storage
+  }
+
+  /** Updates of this document the device store does not have yet (their writes failed and are retried). */
+  get unsaved(): number {
+    return this.#log.unsaved
+  }
+
+  /** @internal Whether leaving now could lose or delay an edit: one is being written, unsaved, or pending. */
+  get unsynced(): boolean {
+    return this.#log.pending > 0 || this.#log.writing
+  }
+
+  /**
+   * Resolves once the stored state is applied to `doc`. Never rejects: when
+   * the device store cannot be read, it resolves with `doc` as the relay
+   * fills it, `storage` says why, and an `error` event told the app.
+   */
+  whenLoaded(): Promise<void> {
+    return this.#log.whenLoaded()
+  }
+
+  /**
+   * Resolves once every local edit made before the call is durable on the
+   * relay (acknowledged; stored on this device or not), and the relay's state
+   * has been received on the current connection. Waits across reconnects;
+   * rejects (code `closed`) only when the handle is closed first.
    */
   whenSynced(): Promise<void> {
     const promise = new Promise<void>((resolve, reject) => {
-      this.#syncWaiters.push({ ordinal: this.#localOrdinal, resolve, reject })
+      this.#syncWaiters.push({ ordinal: this.#log.lastOrdinal, resolve, reject })
     })
     // Callers that never await it must not see an unhandled rejection when the handle closes.
     promise.catch(() => {})
@@ -163,298 +141,75 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     return promise
   }
 
-  /** Stops syncing this document: tells the others this client left, and releases the handle. Stored data stays. */
-  close(): void {
-    if (this.#closed) return
+  /**
+   * Stops syncing this document: tells the others this client left, and
+   * releases the handle; it sends nothing more. Resolves once every edit made
+   * through it is written to the device store (or, if the store failed, handed
+   * to the next handle of the document, or reported by `client.destroy()`).
+   * Stored data stays; the edits not yet on the relay go there when the
+   * document is next opened.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing
     removeAwarenessStates(this.awareness, [this.doc.clientID], 'close')
-    if (this.#openOnRelay) this.#link.send({ type: 'close', doc: this.id })
-    this.#closed = true
+    this.#sync.close()
     this.doc.off('update', this.#onDocUpdate)
     this.awareness.off('update', this.#onAwarenessUpdate)
     this.awareness.destroy()
     const error = new ConcordError('closed', `document "${this.id}" was closed`, this.id)
     for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error)
-    this.#onClose?.(this)
+    const handover = this.#log.close()
+    this.#onClose(handover)
+    this.#closing = handover.then(() => {})
+    return this.#closing
   }
 
-  /** Resolves once everything this handle asked the store to write is written. */
-  async flushed(): Promise<void> {
-    await this.#writes
+  /** @internal Something about the state changed: re-derive what the app sees, and tell it. */
+  stateChanged(): void {
+    const pending = this.#log.pending
+    if (pending !== this.#pending) {
+      this.#pending = pending
+      this.emit('pending', [pending])
+    }
+    const storage = this.#log.storage
+    if (storage !== this.#storage) {
+      this.#storage = storage
+      this.emit('storage', [storage])
+    }
+    const status = this.#currentStatus()
+    if (status !== this.#status) {
+      this.#status = status
+      this.emit('status', [status])
+    }
+    this.#settleSyncWaiters()
   }
 
-  /** For the client: the connection to the relay changed. */
-  connectionChanged(status: ConnectionStatus): void {
-    if (this.#closed || status === this.#connection) return
-    this.#connection = status
-    this.#connectionEpoch++
-    this.#forgetPresenceFromRelay()
-    this.#openOnRelay = false
-    this.#relayStateReceived = false
-    this.#lastSeq = 0
-    this.#earlyFrames = []
-    for (const update of this.#pending.values()) update.seq = 0
-    if (status === 'open' && this.#refused) {
-      // Refused for good: stay out.
-    } else if (status === 'open' && this.#isLoaded) this.#openOnTheRelay()
-    else if (status === 'open') {
-      const epoch = this.#connectionEpoch
-      this.#loaded.then(
-        () => epoch === this.#connectionEpoch && !this.#closed && !this.#refused && this.#openOnTheRelay(),
-        () => {},
-      )
-    }
-    this.#updateStatus()
-  }
-
-  /** For the client: a frame the relay sent for this document. */
-  receive(frame: NativeFrame): void {
-    if (this.#closed) return
-    if (!this.#openOnRelay) {
-      // A y-websocket server speaks first, possibly while the stored state is still loading.
-      if (this.#connection === 'open' && !this.#isLoaded) this.#earlyFrames.push(frame)
-      return
-    }
-    switch (frame.type) {
-      case 'sync':
-        if (frame.sync.type === 'step1') {
-          void this.#answerStep1(frame.sync.stateVector)
-          return
-        }
-        Y.applyUpdate(this.doc, frame.sync.update, fromRelay)
-        if (frame.sync.type === 'step2') {
-          this.#relayStateReceived = true
-          this.#updateStatus()
-          this.#settleSyncWaiters()
-        }
-        return
-      case 'ack':
-        this.#acknowledge(frame.seq)
-        return
-      case 'awareness':
-        applyAwarenessUpdate(this.awareness, frame.update, fromRelay)
-        for (const { clientId } of decodeAwarenessUpdate(frame.update)) this.#presenceFromRelay.add(clientId)
-        return
-      case 'queryAwareness':
-        this.#sendLocalAwareness()
-        return
-      case 'error':
-        this.#openOnRelay = false
-        this.#relayStateReceived = false
-        this.#refused = frame.code === closeCodes.forbidden || frame.code === closeCodes.invalidDocumentName
-        this.#updateStatus()
-        this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason, this.id)])
-        return
-      default:
-        return
-    }
-  }
-
-  /** For the client: an update or awareness change another tab made. */
-  receiveFromTab(kind: 'update' | 'awareness', data: Uint8Array): void {
-    if (this.#closed) return
-    if (kind === 'update') {
-      Y.applyUpdate(this.doc, data, fromTab)
-      return
-    }
-    applyAwarenessUpdate(this.awareness, data, fromTab)
-    // A tab's presence is its own to keep, whatever the relay said of that client before.
-    for (const { clientId } of decodeAwarenessUpdate(data)) this.#presenceFromRelay.delete(clientId)
-  }
-
-  async #load(): Promise<void> {
-    const store = await this.#store
-    const stored = await store.load(this.id)
-    const updates = stored.snapshot ? [stored.snapshot] : []
-    for (const { id, update, pending } of stored.updates) {
-      updates.push(update)
-      if (pending) this.#pending.set(id, { ordinal: 0, seq: 0 })
-    }
-    // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log.
-    if (updates.length > 0) {
-      Y.transact(
-        this.doc,
-        () => {
-          for (const update of updates) Y.applyUpdate(this.doc, update, fromStore)
-        },
-        fromStore,
-      )
-    }
-    this.#isLoaded = true
-    this.#appendsSinceCompaction = stored.updates.length
-    this.#bytesSinceCompaction = stored.updates.reduce((bytes, { update }) => bytes + update.length, 0)
-    this.emit('pending', [this.pending])
-    this.#updateStatus()
+  /** @internal */
+  reportError(error: ConcordError): void {
+    this.emit('error', [error])
   }
 
   readonly #onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === fromStore || origin === fromTab) return
-    if (origin === fromRelay) {
-      this.#write((store) => store.append(this.id, update, false), update.length)
-      return
-    }
-    const ordinal = ++this.#localOrdinal
-    this.#unstored++
+    // The log stores every update; only this tab's own edits go to the other tabs.
+    if (origin === fromStore || origin === fromRelay || origin === fromTab || origin === fromHandover) return
     this.#tabs?.post(this.id, 'update', update)
-    this.emit('pending', [this.pending])
-    this.#updateStatus()
-    this.#write(async (store) => {
-      const id = await store.append(this.id, update, true)
-      this.#unstored--
-      this.#storedOrdinal = ordinal
-      const pending: PendingUpdate = { ordinal, seq: 0 }
-      this.#pending.set(id, pending)
-      // Stored first, then offered to the network.
-      if (this.#openOnRelay) pending.seq = this.#sendSync({ type: 'update', update })
-      if (this.#unstored === 0) for (const resolve of this.#storedWaiters.splice(0)) resolve()
-    }, update.length)
   }
 
   readonly #onAwarenessUpdate = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
   ): void => {
-    if (origin === fromRelay || origin === fromTab) return
+    if (isForeignAwarenessOrigin(origin)) return
     const update = encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed])
     this.#tabs?.post(this.id, 'awareness', update)
-    if (this.#openOnRelay) this.#link.send({ type: 'awareness', doc: this.id, update })
-  }
-
-  /**
-   * Runs one store operation after those before it, then compacts if the
-   * appends since the last compaction (`appendedBytes` is this operation's)
-   * passed a threshold. A failure is reported, never thrown.
-   */
-  #write(operation: (store: LocalStore) => Promise<unknown>, appendedBytes = 0): void {
-    this.#writes = this.#writes
-      .then(() => this.#store)
-      .then(async (store) => {
-        await operation(store)
-        if (appendedBytes === 0) return
-        this.#appendsSinceCompaction++
-        this.#bytesSinceCompaction += appendedBytes
-        if (
-          this.#appendsSinceCompaction >= this.#compactAfterUpdates ||
-          this.#bytesSinceCompaction >= this.#compactAfterBytes
-        ) {
-          this.#appendsSinceCompaction = this.#bytesSinceCompaction = 0
-          await store.compact(this.id, (updates) => Y.mergeUpdates(updates))
-        }
-        await this.#mergeUnsentUpdates(store)
-      })
-      .catch((error: unknown) => {
-        this.emit('error', [
-          new ConcordError('store', `the device store failed for "${this.id}"`, this.id, { cause: error }),
-        ])
-      })
-  }
-
-  /**
-   * Compaction keeps pending updates apart, so an offline session would grow
-   * the stored log by one record an edit, and every load would read them all.
-   * Once enough wait unsent, they become one. Only unsent ones: all of them
-   * then share one fate (a later step 2 carries them together), so the
-   * record that holds them all, under the greatest id, is acknowledged
-   * exactly when each of them would have been.
-   */
-  async #mergeUnsentUpdates(store: LocalStore): Promise<void> {
-    // Runs after every append: skip the scan while too few are pending to matter.
-    if (this.#pending.size < Math.max(2, this.#compactAfterUpdates)) return
-    const unsent = [...this.#pending].filter(([, pending]) => pending.seq === 0).map(([id]) => id)
-    if (unsent.length < Math.max(2, this.#compactAfterUpdates)) return
-    if (!(await store.mergePending(this.id, unsent, (updates) => Y.mergeUpdates(updates)))) return
-    const kept = Math.max(...unsent)
-    let ordinal = Infinity
-    for (const id of unsent) {
-      const pending = this.#pending.get(id)
-      if (!pending) continue
-      ordinal = Math.min(ordinal, pending.ordinal)
-      if (id !== kept) this.#pending.delete(id)
-    }
-    const keptPending = this.#pending.get(kept)
-    if (keptPending) this.#pending.set(kept, { ordinal, seq: keptPending.seq })
-    this.emit('pending', [this.pending])
-  }
-
-  #openOnTheRelay(): void {
-    if (!this.#link.send({ type: 'open', doc: this.id })) return
-    this.#advanceLocalAwarenessClock()
-    this.#openOnRelay = true
-    this.#link.send({
-      type: 'sync',
-      doc: this.id,
-      seq: 0,
-      sync: { type: 'step1', stateVector: Y.encodeStateVector(this.doc) },
-    })
-    this.#sendLocalAwareness()
-    for (const frame of this.#earlyFrames.splice(0)) this.receive(frame)
-  }
-
-  /** Who was here through the relay is unknown without it; other tabs still speak for themselves. */
-  #forgetPresenceFromRelay(): void {
-    const stale = [...this.#presenceFromRelay].filter((clientId) => clientId !== this.doc.clientID)
-    this.#presenceFromRelay.clear()
-    if (stale.length > 0) removeAwarenessStates(this.awareness, stale, fromRelay)
-  }
-
-  /**
-   * Awareness keeps the state with the highest clock, and a removal wins a
-   * tie. When this client's last connection closed, the relay told the others
-   * it left with a clock one past the last it saw; when the relay itself went
-   * away, the others dropped this client at its current clock. Announced
-   * again at the same clock, the state would be ignored until Awareness
-   * renews it (15 s, twice over for the first case): two renewals now put it
-   * past both. Called before the handle counts as open, so neither is sent.
-   */
-  #advanceLocalAwarenessClock(): void {
-    const state = this.awareness.getLocalState()
-    if (state === null) return
-    this.awareness.setLocalState(state)
-    this.awareness.setLocalState(state)
-  }
-
-  #sendLocalAwareness(): void {
-    if (this.awareness.getLocalState() === null) return
-    const update = encodeAwarenessUpdate(this.awareness, [this.doc.clientID])
-    this.#link.send({ type: 'awareness', doc: this.id, update })
-  }
-
-  /** Sends what the relay lacks, once every local update in the doc is stored. */
-  async #answerStep1(stateVector: Uint8Array): Promise<void> {
-    const epoch = this.#connectionEpoch
-    if (this.#unstored > 0) await new Promise<void>((resolve) => this.#storedWaiters.push(resolve))
-    if (epoch !== this.#connectionEpoch || this.#closed || !this.#openOnRelay) return
-    const seq = this.#sendSync({ type: 'step2', update: Y.encodeStateAsUpdate(this.doc, stateVector) })
-    // Every pending update is settled by this step 2's ack, also those already sent alone on this
-    // connection: they may build on earlier pending updates that only the step 2 carries, and a
-    // relay that stored them without it could not read them.
-    for (const pending of this.#pending.values()) pending.seq = seq
-  }
-
-  #sendSync(sync: { type: 'step2' | 'update'; update: Uint8Array }): number {
-    const seq = ++this.#lastSeq
-    this.#link.send({ type: 'sync', doc: this.id, seq, sync })
-    return seq
-  }
-
-  #acknowledge(seq: number): void {
-    const acknowledged: number[] = []
-    for (const [id, pending] of this.#pending) {
-      if (pending.seq > 0 && pending.seq <= seq) acknowledged.push(id)
-    }
-    if (acknowledged.length === 0) return
-    for (const id of acknowledged) this.#pending.delete(id)
-    this.#write((store) => store.acknowledge(this.id, acknowledged))
-    this.emit('pending', [this.pending])
-    this.#updateStatus()
-    this.#settleSyncWaiters()
+    this.#sync.sendAwareness(update)
   }
 
   #settleSyncWaiters(): void {
-    if (!this.#relayStateReceived || this.#syncWaiters.length === 0) return
-    let oldestPending = Infinity
-    for (const { ordinal } of this.#pending.values()) oldestPending = Math.min(oldestPending, ordinal)
+    if (!this.#sync.relayStateReceived || this.#syncWaiters.length === 0) return
+    const oldestPending = this.#log.oldestPending()
     this.#syncWaiters = this.#syncWaiters.filter((waiter) => {
-      const done = this.#storedOrdinal >= waiter.ordinal && oldestPending > waiter.ordinal
+      const done = oldestPending > waiter.ordinal
       if (done) waiter.resolve()
       return !done
     })
@@ -462,16 +217,99 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
 
   #currentStatus(): SyncStatus {
     return syncStatusOf({
-      connection: this.#connection,
-      relayStateReceived: this.#relayStateReceived,
-      pending: this.pending,
+      connection: this.#sync.connection,
+      relayStateReceived: this.#sync.relayStateReceived,
+      pending: this.#log.pending,
     })
   }
+}
 
-  #updateStatus(): void {
-    const status = this.#currentStatus()
-    if (status === this.#status) return
-    this.#status = status
-    this.emit('status', [status])
+/** @internal */
+export interface OpenDocumentOptions {
+  readonly id: string
+  readonly store: Promise<LocalStore>
+  readonly link: RelayLink
+  readonly tabs?: TabLink | undefined
+  /** What a closed handle of the same document hands over; this one loads after it. */
+  readonly after?: Promise<readonly Uint8Array[]> | undefined
+  /** That handle's doc state, to show at once (see LocalLogOptions.seed). */
+  readonly seed?: Uint8Array | undefined
+  /** Resolves once the relay has read the `close` of that handle's opening and sent all it had for it. */
+  readonly openAfter?: Promise<void> | undefined
+  readonly reopenBackoff?: BackoffOptions | undefined
+  readonly compactAfterUpdates?: number | undefined
+  readonly compactAfterBytes?: number | undefined
+  readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
+}
+
+/** @internal What the client keeps of an open document: the handle for the app, and the plumbing. */
+export interface OpenedDocument {
+  readonly handle: DocHandle
+  /** Where the client routes the connection's changes and the frames for this document. */
+  readonly sync: DocSync
+  readonly log: LocalLog
+  /** Where the client routes what another tab sent for this document. */
+  readonly receiveFromTab: (kind: 'update' | 'awareness', data: Uint8Array) => void
+}
+
+/** @internal */
+export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
+  const doc = new Y.Doc()
+  const awareness = new Awareness(doc)
+  // The parts call each other back; none does while they are being built, but a late binding keeps that safe.
+  const late: { handle?: DocHandle; sync?: DocSync } = {}
+  const changed = (): void => late.handle?.stateChanged()
+  const error = (error: ConcordError): void => {
+    if (late.handle) late.handle.reportError(error)
+    else queueMicrotask(() => late.handle?.reportError(error))
   }
+  const log = new LocalLog({
+    id: options.id,
+    doc,
+    store: options.store,
+    after: options.after,
+    seed: options.seed,
+    compactAfterUpdates: options.compactAfterUpdates,
+    compactAfterBytes: options.compactAfterBytes,
+    offer: (edit) => late.sync?.offer(edit),
+    changed,
+    error,
+  })
+  const sync = (late.sync = new DocSync({
+    id: options.id,
+    doc,
+    awareness,
+    log,
+    link: options.link,
+    after: options.openAfter,
+    reopenBackoff: options.reopenBackoff,
+    changed,
+    error,
+  }))
+  const handle = (late.handle = DocHandle.fromParts({
+    id: options.id,
+    doc,
+    awareness,
+    log,
+    sync,
+    tabs: options.tabs,
+    onClose: options.onClose,
+  }))
+  const receiveFromTab = (kind: 'update' | 'awareness', data: Uint8Array): void => {
+    if (kind === 'awareness') {
+      applyAwarenessUpdate(awareness, data, fromTab)
+      sync.tabSpokeFor(decodeAwarenessUpdate(data).map(({ clientId }) => clientId))
+      return
+    }
+    try {
+      Y.applyUpdate(doc, data, fromTab)
+    } catch (cause) {
+      error(
+        new ConcordError('observer', `an observer of "${options.id}" threw while an update was applied`, options.id, {
+          cause,
+        }),
+      )
+    }
+  }
+  return { handle, sync, log, receiveFromTab }
 }

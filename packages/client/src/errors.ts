@@ -4,8 +4,16 @@
  * ConcordError is what the client reports on its `error` events. Its codes
  * from the relay are the names of its close codes (`closeCodes` in
  * @concord/protocol: `documentUnavailable`, `forbidden`, ...); the client
- * adds the ConnectionError codes below, `closed` (the handle or client was
- * closed) and `store` (the device store failed).
+ * adds the ConnectionError codes below and:
+ *
+ *   closed            the handle or client was closed
+ *   store             the device store failed (a write is retried, and the edit still goes to the relay)
+ *   storeUnavailable  there is no device store (IndexedDB blocked or missing): documents live in memory
+ *   notSaved          `destroy()` ended with edits that neither the device store nor the relay has
+ *   refused           the relay refused a sync frame (`closeCode` says why: 4403 read-only, 4422 invalid);
+ *                     its edits stay pending and are sent again on the next connection
+ *   observer          an observer of the app threw while the client applied an update; the update is
+ *                     applied and the sync carries on
  *
  * ConnectionError comes from the connection to the relay:
  *
@@ -19,23 +27,42 @@
  */
 import { closeCodeName, type CloseCodeName } from '@concord/protocol'
 
-export type ConcordErrorCode = CloseCodeName | ConnectionErrorCode | 'closed' | 'store' | 'unknown'
+export type ConcordErrorCode =
+  | CloseCodeName
+  | ConnectionErrorCode
+  | 'closed'
+  | 'store'
+  | 'storeUnavailable'
+  | 'notSaved'
+  | 'refused'
+  | 'observer'
+  | 'unknown'
+
+export interface ConcordErrorOptions extends ErrorOptions {
+  /** The relay's close code behind the error, when there is one. */
+  readonly closeCode?: number | undefined
+}
 
 export class ConcordError extends Error {
   override readonly name = 'ConcordError'
+  /** The relay's close code behind the error (for `refused`: 4403 read-only, 4422 invalid), when there is one. */
+  readonly closeCode: number | undefined
   constructor(
     readonly code: ConcordErrorCode,
     message: string,
     /** The document it concerns, when it concerns one. */
     readonly doc?: string,
-    options?: ErrorOptions,
+    options?: ConcordErrorOptions,
   ) {
     super(message, options)
+    this.closeCode = options?.closeCode
   }
 
   /** The error for a close code or error-frame code the relay sent. */
   static fromRelay(code: number, reason: string, doc?: string): ConcordError {
-    return new ConcordError(closeCodeName(code) ?? 'unknown', reason || `the relay sent code ${code}`, doc)
+    return new ConcordError(closeCodeName(code) ?? 'unknown', reason || `the relay sent code ${code}`, doc, {
+      closeCode: code,
+    })
   }
 }
 

@@ -1,11 +1,13 @@
-export { createClient, ConcordClient, type ClientEvents, type ClientOptions } from './client.js'
-export { DocHandle, type DocHandleEvents } from './docHandle.js'
+export { createClient, ConcordClient, type ClientEvents, type ClientOptions, type PageEvents } from './client.js'
+export { warnBeforeUnload, type BeforeUnloadEventLike, type BeforeUnloadTarget } from './beforeUnload.js'
+export { DocHandle, type DocHandleEvents, type StorageState } from './docHandle.js'
 export type { SyncStatus, ConnectionStatus } from './syncStatus.js'
 export {
   ConcordError,
   ConnectionError,
   StoreClosedError,
   type ConcordErrorCode,
+  type ConcordErrorOptions,
   type ConnectionErrorCode,
 } from './errors.js'
 export type { LocalStore, StoredDocument, StoredUpdate } from './localStore.js'

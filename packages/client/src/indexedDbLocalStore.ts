@@ -128,9 +128,13 @@ export class IndexedDbLocalStore implements LocalStore {
   }
 
   append(doc: string, update: Uint8Array, pending: boolean): Promise<number> {
-    return this.#run(['updates'], 'readwrite', (tx) =>
-      tx.objectStore('updates').add({ doc, update: exactCopy(update), pending }),
-    )
+    return this.#run(['updates'], 'readwrite', (tx) => {
+      const added = tx.objectStore('updates').add({ doc, update: exactCopy(update), pending })
+      // Start committing now rather than at the end of the task: a tab closed right after a
+      // keystroke gives the transaction no later chance. (Older Safari has no commit().)
+      if (typeof tx.commit === 'function') tx.commit()
+      return added
+    })
   }
 
   acknowledge(doc: string, ids: readonly number[]): Promise<void> {

@@ -142,6 +142,8 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   #retryTimer: Timer | undefined
   #heartbeatTimer: Timer | undefined
   #lastPingId = 0
+  /** Round trips waiting for the pong of their ping, by ping id. */
+  readonly #roundTrips = new Map<number, () => void>()
 
   constructor({
     url,
@@ -213,6 +215,25 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     } catch {
       return false
     }
+  }
+
+  /**
+   * Resolves once the relay has answered a ping sent now: by then every frame
+   * it sent before it read the frames sent before this call has arrived (one
+   * socket keeps order both ways). Resolves at once when the socket is not
+   * open, and when it closes first, since nothing more comes over it then.
+   */
+  roundTrip(): Promise<void> {
+    if (this.#live?.openedAt === undefined || !this.#wire.canPing) return Promise.resolve()
+    const id = ++this.#lastPingId
+    const done = new Promise<void>((resolve) => this.#roundTrips.set(id, resolve))
+    if (!this.send({ type: 'ping', doc: '', id })) this.#endRoundTrips()
+    return done
+  }
+
+  #endRoundTrips(): void {
+    for (const resolve of this.#roundTrips.values()) resolve()
+    this.#roundTrips.clear()
   }
 
   override destroy(): void {
@@ -328,7 +349,11 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
       this.#drop(live, closeCodes.malformedMessage, 'undecodable frame')
       return
     }
-    if (frame.type === 'pong') return
+    if (frame.type === 'pong') {
+      this.#roundTrips.get(frame.id)?.()
+      this.#roundTrips.delete(frame.id)
+      return
+    }
     if (frame.type === 'ping') this.send({ type: 'pong', doc: '', id: frame.id })
     this.emit('frame', [frame])
   }
@@ -387,6 +412,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   #ended(live: LiveSocket, code: number, reason: string): void {
     if (this.#live !== live) return
     this.#live = undefined
+    this.#endRoundTrips()
     clearTimeout(this.#heartbeatTimer)
     this.#heartbeatTimer = undefined
     if (code === closeCodes.unauthenticated) this.#refusedToken = live.token

@@ -2,9 +2,13 @@
  * Owns sharing between tabs (and workers) of one origin that use the same
  * store name: updates and awareness changes go to the other tabs at once
  * over a BroadcastChannel, with or without a relay. The tab that made an
- * update stores it; the others only apply it, since they share the store.
+ * update stores it and sends it; the others apply it, and store and send it
+ * too, since the tab that made it may die before it does.
  */
-import type { TabLink } from './docHandle.js'
+/** What a document needs from the channel between tabs: send to the other tabs. */
+export interface TabLink {
+  post(doc: string, kind: 'update' | 'awareness', data: Uint8Array): void
+}
 
 interface TabMessage {
   readonly doc: string

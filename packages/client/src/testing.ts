@@ -7,3 +7,4 @@
  */
 export { describeLocalStore, type LocalStoreFactory } from './test/localStoreConformance.js'
 export { FakeWebSocket, fakeWebSockets } from './test/fakeWebSocket.js'
+export * from './test/faultInjectingLocalStore.js'

@@ -11,10 +11,11 @@ export default defineConfig({
       '@concord/protocol': source('./packages/protocol/src/index.ts'),
       '@concord/relay': source('./packages/relay/src/index.ts'),
       '@concord/client': source('./packages/client/src/index.ts'),
+      '@concord/react': source('./packages/react/src/index.ts'),
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.{ts,tsx}', 'apps/*/src/**/*.test.{ts,tsx}'],
     reporters: ['default', new SummaryLineReporter()],
     testTimeout: 30_000,
     hookTimeout: 30_000,

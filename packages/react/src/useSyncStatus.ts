@@ -1,0 +1,117 @@
+/**
+ * Owns `useSyncStatus(handle)`: what a status bar shows about one document
+ * (its sync status, how many edits the relay has not yet stored, and whether
+ * this device is storing them), as one snapshot object that changes only
+ * when one of those does; and `useUnsavedChangesWarning`, the opt-in
+ * `beforeunload` warning built on it.
+ */
+import type { ConcordError, DocHandle, SyncStatus } from '@concord/client'
+import { useEffect, useSyncExternalStore } from 'react'
+
+/**
+ * Whether this device holds every edit of the document: `saved`, or
+ * `failing` once the device store failed for it ("not saved on this
+ * device": the edits live in memory and on the relay, if it has them).
+ */
+export type DeviceStorageState = 'saved' | 'failing'
+
+export interface SyncStatusSnapshot {
+  /** `offline`, `connecting`, `syncing` or `synced`: see @concord/client. */
+  readonly status: SyncStatus
+  /** Local edits the relay has not yet acknowledged as durable. */
+  readonly pending: number
+  readonly deviceStorage: DeviceStorageState
+}
+
+/** The handle events after which the snapshot may differ. */
+const handleEvents = ['status', 'pending', 'error'] as const
+
+/**
+ * The device-storage state of a handle, read from the `store` errors it
+ * reported (lasting: the handle has no event for a store that recovered).
+ * When the client's handle reports this state itself, this is the one line to
+ * change: return it (`handle.storage`, say) and add its event to
+ * `handleEvents` if it has its own.
+ */
+const readDeviceStorage = (_handle: DocHandle, watch: StoreErrorWatch): DeviceStorageState =>
+  watch.failed ? 'failing' : 'saved'
+
+interface StoreErrorWatch {
+  failed: boolean
+}
+
+interface SyncStatusStore {
+  readonly subscribe: (onChange: () => void) => () => void
+  readonly getSnapshot: () => SyncStatusSnapshot
+}
+
+const stores = new WeakMap<DocHandle, SyncStatusStore>()
+
+const storeOf = (handle: DocHandle): SyncStatusStore => {
+  const existing = stores.get(handle)
+  if (existing) return existing
+  // Watched from the first read on, so a store error reported before any component subscribed is not missed.
+  const watch: StoreErrorWatch = { failed: false }
+  handle.on('error', (error: ConcordError) => {
+    if (error.code === 'store') watch.failed = true
+  })
+  let snapshot: SyncStatusSnapshot = {
+    status: handle.status,
+    pending: handle.pending,
+    deviceStorage: readDeviceStorage(handle, watch),
+  }
+  const store: SyncStatusStore = {
+    subscribe(onChange) {
+      for (const event of handleEvents) handle.on(event, onChange)
+      return () => {
+        for (const event of handleEvents) handle.off(event, onChange)
+      }
+    },
+    getSnapshot() {
+      const { status, pending } = handle
+      const deviceStorage = readDeviceStorage(handle, watch)
+      if (status !== snapshot.status || pending !== snapshot.pending || deviceStorage !== snapshot.deviceStorage) {
+        snapshot = { status, pending, deviceStorage }
+      }
+      return snapshot
+    },
+  }
+  stores.set(handle, store)
+  return store
+}
+
+/**
+ * The sync status of `handle`: re-renders when its status, pending count or
+ * device-storage state changes, and only then.
+ */
+export const useSyncStatus = (handle: DocHandle): SyncStatusSnapshot => {
+  const store = storeOf(handle)
+  return useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot)
+}
+
+/**
+ * Whether leaving now could lose or strand edits: some are not yet durable
+ * on the relay, or this device failed to store them.
+ */
+export const hasUnsavedChanges = ({ pending, deviceStorage }: SyncStatusSnapshot): boolean =>
+  pending > 0 || deviceStorage !== 'saved'
+
+/**
+ * While `enabled` (default true) and `handle` has unsaved changes (see
+ * `hasUnsavedChanges`), asks the browser to confirm before the page is
+ * closed or reloaded. Opt-in: mount it where losing the relay's copy matters.
+ */
+export const useUnsavedChangesWarning = (handle: DocHandle, enabled = true): void => {
+  const snapshot = useSyncStatus(handle)
+  const warn = enabled && hasUnsavedChanges(snapshot)
+  useEffect(() => {
+    if (!warn) return
+    const onBeforeUnload = (event: BeforeUnloadEvent): void => {
+      event.preventDefault()
+      // Older browsers show the dialog only when returnValue is set.
+      event.returnValue = ''
+    }
+    globalThis.addEventListener('beforeunload', onBeforeUnload)
+    return () => globalThis.removeEventListener('beforeunload', onBeforeUnload)
+  }, [warn])
+}

@@ -45,7 +45,8 @@ const shown = (user: unknown): { readonly name: string; readonly color: string }
   return { name: cleanName(name) ?? 'Someone', color: isColor(color) ? color : fallbackColor }
 }
 
-const cursorOf = (user: unknown): HTMLElement => {
+/** The caret of another user, with the name above it. */
+export const cursorOf = (user: unknown): HTMLElement => {
   const { name, color } = shown(user)
   const cursor = document.createElement('span')
   cursor.className = 'ProseMirror-yjs-cursor'
@@ -57,17 +58,21 @@ const cursorOf = (user: unknown): HTMLElement => {
   return cursor
 }
 
-const selectionOf = (user: unknown) => ({
+/** The decoration of another user's selection. */
+export const selectionOf = (user: unknown) => ({
   // The colour is #rrggbb (checked above); 33 makes it a light tint.
   style: `background-color: ${shown(user).color}33`,
   class: 'ProseMirror-yjs-selection',
 })
 
+/** Which presence states the plugin draws: the others', with a cursor of the right shape (or none). */
+export const cursorFilter = (localClientId: number, clientId: number, state: Record<string, unknown>): boolean =>
+  localClientId !== clientId && hasDrawableCursor(state)
+
 /** The plugin that draws the cursors of the others in `awareness`. */
 export const remoteCursorsPlugin = (awareness: Awareness) =>
   yCursorPlugin(awareness, {
-    awarenessStateFilter: (localClientId: number, clientId: number, state: Record<string, unknown>) =>
-      localClientId !== clientId && hasDrawableCursor(state),
+    awarenessStateFilter: cursorFilter,
     cursorBuilder: cursorOf,
     selectionBuilder: selectionOf,
   })

@@ -46,8 +46,17 @@ export const StatusBar = ({ handle }: { readonly handle: DocHandle }): ReactNode
       <span className="pending" title="Edits stored on this device that the relay has not yet stored">
         <span data-testid="pending">{pending}</span> {pending === 1 ? 'pending edit' : 'pending edits'}
       </span>
-      {deviceStorage === 'failing' && (
-        <span className="device-storage" data-testid="device-storage" role="alert">
+      {deviceStorage !== 'ok' && (
+        <span
+          className="device-storage"
+          data-testid="device-storage"
+          role="alert"
+          title={
+            deviceStorage === 'unavailable'
+              ? 'This browser gives the app no storage: your edits live in this tab and on the relay'
+              : 'This browser could not store your latest edits: they are kept in this tab, retried, and sent to the relay'
+          }
+        >
           Not saved on this device
         </span>
       )}

@@ -51,22 +51,22 @@ describe('useSyncStatus', () => {
     const store = new ControlledLocalStore()
     const { client } = makeClient(relay.url, store)
     const { view, handle } = renderStatus(client, 'status')
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 ok'))
 
     store.hold()
     act(() => handle().doc.getText('t').insert(0, 'one'))
     act(() => handle().doc.getText('t').insert(3, ' two'))
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('syncing 2 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('syncing 2 ok'))
 
     store.release()
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 ok'))
   })
 
   it('does not re-render when nothing it shows changed', async () => {
     const relay = await startTestRelay()
     const { client } = makeClient(relay.url)
     const { view, snapshots, handle } = renderStatus(client, 'quiet')
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 ok'))
     const renders = snapshots.length
     const last = snapshots.at(-1)
 
@@ -86,7 +86,7 @@ describe('useSyncStatus', () => {
     const store = new ControlledLocalStore()
     const { client } = makeClient(relay.url, store)
     const { view, handle } = renderStatus(client, 'full-disk')
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 ok'))
     store.failAppends = true
     act(() => handle().doc.getText('t').insert(0, 'kept in memory'))
     await waitForRender(() => expect(view.getByRole('status').textContent).toMatch(/ failing$/))
@@ -99,16 +99,16 @@ describe('useUnsavedChangesWarning', () => {
     const store = new ControlledLocalStore()
     const { client } = makeClient(relay.url, store)
     const { view, handle } = renderStatus(client, 'warn', true)
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 ok'))
     expect(beforeUnloadIsBlocked()).toBe(false)
 
     store.hold()
     act(() => handle().doc.getText('t').insert(0, 'unsaved'))
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('syncing 1 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('syncing 1 ok'))
     expect(beforeUnloadIsBlocked()).toBe(true)
 
     store.release()
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 ok'))
     expect(beforeUnloadIsBlocked()).toBe(false)
   })
 
@@ -117,10 +117,10 @@ describe('useUnsavedChangesWarning', () => {
     const store = new ControlledLocalStore()
     const { client } = makeClient(relay.url, store)
     const { view, handle } = renderStatus(client, 'no-warn', false)
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 ok'))
     store.hold()
     act(() => handle().doc.getText('t').insert(0, 'unsaved'))
-    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('syncing 1 saved'))
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('syncing 1 ok'))
     expect(beforeUnloadIsBlocked()).toBe(false)
     store.release()
   })

@@ -9,11 +9,13 @@ import type { ConcordError, DocHandle, SyncStatus } from '@concord/client'
 import { useEffect, useSyncExternalStore } from 'react'
 
 /**
- * Whether this device holds every edit of the document: `saved`, or
- * `failing` once the device store failed for it ("not saved on this
- * device": the edits live in memory and on the relay, if it has them).
+ * Whether this device holds every edit of the document: `ok`; `failing`
+ * once the device store failed to store one ("not saved on this device":
+ * the edits live in memory, and go to the relay); `unavailable` where the
+ * browser gives no storage at all. The same values as the client's own
+ * `StorageState` (issue 13).
  */
-export type DeviceStorageState = 'saved' | 'failing'
+export type DeviceStorageState = 'ok' | 'failing' | 'unavailable'
 
 export interface SyncStatusSnapshot {
   /** `offline`, `connecting`, `syncing` or `synced`: see @concord/client. */
@@ -23,18 +25,28 @@ export interface SyncStatusSnapshot {
   readonly deviceStorage: DeviceStorageState
 }
 
-/** The handle events after which the snapshot may differ. */
-const handleEvents = ['status', 'pending', 'error'] as const
+/**
+ * The handle events after which the snapshot may differ. `storage` is the
+ * event of clients whose handle reports its device-storage state (issue 13);
+ * a client without it never emits it.
+ */
+const handleEvents = ['status', 'pending', 'error', 'storage'] as const
+
+/** The handle's events by name, `storage` included, which this client's typings may not list yet. */
+interface HandleEventTarget {
+  on(name: (typeof handleEvents)[number], listener: () => void): void
+  off(name: (typeof handleEvents)[number], listener: () => void): void
+}
 
 /**
- * The device-storage state of a handle, read from the `store` errors it
- * reported (lasting: the handle has no event for a store that recovered).
- * When the client's handle reports this state itself, this is the one line to
- * change: return it (`handle.storage`, say) and add its event to
- * `handleEvents` if it has its own.
+ * The device-storage state of a handle. Until the client's handle reports it
+ * (`handle.storage`, issue 13), it is read from the `store` errors the handle
+ * reported, and lasts: the handle has no event for a store that recovered.
+ * With a client that has `handle.storage`, this body is the one line to
+ * change: `(handle) => handle.storage`.
  */
 const readDeviceStorage = (_handle: DocHandle, watch: StoreErrorWatch): DeviceStorageState =>
-  watch.failed ? 'failing' : 'saved'
+  watch.failed ? 'failing' : 'ok'
 
 interface StoreErrorWatch {
   failed: boolean
@@ -62,9 +74,10 @@ const storeOf = (handle: DocHandle): SyncStatusStore => {
   }
   const store: SyncStatusStore = {
     subscribe(onChange) {
-      for (const event of handleEvents) handle.on(event, onChange)
+      const events = handle as unknown as HandleEventTarget
+      for (const event of handleEvents) events.on(event, onChange)
       return () => {
-        for (const event of handleEvents) handle.off(event, onChange)
+        for (const event of handleEvents) events.off(event, onChange)
       }
     },
     getSnapshot() {
@@ -94,7 +107,7 @@ export const useSyncStatus = (handle: DocHandle): SyncStatusSnapshot => {
  * on the relay, or this device failed to store them.
  */
 export const hasUnsavedChanges = ({ pending, deviceStorage }: SyncStatusSnapshot): boolean =>
-  pending > 0 || deviceStorage !== 'saved'
+  pending > 0 || deviceStorage !== 'ok'
 
 /**
  * While `enabled` (default true) and `handle` has unsaved changes (see

@@ -38,19 +38,17 @@ interface HandleEventTarget {
   off(name: (typeof handleEvents)[number], listener: () => void): void
 }
 
+/** Handles that reported a `store` error: the device-storage state until the handle reports its own. */
+const storeFailed = new WeakSet<DocHandle>()
+
 /**
  * The device-storage state of a handle. Until the client's handle reports it
  * (`handle.storage`, issue 13), it is read from the `store` errors the handle
  * reported, and lasts: the handle has no event for a store that recovered.
- * With a client that has `handle.storage`, this body is the one line to
- * change: `(handle) => handle.storage`.
+ * With a client that has `handle.storage`, the line below is the one to
+ * change, to `=> handle.storage`.
  */
-const readDeviceStorage = (_handle: DocHandle, watch: StoreErrorWatch): DeviceStorageState =>
-  watch.failed ? 'failing' : 'ok'
-
-interface StoreErrorWatch {
-  failed: boolean
-}
+const readDeviceStorage = (handle: DocHandle): DeviceStorageState => (storeFailed.has(handle) ? 'failing' : 'ok')
 
 interface SyncStatusStore {
   readonly subscribe: (onChange: () => void) => () => void
@@ -63,14 +61,13 @@ const storeOf = (handle: DocHandle): SyncStatusStore => {
   const existing = stores.get(handle)
   if (existing) return existing
   // Watched from the first read on, so a store error reported before any component subscribed is not missed.
-  const watch: StoreErrorWatch = { failed: false }
   handle.on('error', (error: ConcordError) => {
-    if (error.code === 'store') watch.failed = true
+    if (error.code === 'store') storeFailed.add(handle)
   })
   let snapshot: SyncStatusSnapshot = {
     status: handle.status,
     pending: handle.pending,
-    deviceStorage: readDeviceStorage(handle, watch),
+    deviceStorage: readDeviceStorage(handle),
   }
   const store: SyncStatusStore = {
     subscribe(onChange) {
@@ -82,7 +79,7 @@ const storeOf = (handle: DocHandle): SyncStatusStore => {
     },
     getSnapshot() {
       const { status, pending } = handle
-      const deviceStorage = readDeviceStorage(handle, watch)
+      const deviceStorage = readDeviceStorage(handle)
       if (status !== snapshot.status || pending !== snapshot.pending || deviceStorage !== snapshot.deviceStorage) {
         snapshot = { status, pending, deviceStorage }
       }

@@ -7,8 +7,10 @@
  * no close and reopen, no lost edit, no new sequence numbers.
  *
  * A handle handed out during a render that React then throws away (a
- * concurrent render, a suspended tree) is never retained; the same deferred
- * close collects it.
+ * concurrent render, a suspended tree) is never retained; a deferred close
+ * collects it too, after a longer grace (`unclaimedGraceMs`): React may run
+ * a committed render's effects a task or more after the render, and the
+ * handle must still be open then.
  */
 import type { ConcordClient, DocHandle } from '@concord/client'
 
@@ -18,6 +20,9 @@ interface Entry {
   holders: number
   closeTimer: ReturnType<typeof setTimeout> | undefined
 }
+
+/** How long a handle opened by a render stays open without a holder: longer than React takes to commit. */
+export const unclaimedGraceMs = 2_000
 
 export interface DocumentRegistryOptions {
   /**
@@ -51,7 +56,7 @@ export class DocumentRegistry {
     if (entry) clearTimeout(entry.closeTimer)
     const opened: Entry = { handle, holders: entry?.holders ?? 0, closeTimer: undefined }
     this.#entries.set(id, opened)
-    if (opened.holders === 0) this.#scheduleClose(id, opened)
+    if (opened.holders === 0) this.#scheduleClose(id, opened, Math.max(this.#closeDelayMs, unclaimedGraceMs))
     return handle
   }
 
@@ -70,7 +75,7 @@ export class DocumentRegistry {
     const entry = this.#entries.get(id)
     if (!entry || entry.holders === 0) return
     entry.holders--
-    if (entry.holders === 0) this.#scheduleClose(id, entry)
+    if (entry.holders === 0) this.#scheduleClose(id, entry, this.#closeDelayMs)
   }
 
   /** How many components hold `id` now (for tests and devtools). */
@@ -84,14 +89,14 @@ export class DocumentRegistry {
     this.#entries.clear()
   }
 
-  #scheduleClose(id: string, entry: Entry): void {
+  #scheduleClose(id: string, entry: Entry, delayMs: number): void {
     clearTimeout(entry.closeTimer)
     entry.closeTimer = setTimeout(() => {
       entry.closeTimer = undefined
       if (entry.holders > 0 || this.#entries.get(id) !== entry) return
       this.#entries.delete(id)
       entry.handle.close()
-    }, this.#closeDelayMs)
+    }, delayMs)
   }
 }
 

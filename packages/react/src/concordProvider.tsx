@@ -6,8 +6,9 @@
  * "For good": StrictMode unmounts and mounts every effect once more, and
  * React 19's Activity does the same to hidden trees, so the destroy waits a
  * macrotask and is called off by a mount in the meantime. The client is made
- * on first use rather than in a state initializer, which StrictMode calls
- * twice: an extra client would open an extra socket.
+ * on first use rather than in a state initializer, and the two renders of
+ * StrictMode's first mount share it through their props (React 18 keeps no
+ * state between them): an extra client would open an extra socket.
  */
 import { createClient, type ClientOptions, type ConcordClient } from '@concord/client'
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react'
@@ -44,6 +45,8 @@ class OwnedClient {
   readonly #options: ClientOptions
   #client: ConcordClient | undefined
   #mounts = 0
+  /** A mount happened: from now on a provider rendered with the same options makes its own client. */
+  everMounted = false
   #destroyed = false
   #destroyTimer: ReturnType<typeof setTimeout> | undefined
 
@@ -59,6 +62,7 @@ class OwnedClient {
   /** A mount of the provider's effect; false if the client was destroyed meanwhile (a tree shown again). */
   mounted(): boolean {
     this.#mounts++
+    this.everMounted = true
     clearTimeout(this.#destroyTimer)
     this.#destroyTimer = undefined
     const destroyed = this.#destroyed
@@ -81,9 +85,21 @@ class OwnedClient {
   }
 }
 
+/** Clients not yet mounted, by the options they were made from: what the renders of one first mount share. */
+const unmountedClients = new WeakMap<ClientOptions, OwnedClient>()
+
+const ownedClientFor = (options: ClientOptions): OwnedClient => {
+  let owned = unmountedClients.get(options)
+  if (!owned || owned.everMounted) {
+    owned = new OwnedClient(options)
+    unmountedClients.set(options, owned)
+  }
+  return owned
+}
+
 export const ConcordProvider = (props: ConcordProviderProps): ReactNode => {
   const { children, client: givenClient, options, closeDelayMs } = props
-  const [owned] = useState(() => (givenClient ? undefined : new OwnedClient(options!)))
+  const [owned] = useState(() => (givenClient ? undefined : ownedClientFor(options!)))
   // A tree shown again after its client was destroyed renders once more with a new one.
   const [, setGeneration] = useState(0)
   useEffect(() => {

@@ -2,7 +2,8 @@
  * The React example (apps/notes-react) in Chromium: two people write formatted
  * text into one note and see each other's text, formatting and named cursors;
  * a device offline keeps writing and converges when back; a reload offline
- * shows the app, the list and the note.
+ * shows the app, the list and the note; switching notes (under StrictMode)
+ * keeps one socket; a failing device store shows in the status bar.
  */
 import {
   caretAtEnd,
@@ -116,4 +117,58 @@ test('a reload while offline shows the app, the list of notes and the note', asy
   await alice.context().setOffline(false)
   await expectSynced(alice)
   expect(await noteHtml(alice)).toBe('<p><strong>Written online.</strong> Written offline.</p>')
+})
+
+test('opening and switching notes under StrictMode keeps one socket, and every keystroke', async ({ newWriter }) => {
+  const alice = await newWriter('Alice')
+  const sockets: string[] = []
+  alice.on('websocket', (socket) => sockets.push(socket.url()))
+  await alice.reload()
+  await createNote(alice, 'First')
+  await createNote(alice, 'Second')
+  for (const title of ['First', 'Second', 'First']) {
+    await openNote(alice, title)
+    await caretAtEnd(alice)
+    await alice.keyboard.type(`${title}. `)
+  }
+  // Back and forth as fast as the clicks go, typing as soon as each note is there.
+  for (let round = 0; round < 3; round++) {
+    await alice.getByRole('link', { name: 'Second' }).click()
+    await alice.getByRole('link', { name: 'First' }).click()
+  }
+  await expect(alice.getByTestId('document-title')).toHaveValue('First')
+  await expectSynced(alice)
+  expect(await noteHtml(alice)).toBe('<p>First. First. </p>')
+  await openNote(alice, 'Second')
+  await expect(editor(alice)).toHaveText('Second. ')
+  expect(sockets).toHaveLength(1)
+})
+
+test('a device store that fails shows "Not saved on this device"', async ({ newWriter }) => {
+  const alice = await newWriter('Alice')
+  // The browser's IndexedDB refuses writes once the page says so, as a full disk does.
+  await alice.addInitScript(() => {
+    const failing = { on: false }
+    Object.assign(window, { failIndexedDbWrites: failing })
+    for (const method of ['add', 'put'] as const) {
+      const original = IDBObjectStore.prototype[method]
+      IDBObjectStore.prototype[method] = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+        if (failing.on) throw new DOMException('the disk is full', 'QuotaExceededError')
+        return original.apply(this, args)
+      }
+    }
+  })
+  await alice.reload()
+  await createNote(alice, 'Full disk')
+  await caretAtEnd(alice)
+  await alice.keyboard.type('Stored.')
+  await expectSynced(alice)
+  await expect(alice.getByTestId('device-storage')).toHaveCount(0)
+
+  await alice.evaluate(() => {
+    ;(window as unknown as { failIndexedDbWrites: { on: boolean } }).failIndexedDbWrites.on = true
+  })
+  await alice.keyboard.type(' Not stored.')
+  await expect(alice.getByTestId('device-storage')).toHaveText('Not saved on this device')
+  await screenshot(alice, 'notes-react-not-saved')
 })

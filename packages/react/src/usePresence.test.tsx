@@ -6,6 +6,7 @@
  */
 import type { ConcordClient } from '@concord/client'
 import { act, cleanup, render, waitFor as waitForRender, within } from '@testing-library/react'
+import { StrictMode } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConcordProvider } from './concordProvider.js'
 import { afterDeferredCloses, makeClient, startTestRelay, tearDown } from './test/reactHarness.js'
@@ -41,9 +42,11 @@ const renderPresence = (client: ConcordClient, id: string) => {
     )
   }
   const view = render(
-    <ConcordProvider client={client}>
-      <People />
-    </ConcordProvider>,
+    <StrictMode>
+      <ConcordProvider client={client}>
+        <People />
+      </ConcordProvider>
+    </StrictMode>,
   )
   return { view, renders, presence: () => presence! }
 }

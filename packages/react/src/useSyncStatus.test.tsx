@@ -7,6 +7,7 @@
  */
 import type { DocHandle } from '@concord/client'
 import { act, cleanup, render, waitFor as waitForRender } from '@testing-library/react'
+import { StrictMode } from 'react'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConcordProvider } from './concordProvider.js'
 import { afterDeferredCloses, ControlledLocalStore, makeClient, startTestRelay, tearDown } from './test/reactHarness.js'
@@ -31,9 +32,11 @@ const renderStatus = (client: ReturnType<typeof makeClient>['client'], id: strin
     return <output>{`${snapshot.status} ${snapshot.pending} ${snapshot.deviceStorage}`}</output>
   }
   const view = render(
-    <ConcordProvider client={client}>
-      <Status />
-    </ConcordProvider>,
+    <StrictMode>
+      <ConcordProvider client={client}>
+        <Status />
+      </ConcordProvider>
+    </StrictMode>,
   )
   return { view, snapshots, handle: () => handle! }
 }

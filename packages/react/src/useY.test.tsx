@@ -5,7 +5,7 @@
  * re-renders nothing for an edit elsewhere in the document.
  */
 import { act, cleanup, render, waitFor as waitForRender } from '@testing-library/react'
-import { memo } from 'react'
+import { StrictMode, memo } from 'react'
 import * as Y from 'yjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConcordProvider } from './concordProvider.js'
@@ -35,9 +35,11 @@ describe('useY', () => {
       return <output>{JSON.stringify({ settings, cards, notes })}</output>
     }
     const view = render(
-      <ConcordProvider client={client}>
-        <Board />
-      </ConcordProvider>,
+      <StrictMode>
+        <ConcordProvider client={client}>
+          <Board />
+        </ConcordProvider>
+      </StrictMode>,
     )
     const other = makeClient(relay.url).client.open('board')
     other.doc.transact(() => {
@@ -77,9 +79,11 @@ describe('useY', () => {
       )
     }
     const view = render(
-      <ConcordProvider client={client}>
-        <Cards />
-      </ConcordProvider>,
+      <StrictMode>
+        <ConcordProvider client={client}>
+          <Cards />
+        </ConcordProvider>
+      </StrictMode>,
     )
     const cards = doc!.getMap<Y.Map<string>>('cards')
     act(() => {
@@ -92,7 +96,9 @@ describe('useY', () => {
       })
     })
     expect(view.getAllByRole('listitem').map((item) => item.textContent)).toEqual(['card a', 'card b'])
-    expect(Object.fromEntries(cardRenders)).toEqual({ a: 1, b: 1 })
+    // StrictMode renders each component twice: compare counts, not absolute numbers.
+    const rendersBefore = Object.fromEntries(cardRenders)
+    expect(Object.keys(rendersBefore)).toEqual(['a', 'b'])
 
     // An edit inside card a: a new snapshot, in which card b is the same object as before.
     const before = snapshots.at(-1) as Record<string, Card>
@@ -100,7 +106,8 @@ describe('useY', () => {
     const after = snapshots.at(-1) as Record<string, Card>
     expect(after).not.toBe(before)
     expect(after.b).toBe(before.b)
-    expect(Object.fromEntries(cardRenders)).toEqual({ a: 2, b: 1 })
+    expect(cardRenders.get('a')).toBeGreaterThan(rendersBefore.a!)
+    expect(cardRenders.get('b')).toBe(rendersBefore.b)
 
     // Edits to other types of the document, local and remote: no render at all.
     const renders = snapshots.length

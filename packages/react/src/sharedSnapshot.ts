@@ -4,18 +4,25 @@
  * to its counterpart, so a component that renders one entry of a map or
  * array sees the same reference until that entry changes (and `memo` skips
  * it), although Yjs rebuilt the whole JSON.
+ *
+ * Values come from other writers, so the walk is bounded: below
+ * `maxSharedDepth` levels the new parts are kept as they are (correct, just
+ * not shared), and a hostile, deeply nested value cannot exhaust the stack.
  */
+
+/** How deep sharing looks; deeper parts are new objects in every snapshot. */
+export const maxSharedDepth = 64
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
 
 /** `next`, with every part deeply equal to the same part of `previous` replaced by that part. */
-export const shareEqualParts = <T>(previous: unknown, next: T): T => {
-  if (Object.is(previous, next)) return next
+export const shareEqualParts = <T>(previous: unknown, next: T, depth = 0): T => {
+  if (Object.is(previous, next) || depth >= maxSharedDepth) return next
   if (Array.isArray(previous) && Array.isArray(next)) {
     let same = previous.length === next.length
     const shared = next.map((item: unknown, index) => {
-      const part = shareEqualParts(previous[index], item)
+      const part = shareEqualParts(previous[index], item, depth + 1)
       if (part !== previous[index]) same = false
       return part
     })
@@ -26,7 +33,7 @@ export const shareEqualParts = <T>(previous: unknown, next: T): T => {
     let same = keys.length === Object.keys(previous).length
     const shared: Record<string, unknown> = {}
     for (const key of keys) {
-      const part = shareEqualParts(previous[key], next[key])
+      const part = shareEqualParts(previous[key], next[key], depth + 1)
       if (!Object.hasOwn(previous, key) || part !== previous[key]) same = false
       shared[key] = part
     }

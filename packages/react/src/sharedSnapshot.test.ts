@@ -22,6 +22,15 @@ describe('shareEqualParts', () => {
     expect(shareEqualParts({ a: [] }, { a: {} })).toEqual({ a: {} })
   })
 
+  it('keeps a key named __proto__ as a key', () => {
+    const previous = JSON.parse('{"__proto__": {"polluted": 1}, "a": 1}') as Record<string, unknown>
+    const next = JSON.parse('{"__proto__": {"polluted": 2}, "a": 1}') as Record<string, unknown>
+    const shared = shareEqualParts(previous, next)
+    expect(Object.keys(shared)).toEqual(['__proto__', 'a'])
+    expect(Object.getPrototypeOf(shared)).toBe(Object.prototype)
+    expect((shared as { polluted?: unknown }).polluted).toBeUndefined()
+  })
+
   it('survives a value nested far deeper than it shares, and stays correct there', () => {
     const nest = (depth: number, leaf: unknown): unknown => {
       let value = leaf

@@ -35,7 +35,8 @@ export const shareEqualParts = <T>(previous: unknown, next: T, depth = 0): T => 
     for (const key of keys) {
       const part = shareEqualParts(previous[key], next[key], depth + 1)
       if (!Object.hasOwn(previous, key) || part !== previous[key]) same = false
-      shared[key] = part
+      // A key named __proto__ (JSON from another writer may have one) stays a key, not a prototype.
+      Object.defineProperty(shared, key, { value: part, enumerable: true, writable: true, configurable: true })
     }
     return (same ? previous : shared) as T
   }

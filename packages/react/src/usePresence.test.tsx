@@ -23,8 +23,10 @@ interface User {
   readonly name: string
 }
 
-const parseUser = (state: Record<string, unknown>): User | undefined =>
-  typeof state.name === 'string' && state.name.length <= 40 ? { name: state.name } : undefined
+const parseUser = (state: Record<string, unknown>): User | undefined => {
+  if (state.name === 'throw') throw new Error('a parse that throws on what it did not expect')
+  return typeof state.name === 'string' && state.name.length <= 40 ? { name: state.name } : undefined
+}
 
 /** Mounts a presence list for document `id` in `client`, recording every `others` it rendered with. */
 const renderPresence = (client: ConcordClient, id: string) => {
@@ -80,12 +82,16 @@ describe('usePresence', () => {
     const alice = renderPresence(makeClient(relay.url).client, 'hostile')
     const mallory = makeClient(relay.url).client.open('hostile')
     const carol = makeClient(relay.url).client.open('hostile')
-    mallory.awareness.setLocalState({ name: 'x'.repeat(10_000) })
+    // A state that makes the app's parse throw is left out, and breaks nothing for the others.
+    mallory.awareness.setLocalState({ name: 'throw' })
     carol.awareness.setLocalState({ name: 'Carol' })
     await waitForRender(() => expect(names(alice.view)).toEqual(['Carol']))
+    mallory.awareness.setLocalState({ name: 'x'.repeat(10_000) })
+    carol.awareness.setLocalState({ name: 'Carol!' })
+    await waitForRender(() => expect(names(alice.view)).toEqual(['Carol!']))
     mallory.awareness.setLocalState({ name: { toString: 'not a string' } })
     mallory.awareness.setLocalState({ name: 'Mallory' })
-    await waitForRender(() => expect(names(alice.view).sort()).toEqual(['Carol', 'Mallory']))
+    await waitForRender(() => expect(names(alice.view).sort()).toEqual(['Carol!', 'Mallory']))
   })
 
   it('does not re-render for its own state, or for a state sent again unchanged', async () => {

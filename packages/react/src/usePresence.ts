@@ -20,7 +20,7 @@ export interface Peer<State> {
 export interface PresenceOptions<State> {
   /**
    * Turns a state received from another client into one the app trusts, or
-   * undefined to leave that client out. Called once per state received (the
+   * undefined to leave that client out (a parse that throws leaves it out too). Called once per state received (the
    * result is kept while the state does not change). Keep it stable (a
    * module-level function), or the snapshot is rebuilt on every render.
    */
@@ -40,6 +40,18 @@ type Awareness = DocHandle['awareness']
 
 const keepAsIs = <State>(state: Record<string, unknown>): State => state as State
 
+/** A state that makes `parse` throw is one it rejects: another client's state must not break this page. */
+const parseSafely = <State>(
+  parse: (state: Record<string, unknown>) => State | undefined,
+  raw: Record<string, unknown>,
+): State | undefined => {
+  try {
+    return parse(raw)
+  } catch {
+    return undefined
+  }
+}
+
 /** A subscription to the others' states of one awareness, through one parse function. */
 const presenceStore = <State>(awareness: Awareness, parse: (state: Record<string, unknown>) => State | undefined) => {
   // Per client: the last state received and what parse made of it. Awareness stores a new object even for a
@@ -52,7 +64,7 @@ const presenceStore = <State>(awareness: Awareness, parse: (state: Record<string
     for (const [clientId, raw] of awareness.getStates()) {
       if (clientId === awareness.clientID || typeof raw !== 'object' || raw === null) continue
       const previous = parsed.get(clientId)
-      const value = previous?.raw === raw ? previous.value : shareEqualParts(previous?.value, parse(raw))
+      const value = previous?.raw === raw ? previous.value : shareEqualParts(previous?.value, parseSafely(parse, raw))
       nextParsed.set(clientId, { raw, value })
       if (value !== undefined) next.push({ clientId, state: value })
     }

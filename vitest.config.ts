@@ -10,11 +10,11 @@ export default defineConfig({
     alias: [
       // An entry point `@concord/<package>/<name>` is src/<name>.ts, as dist/<name>.js is built from it.
       { find: /^@concord\/(protocol|relay|client)\/([a-z]+)$/, replacement: source('./packages/$1/src/$2.ts') },
-      { find: /^@concord\/(protocol|relay|client)$/, replacement: source('./packages/$1/src/index.ts') },
+      { find: /^@concord\/(protocol|relay|client|react)$/, replacement: source('./packages/$1/src/index.ts') },
     ],
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.{ts,tsx}', 'apps/*/src/**/*.test.{ts,tsx}', 'scripts/**/*.test.ts'],
     reporters: ['default', new SummaryLineReporter()],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -1,8 +1,9 @@
 /**
  * Owns the relay the browsers talk to: the built concord-relay as a child
  * process on a loopback port, with its SQLite store in a temporary folder,
- * serving the built demo. A test can kill it (SIGKILL, as a crash) and start
- * it again on the same port and data, as happens to a real one.
+ * serving the built demo (or another app's build: `start({ app })`). A test
+ * can kill it (SIGKILL, as a crash) and start it again on the same port and
+ * data, as happens to a real one.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -12,29 +13,33 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const mainScript = fileURLToPath(new URL('../apps/relay/dist/main.js', import.meta.url))
-const demoIndex = fileURLToPath(new URL('../apps/demo/dist/index.html', import.meta.url))
+/** The apps whose builds a relay can serve, by their folder in apps/. */
+export type ServedApp = 'demo' | 'notes-react'
+const appDist = (app: ServedApp): string => fileURLToPath(new URL(`../apps/${app}/dist`, import.meta.url))
 const startTimeoutMs = 15_000
 
 export class RelayProcess {
   readonly #dataDir: string
+  readonly #app: ServedApp
   /** 0 until the first start picks a free port; the same one on every restart. */
   #port = 0
   #child: ChildProcess | undefined
   #exited: Promise<void> = Promise.resolve()
 
-  private constructor(dataDir: string) {
+  private constructor(dataDir: string, app: ServedApp) {
     this.#dataDir = dataDir
+    this.#app = app
   }
 
-  /** Starts a relay on a free port with an empty store. */
-  static async start(): Promise<RelayProcess> {
+  /** Starts a relay on a free port with an empty store, serving `app` (default: the demo). */
+  static async start({ app = 'demo' }: { readonly app?: ServedApp } = {}): Promise<RelayProcess> {
     for (const [file, what] of [
       [mainScript, 'the relay'],
-      [demoIndex, 'the demo'],
+      [join(appDist(app), 'index.html'), `apps/${app}`],
     ] as const) {
       if (!existsSync(file)) throw new Error(`${file} is missing: build ${what} first (\`pnpm test:e2e\` does)`)
     }
-    const relay = new RelayProcess(await mkdtemp(join(tmpdir(), 'concord-e2e-')))
+    const relay = new RelayProcess(await mkdtemp(join(tmpdir(), 'concord-e2e-')), app)
     await relay.restart()
     return relay
   }
@@ -52,6 +57,7 @@ export class RelayProcess {
     const logLevel = process.env.CONCORD_E2E_LOG ?? 'warn'
     const child = spawn(process.execPath, [mainScript, ...args, '--log-level', logLevel], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CONCORD_STATIC_DIR: appDist(this.#app) },
     })
     this.#child = child
     const killWithTheRunner = (): boolean => child.kill('SIGKILL')

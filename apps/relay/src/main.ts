@@ -40,7 +40,9 @@ const main = async (): Promise<void> => {
   logger.info({ config: describeConfig(config) }, 'configuration')
   let service
   try {
-    service = await startService(config, logger)
+    // CONCORD_STATIC_DIR serves another app's build instead of the demo's (pnpm start:react: apps/notes-react/dist).
+    const staticDir = process.env.CONCORD_STATIC_DIR
+    service = await startService(config, logger, staticDir ? { staticDir } : {})
   } catch (error) {
     console.error(`concord-relay: could not start: ${(error as Error).message}`)
     process.exit(1)

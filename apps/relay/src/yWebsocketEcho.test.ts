@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket-sync-status'
 import * as Y from 'yjs'
-import { waitFor } from '../../../packages/relay/src/test/relayHarness.js'
+import { waitFor } from '@concord/relay/testing'
 import { killRelayProcesses, startRelayProcess } from './test/relayProcess.js'
 
 const providers: WebsocketProvider[] = []

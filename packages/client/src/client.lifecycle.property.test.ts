@@ -16,7 +16,7 @@
 import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { ControlledStore } from '../../relay/src/test/controlledStore.js'
+import { ControlledStore } from '@concord/relay/testing'
 import type { ConcordClient } from './client.js'
 import type { DocHandle } from './docHandle.js'
 import type { ConcordError } from './errors.js'

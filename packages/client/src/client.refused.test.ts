@@ -9,7 +9,7 @@
 import { closeCodes, type NativeFrame } from '@concord/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { waitFor } from '../../relay/src/test/relayHarness.js'
+import { waitFor } from '@concord/relay/testing'
 import { createClient, type ConcordClient } from './client.js'
 import type { ConcordError } from './errors.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'

@@ -266,11 +266,34 @@ export class DocSync {
     const epoch = this.#epoch
     await this.#log.whenSettled()
     if (epoch !== this.#epoch || this.#closed || this.#relay.kind !== 'open') return
-    const seq = this.#sendSync({ type: 'step2', update: Y.encodeStateAsUpdate(this.#doc, stateVector) })
+    const seq = this.#sendSync({
+      type: 'step2',
+      update: Y.encodeStateAsUpdate(this.#doc, this.#unclaimed(stateVector)),
+    })
     // Every pending edit is settled by this step 2's ack, also those already sent alone on this
     // connection: they may build on earlier pending edits that only the step 2 carries, and a
     // relay that stored them without it could not read them.
     for (const edit of this.#log.pendingEdits()) edit.seq = seq
+  }
+
+  /**
+   * The relay's state vector, but no further on for a client than where its
+   * pending edits begin: the relay claiming those clocks does not mean it
+   * holds these edits (another writer may have sent other content under
+   * them), so the step 2 carries them whole and the relay compares.
+   */
+  #unclaimed(stateVector: Uint8Array): Uint8Array {
+    const claimed = Y.decodeStateVector(stateVector)
+    let lowered = false
+    for (const edit of this.#log.pendingEdits()) {
+      for (const [client, clock] of edit.from) {
+        const relayClock = claimed.get(client)
+        if (relayClock === undefined || relayClock <= clock) continue
+        claimed.set(client, clock)
+        lowered = true
+      }
+    }
+    return lowered ? Y.encodeStateVector(claimed) : stateVector
   }
 
   #sendSync(sync: { type: 'step2' | 'update'; update: Uint8Array }): number {

@@ -39,6 +39,14 @@ export interface PendingEdit {
   storeId: number | undefined
   /** Its bytes, while they are not stored or not yet offered to the network. */
   update: Uint8Array | undefined
+  /**
+   * The first clock of each client whose content it holds. A sync step 2
+   * sends a pending edit from there whatever the relay's state vector says,
+   * so a relay that holds other content under those clocks (another writer
+   * squatted them) sees the difference and refuses it, rather than never
+   * being sent it.
+   */
+  from: ReadonlyMap<number, number>
   local: 'storing' | 'stored' | 'unsaved'
   /** It went to the sync (which sends it if the document is open on the relay). */
   offered: boolean
@@ -295,6 +303,7 @@ export class LocalLog {
         ordinal: 0,
         storeId: id,
         update: late ? update : undefined,
+        from: Y.parseUpdateMeta(update).from,
         local: 'stored',
         offered: !late,
         seq: 0,
@@ -395,6 +404,7 @@ export class LocalLog {
       ordinal: ++this.#lastOrdinal,
       storeId: undefined,
       update,
+      from: Y.parseUpdateMeta(update).from,
       local: 'storing',
       offered: false,
       seq: 0,

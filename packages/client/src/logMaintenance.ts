@@ -137,9 +137,11 @@ export class LogMaintenance {
     const keptEdit = pendingByStoreId.get(Math.max(...ids))
     let ordinal = Infinity
     let seq = 0
+    const from = new Map<number, number>()
     for (const edit of unsent) {
       ordinal = Math.min(ordinal, edit.ordinal)
       seq = Math.max(seq, edit.seq)
+      for (const [client, clock] of edit.from) from.set(client, Math.min(clock, from.get(client) ?? clock))
       if (edit === keptEdit) continue
       pending.delete(edit)
       pendingByStoreId.delete(edit.storeId!)
@@ -147,6 +149,7 @@ export class LogMaintenance {
     if (keptEdit) {
       keptEdit.ordinal = ordinal
       keptEdit.seq = seq
+      keptEdit.from = from
     }
     this.#options.changed()
   }

@@ -8,5 +8,6 @@
 export { describeDocStore, type DocStoreFactory } from './test/docStoreConformance.js'
 export { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 export { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
+export { ControlledStore } from './test/controlledStore.js'
 export * from './test/faultInjectingDocStore.js'
 export { freePort, startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'

@@ -64,6 +64,12 @@ export interface ClientOptions {
    * like y-sweet's `warnOnClose`). Default false. See also `warnBeforeUnload`.
    */
   readonly warnOnClose?: boolean
+  /**
+   * Keep the device's copy of a document the relay deleted (it is no longer
+   * synced either way). Default false: the copy is removed when the relay
+   * says the document was deleted (4404).
+   */
+  readonly keepDeletedDocuments?: boolean
 }
 
 /** The part of `window` the client listens to for the page's lifecycle. */
@@ -216,6 +222,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       seed,
       openAfter,
       reopenBackoff: this.#options.connection?.backoff,
+      keepDeletedDocuments: this.#options.keepDeletedDocuments,
       onClose: (handover) => {
         const open = this.#open.get(id)
         if (open?.handle !== opened.handle) return
@@ -223,9 +230,12 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         if (!this.#connection) connection.destroy()
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
-        this.#handovers.set(id, handover)
-        const seed = Y.encodeStateAsUpdate(opened.handle.doc)
-        this.#seeds.set(id, seed)
+        // A deleted document hands nothing on: a new handle of it must not bring its content back.
+        const seed = opened.handle.deleted ? undefined : Y.encodeStateAsUpdate(opened.handle.doc)
+        if (seed) {
+          this.#handovers.set(id, handover)
+          this.#seeds.set(id, seed)
+        }
         if (this.#connection) {
           const left = this.#connection.roundTrip()
           this.#leftOnRelay.set(id, left)

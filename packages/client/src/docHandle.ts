@@ -30,6 +30,12 @@ export interface DocHandleEvents {
   pending: (pending: number) => void
   /** The device store's state for this document changed: `ok`, `failing` or `unavailable`. */
   storage: (storage: StorageState) => void
+  /**
+   * The document was deleted on the relay (4404), for good: it is no longer
+   * synced, its pending edits are dropped, and (unless the client keeps
+   * deleted documents) its copy on this device is removed.
+   */
+  deleted: () => void
   error: (error: ConcordError) => void
 }
 
@@ -64,6 +70,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   #storage: StorageState
   #syncWaiters: SyncWaiter[] = []
   #closing: Promise<void> | undefined
+  #deleted = false
 
   /** @internal Documents are opened with `client.open(id)`. */
   static fromParts(parts: DocHandleParts): DocHandle {
@@ -89,6 +96,11 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
 
   get status(): SyncStatus {
     return this.#status
+  }
+
+  /** The relay deleted the document (see the `deleted` event). */
+  get deleted(): boolean {
+    return this.#deleted
   }
 
   /** Local edits not yet acknowledged as durable by the relay (stored on this device or not). */
@@ -129,11 +141,13 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
    * Resolves once every local edit made before the call is durable on the
    * relay (acknowledged; stored on this device or not), and the relay's state
    * has been received on the current connection. Waits across reconnects;
-   * rejects (code `closed`) only when the handle is closed first.
+   * rejects only when the handle is closed first (code `closed`) or the
+   * document was deleted on the relay (`documentDeleted`).
    */
   whenSynced(): Promise<void> {
     const promise = new Promise<void>((resolve, reject) => {
-      this.#syncWaiters.push({ ordinal: this.#log.lastOrdinal, resolve, reject })
+      if (this.#deleted) reject(this.#deletedError())
+      else this.#syncWaiters.push({ ordinal: this.#log.lastOrdinal, resolve, reject })
     })
     // Callers that never await it must not see an unhandled rejection when the handle closes.
     promise.catch(() => {})
@@ -182,6 +196,20 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
       this.emit('status', [status])
     }
     this.#settleSyncWaiters()
+  }
+
+  /** @internal The relay deleted the document: drop it here too (or keep the copy), and tell the app. */
+  documentDeleted(keepLocalCopy: boolean): void {
+    if (this.#deleted || this.#closing) return
+    this.#deleted = true
+    const error = this.#deletedError()
+    for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error)
+    void this.#log.discard(keepLocalCopy)
+    this.emit('deleted', [])
+  }
+
+  #deletedError(): ConcordError {
+    return new ConcordError('documentDeleted', `document "${this.id}" was deleted on the relay`, this.id)
   }
 
   /** @internal */
@@ -239,6 +267,8 @@ export interface OpenDocumentOptions {
   readonly reopenBackoff?: BackoffOptions | undefined
   readonly compactAfterUpdates?: number | undefined
   readonly compactAfterBytes?: number | undefined
+  /** Keep the device's copy of a document the relay deleted. Default false: it is removed. */
+  readonly keepDeletedDocuments?: boolean | undefined
   readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
 }
 
@@ -285,6 +315,7 @@ export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
     reopenBackoff: options.reopenBackoff,
     changed,
     error,
+    deleted: () => late.handle?.documentDeleted(options.keepDeletedDocuments ?? false),
   }))
   const handle = (late.handle = DocHandle.fromParts({
     id: options.id,

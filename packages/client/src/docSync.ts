@@ -9,7 +9,7 @@
  *   closed     not open on this connection: offline, not loaded yet, or closed
  *   open       `open` sent; `relayStateReceived` once the relay's step 2 came
  *   reopening  the relay closed it (e.g. 4503, its store failed): reopened after a backoff
- *   refused    the relay refused it for good (forbidden, invalid name): stays out
+ *   refused    the relay refused it for good (forbidden, invalid name, deleted): stays out
  *
  * Sequence numbers belong to one opening of the document on one connection:
  * each reopening starts at 1 again, every pending edit goes into the step 2
@@ -66,10 +66,16 @@ export interface DocSyncOptions {
   readonly reopenBackoff?: BackoffOptions | undefined
   readonly changed: () => void
   readonly error: (error: ConcordError) => void
+  /** The relay deleted the document (4404): it will never be served again. */
+  readonly deleted: () => void
 }
 
 /** Codes after which the relay will refuse the document again whatever is tried: do not reopen. */
-const refusedForGood = new Set<number>([closeCodes.forbidden, closeCodes.invalidDocumentName])
+const refusedForGood = new Set<number>([
+  closeCodes.forbidden,
+  closeCodes.invalidDocumentName,
+  closeCodes.documentDeleted,
+])
 
 export class DocSync {
   readonly #id: string
@@ -248,6 +254,7 @@ export class DocSync {
     this.#options.error(ConcordError.fromRelay(code, reason, this.#id))
     if (refusedForGood.has(code)) {
       this.#reset({ kind: 'refused', code })
+      if (code === closeCodes.documentDeleted) this.#options.deleted()
     } else {
       // The relay's store failed, or it was busy: the other documents carry on, and this one comes back by itself.
       const timer = setTimeout(() => {

@@ -12,6 +12,8 @@
  *   notSaved          `destroy()` ended with edits that neither the device store nor the relay has
  *   refused           the relay refused a sync frame (`closeCode` says why: 4403 read-only, 4422 invalid);
  *                     its edits stay pending and are sent again on the next connection
+ *   documentDeleted   the relay deleted the document (4404): the handle emits `deleted`, and
+ *                     `whenSynced()` rejects with this
  *   observer          an observer of the app threw while the client applied an update; the update is
  *                     applied and the sync carries on
  *

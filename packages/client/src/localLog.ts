@@ -252,6 +252,38 @@ export class LocalLog {
     return [...this.#carried, ...unsaved]
   }
 
+  /**
+   * The relay deleted the document, so no edit of it can ever be stored
+   * there: stops recording, forgets every pending edit, and unless `keep`,
+   * removes what the device store holds of it once the writes in flight end.
+   */
+  async discard(keep: boolean): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#doc.off('update', this.#onUpdate)
+    clearTimeout(this.#retryTimer)
+    this.#maintenance.stop()
+    this.#pending.clear()
+    this.#pendingByStoreId.clear()
+    this.#unoffered.length = 0
+    this.#failed = []
+    this.#unsaved = 0
+    this.#options.changed()
+    await this.#loaded
+    await this.#drain()
+    await this.#maintenance.settled()
+    if (keep || !this.#store) return
+    try {
+      await this.#store.remove(this.#id)
+    } catch (error) {
+      this.#options.error(
+        new ConcordError('store', `could not remove the deleted "${this.#id}" from the device`, this.#id, {
+          cause: error,
+        }),
+      )
+    }
+  }
+
   /** Resolves once no write is in flight and no compaction or merge is due or running (for tests and tools). */
   async whenIdle(): Promise<void> {
     do {

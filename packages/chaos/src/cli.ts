@@ -9,7 +9,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { runJepsen, type JepsenResult } from './jepsen.js'
+import { hostileActions, type HostileAction } from './hostileWriter.js'
+import { runJepsen, type JepsenResult, type Sabotage } from './jepsen.js'
+import type { Features } from './schedule.js'
 import { runSimulation } from './simulation.js'
 
 const usage = `Usage: pnpm chaos [options]
@@ -20,6 +22,14 @@ const usage = `Usage: pnpm chaos [options]
   --ops <n>        writes per run                                  [default 2000]
   --interval <ms>  pause after each write                         [default 5]
   --in-process     run the in-process simulation instead (--ops is its steps, default 400)
+  --settle <ms>    how long the healed system may take to converge [default 90000]
+  --hostile        the seed decides whether a hostile writer joins (4 seeds in 5): clock
+                   squatting, contradicting updates, zero-length items, garbage, auth floods
+  --hostile-actions <a,b>  only these hostile actions (${hostileActions.join(', ')})
+  --lifecycles     app lifecycles on the native replicas (close and reopen at once, close then
+                   destroy, destroy and recreate) and 3 documents per client on one socket
+  --mixed <n>      n stock y-websocket WebsocketProvider replicas beside the native ones
+  --cluster <n>    n relays (2 or 3) on one PostgreSQL and one redis-server, with their faults
   --sabotage <what>  break the system on purpose to see the checks fail: relay-store
                    (delete the relay's store at every stop) or replica-store (delete a
                    crashed replica's store before its restart)
@@ -40,6 +50,12 @@ const { values } = parseArgs({
     'in-process': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     sabotage: { type: 'string' },
+    settle: { type: 'string', default: '90000' },
+    hostile: { type: 'boolean', default: false },
+    'hostile-actions': { type: 'string' },
+    lifecycles: { type: 'boolean', default: false },
+    mixed: { type: 'string' },
+    cluster: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -56,11 +72,38 @@ const positive = (name: string, value: string): number => {
   }
   return number
 }
-const sabotage = values.sabotage
-if (sabotage !== undefined && sabotage !== 'relay-store' && sabotage !== 'replica-store') {
-  console.error(`--sabotage must be relay-store or replica-store, not ${sabotage}\n\n${usage}`)
+const sabotages: readonly Sabotage[] = ['relay-store', 'replica-store']
+const sabotage = values.sabotage as Sabotage | undefined
+if (sabotage !== undefined && !sabotages.includes(sabotage)) {
+  console.error(`--sabotage must be one of ${sabotages.join(', ')}, not ${sabotage}\n\n${usage}`)
   process.exit(2)
 }
+const chosenActions = values['hostile-actions']?.split(',') as HostileAction[] | undefined
+if (chosenActions?.some((action) => !hostileActions.includes(action))) {
+  console.error(`--hostile-actions takes some of ${hostileActions.join(', ')}\n\n${usage}`)
+  process.exit(2)
+}
+const relays = values.cluster === undefined ? 1 : positive('cluster', values.cluster)
+if (relays > 3) {
+  console.error(`--cluster takes 2 or 3 relays\n\n${usage}`)
+  process.exit(2)
+}
+const features: Features = {
+  hostile: values.hostile || chosenActions !== undefined,
+  ...(chosenActions && { hostileActions: chosenActions }),
+  lifecycles: values.lifecycles,
+  stock: values.mixed === undefined ? 0 : positive('mixed', values.mixed),
+  relays,
+}
+/** The flags that change the schedule, to repeat in a reproduce line. */
+const featureFlags = [
+  features.hostile && !chosenActions ? ' --hostile' : '',
+  chosenActions ? ` --hostile-actions ${chosenActions.join(',')}` : '',
+  features.lifecycles ? ' --lifecycles' : '',
+  values.mixed ? ` --mixed ${values.mixed}` : '',
+  values.cluster ? ` --cluster ${values.cluster}` : '',
+  sabotage ? ` --sabotage ${sabotage}` : '',
+].join('')
 const seeds = positive('seeds', values.seeds)
 const firstSeed = positive('seed', values.seed)
 
@@ -99,12 +142,21 @@ const runProcesses = async (): Promise<boolean> => {
     const workDir = await mkdtemp(join(tmpdir(), `concord-chaos-${seed}-`))
     let result: JepsenResult
     try {
-      result = await runJepsen({ seed, replicas, ops, workDir, writeIntervalMs: Number(values.interval), sabotage })
+      result = await runJepsen({
+        seed,
+        replicas,
+        ops,
+        workDir,
+        writeIntervalMs: Number(values.interval),
+        settleTimeoutMs: positive('settle', values.settle),
+        sabotage,
+        features,
+      })
     } catch (error) {
       // The harness itself broke (a process that would not start, a replica that stopped answering).
       console.error(
         `seed ${seed} ABORTED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
-          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${featureFlags}\n` +
           `  stores: ${workDir}`,
       )
       return false
@@ -118,7 +170,10 @@ const runProcesses = async (): Promise<boolean> => {
         `recovered ${set.recovered}; relay store checked at ${result.midRun.relayStoreChecks} stops ` +
         `(${result.midRun.lostAtRelayStop.size} missing, ${result.midRun.unreadableAtRelayStop.size} stored but unreadable), ${result.midRun.reloadChecks} reloads ` +
         `(${result.midRun.lostAtReload.size} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
-        `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs; ` +
+        `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs, ` +
+        `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.moves} moves, ${faults.cluster} database faults; ` +
+        `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size}, vanished ${result.vanished.length}; ` +
+        `errors told ${JSON.stringify(result.errorCounts)}; ` +
         `converged in ${result.convergeMs ?? 'never'} ms${failed ? ' FAILED' : ''}`,
     )
     if (failed) {
@@ -126,7 +181,7 @@ const runProcesses = async (): Promise<boolean> => {
       await writeFile(logPath, `${result.log.join('\n')}\n`)
       console.error(
         `seed ${seed} FAILED: ${result.problems.join('; ')}\n` +
-          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${sabotage ? ` --sabotage ${sabotage}` : ''}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${featureFlags}\n` +
           `  operation log and stores: ${logPath}\n` +
           result.log.filter((line) => !line.startsWith('  plan: ')).join('\n'),
       )
@@ -145,6 +200,7 @@ const runProcesses = async (): Promise<boolean> => {
       `${sum((r) => r.faults.partitions + r.faults.stalls)} partitions, ${sum((r) => r.faults.relayKills + r.faults.relayTerms)} relay kills ` +
       `(${sum((r) => r.faults.relayKills)} SIGKILL), ${sum((r) => r.faults.replicaCrashes)} replica crashes, ` +
       `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length + r.midRun.lostAtRelayStop.size + r.midRun.lostAtReload.size)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
+      `whenSynced but unstored ${sum((r) => r.midRun.syncedButMissingAtStop.size)}, vanished ${sum((r) => r.vanished.length)}, ` +
       `acknowledged but unreadable at a relay stop ${sum((r) => r.midRun.unreadableAtRelayStop.size)}, ` +
       `divergent ${sum((r) => (r.divergent.length > 0 ? 1 : 0))}, still pending ${sum((r) => r.stillPending.length)}; ` +
       `converged p50 ${percentile(converge, 50)} ms, p99 ${percentile(converge, 99)} ms; ` +

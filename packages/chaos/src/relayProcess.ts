@@ -4,7 +4,7 @@
  * stopped by SIGKILL (a crash) or SIGTERM (a graceful stop).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, existsSync } from 'node:fs'
+import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -28,13 +28,16 @@ export class RelayProcess {
     return join(dataDir, 'concord.sqlite')
   }
 
-  /** Starts concord-relay on 127.0.0.1 with its store in `dataDir`; resolves once it printed its start line. */
-  static async start(dataDir: string): Promise<RelayProcess> {
+  /**
+   * Starts concord-relay on 127.0.0.1 with its store in `dataDir` (or where `extraArgs` say, e.g.
+   * `--store postgres://...`); resolves once it printed its start line.
+   */
+  static async start(dataDir: string, extraArgs: readonly string[] = []): Promise<RelayProcess> {
     if (!existsSync(relayScript)) throw new Error(`${relayScript} is missing: run \`pnpm build\` first`)
     const child = spawn(
       process.execPath,
       // A generous rate limit: the harness writes faster than a person, and a throttled link is not a fault under test.
-      [relayScript, '--port', '0', '--data', dataDir, '--log-level', 'warn', '--rate-messages', '100000'],
+      [relayScript, '--port', '0', '--data', dataDir, '--log-level', 'warn', '--rate-messages', '100000', ...extraArgs],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     running.add(child)
@@ -63,6 +66,21 @@ export class RelayProcess {
     child.stderr?.pipe(log)
     child.stdout?.resume()
     return new RelayProcess(child, port, exited)
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  /** The resident set size in bytes, from /proc; undefined where there is none. */
+  rss(): number | undefined {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8')
+      const kib = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
+      return kib === undefined ? undefined : Number(kib) * 1024
+    } catch {
+      return undefined
+    }
   }
 
   /** Sends `signal` and resolves once the process has exited. */

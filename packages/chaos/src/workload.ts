@@ -129,3 +129,16 @@ const canonicalJson = (value: unknown): string =>
       ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : inner,
   )
+
+const elementPattern = /^s\d+\.\d+$/
+
+/** The workload's elements an update carries (a local write's, or several once the client merged rows). */
+export const elementsInUpdate = (update: Uint8Array): string[] => {
+  const found: string[] = []
+  for (const struct of Y.decodeUpdate(update).structs) {
+    if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentAny)) continue
+    for (const value of struct.content.arr)
+      if (typeof value === 'string' && elementPattern.test(value)) found.push(value)
+  }
+  return found
+}

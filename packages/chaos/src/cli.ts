@@ -173,6 +173,9 @@ const runProcesses = async (): Promise<boolean> => {
         `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs, ` +
         `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.moves} moves, ${faults.cluster} database faults; ` +
         `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size}, vanished ${result.vanished.length}; ` +
+        (result.midRun.authFloodStallMs > 0
+          ? `/healthz during auth floods within ${result.midRun.authFloodStallMs} ms; `
+          : '') +
         `errors told ${JSON.stringify(result.errorCounts)}; ` +
         `converged in ${result.convergeMs ?? 'never'} ms${failed ? ' FAILED' : ''}`,
     )

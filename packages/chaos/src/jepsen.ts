@@ -134,6 +134,31 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     ? hostileWriter({ fleet, doc: documents[0]!, token, replicas, note, midRun, faults })
     : undefined
 
+  /** Replicas that stopped answering (a crash, or an event loop stuck), with why. */
+  const unresponsive = new Map<number, string>()
+  /** A replica's report; a replica that does not answer is killed, set aside and counted as a problem. */
+  const reportOf = async (index: number, content: boolean): Promise<ReplicaReport | undefined> => {
+    const replica = replicas[index]
+    if (!replica) return undefined
+    try {
+      return await replica.report(content)
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error)
+      note(`r${index} stopped answering: ${why}`)
+      if (!unresponsive.has(index)) unresponsive.set(index, `r${index}: ${why.slice(0, 600)}`)
+      replicas[index] = undefined
+      ledger.killed(index)
+      await replica.kill()
+      return undefined
+    }
+  }
+  /** The reports of every replica still answering (those that stop answering are restarted for the next round). */
+  const reportAll = async (content: boolean): Promise<ReplicaReport[]> => {
+    const reports = await Promise.all(replicas.map((_, index) => reportOf(index, content)))
+    await Promise.all(replicas.map((replica, index) => (replica ? undefined : startReplica(index))))
+    return reports.map((report) => report ?? { documents: {} })
+  }
+
   /** At each relay stop: every write acknowledged, or covered by a resolved whenSynced, is in the store. */
   const checkStoreAtStop = async (label: string): Promise<void> => {
     const acknowledged = [...ledger.acknowledged]
@@ -227,7 +252,8 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
             const expected = [...ledger.committedBy[step.replica]!]
             if (sabotage === 'replica-store') await removeSqlite(storePathOf(step.replica))
             await startReplica(step.replica)
-            const report = await replicas[step.replica]!.report(true)
+            const report = await reportOf(step.replica, true)
+            if (!report) return
             const reloaded = new Set(Object.values(report.documents).flatMap((doc) => doc.elements))
             const missing = expected.filter((element) => !reloaded.has(element))
             midRun.reloadChecks++
@@ -240,7 +266,8 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
           if (!replica?.alive) return
           note(describeStep(step))
           faults.lifecycles++
-          replica.lifecycle(step.lifecycle, documents[step.doc]!)
+          ledger.sent(step.replica, documents[step.doc]!, step.write.element, false)
+          replica.lifecycle(step.lifecycle, documents[step.doc]!, step.write)
           return
         }
         case 'hostile':
@@ -310,9 +337,9 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
       })
     while (Date.now() - healedAt < settleTimeoutMs) {
       // The cheap report first; the content only once the state vectors agree.
-      const states = await Promise.all(replicas.map((replica) => replica!.report(false)))
+      const states = await reportAll(false)
       if (states.every((state) => settled(state, states[0]!))) {
-        reports = await Promise.all(replicas.map((replica) => replica!.report(true)))
+        reports = await reportAll(true)
         const same = reports.every((report) =>
           documents.every((doc) => report.documents[doc]?.content === reports[0]!.documents[doc]?.content),
         )
@@ -324,9 +351,9 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
       await sleep(100)
     }
     note(convergeMs === undefined ? 'did not converge' : `converged in ${convergeMs} ms`)
-    if (convergeMs === undefined) reports = await Promise.all(replicas.map((replica) => replica!.report(true)))
+    if (convergeMs === undefined) reports = await reportAll(true)
 
-    await Promise.all(replicas.map((replica) => replica!.stop()))
+    await Promise.all(replicas.map((replica) => replica?.stop()))
     // The relays' memory once their clients left, against what it was just after their last start.
     await sleep(1_000)
     const memory = Array.from({ length: fleet.count }, (_, i) => ({ start: fleet.startRss[i], end: fleet.rss(i) }))
@@ -344,6 +371,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
       convergeMs,
       settleTimeoutMs,
       memory,
+      unresponsive: [...unresponsive.values()],
       log,
     })
   } finally {

@@ -60,8 +60,8 @@ export class ReplicaProcess {
     return this.#send({ type: 'write', doc, write })
   }
 
-  lifecycle(lifecycle: Lifecycle, doc: string): boolean {
-    return this.#send({ type: 'lifecycle', lifecycle, doc })
+  lifecycle(lifecycle: Lifecycle, doc: string, write: Write): boolean {
+    return this.#send({ type: 'lifecycle', lifecycle, doc, write })
   }
 
   /** The replica's sync state, and its content if asked; rejects if it does not answer within `timeoutMs`. */

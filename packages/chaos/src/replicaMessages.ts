@@ -27,7 +27,8 @@ export type ToReplica =
   | { readonly type: 'write'; readonly doc: string; readonly write: Write }
   /** Without `content`, only the cheap part: state vector, pending and status. */
   | { readonly type: 'report'; readonly content: boolean }
-  | { readonly type: 'lifecycle'; readonly lifecycle: Lifecycle; readonly doc: string }
+  /** Applies `write`, then runs the lifecycle in the same turn. */
+  | { readonly type: 'lifecycle'; readonly lifecycle: Lifecycle; readonly doc: string; readonly write: Write }
   /** Close the client cleanly (everything it was storing stored), then exit. */
   | { readonly type: 'stop' }
 

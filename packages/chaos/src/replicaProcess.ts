@@ -157,6 +157,7 @@ process.on('message', (message: ToReplica) => {
       write(message)
       return
     case 'lifecycle':
+      write({ type: 'write', doc: message.doc, write: message.write })
       runLifecycle(message.lifecycle, message.doc)
       return
     case 'report':

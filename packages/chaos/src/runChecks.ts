@@ -51,7 +51,7 @@ export interface JepsenResult {
   readonly faults: FaultCounts
   /** Honest writes missing at the end whose replica was never told (no typed error). */
   readonly vanished: readonly string[]
-  /** Replicas, and the relay's store, whose state vector or content differs from replica 0's. */
+  /** Replicas whose state vector or content differs from the relay's stored state. */
   readonly divergent: readonly string[]
   /** Replicas still reporting pending updates after the settle. */
   readonly stillPending: readonly string[]
@@ -114,45 +114,41 @@ export interface FinalCheckInput {
   readonly convergeMs: number | undefined
   readonly settleTimeoutMs: number
   readonly memory: ReadonlyArray<{ start: number | undefined; end: number | undefined }>
+  /** Replicas that crashed or hung on their own, with why. */
+  readonly unresponsive: readonly string[]
   readonly log: readonly string[]
 }
 
 export const finalChecks = (input: FinalCheckInput): JepsenResult => {
   const { seed, documents, reports, stored, ledger, midRun, faults, convergeMs, settleTimeoutMs, memory, log } = input
   const problems: string[] = []
+  if (input.unresponsive.length > 0)
+    problems.push(`honest replicas stopped answering: ${input.unresponsive.join('; ')}`)
   if (convergeMs === undefined) problems.push(`not converged ${settleTimeoutMs} ms after the last heal`)
-  const [first] = reports
+  // Every replica is compared with what the relay stored: the state every fresh reader gets.
   const divergent = new Set<string>()
   const stillPending = new Set<string>()
   for (const doc of documents) {
-    const reference = first!.documents[doc]!
+    const storedDoc = stored.get(doc)
+    const reference = storedDoc && { stateVector: stateVectorOf(storedDoc), content: contentOf(storedDoc) }
+    if (storedDoc && (storedDoc.store.pendingStructs || storedDoc.store.pendingDs)) {
+      problems.push(`the relay's stored ${doc} holds updates no reader can integrate`)
+    }
     for (const [index, report] of reports.entries()) {
       const mine = report.documents[doc]
-      if (!mine || mine.stateVector !== reference.stateVector || mine.content !== reference.content) {
+      if (!mine || mine.stateVector !== reference?.stateVector || mine.content !== reference.content) {
         divergent.add(`r${index}`)
       }
       if ((mine?.pending ?? 0) > 0) stillPending.add(`r${index}`)
     }
-    const storedDoc = stored.get(doc)
-    if (
-      !storedDoc ||
-      stateVectorOf(storedDoc) !== reference.stateVector ||
-      contentOf(storedDoc) !== reference.content
-    ) {
-      divergent.add('relay store')
-    }
-    if (storedDoc && elementsOf(storedDoc).length !== reference.elements.length) {
-      problems.push(`the relay store has other elements in ${doc}`)
-    }
   }
-  // The durable truth: what the relay stored (every replica is compared with it above).
   const final = documents.flatMap((doc) => {
     const storedDoc = stored.get(doc)
     return storedDoc ? elementsOf(storedDoc).toArray() : []
   })
   const set = checkSet(ledger, final)
   const vanished = ledger.vanished(new Set(final))
-  if (divergent.size > 0) problems.push(`divergent: ${[...divergent].join(', ')}`)
+  if (divergent.size > 0) problems.push(`divergent from the relay's store: ${[...divergent].join(', ')}`)
   if (stillPending.size > 0) problems.push(`still pending: ${[...stillPending].join(', ')}`)
   if (set.lost.length > 0) problems.push(`lost acknowledged writes: ${listed(set.lost)}`)
   if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${listed(set.lostCommitted)}`)

@@ -54,7 +54,14 @@ export type Step =
   | { readonly kind: 'stopRelay'; readonly signal: 'SIGKILL' | 'SIGTERM'; readonly relay: number }
   | { readonly kind: 'restartRelay'; readonly relay: number }
   | { readonly kind: 'hostile'; readonly action: HostileAction; readonly victim: number; readonly seed: number }
-  | { readonly kind: 'lifecycle'; readonly replica: number; readonly lifecycle: Lifecycle; readonly doc: number }
+  /** The lifecycle runs in the same turn as its write, as when an app closes right after a keystroke. */
+  | {
+      readonly kind: 'lifecycle'
+      readonly replica: number
+      readonly lifecycle: Lifecycle
+      readonly doc: number
+      readonly write: Write
+    }
   /** Cluster mode: the replica's next connections go to this relay (its current one is cut). */
   | { readonly kind: 'moveReplica'; readonly replica: number; readonly relay: number }
   | ({ readonly kind: 'cluster' } & ClusterFault)
@@ -93,7 +100,7 @@ export const describeStep = (step: Step): string => {
     case 'hostile':
       return `hostile ${step.action} (victim r${step.victim}, seed ${step.seed})`
     case 'lifecycle':
-      return `r${step.replica} ${step.lifecycle} doc ${step.doc}`
+      return `r${step.replica} write ${step.write.element} ${step.write.kind} (seed ${step.write.seed}) then ${step.lifecycle} doc ${step.doc}`
     case 'moveReplica':
       return `move r${step.replica} to relay ${step.relay}`
     case 'cluster':
@@ -189,12 +196,14 @@ const addFeatureSteps = (
   }
   if (features?.lifecycles) {
     const documents = documentsOf(features).length
-    for (const { start } of spread(random, ops, Math.max(6, Math.round(ops / 100)))) {
+    for (const [i, { start }] of spread(random, ops, Math.max(6, Math.round(ops / 50))).entries()) {
       add(start, {
         kind: 'lifecycle',
         replica: pick(random, everyone),
         lifecycle: pick(random, lifecycles),
         doc: between(random, 0, documents - 1),
+        // Numbered after the plain writes, so every element of the run stays unique.
+        write: randomWrite(random, `s${seed}.${ops + i}`),
       })
     }
   }

@@ -24,6 +24,9 @@ const tell = (message: FromReplica): void => {
   process.send?.(message)
 }
 
+// y-websocket reads the global WebSocket's constants (its resync timer does); Node 20 has none.
+globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket
+
 const providers = new Map<string, WebsocketProvider>()
 for (const doc of config.documents) {
   const provider = new WebsocketProvider(config.url, doc, new Y.Doc(), {

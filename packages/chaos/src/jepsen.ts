@@ -305,7 +305,11 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
         case 'restartRelay':
           relayWork[step.relay] = relayWork[step.relay]!.then(async () => {
             if (fleet.alive(step.relay)) return
-            const port = await fleet.restart(step.relay)
+            const port = await fleet.restart(step.relay).catch((error: unknown) => {
+              note(`relay ${step.relay} did not start: ${String(error)}`)
+              return undefined
+            })
+            if (port === undefined) return
             note(`${describeStep(step)} on port ${port}`)
             for (const [index, relay] of relayOf.entries()) if (relay === step.relay) proxies[index]!.retarget(port)
           })

@@ -64,7 +64,7 @@ export class RelayFleet {
       })
     }
     const fleet = new RelayFleet(options, slots, postgres, redis)
-    await Promise.all(slots.map((_, i) => fleet.restart(i)))
+    for (let i = 0; i < slots.length; i++) await fleet.restart(i)
     return fleet
   }
 
@@ -119,7 +119,16 @@ export class RelayFleet {
       args.push('--redis', `redis://127.0.0.1:${slot.redisLink.port}`, '--cluster-heartbeat-ms', '1000')
     }
     if (this.#options.jwtSecret !== undefined) args.push('--jwt-secret', this.#options.jwtSecret)
-    slot.process = await RelayProcess.start(slot.dir, args)
+    // A relay refuses to start while Redis or PostgreSQL is down; its supervisor tries again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        slot.process = await RelayProcess.start(slot.dir, args)
+        break
+      } catch (error) {
+        if (attempt >= 60) throw error
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+    }
     slot.startedAt = Date.now()
     this.startRss[index] = slot.process.rss()
     return slot.process.port

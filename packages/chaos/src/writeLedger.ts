@@ -119,8 +119,8 @@ export class WriteLedger {
         this.#errors.push({ replica, incarnation, at: Date.now(), code: message.code, doc: message.doc })
         return
       case 'closedByRelay':
-        // 1000: a normal close; 1001: the relay went away (SIGTERM).
-        if (message.code !== 1000 && message.code !== 1001) {
+        // 1000: a normal close; 1001: the relay went away (SIGTERM); 4408 and 4508: a stalled link.
+        if (![1000, 1001, 4408, 4508].includes(message.code)) {
           this.relayCloses.push(
             `r${replica} closed by the relay with ${message.code} (${message.reason}) ${this.#time()}`,
           )

@@ -30,9 +30,14 @@ const usage = `Usage: pnpm chaos [options]
                    destroy, destroy and recreate) and 3 documents per client on one socket
   --mixed <n>      n stock y-websocket WebsocketProvider replicas beside the native ones
   --cluster <n>    n relays (2 or 3) on one PostgreSQL and one redis-server, with their faults
+  --storage        storage faults: the replicas' device stores fail appends (quota, abort),
+                   compactions and loads, or write slowly; the relay (one relay only) runs
+                   with a DocStore that fails or stalls appends, fails loads, or is full
   --sabotage <what>  break the system on purpose to see the checks fail: relay-store
-                   (delete the relay's store at every stop) or replica-store (delete a
-                   crashed replica's store before its restart)
+                   (delete the relay's store at every stop), replica-store (delete a
+                   crashed replica's store before its restart), relay-acks-early (the
+                   relay's store resolves an append 300 ms before it commits), or
+                   replica-drops-appends (a device store drops every 50th local append)
   --keep           keep the stores of every run (those of failed runs are always kept)
   --help`
 
@@ -56,6 +61,7 @@ const { values } = parseArgs({
     lifecycles: { type: 'boolean', default: false },
     mixed: { type: 'string' },
     cluster: { type: 'string' },
+    storage: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -72,7 +78,7 @@ const positive = (name: string, value: string): number => {
   }
   return number
 }
-const sabotages: readonly Sabotage[] = ['relay-store', 'replica-store']
+const sabotages: readonly Sabotage[] = ['relay-store', 'replica-store', 'relay-acks-early', 'replica-drops-appends']
 const sabotage = values.sabotage as Sabotage | undefined
 if (sabotage !== undefined && !sabotages.includes(sabotage)) {
   console.error(`--sabotage must be one of ${sabotages.join(', ')}, not ${sabotage}\n\n${usage}`)
@@ -94,6 +100,7 @@ const features: Features = {
   lifecycles: values.lifecycles,
   stock: values.mixed === undefined ? 0 : positive('mixed', values.mixed),
   relays,
+  storage: values.storage,
 }
 /** The flags that change the schedule, to repeat in a reproduce line. */
 const featureFlags = [
@@ -102,6 +109,7 @@ const featureFlags = [
   features.lifecycles ? ' --lifecycles' : '',
   values.mixed ? ` --mixed ${values.mixed}` : '',
   values.cluster ? ` --cluster ${values.cluster}` : '',
+  values.storage ? ' --storage' : '',
   sabotage ? ` --sabotage ${sabotage}` : '',
 ].join('')
 const seeds = positive('seeds', values.seeds)
@@ -171,7 +179,7 @@ const runProcesses = async (): Promise<boolean> => {
         `(${result.midRun.lostAtRelayStop.size} missing, ${result.midRun.unreadableAtRelayStop.size} stored but unreadable), ${result.midRun.reloadChecks} reloads ` +
         `(${result.midRun.lostAtReload.size} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
         `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs, ` +
-        `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.moves} moves, ${faults.cluster} database faults; ` +
+        `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.moves} moves, ${faults.cluster} database faults, ${faults.storage} storage faults; ` +
         `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size}, vanished ${result.vanished.length}; ` +
         (result.midRun.authFloodStallMs > 0
           ? `/healthz during auth floods within ${result.midRun.authFloodStallMs} ms; `

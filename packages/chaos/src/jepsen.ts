@@ -21,7 +21,7 @@ import { WriteLedger } from './writeLedger.js'
 
 export type { FaultCounts, JepsenResult } from './runChecks.js'
 
-export type Sabotage = 'relay-store' | 'replica-store' | 'relay-acks-early' | 'client-drops-failed-append'
+export type Sabotage = 'relay-store' | 'replica-store' | 'relay-acks-early' | 'replica-drops-appends'
 
 export interface JepsenOptions {
   readonly seed: number
@@ -40,7 +40,10 @@ export interface JepsenOptions {
   readonly minRelayUptimeMs?: number
   /**
    * Breaks the system on purpose, to show the checks catch it: `relay-store` deletes the relay's
-   * SQLite files at every stop, `replica-store` deletes a crashed replica's store before its restart.
+   * SQLite files at every stop, `replica-store` deletes a crashed replica's store before its restart,
+   * `relay-acks-early` runs the relay on a DocStore whose append resolves 300 ms before it commits,
+   * `replica-drops-appends` gives replicas a device store that drops every 50th local append while
+   * saying it stored it.
    */
   readonly sabotage?: Sabotage | undefined
   /** The faults and actors beyond the first round's. */
@@ -78,6 +81,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     lifecycles: 0,
     moves: 0,
     cluster: 0,
+    storage: 0,
   }
   const documents = documentsOf(features)
   const stockCount = features?.stock ?? 0
@@ -96,7 +100,15 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
   // A hostile writer's auth-frame flood costs what it costs in production only with JWTs to check.
   const jwtSecret = hostile ? newJwtSecret() : undefined
   const token = jwtSecret && signToken(jwtSecret, 'chaos', { 'chaos*': 'write' })
-  const fleet = await RelayFleet.start({ workDir, relays: features?.relays ?? 1, jwtSecret })
+  const fleet = await RelayFleet.start({
+    workDir,
+    relays: features?.relays ?? 1,
+    jwtSecret,
+    variant: {
+      faultyStore: features?.storage === true || sabotage === 'relay-acks-early',
+      acksEarly: sabotage === 'relay-acks-early',
+    },
+  })
   /** Which relay each replica's link goes to. */
   const relayOf = Array.from({ length: total }, (_, i) => i % fleet.count)
   const proxies = await Promise.all(relayOf.map((relay) => LinkProxy.start(fleet.port(relay)!)))
@@ -111,6 +123,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
         url: proxies[index]!.url,
         documents,
         token,
+        dropAppends: sabotage === 'replica-drops-appends',
       },
       (message) => ledger.heard(index, message),
     )
@@ -279,6 +292,21 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
           faults.moves++
           move(step.replica, step.relay)
           return
+        case 'localStoreFault': {
+          const replica = replicas[step.replica]
+          if (!replica?.alive) return
+          note(describeStep(step))
+          faults.storage++
+          replica.storeFault(step.fault)
+          return
+        }
+        case 'relayStoreFault': {
+          const when = fleet.injectStoreFault(step.relay, step.fault)
+          if (!when) return
+          note(`${describeStep(step)}, ${when}`)
+          faults.storage++
+          return
+        }
         case 'cluster':
           sideWork = sideWork.then(async () => {
             faults.cluster++

@@ -12,7 +12,8 @@ import { PostgresDocStore, SqliteDocStore, type DocStore } from '@concord/relay'
 import * as Y from 'yjs'
 import { startPostgres, startRedis, type Postgres, type Redis } from './databaseServers.js'
 import { LinkProxy } from './linkProxy.js'
-import { RelayProcess } from './relayProcess.js'
+import { RelayProcess, type RelayVariant } from './relayProcess.js'
+import type { DocStoreFault } from './storageFaults.js'
 import type { ClusterFault } from './schedule.js'
 
 export interface RelayFleetOptions {
@@ -20,6 +21,8 @@ export interface RelayFleetOptions {
   /** 1: one relay on SQLite; 2 or 3: cluster mode. */
   readonly relays: number
   readonly jwtSecret?: string | undefined
+  /** Single-relay mode: run the relay with a fault-injecting DocStore. */
+  readonly variant?: RelayVariant | undefined
 }
 
 interface Slot {
@@ -29,6 +32,8 @@ interface Slot {
   /** Cluster mode: this relay's links to Redis and PostgreSQL. */
   readonly redisLink?: LinkProxy
   readonly postgresLink?: LinkProxy
+  /** Store faults armed while the relay was down, for its next start. */
+  readonly armAtStart: DocStoreFault[]
 }
 
 export class RelayFleet {
@@ -59,6 +64,7 @@ export class RelayFleet {
         dir,
         process: undefined,
         startedAt: 0,
+        armAtStart: [],
         ...(redis && { redisLink: await LinkProxy.start(redis.port, { resp: true }) }),
         ...(postgres && { postgresLink: await LinkProxy.start(postgres.port) }),
       })
@@ -122,7 +128,7 @@ export class RelayFleet {
     // A relay refuses to start while Redis or PostgreSQL is down; its supervisor tries again.
     for (let attempt = 1; ; attempt++) {
       try {
-        slot.process = await RelayProcess.start(slot.dir, args)
+        slot.process = await RelayProcess.start(slot.dir, args, this.cluster ? undefined : this.#options.variant)
         break
       } catch (error) {
         if (attempt >= 60) throw error
@@ -131,6 +137,7 @@ export class RelayFleet {
     }
     slot.startedAt = Date.now()
     this.startRss[index] = slot.process.rss()
+    for (const fault of slot.armAtStart.splice(0)) slot.process.injectStoreFault(fault)
     return slot.process.port
   }
 
@@ -169,6 +176,18 @@ export class RelayFleet {
     }
   }
 
+  /**
+   * Arms a fault of relay `index`'s DocStore: now, or at its next start if it is down (then the
+   * fault takes the load and appends of its first documents). False when it has no faulty store.
+   */
+  injectStoreFault(index: number, fault: DocStoreFault): 'now' | 'at its next start' | false {
+    if (this.cluster || this.#options.variant?.faultyStore !== true) return false
+    const slot = this.#slots[index]!
+    if (slot.process?.injectStoreFault(fault)) return 'now'
+    slot.armAtStart.push(fault)
+    return 'at its next start'
+  }
+
   /** Heals every database link and starts redis-server if it is down. */
   async healDatabases(): Promise<void> {
     for (const slot of this.#slots) {
@@ -183,8 +202,20 @@ export class RelayFleet {
    * (only while it is down), or the shared PostgreSQL (at any time).
    */
   async readStore(documents: readonly string[]): Promise<Map<string, Y.Doc>> {
+    // PostgreSQL may be restarting (a scheduled fault): try again for a while.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#readStoreOnce(documents)
+      } catch (error) {
+        if (!this.#postgres || attempt >= 40) throw error
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+    }
+  }
+
+  async #readStoreOnce(documents: readonly string[]): Promise<Map<string, Y.Doc>> {
     const store: DocStore = this.#postgres
-      ? await PostgresDocStore.open(this.#postgres.url())
+      ? await PostgresDocStore.open(this.#postgres.url(), { onError: () => {} })
       : new SqliteDocStore(RelayProcess.storePath(this.sqliteDir))
     const docs = new Map<string, Y.Doc>()
     try {

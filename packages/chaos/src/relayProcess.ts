@@ -7,8 +7,17 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { DocStoreFault } from './storageFaults.js'
 
 export const relayScript = fileURLToPath(new URL('../../../apps/relay/dist/main.js', import.meta.url))
+/** The relay with a fault-injecting DocStore (`--storage`, and the relay sabotage). */
+const chaosRelayScript = fileURLToPath(new URL('./chaosRelayProcess.js', import.meta.url))
+
+export interface RelayVariant {
+  /** Run `chaosRelayProcess.js` instead of concord-relay; `acksEarly` is the sabotage. */
+  readonly faultyStore: boolean
+  readonly acksEarly?: boolean
+}
 
 const running = new Set<ChildProcess>()
 // If the harness dies, its relay must not outlive it.
@@ -32,14 +41,33 @@ export class RelayProcess {
    * Starts concord-relay on 127.0.0.1 with its store in `dataDir` (or where `extraArgs` say, e.g.
    * `--store postgres://...`); resolves once it printed its start line.
    */
-  static async start(dataDir: string, extraArgs: readonly string[] = []): Promise<RelayProcess> {
+  static async start(
+    dataDir: string,
+    extraArgs: readonly string[] = [],
+    variant: RelayVariant = { faultyStore: false },
+  ): Promise<RelayProcess> {
     if (!existsSync(relayScript)) throw new Error(`${relayScript} is missing: run \`pnpm build\` first`)
-    const child = spawn(
-      process.execPath,
-      // A generous rate limit: the harness writes faster than a person, and a throttled link is not a fault under test.
-      [relayScript, '--port', '0', '--data', dataDir, '--log-level', 'warn', '--rate-messages', '100000', ...extraArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const child = variant.faultyStore
+      ? spawn(process.execPath, [chaosRelayScript, dataDir, ...(variant.acksEarly ? ['acks-early'] : [])], {
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        })
+      : spawn(
+          process.execPath,
+          // A generous rate limit: the harness writes faster than a person, and a throttled link is not a fault under test.
+          [
+            relayScript,
+            '--port',
+            '0',
+            '--data',
+            dataDir,
+            '--log-level',
+            'warn',
+            '--rate-messages',
+            '100000',
+            ...extraArgs,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        )
     running.add(child)
     const exited = new Promise<void>((resolve) =>
       child.once('exit', () => {
@@ -66,6 +94,16 @@ export class RelayProcess {
     child.stderr?.pipe(log)
     child.stdout?.resume()
     return new RelayProcess(child, port, exited)
+  }
+
+  /** Arms a fault of the relay's DocStore (the faulty-store variant only). */
+  injectStoreFault(fault: DocStoreFault): boolean {
+    if (!this.child.connected) return false
+    try {
+      return this.child.send(fault)
+    } catch {
+      return false
+    }
   }
 
   get alive(): boolean {

@@ -6,6 +6,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { FromReplica, Lifecycle, ReplicaConfig, ReplicaReport, ToReplica } from './replicaMessages.js'
+import type { LocalStoreFault } from './storageFaults.js'
 import type { Write } from './workload.js'
 
 const scripts = {
@@ -58,6 +59,10 @@ export class ReplicaProcess {
 
   write(doc: string, write: Write): boolean {
     return this.#send({ type: 'write', doc, write })
+  }
+
+  storeFault(fault: LocalStoreFault): boolean {
+    return this.#send({ type: 'storeFault', fault })
   }
 
   lifecycle(lifecycle: Lifecycle, doc: string, write: Write): boolean {

@@ -2,6 +2,7 @@
  * Owns what the harness and a replica process say to each other over the
  * IPC channel of `fork`, and how a replica process is configured.
  */
+import type { LocalStoreFault } from './storageFaults.js'
 import type { Write } from './workload.js'
 
 /** What the app does to its client or handles, besides writing (`--lifecycles`). */
@@ -21,6 +22,8 @@ export interface ReplicaConfig {
   readonly documents: readonly string[]
   /** A JWT for the relay, when it requires one. */
   readonly token?: string | undefined
+  /** Sabotage: the device store drops some appends while saying they are stored. */
+  readonly dropAppends?: boolean
 }
 
 export type ToReplica =
@@ -29,6 +32,8 @@ export type ToReplica =
   | { readonly type: 'report'; readonly content: boolean }
   /** Applies `write`, then runs the lifecycle in the same turn. */
   | { readonly type: 'lifecycle'; readonly lifecycle: Lifecycle; readonly doc: string; readonly write: Write }
+  /** Arm a fault of the device store (`--storage`). */
+  | { readonly type: 'storeFault'; readonly fault: LocalStoreFault }
   /** Close the client cleanly (everything it was storing stored), then exit. */
   | { readonly type: 'stop' }
 

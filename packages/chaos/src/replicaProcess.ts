@@ -21,6 +21,7 @@ import { WebSocket } from 'ws'
 import type { FromReplica, Lifecycle, ReplicaConfig, ToReplica } from './replicaMessages.js'
 import { reportDocument } from './replicaReport.js'
 import { SqliteLocalStore } from './sqliteLocalStore.js'
+import { FaultyLocalStore } from './storageFaults.js'
 import { applyWrite, elementsInUpdate } from './workload.js'
 
 const config = JSON.parse(process.argv[2] ?? 'null') as ReplicaConfig | null
@@ -37,8 +38,15 @@ const tell = (message: FromReplica): void => {
  * The store wrapper the harness learns commits and acks from. Each committed local row is read
  * for the elements it holds, so an append the client never makes cannot shift the count.
  */
+const faulty = new FaultyLocalStore(new SqliteLocalStore(config.storePath, { synchronous: 'normal' }), {
+  dropAppends: config.dropAppends === true,
+})
+let firstStore = true
 const observedStore = (): LocalStore => {
-  const sqlite = new SqliteLocalStore(config.storePath, { synchronous: 'normal' })
+  // A recreated client opens the store again, as an app does; the faults armed carry over.
+  if (!firstStore) faulty.replaceInner(new SqliteLocalStore(config.storePath, { synchronous: 'normal' }))
+  firstStore = false
+  const sqlite = faulty
   return {
     load: (doc) => sqlite.load(doc),
     append: async (doc, update, pending) => {
@@ -155,6 +163,9 @@ process.on('message', (message: ToReplica) => {
   switch (message.type) {
     case 'write':
       write(message)
+      return
+    case 'storeFault':
+      faulty.inject(message.fault)
       return
     case 'lifecycle':
       write({ type: 'write', doc: message.doc, write: message.write })

@@ -24,6 +24,7 @@ export interface FaultCounts {
   lifecycles: number
   moves: number
   cluster: number
+  storage: number
 }
 
 export interface MidRunChecks {

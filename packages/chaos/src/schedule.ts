@@ -7,6 +7,7 @@
  */
 import { hostileActions, type HostileAction } from './hostileWriter.js'
 import type { Lifecycle } from './replicaMessages.js'
+import type { DocStoreFault, LocalStoreFault } from './storageFaults.js'
 import { between, chance, createRandom, pick, randomWrite, type Random, type Write } from './workload.js'
 
 export type LinkFault = 'cut' | 'stall' | 'delay'
@@ -26,6 +27,8 @@ export interface Features {
   readonly stock?: number
   /** `--cluster`: this many relays (2 or 3) on one PostgreSQL and one redis-server. */
   readonly relays?: number
+  /** `--storage`: faults of the replicas' device stores and (single relay) of the relay's DocStore. */
+  readonly storage?: boolean
 }
 
 export type ClusterFault =
@@ -65,6 +68,8 @@ export type Step =
   /** Cluster mode: the replica's next connections go to this relay (its current one is cut). */
   | { readonly kind: 'moveReplica'; readonly replica: number; readonly relay: number }
   | ({ readonly kind: 'cluster' } & ClusterFault)
+  | { readonly kind: 'localStoreFault'; readonly replica: number; readonly fault: LocalStoreFault }
+  | { readonly kind: 'relayStoreFault'; readonly relay: number; readonly fault: DocStoreFault }
 
 export interface ScheduleOptions {
   readonly seed: number
@@ -103,6 +108,10 @@ export const describeStep = (step: Step): string => {
       return `r${step.replica} write ${step.write.element} ${step.write.kind} (seed ${step.write.seed}) then ${step.lifecycle} doc ${step.doc}`
     case 'moveReplica':
       return `move r${step.replica} to relay ${step.relay}`
+    case 'localStoreFault':
+      return `r${step.replica} device store: ${JSON.stringify(step.fault)}`
+    case 'relayStoreFault':
+      return `relay ${step.relay} store: ${JSON.stringify(step.fault)}`
     case 'cluster':
       return step.target === 'redisLink'
         ? `${step.fault}${step.fault === 'delay' ? ` ${step.delayMs} ms` : ''} the redis link of relay ${step.relay}`
@@ -208,6 +217,28 @@ const addFeatureSteps = (
     }
   }
   const relays = features?.relays ?? 1
+  if (features?.storage) {
+    for (const { start } of spread(random, ops, Math.max(6, Math.round(ops / 100)))) {
+      const times = between(random, 1, 3)
+      const kind = pick(random, ['appendFails', 'appendFails', 'compactFails', 'loadFails', 'slowAppends'] as const)
+      const fault: LocalStoreFault =
+        kind === 'appendFails'
+          ? { kind, times, name: pick(random, ['QuotaExceededError', 'AbortError'] as const) }
+          : kind === 'slowAppends'
+            ? { kind, times: times * 10, ms: between(random, 50, 500) }
+            : { kind, times }
+      add(start, { kind: 'localStoreFault', replica: pick(random, everyone), fault })
+    }
+    if (relays === 1) {
+      for (const { start } of spread(random, ops, Math.max(4, Math.round(ops / 150)))) {
+        const times = between(random, 1, 3)
+        const kind = pick(random, ['appendFails', 'diskFull', 'loadFails', 'appendStalls'] as const)
+        const fault: DocStoreFault =
+          kind === 'appendStalls' ? { kind, times: times * 5, ms: between(random, 200, 3_000) } : { kind, times }
+        add(start, { kind: 'relayStoreFault', relay: 0, fault })
+      }
+    }
+  }
   if (relays < 2) return
   // Replicas move between relays: now and then one is sent to another relay.
   for (const { start } of spread(random, ops, Math.max(6, Math.round(ops / 100)))) {

@@ -53,6 +53,7 @@ process.on('message', (message: ToReplica) => {
       return
     }
     case 'lifecycle':
+    case 'storeFault':
       return
     case 'report':
       tell({

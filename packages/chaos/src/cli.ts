@@ -27,7 +27,8 @@ const usage = `Usage: pnpm chaos [options]
                    squatting, contradicting updates, zero-length items, garbage, auth floods
   --hostile-actions <a,b>  only these hostile actions (${hostileActions.join(', ')})
   --lifecycles     app lifecycles on the native replicas (close and reopen at once, close then
-                   destroy, destroy and recreate) and 3 documents per client on one socket
+                   destroy, destroy and recreate), 3 documents per client on one socket, and
+                   replica 0 as two tabs sharing one store, one of which is killed now and then
   --mixed <n>      n stock y-websocket WebsocketProvider replicas beside the native ones
   --cluster <n>    n relays (2 or 3) on one PostgreSQL and one redis-server, with their faults
   --storage        storage faults: the replicas' device stores fail appends (quota, abort),
@@ -179,7 +180,7 @@ const runProcesses = async (): Promise<boolean> => {
         `(${result.midRun.lostAtRelayStop.size} missing, ${result.midRun.unreadableAtRelayStop.size} stored but unreadable), ${result.midRun.reloadChecks} reloads ` +
         `(${result.midRun.lostAtReload.size} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
         `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs, ` +
-        `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.moves} moves, ${faults.cluster} database faults, ${faults.storage} storage faults; ` +
+        `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.tabKills} tab kills, ${faults.moves} moves, ${faults.cluster} database faults, ${faults.storage} storage faults; ` +
         `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size}, vanished ${result.vanished.length}; ` +
         (result.midRun.authFloodStallMs > 0
           ? `/healthz during auth floods within ${result.midRun.authFloodStallMs} ms; `

@@ -82,6 +82,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     moves: 0,
     cluster: 0,
     storage: 0,
+    tabKills: 0,
   }
   const documents = documentsOf(features)
   const stockCount = features?.stock ?? 0
@@ -118,7 +119,8 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     ledger.restarted(index)
     replicas[index] = await ReplicaProcess.start(
       {
-        kind: index < count ? 'native' : 'stock',
+        // With --lifecycles, replica 0 is a pair of tabs sharing one store.
+        kind: index >= count ? 'stock' : index === 0 && features?.lifecycles ? 'tabs' : 'native',
         storePath: storePathOf(index),
         url: proxies[index]!.url,
         documents,
@@ -287,6 +289,17 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
           if (!writer) return
           sideWork = sideWork.then(() => writer.act(step))
           return
+        case 'killTab': {
+          const replica = replicas[step.replica]
+          if (!replica?.alive) return
+          note(describeStep(step))
+          faults.tabKills++
+          // What the killed tab had not stored is lost with it, as with a crashed replica.
+          ledger.killed(step.replica)
+          ledger.restarted(step.replica)
+          replica.killTab(step.tab)
+          return
+        }
         case 'moveReplica':
           note(describeStep(step))
           faults.moves++

@@ -12,10 +12,11 @@ import type { Write } from './workload.js'
 const scripts = {
   native: fileURLToPath(new URL('./replicaProcess.js', import.meta.url)),
   stock: fileURLToPath(new URL('./stockReplicaProcess.js', import.meta.url)),
+  tabs: fileURLToPath(new URL('./tabPairProcess.js', import.meta.url)),
 }
 
 /** Everything the replica says but its reports. */
-export type ReplicaListener = (message: Exclude<FromReplica, { type: 'report' | 'ready' }>) => void
+export type ReplicaListener = (message: Exclude<FromReplica, { type: 'report' | 'ready' | 'stopped' }>) => void
 
 export class ReplicaProcess {
   readonly #child: ChildProcess
@@ -28,7 +29,7 @@ export class ReplicaProcess {
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()))
     child.stderr?.on('data', (chunk: Buffer) => (this.#stderr = (this.#stderr + chunk.toString()).slice(-4_000)))
     child.on('message', (message: FromReplica) => {
-      if (message.type === 'ready') return
+      if (message.type === 'ready' || message.type === 'stopped') return
       if (message.type !== 'report') {
         listener(message)
       } else {
@@ -59,6 +60,10 @@ export class ReplicaProcess {
 
   write(doc: string, write: Write): boolean {
     return this.#send({ type: 'write', doc, write })
+  }
+
+  killTab(tab: number): boolean {
+    return this.#send({ type: 'killTab', tab })
   }
 
   storeFault(fault: LocalStoreFault): boolean {

@@ -15,8 +15,12 @@ export type Lifecycle =
   | 'destroyThenRecreate'
 
 export interface ReplicaConfig {
-  /** `native`: @concord/client over SQLite; `stock`: y-websocket's WebsocketProvider, in memory, no acks. */
-  readonly kind: 'native' | 'stock'
+  /**
+   * `native`: @concord/client over SQLite; `stock`: y-websocket's WebsocketProvider, in memory,
+   * no acks; `tabs`: two native clients as two tabs of one browser (worker threads), sharing one
+   * store and its name, one of which the harness kills now and then.
+   */
+  readonly kind: 'native' | 'stock' | 'tabs'
   readonly storePath: string
   readonly url: string
   readonly documents: readonly string[]
@@ -24,6 +28,8 @@ export interface ReplicaConfig {
   readonly token?: string | undefined
   /** Sabotage: the device store drops some appends while saying they are stored. */
   readonly dropAppends?: boolean
+  /** `tabs`: two tabs (worker threads) sharing one store and this store name over a BroadcastChannel. */
+  readonly tabName?: string | undefined
 }
 
 export type ToReplica =
@@ -34,6 +40,8 @@ export type ToReplica =
   | { readonly type: 'lifecycle'; readonly lifecycle: Lifecycle; readonly doc: string; readonly write: Write }
   /** Arm a fault of the device store (`--storage`). */
   | { readonly type: 'storeFault'; readonly fault: LocalStoreFault }
+  /** Tab pairs: kill tab `tab` at once (as the OS kills a tab), and open it again soon after. */
+  | { readonly type: 'killTab'; readonly tab: number }
   /** Close the client cleanly (everything it was storing stored), then exit. */
   | { readonly type: 'stop' }
 
@@ -60,10 +68,12 @@ export type FromReplica =
   | { readonly type: 'acknowledged'; readonly doc: string; readonly ids: readonly number[] }
   /** The client merged the pending rows `ids` into row `into`: acknowledging `into` acknowledges them all. */
   | { readonly type: 'merged'; readonly doc: string; readonly ids: readonly number[]; readonly into: number }
-  /** `whenSynced()`, called after the write of `element` (and every earlier one to `doc`), resolved. */
-  | { readonly type: 'synced'; readonly doc: string; readonly element: string }
+  /** `whenSynced()`, called after this process (or tab) wrote `elements` to `doc`, resolved. */
+  | { readonly type: 'synced'; readonly doc: string; readonly elements: readonly string[] }
   /** The client told the app of an error (its `error` event). */
   | { readonly type: 'error'; readonly code: string; readonly message: string; readonly doc: string | undefined }
   /** The relay closed the replica's socket with this code (as seen by its WebSocket). */
   | { readonly type: 'closedByRelay'; readonly code: number; readonly reason: string }
   | ({ readonly type: 'report' } & ReplicaReport)
+  /** A tab of a pair closed its client after a `stop`. */
+  | { readonly type: 'stopped' }

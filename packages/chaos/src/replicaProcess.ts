@@ -9,6 +9,8 @@
  * error the client reported, and every close code the relay sent.
  *
  * Usage (by the harness, through `fork`): replicaProcess.js <ReplicaConfig as JSON>
+ * A tab of a tab pair (`tabPairProcess.ts`) runs this same module as a worker
+ * thread, with its config in `workerData` and its messages on `parentPort`.
  */
 import {
   createClient,
@@ -17,6 +19,7 @@ import {
   type LocalStore,
   type WebSocketConstructor,
 } from '@concord/client'
+import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { WebSocket } from 'ws'
 import type { FromReplica, Lifecycle, ReplicaConfig, ToReplica } from './replicaMessages.js'
 import { reportDocument } from './replicaReport.js'
@@ -24,14 +27,19 @@ import { SqliteLocalStore } from './sqliteLocalStore.js'
 import { FaultyLocalStore } from './storageFaults.js'
 import { applyWrite, elementsInUpdate } from './workload.js'
 
-const config = JSON.parse(process.argv[2] ?? 'null') as ReplicaConfig | null
-if (!config || !process.send) {
+const config = (isMainThread ? JSON.parse(process.argv[2] ?? 'null') : workerData) as ReplicaConfig | null
+if (!config || (isMainThread && !process.send)) {
   console.error('usage: replicaProcess.js <config as JSON>, forked with an IPC channel')
   process.exit(2)
 }
 
 const tell = (message: FromReplica): void => {
-  process.send?.(message)
+  if (parentPort) parentPort.postMessage(message)
+  else process.send?.(message)
+}
+const onMessage = (listener: (message: ToReplica) => void): void => {
+  if (parentPort) parentPort.on('message', listener)
+  else process.on('message', listener)
 }
 
 /**
@@ -82,20 +90,20 @@ class ObservedWebSocket extends WebSocket {
 
 let client: ConcordClient
 const handles = new Map<string, DocHandle>()
-/** Per document: the last element written, and whether a `whenSynced()` is outstanding. */
-const lastWritten = new Map<string, string>()
+/** Per document: the elements this process wrote, and whether a `whenSynced()` is outstanding. */
+const written = new Map<string, string[]>()
 const syncWatch = new Map<string, boolean>()
 
 const watchSync = (doc: string): void => {
   const handle = handles.get(doc)
-  const element = lastWritten.get(doc)
-  if (!handle || element === undefined || syncWatch.get(doc)) return
+  const elements = [...(written.get(doc) ?? [])]
+  if (!handle || elements.length === 0 || syncWatch.get(doc)) return
   syncWatch.set(doc, true)
   handle.whenSynced().then(
     () => {
       syncWatch.set(doc, false)
-      tell({ type: 'synced', doc, element })
-      if (lastWritten.get(doc) !== element) watchSync(doc)
+      tell({ type: 'synced', doc, elements })
+      if ((written.get(doc)?.length ?? 0) !== elements.length) watchSync(doc)
     },
     () => syncWatch.set(doc, false),
   )
@@ -106,7 +114,9 @@ const startClient = (): void => {
     url: config.url,
     store: observedStore(),
     WebSocket: ObservedWebSocket as unknown as WebSocketConstructor,
-    shareAcrossTabs: false,
+    // Tabs of a pair share their store's name over a BroadcastChannel, as browser tabs do.
+    shareAcrossTabs: config.tabName !== undefined,
+    ...(config.tabName !== undefined && { name: config.tabName }),
     ...(config.token !== undefined && { auth: config.token }),
     // Short heartbeats and backoff, so a stalled link is noticed and a healed one used within seconds.
     connection: {
@@ -131,7 +141,9 @@ const write = ({ doc, write }: Extract<ToReplica, { type: 'write' }>): void => {
   const handle = handles.get(doc)
   if (!handle) return
   applyWrite(handle.doc, write)
-  lastWritten.set(doc, write.element)
+  const mine = written.get(doc)
+  if (mine) mine.push(write.element)
+  else written.set(doc, [write.element])
   watchSync(doc)
 }
 
@@ -159,13 +171,15 @@ const runLifecycle = (lifecycle: Lifecycle, doc: string): void => {
 startClient()
 await Promise.all([...handles.values()].map((handle) => handle.whenLoaded()))
 
-process.on('message', (message: ToReplica) => {
+onMessage((message: ToReplica) => {
   switch (message.type) {
     case 'write':
       write(message)
       return
     case 'storeFault':
       faulty.inject(message.fault)
+      return
+    case 'killTab':
       return
     case 'lifecycle':
       write({ type: 'write', doc: message.doc, write: message.write })
@@ -185,10 +199,12 @@ process.on('message', (message: ToReplica) => {
       )
       return
     case 'stop':
-      void (replacing ?? Promise.resolve()).then(() => client.destroy()).then(() => process.exit(0))
+      void (replacing ?? Promise.resolve())
+        .then(() => client.destroy())
+        .then(() => (parentPort ? tell({ type: 'stopped' }) : process.exit(0)))
       return
   }
 })
 // The harness went away: do not outlive it.
-process.on('disconnect', () => process.exit(0))
+if (!parentPort) process.on('disconnect', () => process.exit(0))
 tell({ type: 'ready' })

@@ -25,6 +25,7 @@ export interface FaultCounts {
   moves: number
   cluster: number
   storage: number
+  tabKills: number
 }
 
 export interface MidRunChecks {

@@ -65,6 +65,8 @@ export type Step =
       readonly doc: number
       readonly write: Write
     }
+  /** `--lifecycles`: replica 0 is a pair of tabs; one of them is killed, and opened again. */
+  | { readonly kind: 'killTab'; readonly replica: number; readonly tab: number }
   /** Cluster mode: the replica's next connections go to this relay (its current one is cut). */
   | { readonly kind: 'moveReplica'; readonly replica: number; readonly relay: number }
   | ({ readonly kind: 'cluster' } & ClusterFault)
@@ -106,6 +108,8 @@ export const describeStep = (step: Step): string => {
       return `hostile ${step.action} (victim r${step.victim}, seed ${step.seed})`
     case 'lifecycle':
       return `r${step.replica} write ${step.write.element} ${step.write.kind} (seed ${step.write.seed}) then ${step.lifecycle} doc ${step.doc}`
+    case 'killTab':
+      return `kill tab ${step.tab} of r${step.replica}`
     case 'moveReplica':
       return `move r${step.replica} to relay ${step.relay}`
     case 'localStoreFault':
@@ -214,6 +218,9 @@ const addFeatureSteps = (
         // Numbered after the plain writes, so every element of the run stays unique.
         write: randomWrite(random, `s${seed}.${ops + i}`),
       })
+    }
+    for (const { start } of spread(random, ops, Math.max(3, Math.round(ops / 200)))) {
+      add(start, { kind: 'killTab', replica: 0, tab: between(random, 0, 1) })
     }
   }
   const relays = features?.relays ?? 1

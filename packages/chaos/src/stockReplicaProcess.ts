@@ -54,6 +54,7 @@ process.on('message', (message: ToReplica) => {
     }
     case 'lifecycle':
     case 'storeFault':
+    case 'killTab':
       return
     case 'report':
       tell({

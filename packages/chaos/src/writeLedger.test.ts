@@ -13,11 +13,10 @@ describe('WriteLedger', () => {
     expect([...ledger.acknowledged].sort()).toEqual(['s1.0', 's1.1'])
   })
 
-  it('takes a resolved whenSynced as covering every earlier write of that process to that document', () => {
+  it('takes a resolved whenSynced as covering the writes its process or tab made before the call', () => {
     const ledger = new WriteLedger(1, Date.now())
     for (const element of ['s1.0', 's1.1', 's1.2']) ledger.sent(0, 'd', element, false)
-    ledger.sent(0, 'e', 's1.3', false)
-    ledger.heard(0, { type: 'synced', doc: 'd', element: 's1.1' })
+    ledger.heard(0, { type: 'synced', doc: 'd', elements: ['s1.0', 's1.1'] })
     expect([...ledger.syncClaimed]).toEqual(['s1.0', 's1.1'])
   })
 

@@ -15,7 +15,7 @@ interface Sent {
   readonly at: number
 }
 
-type ReplicaMessage = Exclude<FromReplica, { type: 'report' | 'ready' }>
+type ReplicaMessage = Exclude<FromReplica, { type: 'report' | 'ready' | 'stopped' }>
 
 export class WriteLedger {
   readonly attempted = new Set<string>()
@@ -30,8 +30,6 @@ export class WriteLedger {
   readonly relayCloses: string[] = []
   readonly #startedAt: number
   readonly #sent = new Map<string, Sent>()
-  /** Elements in sending order, per `replica:incarnation:doc`. */
-  readonly #order = new Map<string, string[]>()
   readonly #incarnation: number[]
   readonly #killed = new Set<string>()
   readonly #errors: Array<{ replica: number; incarnation: number; at: number; code: string; doc: string | undefined }> =
@@ -73,16 +71,11 @@ export class WriteLedger {
     this.attempted.add(element)
     if (stock) this.stock.add(element)
     this.#sent.set(element, { replica, incarnation, doc, at: Date.now() })
-    const key = `${replica}:${incarnation}:${doc}`
-    const order = this.#order.get(key)
-    if (order) order.push(element)
-    else this.#order.set(key, [element])
     this.#note(element, `sent to r${replica}#${incarnation} (${doc}) ${this.#time()}`)
   }
 
   /** What replica `replica`'s current process said. */
   heard(replica: number, message: ReplicaMessage): void {
-    const incarnation = this.#incarnation[replica]!
     switch (message.type) {
       case 'committed':
         for (const element of message.elements) {
@@ -106,17 +99,20 @@ export class WriteLedger {
         this.#rows.set(`${replica}:${message.doc}:${message.into}`, elements)
         return
       }
-      case 'synced': {
-        const order = this.#order.get(`${replica}:${incarnation}:${message.doc}`) ?? []
-        const upTo = order.indexOf(message.element)
-        for (const element of order.slice(0, upTo + 1)) {
+      case 'synced':
+        for (const element of message.elements) {
           if (!this.syncClaimed.has(element)) this.#note(element, `whenSynced resolved ${this.#time()}`)
           this.syncClaimed.add(element)
         }
         return
-      }
       case 'error':
-        this.#errors.push({ replica, incarnation, at: Date.now(), code: message.code, doc: message.doc })
+        this.#errors.push({
+          replica,
+          incarnation: this.#incarnation[replica]!,
+          at: Date.now(),
+          code: message.code,
+          doc: message.doc,
+        })
         return
       case 'closedByRelay':
         // 1000: a normal close; 1001: the relay went away (SIGTERM); 4408 and 4508: a stalled link.

@@ -34,6 +34,8 @@ const usage = `Usage: pnpm chaos [options]
   --storage        storage faults: the replicas' device stores fail appends (quota, abort),
                    compactions and loads, or write slowly; the relay (one relay only) runs
                    with a DocStore that fails or stalls appends, fails loads, or is full
+  --readers        the last native replica holds a read-only token (the relay requires JWTs)
+                   and writes anyway, as apps do: each of its writes must be refused and told
   --sabotage <what>  break the system on purpose to see the checks fail: relay-store
                    (delete the relay's store at every stop), replica-store (delete a
                    crashed replica's store before its restart), relay-acks-early (the
@@ -63,6 +65,7 @@ const { values } = parseArgs({
     mixed: { type: 'string' },
     cluster: { type: 'string' },
     storage: { type: 'boolean', default: false },
+    readers: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -102,6 +105,7 @@ const features: Features = {
   stock: values.mixed === undefined ? 0 : positive('mixed', values.mixed),
   relays,
   storage: values.storage,
+  readers: values.readers,
 }
 /** The flags that change the schedule, to repeat in a reproduce line. */
 const featureFlags = [
@@ -111,6 +115,7 @@ const featureFlags = [
   values.mixed ? ` --mixed ${values.mixed}` : '',
   values.cluster ? ` --cluster ${values.cluster}` : '',
   values.storage ? ' --storage' : '',
+  values.readers ? ' --readers' : '',
   sabotage ? ` --sabotage ${sabotage}` : '',
 ].join('')
 const seeds = positive('seeds', values.seeds)

@@ -15,7 +15,13 @@ import * as Y from 'yjs'
 import * as prng from 'lib0/prng'
 import { between, createRandom } from './workload.js'
 
-export const hostileActions = ['squat', 'contradict', 'zeroLength', 'garbage', 'authFlood'] as const
+export const hostileActions = ['squat', 'contradict', 'zeroLength', 'garbage', 'authFlood', 'observerTrap'] as const
+
+/**
+ * The map key an honest replica's app observer throws on (`observerTrap`): valid content that an
+ * app's own code chokes on, as a value of an unexpected shape does. The client must carry on.
+ */
+export const observerTrapKey = 'trap'
 export type HostileAction = (typeof hostileActions)[number]
 
 const fromRelay = Symbol('from the relay')
@@ -191,6 +197,16 @@ export class HostileWriter {
           else if (kind === 'update') socket!.sendUpdate(junk)
           else socket!.sendRaw(Uint8Array.of(between(random, 0, 11), ...junk))
           return `garbage (${kind}, ${junk.length} bytes)`
+        })
+      case 'observerTrap':
+        return this.#withSockets(1, async ([socket]) => {
+          const doc = new Y.Doc()
+          Y.applyUpdate(doc, Y.encodeStateAsUpdate(socket!.mirror))
+          const before = Y.encodeStateVector(doc)
+          doc.getMap('map').set(observerTrapKey, between(random, 0, 1_000_000))
+          socket!.sendUpdate(Y.encodeStateAsUpdate(doc, before))
+          doc.destroy()
+          return `set map.${observerTrapKey}, which the honest apps' observers throw on`
         })
       case 'authFlood':
         return this.#withSockets(1, async ([socket]) => {

@@ -99,8 +99,11 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
   }
   const hostile = hasHostileWriter(seed, features)
   // A hostile writer's auth-frame flood costs what it costs in production only with JWTs to check.
-  const jwtSecret = hostile ? newJwtSecret() : undefined
+  const jwtSecret = hostile || features?.readers ? newJwtSecret() : undefined
   const token = jwtSecret && signToken(jwtSecret, 'chaos', { 'chaos*': 'write' })
+  /** `--readers`: the last native replica may only read, and writes anyway. */
+  const reader = features?.readers ? count - 1 : undefined
+  const readToken = jwtSecret && signToken(jwtSecret, 'reader', { 'chaos*': 'read' })
   const fleet = await RelayFleet.start({
     workDir,
     relays: features?.relays ?? 1,
@@ -124,7 +127,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
         storePath: storePathOf(index),
         url: proxies[index]!.url,
         documents,
-        token,
+        token: index === reader ? readToken : token,
         dropAppends: sabotage === 'replica-drops-appends',
       },
       (message) => ledger.heard(index, message),
@@ -159,7 +162,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
       return await replica.report(content)
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error)
-      note(`r${index} stopped answering: ${why}`)
+      note(`r${index} stopped answering: ${why.slice(0, 300)}`)
       if (!unresponsive.has(index)) unresponsive.set(index, `r${index}: ${why.slice(0, 600)}`)
       replicas[index] = undefined
       ledger.killed(index)
@@ -226,7 +229,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
             const index = (step.replica + i) % count
             const replica = replicas[index]
             if (!replica?.alive) continue
-            ledger.sent(index, doc, step.write.element, false)
+            ledger.sent(index, doc, step.write.element, false, index === reader)
             replica.write(doc, step.write)
             return
           }
@@ -375,7 +378,9 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
 
     let reports: ReplicaReport[] = []
     let convergeMs: number | undefined
-    const settled = (report: ReplicaReport, first: ReplicaReport) =>
+    // A reader's own edits can never reach the relay: it is left out of the settle.
+    const settled = (report: ReplicaReport, index: number, first: ReplicaReport) =>
+      index === reader ||
       documents.every((doc) => {
         const mine = report.documents[doc]
         return mine?.pending === 0 && mine.status === 'synced' && mine.stateVector === first.documents[doc]?.stateVector
@@ -383,12 +388,14 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     while (Date.now() - healedAt < settleTimeoutMs) {
       // The cheap report first; the content only once the state vectors agree.
       const states = await reportAll(false)
-      if (states.every((state) => settled(state, states[0]!))) {
+      if (states.every((state, index) => settled(state, index, states[0]!))) {
         reports = await reportAll(true)
-        const same = reports.every((report) =>
-          documents.every((doc) => report.documents[doc]?.content === reports[0]!.documents[doc]?.content),
+        const same = reports.every(
+          (report, index) =>
+            index === reader ||
+            documents.every((doc) => report.documents[doc]?.content === reports[0]!.documents[doc]?.content),
         )
-        if (same && reports.every((report) => settled(report, reports[0]!))) {
+        if (same && reports.every((report, index) => settled(report, index, reports[0]!))) {
           convergeMs = Date.now() - healedAt
           break
         }
@@ -417,6 +424,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
       settleTimeoutMs,
       memory,
       unresponsive: [...unresponsive.values()],
+      reader,
       log,
     })
   } finally {

@@ -21,6 +21,7 @@ import {
 } from '@concord/client'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { WebSocket } from 'ws'
+import { observerTrapKey } from './hostileWriter.js'
 import type { FromReplica, Lifecycle, ReplicaConfig, ToReplica } from './replicaMessages.js'
 import { reportDocument } from './replicaReport.js'
 import { SqliteLocalStore } from './sqliteLocalStore.js'
@@ -126,7 +127,14 @@ const startClient = (): void => {
     },
   })
   client.on('error', (error) => tell({ type: 'error', code: error.code, message: error.message, doc: error.doc }))
-  for (const doc of config.documents) handles.set(doc, client.open(doc))
+  for (const doc of config.documents) {
+    const handle = client.open(doc)
+    // An app observer with a bug: it throws on a value the hostile writer sets (`observerTrap`).
+    handle.doc.getMap('map').observe((event) => {
+      if (event.keysChanged.has(observerTrapKey)) throw new Error('an app observer threw (on purpose)')
+    })
+    handles.set(doc, handle)
+  }
 }
 
 /** Writes that arrive while a lifecycle replaces the client wait for its successor. */

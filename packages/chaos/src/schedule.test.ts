@@ -7,8 +7,8 @@ const firstRound = (steps: readonly Step[]) =>
     if (step.kind === 'write') return [{ kind: 'write', write: step.write }]
     if (step.kind === 'stopRelay') return [{ kind: step.kind, signal: step.signal }]
     if (step.kind === 'restartRelay') return [{ kind: step.kind }]
-    if (step.kind === 'hostile' || step.kind === 'lifecycle' || step.kind === 'moveReplica' || step.kind === 'cluster')
-      return []
+    const added = ['hostile', 'lifecycle', 'killTab', 'moveReplica', 'cluster', 'localStoreFault', 'relayStoreFault']
+    if (added.includes(step.kind)) return []
     return [step]
   })
 

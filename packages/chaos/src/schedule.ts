@@ -29,6 +29,8 @@ export interface Features {
   readonly relays?: number
   /** `--storage`: faults of the replicas' device stores and (single relay) of the relay's DocStore. */
   readonly storage?: boolean
+  /** `--readers`: the last native replica holds a read-only token, and writes anyway, as apps do. */
+  readonly readers?: boolean
 }
 
 export type ClusterFault =

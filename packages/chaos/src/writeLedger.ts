@@ -25,6 +25,8 @@ export class WriteLedger {
   readonly syncClaimed = new Set<string>()
   /** Writes of stock y-websocket replicas (no store, no acks). */
   readonly stock = new Set<string>()
+  /** Writes of a read-only replica (`--readers`): never stored by the relay; the replica must be told. */
+  readonly readOnly = new Set<string>()
   readonly committedBy: Array<Set<string>>
   /** The relay closed an honest replica's socket with a code that is not routine. */
   readonly relayCloses: string[] = []
@@ -66,10 +68,11 @@ export class WriteLedger {
     this.#killed.add(`${replica}:${this.#incarnation[replica]}`)
   }
 
-  sent(replica: number, doc: string, element: string, stock: boolean): void {
+  sent(replica: number, doc: string, element: string, stock: boolean, readOnly = false): void {
     const incarnation = this.#incarnation[replica]!
     this.attempted.add(element)
     if (stock) this.stock.add(element)
+    if (readOnly) this.readOnly.add(element)
     this.#sent.set(element, { replica, incarnation, doc, at: Date.now() })
     this.#note(element, `sent to r${replica}#${incarnation} (${doc}) ${this.#time()}`)
   }

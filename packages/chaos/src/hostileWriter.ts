@@ -27,8 +27,8 @@ export type HostileAction = (typeof hostileActions)[number]
 const fromRelay = Symbol('from the relay')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** One socket of the hostile writer, with a mirror of the document as the relay sent it. */
-class HostileSocket {
+/** One raw concord.v2 socket, with a mirror of one document as the relay sent it. */
+export class HostileSocket {
   readonly mirror = new Y.Doc()
   #synced = false
   #seq = 0

@@ -9,6 +9,7 @@
 import { cp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hostileWriter } from './hostileRun.js'
+import { HostileSocket } from './hostileWriter.js'
 import { LinkProxy } from './linkProxy.js'
 import { newJwtSecret, signToken } from './jwtToken.js'
 import { ReplicaProcess } from './replica.js'
@@ -17,6 +18,7 @@ import { RelayFleet } from './relayFleet.js'
 import { RelayProcess } from './relayProcess.js'
 import { finalChecks, storeCheck, type FaultCounts, type JepsenResult, type MidRunChecks } from './runChecks.js'
 import { createSchedule, describeStep, documentsOf, hasHostileWriter, type Features, type Step } from './schedule.js'
+import { contentOf, stateVectorOf } from './workload.js'
 import { WriteLedger } from './writeLedger.js'
 
 export type { FaultCounts, JepsenResult } from './runChecks.js'
@@ -405,6 +407,24 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     note(convergeMs === undefined ? 'did not converge' : `converged in ${convergeMs} ms`)
     if (convergeMs === undefined) reports = await reportAll(true)
 
+    // What each relay serves a fresh reader, while its clients are still connected.
+    const relayViews: Array<{
+      relay: number
+      doc: string
+      view: { stateVector: string; content: string } | undefined
+    }> = []
+    for (const relay of fleet.running()) {
+      for (const doc of documents) {
+        const socket = new HostileSocket(`ws://127.0.0.1:${fleet.port(relay)}`, doc, token)
+        const synced = await socket.whenSynced(10_000)
+        relayViews.push({
+          relay,
+          doc,
+          view: synced ? { stateVector: stateVectorOf(socket.mirror), content: contentOf(socket.mirror) } : undefined,
+        })
+        socket.close()
+      }
+    }
     await Promise.all(replicas.map((replica) => replica?.stop()))
     // The relays' memory once their clients left, against what it was just after their last start.
     await sleep(1_000)
@@ -425,6 +445,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
       memory,
       unresponsive: [...unresponsive.values()],
       reader,
+      relayViews,
       log,
     })
   } finally {

@@ -69,6 +69,7 @@ export class RelayProcess {
           { stdio: ['ignore', 'pipe', 'pipe'] },
         )
     running.add(child)
+    child.on('error', () => {})
     const exited = new Promise<void>((resolve) =>
       child.once('exit', () => {
         running.delete(child)
@@ -100,7 +101,7 @@ export class RelayProcess {
   injectStoreFault(fault: DocStoreFault): boolean {
     if (!this.child.connected) return false
     try {
-      return this.child.send(fault)
+      return this.child.send(fault, () => {})
     } catch {
       return false
     }

@@ -27,6 +27,8 @@ export class ReplicaProcess {
   private constructor(child: ChildProcess, listener: ReplicaListener) {
     this.#child = child
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()))
+    // A send to a replica that is dying fails with EPIPE; it is dead, which the next report shows.
+    child.on('error', () => {})
     child.stderr?.on('data', (chunk: Buffer) => (this.#stderr = (this.#stderr + chunk.toString()).slice(-4_000)))
     child.on('message', (message: FromReplica) => {
       if (message.type === 'ready' || message.type === 'stopped') return
@@ -108,7 +110,7 @@ export class ReplicaProcess {
   #send(message: ToReplica): boolean {
     if (!this.alive) return false
     try {
-      return this.#child.send(message)
+      return this.#child.send(message, () => {})
     } catch {
       return false
     }

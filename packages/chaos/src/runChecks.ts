@@ -53,7 +53,7 @@ export interface JepsenResult {
   readonly faults: FaultCounts
   /** Honest writes missing at the end whose replica was never told (no typed error). */
   readonly vanished: readonly string[]
-  /** Replicas whose state vector or content differs from the relay's stored state. */
+  /** Replicas, and relays' views, whose state vector or content differs from the relay's stored state. */
   readonly divergent: readonly string[]
   /** Replicas still reporting pending updates after the settle. */
   readonly stillPending: readonly string[]
@@ -120,6 +120,12 @@ export interface FinalCheckInput {
   readonly unresponsive: readonly string[]
   /** `--readers`: the replica with a read-only token; its own edits stay its own. */
   readonly reader: number | undefined
+  /** What each running relay served a fresh reader of each document after the settle. */
+  readonly relayViews: ReadonlyArray<{
+    readonly relay: number
+    readonly doc: string
+    readonly view: { stateVector: string; content: string } | undefined
+  }>
   readonly log: readonly string[]
 }
 
@@ -137,6 +143,12 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
     const reference = storedDoc && { stateVector: stateVectorOf(storedDoc), content: contentOf(storedDoc) }
     if (storedDoc && (storedDoc.store.pendingStructs || storedDoc.store.pendingDs)) {
       problems.push(`the relay's stored ${doc} holds updates no reader can integrate`)
+    }
+    for (const { relay, doc: viewed, view } of input.relayViews) {
+      if (viewed !== doc) continue
+      if (!view || view.stateVector !== reference?.stateVector || view.content !== reference.content) {
+        divergent.add(`relay ${relay}'s view`)
+      }
     }
     for (const [index, report] of reports.entries()) {
       if (index === input.reader) continue

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { createSchedule, type Step } from './schedule.js'
 
 /** The first-round steps, without the fields the flags add. */
-const firstRound = (steps: readonly Step[]) =>
-  steps.flatMap((step) => {
+const firstRound = (steps: readonly Step[]): unknown[] =>
+  steps.flatMap((step): unknown[] => {
     if (step.kind === 'write') return [{ kind: 'write', write: step.write }]
     if (step.kind === 'stopRelay') return [{ kind: step.kind, signal: step.signal }]
     if (step.kind === 'restartRelay') return [{ kind: step.kind }]
@@ -26,7 +26,7 @@ describe('createSchedule', () => {
       seed: 9,
       replicas: 4,
       ops: 800,
-      features: { hostile: true, lifecycles: true, relays: 2 },
+      features: { hostile: true, lifecycles: true, relays: 2, storage: true, readers: true },
     })
     expect(firstRound(flagged)).toEqual(firstRound(plain))
     expect(flagged.some((step) => step.kind === 'lifecycle')).toBe(true)

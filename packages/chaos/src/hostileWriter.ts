@@ -96,7 +96,7 @@ export class HostileSocket {
 }
 
 /** An update that holds one zero-length item in the `elements` array, after its last element. */
-const zeroLengthItemAfterLast = (mirror: Y.Doc, client: number): Uint8Array | undefined => {
+export const zeroLengthItemAfterLast = (mirror: Y.Doc, client: number): Uint8Array | undefined => {
   let item = mirror.getArray('elements')._start
   while (item?.right) item = item.right
   if (!item) return undefined
@@ -114,7 +114,7 @@ const zeroLengthItemAfterLast = (mirror: Y.Doc, client: number): Uint8Array | un
 }
 
 /** An update that inserts `text` at the start of the text, made as `client` from its next clock in `base`. */
-const insertAs = (base: Y.Doc, client: number, text: string): Uint8Array => {
+export const insertAs = (base: Y.Doc, client: number, text: string): Uint8Array => {
   const doc = new Y.Doc()
   Y.applyUpdate(doc, Y.encodeStateAsUpdate(base))
   doc.clientID = client

@@ -61,7 +61,24 @@ export const hostileWriter = ({ fleet, doc, token, replicas, note, midRun, fault
         const report = await replicas[step.victim]?.report(false).catch(() => undefined)
         victim = report?.documents[doc]?.clientId
       }
-      const port = fleet.port(fleet.running()[0] ?? 0)
+      const relay = fleet.running()[0] ?? 0
+      const port = fleet.port(relay)
+      if (step.action === 'queueFlood') {
+        // The flood's documents load slowly: the relay's store stalls their loads (`--storage` only).
+        if (fleet.injectStoreFault(relay, { kind: 'loadStalls', times: 3, ms: 2_500 }) !== 'now') {
+          note(`${describeStep(step)}: skipped, the relay has no faulty store`)
+          return
+        }
+        const before = fleet.rss(relay)
+        const line = await writer.run(step.action, step.seed, undefined).catch((error: unknown) => String(error))
+        // Once the peer left and the loads ended, what it queued must be freed.
+        await new Promise((resolve) => setTimeout(resolve, 3_000))
+        const after = fleet.rss(relay)
+        const grown = before !== undefined && after !== undefined ? after - before : 0
+        midRun.queuedRetainedBytes = Math.max(midRun.queuedRetainedBytes, grown)
+        note(`${describeStep(step)}: ${line}; relay ${relay} memory ${Math.round(grown / 2 ** 20)} MiB above before`)
+        return
+      }
       const action = writer.run(step.action, step.seed, victim).catch((error: unknown) => `failed: ${String(error)}`)
       if (step.action === 'authFlood' && port !== undefined) {
         const slowest = await slowestAnswerDuring(port, action)

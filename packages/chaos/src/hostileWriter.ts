@@ -15,7 +15,22 @@ import * as Y from 'yjs'
 import * as prng from 'lib0/prng'
 import { between, createRandom } from './workload.js'
 
-export const hostileActions = ['squat', 'contradict', 'zeroLength', 'garbage', 'authFlood', 'observerTrap'] as const
+export const hostileActions = [
+  'squat',
+  'contradict',
+  'zeroLength',
+  'garbage',
+  'authFlood',
+  'observerTrap',
+  'queueFlood',
+] as const
+
+/**
+ * What `--hostile` draws from. `queueFlood` needs loads that hang, so it joins only with
+ * `--storage` (and keeps the draws of seeds without it as they were).
+ */
+export const defaultHostileActions = (storage: boolean): readonly HostileAction[] =>
+  storage ? hostileActions : hostileActions.filter((action) => action !== 'queueFlood')
 
 /**
  * The map key an honest replica's app observer throws on (`observerTrap`): valid content that an
@@ -68,6 +83,11 @@ export class HostileSocket {
 
   get open(): boolean {
     return this.#ws.readyState === WebSocket.OPEN
+  }
+
+  /** Resolves true once the socket is open. */
+  whenOpen(): Promise<boolean> {
+    return this.#opened
   }
 
   /** Resolves true once the relay's state arrived, false if it did not within `timeoutMs`. */
@@ -208,6 +228,27 @@ export class HostileWriter {
           doc.destroy()
           return `set map.${observerTrapKey}, which the honest apps' observers throw on`
         })
+      case 'queueFlood': {
+        // Large frames for documents nobody has loaded, while their loads hang; then the peer leaves.
+        const urls = this.#options.urls()
+        if (urls.length === 0) return 'skipped: no relay running'
+        const frames = between(random, 150, 250)
+        for (let round = 0; round < 3; round++) {
+          const socket = new HostileSocket(
+            urls[0]!,
+            `${this.#options.doc}-queued-${seed}-${round}`,
+            this.#options.token,
+          )
+          if (!(await socket.whenOpen())) return 'skipped: no relay answered'
+          const base = new Y.Doc()
+          for (let i = 0; i < frames; i++)
+            socket.sendUpdate(insertAs(base, between(random, 1, 0x7fffffff), 'q'.repeat(64 * 1024)))
+          base.destroy()
+          await sleep(300)
+          socket.close()
+        }
+        return `queued 3 x ${frames} frames of 64 KiB for documents whose loads hang, and left`
+      }
       case 'authFlood':
         return this.#withSockets(1, async ([socket]) => {
           const { token } = this.#options

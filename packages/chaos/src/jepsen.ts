@@ -98,6 +98,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     reloadChecks: 0,
     lostAtReload: new Set(),
     authFloodStallMs: 0,
+    queuedRetainedBytes: 0,
   }
   const hostile = hasHostileWriter(seed, features)
   // A hostile writer's auth-frame flood costs what it costs in production only with JWTs to check.

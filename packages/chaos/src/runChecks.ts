@@ -44,6 +44,8 @@ export interface MidRunChecks {
   readonly lostAtReload: Set<string>
   /** The longest the relay took to answer /healthz during a hostile auth-frame flood. */
   authFloodStallMs: number
+  /** How much more memory a relay held after a queued-frame flood's peer left than before it. */
+  queuedRetainedBytes: number
 }
 
 export interface JepsenResult {
@@ -198,6 +200,11 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
   }
   if (midRun.authFloodStallMs > 1_000) {
     problems.push(`an auth-frame flood stalled the relay: /healthz took ${midRun.authFloodStallMs} ms`)
+  }
+  if (midRun.queuedRetainedBytes > memoryBoundBytes) {
+    problems.push(
+      `a relay kept ${Math.round(midRun.queuedRetainedBytes / 2 ** 20)} MiB more after a peer that queued frames for loading documents left`,
+    )
   }
   for (const [relay, { start, end }] of memory.entries()) {
     if (start !== undefined && end !== undefined && end - start > memoryBoundBytes) {

@@ -5,7 +5,7 @@
  * takes real time, so the interleaving with the network is not replayed
  * exactly; the plan is, and it is what a failure report prints.
  */
-import { hostileActions, type HostileAction } from './hostileWriter.js'
+import { defaultHostileActions, type HostileAction } from './hostileWriter.js'
 import type { Lifecycle } from './replicaMessages.js'
 import type { DocStoreFault, LocalStoreFault } from './storageFaults.js'
 import { between, chance, createRandom, pick, randomWrite, type Random, type Write } from './workload.js'
@@ -199,7 +199,7 @@ const addFeatureSteps = (
 ): void => {
   const everyone = [...Array(replicas).keys()]
   if (hasHostileWriter(seed, features)) {
-    const actions = features?.hostileActions ?? hostileActions
+    const actions = features?.hostileActions ?? defaultHostileActions(features?.storage === true)
     for (const { start } of spread(random, ops, Math.max(6, Math.round(ops / 150)))) {
       add(start, {
         kind: 'hostile',

@@ -23,6 +23,7 @@ export type DocStoreFault =
   | { readonly kind: 'diskFull'; readonly times: number }
   | { readonly kind: 'loadFails'; readonly times: number }
   | { readonly kind: 'appendStalls'; readonly times: number; readonly ms: number }
+  | { readonly kind: 'loadStalls'; readonly times: number; readonly ms: number }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -104,6 +105,7 @@ export class FaultyDocStore implements DocStore {
   readonly #inner: DocStore
   readonly #armed = new Armed<DocStoreFault['kind']>()
   #stallMs = 0
+  #loadStallMs = 0
   readonly #acksEarly: boolean
 
   constructor(inner: DocStore, { acksEarly = false } = {}) {
@@ -118,9 +120,11 @@ export class FaultyDocStore implements DocStore {
   inject(fault: DocStoreFault): void {
     this.#armed.arm(fault.kind, fault.times)
     if (fault.kind === 'appendStalls') this.#stallMs = fault.ms
+    if (fault.kind === 'loadStalls') this.#loadStallMs = fault.ms
   }
 
   async load(doc: string): Promise<Uint8Array[]> {
+    if (this.#armed.take('loadStalls')) await sleep(this.#loadStallMs)
     if (this.#armed.take('loadFails')) throw new Error('the store could not read (injected)')
     return this.#inner.load(doc)
   }

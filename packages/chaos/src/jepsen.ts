@@ -71,7 +71,11 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
   } = options
   const startedAt = Date.now()
   const log: string[] = []
-  const note = (line: string) => log.push(`+${Date.now() - startedAt}ms ${line}`)
+  const note = (line: string) => {
+    log.push(`+${Date.now() - startedAt}ms ${line}`)
+    // CHAOS_VERBOSE=1 prints the operation log as it happens, to see where a run hangs.
+    if (process.env.CHAOS_VERBOSE) console.error(log.at(-1))
+  }
   const faults: FaultCounts = {
     partitions: 0,
     stalls: 0,
@@ -99,6 +103,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     lostAtReload: new Set(),
     authFloodStallMs: 0,
     queuedRetainedBytes: 0,
+    termHangs: 0,
   }
   const hostile = hasHostileWriter(seed, features)
   // A hostile writer's auth-frame flood costs what it costs in production only with JWTs to check.
@@ -339,7 +344,10 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
             note(describeStep(step))
             if (step.signal === 'SIGKILL') faults.relayKills++
             else faults.relayTerms++
-            await fleet.stop(step.relay, step.signal)
+            if (!(await fleet.stop(step.relay, step.signal))) {
+              midRun.termHangs++
+              note(`relay ${step.relay} had not exited 30 s after SIGTERM: SIGKILLed`)
+            }
             // Its replicas move on to another relay, as a load balancer would send them.
             if (fleet.cluster)
               for (const [index, relay] of relayOf.entries()) if (relay === step.relay) move(index, relay + 1)
@@ -430,7 +438,12 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     // The relays' memory once their clients left, against what it was just after their last start.
     await sleep(1_000)
     const memory = Array.from({ length: fleet.count }, (_, i) => ({ start: fleet.startRss[i], end: fleet.rss(i) }))
-    for (let relay = 0; relay < fleet.count; relay++) await fleet.stop(relay, 'SIGTERM')
+    for (let relay = 0; relay < fleet.count; relay++) {
+      if (!(await fleet.stop(relay, 'SIGTERM'))) {
+        midRun.termHangs++
+        note(`relay ${relay} had not exited 30 s after the final SIGTERM: SIGKILLed`)
+      }
+    }
     const stored = await fleet.readStore(documents)
     for (const step of schedule) log.push(`  plan: ${describeStep(step)}`)
     return finalChecks({

@@ -108,11 +108,12 @@ export class RelayFleet {
     return this.#slots[index]?.process?.rss()
   }
 
-  async stop(index: number, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  /** Stops relay `index`; resolves false when it did not exit within 30 s of a SIGTERM (then it was killed). */
+  async stop(index: number, signal: 'SIGKILL' | 'SIGTERM'): Promise<boolean> {
     const slot = this.#slots[index]!
     const stopping = slot.process
     slot.process = undefined
-    await stopping?.stop(signal)
+    return (await stopping?.stop(signal)) ?? true
   }
 
   /** Starts relay `index` if it is down; resolves with its port. */

@@ -122,9 +122,26 @@ export class RelayProcess {
     }
   }
 
-  /** Sends `signal` and resolves once the process has exited. */
-  async stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  /**
+   * Sends `signal` and resolves once the process has exited: true if it did. A relay that has not
+   * exited 30 s after SIGTERM is SIGKILLed, and `stop` resolves false.
+   */
+  async stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<boolean> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
-    await this.exited
+    if (signal === 'SIGKILL') {
+      await this.exited
+      return true
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const exitedInTime = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 30_000))),
+    ])
+    clearTimeout(timer)
+    if (!exitedInTime) {
+      this.child.kill('SIGKILL')
+      await this.exited
+    }
+    return exitedInTime
   }
 }

@@ -46,6 +46,8 @@ export interface MidRunChecks {
   authFloodStallMs: number
   /** How much more memory a relay held after a queued-frame flood's peer left than before it. */
   queuedRetainedBytes: number
+  /** SIGTERMs after which a relay had not exited within 30 s. */
+  termHangs: number
 }
 
 export interface JepsenResult {
@@ -201,6 +203,7 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
   if (midRun.authFloodStallMs > 1_000) {
     problems.push(`an auth-frame flood stalled the relay: /healthz took ${midRun.authFloodStallMs} ms`)
   }
+  if (midRun.termHangs > 0) problems.push(`a relay had not exited 30 s after SIGTERM, ${midRun.termHangs} times`)
   if (midRun.queuedRetainedBytes > memoryBoundBytes) {
     problems.push(
       `a relay kept ${Math.round(midRun.queuedRetainedBytes / 2 ** 20)} MiB more after a peer that queued frames for loading documents left`,

@@ -243,7 +243,7 @@ const addFeatureSteps = (
         const times = between(random, 1, 3)
         const kind = pick(random, ['appendFails', 'diskFull', 'loadFails', 'appendStalls'] as const)
         const fault: DocStoreFault =
-          kind === 'appendStalls' ? { kind, times: times * 5, ms: between(random, 200, 3_000) } : { kind, times }
+          kind === 'appendStalls' ? { kind, times: times * 2, ms: between(random, 200, 3_000) } : { kind, times }
         add(start, { kind: 'relayStoreFault', relay: 0, fault })
       }
     }

@@ -34,6 +34,17 @@ describe('FaultyDocStore', () => {
     expect(store.injected).toBe(2)
   })
 
+  it('keeps appends in order when one stalls', async () => {
+    const store = new FaultyDocStore(new MemoryDocStore())
+    store.inject({ kind: 'appendStalls', times: 1, ms: 100 })
+    const order: number[] = []
+    await Promise.all([
+      store.append('d', Uint8Array.of(1)).then(() => order.push(1)),
+      store.append('d', Uint8Array.of(2)).then(() => order.push(2)),
+    ])
+    expect(order).toEqual([1, 2])
+  })
+
   it('as sabotage, resolves an append before the inner store has it', async () => {
     const store = new FaultyDocStore(new MemoryDocStore(), { acksEarly: true })
     await store.append('d', update)

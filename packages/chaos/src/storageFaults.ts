@@ -129,16 +129,28 @@ export class FaultyDocStore implements DocStore {
     return this.#inner.load(doc)
   }
 
-  async append(doc: string, update: Uint8Array): Promise<void> {
-    if (this.#armed.take('appendStalls')) await sleep(this.#stallMs)
-    if (this.#armed.take('appendFails')) throw new Error('the store could not write (injected)')
-    if (this.#armed.take('diskFull')) throw sqliteFullError()
+  /** The last append: appends resolve in the order they were made (the DocStore contract), stalls too. */
+  #appends: Promise<unknown> = Promise.resolve()
+
+  append(doc: string, update: Uint8Array): Promise<void> {
     if (this.#acksEarly) {
       // Sabotage: resolve now, commit a little later; a crash in between loses an acknowledged update.
       setTimeout(() => void this.#inner.append(doc, update).catch(() => {}), 300)
-      return
+      return Promise.resolve()
     }
-    return this.#inner.append(doc, update)
+    const stall = this.#armed.take('appendStalls')
+    const fail = this.#armed.take('appendFails')
+    const full = !fail && this.#armed.take('diskFull')
+    const previous = this.#appends
+    const appended = (async () => {
+      await previous.catch(() => {})
+      if (stall) await sleep(this.#stallMs)
+      if (fail) throw new Error('the store could not write (injected)')
+      if (full) throw sqliteFullError()
+      await this.#inner.append(doc, update)
+    })()
+    this.#appends = appended
+    return appended
   }
 
   compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {

@@ -21,7 +21,9 @@ const usage = `Usage: pnpm chaos [options]
   --replicas <n>   replica processes per run                      [default 5]
   --ops <n>        writes per run                                  [default 2000]
   --interval <ms>  pause after each write                         [default 5]
-  --in-process     run the in-process simulation instead (--ops is its steps, default 400)
+  --in-process     run the in-process simulation instead (--ops is its steps, default 400);
+                   --storage fails 10% of its appends (kept in memory, sent, retried) and
+                   --lifecycles closes and reopens documents
   --settle <ms>    how long the healed system may take to converge [default 90000]
   --hostile        the seed decides whether a hostile writer joins (4 seeds in 5): clock
                    squatting, contradicting updates, zero-length items, garbage, auth floods
@@ -40,7 +42,9 @@ const usage = `Usage: pnpm chaos [options]
                    (delete the relay's store at every stop), replica-store (delete a
                    crashed replica's store before its restart), relay-acks-early (the
                    relay's store resolves an append 300 ms before it commits), or
-                   replica-drops-appends (a device store drops every 50th local append)
+                   replica-drops-appends (a device store drops every 50th local append);
+                   in process: client-drops-failed-append (with --storage, a failed append
+                   is neither sent nor retried)
   --keep           keep the stores of every run (those of failed runs are always kept)
   --help`
 
@@ -82,8 +86,14 @@ const positive = (name: string, value: string): number => {
   }
   return number
 }
-const sabotages: readonly Sabotage[] = ['relay-store', 'replica-store', 'relay-acks-early', 'replica-drops-appends']
-const sabotage = values.sabotage as Sabotage | undefined
+const sabotages: readonly (Sabotage | 'client-drops-failed-append')[] = [
+  'relay-store',
+  'replica-store',
+  'relay-acks-early',
+  'replica-drops-appends',
+  'client-drops-failed-append',
+]
+const sabotage = values.sabotage as Sabotage | 'client-drops-failed-append' | undefined
 if (sabotage !== undefined && !sabotages.includes(sabotage)) {
   console.error(`--sabotage must be one of ${sabotages.join(', ')}, not ${sabotage}\n\n${usage}`)
   process.exit(2)
@@ -127,14 +137,32 @@ const percentile = (sorted: readonly number[], p: number): number =>
 const runInProcess = (): boolean => {
   const replicas = positive('replicas', values.replicas ?? '4')
   const steps = positive('ops', values.ops ?? '400')
-  const totals = { writes: 0, partitions: 0, crashes: 0, dropped: 0, duplicated: 0, failed: 0 }
+  const totals = {
+    writes: 0,
+    partitions: 0,
+    crashes: 0,
+    dropped: 0,
+    duplicated: 0,
+    failedAppends: 0,
+    reopens: 0,
+    failed: 0,
+  }
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const result = runSimulation({ seed, replicas, steps })
+    const result = runSimulation({
+      seed,
+      replicas,
+      steps,
+      storeFaults: values.storage,
+      lifecycles: values.lifecycles,
+      dropFailedAppends: sabotage === 'client-drops-failed-append',
+    })
     totals.writes += result.writes
     totals.partitions += result.faults.partitions
     totals.crashes += result.faults.crashes
     totals.dropped += result.faults.dropped
     totals.duplicated += result.faults.duplicated
+    totals.failedAppends += result.faults.failedAppends
+    totals.reopens += result.faults.reopens
     if (result.problems.length === 0) continue
     totals.failed++
     console.error(`seed ${seed} FAILED: ${result.problems.join('; ')}\nlog:\n${result.log.join('\n')}`)
@@ -142,6 +170,7 @@ const runInProcess = (): boolean => {
   print(
     `chaos (in process): ${seeds} seeds, ${replicas} replicas, ${totals.writes} writes, ${totals.partitions} partitions, ` +
       `${totals.crashes} crashes, ${totals.dropped} dropped, ${totals.duplicated} duplicated messages, ` +
+      `${totals.failedAppends} failed appends, ${totals.reopens} reopens, ` +
       `failed ${totals.failed}`,
   )
   return totals.failed === 0
@@ -163,7 +192,7 @@ const runProcesses = async (): Promise<boolean> => {
         workDir,
         writeIntervalMs: Number(values.interval),
         settleTimeoutMs: positive('settle', values.settle),
-        sabotage,
+        sabotage: sabotage === 'client-drops-failed-append' ? undefined : sabotage,
         features,
       })
     } catch (error) {

@@ -138,12 +138,11 @@ const canonicalJson = (value: unknown): string =>
 const elementPattern = /^s\d+\.\d+$/
 
 /** The workload's elements an update carries (a local write's, or several once the client merged rows). */
-export const elementsInUpdate = (update: Uint8Array): string[] => {
+export const elementsInUpdate = (update: Uint8Array, pattern = elementPattern): string[] => {
   const found: string[] = []
   for (const struct of Y.decodeUpdate(update).structs) {
     if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentAny)) continue
-    for (const value of struct.content.arr)
-      if (typeof value === 'string' && elementPattern.test(value)) found.push(value)
+    for (const value of struct.content.arr) if (typeof value === 'string' && pattern.test(value)) found.push(value)
   }
   return found
 }

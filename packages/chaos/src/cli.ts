@@ -9,7 +9,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { runJepsen, type JepsenResult } from './jepsen.js'
+import { hostileActions, type HostileAction } from './hostileWriter.js'
+import { runJepsen, type JepsenResult, type Sabotage } from './jepsen.js'
+import type { Features } from './schedule.js'
 import { runSimulation } from './simulation.js'
 
 const usage = `Usage: pnpm chaos [options]
@@ -19,10 +21,30 @@ const usage = `Usage: pnpm chaos [options]
   --replicas <n>   replica processes per run                      [default 5]
   --ops <n>        writes per run                                  [default 2000]
   --interval <ms>  pause after each write                         [default 5]
-  --in-process     run the in-process simulation instead (--ops is its steps, default 400)
+  --in-process     run the in-process simulation instead (--ops is its steps, default 400);
+                   --storage fails 10% of its appends (kept in memory, sent, retried) and
+                   --lifecycles closes and reopens documents
+  --settle <ms>    how long the healed system may take to converge [default 90000]
+  --hostile        the seed decides whether a hostile writer joins (4 seeds in 5): clock
+                   squatting, contradicting updates, zero-length items, garbage, auth floods
+  --hostile-actions <a,b>  only these hostile actions (${hostileActions.join(', ')})
+  --lifecycles     app lifecycles on the native replicas (close and reopen at once, close then
+                   destroy, destroy and recreate), 3 documents per client on one socket, and
+                   replica 0 as two tabs sharing one store, one of which is killed now and then
+  --mixed <n>      n stock y-websocket WebsocketProvider replicas beside the native ones
+  --cluster <n>    n relays (2 or 3) on one PostgreSQL and one redis-server, with their faults
+  --storage        storage faults: the replicas' device stores fail appends (quota, abort),
+                   compactions and loads, or write slowly; the relay (one relay only) runs
+                   with a DocStore that fails or stalls appends, fails loads, or is full
+  --readers        the last native replica holds a read-only token (the relay requires JWTs)
+                   and writes anyway, as apps do: each of its writes must be refused and told
   --sabotage <what>  break the system on purpose to see the checks fail: relay-store
-                   (delete the relay's store at every stop) or replica-store (delete a
-                   crashed replica's store before its restart)
+                   (delete the relay's store at every stop), replica-store (delete a
+                   crashed replica's store before its restart), relay-acks-early (the
+                   relay's store resolves an append 300 ms before it commits), or
+                   replica-drops-appends (a device store drops every 50th local append);
+                   in process: client-drops-failed-append (with --storage, a failed append
+                   is neither sent nor retried)
   --keep           keep the stores of every run (those of failed runs are always kept)
   --help`
 
@@ -40,6 +62,14 @@ const { values } = parseArgs({
     'in-process': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     sabotage: { type: 'string' },
+    settle: { type: 'string', default: '90000' },
+    hostile: { type: 'boolean', default: false },
+    'hostile-actions': { type: 'string' },
+    lifecycles: { type: 'boolean', default: false },
+    mixed: { type: 'string' },
+    cluster: { type: 'string' },
+    storage: { type: 'boolean', default: false },
+    readers: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -56,11 +86,48 @@ const positive = (name: string, value: string): number => {
   }
   return number
 }
-const sabotage = values.sabotage
-if (sabotage !== undefined && sabotage !== 'relay-store' && sabotage !== 'replica-store') {
-  console.error(`--sabotage must be relay-store or replica-store, not ${sabotage}\n\n${usage}`)
+const sabotages: readonly (Sabotage | 'client-drops-failed-append')[] = [
+  'relay-store',
+  'replica-store',
+  'relay-acks-early',
+  'replica-drops-appends',
+  'client-drops-failed-append',
+]
+const sabotage = values.sabotage as Sabotage | 'client-drops-failed-append' | undefined
+if (sabotage !== undefined && !sabotages.includes(sabotage)) {
+  console.error(`--sabotage must be one of ${sabotages.join(', ')}, not ${sabotage}\n\n${usage}`)
   process.exit(2)
 }
+const chosenActions = values['hostile-actions']?.split(',') as HostileAction[] | undefined
+if (chosenActions?.some((action) => !hostileActions.includes(action))) {
+  console.error(`--hostile-actions takes some of ${hostileActions.join(', ')}\n\n${usage}`)
+  process.exit(2)
+}
+const relays = values.cluster === undefined ? 1 : positive('cluster', values.cluster)
+if (relays > 3) {
+  console.error(`--cluster takes 2 or 3 relays\n\n${usage}`)
+  process.exit(2)
+}
+const features: Features = {
+  hostile: values.hostile || chosenActions !== undefined,
+  ...(chosenActions && { hostileActions: chosenActions }),
+  lifecycles: values.lifecycles,
+  stock: values.mixed === undefined ? 0 : positive('mixed', values.mixed),
+  relays,
+  storage: values.storage,
+  readers: values.readers,
+}
+/** The flags that change the schedule, to repeat in a reproduce line. */
+const featureFlags = [
+  features.hostile && !chosenActions ? ' --hostile' : '',
+  chosenActions ? ` --hostile-actions ${chosenActions.join(',')}` : '',
+  features.lifecycles ? ' --lifecycles' : '',
+  values.mixed ? ` --mixed ${values.mixed}` : '',
+  values.cluster ? ` --cluster ${values.cluster}` : '',
+  values.storage ? ' --storage' : '',
+  values.readers ? ' --readers' : '',
+  sabotage ? ` --sabotage ${sabotage}` : '',
+].join('')
 const seeds = positive('seeds', values.seeds)
 const firstSeed = positive('seed', values.seed)
 
@@ -70,14 +137,32 @@ const percentile = (sorted: readonly number[], p: number): number =>
 const runInProcess = (): boolean => {
   const replicas = positive('replicas', values.replicas ?? '4')
   const steps = positive('ops', values.ops ?? '400')
-  const totals = { writes: 0, partitions: 0, crashes: 0, dropped: 0, duplicated: 0, failed: 0 }
+  const totals = {
+    writes: 0,
+    partitions: 0,
+    crashes: 0,
+    dropped: 0,
+    duplicated: 0,
+    failedAppends: 0,
+    reopens: 0,
+    failed: 0,
+  }
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
-    const result = runSimulation({ seed, replicas, steps })
+    const result = runSimulation({
+      seed,
+      replicas,
+      steps,
+      storeFaults: values.storage,
+      lifecycles: values.lifecycles,
+      dropFailedAppends: sabotage === 'client-drops-failed-append',
+    })
     totals.writes += result.writes
     totals.partitions += result.faults.partitions
     totals.crashes += result.faults.crashes
     totals.dropped += result.faults.dropped
     totals.duplicated += result.faults.duplicated
+    totals.failedAppends += result.faults.failedAppends
+    totals.reopens += result.faults.reopens
     if (result.problems.length === 0) continue
     totals.failed++
     console.error(`seed ${seed} FAILED: ${result.problems.join('; ')}\nlog:\n${result.log.join('\n')}`)
@@ -85,6 +170,7 @@ const runInProcess = (): boolean => {
   print(
     `chaos (in process): ${seeds} seeds, ${replicas} replicas, ${totals.writes} writes, ${totals.partitions} partitions, ` +
       `${totals.crashes} crashes, ${totals.dropped} dropped, ${totals.duplicated} duplicated messages, ` +
+      `${totals.failedAppends} failed appends, ${totals.reopens} reopens, ` +
       `failed ${totals.failed}`,
   )
   return totals.failed === 0
@@ -99,12 +185,21 @@ const runProcesses = async (): Promise<boolean> => {
     const workDir = await mkdtemp(join(tmpdir(), `concord-chaos-${seed}-`))
     let result: JepsenResult
     try {
-      result = await runJepsen({ seed, replicas, ops, workDir, writeIntervalMs: Number(values.interval), sabotage })
+      result = await runJepsen({
+        seed,
+        replicas,
+        ops,
+        workDir,
+        writeIntervalMs: Number(values.interval),
+        settleTimeoutMs: positive('settle', values.settle),
+        sabotage: sabotage === 'client-drops-failed-append' ? undefined : sabotage,
+        features,
+      })
     } catch (error) {
       // The harness itself broke (a process that would not start, a replica that stopped answering).
       console.error(
         `seed ${seed} ABORTED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n` +
-          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${featureFlags}\n` +
           `  stores: ${workDir}`,
       )
       return false
@@ -118,7 +213,13 @@ const runProcesses = async (): Promise<boolean> => {
         `recovered ${set.recovered}; relay store checked at ${result.midRun.relayStoreChecks} stops ` +
         `(${result.midRun.lostAtRelayStop.size} missing, ${result.midRun.unreadableAtRelayStop.size} stored but unreadable), ${result.midRun.reloadChecks} reloads ` +
         `(${result.midRun.lostAtReload.size} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
-        `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs; ` +
+        `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs, ` +
+        `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.tabKills} tab kills, ${faults.moves} moves, ${faults.cluster} database faults, ${faults.storage} storage faults; ` +
+        `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size}, vanished ${result.vanished.length}; ` +
+        (result.midRun.authFloodStallMs > 0
+          ? `/healthz during auth floods within ${result.midRun.authFloodStallMs} ms; `
+          : '') +
+        `errors told ${JSON.stringify(result.errorCounts)}; ` +
         `converged in ${result.convergeMs ?? 'never'} ms${failed ? ' FAILED' : ''}`,
     )
     if (failed) {
@@ -126,7 +227,7 @@ const runProcesses = async (): Promise<boolean> => {
       await writeFile(logPath, `${result.log.join('\n')}\n`)
       console.error(
         `seed ${seed} FAILED: ${result.problems.join('; ')}\n` +
-          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${sabotage ? ` --sabotage ${sabotage}` : ''}\n` +
+          `  reproduce: pnpm chaos --seeds 1 --seed ${seed} --replicas ${replicas} --ops ${ops}${featureFlags}\n` +
           `  operation log and stores: ${logPath}\n` +
           result.log.filter((line) => !line.startsWith('  plan: ')).join('\n'),
       )
@@ -145,6 +246,7 @@ const runProcesses = async (): Promise<boolean> => {
       `${sum((r) => r.faults.partitions + r.faults.stalls)} partitions, ${sum((r) => r.faults.relayKills + r.faults.relayTerms)} relay kills ` +
       `(${sum((r) => r.faults.relayKills)} SIGKILL), ${sum((r) => r.faults.replicaCrashes)} replica crashes, ` +
       `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length + r.midRun.lostAtRelayStop.size + r.midRun.lostAtReload.size)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
+      `whenSynced but unstored ${sum((r) => r.midRun.syncedButMissingAtStop.size)}, vanished ${sum((r) => r.vanished.length)}, ` +
       `acknowledged but unreadable at a relay stop ${sum((r) => r.midRun.unreadableAtRelayStop.size)}, ` +
       `divergent ${sum((r) => (r.divergent.length > 0 ? 1 : 0))}, still pending ${sum((r) => r.stillPending.length)}; ` +
       `converged p50 ${percentile(converge, 50)} ms, p99 ${percentile(converge, 99)} ms; ` +

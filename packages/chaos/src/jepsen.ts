@@ -1,22 +1,29 @@
 /**
- * Owns one Jepsen-style run of real processes: the relay as a child process
- * on SQLite, N replica processes each with its own store on disk, a TCP
- * proxy on each replica's link, and the seed's schedule of writes and
- * faults. At the end everything is healed and left to settle, and the run is
- * checked: every replica and the relay's store identical, nothing
- * acknowledged or committed lost, nothing unexpected, nothing left pending.
+ * Owns one Jepsen-style run of real processes: the relays (one on SQLite, or
+ * a cluster on PostgreSQL and Redis), N replica processes each with its own
+ * store on disk, stock y-websocket replicas and a hostile writer when the
+ * flags say so, a TCP proxy on each replica's link, and the seed's schedule
+ * of writes, faults and app lifecycles. At the end everything is healed and
+ * left to settle, and the run is checked (`runChecks.ts`).
  */
-import { cp, mkdir, rm } from 'node:fs/promises'
+import { cp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SqliteDocStore } from '@concord/relay/sqlite'
-import * as Y from 'yjs'
+import { hostileWriter } from './hostileRun.js'
+import { HostileSocket } from './hostileWriter.js'
 import { LinkProxy } from './linkProxy.js'
+import { newJwtSecret, signToken } from './jwtToken.js'
 import { ReplicaProcess } from './replica.js'
 import type { ReplicaReport } from './replicaMessages.js'
+import { RelayFleet } from './relayFleet.js'
 import { RelayProcess } from './relayProcess.js'
-import { createSchedule, describeStep, type Step } from './schedule.js'
-import { checkSet, type SetCheck } from './setChecker.js'
-import { contentOf, elementsOf, stateVectorOf } from './workload.js'
+import { finalChecks, storeCheck, type FaultCounts, type JepsenResult, type MidRunChecks } from './runChecks.js'
+import { createSchedule, describeStep, documentsOf, hasHostileWriter, type Features, type Step } from './schedule.js'
+import { contentOf, stateVectorOf } from './workload.js'
+import { WriteLedger } from './writeLedger.js'
+
+export type { FaultCounts, JepsenResult } from './runChecks.js'
+
+export type Sabotage = 'relay-store' | 'replica-store' | 'relay-acks-early' | 'replica-drops-appends'
 
 export interface JepsenOptions {
   readonly seed: number
@@ -35,91 +42,20 @@ export interface JepsenOptions {
   readonly minRelayUptimeMs?: number
   /**
    * Breaks the system on purpose, to show the checks catch it: `relay-store` deletes the relay's
-   * SQLite files at every stop, `replica-store` deletes a crashed replica's store before its restart.
+   * SQLite files at every stop, `replica-store` deletes a crashed replica's store before its restart,
+   * `relay-acks-early` runs the relay on a DocStore whose append resolves 300 ms before it commits,
+   * `replica-drops-appends` gives replicas a device store that drops every 50th local append while
+   * saying it stored it.
    */
-  readonly sabotage?: 'relay-store' | 'replica-store' | undefined
+  readonly sabotage?: Sabotage | undefined
+  /** The faults and actors beyond the first round's. */
+  readonly features?: Features | undefined
 }
 
-export interface FaultCounts {
-  partitions: number
-  stalls: number
-  delays: number
-  replicaCrashes: number
-  relayKills: number
-  relayTerms: number
-}
-
-export interface JepsenResult {
-  readonly seed: number
-  /**
-   * After every relay stop, its store was read before it restarted: every write acknowledged
-   * before the stop must be in it. After every replica restart, every write it ever committed
-   * must be in its reloaded document.
-   */
-  readonly midRun: {
-    readonly relayStoreChecks: number
-    /** Acknowledged before a stop, and not in the relay's store at all. */
-    readonly lostAtRelayStop: ReadonlySet<string>
-    /**
-     * Acknowledged before a stop, and in the store, but not readable: the update that holds it
-     * depends on one the relay forwarded before it was durable and lost in the crash, so it waits
-     * until a replica sends that one again.
-     */
-    readonly unreadableAtRelayStop: ReadonlySet<string>
-    readonly reloadChecks: number
-    readonly lostAtReload: ReadonlySet<string>
-  }
-  readonly set: SetCheck
-  readonly faults: FaultCounts
-  /** Replicas, and the relay's store, whose state vector or content differs from replica 0's. */
-  readonly divergent: readonly string[]
-  /** Replicas still reporting pending updates after the settle. */
-  readonly stillPending: readonly string[]
-  /** From the last heal until every replica was synced and identical; undefined if it never was. */
-  readonly convergeMs: number | undefined
-  readonly problems: readonly string[]
-  /** The schedule and what happened, with times since the start. */
-  readonly log: readonly string[]
-}
-
-const document = 'chaos'
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** A list for a problem line: its length, and its first elements. */
-const listed = (elements: readonly string[]): string =>
-  `${elements.length} (${elements.slice(0, 20).join(', ')}${elements.length > 20 ? ', ...' : ''})`
 
 const removeSqlite = (path: string) =>
   Promise.all(['', '-wal', '-shm'].map((suffix) => rm(`${path}${suffix}`, { force: true })))
-
-/** The document as the relay stored it, read with the relay's own store while the relay is down. */
-const readRelayStore = async (relayDir: string): Promise<Y.Doc> => {
-  const store = new SqliteDocStore(RelayProcess.storePath(relayDir))
-  const doc = new Y.Doc()
-  try {
-    const updates = await store.load(document)
-    if (updates.length > 0) Y.applyUpdate(doc, Y.mergeUpdates(updates))
-  } finally {
-    await store.close()
-  }
-  return doc
-}
-
-/** The elements in updates the document holds but cannot integrate yet, for want of an update they depend on. */
-const elementsWaitingIn = (doc: Y.Doc): Set<string> => {
-  const waiting = new Set<string>()
-  const pending = doc.store.pendingStructs
-  if (!pending) return waiting
-  // Yjs keeps pending structs in its v2 encoding.
-  for (const struct of Y.decodeUpdateV2(pending.update).structs) {
-    if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentAny)) continue
-    for (const value of struct.content.arr) if (typeof value === 'string') waiting.add(value)
-  }
-  return waiting
-}
-
-const sameState = (a: { stateVector: string; content: string }, b: { stateVector: string; content: string }) =>
-  a.stateVector === b.stateVector && a.content === b.content
 
 export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> => {
   const {
@@ -131,78 +67,178 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     settleTimeoutMs = 90_000,
     minRelayUptimeMs = 1_000,
     sabotage,
+    features,
   } = options
   const startedAt = Date.now()
   const log: string[] = []
-  const note = (line: string) => log.push(`+${Date.now() - startedAt}ms ${line}`)
-  const faults: FaultCounts = { partitions: 0, stalls: 0, delays: 0, replicaCrashes: 0, relayKills: 0, relayTerms: 0 }
-  const attempted = new Set<string>()
-  const committed = new Set<string>()
-  const acknowledged = new Set<string>()
-  /** Which elements each replica's store row holds: `replica:row`. A row holds several once the client merges rows. */
-  const elementsOfRow = new Map<string, string[]>()
-  const problems: string[] = []
-  /** What the harness heard of each write, for the log of a failed seed. */
-  const history = new Map<string, string>()
-  const committedBy = Array.from({ length: count }, () => new Set<string>())
-  /** Checks made while the run goes on: at each relay stop, and at each replica restart. */
-  const midRun = {
+  const note = (line: string) => {
+    log.push(`+${Date.now() - startedAt}ms ${line}`)
+    // CHAOS_VERBOSE=1 prints the operation log as it happens, to see where a run hangs.
+    if (process.env.CHAOS_VERBOSE) console.error(log.at(-1))
+  }
+  const faults: FaultCounts = {
+    partitions: 0,
+    stalls: 0,
+    delays: 0,
+    replicaCrashes: 0,
+    relayKills: 0,
+    relayTerms: 0,
+    hostile: 0,
+    lifecycles: 0,
+    moves: 0,
+    cluster: 0,
+    storage: 0,
+    tabKills: 0,
+  }
+  const documents = documentsOf(features)
+  const stockCount = features?.stock ?? 0
+  const total = count + stockCount
+  const ledger = new WriteLedger(total, startedAt)
+  const midRun: MidRunChecks = {
     relayStoreChecks: 0,
-    lostAtRelayStop: new Set<string>(),
-    unreadableAtRelayStop: new Set<string>(),
+    lostAtRelayStop: new Set(),
+    unreadableAtRelayStop: new Set(),
+    syncedButMissingAtStop: new Set(),
     reloadChecks: 0,
-    lostAtReload: new Set<string>(),
+    lostAtReload: new Set(),
+    authFloodStallMs: 0,
+    queuedRetainedBytes: 0,
+    termHangs: 0,
+  }
+  const hostile = hasHostileWriter(seed, features)
+  // A hostile writer's auth-frame flood costs what it costs in production only with JWTs to check.
+  const jwtSecret = hostile || features?.readers ? newJwtSecret() : undefined
+  const token = jwtSecret && signToken(jwtSecret, 'chaos', { 'chaos*': 'write' })
+  /** `--readers`: the last native replica may only read, and writes anyway. */
+  const reader = features?.readers ? count - 1 : undefined
+  const readToken = jwtSecret && signToken(jwtSecret, 'reader', { 'chaos*': 'read' })
+  const fleet = await RelayFleet.start({
+    workDir,
+    relays: features?.relays ?? 1,
+    jwtSecret,
+    variant: {
+      faultyStore: features?.storage === true || sabotage === 'relay-acks-early',
+      acksEarly: sabotage === 'relay-acks-early',
+    },
+  })
+  /** Which relay each replica's link goes to. */
+  const relayOf = Array.from({ length: total }, (_, i) => i % fleet.count)
+  const proxies = await Promise.all(relayOf.map((relay) => LinkProxy.start(fleet.port(relay)!)))
+  const storePathOf = (index: number) => join(workDir, `replica-${index}.sqlite`)
+  const replicas: Array<ReplicaProcess | undefined> = Array.from({ length: total }, () => undefined)
+  const startReplica = async (index: number): Promise<void> => {
+    ledger.restarted(index)
+    replicas[index] = await ReplicaProcess.start(
+      {
+        // With --lifecycles, replica 0 is a pair of tabs sharing one store.
+        kind: index >= count ? 'stock' : index === 0 && features?.lifecycles ? 'tabs' : 'native',
+        storePath: storePathOf(index),
+        url: proxies[index]!.url,
+        documents,
+        token: index === reader ? readToken : token,
+        dropAppends: sabotage === 'replica-drops-appends',
+      },
+      (message) => ledger.heard(index, message),
+    )
+  }
+  /** Points replica `index`'s link at relay `relay` (or the next one running) and makes it reconnect. */
+  const move = (index: number, relay: number): void => {
+    const running = fleet.running()
+    if (running.length === 0) return
+    const target = running.includes(relay)
+      ? relay
+      : running[(running.findIndex((i) => i > relay) + 1) % running.length]!
+    relayOf[index] = target
+    proxies[index]!.retarget(fleet.port(target)!)
+    proxies[index]!.resetConnections()
+  }
+  // Process restarts run in the background while writes go on; each replica's, and each relay's, in order.
+  const relayWork = Array.from({ length: fleet.count }, () => Promise.resolve())
+  const replicaWork = Array.from({ length: total }, () => Promise.resolve())
+  let sideWork = Promise.resolve()
+  const writer = hostile
+    ? hostileWriter({ fleet, doc: documents[0]!, token, replicas, note, midRun, faults })
+    : undefined
+
+  /** Replicas that stopped answering (a crash, or an event loop stuck), with why. */
+  const unresponsive = new Map<number, string>()
+  /** A replica's report; a replica that does not answer is killed, set aside and counted as a problem. */
+  const reportOf = async (index: number, content: boolean): Promise<ReplicaReport | undefined> => {
+    const replica = replicas[index]
+    if (!replica) return undefined
+    try {
+      return await replica.report(content)
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error)
+      note(`r${index} stopped answering: ${why.slice(0, 300)}`)
+      if (!unresponsive.has(index)) unresponsive.set(index, `r${index}: ${why.slice(0, 600)}`)
+      replicas[index] = undefined
+      ledger.killed(index)
+      await replica.kill()
+      return undefined
+    }
+  }
+  /** The reports of every replica still answering (those that stop answering are restarted for the next round). */
+  const reportAll = async (content: boolean): Promise<ReplicaReport[]> => {
+    const reports = await Promise.all(replicas.map((_, index) => reportOf(index, content)))
+    await Promise.all(replicas.map((replica, index) => (replica ? undefined : startReplica(index))))
+    return reports.map((report) => report ?? { documents: {} })
   }
 
-  const relayDir = join(workDir, 'relay')
-  await mkdir(relayDir, { recursive: true })
-  let relay: RelayProcess | undefined = await RelayProcess.start(relayDir)
-  let relayStartedAt = Date.now()
-  const proxies = await Promise.all(Array.from({ length: count }, () => LinkProxy.start(relay!.port)))
-  const storePathOf = (index: number) => join(workDir, `replica-${index}.sqlite`)
-  const replicas: Array<ReplicaProcess | undefined> = Array.from({ length: count }, () => undefined)
-  const startReplica = async (index: number): Promise<void> => {
-    replicas[index] = await ReplicaProcess.start(storePathOf(index), proxies[index]!.url, document, {
-      committed: (element, id) => {
-        history.set(element, `r${index} row ${id} committed +${Date.now() - startedAt}ms`)
-        committed.add(element)
-        committedBy[index]!.add(element)
-        elementsOfRow.set(`${index}:${id}`, [element])
-      },
-      acknowledged: (ids) => {
-        for (const id of ids) {
-          for (const element of elementsOfRow.get(`${index}:${id}`) ?? []) {
-            acknowledged.add(element)
-            history.set(element, `${history.get(element)}, acknowledged +${Date.now() - startedAt}ms`)
-          }
-        }
-      },
-      merged: (ids, into) => {
-        const elements = ids.flatMap((id) => elementsOfRow.get(`${index}:${id}`) ?? [])
-        for (const id of ids) elementsOfRow.delete(`${index}:${id}`)
-        elementsOfRow.set(`${index}:${into}`, elements)
-        for (const element of elements) history.set(element, `${history.get(element)}, merged into row ${into}`)
-      },
-    })
+  /** At each relay stop: every write acknowledged, or covered by a resolved whenSynced, is in the store. */
+  const checkStoreAtStop = async (label: string): Promise<void> => {
+    const acknowledged = [...ledger.acknowledged]
+    const claimed = [...ledger.syncClaimed].filter((element) => !ledger.acknowledged.has(element))
+    const stored = await fleet.readStore(documents)
+    const result = storeCheck(stored, acknowledged, claimed)
+    midRun.relayStoreChecks++
+    for (const element of result.missing) midRun.lostAtRelayStop.add(element)
+    for (const element of result.unreadable) midRun.unreadableAtRelayStop.add(element)
+    for (const element of result.claimedMissing) midRun.syncedButMissingAtStop.add(element)
+    const bad = [...result.missing, ...result.claimedMissing]
+    if (bad.length > 0 && !fleet.cluster) {
+      await cp(fleet.sqliteDir, join(workDir, `relay-at-stop-${midRun.relayStoreChecks}`), { recursive: true })
+    }
+    note(
+      `store at ${label}: ${acknowledged.length} acknowledged, ${claimed.length} more covered by whenSynced; ` +
+        `${result.missing.length} acknowledged missing (${result.unreadable.length} more stored but waiting), ` +
+        `${result.claimedMissing.length} covered by whenSynced missing` +
+        (bad.length > 0
+          ? `: ${bad
+              .slice(0, 10)
+              .map((e) => `${e} (${ledger.history(e)})`)
+              .join('; ')}`
+          : ''),
+    )
   }
-  // Process restarts run in the background while writes go on; each replica's, and the relay's, in order.
-  let relayWork = Promise.resolve()
-  const replicaWork = Array.from({ length: count }, () => Promise.resolve())
 
   try {
     await Promise.all(replicas.map((_, index) => startReplica(index)))
-    const schedule = createSchedule({ seed, replicas: count, ops })
-    note(`seed ${seed}: ${count} replicas, ${ops} writes, ${schedule.length - ops} fault steps`)
+    const schedule = createSchedule({ seed, replicas: count, ops, features })
+    note(
+      `seed ${seed}: ${count} replicas${stockCount > 0 ? ` and ${stockCount} stock` : ''}, ${fleet.count} relay(s), ` +
+        `${documents.length} document(s), ${ops} writes, ${schedule.length - ops} other steps` +
+        (hostile ? ', a hostile writer' : ''),
+    )
 
     const run = (step: Step): void => {
       switch (step.kind) {
         case 'write': {
+          const doc = documents[step.doc]!
+          if (step.replica >= count) {
+            const replica = replicas[step.replica]
+            if (!replica?.alive) return
+            ledger.sent(step.replica, doc, step.write.element, true)
+            replica.write(doc, step.write)
+            return
+          }
           // A crashed replica's writes go to the next one that runs, as its user would move on.
           for (let i = 0; i < count; i++) {
-            const replica = replicas[(step.replica + i) % count]
+            const index = (step.replica + i) % count
+            const replica = replicas[index]
             if (!replica?.alive) continue
-            attempted.add(step.write.element)
-            replica.write(step.write)
+            ledger.sent(index, doc, step.write.element, false, index === reader)
+            replica.write(doc, step.write)
             return
           }
           note(`no replica running: ${step.write.element} not attempted`)
@@ -231,6 +267,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
             note(describeStep(step))
             faults.replicaCrashes++
             replicas[step.replica] = undefined
+            ledger.killed(step.replica)
             await replica.kill()
           })
           return
@@ -238,56 +275,98 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
           replicaWork[step.replica] = replicaWork[step.replica]!.then(async () => {
             if (replicas[step.replica]) return
             note(describeStep(step))
-            const expected = [...committedBy[step.replica]!]
+            const expected = [...ledger.committedBy[step.replica]!]
             if (sabotage === 'replica-store') await removeSqlite(storePathOf(step.replica))
             await startReplica(step.replica)
-            const reloaded = new Set((await replicas[step.replica]!.report(true)).elements)
+            const report = await reportOf(step.replica, true)
+            if (!report) return
+            const reloaded = new Set(Object.values(report.documents).flatMap((doc) => doc.elements))
             const missing = expected.filter((element) => !reloaded.has(element))
             midRun.reloadChecks++
             for (const element of missing) midRun.lostAtReload.add(element)
             if (missing.length > 0) note(`r${step.replica} reloaded without ${missing.length} committed writes`)
           })
           return
+        case 'lifecycle': {
+          const replica = replicas[step.replica]
+          if (!replica?.alive) return
+          note(describeStep(step))
+          faults.lifecycles++
+          ledger.sent(step.replica, documents[step.doc]!, step.write.element, false)
+          replica.lifecycle(step.lifecycle, documents[step.doc]!, step.write)
+          return
+        }
+        case 'hostile':
+          if (!writer) return
+          sideWork = sideWork.then(() => writer.act(step))
+          return
+        case 'killTab': {
+          const replica = replicas[step.replica]
+          if (!replica?.alive) return
+          note(describeStep(step))
+          faults.tabKills++
+          // What the killed tab had not stored is lost with it, as with a crashed replica.
+          ledger.killed(step.replica)
+          ledger.restarted(step.replica)
+          replica.killTab(step.tab)
+          return
+        }
+        case 'moveReplica':
+          note(describeStep(step))
+          faults.moves++
+          move(step.replica, step.relay)
+          return
+        case 'localStoreFault': {
+          const replica = replicas[step.replica]
+          if (!replica?.alive) return
+          note(describeStep(step))
+          faults.storage++
+          replica.storeFault(step.fault)
+          return
+        }
+        case 'relayStoreFault': {
+          const when = fleet.injectStoreFault(step.relay, step.fault)
+          if (!when) return
+          note(`${describeStep(step)}, ${when}`)
+          faults.storage++
+          return
+        }
+        case 'cluster':
+          sideWork = sideWork.then(async () => {
+            faults.cluster++
+            note(await fleet.inject(step))
+          })
+          return
         case 'stopRelay':
-          relayWork = relayWork.then(async () => {
-            if (!relay) return
-            await sleep(relayStartedAt + minRelayUptimeMs - Date.now())
+          relayWork[step.relay] = relayWork[step.relay]!.then(async () => {
+            if (!fleet.alive(step.relay)) return
+            await sleep(fleet.startedAt(step.relay) + minRelayUptimeMs - Date.now())
             note(describeStep(step))
             if (step.signal === 'SIGKILL') faults.relayKills++
             else faults.relayTerms++
-            const stopping = relay
-            relay = undefined
-            await stopping.stop(step.signal)
-            if (sabotage === 'relay-store') await removeSqlite(RelayProcess.storePath(relayDir))
-            // Every ack the harness has heard of was sent before the relay died: it must be in the store.
-            const expected = [...acknowledged]
-            const storedDoc = await readRelayStore(relayDir)
-            const stored = new Set(elementsOf(storedDoc).toArray())
-            const waiting = elementsWaitingIn(storedDoc)
-            const missing = expected.filter((element) => !stored.has(element))
-            midRun.relayStoreChecks++
-            // Keep the store as it was, for the post-mortem.
-            if (missing.length > 0)
-              await cp(relayDir, join(workDir, `relay-at-stop-${midRun.relayStoreChecks}`), { recursive: true })
-            for (const element of missing) {
-              if (waiting.has(element)) midRun.unreadableAtRelayStop.add(element)
-              else midRun.lostAtRelayStop.add(element)
+            if (!(await fleet.stop(step.relay, step.signal))) {
+              midRun.termHangs++
+              note(`relay ${step.relay} had not exited 30 s after SIGTERM: SIGKILLed`)
             }
-            note(
-              `relay store after ${step.signal}: ${expected.length} acknowledged, ${missing.length} missing` +
-                (missing.length > 0
-                  ? ` (${missing.filter((e) => waiting.has(e)).length} stored but waiting): ${missing.map((element) => `${element} (${history.get(element)})`).join('; ')}`
-                  : ''),
-            )
+            // Its replicas move on to another relay, as a load balancer would send them.
+            if (fleet.cluster)
+              for (const [index, relay] of relayOf.entries()) if (relay === step.relay) move(index, relay + 1)
+            if (sabotage === 'relay-store' && !fleet.cluster)
+              await removeSqlite(RelayProcess.storePath(fleet.sqliteDir))
+            // Every ack the harness has heard of was sent before the relay died: it must be in the store.
+            await checkStoreAtStop(`${step.signal} of relay ${step.relay}`)
           })
           return
         case 'restartRelay':
-          relayWork = relayWork.then(async () => {
-            if (relay) return
-            relay = await RelayProcess.start(relayDir)
-            relayStartedAt = Date.now()
-            note(`${describeStep(step)} on port ${relay.port}`)
-            for (const proxy of proxies) proxy.retarget(relay.port)
+          relayWork[step.relay] = relayWork[step.relay]!.then(async () => {
+            if (fleet.alive(step.relay)) return
+            const port = await fleet.restart(step.relay).catch((error: unknown) => {
+              note(`relay ${step.relay} did not start: ${String(error)}`)
+              return undefined
+            })
+            if (port === undefined) return
+            note(`${describeStep(step)} on port ${port}`)
+            for (const [index, relay] of relayOf.entries()) if (relay === step.relay) proxies[index]!.retarget(port)
           })
           return
       }
@@ -299,11 +378,10 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     }
 
     // Heal everything and let it settle.
-    await Promise.all([relayWork, ...replicaWork])
-    if (!relay) {
-      relay = await RelayProcess.start(relayDir)
-      for (const proxy of proxies) proxy.retarget(relay.port)
-    }
+    await Promise.all([...relayWork, ...replicaWork, sideWork])
+    await fleet.healDatabases()
+    for (let relay = 0; relay < fleet.count; relay++) await fleet.restart(relay)
+    for (const [index, relay] of relayOf.entries()) proxies[index]!.retarget(fleet.port(relay)!)
     for (const proxy of proxies) proxy.heal()
     await Promise.all(replicas.map((replica, index) => (replica ? undefined : startReplica(index))))
     const healedAt = Date.now()
@@ -311,55 +389,83 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
 
     let reports: ReplicaReport[] = []
     let convergeMs: number | undefined
+    // A reader's own edits can never reach the relay: it is left out of the settle.
+    const settled = (report: ReplicaReport, index: number, first: ReplicaReport) =>
+      index === reader ||
+      documents.every((doc) => {
+        const mine = report.documents[doc]
+        return mine?.pending === 0 && mine.status === 'synced' && mine.stateVector === first.documents[doc]?.stateVector
+      })
     while (Date.now() - healedAt < settleTimeoutMs) {
       // The cheap report first; the content only once the state vectors agree.
-      const states = await Promise.all(replicas.map((replica) => replica!.report(false)))
-      const settled = (report: ReplicaReport) =>
-        report.pending === 0 && report.status === 'synced' && report.stateVector === states[0]!.stateVector
-      if (states.every(settled)) {
-        reports = await Promise.all(replicas.map((replica) => replica!.report(true)))
-        if (reports.every((report) => settled(report) && sameState(report, reports[0]!))) {
+      const states = await reportAll(false)
+      if (states.every((state, index) => settled(state, index, states[0]!))) {
+        reports = await reportAll(true)
+        const same = reports.every(
+          (report, index) =>
+            index === reader ||
+            documents.every((doc) => report.documents[doc]?.content === reports[0]!.documents[doc]?.content),
+        )
+        if (same && reports.every((report, index) => settled(report, index, reports[0]!))) {
           convergeMs = Date.now() - healedAt
           break
         }
       }
-      await sleep(50)
+      await sleep(100)
     }
     note(convergeMs === undefined ? 'did not converge' : `converged in ${convergeMs} ms`)
-    if (convergeMs === undefined) reports = await Promise.all(replicas.map((replica) => replica!.report(true)))
-    if (convergeMs === undefined) problems.push(`not converged ${settleTimeoutMs} ms after the last heal`)
+    if (convergeMs === undefined) reports = await reportAll(true)
 
-    await Promise.all(replicas.map((replica) => replica!.stop()))
-    await relay.stop('SIGTERM')
-    relay = undefined
-    const relayDoc = await readRelayStore(relayDir)
-    const relayState = { stateVector: stateVectorOf(relayDoc), content: contentOf(relayDoc) }
-
-    const [first] = reports
-    const divergent = reports.flatMap((report, index) => (sameState(report, first!) ? [] : [`r${index}`]))
-    if (!sameState(relayState, first!)) divergent.push('relay store')
-    const stillPending = reports.flatMap((report, index) => (report.pending > 0 ? [`r${index}`] : []))
-    const set = checkSet({ attempted, committed, acknowledged }, first!.elements)
-    if (elementsOf(relayDoc).length !== first!.elements.length) problems.push('the relay store has other elements')
-    if (divergent.length > 0) problems.push(`divergent: ${divergent.join(', ')}`)
-    if (stillPending.length > 0) problems.push(`still pending: ${stillPending.join(', ')}`)
-    if (set.lost.length > 0) problems.push(`lost acknowledged writes: ${listed(set.lost)}`)
-    if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${listed(set.lostCommitted)}`)
-    if (midRun.lostAtRelayStop.size > 0) {
-      problems.push(
-        `acknowledged writes missing from the relay store after a stop: ${listed([...midRun.lostAtRelayStop])}`,
-      )
+    // What each relay serves a fresh reader, while its clients are still connected.
+    const relayViews: Array<{
+      relay: number
+      doc: string
+      view: { stateVector: string; content: string } | undefined
+    }> = []
+    for (const relay of fleet.running()) {
+      for (const doc of documents) {
+        const socket = new HostileSocket(`ws://127.0.0.1:${fleet.port(relay)}`, doc, token)
+        const synced = await socket.whenSynced(10_000)
+        relayViews.push({
+          relay,
+          doc,
+          view: synced ? { stateVector: stateVectorOf(socket.mirror), content: contentOf(socket.mirror) } : undefined,
+        })
+        socket.close()
+      }
     }
-    if (midRun.lostAtReload.size > 0) {
-      problems.push(`committed writes missing after a replica reload: ${listed([...midRun.lostAtReload])}`)
+    await Promise.all(replicas.map((replica) => replica?.stop()))
+    // The relays' memory once their clients left, against what it was just after their last start.
+    await sleep(1_000)
+    const memory = Array.from({ length: fleet.count }, (_, i) => ({ start: fleet.startRss[i], end: fleet.rss(i) }))
+    for (let relay = 0; relay < fleet.count; relay++) {
+      if (!(await fleet.stop(relay, 'SIGTERM'))) {
+        midRun.termHangs++
+        note(`relay ${relay} had not exited 30 s after the final SIGTERM: SIGKILLed`)
+      }
     }
-    if (set.unexpected.length > 0) problems.push(`unexpected elements: ${listed(set.unexpected)}`)
+    const stored = await fleet.readStore(documents)
     for (const step of schedule) log.push(`  plan: ${describeStep(step)}`)
-    return { seed, midRun, set, faults, divergent, stillPending, convergeMs, problems, log }
+    return finalChecks({
+      seed,
+      documents,
+      reports,
+      stored,
+      ledger,
+      midRun,
+      faults,
+      convergeMs,
+      settleTimeoutMs,
+      memory,
+      unresponsive: [...unresponsive.values()],
+      reader,
+      relayViews,
+      log,
+    })
   } finally {
-    await Promise.allSettled([relayWork, ...replicaWork])
+    await Promise.allSettled([...relayWork, ...replicaWork, sideWork])
     await Promise.all(replicas.map((replica) => replica?.kill()))
-    await relay?.stop('SIGKILL')
+    await fleet.close()
     await Promise.all(proxies.map((proxy) => proxy.close()))
   }
 }

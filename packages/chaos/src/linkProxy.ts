@@ -2,9 +2,12 @@
  * Owns one link between a replica and the relay: a loopback TCP proxy that
  * forwards bytes both ways in order, and on command cuts the link (every
  * connection reset, new ones refused), stalls it (connections stay open but
- * nothing moves: only heartbeats can tell), or delays every chunk.
+ * nothing moves: only heartbeats can tell), or delays every chunk. On a
+ * link to redis-server it can also drop pub/sub messages one by one
+ * (`dropping`), keeping the stream of replies well formed.
  */
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net'
+import { isPubSubMessage, RespFramer } from './respFrames.js'
 
 export type LinkState = 'up' | 'cut' | 'stalled'
 
@@ -15,10 +18,20 @@ class Pipe {
   constructor(
     readonly to: Socket,
     readonly link: LinkProxy,
+    /** Cuts Redis replies into frames, so that single pub/sub messages can be dropped. */
+    readonly framer?: RespFramer,
   ) {}
 
   push(chunk: Buffer): void {
-    this.#queue.push({ chunk, at: Date.now() + this.link.delayMs })
+    const at = Date.now() + this.link.delayMs
+    if (!this.framer) {
+      this.#queue.push({ chunk, at })
+    } else {
+      for (const frame of this.framer.push(chunk)) {
+        if (this.link.dropping && isPubSubMessage(frame)) this.link.dropped++
+        else this.#queue.push({ chunk: frame, at })
+      }
+    }
     this.pump()
   }
 
@@ -47,18 +60,23 @@ class Pipe {
 export class LinkProxy {
   state: LinkState = 'up'
   delayMs = 0
+  /** On a Redis link: drop every pub/sub message the server pushes. */
+  dropping = false
+  dropped = 0
   #targetPort: number
+  readonly #resp: boolean
   readonly #server: Server
   readonly #connections = new Set<{ client: Socket; upstream: Socket; pipes: Pipe[] }>()
 
-  private constructor(targetPort: number) {
+  private constructor(targetPort: number, resp: boolean) {
     this.#targetPort = targetPort
+    this.#resp = resp
     this.#server = createServer((client) => this.#accept(client))
   }
 
-  /** Starts a proxy on an ephemeral loopback port that forwards to `targetPort`. */
-  static async start(targetPort: number): Promise<LinkProxy> {
-    const proxy = new LinkProxy(targetPort)
+  /** Starts a proxy on an ephemeral loopback port that forwards to `targetPort` (a redis-server's, with `resp`). */
+  static async start(targetPort: number, { resp = false } = {}): Promise<LinkProxy> {
+    const proxy = new LinkProxy(targetPort, resp)
     await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve))
     return proxy
   }
@@ -88,7 +106,13 @@ export class LinkProxy {
   heal(): void {
     this.state = 'up'
     this.delayMs = 0
+    this.dropping = false
     for (const { pipes } of this.#connections) for (const pipe of pipes) pipe.pump()
+  }
+
+  /** Resets the connections going through, and lets new ones in: a client must reconnect (to a new target). */
+  resetConnections(): void {
+    this.#resetAll()
   }
 
   async close(): Promise<void> {
@@ -103,7 +127,11 @@ export class LinkProxy {
       return
     }
     const upstream = connect(this.#targetPort, '127.0.0.1')
-    const connection = { client, upstream, pipes: [new Pipe(upstream, this), new Pipe(client, this)] }
+    const connection = {
+      client,
+      upstream,
+      pipes: [new Pipe(upstream, this), new Pipe(client, this, this.#resp ? new RespFramer() : undefined)],
+    }
     const [toUpstream, toClient] = connection.pipes as [Pipe, Pipe]
     this.#connections.add(connection)
     client.on('data', (chunk: Buffer) => toUpstream.push(chunk))

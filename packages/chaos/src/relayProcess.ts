@@ -4,11 +4,20 @@
  * stopped by SIGKILL (a crash) or SIGTERM (a graceful stop).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, existsSync } from 'node:fs'
+import { createWriteStream, existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { DocStoreFault } from './storageFaults.js'
 
 export const relayScript = fileURLToPath(new URL('../../../apps/relay/dist/main.js', import.meta.url))
+/** The relay with a fault-injecting DocStore (`--storage`, and the relay sabotage). */
+const chaosRelayScript = fileURLToPath(new URL('./chaosRelayProcess.js', import.meta.url))
+
+export interface RelayVariant {
+  /** Run `chaosRelayProcess.js` instead of concord-relay; `acksEarly` is the sabotage. */
+  readonly faultyStore: boolean
+  readonly acksEarly?: boolean
+}
 
 const running = new Set<ChildProcess>()
 // If the harness dies, its relay must not outlive it.
@@ -28,16 +37,39 @@ export class RelayProcess {
     return join(dataDir, 'concord.sqlite')
   }
 
-  /** Starts concord-relay on 127.0.0.1 with its store in `dataDir`; resolves once it printed its start line. */
-  static async start(dataDir: string): Promise<RelayProcess> {
+  /**
+   * Starts concord-relay on 127.0.0.1 with its store in `dataDir` (or where `extraArgs` say, e.g.
+   * `--store postgres://...`); resolves once it printed its start line.
+   */
+  static async start(
+    dataDir: string,
+    extraArgs: readonly string[] = [],
+    variant: RelayVariant = { faultyStore: false },
+  ): Promise<RelayProcess> {
     if (!existsSync(relayScript)) throw new Error(`${relayScript} is missing: run \`pnpm build\` first`)
-    const child = spawn(
-      process.execPath,
-      // A generous rate limit: the harness writes faster than a person, and a throttled link is not a fault under test.
-      [relayScript, '--port', '0', '--data', dataDir, '--log-level', 'warn', '--rate-messages', '100000'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const child = variant.faultyStore
+      ? spawn(process.execPath, [chaosRelayScript, dataDir, ...(variant.acksEarly ? ['acks-early'] : [])], {
+          stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+        })
+      : spawn(
+          process.execPath,
+          // A generous rate limit: the harness writes faster than a person, and a throttled link is not a fault under test.
+          [
+            relayScript,
+            '--port',
+            '0',
+            '--data',
+            dataDir,
+            '--log-level',
+            'warn',
+            '--rate-messages',
+            '100000',
+            ...extraArgs,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        )
     running.add(child)
+    child.on('error', () => {})
     const exited = new Promise<void>((resolve) =>
       child.once('exit', () => {
         running.delete(child)
@@ -65,9 +97,51 @@ export class RelayProcess {
     return new RelayProcess(child, port, exited)
   }
 
-  /** Sends `signal` and resolves once the process has exited. */
-  async stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
+  /** Arms a fault of the relay's DocStore (the faulty-store variant only). */
+  injectStoreFault(fault: DocStoreFault): boolean {
+    if (!this.child.connected) return false
+    try {
+      return this.child.send(fault, () => {})
+    } catch {
+      return false
+    }
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null
+  }
+
+  /** The resident set size in bytes, from /proc; undefined where there is none. */
+  rss(): number | undefined {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8')
+      const kib = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
+      return kib === undefined ? undefined : Number(kib) * 1024
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Sends `signal` and resolves once the process has exited: true if it did. A relay that has not
+   * exited 30 s after SIGTERM is SIGKILLed, and `stop` resolves false.
+   */
+  async stop(signal: 'SIGKILL' | 'SIGTERM'): Promise<boolean> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal)
-    await this.exited
+    if (signal === 'SIGKILL') {
+      await this.exited
+      return true
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const exitedInTime = await Promise.race([
+      this.exited.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 30_000))),
+    ])
+    clearTimeout(timer)
+    if (!exitedInTime) {
+      this.child.kill('SIGKILL')
+      await this.exited
+    }
+    return exitedInTime
   }
 }

@@ -1,19 +1,22 @@
 /**
- * Owns the harness's side of one replica process: forking it, sending it
- * writes, asking for its state, and crashing it with SIGKILL.
+ * Owns the harness's side of one replica process (native or stock
+ * y-websocket): forking it, sending it writes and lifecycles, asking for its
+ * state, and crashing it with SIGKILL.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { FromReplica, ReplicaReport, ToReplica } from './replicaMessages.js'
+import type { FromReplica, Lifecycle, ReplicaConfig, ReplicaReport, ToReplica } from './replicaMessages.js'
+import type { LocalStoreFault } from './storageFaults.js'
 import type { Write } from './workload.js'
 
-const replicaScript = fileURLToPath(new URL('./replicaProcess.js', import.meta.url))
-
-export interface ReplicaListener {
-  committed(element: string, id: number): void
-  acknowledged(ids: readonly number[]): void
-  merged(ids: readonly number[], into: number): void
+const scripts = {
+  native: fileURLToPath(new URL('./replicaProcess.js', import.meta.url)),
+  stock: fileURLToPath(new URL('./stockReplicaProcess.js', import.meta.url)),
+  tabs: fileURLToPath(new URL('./tabPairProcess.js', import.meta.url)),
 }
+
+/** Everything the replica says but its reports. */
+export type ReplicaListener = (message: Exclude<FromReplica, { type: 'report' | 'ready' | 'stopped' }>) => void
 
 export class ReplicaProcess {
   readonly #child: ChildProcess
@@ -24,21 +27,23 @@ export class ReplicaProcess {
   private constructor(child: ChildProcess, listener: ReplicaListener) {
     this.#child = child
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()))
+    // A send to a replica that is dying fails with EPIPE; it is dead, which the next report shows.
+    child.on('error', () => {})
     child.stderr?.on('data', (chunk: Buffer) => (this.#stderr = (this.#stderr + chunk.toString()).slice(-4_000)))
     child.on('message', (message: FromReplica) => {
-      if (message.type === 'committed') listener.committed(message.element, message.id)
-      else if (message.type === 'acknowledged') listener.acknowledged(message.ids)
-      else if (message.type === 'merged') listener.merged(message.ids, message.into)
-      else if (message.type === 'report') {
+      if (message.type === 'ready' || message.type === 'stopped') return
+      if (message.type !== 'report') {
+        listener(message)
+      } else {
         const { type: _type, ...report } = message
         for (const resolve of this.#reportWaiters.splice(0)) resolve(report)
       }
     })
   }
 
-  /** Forks a replica over the store at `storePath`; resolves once it has loaded its document. */
-  static async start(storePath: string, url: string, document: string, listener: ReplicaListener) {
-    const child = fork(replicaScript, [storePath, url, document], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+  /** Forks a replica; resolves once it has loaded its documents. */
+  static async start(config: ReplicaConfig, listener: ReplicaListener) {
+    const child = fork(scripts[config.kind], [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
     const replica = new ReplicaProcess(child, listener)
     await new Promise<void>((resolve, reject) => {
       child.on('message', (message: FromReplica) => message.type === 'ready' && resolve())
@@ -55,8 +60,20 @@ export class ReplicaProcess {
     return this.#stderr
   }
 
-  write(write: Write): boolean {
-    return this.#send({ type: 'write', write })
+  write(doc: string, write: Write): boolean {
+    return this.#send({ type: 'write', doc, write })
+  }
+
+  killTab(tab: number): boolean {
+    return this.#send({ type: 'killTab', tab })
+  }
+
+  storeFault(fault: LocalStoreFault): boolean {
+    return this.#send({ type: 'storeFault', fault })
+  }
+
+  lifecycle(lifecycle: Lifecycle, doc: string, write: Write): boolean {
+    return this.#send({ type: 'lifecycle', lifecycle, doc, write })
   }
 
   /** The replica's sync state, and its content if asked; rejects if it does not answer within `timeoutMs`. */
@@ -67,7 +84,12 @@ export class ReplicaProcess {
         clearTimeout(timer)
         resolve(report)
       })
-      if (!this.#send({ type: 'report', content })) reject(new Error('the replica is not running'))
+      if (!this.#send({ type: 'report', content }))
+        reject(
+          new Error(
+            `the replica is not running (exit ${this.#child.exitCode ?? this.#child.signalCode}):\n${this.#stderr}`,
+          ),
+        )
     })
   }
 
@@ -88,7 +110,7 @@ export class ReplicaProcess {
   #send(message: ToReplica): boolean {
     if (!this.alive) return false
     try {
-      return this.#child.send(message)
+      return this.#child.send(message, () => {})
     } catch {
       return false
     }

@@ -19,6 +19,26 @@ describe('the in-process simulation', () => {
     for (const count of Object.values(totals)) expect(count).toBeGreaterThan(200)
   }, 120_000)
 
+  it('converges with nothing lost over 100 seeds with failed appends and reopened documents', () => {
+    let failedAppends = 0
+    let reopens = 0
+    for (let seed = 1; seed <= 100; seed++) {
+      const result = runSimulation({ seed, steps: 250, storeFaults: true, lifecycles: true })
+      if (result.problems.length > 0) throw new Error(`seed ${seed}: ${result.problems.join('; ')}`)
+      failedAppends += result.faults.failedAppends
+      reopens += result.faults.reopens
+    }
+    expect(failedAppends).toBeGreaterThan(500)
+    expect(reopens).toBeGreaterThan(50)
+  }, 120_000)
+
+  it('finds a client that drops a failed append', () => {
+    const failing = [1, 2, 3, 4, 5].filter(
+      (seed) => runSimulation({ seed, storeFaults: true, dropFailedAppends: true }).problems.length > 0,
+    )
+    expect(failing.length).toBeGreaterThan(3)
+  })
+
   it('gives the same run for the same seed', () => {
     const first = runSimulation({ seed: 42 })
     const second = runSimulation({ seed: 42 })

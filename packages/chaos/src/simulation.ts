@@ -21,6 +21,7 @@ import {
   chance,
   contentOf,
   createRandom,
+  elementsInUpdate,
   randomWrite,
   stateVectorOf,
   type Random,
@@ -36,12 +37,28 @@ export interface SimulationOptions {
   readonly duplicateRate?: number
   /** Heal and resync at the end before checking (default). Off, the checks must find the divergence. */
   readonly settle?: boolean
+  /**
+   * Device-store faults: 10% of local appends fail. The replica keeps the update in memory, sends it
+   * anyway, retries storing it, and stores it with the next append that succeeds (never after it).
+   */
+  readonly storeFaults?: boolean
+  /** App lifecycles: a replica's document is closed and opened again at once, its unstored updates handed over. */
+  readonly lifecycles?: boolean
+  /** Sabotage: a failed append is dropped, neither sent nor retried (what the client did before its fix). */
+  readonly dropFailedAppends?: boolean
 }
 
 export interface SimulationResult {
   readonly seed: number
   readonly writes: number
-  readonly faults: { partitions: number; crashes: number; dropped: number; duplicated: number }
+  readonly faults: {
+    partitions: number
+    crashes: number
+    dropped: number
+    duplicated: number
+    failedAppends: number
+    reopens: number
+  }
   readonly set: SetCheck
   /** Every broken invariant, in words; empty when the run passed. */
   readonly problems: readonly string[]
@@ -55,6 +72,8 @@ interface Replica {
   doc: Y.Doc
   /** The durable store: survives a crash. */
   store: Uint8Array[]
+  /** Updates whose append failed: in memory only, retried later; lost in a crash. */
+  unstored: Uint8Array[]
 }
 
 interface Message {
@@ -68,11 +87,14 @@ const linkOf = (a: number, b: number): string => (a < b ? `${a}-${b}` : `${b}-${
 
 export const runSimulation = (options: SimulationOptions): SimulationResult => {
   const { seed, replicas: count = 4, steps = 400, dropRate = 0.05, duplicateRate = 0.05, settle = true } = options
+  const { storeFaults = false, lifecycles = false, dropFailedAppends = false } = options
   const random: Random = createRandom(seed)
   const log: string[] = []
   const inFlight: Message[] = []
   const cut = new Set<string>()
-  const faults = { partitions: 0, crashes: 0, dropped: 0, duplicated: 0 }
+  const faults = { partitions: 0, crashes: 0, dropped: 0, duplicated: 0, failedAppends: 0, reopens: 0 }
+  /** Set while a local write's append fails: the write is not sent (the sabotage). */
+  let appendFailed = false
   const attempted = new Set<string>()
   let writes = 0
 
@@ -92,13 +114,35 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
     // Deterministic, and new for every incarnation: a reloaded replica must never reuse a client id.
     doc.clientID = 1 + replica.index * 100_000 + replica.incarnation
     if (replica.store.length > 0) Y.applyUpdate(doc, Y.mergeUpdates(replica.store), fromNetwork)
-    doc.on('update', (update: Uint8Array) => replica.store.push(update))
+    doc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (storeFaults && origin !== fromNetwork && chance(random, 0.1)) {
+        faults.failedAppends++
+        appendFailed = true
+        if (!dropFailedAppends) replica.unstored.push(update)
+        return
+      }
+      // A later append carries the ones that failed before it, so the store never holds an update
+      // without those it builds on (a crash loses the tail since the last good append, no more).
+      if (replica.unstored.length > 0) {
+        replica.store.push(Y.mergeUpdates([...replica.unstored, update]))
+        replica.unstored = []
+        return
+      }
+      replica.store.push(update)
+    })
     return doc
+  }
+
+  /** Retries the appends that failed, all in one, in order; it succeeds with probability `p`. */
+  const retryAppends = (replica: Replica, p: number): void => {
+    if (replica.unstored.length === 0 || !chance(random, p)) return
+    replica.store.push(Y.mergeUpdates(replica.unstored))
+    replica.unstored = []
   }
 
   const all: Replica[] = []
   for (let index = 0; index < count; index++) {
-    const replica: Replica = { index, incarnation: 0, doc: new Y.Doc(), store: [] }
+    const replica: Replica = { index, incarnation: 0, doc: new Y.Doc(), store: [], unstored: [] }
     replica.doc = makeDoc(replica)
     all.push(replica)
   }
@@ -114,12 +158,17 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
     let update: Uint8Array | undefined
     const capture = (bytes: Uint8Array) => (update = bytes)
     replica.doc.on('update', capture)
+    appendFailed = false
     applyWrite(replica.doc, randomWrite(random, element))
     replica.doc.off('update', capture)
-    if (!update || !sendIt) return
+    // The sabotage: a failed append is dropped, and so never sent.
+    if (!update || !sendIt || (dropFailedAppends && appendFailed)) return
+    // What is not stored yet goes out with every later update, as the client sends everything not
+    // yet durable on each frame's connection: no peer gets an update without those it builds on.
+    const outgoing = replica.unstored.length > 0 ? Y.mergeUpdates([...replica.unstored, update]) : update
     for (const peer of peersOf(replica)) {
       const encoder = encoding.createEncoder()
-      syncProtocol.writeUpdate(encoder, update)
+      syncProtocol.writeUpdate(encoder, outgoing)
       send(replica.index, peer.index, encoding.toUint8Array(encoder))
     }
   }
@@ -130,7 +179,19 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
     for (let i = inFlight.length - 1; i >= 0; i--) if (inFlight[i]!.to === replica.index) inFlight.splice(i, 1)
     replica.doc.destroy()
     replica.incarnation++
+    // What was only in memory is gone with the process.
+    replica.unstored = []
     replica.doc = makeDoc(replica)
+    for (const peer of peersOf(replica)) resync(replica, peer)
+  }
+
+  /** Close and reopen at once: a new document from the store, holding every update the old one had not stored. */
+  const reopen = (replica: Replica): void => {
+    faults.reopens++
+    replica.doc.destroy()
+    replica.incarnation++
+    replica.doc = makeDoc(replica)
+    if (replica.unstored.length > 0) Y.applyUpdate(replica.doc, Y.mergeUpdates(replica.unstored), fromNetwork)
     for (const peer of peersOf(replica)) resync(replica, peer)
   }
 
@@ -167,6 +228,7 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
     const roll = between(random, 0, 99)
     const replica = all[between(random, 0, count - 1)]!
     if (roll < 35) {
+      if (storeFaults) retryAppends(replica, 0.5)
       const sendIt = !chance(random, 0.03)
       log.push(`r${replica.index} write w${writes}${sendIt ? '' : ', crashes before sending'}`)
       write(replica, sendIt)
@@ -188,6 +250,14 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
     } else if (roll < 98) {
       log.push(`crash r${replica.index}`)
       crash(replica)
+    } else if ((storeFaults || lifecycles) && roll === 98 && chance(random, 0.5)) {
+      if (lifecycles) {
+        log.push(`reopen r${replica.index}`)
+        reopen(replica)
+      } else {
+        log.push(`retry appends of r${replica.index}`)
+        retryAppends(replica, 0.5)
+      }
     } else {
       log.push(`compact r${replica.index}`)
       replica.store = [Y.mergeUpdates(replica.store)]
@@ -196,6 +266,7 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
 
   // Settle: heal, then resync and deliver everything, without faults, until nothing is in flight.
   log.push('final heal')
+  for (const replica of settle ? all : []) retryAppends(replica, 1)
   for (let round = 0; settle && round < 10; round++) {
     heal()
     for (let deliveries = 0; inFlight.length > 0 && deliveries < 100_000; deliveries++) {
@@ -222,9 +293,12 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
   const everything = new Y.Doc()
   Y.applyUpdate(everything, Y.mergeUpdates(all.flatMap(({ store }) => store)))
   if (contentOf(everything) !== contentOf(first!.doc)) problems.push('merging every stored update differs from r0')
-  // Every write is committed here: a replica stores it in the same step it makes it.
+  // Without store faults every write is committed in the step it is made; with them, what a store holds.
+  const committed = storeFaults
+    ? new Set(all.flatMap(({ store }) => store.flatMap((update) => elementsInUpdate(update, /^w\d+$/))))
+    : attempted
   const set = checkSet(
-    { attempted, committed: attempted, acknowledged: new Set() },
+    { attempted, committed, acknowledged: new Set() },
     first!.doc.getArray<string>('elements').toArray(),
   )
   if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${set.lostCommitted.join(', ')}`)

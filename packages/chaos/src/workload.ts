@@ -118,9 +118,14 @@ export const contentOf = (doc: Y.Doc): string =>
     elements: elementsOf(doc).toArray(),
   })
 
-/** The state vector as a stable string (entries sorted by client id). */
+/**
+ * The state vector as a stable string (entries sorted by client id). Entries at clock 0 are left
+ * out: a client known only by a zero-length item is in one copy's vector and not in another's.
+ */
 export const stateVectorOf = (doc: Y.Doc): string =>
-  JSON.stringify([...Y.decodeStateVector(Y.encodeStateVector(doc))].sort(([a], [b]) => a - b))
+  JSON.stringify(
+    [...Y.decodeStateVector(Y.encodeStateVector(doc))].filter(([, clock]) => clock > 0).sort(([a], [b]) => a - b),
+  )
 
 /** JSON with object keys sorted: a Y.Map's own key order depends on the order updates arrived in. */
 const canonicalJson = (value: unknown): string =>
@@ -129,3 +134,15 @@ const canonicalJson = (value: unknown): string =>
       ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
       : inner,
   )
+
+const elementPattern = /^s\d+\.\d+$/
+
+/** The workload's elements an update carries (a local write's, or several once the client merged rows). */
+export const elementsInUpdate = (update: Uint8Array, pattern = elementPattern): string[] => {
+  const found: string[] = []
+  for (const struct of Y.decodeUpdate(update).structs) {
+    if (!(struct instanceof Y.Item) || !(struct.content instanceof Y.ContentAny)) continue
+    for (const value of struct.content.arr) if (typeof value === 'string' && pattern.test(value)) found.push(value)
+  }
+  return found
+}

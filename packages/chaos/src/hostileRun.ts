@@ -1,0 +1,92 @@
+/**
+ * Owns the hostile writer's part in a run: it runs each scheduled hostile
+ * action against the relays that are up, aims clock squatting at the live
+ * replica the seed names, and during an auth-frame flood times the relay's
+ * /healthz to see whether the flood stalls its event loop.
+ */
+import { request } from 'node:http'
+import { HostileWriter } from './hostileWriter.js'
+import type { ReplicaProcess } from './replica.js'
+import type { RelayFleet } from './relayFleet.js'
+import type { FaultCounts, MidRunChecks } from './runChecks.js'
+import { describeStep, type Step } from './schedule.js'
+
+export interface HostileRunOptions {
+  readonly fleet: RelayFleet
+  readonly doc: string
+  readonly token: string | undefined
+  readonly replicas: ReadonlyArray<ReplicaProcess | undefined>
+  readonly note: (line: string) => void
+  readonly midRun: MidRunChecks
+  readonly faults: FaultCounts
+}
+
+/** How long GET /healthz takes, at most `timeoutMs`. */
+const healthzMs = (port: number, timeoutMs: number): Promise<number> =>
+  new Promise((resolve) => {
+    const started = Date.now()
+    const done = () => resolve(Date.now() - started)
+    const call = request({ host: '127.0.0.1', port, path: '/healthz', timeout: timeoutMs }, (response) => {
+      response.resume()
+      response.on('end', done)
+    })
+    call.on('timeout', () => call.destroy())
+    call.on('error', done)
+    call.end()
+  })
+
+/** The slowest /healthz answer while `work` runs, and one second after. */
+const slowestAnswerDuring = async (port: number, work: Promise<unknown>): Promise<number> => {
+  let slowest = 0
+  let running = true
+  void work.finally(() => setTimeout(() => (running = false), 1_000))
+  while (running) {
+    slowest = Math.max(slowest, await healthzMs(port, 15_000))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return slowest
+}
+
+export const hostileWriter = ({ fleet, doc, token, replicas, note, midRun, faults }: HostileRunOptions) => {
+  const writer = new HostileWriter({
+    doc,
+    token,
+    urls: () => fleet.running().map((relay) => `ws://127.0.0.1:${fleet.port(relay)}`),
+  })
+  return {
+    async act(step: Extract<Step, { kind: 'hostile' }>): Promise<void> {
+      faults.hostile++
+      let victim: number | undefined
+      if (step.action === 'squat') {
+        const report = await replicas[step.victim]?.report(false).catch(() => undefined)
+        victim = report?.documents[doc]?.clientId
+      }
+      const relay = fleet.running()[0] ?? 0
+      const port = fleet.port(relay)
+      if (step.action === 'queueFlood') {
+        // The flood's documents load slowly: the relay's store stalls their loads (`--storage` only).
+        if (fleet.injectStoreFault(relay, { kind: 'loadStalls', times: 3, ms: 2_500 }) !== 'now') {
+          note(`${describeStep(step)}: skipped, the relay has no faulty store`)
+          return
+        }
+        const before = fleet.rss(relay)
+        const line = await writer.run(step.action, step.seed, undefined).catch((error: unknown) => String(error))
+        // Once the peer left and the loads ended, what it queued must be freed.
+        await new Promise((resolve) => setTimeout(resolve, 3_000))
+        const after = fleet.rss(relay)
+        const grown = before !== undefined && after !== undefined ? after - before : 0
+        midRun.queuedRetainedBytes = Math.max(midRun.queuedRetainedBytes, grown)
+        note(`${describeStep(step)}: ${line}; relay ${relay} memory ${Math.round(grown / 2 ** 20)} MiB above before`)
+        return
+      }
+      const action = writer.run(step.action, step.seed, victim).catch((error: unknown) => `failed: ${String(error)}`)
+      if (step.action === 'authFlood' && port !== undefined) {
+        const slowest = await slowestAnswerDuring(port, action)
+        midRun.authFloodStallMs = Math.max(midRun.authFloodStallMs, slowest)
+        note(`${describeStep(step)}: ${await action}; /healthz answered within ${slowest} ms`)
+        return
+      }
+      note(`${describeStep(step)}: ${await action}`)
+    },
+  }
+}

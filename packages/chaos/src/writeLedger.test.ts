@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { WriteLedger } from './writeLedger.js'
+
+describe('WriteLedger', () => {
+  it('maps acks to the elements of their rows, merged rows too', () => {
+    const ledger = new WriteLedger(1, Date.now())
+    ledger.sent(0, 'd', 's1.0', false)
+    ledger.sent(0, 'd', 's1.1', false)
+    ledger.heard(0, { type: 'committed', doc: 'd', elements: ['s1.0'], id: 1 })
+    ledger.heard(0, { type: 'committed', doc: 'd', elements: ['s1.1'], id: 2 })
+    ledger.heard(0, { type: 'merged', doc: 'd', ids: [1, 2], into: 2 })
+    ledger.heard(0, { type: 'acknowledged', doc: 'd', ids: [2] })
+    expect([...ledger.acknowledged].sort()).toEqual(['s1.0', 's1.1'])
+  })
+
+  it('takes a resolved whenSynced as covering the writes its process or tab made before the call', () => {
+    const ledger = new WriteLedger(1, Date.now())
+    for (const element of ['s1.0', 's1.1', 's1.2']) ledger.sent(0, 'd', element, false)
+    ledger.heard(0, { type: 'synced', doc: 'd', elements: ['s1.0', 's1.1'] })
+    expect([...ledger.syncClaimed]).toEqual(['s1.0', 's1.1'])
+  })
+
+  it('counts a missing write as vanished unless its process was killed before committing it, or was told', () => {
+    const ledger = new WriteLedger(2, Date.now())
+    ledger.sent(0, 'd', 's1.0', false)
+    ledger.sent(0, 'd', 's1.1', false)
+    ledger.heard(0, { type: 'committed', doc: 'd', elements: ['s1.1'], id: 1 })
+    ledger.killed(0)
+    ledger.restarted(0)
+    ledger.sent(1, 'd', 's1.2', false)
+    ledger.sent(1, 'd', 's1.3', false)
+    ledger.heard(1, { type: 'error', code: 'store', message: 'failed', doc: 'other' })
+    ledger.sent(0, 'd', 's1.4', false)
+    ledger.heard(0, { type: 'error', code: 'store', message: 'failed', doc: undefined })
+    // s1.0: killed before its commit. s1.1 committed then lost; s1.2 and s1.3 never told (the error
+    // was for another document); s1.4 was told, by an error of its client.
+    expect(ledger.vanished(new Set())).toEqual(['s1.1', 's1.2', 's1.3'])
+  })
+})

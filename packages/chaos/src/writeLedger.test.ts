@@ -36,4 +36,14 @@ describe('WriteLedger', () => {
     // was for another document); s1.4 was told, by an error of its client.
     expect(ledger.vanished(new Set())).toEqual(['s1.1', 's1.2', 's1.3'])
   })
+
+  it('counts a relay close of an honest replica as a problem unless it is routine or a store failure', () => {
+    const ledger = new WriteLedger(1, Date.now())
+    for (const code of [1000, 1001, 4408, 4503, 4508])
+      ledger.heard(0, { type: 'closedByRelay', code, reason: 'routine' })
+    expect(ledger.relayCloses).toEqual([])
+    ledger.heard(0, { type: 'closedByRelay', code: 4400, reason: 'sequence number 1 is not above 4' })
+    expect(ledger.relayCloses).toHaveLength(1)
+    expect(ledger.relayCloses[0]).toContain('4400 (sequence number 1 is not above 4)')
+  })
 })

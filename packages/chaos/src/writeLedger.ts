@@ -118,8 +118,10 @@ export class WriteLedger {
         })
         return
       case 'closedByRelay':
-        // 1000: a normal close; 1001: the relay went away (SIGTERM); 4408 and 4508: a stalled link.
-        if (![1000, 1001, 4408, 4508].includes(message.code)) {
+        // 1000: a normal close; 1001: the relay went away (SIGTERM); 4408 and 4508: a stalled link;
+        // 4503: the relay's store failed (a fault of the run), which is how y-websocket mode, with no
+        // error frame for one document, refuses it; the client reconnects. None is a protocol error.
+        if (![1000, 1001, 4408, 4503, 4508].includes(message.code)) {
           this.relayCloses.push(
             `r${replica} closed by the relay with ${message.code} (${message.reason}) ${this.#time()}`,
           )

@@ -61,6 +61,11 @@ const emptyState = byId('empty-state')
 const documentView = byId('document-view')
 const titleInput = byId<HTMLInputElement>('document-title')
 const presence = byId('presence')
+const exportLink = byId<HTMLAnchorElement>('export')
+
+/** The document as the relay stores it, as JSON, from its HTTP API (docs/http-api.md). */
+const exportUrl = (id: string): string =>
+  `/v1/docs/${encodeURIComponent(id)}?format=json&types=${encodeURIComponent('body:text,todos:array')}`
 
 const renderList = (): void => {
   const { entries, skipped } = documents.all()
@@ -125,6 +130,8 @@ const openDocument = (id: string | undefined): void => {
     return
   }
   handle.awareness.setLocalStateField('user', user)
+  exportLink.href = exportUrl(id)
+  exportLink.download = `${id.replace(/[^\w.-]+/g, '_')}.json`
   const unmountEditor = mountEditor(byId('editor'), byId('editor-notice'), handle)
   const unmountTodos = mountTodoList(byId('todos'), handle.doc)
   const onPresence = neverThrowing('who is here', () => renderPresence(handle))

@@ -73,6 +73,8 @@ scope.addEventListener('fetch', (event) => {
   const { request } = event
   const url = new URL(request.url)
   if (request.method !== 'GET' || url.origin !== scope.location.origin) return
+  // The relay's HTTP API (the Export link) answers from the relay, or not at all: never from the shell.
+  if (url.pathname.startsWith('/v1/')) return
   if (request.mode === 'navigate') event.respondWith(fromNetworkOrShell(request))
   else if (shellFiles.has(url.pathname)) event.respondWith(fromShellOrNetwork(request))
 })

@@ -1,7 +1,7 @@
 /**
  * Owns the rule that the repository is self-contained: no tracked source,
  * config or script file names a relative path that leads outside the
- * repository (as `../shared/data/...` once did, which broke a fresh clone).
+ * repository (as the editing trace outside the repository once was, which broke a fresh clone).
  * A path is resolved from the folder of the file that names it.
  */
 import { execFileSync } from 'node:child_process'

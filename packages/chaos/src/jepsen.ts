@@ -292,7 +292,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
           if (!replica?.alive) return
           note(describeStep(step))
           faults.lifecycles++
-          ledger.sent(step.replica, documents[step.doc]!, step.write.element, false)
+          ledger.sent(step.replica, documents[step.doc]!, step.write.element, false, step.replica === reader)
           replica.lifecycle(step.lifecycle, documents[step.doc]!, step.write)
           return
         }

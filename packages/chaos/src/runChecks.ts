@@ -219,7 +219,8 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
   return {
     seed,
     midRun,
-    set,
+    // A read-only replica's writes are refused by design: not lost, so not counted as lost either.
+    set: { ...set, lostCommitted },
     faults,
     vanished,
     divergent: [...divergent],

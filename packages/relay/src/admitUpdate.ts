@@ -82,15 +82,30 @@ const agreesWithRecent = (
  * Throws a ProtocolError with code `invalidUpdate` when the update is
  * invalid, could not be integrated, or contradicts the document. Does not
  * change `known`.
+ *
+ * `contested` (the room's) collects the clients an update contradicted: two
+ * writers used their clocks, so the one refused goes on writing past clocks
+ * the document will never hold from it. An update of a contested client that
+ * starts past the clocks the document holds of it is refused too: stored, it
+ * could never be integrated anywhere, yet it would be acknowledged.
  */
 export const admitUpdate = (
   received: Uint8Array,
   known: KnownClocks,
   held: () => Uint8Array | undefined,
   recent: () => readonly Uint8Array[] = () => [],
+  contested: Set<number> = new Set(),
 ): AdmittedUpdate | undefined => {
   let inspected = inspectUpdate(received)
   if (inspected.empty) return undefined
+  for (const { client, start } of inspected.ranges) {
+    if (contested.has(client) && start > known.next(client)) {
+      throw new ProtocolError(
+        'invalidUpdate',
+        `the update builds on clocks of client ${client} that the relay refused (it holds up to ${known.next(client)})`,
+      )
+    }
+  }
   // Own the bytes: a decoded frame is a view into the socket's buffer.
   let update: Uint8Array = new Uint8Array(received)
   const shared = known.held(inspected.ranges)
@@ -100,6 +115,7 @@ export const admitUpdate = (
     if (!state) return undefined
     const conflict = findConflict(update, state, shared)
     if (conflict) {
+      contested.add(Number(conflict.split(':')[0]))
       throw new ProtocolError('invalidUpdate', `the update contradicts what the document holds at ${conflict}`)
     }
   }

@@ -275,6 +275,55 @@ describe('clock squatting: a repeat must say what the relay holds', () => {
   })
 })
 
+describe('clock squatting: what the refused victim writes next', () => {
+  it('refuses, never acknowledges, the edits the victim goes on to make past its refused clocks', async () => {
+    relay = await startRelay()
+    const victim = await connectNative()
+    const v = victim.open('shared')
+    await victim.whenSynced('shared')
+    v.doc.getText('t').insert(0, 'hello')
+    await victim.whenAcked('shared')
+    const victimState = Y.encodeStateAsUpdate(v.doc)
+    const victimId = v.doc.clientID
+
+    // A squatter writes 5 clocks under the victim's id; the victim's own 6 are refused.
+    const squatter = await connectNative()
+    const s = squatter.open('shared')
+    await squatter.whenSynced('shared')
+    const forged = new Y.Doc()
+    Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
+    forged.clientID = victimId
+    const squat: Uint8Array[] = []
+    forged.on('update', (update: Uint8Array) => squat.push(update))
+    forged.getText('t').insert(5, ' evil')
+    squatter.send({ type: 'sync', doc: 'shared', seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
+    await squatter.whenAcked('shared')
+    const own = new Y.Doc()
+    Y.applyUpdate(own, victimState)
+    own.clientID = victimId
+    const mine: Uint8Array[] = []
+    own.on('update', (update: Uint8Array) => mine.push(update))
+    own.getText('t').insert(5, ' world')
+    own.getText('t').insert(11, ', again')
+    const first = ++v.sentSeq
+    victim.send({ type: 'sync', doc: 'shared', seq: first, sync: { type: 'update', update: mine[0]! } })
+    await waitFor(() => v.refused.has(first), 'the refusal of the clocks the squatter took')
+
+    // The victim's next edit starts past the 5 clocks the relay holds of it: stored, no one could read it.
+    const next = ++v.sentSeq
+    victim.send({ type: 'sync', doc: 'shared', seq: next, sync: { type: 'update', update: mine[1]! } })
+    await waitFor(() => v.refused.has(next), 'the refusal of the edit built on them')
+    expect(v.refused.get(next)).toMatchObject({ code: closeCodes.invalidUpdate })
+    expect(v.ackedSeq).toBeLessThan(first)
+    // What the relay stores stays readable by everyone.
+    const reader = await connectNative()
+    const r = reader.open('shared')
+    await reader.whenSynced('shared')
+    expect(r.doc.getText('t').toString()).toBe('hello evil')
+    expect(await storedText('shared')).toBe('hello evil')
+  })
+})
+
 describe('updates no Yjs document could integrate', () => {
   /** Client 5 writes an empty string at the start of text `t`: a struct that takes no clock. */
   const emptyItem = Uint8Array.of(1, 1, 5, 0, 4, 1, 1, 0x74, 0, 0)

@@ -135,6 +135,8 @@ export class Room implements FanoutMember {
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
   #knownClocks: KnownClocks | undefined
+  /** Clients whose clocks two writers used (see admitUpdate): what builds past them is refused. */
+  readonly #contested = new Set<number>()
   #queued: QueuedMessage[] = []
   /** How many of `#queued` each peer sent. */
   readonly #queuedBy = new Map<RoomPeer, number>()
@@ -392,6 +394,7 @@ export class Room implements FanoutMember {
         known,
         () => this.#guard(() => state.merge()),
         () => state.recent(),
+        this.#contested,
       )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error

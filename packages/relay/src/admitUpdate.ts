@@ -72,6 +72,36 @@ const agreesWithRecent = (
   return findConflict(update, holders.length === 1 ? holders[0]! : Y.mergeUpdates(holders), shared) === undefined
 }
 
+/** An id of a contested client that the document does not hold (and never will, from that client). */
+const refusedId = (id: Y.ID | null, known: KnownClocks, contested: ReadonlySet<number>): boolean =>
+  id !== null && contested.has(id.client) && id.clock >= known.next(id.client)
+
+/**
+ * Throws when `update` starts past the clocks the document holds of a
+ * contested client, or has an item whose origin, right origin or parent is
+ * such a clock. Decodes the update only while some client is contested.
+ */
+const refuseWhatBuildsOnRefused = (
+  update: Uint8Array,
+  ranges: readonly ClockRange[],
+  known: KnownClocks,
+  contested: ReadonlySet<number>,
+): void => {
+  const refuse = (client: number): never => {
+    throw new ProtocolError(
+      'invalidUpdate',
+      `the update builds on clocks of client ${client} that the relay refused (it holds up to ${known.next(client)})`,
+    )
+  }
+  for (const { client, start } of ranges) if (contested.has(client) && start > known.next(client)) refuse(client)
+  for (const struct of Y.decodeUpdate(update).structs) {
+    if (!(struct instanceof Y.Item)) continue
+    const parent = struct.parent instanceof Y.ID ? struct.parent : null
+    for (const id of [struct.origin, struct.rightOrigin, parent])
+      if (refusedId(id, known, contested)) refuse(id!.client)
+  }
+}
+
 /**
  * What of `received` to keep, or undefined when it adds nothing (or `held`
  * could not tell what the document holds). `held` gives the document's
@@ -85,8 +115,10 @@ const agreesWithRecent = (
  *
  * `contested` (the room's) collects the clients an update contradicted: two
  * writers used their clocks, so the one refused goes on writing past clocks
- * the document will never hold from it. An update of a contested client that
- * starts past the clocks the document holds of it is refused too: stored, it
+ * the document will never hold from it, under that client id or (Yjs
+ * changes a doc's client id when another writes under it) a new one. An
+ * update that starts past the clocks the document holds of a contested
+ * client, or whose items refer to such clocks, is refused too: stored, it
  * could never be integrated anywhere, yet it would be acknowledged.
  */
 export const admitUpdate = (
@@ -98,14 +130,7 @@ export const admitUpdate = (
 ): AdmittedUpdate | undefined => {
   let inspected = inspectUpdate(received)
   if (inspected.empty) return undefined
-  for (const { client, start } of inspected.ranges) {
-    if (contested.has(client) && start > known.next(client)) {
-      throw new ProtocolError(
-        'invalidUpdate',
-        `the update builds on clocks of client ${client} that the relay refused (it holds up to ${known.next(client)})`,
-      )
-    }
-  }
+  if (contested.size > 0) refuseWhatBuildsOnRefused(received, inspected.ranges, known, contested)
   // Own the bytes: a decoded frame is a view into the socket's buffer.
   let update: Uint8Array = new Uint8Array(received)
   const shared = known.held(inspected.ranges)

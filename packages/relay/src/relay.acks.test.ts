@@ -314,6 +314,16 @@ describe('clock squatting: what the refused victim writes next', () => {
     victim.send({ type: 'sync', doc: 'shared', seq: next, sync: { type: 'update', update: mine[1]! } })
     await waitFor(() => v.refused.has(next), 'the refusal of the edit built on them')
     expect(v.refused.get(next)).toMatchObject({ code: closeCodes.invalidUpdate })
+    // Yjs gives a doc a new client id once another writes under its own: what it types then, under the
+    // new id, is placed after its refused text, which the relay does not hold either.
+    const renamed = new Y.Doc()
+    Y.applyUpdate(renamed, Y.encodeStateAsUpdate(own))
+    const after: Uint8Array[] = []
+    renamed.on('update', (update: Uint8Array) => after.push(update))
+    renamed.getText('t').insert(11, '!')
+    const third = ++v.sentSeq
+    victim.send({ type: 'sync', doc: 'shared', seq: third, sync: { type: 'update', update: after[0]! } })
+    await waitFor(() => v.refused.has(third), 'the refusal of the edit placed after them')
     expect(v.ackedSeq).toBeLessThan(first)
     // What the relay stores stays readable by everyone.
     const reader = await connectNative()

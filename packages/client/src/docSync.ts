@@ -94,6 +94,13 @@ export class DocSync {
   #earlyFrames: NativeFrame[] = []
   /** Clients whose presence came through the relay: it is stale once the connection is gone. */
   readonly #presenceFromRelay = new Set<number>()
+  /**
+   * This opening's step 2 is sent. Edits made before it ride in it rather
+   * than go ahead of it: alone, one could reach the relay before the pending
+   * edits it builds on, which only the step 2 carries, and a relay that lost
+   * those (a crash) or refused them (a squat) would store it unreadable.
+   */
+  #step2Sent = false
   /** The codes the relay refused frames with on this opening: each is reported once an opening. */
   readonly #refusedCodes = new Set<number>()
   /** Until `after` resolves. */
@@ -191,7 +198,7 @@ export class DocSync {
 
   /** An edit that may go to the network now (it is stored, or its store failed). */
   offer(edit: PendingEdit): void {
-    if (this.#closed || this.#relay.kind !== 'open' || !edit.update) return
+    if (this.#closed || this.#relay.kind !== 'open' || !this.#step2Sent || !edit.update) return
     edit.seq = this.#sendSync({ type: 'update', update: edit.update })
   }
 
@@ -232,6 +239,7 @@ export class DocSync {
     this.#relay = next
     this.#epoch++
     this.#lastSeq = 0
+    this.#step2Sent = false
     this.#refusedCodes.clear()
     for (const edit of this.#log.pendingEdits()) edit.seq = 0
   }
@@ -277,9 +285,8 @@ export class DocSync {
       type: 'step2',
       update: Y.encodeStateAsUpdate(this.#doc, this.#unclaimed(stateVector)),
     })
-    // Every pending edit is settled by this step 2's ack, also those already sent alone on this
-    // connection: they may build on earlier pending edits that only the step 2 carries, and a
-    // relay that stored them without it could not read them.
+    this.#step2Sent = true
+    // Every pending edit is settled by this step 2's ack: it carries them all.
     for (const edit of this.#log.pendingEdits()) edit.seq = seq
   }
 

@@ -213,6 +213,40 @@ describe('the ack rule: an ack never covers a frame the relay did not store', ()
   })
 })
 
+/**
+ * A victim that typed "hello" (clocks 0 to 4 of its client), and a squatter that then wrote " evil"
+ * under the victim's client id at its next clocks (5 to 9), learnt from the relay's state vector.
+ */
+const squattedVictim = async () => {
+  const victim = await connectNative()
+  const v = victim.open('shared')
+  await victim.whenSynced('shared')
+  v.doc.getText('t').insert(0, 'hello')
+  await victim.whenAcked('shared')
+  const victimState = Y.encodeStateAsUpdate(v.doc)
+  const victimId = v.doc.clientID
+
+  const squatter = await connectNative()
+  const s = squatter.open('shared')
+  await squatter.whenSynced('shared')
+  const nextClock = Y.decodeStateVector(Y.encodeStateVector(s.doc)).get(victimId)
+  const forged = new Y.Doc()
+  Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
+  forged.clientID = victimId
+  const squat: Uint8Array[] = []
+  forged.on('update', (update: Uint8Array) => squat.push(update))
+  forged.getText('t').insert(5, ' evil')
+  squatter.send({ type: 'sync', doc: 'shared', seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
+  await squatter.whenAcked('shared')
+
+  /** A doc with the victim's own state and client id, as its app holds it: its edits use the squatted clocks. */
+  const own = new Y.Doc()
+  Y.applyUpdate(own, victimState)
+  // Set after the update: a Y.Doc that receives its own client's structs picks a new client id.
+  own.clientID = victimId
+  return { victim, v, own, nextClock }
+}
+
 describe('clock squatting: a repeat must say what the relay holds', () => {
   it("refuses the victim's real edit under clocks a squatter wrote first, and never acknowledges it", async () => {
     const warnings: Array<Record<string, unknown>> = []
@@ -223,34 +257,11 @@ describe('clock squatting: a repeat must say what the relay holds', () => {
       error() {},
     }
     relay = await startRelay({ logger })
-    const victim = await connectNative()
-    const v = victim.open('shared')
-    await victim.whenSynced('shared')
-    v.doc.getText('t').insert(0, 'hello')
-    await victim.whenAcked('shared')
-    const victimState = Y.encodeStateAsUpdate(v.doc)
-    const victimId = v.doc.clientID
-
     // The squatter learns the victim's next clock from the relay's state and writes there first.
-    const squatter = await connectNative()
-    const s = squatter.open('shared')
-    await squatter.whenSynced('shared')
-    const nextClock = Y.decodeStateVector(Y.encodeStateVector(s.doc)).get(victimId)
+    const { victim, v, own, nextClock } = await squattedVictim()
     expect(nextClock).toBe(5)
-    const forged = new Y.Doc()
-    Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
-    forged.clientID = victimId
-    const squat: Uint8Array[] = []
-    forged.on('update', (update: Uint8Array) => squat.push(update))
-    forged.getText('t').insert(5, ' evil')
-    squatter.send({ type: 'sync', doc: 'shared', seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
-    await squatter.whenAcked('shared')
 
     // The victim's own edit crossed it on the wire: same clocks, other content.
-    const own = new Y.Doc()
-    Y.applyUpdate(own, victimState)
-    // Set after the update: a Y.Doc that receives its own client's structs picks a new client id.
-    own.clientID = victimId
     const real: Uint8Array[] = []
     own.on('update', (update: Uint8Array) => real.push(update))
     own.getText('t').insert(5, ' world')
@@ -278,29 +289,8 @@ describe('clock squatting: a repeat must say what the relay holds', () => {
 describe('clock squatting: what the refused victim writes next', () => {
   it('refuses, never acknowledges, the edits the victim goes on to make past its refused clocks', async () => {
     relay = await startRelay()
-    const victim = await connectNative()
-    const v = victim.open('shared')
-    await victim.whenSynced('shared')
-    v.doc.getText('t').insert(0, 'hello')
-    await victim.whenAcked('shared')
-    const victimState = Y.encodeStateAsUpdate(v.doc)
-    const victimId = v.doc.clientID
-
-    // A squatter writes 5 clocks under the victim's id; the victim's own 6 are refused.
-    const squatter = await connectNative()
-    const s = squatter.open('shared')
-    await squatter.whenSynced('shared')
-    const forged = new Y.Doc()
-    Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
-    forged.clientID = victimId
-    const squat: Uint8Array[] = []
-    forged.on('update', (update: Uint8Array) => squat.push(update))
-    forged.getText('t').insert(5, ' evil')
-    squatter.send({ type: 'sync', doc: 'shared', seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
-    await squatter.whenAcked('shared')
-    const own = new Y.Doc()
-    Y.applyUpdate(own, victimState)
-    own.clientID = victimId
+    // A squatter wrote 5 clocks under the victim's id; the victim's own 6 are refused.
+    const { victim, v, own } = await squattedVictim()
     const mine: Uint8Array[] = []
     own.on('update', (update: Uint8Array) => mine.push(update))
     own.getText('t').insert(5, ' world')

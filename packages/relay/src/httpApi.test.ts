@@ -2,21 +2,14 @@
  * The document HTTP API as a backend uses it: node's fetch against a real
  * relay on a loopback port, with WebSocket clients of the same documents.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { Authenticate } from './auth.js'
 import { ControlledStore } from './test/controlledStore.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { waitFor, type TestRelay } from './test/relayHarness.js'
+import { testRelays } from './test/testRelays.js'
 
-let relay: TestRelay | undefined
-const clients: NativeTestClient[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await relay?.close()
-  relay = undefined
-})
+const { start, connect } = testRelays()
 
 const httpOf = (test: TestRelay) => `http://127.0.0.1:${test.port}`
 const docUrl = (test: TestRelay, name: string, rest = '') =>
@@ -43,12 +36,6 @@ const stateOf = async (test: TestRelay, name: string): Promise<Y.Doc> => {
   return doc
 }
 
-const connect = async (test: TestRelay) => {
-  const client = await NativeTestClient.connect(test.url)
-  clients.push(client)
-  return client
-}
-
 /** Tokens are `read:<doc>` or `write:<doc>`. */
 const tokenAuth: Authenticate = (_request, doc, token) => {
   if (token === undefined) return { denied: 'unauthenticated', reason: 'a token is required' }
@@ -68,7 +55,7 @@ const tokenAuthWithPrefix: Authenticate = (request, doc, token) => {
 
 describe('the document HTTP API', () => {
   it('stores a POSTed update before answering, forwards it to live clients, and serves it back', async () => {
-    relay = await startRelay()
+    const relay = await start()
     const watcher = await connect(relay)
     const live = watcher.open('notes/ada').doc
     await watcher.whenSynced('notes/ada')
@@ -90,7 +77,7 @@ describe('the document HTTP API', () => {
 
   it('answers a POST only once the update is durable', async () => {
     const store = new ControlledStore()
-    relay = await startRelay({ store })
+    const relay = await start({ store })
     await stateOf(relay, 'held') // loaded, so only the append is held
     store.hold()
     let answered = false
@@ -109,7 +96,7 @@ describe('the document HTTP API', () => {
   })
 
   it('returns only what a state vector lacks, and named roots as JSON', async () => {
-    relay = await startRelay()
+    const relay = await start()
     const writer = new Y.Doc()
     writer.getText('body').insert(0, 'hello')
     writer.getArray('todos').push([{ title: 'one', done: false }])
@@ -138,7 +125,7 @@ describe('the document HTTP API', () => {
   })
 
   it('checks credentials per document like a WebSocket, and takes the service key for everything', async () => {
-    relay = await startRelay({ authenticate: tokenAuth, apiKey: 'service-key-of-the-backend-0123456789' })
+    const relay = await start({ authenticate: tokenAuth, apiKey: 'service-key-of-the-backend-0123456789' })
     const update = updateOf((doc) => doc.getText('t').insert(0, 'x'))
     const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
@@ -169,7 +156,7 @@ describe('the document HTTP API', () => {
   })
 
   it('lists the documents the credentials may read, a page at a time', async () => {
-    relay = await startRelay({ authenticate: tokenAuthWithPrefix, apiKey: 'service-key-of-the-backend-0123456789' })
+    const relay = await start({ authenticate: tokenAuthWithPrefix, apiKey: 'service-key-of-the-backend-0123456789' })
     const service = { authorization: 'Bearer service-key-of-the-backend-0123456789' }
     for (const name of ['team/b', 'team/a', 'other/x', 'team/c'])
       expect(
@@ -186,7 +173,7 @@ describe('the document HTTP API', () => {
       nextCursor: string | null
     }
     const list = async (query: string, headers = service): Promise<Page> => {
-      const response = await fetch(`${httpOf(relay!)}/v1/docs${query}`, { headers })
+      const response = await fetch(`${httpOf(relay)}/v1/docs${query}`, { headers })
       expect(response.status).toBe(200)
       return (await response.json()) as Page
     }
@@ -206,7 +193,7 @@ describe('the document HTTP API', () => {
   })
 
   it('refuses hostile input with the documented code, and stores nothing of it', async () => {
-    relay = await startRelay({ maxPayload: 64 * 1024 })
+    const relay = await start({ maxPayload: 64 * 1024 })
     const refusal = async (response: Response) => [response.status, ((await response.json()) as { code: string }).code]
     const base = httpOf(relay)
 
@@ -237,9 +224,9 @@ describe('the document HTTP API', () => {
   })
 
   it('limits requests per address like WebSocket messages (429)', async () => {
-    relay = await startRelay({ rateLimit: { messagesPerSecond: 5 } })
+    const relay = await start({ rateLimit: { messagesPerSecond: 5 } })
     const statuses = await Promise.all(
-      Array.from({ length: 12 }, () => fetch(docUrl(relay!, 'busy')).then((r) => r.status)),
+      Array.from({ length: 12 }, () => fetch(docUrl(relay, 'busy')).then((r) => r.status)),
     )
     expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(0)
     expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(10)
@@ -248,7 +235,7 @@ describe('the document HTTP API', () => {
   it('answers 503 when the store cannot load the document, and serves it once the store recovers', async () => {
     const store = new ControlledStore()
     store.failLoads = true
-    relay = await startRelay({ store })
+    const relay = await start({ store })
     const failed = await fetch(docUrl(relay, 'd'))
     expect([failed.status, ((await failed.json()) as { code: string }).code]).toEqual([503, 'documentUnavailable'])
     store.failLoads = false

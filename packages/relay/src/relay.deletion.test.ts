@@ -4,26 +4,13 @@
  * again, and edits an offline client still holds cannot bring it back.
  */
 import { closeCodes } from '@concord/protocol'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { waitFor, type TestRelay } from './test/relayHarness.js'
+import { testRelays } from './test/testRelays.js'
 
-let relay: TestRelay | undefined
-const clients: NativeTestClient[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await relay?.close()
-  relay = undefined
-})
-
-const connect = async (test: TestRelay) => {
-  const client = await NativeTestClient.connect(test.url)
-  clients.push(client)
-  return client
-}
+const { start, connect } = testRelays()
 
 const docUrl = (test: TestRelay, name: string, rest = '') =>
   `http://127.0.0.1:${test.port}/v1/docs/${encodeURIComponent(name)}${rest}`
@@ -37,7 +24,7 @@ const updateOf = (text: string): Uint8Array<ArrayBuffer> => {
 describe('deleting a document', () => {
   it('tells every live connection (4404), in both wire modes, and keeps the others open', async () => {
     const deletions: Array<{ name: string; by: string }> = []
-    relay = await startRelay({ onDelete: (deletion) => void deletions.push(deletion) })
+    const relay = await start({ onDelete: (deletion) => void deletions.push(deletion) })
     const native = await connect(relay)
     const doomed = native.open('doomed')
     native.open('kept').doc.getText('t').insert(0, 'stays')
@@ -62,7 +49,7 @@ describe('deleting a document', () => {
   })
 
   it('never serves the name again: opens, reads and writes are refused, and old edits are not merged', async () => {
-    relay = await startRelay()
+    const relay = await start()
     const offline = await connect(relay)
     const entry = offline.open('gone')
     entry.doc.getText('t').insert(0, 'before')
@@ -89,7 +76,7 @@ describe('deleting a document', () => {
   })
 
   it('takes write access over HTTP', async () => {
-    relay = await startRelay({
+    const relay = await start({
       authenticate: (_request, _doc, token) =>
         token === 'writer' ? { access: 'write', subject: 'ada' } : { access: 'read' },
     })

@@ -4,29 +4,15 @@
  * of every durable change, batched, with its writers. Neither can hold up
  * the relay when it throws or hangs.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocumentChange } from './changeFeed.js'
 import type { Authenticate } from './auth.js'
 import { ControlledStore } from './test/controlledStore.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { waitFor } from './test/relayHarness.js'
+import { testRelays } from './test/testRelays.js'
 
-let relay: TestRelay | undefined
-const clients: NativeTestClient[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await relay?.close()
-  relay = undefined
-})
-
-const connect = async (test: TestRelay, token?: string) => {
-  const client = await NativeTestClient.connect(test.url)
-  if (token) client.send({ type: 'auth', doc: '', token })
-  clients.push(client)
-  return client
-}
+const { start, connect } = testRelays()
 
 const template = (): Uint8Array => {
   const doc = new Y.Doc()
@@ -49,7 +35,7 @@ describe('loadDocument', () => {
   it('seeds a document the store lacks, stored before the first client sees it, and only once', async () => {
     const asked: string[] = []
     const store = new ControlledStore()
-    relay = await startRelay({
+    const relay = await start({
       store,
       unloadAfterMs: 20,
       loadDocument: (name) => {
@@ -69,7 +55,7 @@ describe('loadDocument', () => {
 
     // Stored, so a document that is loaded again (after it was unloaded) is not seeded again.
     client.close()
-    await waitFor(() => relay!.relay.stats().documents === 0, 'the documents to unload')
+    await waitFor(() => relay.relay.stats().documents === 0, 'the documents to unload')
     const again = await connect(relay)
     again.open('templated/a')
     await again.whenSynced('templated/a')
@@ -79,7 +65,7 @@ describe('loadDocument', () => {
   it('refuses the document (4503) when the hook throws, returns garbage or hangs, and counts it', async () => {
     const failures: string[] = []
     let behaviour: 'throw' | 'garbage' | 'hang' | 'ok' = 'throw'
-    relay = await startRelay({
+    const relay = await start({
       hookTimeoutMs: 200,
       observer: { hookFailed: (hook) => failures.push(hook) },
       loadDocument: () => {
@@ -108,7 +94,7 @@ describe('loadDocument', () => {
 describe('onChange', () => {
   it('hears every durable change, batched per document, with its writers', async () => {
     const changes: DocumentChange[] = []
-    relay = await startRelay({
+    const relay = await start({
       authenticate: subjects,
       onChangeDebounceMs: 100,
       onChange: (change) => void changes.push(change),
@@ -140,7 +126,7 @@ describe('onChange', () => {
   it('is never told of an update before it is durable, nor of one that failed to store', async () => {
     const changes: DocumentChange[] = []
     const store = new ControlledStore()
-    relay = await startRelay({ store, onChangeDebounceMs: 10, onChange: (change) => void changes.push(change) })
+    const relay = await start({ store, onChangeDebounceMs: 10, onChange: (change) => void changes.push(change) })
     const server = await relay.relay.openDocument('d')
     store.hold()
     server.doc.getText('body').insert(0, 'held')
@@ -162,7 +148,7 @@ describe('onChange', () => {
     const failures: string[] = []
     const delivered: string[] = []
     let call = 0
-    relay = await startRelay({
+    const relay = await start({
       onChangeDebounceMs: 20,
       hookTimeoutMs: 100,
       observer: { hookFailed: (hook) => failures.push(hook) },

@@ -2,30 +2,17 @@
  * relay.openDocument: a server-side handle on a live document, against a
  * real relay with WebSocket clients of the same document.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { ControlledStore } from './test/controlledStore.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { waitFor } from './test/relayHarness.js'
+import { testRelays } from './test/testRelays.js'
 
-let relay: TestRelay | undefined
-const clients: NativeTestClient[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await relay?.close()
-  relay = undefined
-})
-
-const connect = async (test: TestRelay) => {
-  const client = await NativeTestClient.connect(test.url)
-  clients.push(client)
-  return client
-}
+const { start, connect } = testRelays()
 
 describe('relay.openDocument', () => {
   it('holds the stored state, sees clients edit, and its own edits reach clients and the store', async () => {
-    relay = await startRelay()
+    const relay = await start()
     const writer = await connect(relay)
     const clientDoc = writer.open('shared').doc
     clientDoc.getText('t').insert(0, 'client')
@@ -49,7 +36,7 @@ describe('relay.openDocument', () => {
 
   it('flushes only once every transaction so far is durable', async () => {
     const store = new ControlledStore()
-    relay = await startRelay({ store })
+    const relay = await start({ store })
     const server = await relay.relay.openDocument('held')
     store.hold()
     server.doc.getText('t').insert(0, 'a')
@@ -66,7 +53,7 @@ describe('relay.openDocument', () => {
 
   it('stores what was edited through it when the relay closes', async () => {
     const store = new ControlledStore()
-    relay = await startRelay({ store })
+    const relay = await start({ store })
     const server = await relay.relay.openDocument('closing')
     server.doc.getArray('a').push([1, 2, 3])
     await relay.relay.close()
@@ -77,7 +64,7 @@ describe('relay.openDocument', () => {
 
   it('rejects an invalid name, and a document the store cannot load', async () => {
     const store = new ControlledStore()
-    relay = await startRelay({ store })
+    const relay = await start({ store })
     await expect(relay.relay.openDocument('')).rejects.toMatchObject({ code: 'invalidDocumentName' })
     store.failLoads = true
     await expect(relay.relay.openDocument('broken')).rejects.toMatchObject({ code: 'documentUnavailable' })

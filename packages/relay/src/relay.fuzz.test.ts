@@ -31,7 +31,7 @@ import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import type { Access, Authenticate } from './auth.js'
 import type { Logger } from './logger.js'
-import type { WireMode } from './room.js'
+import type { WireMode } from './wireMode.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 

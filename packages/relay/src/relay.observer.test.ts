@@ -1,7 +1,7 @@
 import { closeCodes } from '@concord/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ClosedBy, RelayObserver, StoreOperation } from './relayObserver.js'
-import type { WireMode } from './room.js'
+import type { WireMode } from './wireMode.js'
 import { ControlledStore } from './test/controlledStore.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'

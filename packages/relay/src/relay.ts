@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
+import { allowEveryone, type Authenticate } from './auth.js'
 import { ChangeFeed, type DocumentChange } from './changeFeed.js'
 import { clientAddressResolver, normalizeAddress } from './clientAddress.js'
 import { callHook } from './hookCall.js'
@@ -25,6 +25,7 @@ import { SocketGate } from './socketGate.js'
 import { timedStore } from './timedStore.js'
 import { inspectUpdate } from './yjsUpdates.js'
 import { TokenBucket } from './tokenBucket.js'
+import { wireModeOf } from './wireMode.js'
 import { YWebsocketConnection } from './yWebsocketConnection.js'
 
 export interface RelayOptions {
@@ -241,29 +242,6 @@ export const relayDefaults = {
 
 type Connection = YWebsocketConnection | NativeConnection
 
-/** The `token` query parameter: in y-websocket mode, stock clients have no other way to send one. */
-const tokenFromUrl = (url: string | undefined): string | undefined => {
-  const query = (url ?? '').split('?', 2)[1]
-  return query === undefined ? undefined : (new URLSearchParams(query).get('token') ?? undefined)
-}
-
-/**
- * The document a y-websocket client asks for: its URL path after the first
- * slash, up to any query, percent-decoded and taken literally. (A URL parser
- * would read `//team/notes`, which a provider for room `/team/notes` asks for,
- * as host `team` and path `/notes`, and would fold `..` segments.)
- */
-const documentFromUrl = (url: string | undefined): string => {
-  const path = (url ?? '/').split('?', 1)[0]!
-  try {
-    return decodeURIComponent(path.slice(1))
-  } catch (error) {
-    throw new ProtocolError('invalidDocumentName', 'the document name is not valid percent-encoded UTF-8', {
-      cause: error,
-    })
-  }
-}
-
 export const createRelay = (options: RelayOptions): Relay => {
   const settings = { ...relayDefaults, ...options }
   const logger = options.logger ?? silentLogger
@@ -365,7 +343,7 @@ export const createRelay = (options: RelayOptions): Relay => {
   }
 
   /** The connection's close line: code, reason, who closed, how long it lasted, what went through it. */
-  const logClosed = (socket: RelaySocket, connection: Connection | undefined, code: number, reason: string): void => {
+  const logClosed = (socket: RelaySocket, connection: Connection, code: number, reason: string): void => {
     const by = socket.closedWith ? 'relay' : 'client'
     const closeCode = socket.closedWith?.code ?? code
     observer.connectionClosed?.(socket.mode, closeCode, by)
@@ -387,7 +365,7 @@ export const createRelay = (options: RelayOptions): Relay => {
   }
 
   const accept = (ws: WebSocket, request: IncomingMessage): void => {
-    const mode = ws.protocol === nativeSubprotocol ? 'native' : 'y-websocket'
+    const mode = wireModeOf(ws.protocol)
     const ip = ipOf(request)
     const origin = request.headers.origin
     const socket = new RelaySocket(
@@ -405,28 +383,28 @@ export const createRelay = (options: RelayOptions): Relay => {
     gate.count(request.socket, ip)
     const messageBudget = new TokenBucket(rateLimit.messagesPerSecond, rateLimit.messageBurst)
     const byteBudget = new TokenBucket(rateLimit.bytesPerSecond, rateLimit.byteBurst)
-    let connection: Connection | undefined
+    const connectionOptions = { socket, request, acquireRoom, authenticate, logger }
+    const connection: Connection =
+      mode === 'native'
+        ? new NativeConnection({
+            ...connectionOptions,
+            observer,
+            maxDocuments: settings.maxDocumentsPerConnection,
+            maxWaitingFrames: settings.maxWaitingFrames,
+          })
+        : new YWebsocketConnection({
+            ...connectionOptions,
+            queryTokens: settings.queryTokens,
+            echoCommitted: settings.echoCommitted,
+            maxWaitingFrames: settings.maxWaitingFrames,
+          })
 
     ws.on('error', (error) => logger.warn({ ...socket.logFields, err: error }, 'connection error'))
     ws.on('close', (code, reason) => {
       sockets.delete(socket)
-      connection?.closed()
+      connection.closed()
       logClosed(socket, connection, code, reason.toString())
     })
-    // Frames that arrive while a y-websocket connection is being authorized wait here.
-    let early: Buffer[] | undefined = []
-    const receive = (bytes: Buffer): void => {
-      try {
-        connection!.receive(bytes)
-      } catch (error) {
-        if (error instanceof ProtocolError) {
-          socket.close(error.code, error.message)
-        } else {
-          logger.error({ ...socket.logFields, err: error }, 'unexpected error while handling a frame')
-          socket.close('internalError', 'unexpected error in the relay')
-        }
-      }
-    }
     ws.on('message', (data, isBinary) => {
       socket.received((data as Buffer).length)
       socket.alive = true
@@ -442,67 +420,16 @@ export const createRelay = (options: RelayOptions): Relay => {
         ws.pause()
         setTimeout(() => ws.resume(), overBudgetMs).unref()
       }
-      if (connection) receive(data as Buffer)
-      else if (early && early.length < settings.maxWaitingFrames) early.push(data as Buffer)
-      else socket.close('rateLimited', 'too many frames before the connection was authorized')
+      try {
+        connection.receive(data as Buffer)
+      } catch (error) {
+        socket.frameFailed(error)
+      }
     })
 
-    if (mode === 'native') {
-      connection = new NativeConnection({
-        socket,
-        request,
-        acquireRoom,
-        authenticate,
-        logger,
-        observer,
-        maxDocuments: settings.maxDocumentsPerConnection,
-        maxWaitingFrames: settings.maxWaitingFrames,
-      })
-      opened(socket)
-      return
-    }
-    let doc: string
-    try {
-      doc = documentFromUrl(request.url)
-      const problem = documentNameProblem(doc)
-      if (problem) throw new ProtocolError('invalidDocumentName', problem)
-    } catch (error) {
-      const { code, message } = error as ProtocolError
-      opened(socket)
-      socket.close(code, message)
-      return
-    }
-    socket.logFields.doc = doc
     opened(socket)
-    const token = settings.queryTokens ? tokenFromUrl(request.url) : undefined
-    authorize(authenticate, request, doc, token, logger)
-      .then((result) => {
-        if (!socket.isOpen) return
-        if ('denied' in result) {
-          socket.close(result.denied, result.reason)
-          return
-        }
-        connection = new YWebsocketConnection(
-          socket,
-          acquireRoom(doc),
-          result.access,
-          result.subject,
-          settings.echoCommitted,
-        )
-        if (result.expiresAt !== undefined) {
-          ws.once(
-            'close',
-            atExpiry(result.expiresAt, () => socket.close('unauthenticated', 'the token expired')),
-          )
-        }
-        logger.debug({ ...socket.logFields, access: result.access }, 'connection authorized')
-        for (const bytes of early!.splice(0)) if (socket.isOpen) receive(bytes)
-        early = undefined
-      })
-      .catch((error: unknown) => {
-        logger.error({ ...socket.logFields, err: error }, 'could not set up a connection')
-        socket.close('internalError', 'unexpected error in the relay')
-      })
+    // After the open line, which names its document: a y-websocket connection is authorized (or refused) now.
+    if (connection instanceof YWebsocketConnection) connection.start()
   }
 
   const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {

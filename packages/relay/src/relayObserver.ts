@@ -5,7 +5,7 @@
  * Prometheus metrics. Every method is optional and must not throw.
  */
 import type { DocStore } from './docStore.js'
-import type { WireMode } from './room.js'
+import type { WireMode } from './wireMode.js'
 
 /** Which party started the closing handshake: the relay (with one of its close codes) or the client. */
 export type ClosedBy = 'relay' | 'client'

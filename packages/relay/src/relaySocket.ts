@@ -4,12 +4,12 @@
  * with a documented code, a reason and a log line. Whatever happens to this
  * socket stays with it.
  */
-import { closeCodes, type CloseCodeName } from '@concord/protocol'
+import { closeCodes, ProtocolError, type CloseCodeName } from '@concord/protocol'
 import type { Socket } from 'node:net'
 import { WebSocket } from 'ws'
 import type { Logger } from './logger.js'
 import type { RelayObserver } from './relayObserver.js'
-import type { WireMode } from './room.js'
+import type { WireMode } from './wireMode.js'
 
 export interface RelaySocketOptions {
   /** Close a peer whose unsent bytes pass this (it is not reading). */
@@ -141,6 +141,20 @@ export class RelaySocket {
     this.#closing = true
     this.closedWith = { code: abnormalClosure, reason }
     this.ws.terminate()
+  }
+
+  /**
+   * Closes the connection for a frame it could not handle: with the code of
+   * a ProtocolError, or, for anything else (a bug in the relay), with 4500
+   * and an error log line.
+   */
+  frameFailed(error: unknown): void {
+    if (error instanceof ProtocolError) {
+      this.close(error.code, error.message)
+      return
+    }
+    this.options.logger.error({ ...this.logFields, err: error }, 'unexpected error while handling a frame')
+    this.close('internalError', 'unexpected error in the relay')
   }
 
   close(code: CloseCodeName, reason: string): void {

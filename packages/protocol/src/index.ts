@@ -1,8 +1,22 @@
+/**
+ * The entry point `@concord/protocol`: both wire modes as pure encoders and
+ * decoders, the messages they share, the strict decoding blocks every decoder
+ * is built from, and the numbers both sides agree on.
+ */
+// The y-websocket mode, and the native mode (the subprotocol `concord.v2`).
+export {
+  decodeYWebsocketMessage,
+  encodeYWebsocketMessage,
+  yWebsocketMessageType,
+  type YWebsocketMessage,
+} from './yWebsocket.js'
+export { decodeNativeFrame, encodeNativeFrame, frameType, nativeSubprotocol, type NativeFrame } from './native.js'
+// What both modes carry.
+export { readSyncMessage, syncMessageType, writeSyncMessage, type SyncMessage } from './sync.js'
+export { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from './awareness.js'
+// For other decoders built on lib0, to be as strict as these.
+export { decodeWhole, readBoundedVarUint, readSafeVarUint } from './strictDecoding.js'
+// The numbers and rules both sides share.
 export { closeCodes, closeCodeName, type CloseCode, type CloseCodeName } from './closeCodes.js'
 export { documentNameProblem, isValidDocumentName, maxDocumentNameLength } from './documentName.js'
 export { ProtocolError } from './errors.js'
-export { readSyncMessage, syncMessageType, writeSyncMessage, type SyncMessage } from './sync.js'
-export { decodeWhole, readBoundedVarUint, readSafeVarUint } from './strictDecoding.js'
-export { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from './awareness.js'
-export { decodeYWebsocketMessage, encodeYWebsocketMessage, messageType, type YWebsocketMessage } from './yWebsocket.js'
-export { decodeNativeFrame, encodeNativeFrame, frameType, nativeSubprotocol, type NativeFrame } from './native.js'

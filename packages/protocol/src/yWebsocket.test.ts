@@ -8,7 +8,12 @@ import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import { ProtocolError } from './errors.js'
 import { syncMessageType, type SyncMessage } from './sync.js'
-import { decodeYWebsocketMessage, encodeYWebsocketMessage, messageType, type YWebsocketMessage } from './yWebsocket.js'
+import {
+  decodeYWebsocketMessage,
+  encodeYWebsocketMessage,
+  yWebsocketMessageType,
+  type YWebsocketMessage,
+} from './yWebsocket.js'
 import { bytesOf, concat, nanVarUint, outcome, rejectionBy } from './test/decodingCases.js'
 
 const rejection = rejectionBy(decodeYWebsocketMessage)
@@ -46,7 +51,7 @@ const yProtocolsMessage = (type: number, write: (encoder: encoding.Encoder) => v
 
 describe('y-websocket messages', () => {
   it('use the message and sync types of y-websocket and y-protocols', () => {
-    expect(messageType).toEqual({ sync: 0, awareness: 1, auth: 2, queryAwareness: 3 })
+    expect(yWebsocketMessageType).toEqual({ sync: 0, awareness: 1, auth: 2, queryAwareness: 3 })
     expect(syncMessageType).toEqual({
       step1: syncProtocol.messageYjsSyncStep1,
       step2: syncProtocol.messageYjsSyncStep2,
@@ -94,7 +99,7 @@ describe('y-websocket messages', () => {
           const doc = docWith(theirs)
           const stateVector = Y.encodeStateVector(docWith(ours))
 
-          const step1 = yProtocolsMessage(messageType.sync, (e) => syncProtocol.writeSyncStep1(e, doc))
+          const step1 = yProtocolsMessage(yWebsocketMessageType.sync, (e) => syncProtocol.writeSyncStep1(e, doc))
           const step1Message: YWebsocketMessage = {
             type: 'sync',
             sync: { type: 'step1', stateVector: Y.encodeStateVector(doc) },
@@ -102,7 +107,9 @@ describe('y-websocket messages', () => {
           expect(decodeYWebsocketMessage(step1)).toEqual(step1Message)
           expect(encodeYWebsocketMessage(step1Message)).toEqual(step1)
 
-          const step2 = yProtocolsMessage(messageType.sync, (e) => syncProtocol.writeSyncStep2(e, doc, stateVector))
+          const step2 = yProtocolsMessage(yWebsocketMessageType.sync, (e) =>
+            syncProtocol.writeSyncStep2(e, doc, stateVector),
+          )
           const step2Message: YWebsocketMessage = {
             type: 'sync',
             sync: { type: 'step2', update: Y.encodeStateAsUpdate(doc, stateVector) },
@@ -111,7 +118,7 @@ describe('y-websocket messages', () => {
           expect(encodeYWebsocketMessage(step2Message)).toEqual(step2)
 
           const update = Y.encodeStateAsUpdate(doc)
-          const updateBytes = yProtocolsMessage(messageType.sync, (e) => syncProtocol.writeUpdate(e, update))
+          const updateBytes = yProtocolsMessage(yWebsocketMessageType.sync, (e) => syncProtocol.writeUpdate(e, update))
           expect(decodeYWebsocketMessage(updateBytes)).toEqual({ type: 'sync', sync: { type: 'update', update } })
           expect(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } })).toEqual(updateBytes)
         }),
@@ -135,9 +142,9 @@ describe('y-websocket messages', () => {
             /** How a y-websocket provider handles a message: y-protocols reads it, answering into a sync message. */
             const theirsReceive = (bytes: Uint8Array): void => {
               const decoder = decoding.createDecoder(bytes)
-              expect(decoding.readVarUint(decoder)).toBe(messageType.sync)
+              expect(decoding.readVarUint(decoder)).toBe(yWebsocketMessageType.sync)
               const answer = encoding.createEncoder()
-              encoding.writeVarUint(answer, messageType.sync)
+              encoding.writeVarUint(answer, yWebsocketMessageType.sync)
               syncProtocol.readSyncMessage(decoder, answer, their, 'ours')
               expect(decoding.hasContent(decoder)).toBe(false)
               if (encoding.length(answer) > 1) toOurs.push(encoding.toUint8Array(answer))
@@ -158,7 +165,7 @@ describe('y-websocket messages', () => {
             })
             their.on('update', (update: Uint8Array, origin: unknown) => {
               if (origin !== 'ours')
-                toOurs.push(yProtocolsMessage(messageType.sync, (e) => syncProtocol.writeUpdate(e, update)))
+                toOurs.push(yProtocolsMessage(yWebsocketMessageType.sync, (e) => syncProtocol.writeUpdate(e, update)))
             })
             const deliver = (): void => {
               while (toOurs.length > 0 || toTheirs.length > 0) {
@@ -167,7 +174,7 @@ describe('y-websocket messages', () => {
               }
             }
 
-            toOurs.push(yProtocolsMessage(messageType.sync, (e) => syncProtocol.writeSyncStep1(e, their)))
+            toOurs.push(yProtocolsMessage(yWebsocketMessageType.sync, (e) => syncProtocol.writeSyncStep1(e, their)))
             toTheirs.push(
               encodeYWebsocketMessage({ type: 'sync', sync: { type: 'step1', stateVector: Y.encodeStateVector(our) } }),
             )
@@ -198,7 +205,9 @@ describe('y-websocket messages', () => {
             try {
               awareness.setLocalState(state)
               const update = awarenessProtocol.encodeAwarenessUpdate(awareness, [awareness.clientID])
-              const bytes = yProtocolsMessage(messageType.awareness, (e) => encoding.writeVarUint8Array(e, update))
+              const bytes = yProtocolsMessage(yWebsocketMessageType.awareness, (e) =>
+                encoding.writeVarUint8Array(e, update),
+              )
               expect(decodeYWebsocketMessage(bytes)).toEqual({ type: 'awareness', update })
               expect(encodeYWebsocketMessage({ type: 'awareness', update })).toEqual(bytes)
             } finally {
@@ -213,13 +222,15 @@ describe('y-websocket messages', () => {
     it('permission denied is what y-protocols/auth writes and reads', () => {
       fc.assert(
         fc.property(fc.string({ unit: 'binary', maxLength: 60 }), (reason) => {
-          const theirs = yProtocolsMessage(messageType.auth, (e) => authProtocol.writePermissionDenied(e, reason))
+          const theirs = yProtocolsMessage(yWebsocketMessageType.auth, (e) =>
+            authProtocol.writePermissionDenied(e, reason),
+          )
           expect(decodeYWebsocketMessage(theirs)).toEqual({ type: 'permissionDenied', reason })
           const ours = encodeYWebsocketMessage({ type: 'permissionDenied', reason })
           expect(ours).toEqual(theirs)
 
           const decoder = decoding.createDecoder(ours)
-          expect(decoding.readVarUint(decoder)).toBe(messageType.auth)
+          expect(decoding.readVarUint(decoder)).toBe(yWebsocketMessageType.auth)
           const denied: string[] = []
           authProtocol.readAuthMessage(decoder, new Y.Doc(), (_, why) => denied.push(why))
           expect(denied).toEqual([reason])
@@ -269,13 +280,13 @@ describe('y-websocket messages', () => {
       fc.assert(
         fc.property(fc.integer({ min: 3, max: Number.MAX_SAFE_INTEGER }), payload, (type, body) => {
           const sync = bytesOf((e) => {
-            encoding.writeVarUint(e, messageType.sync)
+            encoding.writeVarUint(e, yWebsocketMessageType.sync)
             encoding.writeVarUint(e, type)
             encoding.writeVarUint8Array(e, body)
           })
           expect(rejection(sync).message).toBe(`unknown sync message type ${type}`)
           const auth = bytesOf((e) => {
-            encoding.writeVarUint(e, messageType.auth)
+            encoding.writeVarUint(e, yWebsocketMessageType.auth)
             encoding.writeVarUint(e, type - 2)
             encoding.writeVarString(e, 'reason')
           })
@@ -287,11 +298,11 @@ describe('y-websocket messages', () => {
     it('a message type or sync type that lib0 reads as NaN', () => {
       // Before the safe-integer check this decoded as { type: 'queryAwareness' }.
       rejection(Uint8Array.from(nanVarUint))
-      rejection(concat([messageType.sync], nanVarUint, [0]))
+      rejection(concat([yWebsocketMessageType.sync], nanVarUint, [0]))
     })
 
     it('a reason that is not UTF-8', () => {
-      rejection(Uint8Array.of(messageType.auth, 0, 1, 0x80))
+      rejection(Uint8Array.of(yWebsocketMessageType.auth, 0, 1, 0x80))
     })
   })
 

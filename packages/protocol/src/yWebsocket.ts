@@ -9,7 +9,8 @@ import { ProtocolError } from './errors.js'
 import { decodeWhole, readBoundedVarUint } from './strictDecoding.js'
 import { readSyncMessage, writeSyncMessage, type SyncMessage } from './sync.js'
 
-export const messageType = {
+/** The `messageType` numbers of y-websocket frames (y-websocket's own `messageSync`, `messageAwareness`, ...). */
+export const yWebsocketMessageType = {
   sync: 0,
   awareness: 1,
   /** y-protocols/auth: the only sub-message is "permission denied", relay to client. */
@@ -27,12 +28,12 @@ export type YWebsocketMessage =
 
 export const decodeYWebsocketMessage = (bytes: Uint8Array): YWebsocketMessage =>
   decodeWhole(bytes, 'y-websocket message', (decoder) => {
-    switch (readBoundedVarUint(decoder, messageType.queryAwareness, 'message type')) {
-      case messageType.sync:
+    switch (readBoundedVarUint(decoder, yWebsocketMessageType.queryAwareness, 'message type')) {
+      case yWebsocketMessageType.sync:
         return { type: 'sync', sync: readSyncMessage(decoder) }
-      case messageType.awareness:
+      case yWebsocketMessageType.awareness:
         return { type: 'awareness', update: decoding.readVarUint8Array(decoder) }
-      case messageType.auth: {
+      case yWebsocketMessageType.auth: {
         const authType = decoding.readVarUint(decoder)
         if (authType !== permissionDenied)
           throw new ProtocolError('malformedMessage', `unknown auth message ${authType}`)
@@ -47,20 +48,20 @@ export const encodeYWebsocketMessage = (message: YWebsocketMessage): Uint8Array 
   const encoder = encoding.createEncoder()
   switch (message.type) {
     case 'sync':
-      encoding.writeVarUint(encoder, messageType.sync)
+      encoding.writeVarUint(encoder, yWebsocketMessageType.sync)
       writeSyncMessage(encoder, message.sync)
       break
     case 'awareness':
-      encoding.writeVarUint(encoder, messageType.awareness)
+      encoding.writeVarUint(encoder, yWebsocketMessageType.awareness)
       encoding.writeVarUint8Array(encoder, message.update)
       break
     case 'permissionDenied':
-      encoding.writeVarUint(encoder, messageType.auth)
+      encoding.writeVarUint(encoder, yWebsocketMessageType.auth)
       encoding.writeVarUint(encoder, permissionDenied)
       encoding.writeVarString(encoder, message.reason)
       break
     case 'queryAwareness':
-      encoding.writeVarUint(encoder, messageType.queryAwareness)
+      encoding.writeVarUint(encoder, yWebsocketMessageType.queryAwareness)
       break
   }
   return encoding.toUint8Array(encoder)

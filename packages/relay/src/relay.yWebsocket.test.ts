@@ -4,7 +4,7 @@ import {
   decodeYWebsocketMessage,
   encodeAwarenessUpdate,
   encodeYWebsocketMessage,
-  messageType,
+  yWebsocketMessageType,
 } from '@concord/protocol'
 import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -122,7 +122,7 @@ describe('y-websocket mode: stock WebsocketProvider', () => {
     const awareness = encodeAwarenessUpdate([{ clientId: 77, clock: 1, state: '{"user":"alone"}' }])
     ws.send(encodeYWebsocketMessage({ type: 'awareness', update: awareness }))
     await waitFor(
-      () => received.some((bytes) => bytes[0] === messageType.awareness),
+      () => received.some((bytes) => bytes[0] === yWebsocketMessageType.awareness),
       'the awareness echo (a lone provider would otherwise reconnect every 30 s)',
     )
     const echo = received.map((bytes) => decodeYWebsocketMessage(bytes)).find((message) => message.type === 'awareness')

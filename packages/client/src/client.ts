@@ -40,13 +40,13 @@ export interface ClientOptions {
   /** Heartbeat and backoff settings of the connection. */
   readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket' | 'wire' | 'token'>
   /**
-   * `concord` (default): the native protocol, every document over one socket,
+   * `native` (default): the native protocol (`concord.v2`), every document over one socket,
    * with durable acks. `y-websocket`: for a stock y-websocket server, one
    * socket per document (`url/<id>`) and no acks, so an update stops being
    * pending once it was written to an open socket, which says nothing about
    * whether the server stored it.
    */
-  readonly protocol?: 'concord' | 'y-websocket'
+  readonly protocol?: 'native' | 'y-websocket'
   /**
    * Connect to the relay. Default true; false keeps every document on this
    * device (and its other tabs) only, e.g. to measure or test local loading.

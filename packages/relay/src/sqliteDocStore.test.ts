@@ -4,11 +4,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import Database from 'better-sqlite3'
 import * as Y from 'yjs'
 import { StoreWorkerExitedError } from './errors.js'
-import { crashWorkerForTesting, SqliteDocStore } from './sqliteDocStore.js'
+import { SqliteDocStore } from './sqliteDocStore.js'
 import { mergeUpdates } from './yjsUpdates.js'
 import { describeDocStore } from './test/docStoreConformance.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import { makeTempDir } from './test/relayHarness.js'
+import { crashWorker } from './test/sqliteWorkerCrash.js'
 
 let dir: string | undefined
 
@@ -132,7 +133,7 @@ describe('SqliteDocStore on its worker thread', () => {
     const [first, ...rest] = bigUpdates(4, 10)
     await store.append('doc', first!)
     const pending = rest.map((update) => store!.append('doc', update))
-    await crashWorkerForTesting(store)
+    await crashWorker(store)
     for (const append of pending) {
       await expect(append).rejects.toBeInstanceOf(StoreWorkerExitedError)
       await expect(append).rejects.toMatchObject({ code: 'storeWorkerExited' })

@@ -129,10 +129,12 @@ const deserialize = ({ name, message, code }: SerializedError): Error => {
   return code === undefined ? error : Object.assign(error, { code })
 }
 
-const workers = new WeakMap<SqliteDocStore, Worker>()
-
-/** Ends a store's worker as a crash would, without the store asking. For tests of that case only. */
-export const crashWorkerForTesting = (store: SqliteDocStore): Promise<number> => workers.get(store)!.terminate()
+/**
+ * Internal: the key under which a store holds its worker thread. Neither
+ * `@concord/relay/sqlite` nor any other entry point exports it; the relay's
+ * own tests end the worker through it as a crash would (test/sqliteWorkerCrash.ts).
+ */
+export const sqliteStoreWorker: unique symbol = Symbol('concord.sqliteStoreWorker')
 
 export class SqliteDocStore implements DocStore {
   readonly #worker: Worker
@@ -167,7 +169,11 @@ export class SqliteDocStore implements DocStore {
     })
     // Only pending requests keep the process alive, as the synchronous store never did.
     this.#worker.unref()
-    workers.set(this, this.#worker)
+  }
+
+  /** Internal: see `sqliteStoreWorker`. */
+  get [sqliteStoreWorker](): Worker {
+    return this.#worker
   }
 
   async load(doc: string): Promise<Uint8Array[]> {

@@ -3,7 +3,7 @@
  * frames it sends (sync step 1, updates) and the few bytes it reads back to
  * know which update a frame carries, without decoding the whole update.
  */
-import { encodeYWebsocketMessage, readSafeVarUint, readSyncMessage } from '@concord/protocol'
+import { decodeYWebsocketMessage, encodeYWebsocketMessage, readSafeVarUint } from '@concord/protocol'
 import * as decoding from 'lib0/decoding'
 import { WebSocket } from 'ws'
 
@@ -26,12 +26,10 @@ export const syncTypeOf = (frame: Uint8Array): number | undefined => (frame[0] =
  */
 export const updateIdOf = (frame: Uint8Array): string | undefined => {
   if (frame[0] !== 0 || frame[1] !== 2) return undefined
-  const decoder = decoding.createDecoder(frame)
-  readSafeVarUint(decoder, 'message type')
-  const sync = readSyncMessage(decoder)
-  if (sync.type !== 'update') return undefined
+  const message = decodeYWebsocketMessage(frame)
+  if (message.type !== 'sync' || message.sync.type !== 'update') return undefined
   // The update's header only (struct groups, then the first group's struct count, client and clock).
-  const update = decoding.createDecoder(sync.update)
+  const update = decoding.createDecoder(message.sync.update)
   if (readSafeVarUint(update, 'struct groups') === 0) return undefined
   readSafeVarUint(update, 'structs in the first group')
   const client = readSafeVarUint(update, 'client')

@@ -171,6 +171,8 @@ describe('native mode (concord.v2)', () => {
     const a = alice.open('held')
     const b = bob.open('held')
     await Promise.all([alice.whenSynced('held'), bob.whenSynced('held')])
+    // The ack of each client's step 2 may come after the relay's step 2: wait for it, or it would look like a new ack.
+    await Promise.all([alice.whenAcked('held'), bob.whenAcked('held')])
     const ackedBefore = a.ackedSeq
     store.hold()
     a.doc.getText('t').insert(0, 'pending')

@@ -25,9 +25,9 @@ import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
-import type { WireMode } from './wireMode.js'
 import { inspectUpdate } from './yjsUpdates.js'
 import * as Y from 'yjs'
+import type { WireMode } from './wireMode.js'
 
 /** One connection's membership in a room, as the room sees it. */
 export interface RoomPeer {

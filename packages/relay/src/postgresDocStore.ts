@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto'
 import pg from 'pg'
+import { bufferView } from './bytes.js'
 import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 import { GroupCommit } from './groupCommit.js'
@@ -65,8 +66,6 @@ const schema = `
     PRIMARY KEY (doc, digest)
   );
 `
-
-const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, update.byteOffset, update.byteLength)
 
 export class PostgresDocStore implements DocStore {
   readonly #pool: pg.Pool
@@ -125,7 +124,7 @@ export class PostgresDocStore implements DocStore {
 
   append(doc: string, update: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
-    return this.#appends.add({ doc, update: toBuffer(update) })
+    return this.#appends.add({ doc, update: bufferView(update) })
   }
 
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
@@ -151,7 +150,7 @@ export class PostgresDocStore implements DocStore {
         doc,
         rows.slice(0, -1).map((row) => row.id),
       ])
-      await client.query('UPDATE concord_updates SET data = $1 WHERE id = $2', [toBuffer(merged), last.id])
+      await client.query('UPDATE concord_updates SET data = $1 WHERE id = $2', [bufferView(merged), last.id])
       await client.query('COMMIT')
       return rows.length
     } catch (error) {
@@ -203,7 +202,7 @@ export class PostgresDocStore implements DocStore {
     await this.#pool.query(
       `INSERT INTO concord_quarantined_updates (doc, digest, data, reason) VALUES ($1, $2, $3, $4)
        ON CONFLICT (doc, digest) DO NOTHING`,
-      [doc, digest, toBuffer(update), reason],
+      [doc, digest, bufferView(update), reason],
     )
   }
 

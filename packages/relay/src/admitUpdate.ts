@@ -10,6 +10,7 @@
  */
 import { ProtocolError } from '@concord/protocol'
 import * as Y from 'yjs'
+import { copyBytes } from './bytes.js'
 import { findConflict } from './contentConflicts.js'
 import type { KnownClocks } from './knownClocks.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
@@ -132,7 +133,7 @@ export const admitUpdate = (
   if (inspected.empty) return undefined
   if (contested.size > 0) refuseWhatBuildsOnRefused(received, inspected.ranges, known, contested)
   // Own the bytes: a decoded frame is a view into the socket's buffer.
-  let update: Uint8Array = new Uint8Array(received)
+  let update: Uint8Array = copyBytes(received)
   const shared = known.held(inspected.ranges)
   if (shared.length === 0) return { update, ranges: inspected.ranges }
   if (!agreesWithRecent(update, recent(), shared)) {

@@ -5,14 +5,14 @@
  * state vector are cached, so a join storm on one document merges once.
  *
  * A merge re-encodes the whole document, so the tail counts as long only
- * once it is a quarter of the merged state too: merging every N updates
- * would cost more per update the larger the document grew.
+ * once it is a quarter of the merged state too (see longTail.ts).
  *
  * A merge that throws (an update got in that Yjs cannot take) does not take
  * the document down: the updates are merged one at a time and each one that
  * throws is set aside (see quarantine.ts) and reported.
  */
 import * as Y from 'yjs'
+import { isLongTail } from './longTail.js'
 import { mergeSettingAside, type SetAside } from './quarantine.js'
 
 const emptyStateVector = Y.encodeStateVector(new Y.Doc())
@@ -52,9 +52,8 @@ export class DocumentState {
     this.#recent.push(update)
     this.#stateVector = undefined
     this.#tailBytes += update.byteLength
-    if (this.#mergeWanted || this.#updates.length < this.mergeAfter || this.#tailBytes < this.#mergedBytes / 4) {
-      return false
-    }
+    const tail = { updates: this.#updates.length, bytes: this.#tailBytes }
+    if (this.#mergeWanted || !isLongTail(tail, this.#mergedBytes, this.mergeAfter)) return false
     this.#mergeWanted = true
     return true
   }

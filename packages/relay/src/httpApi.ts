@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { documentNameProblem, ProtocolError, type CloseCodeName } from '@concord/protocol'
 import * as Y from 'yjs'
 import { authorize, type Access, type Authenticate } from './auth.js'
+import { bufferView, concatBytes, copyBytes } from './bytes.js'
 import type { ClientAddressOf } from './clientAddress.js'
 import { DirectPeer, DocumentUnavailableError } from './directPeer.js'
 import type { DocStore } from './docStore.js'
@@ -133,17 +134,17 @@ const readBody = (request: IncomingMessage, maxBytes: number): Promise<Uint8Arra
       }
       chunks.push(chunk)
     })
-    request.once('end', () => resolve(new Uint8Array(Buffer.concat(chunks))))
+    request.once('end', () => resolve(concatBytes(chunks)))
     request.once('error', reject)
   })
 
-const base64urlOf = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url')
+const base64urlOf = (bytes: Uint8Array): string => bufferView(bytes).toString('base64url')
 
 const stateVectorParameter = (query: URLSearchParams): Uint8Array => {
   const value = query.get('stateVector')
   if (value === null) return new Uint8Array([0])
   if (!/^[A-Za-z0-9_-]*$/.test(value)) throw httpErrorOf('malformedMessage', 'stateVector must be base64url')
-  return new Uint8Array(Buffer.from(value, 'base64url'))
+  return copyBytes(Buffer.from(value, 'base64url'))
 }
 
 const rootTypes = ['text', 'map', 'array', 'xml'] as const

@@ -3,6 +3,7 @@
  * Nothing survives the process; appends resolve in order.
  */
 import { createHash } from 'node:crypto'
+import { copyBytes } from './bytes.js'
 import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 
@@ -68,7 +69,7 @@ export class MemoryDocStore implements DocStore {
     const digest = createHash('sha256').update(update).digest('hex')
     const aside = this.#quarantined.get(doc) ?? new Map<string, QuarantinedUpdate>()
     this.#quarantined.set(doc, aside)
-    if (!aside.has(digest)) aside.set(digest, { update: new Uint8Array(update), reason })
+    if (!aside.has(digest)) aside.set(digest, { update: copyBytes(update), reason })
   }
 
   async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {

@@ -5,6 +5,8 @@
  * which for a view into a socket frame or Buffer's pool is more than the
  * update itself.
  */
+import { concatBytes } from './bytes.js'
+
 export interface PackedBytes {
   readonly bytes: ArrayBuffer
   /** Where each string ends in `bytes`; the first starts at 0, each next one where the previous ended. */
@@ -12,17 +14,10 @@ export interface PackedBytes {
 }
 
 export const packBytes = (chunks: readonly Uint8Array[]): PackedBytes => {
-  let length = 0
-  for (const chunk of chunks) length += chunk.byteLength
-  const bytes = new Uint8Array(length)
   const ends: number[] = []
   let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-    ends.push(offset)
-  }
-  return { bytes: bytes.buffer, ends }
+  for (const chunk of chunks) ends.push((offset += chunk.byteLength))
+  return { bytes: concatBytes(chunks).buffer, ends }
 }
 
 /** Views into `packed.bytes`, no copy. */

@@ -1,17 +1,20 @@
 /**
  * Owns the shared DocStore for cluster mode: one PostgreSQL table that every
  * relay appends to. Appends made while a commit is in flight are committed
- * together in the next one (group commit, one INSERT statement, so one
- * transaction), and only then do their promises resolve: an acknowledged
- * update survives the relay and, with PostgreSQL's fsync, the machine.
+ * together in the next one (group commit, see groupCommit.ts; one INSERT
+ * statement, so one transaction), and only then do their promises resolve:
+ * an acknowledged update survives the relay and, with PostgreSQL's fsync,
+ * the machine.
  * Compaction may run on several relays at once for one document: it holds a
  * transaction-scoped advisory lock per document and deletes only the rows
  * it merged, by id, so an append that lands meanwhile survives.
  */
 import { createHash } from 'node:crypto'
 import pg from 'pg'
+import { bufferView } from './bytes.js'
 import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
+import { GroupCommit } from './groupCommit.js'
 
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
@@ -33,11 +36,9 @@ export interface PostgresDocStoreOptions {
 
 export const postgresDefaults = { maxConnections: 10, connectionTimeoutMs: 5_000, statementTimeoutMs: 10_000 } as const
 
-interface PendingAppend {
+interface Append {
   readonly doc: string
   readonly update: Buffer
-  readonly resolve: () => void
-  readonly reject: (error: unknown) => void
 }
 
 /** Only one relay creates the schema at a time (CREATE TABLE IF NOT EXISTS races otherwise). */
@@ -66,15 +67,9 @@ const schema = `
   );
 `
 
-const toBuffer = (update: Uint8Array): Buffer => Buffer.from(update.buffer, update.byteOffset, update.byteLength)
-
 export class PostgresDocStore implements DocStore {
   readonly #pool: pg.Pool
-  #queue: PendingAppend[] = []
-  /** True while a commit is in flight; appends made meanwhile wait for the next one. */
-  #flushing = false
-  /** Settles once the last append made so far has settled. */
-  #lastAppend: Promise<unknown> = Promise.resolve()
+  readonly #appends = new GroupCommit<Append>((batch) => this.#commitAppends(batch))
   #closed = false
 
   private constructor(pool: pg.Pool) {
@@ -129,15 +124,7 @@ export class PostgresDocStore implements DocStore {
 
   append(doc: string, update: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
-    const appended = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ doc, update: toBuffer(update), resolve, reject })
-      if (!this.#flushing) {
-        this.#flushing = true
-        void this.#flushLoop()
-      }
-    })
-    this.#lastAppend = appended.catch(() => {})
-    return appended
+    return this.#appends.add({ doc, update: bufferView(update) })
   }
 
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
@@ -163,7 +150,7 @@ export class PostgresDocStore implements DocStore {
         doc,
         rows.slice(0, -1).map((row) => row.id),
       ])
-      await client.query('UPDATE concord_updates SET data = $1 WHERE id = $2', [toBuffer(merged), last.id])
+      await client.query('UPDATE concord_updates SET data = $1 WHERE id = $2', [bufferView(merged), last.id])
       await client.query('COMMIT')
       return rows.length
     } catch (error) {
@@ -215,7 +202,7 @@ export class PostgresDocStore implements DocStore {
     await this.#pool.query(
       `INSERT INTO concord_quarantined_updates (doc, digest, data, reason) VALUES ($1, $2, $3, $4)
        ON CONFLICT (doc, digest) DO NOTHING`,
-      [doc, digest, toBuffer(update), reason],
+      [doc, digest, bufferView(update), reason],
     )
   }
 
@@ -243,42 +230,33 @@ export class PostgresDocStore implements DocStore {
 
   /** Resolves once every append made before the call has settled. */
   async #flushed(): Promise<void> {
-    await this.#lastAppend
+    await this.#appends.settled()
   }
 
-  /** Commits queued appends, one batch at a time so that they resolve in order, until none is left. */
-  async #flushLoop(): Promise<void> {
-    // Let the frames read in this event-loop turn join the first batch.
-    await new Promise((resolve) => setImmediate(resolve))
-    while (this.#queue.length > 0) {
-      const batch = this.#queue
-      this.#queue = []
-      let removed: Set<string>
-      try {
-        // One statement: the batch but for removed documents, and the names of those, in one transaction.
-        const { rows } = await this.#pool.query<{ doc: string }>(
-          `WITH batch AS (
-             SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
-           ), removed AS (
-             SELECT DISTINCT doc FROM batch WHERE EXISTS (SELECT 1 FROM concord_tombstones t WHERE t.doc = batch.doc)
-           ), stored AS (
-             INSERT INTO concord_updates (doc, data)
-             SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
-           )
-           SELECT doc FROM removed`,
-          [batch.map((append) => append.doc), batch.map((append) => append.update)],
-        )
-        removed = new Set(rows.map((row) => row.doc))
-      } catch (error) {
-        for (const append of batch) append.reject(error)
-        continue
-      }
-      for (const append of batch) {
-        if (removed.has(append.doc)) append.reject(new DocumentDeletedError(append.doc))
-        else append.resolve()
-      }
-    }
-    this.#flushing = false
+  /**
+   * Commits a batch of appends in one statement (so one transaction); one batch at a time, so
+   * that they resolve in order (the group commit starts the next once this one has settled).
+   */
+  async #commitAppends(batch: Append[]): Promise<Map<number, DocumentDeletedError>> {
+    // One statement: the batch but for removed documents, and the names of those, in one transaction.
+    const { rows } = await this.#pool.query<{ doc: string }>(
+      `WITH batch AS (
+         SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
+       ), removed AS (
+         SELECT DISTINCT doc FROM batch WHERE EXISTS (SELECT 1 FROM concord_tombstones t WHERE t.doc = batch.doc)
+       ), stored AS (
+         INSERT INTO concord_updates (doc, data)
+         SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
+       )
+       SELECT doc FROM removed`,
+      [batch.map((append) => append.doc), batch.map((append) => append.update)],
+    )
+    const removed = new Set(rows.map((row) => row.doc))
+    const refusals = new Map<number, DocumentDeletedError>()
+    batch.forEach((append, i) => {
+      if (removed.has(append.doc)) refusals.set(i, new DocumentDeletedError(append.doc))
+    })
+    return refusals
   }
 
   #assertOpen(): void {

@@ -19,6 +19,7 @@ import { decodeWhole, readBoundedVarUint, readSafeVarUint } from '@concord/proto
 import { Redis, type RedisOptions } from 'ioredis'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { bufferView } from './bytes.js'
 import { FanoutUnavailableError } from './errors.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
@@ -62,7 +63,7 @@ const encodeMessage = ({ relayId, stream, seq, kind, payload }: Message): Buffer
   encoding.writeVarUint(encoder, seq)
   encoding.writeVarUint(encoder, kind)
   encoding.writeVarUint8Array(encoder, payload)
-  return Buffer.from(encoding.toUint8Array(encoder))
+  return bufferView(encoding.toUint8Array(encoder))
 }
 
 /** Strict, as every decoder in the repository: trailing bytes, an unsafe integer or an unknown kind is a ProtocolError. */

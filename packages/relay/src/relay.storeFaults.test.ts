@@ -125,6 +125,8 @@ describe('storage faults', () => {
     const client = await connect()
     const entry = client.open('slow')
     await client.whenSynced('slow')
+    // The client's own sync step 2 is a frame too: its ack may come after the sync.
+    await client.whenAcked('slow')
     const acked = entry.ackedSeq
     const stall = store.stall('append')
     type(entry, 'late')

@@ -21,6 +21,7 @@ import { DocumentState } from './documentState.js'
 import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
+import { isLongTail } from './longTail.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
@@ -439,13 +440,9 @@ export class Room implements FanoutMember {
         this.#link?.publishUpdate(update)
         this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
-        // A compaction re-merges the whole document (see DocumentState): wait for a quarter of it too.
-        if (
-          ++this.#storedSinceCompaction >= this.options.compactAfterUpdates &&
-          this.#storedBytesSinceCompaction >= (this.#state?.mergedBytes ?? 0) / 4
-        ) {
-          this.#compact()
-        }
+        const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
+        // A compaction re-merges the whole document: wait for a quarter of it too.
+        if (isLongTail(tail, this.#state?.mergedBytes ?? 0, this.options.compactAfterUpdates)) this.#compact()
       },
       (error: unknown) => {
         this.#pendingWrites--

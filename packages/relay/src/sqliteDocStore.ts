@@ -3,15 +3,16 @@
  * worker thread (sqliteStoreWorker.ts) so that commits, and their fsync, do
  * not stop the relay's event loop. Appends made in one event-loop turn go to
  * the worker as one message and are committed there in one transaction
- * (group commit); appends made while a commit is in flight wait for the next
- * one. An append's promise resolves only after its commit, so an
- * acknowledged update survives `kill -9`.
+ * (group commit, see groupCommit.ts); appends made while a commit is in
+ * flight wait for the next one. An append's promise resolves only after its
+ * commit, so an acknowledged update survives `kill -9`.
  */
 import Database from 'better-sqlite3'
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
 import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
+import { GroupCommit } from './groupCommit.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import type {
   LogRows,
@@ -37,11 +38,9 @@ export interface SqliteDocStoreOptions {
   readonly maxDatabaseBytes?: number
 }
 
-interface PendingAppend {
+interface Append {
   readonly doc: string
   readonly update: Uint8Array
-  readonly resolve: () => void
-  readonly reject: (error: unknown) => void
 }
 
 interface PendingReply {
@@ -140,9 +139,7 @@ export class SqliteDocStore implements DocStore {
   readonly #worker: Worker
   readonly #replies = new Map<number, PendingReply>()
   #nextRequestId = 0
-  #queue: PendingAppend[] = []
-  #flushScheduled = false
-  #commitsInFlight = 0
+  readonly #appends = new GroupCommit<Append>((batch) => this.#commitAppends(batch))
   #closed = false
   /** True once close() has asked the worker to end: its exit is then expected. */
   #ending = false
@@ -178,7 +175,7 @@ export class SqliteDocStore implements DocStore {
 
   async load(doc: string): Promise<Uint8Array[]> {
     this.#assertUsable()
-    this.#sendQueuedAppends()
+    this.#appends.commitNow()
     const log = await this.#request<PackedBytes | 'deleted'>({ kind: 'load', doc })
     if (log === 'deleted') throw new DocumentDeletedError(doc)
     return unpackBytes(log)
@@ -187,18 +184,7 @@ export class SqliteDocStore implements DocStore {
   append(doc: string, update: Uint8Array): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     if (this.#failure) return Promise.reject(this.#failure)
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ doc, update, resolve, reject })
-      if (!this.#flushScheduled && this.#commitsInFlight === 0) {
-        this.#flushScheduled = true
-        // setImmediate runs after the I/O callbacks of this turn: every frame
-        // read in this turn joins the same transaction.
-        setImmediate(() => {
-          this.#flushScheduled = false
-          if (this.#commitsInFlight === 0) this.#sendQueuedAppends()
-        })
-      }
-    })
+    return this.#appends.add({ doc, update })
   }
 
   /**
@@ -210,7 +196,7 @@ export class SqliteDocStore implements DocStore {
    */
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
     this.#assertUsable()
-    this.#sendQueuedAppends()
+    this.#appends.commitNow()
     const rows = await this.#request<LogRows>({ kind: 'read', doc })
     if (rows.ids.length < 2) return 0
     const merged = packBytes([merge(unpackBytes(rows.data))])
@@ -221,13 +207,13 @@ export class SqliteDocStore implements DocStore {
 
   async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
     this.#assertUsable()
-    this.#sendQueuedAppends()
+    this.#appends.commitNow()
     return this.#request<StoredDocumentInfo[]>({ kind: 'list', prefix, after, limit })
   }
 
   async remove(doc: string): Promise<void> {
     this.#assertUsable()
-    this.#sendQueuedAppends()
+    this.#appends.commitNow()
     await this.#request<undefined>({ kind: 'remove', doc })
   }
 
@@ -254,7 +240,7 @@ export class SqliteDocStore implements DocStore {
     if (this.#closed) return
     this.#closed = true
     if (this.#failure) return
-    this.#sendQueuedAppends()
+    this.#appends.commitNow()
     try {
       await this.#request<undefined>({ kind: 'close' })
     } finally {
@@ -263,34 +249,15 @@ export class SqliteDocStore implements DocStore {
     }
   }
 
-  /** Sends every queued append to the worker as one batch, committed in one transaction. */
-  #sendQueuedAppends(): void {
-    const batch = this.#queue
-    if (batch.length === 0) return
-    this.#queue = []
-    if (this.#failure) {
-      for (const append of batch) append.reject(this.#failure)
-      return
-    }
+  /** Sends a batch of appends to the worker, committed there in one transaction. */
+  async #commitAppends(batch: Append[]): Promise<Map<number, DocumentDeletedError>> {
+    if (this.#failure) throw this.#failure
     const updates = packBytes(batch.map((append) => append.update))
-    this.#commitsInFlight++
-    this.#request<number[]>({ kind: 'append', docs: batch.map((append) => append.doc), updates }, [updates.bytes])
-      .then(
-        (refused) => {
-          const removed = new Set(refused)
-          batch.forEach((append, i) => {
-            if (removed.has(i)) append.reject(new DocumentDeletedError(append.doc))
-            else append.resolve()
-          })
-        },
-        (error: unknown) => {
-          for (const append of batch) append.reject(error)
-        },
-      )
-      .finally(() => {
-        // Appends made while this commit was in flight form the next one.
-        if (--this.#commitsInFlight === 0 && !this.#flushScheduled) this.#sendQueuedAppends()
-      })
+    const refused = await this.#request<number[]>(
+      { kind: 'append', docs: batch.map((append) => append.doc), updates },
+      [updates.bytes],
+    )
+    return new Map(refused.map((i) => [i, new DocumentDeletedError(batch[i]!.doc)]))
   }
 
   #request<T>(request: Request, transfer: ArrayBuffer[] = []): Promise<T> {
@@ -318,7 +285,7 @@ export class SqliteDocStore implements DocStore {
     const replies = [...this.#replies.values()]
     this.#replies.clear()
     for (const pending of replies) pending.reject(this.#failure)
-    this.#sendQueuedAppends()
+    this.#appends.commitNow()
   }
 
   #assertUsable(): void {

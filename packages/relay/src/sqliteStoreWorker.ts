@@ -7,6 +7,7 @@
  */
 import Database from 'better-sqlite3'
 import { parentPort, workerData } from 'node:worker_threads'
+import { bufferView } from './bytes.js'
 import type { StoredDocumentInfo } from './docStore.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 
@@ -124,8 +125,6 @@ const selectQuarantined = db.prepare<[string], { data: Buffer; reason: string }>
   'SELECT data, reason FROM quarantined_updates WHERE doc = ? ORDER BY rowid',
 )
 
-const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-
 /** Stores the batch but for the updates of removed documents; returns their indexes. */
 const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]): number[] => {
   const now = Date.now()
@@ -135,7 +134,7 @@ const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]): numb
     let gone = removed.get(doc)
     if (gone === undefined) removed.set(doc, (gone = isRemoved.get(doc) !== undefined))
     if (gone) refused.push(i)
-    else insert.run(doc, asBuffer(updates[i]!), now)
+    else insert.run(doc, bufferView(updates[i]!), now)
   })
   return refused
 })
@@ -151,7 +150,7 @@ class RowsGone extends Error {}
 const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Array) => {
   let found = 0
   for (const id of ids.slice(0, -1)) found += deleteRow.run(id, doc).changes
-  found += updateRow.run(asBuffer(merged), ids.at(-1)!, doc).changes
+  found += updateRow.run(bufferView(merged), ids.at(-1)!, doc).changes
   if (found !== ids.length) throw new RowsGone()
 })
 
@@ -183,7 +182,7 @@ const handle = (request: SqliteWorkerRequest): Answer => {
         .filter((row) => row.doc.startsWith(request.prefix))
         .map((row) => ({ name: row.doc, bytes: row.bytes, updatedAt: row.updated ?? undefined }))
     case 'quarantine':
-      insertQuarantined.run(request.doc, request.digest, asBuffer(unpackBytes(request.data)[0]!), request.reason)
+      insertQuarantined.run(request.doc, request.digest, bufferView(unpackBytes(request.data)[0]!), request.reason)
       return undefined
     case 'loadQuarantined': {
       const rows = selectQuarantined.all(request.doc)

@@ -26,10 +26,10 @@ export interface FanoutMember {
   /** The presence of this relay's own clients, for a relay that just joined the document. */
   localPresence(): Uint8Array | undefined
   /**
-   * Another relay deleted the document (its tombstone is durable): refuse every peer (4404) and
-   * unload. Without this news a relay learns of it at its next load or append of the document.
+   * Another relay says it deleted the document: once the store shows the tombstone, refuse every
+   * peer (4404) and unload. Without this news a relay learns of it at its next load or append.
    */
-  deleted(): void
+  applyRemoteDeletion(): void
 }
 
 /** One document's membership in the fan-out. */

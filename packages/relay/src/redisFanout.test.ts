@@ -37,7 +37,7 @@ const recordingMember = () => {
     removeRelay: () => {},
     resync: () => {},
     localPresence: () => undefined,
-    deleted: () => told.deleted++,
+    applyRemoteDeletion: () => told.deleted++,
   }
   return { member, applied, told }
 }

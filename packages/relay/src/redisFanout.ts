@@ -11,8 +11,9 @@
  * store always holds what a dropped message carried.
  *
  * A deletion is published outside every stream (stream and sequence 0, no
- * payload): the receiving relay refuses its peers and drops the document,
- * so there is nothing left to keep in order.
+ * payload): the receiving relay checks the tombstone in the store, refuses
+ * its peers and drops the document, so there is nothing left to keep in
+ * order.
  *
  * Each relay also keeps a heartbeat key with a TTL. A relay whose key has
  * expired is gone: the presence of its clients is removed everywhere, at
@@ -246,8 +247,8 @@ export class RedisFanout implements Fanout {
     if (message.relayId === this.relayId) return
     this.#remoteRelays.add(message.relayId)
     if (message.kind === kinds.deleted) {
-      this.#logger.debug({ doc, relayId: message.relayId }, 'document deleted by another relay')
-      membership.member.deleted()
+      this.#logger.debug({ doc, relayId: message.relayId }, 'another relay deleted the document: checking the store')
+      membership.member.applyRemoteDeletion()
       return
     }
     const stream = `${message.relayId}/${message.stream}`

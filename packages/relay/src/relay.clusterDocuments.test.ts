@@ -5,10 +5,13 @@
  * relay edits with the clients of the other.
  */
 import { closeCodes } from '@concord/protocol'
+import { Redis } from 'ioredis'
+import * as encoding from 'lib0/encoding'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import type { DocStore } from './docStore.js'
+import type { Logger } from './logger.js'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { RedisFanout } from './redisFanout.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
@@ -47,7 +50,11 @@ afterEach(async () => {
 })
 
 const startClusterRelay = async (
-  options: { readonly store?: DocStore; readonly onDelete?: (deletion: { name: string }) => void } = {},
+  options: {
+    readonly store?: DocStore
+    readonly onDelete?: (deletion: { name: string }) => void
+    readonly logger?: Logger
+  } = {},
 ): Promise<ClusterRelay> => {
   const store = options.store ?? (await PostgresDocStore.open(postgres.url))
   const fanout = await RedisFanout.connect(redis.url)
@@ -74,6 +81,22 @@ const storedText = async (store: DocStore, doc: string): Promise<string> => {
   const ydoc = new Y.Doc()
   for (const update of await store.load(doc)) Y.applyUpdate(ydoc, update)
   return ydoc.getText('t').toString()
+}
+
+/** A deletion as a relay publishes it on the fan-out (see redisFanout.ts), from anyone who can reach Redis. */
+const publishDeletion = async (doc: string): Promise<void> => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, 'forger')
+  encoding.writeVarUint(encoder, 0) // stream
+  encoding.writeVarUint(encoder, 0) // seq
+  encoding.writeVarUint(encoder, 4) // kind: deleted
+  encoding.writeVarUint8Array(encoder, new Uint8Array())
+  const publisher = new Redis(redis.url)
+  try {
+    await publisher.publish(`concord:doc:${doc}`, Buffer.from(encoding.toUint8Array(encoder)))
+  } finally {
+    publisher.disconnect()
+  }
 }
 
 const textOf = (client: NativeTestClient, doc: string): string => client.documents.get(doc)!.doc.getText('t').toString()
@@ -155,5 +178,32 @@ describe('server-side documents in cluster mode (PostgreSQL + Redis)', () => {
     )
     await handle.close()
     expect(await storedText(reader, doc)).toBe('server and client')
+  })
+
+  it('believes a deletion from Redis only once the store shows the tombstone', async () => {
+    const warnings: string[] = []
+    const logger: Logger = {
+      debug: () => {},
+      info: () => {},
+      error: () => {},
+      warn: (_, message) => warnings.push(message!),
+    }
+    const b = await startClusterRelay({ logger })
+    const doc = `forged-${Date.now()}`
+    const client = await connect(b)
+    const entry = client.open(doc)
+    entry.doc.getText('t').insert(0, 'kept')
+    await client.whenAcked(doc)
+
+    await publishDeletion(doc)
+    await waitFor(
+      () => warnings.includes('told of a deletion the store does not show: ignored'),
+      'the relay to check the store',
+      clusterTimeoutMs,
+    )
+    expect(entry.error).toBeUndefined()
+    entry.doc.getText('t').insert(4, ' open')
+    await client.whenAcked(doc)
+    expect(await storedText(await openReader(), doc)).toBe('kept open')
   })
 })

@@ -596,6 +596,21 @@ export class Room implements FanoutMember {
     this.#refuseEveryone('documentDeleted', 'the document was deleted')
   }
 
+  /**
+   * Another relay says it deleted the document. Believed only once the store shows the tombstone:
+   * a native client drops its copy on 4404, so Redis alone must not be able to make it.
+   */
+  applyRemoteDeletion(): void {
+    if (this.#status === 'gone') return
+    this.options.store.load(this.name).then(
+      () => this.options.logger.warn({ doc: this.name }, 'told of a deletion the store does not show: ignored'),
+      (error: unknown) => {
+        if (error instanceof DocumentDeletedError) this.deleted()
+        else this.options.logger.warn({ doc: this.name, err: error }, 'could not check a deletion in the store')
+      },
+    )
+  }
+
   #refuseEveryone(code: CloseCodeName, reason: string): void {
     this.#gone()
     const peers = [...this.#peers]

@@ -83,13 +83,13 @@ const storedText = async (store: DocStore, doc: string): Promise<string> => {
   return ydoc.getText('t').toString()
 }
 
-/** A deletion as a relay publishes it on the fan-out (see redisFanout.ts), from anyone who can reach Redis. */
-const publishDeletion = async (doc: string): Promise<void> => {
+/** A fan-out message (see redisFanout.ts) from anyone who can reach Redis: a deletion, or a resync request. */
+const publishFanout = async (doc: string, message: 'deleted' | 'resync'): Promise<void> => {
   const encoder = encoding.createEncoder()
-  encoding.writeVarString(encoder, 'forger')
-  encoding.writeVarUint(encoder, 0) // stream
-  encoding.writeVarUint(encoder, 0) // seq
-  encoding.writeVarUint(encoder, 4) // kind: deleted
+  encoding.writeVarString(encoder, 'another-relay')
+  encoding.writeVarUint(encoder, message === 'deleted' ? 0 : 1) // stream
+  encoding.writeVarUint(encoder, message === 'deleted' ? 0 : 1) // seq
+  encoding.writeVarUint(encoder, message === 'deleted' ? 4 : 3) // kind
   encoding.writeVarUint8Array(encoder, new Uint8Array())
   const publisher = new Redis(redis.url)
   try {
@@ -195,7 +195,7 @@ describe('server-side documents in cluster mode (PostgreSQL + Redis)', () => {
     entry.doc.getText('t').insert(0, 'kept')
     await client.whenAcked(doc)
 
-    await publishDeletion(doc)
+    await publishFanout(doc, 'deleted')
     await waitFor(
       () => warnings.includes('told of a deletion the store does not show: ignored'),
       'the relay to check the store',
@@ -205,5 +205,24 @@ describe('server-side documents in cluster mode (PostgreSQL + Redis)', () => {
     entry.doc.getText('t').insert(4, ' open')
     await client.whenAcked(doc)
     expect(await storedText(await openReader(), doc)).toBe('kept open')
+  })
+
+  it('refuses a document whose deletion news was lost at the next resync from the store', async () => {
+    const b = await startClusterRelay()
+    const doc = `lost-${Date.now()}`
+    const client = await connect(b)
+    const entry = client.open(doc)
+    entry.doc.getText('t').insert(0, 'read on')
+    await client.whenAcked(doc)
+    // Deleted where no fan-out hears of it, as when the message is lost while Redis is down.
+    await (
+      await openReader()
+    ).remove!(doc)
+
+    // What a relay whose publisher reconnected sends: resync every document.
+    await publishFanout(doc, 'resync')
+    await waitFor(() => entry.error !== undefined, 'the error frame after the resync', clusterTimeoutMs)
+    expect(entry.error).toEqual({ code: closeCodes.documentDeleted, reason: 'the document was deleted' })
+    expect(b.relay.stats().documents).toBe(0)
   })
 })

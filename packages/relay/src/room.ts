@@ -322,7 +322,11 @@ export class Room implements FanoutMember {
           const missing = this.#guard(() => Y.diffUpdate(this.#quarantine.merge(stored), this.#state!.stateVector()))
           if (missing && this.#guard(() => inspectUpdate(missing, true).empty) === false) this.#addRemote(missing)
         },
-        (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
+        (error: unknown) => {
+          // Deleted meanwhile, the news of it lost with what made this resync (a gap, a reconnect).
+          if (error instanceof DocumentDeletedError) return this.deleted()
+          this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed')
+        },
       )
       .finally(() => {
         this.#resync.running = false

@@ -207,7 +207,7 @@ export interface Relay {
    * never served again, so edits that offline clients still hold cannot
    * bring it back. Resolves once the tombstone is durable. In cluster mode
    * the fan-out tells the other relays, which tell their connections at once
-   * (or, if that news is lost, at their next load or append of it). Rejects
+   * (or, if that news is lost, at their next load, append or resync of it). Rejects
    * when the store has no `remove`.
    */
   deleteDocument(name: string, options?: { readonly by?: string }): Promise<void>

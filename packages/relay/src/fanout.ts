@@ -4,8 +4,10 @@
  * relays: it is trusted for speed, never for completeness. Every update it
  * carries is already durable in the shared store, so a relay that may have
  * missed something (a gap, a reconnect) reloads the document from the store
- * instead. Without a fan-out (the default) a relay serves its documents
- * alone. `redisFanout.ts` is the implementation over Redis pub/sub.
+ * instead. A deletion is news too, sent once the tombstone is durable: a
+ * relay that misses it finds the tombstone at its next load or append.
+ * Without a fan-out (the default) a relay serves its documents alone.
+ * `redisFanout.ts` is the implementation over Redis pub/sub.
  */
 
 /** A loaded document on this relay, as the fan-out sees it: where news from other relays goes. */
@@ -23,6 +25,11 @@ export interface FanoutMember {
   resync(): void
   /** The presence of this relay's own clients, for a relay that just joined the document. */
   localPresence(): Uint8Array | undefined
+  /**
+   * Another relay says it deleted the document: once the store shows the tombstone, refuse every
+   * peer (4404) and unload. Without this news a relay learns of it at its next load or append.
+   */
+  applyRemoteDeletion(): void
 }
 
 /** One document's membership in the fan-out. */
@@ -46,6 +53,11 @@ export interface Fanout {
   readonly relayId: string
   /** Starts receiving news of `doc` for `member`. One member per document at a time. */
   join(doc: string, member: FanoutMember): FanoutLink
+  /**
+   * Tells the other relays that `doc` was deleted; call it only once its tombstone is durable.
+   * Needs no membership: the deleting relay may not have the document loaded.
+   */
+  publishDeletion(doc: string): void
   /** Resolves when the fan-out's server answers; rejects otherwise (for readiness checks). */
   ping(): Promise<void>
   /** Leaves every document and disconnects. */

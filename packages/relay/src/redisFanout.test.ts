@@ -30,14 +30,16 @@ afterEach(async () => {
 /** A member that records what the fan-out hands it. */
 const recordingMember = () => {
   const applied: number[][] = []
+  const told = { deleted: 0 }
   const member: FanoutMember = {
     applyRemote: (update) => applied.push([...update]),
     applyRemoteAwareness: () => {},
     removeRelay: () => {},
     resync: () => {},
     localPresence: () => undefined,
+    applyRemoteDeletion: () => told.deleted++,
   }
-  return { member, applied }
+  return { member, applied, told }
 }
 
 /**
@@ -52,6 +54,17 @@ const rawUpdate = (payload: number[], { seq = [1], trailing = [] }: { seq?: numb
   encoding.writeVarUint(encoder, 0) // kind: update
   encoding.writeVarUint8Array(encoder, new Uint8Array(payload))
   for (const byte of trailing) encoding.writeUint8(encoder, byte)
+  return Buffer.from(encoding.toUint8Array(encoder))
+}
+
+/** A fan-out deletion message (kind 4) as another relay writes it, or with another stream, seq or payload. */
+const rawDeletion = ({ stream = 0, seq = 0, payload = [] as number[] } = {}) => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, 'other-relay')
+  encoding.writeVarUint(encoder, stream)
+  encoding.writeVarUint(encoder, seq)
+  encoding.writeVarUint(encoder, 4) // kind: deleted
+  encoding.writeVarUint8Array(encoder, new Uint8Array(payload))
   return Buffer.from(encoding.toUint8Array(encoder))
 }
 
@@ -76,5 +89,28 @@ describe('RedisFanout', () => {
     await publisher.publish(channel, rawUpdate([3, 3, 3]))
     await waitFor(() => applied.some(([first]) => first === 3), 'the good message')
     expect(applied).toEqual([[3, 3, 3]])
+  })
+
+  it('tells the member of a deletion only in the exact form a relay sends it, and of an unknown kind never', async () => {
+    const fanout = await RedisFanout.connect(redis.url)
+    closing.push(() => fanout.close())
+    const publisher = new Redis(redis.url)
+    closing.push(() => publisher.disconnect())
+    const { member, applied, told } = recordingMember()
+    const doc = `deletion-${Date.now()}`
+    await fanout.join(doc, member).ready
+    const channel = `concord:doc:${doc}`
+
+    await publisher.publish(channel, rawDeletion({ payload: [1] }))
+    await publisher.publish(channel, rawDeletion({ stream: 1, seq: 1 }))
+    const unknownKind = rawDeletion()
+    unknownKind[unknownKind.length - 2] = 5
+    await publisher.publish(channel, unknownKind)
+    await publisher.publish(channel, rawUpdate([4, 4, 4]))
+    await waitFor(() => applied.length === 1, 'the update after the malformed deletions')
+    expect(told.deleted).toBe(0)
+
+    await publisher.publish(channel, rawDeletion())
+    await waitFor(() => told.deleted === 1, 'the deletion')
   })
 })

@@ -10,12 +10,17 @@
  * document from the store. Updates are published only once durable, so the
  * store always holds what a dropped message carried.
  *
+ * A deletion is published outside every stream (stream and sequence 0, no
+ * payload): the receiving relay checks the tombstone in the store, refuses
+ * its peers and drops the document, so there is nothing left to keep in
+ * order.
+ *
  * Each relay also keeps a heartbeat key with a TTL. A relay whose key has
  * expired is gone: the presence of its clients is removed everywhere, at
  * most heartbeatTtlMs + heartbeatIntervalMs after its last heartbeat.
  */
 import { randomUUID } from 'node:crypto'
-import { decodeWhole, readBoundedVarUint, readSafeVarUint } from '@concord/protocol'
+import { decodeWhole, ProtocolError, readBoundedVarUint, readSafeVarUint } from '@concord/protocol'
 import { Redis, type RedisOptions } from 'ioredis'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
@@ -36,7 +41,7 @@ export interface RedisFanoutOptions {
   readonly keyPrefix?: string
 }
 
-const kinds = { update: 0, awareness: 1, query: 2, resync: 3 } as const
+const kinds = { update: 0, awareness: 1, query: 2, resync: 3, deleted: 4 } as const
 type Kind = (typeof kinds)[keyof typeof kinds]
 
 interface Membership {
@@ -67,14 +72,20 @@ const encodeMessage = ({ relayId, stream, seq, kind, payload }: Message): Buffer
 }
 
 /** Strict, as every decoder in the repository: trailing bytes, an unsafe integer or an unknown kind is a ProtocolError. */
-const decodeMessage = (bytes: Uint8Array): Message =>
-  decodeWhole(bytes, 'fan-out message', (decoder) => ({
+const decodeMessage = (bytes: Uint8Array): Message => {
+  const message = decodeWhole(bytes, 'fan-out message', (decoder) => ({
     relayId: decoding.readVarString(decoder),
     stream: readSafeVarUint(decoder, 'stream'),
     seq: readSafeVarUint(decoder, 'seq'),
-    kind: readBoundedVarUint(decoder, kinds.resync, 'fan-out message kind') as Kind,
+    kind: readBoundedVarUint(decoder, kinds.deleted, 'fan-out message kind') as Kind,
     payload: decoding.readVarUint8Array(decoder),
   }))
+  // It refuses every client of the document: only the exact form a relay sends counts.
+  if (message.kind === kinds.deleted && (message.stream !== 0 || message.seq !== 0 || message.payload.length > 0)) {
+    throw new ProtocolError('malformedMessage', 'a deletion has stream 0, sequence number 0 and no payload')
+  }
+  return message
+}
 
 const connectionOptions = {
   lazyConnect: true,
@@ -174,6 +185,20 @@ export class RedisFanout implements Fanout {
     }
   }
 
+  publishDeletion(doc: string): void {
+    if (this.#closed || this.#publisher.status !== 'ready') return
+    const message = encodeMessage({
+      relayId: this.relayId,
+      stream: 0,
+      seq: 0,
+      kind: kinds.deleted,
+      payload: new Uint8Array(),
+    })
+    this.#publisher.publish(this.#channel(doc), message).catch((error: unknown) => {
+      this.#logger.debug({ err: error, doc }, 'could not publish a deletion; other relays find the tombstone')
+    })
+  }
+
   async ping(): Promise<void> {
     if (this.#subscriber.status !== 'ready') throw new FanoutUnavailableError('the Redis subscriber is not connected')
     await this.#publisher.ping()
@@ -222,6 +247,11 @@ export class RedisFanout implements Fanout {
     }
     if (message.relayId === this.relayId) return
     this.#remoteRelays.add(message.relayId)
+    if (message.kind === kinds.deleted) {
+      this.#logger.debug({ doc, relayId: message.relayId }, 'another relay deleted the document: checking the store')
+      membership.member.applyRemoteDeletion()
+      return
+    }
     const stream = `${message.relayId}/${message.stream}`
     const last = membership.seen.get(stream)
     // A stream first seen past its start may have lost messages since this relay subscribed.

@@ -205,8 +205,10 @@ export interface Relay {
    * Deletes a document for good: its content is removed from the store and a
    * tombstone kept, every connection to it is told (4404), and its name is
    * never served again, so edits that offline clients still hold cannot
-   * bring it back. Resolves once the tombstone is durable. Rejects when the
-   * store has no `remove`.
+   * bring it back. Resolves once the tombstone is durable. In cluster mode
+   * the fan-out tells the other relays, which tell their connections at once
+   * (or, if that news is lost, at their next load, append or resync of it). Rejects
+   * when the store has no `remove`.
    */
   deleteDocument(name: string, options?: { readonly by?: string }): Promise<void>
   stats(): RelayStats
@@ -481,6 +483,8 @@ export const createRelay = (options: RelayOptions): Relay => {
     await store.remove(name)
     rooms.get(name)?.deleted()
     logger.info({ doc: name, by }, 'document deleted')
+    // The other relays' connections are told now, not at their relay's next store call.
+    options.fanout?.publishDeletion(name)
     const { onDelete } = options
     if (!onDelete) return
     try {

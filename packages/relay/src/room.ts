@@ -323,7 +323,11 @@ export class Room implements FanoutMember {
           const missing = this.#guard(() => Y.diffUpdate(this.#quarantine.merge(stored), this.#state!.stateVector()))
           if (missing && this.#guard(() => inspectUpdate(missing, true).empty) === false) this.#addRemote(missing)
         },
-        (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
+        (error: unknown) => {
+          // Deleted meanwhile, the news of it lost with what made this resync (a gap, a reconnect).
+          if (error instanceof DocumentDeletedError) return this.deleted()
+          this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed')
+        },
       )
       .finally(() => {
         this.#resync.running = false
@@ -591,6 +595,21 @@ export class Room implements FanoutMember {
     if (this.#status === 'gone') return
     this.options.logger.info({ doc: this.name }, 'document deleted')
     this.#refuseEveryone('documentDeleted', 'the document was deleted')
+  }
+
+  /**
+   * Another relay says it deleted the document. Believed only once the store shows the tombstone:
+   * a native client drops its copy on 4404, so Redis alone must not be able to make it.
+   */
+  applyRemoteDeletion(): void {
+    if (this.#status === 'gone') return
+    this.options.store.load(this.name).then(
+      () => this.options.logger.warn({ doc: this.name }, 'told of a deletion the store does not show: ignored'),
+      (error: unknown) => {
+        if (error instanceof DocumentDeletedError) this.deleted()
+        else this.options.logger.warn({ doc: this.name, err: error }, 'could not check a deletion in the store')
+      },
+    )
   }
 
   #refuseEveryone(code: CloseCodeName, reason: string): void {

@@ -31,14 +31,17 @@ type Resolved<S> = S extends { default: unknown } ? ValueOf<S> : ValueOf<S> | un
 /** Each setting of `S` that has a `field`, under that name. */
 type Fields<S> = { readonly [E in S as E extends { field: infer F extends string } ? F : never]: Resolved<E> }
 
+/** Each group of settings (`limits`, ...), holding the fields of its settings. */
+type Groups = { readonly [G in Extract<Setting, { group: string }>['group']]: Fields<Extract<Setting, { group: G }>> }
+
 /**
- * The checked configuration: each setting of the table under its `field` (the limits in `limits`;
- * paths absolute), and the JWT key, made of the `jwt-*` settings: undefined for an open relay.
+ * The checked configuration: each setting of the table under its `field` (in `Config[group]` when it
+ * has a group; paths absolute), and the JWT key, made of the `jwt-*` settings: undefined for an open relay.
  */
-export type Config = Fields<Exclude<Setting, { group: string }>> & {
-  readonly limits: Fields<Extract<Setting, { group: 'limits' }>>
-  readonly jwt: JwtKey | undefined
-}
+export type Config = Fields<Exclude<Setting, { group: string }>> &
+  Groups & {
+    readonly jwt: JwtKey | undefined
+  }
 
 type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>
 type Value = number | string | boolean | readonly string[] | undefined
@@ -225,10 +228,10 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
     // Each relay would resync from its own SQLite file, which the others never wrote to.
     throw new ConfigError('--redis (cluster mode) needs a shared store: give --store postgres://...')
   }
-  const config: Record<string, unknown> = { limits: {} }
+  const config: Record<string, unknown> = {}
   for (const setting of table) {
     if (setting.field === undefined) continue
-    const group = setting.group === undefined ? config : (config[setting.group] as Record<string, unknown>)
+    const group = setting.group === undefined ? config : ((config[setting.group] ??= {}) as Record<string, unknown>)
     group[setting.field] = values.get(setting.key)
   }
   config.jwt = withClaimChecks(jwtKeyOf(value('jwt-secret'), value('jwt-public-key'), value('jwt-algorithm')), {

@@ -43,9 +43,10 @@ export interface SettingSpec {
   readonly secret?: { readonly fileKey: string; readonly fileVariable: `CONCORD_${string}`; readonly fileHelp: string }
   /** The error for a value of the right type that still cannot be right; undefined when it is fine. */
   readonly check?: (value: string) => string | undefined
-  /** Where the value goes in `Config` (in `Config.limits` with `group`); none: config.ts derives it with others. */
+  /** Where the value goes in `Config` (in `Config[group]` with a group); none: config.ts derives it with others. */
   readonly field?: string
-  readonly group?: 'limits'
+  /** A group of settings that the service reads together: `limits`, `webhooks`, ... */
+  readonly group?: string
   /** False for `--config` itself, which a config file cannot hold. */
   readonly inFile?: false
 }

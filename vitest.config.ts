@@ -8,6 +8,9 @@ export default defineConfig({
   resolve: {
     // Tests run against the sources, so no build is needed between an edit and a test run.
     alias: [
+      // The vitest-free kits of test servers and of the relay as a process.
+      { find: /^@concord\/relay\/testing\/servers$/, replacement: source('./packages/relay/src/test/servers.ts') },
+      { find: /^@concord\/relay-service\/testing$/, replacement: source('./apps/relay/src/testing.ts') },
       // An entry point `@concord/<package>/<name>` is src/<name>.ts, as dist/<name>.js is built from it.
       { find: /^@concord\/(protocol|relay|client)\/([a-z]+)$/, replacement: source('./packages/$1/src/$2.ts') },
       { find: /^@concord\/(protocol|relay|client|react)$/, replacement: source('./packages/$1/src/index.ts') },

@@ -7,17 +7,17 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test'
-import { RelayProcess } from './relayProcess.js'
+import { ServedRelay } from './servedRelay.js'
 
 export { expect }
 
 const artifactsDir = fileURLToPath(new URL('./artifacts/', import.meta.url))
 
-export const test = base.extend<{ newPerson: (name: string) => Promise<Page> }, { relay: RelayProcess }>({
+export const test = base.extend<{ newPerson: (name: string) => Promise<Page> }, { relay: ServedRelay }>({
   relay: [
     // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures a fixture needs from this pattern.
     async ({}, use) => {
-      const relay = await RelayProcess.start()
+      const relay = await ServedRelay.start()
       await use(relay)
       await relay.dispose()
     },

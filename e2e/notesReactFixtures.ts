@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { test as base, expect, type BrowserContext, type Locator, type Page } from '@playwright/test'
-import { RelayProcess } from './relayProcess.js'
+import { ServedRelay } from './servedRelay.js'
 
 export { expect }
 
@@ -18,11 +18,11 @@ export const screenshot = async (page: Page, name: string): Promise<void> => {
   await page.screenshot({ path: `${artifactsDir}${name}.png` })
 }
 
-export const test = base.extend<{ newWriter: (name: string) => Promise<Page> }, { notesRelay: RelayProcess }>({
+export const test = base.extend<{ newWriter: (name: string) => Promise<Page> }, { notesRelay: ServedRelay }>({
   notesRelay: [
     // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures a fixture needs from this pattern.
     async ({}, use) => {
-      const relay = await RelayProcess.start({ app: 'notes-react' })
+      const relay = await ServedRelay.start({ app: 'notes-react' })
       await use(relay)
       await relay.dispose()
     },

@@ -1,8 +1,9 @@
 /**
  * Owns the rule that the repository is self-contained: no tracked source,
  * config or script file names a relative path that leads outside the
- * repository (as the editing trace outside the repository once was, which broke a fresh clone).
- * A path is resolved from the folder of the file that names it.
+ * repository (as the editing trace outside the repository once was, which broke a fresh clone),
+ * nor an absolute path into someone's checkout or home (a path that works on one machine only).
+ * A relative path is resolved from the folder of the file that names it.
  */
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -28,6 +29,26 @@ const escapingPaths = (repoRoot: string, file: string, text: string): string[] =
     if (inside === '..' || inside.startsWith('../') || isAbsolute(inside)) escapes.push(path)
   }
   return escapes
+}
+
+/** Where checkouts and people's files live: an absolute path under one of these works on one machine only. */
+const machineFolders = ['/home/', '/Users/', '/root/', '/work/', '/mnt/', '/workspace/']
+
+/** A quoted string that is an absolute path. */
+const absolutePathLiteral = /(['"`])(\/[^'"`\s]*)\1/g
+
+/**
+ * The absolute paths in `text` that lead into the folder holding the repository (`repoRoot`'s parent,
+ * so the repository itself too) or into a folder where checkouts and homes live.
+ */
+const machinePaths = (repoRoot: string, text: string): string[] => {
+  const parent = `${dirname(repoRoot)}/`
+  return (
+    [...text.matchAll(absolutePathLiteral)]
+      .map((match) => match[2]!)
+      // Into a folder: the folder's own name (as in the list above) leads nowhere.
+      .filter((path) => [parent, ...machineFolders].some((folder) => path.startsWith(folder) && path !== folder))
+  )
 }
 
 const trackedFiles = (): string[] =>
@@ -60,12 +81,29 @@ describe('the repository is self-contained', () => {
     expect(escapingPaths('/repo', 'packages/relay/src/yjsUpdates.test.ts', text)).toEqual([])
   })
 
+  it('flags an absolute path into the checkout, beside it, or into a home; lets system and URL paths pass', () => {
+    const text = [
+      `readFileSync('/srv/${'checkouts'}/concord/testdata/a.gz')`,
+      `readFileSync('/srv/${'checkouts'}/shared/data/a.gz')`,
+      `const home = "/home/${'ada'}/trace.json"`,
+      `const postgres = '/usr/lib/postgresql'`,
+      `fetch(\`\${url}/v1/documents\`)`,
+      `const status = '/proc/self/status'`,
+    ].join('\n')
+    expect(machinePaths('/srv/checkouts/concord', text)).toEqual([
+      `/srv/${'checkouts'}/concord/testdata/a.gz`,
+      `/srv/${'checkouts'}/shared/data/a.gz`,
+      `/home/${'ada'}/trace.json`,
+    ])
+  })
+
   it('no tracked file names a path outside the repository', () => {
     const files = trackedFiles()
     expect(files.length).toBeGreaterThan(100)
-    const found = files.flatMap((file) =>
-      escapingPaths(root, file, readFileSync(join(root, file), 'utf8')).map((path) => `${file}: ${path}`),
-    )
+    const found = files.flatMap((file) => {
+      const text = readFileSync(join(root, file), 'utf8')
+      return [...escapingPaths(root, file, text), ...machinePaths(root, text)].map((path) => `${file}: ${path}`)
+    })
     expect(found).toEqual([])
   })
 })

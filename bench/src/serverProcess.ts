@@ -4,9 +4,9 @@
  * stock y-websocket server, or the bare broadcast server. Each runs alone in
  * its process so its CPU and memory can be read from /proc.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { RelayProcess, relayMainScript } from '@concord/relay-service/testing'
 
 export type ServerKind = 'concord' | 'y-websocket' | 'bare-ws' | DiagnosticKind
 
@@ -18,7 +18,6 @@ export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal' | 'concord
 
 export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'bare-ws']
 
-const relayMain = fileURLToPath(new URL('../../apps/relay/dist/main.js', import.meta.url))
 const variantScript = fileURLToPath(new URL('./servers/concordVariant.js', import.meta.url))
 /** The kinds that run the built concord-relay itself. */
 const relayKinds: readonly ServerKind[] = ['concord', 'concord-no-echo']
@@ -58,24 +57,30 @@ const relayBenchFlags = [
 export class ServerProcess {
   private constructor(
     readonly kind: ServerKind,
-    readonly url: string,
-    /** From spawn to the line that says it listens. */
-    readonly startMs: number,
-    readonly child: ChildProcess,
-    readonly exited: Promise<void>,
+    readonly process: RelayProcess,
     /** The inspector's WebSocket, when started with `inspect`. */
     readonly inspectorUrl: string | undefined,
   ) {}
 
+  get url(): string {
+    return this.process.url
+  }
+
+  /** From spawn to the line that says it listens. */
+  get startMs(): number {
+    return this.process.startMs
+  }
+
+  get child(): ChildProcess {
+    return this.process.child
+  }
+
   get pid(): number {
-    return this.child.pid!
+    return this.process.pid
   }
 
   static async start(kind: ServerKind, options: ServerOptions = {}): Promise<ServerProcess> {
-    const script = kind === 'concord' || kind === 'concord-no-echo' ? relayMain : scripts[kind]
-    if (!existsSync(script))
-      throw new Error(`${script} is missing: run \`pnpm bench\` from the root, which builds first`)
-    const args = [...(options.nodeArgs ?? []), ...(options.inspect ? ['--inspect=127.0.0.1:0'] : []), script]
+    const args: string[] = []
     if (relayKinds.includes(kind)) {
       if (!options.dataDir) throw new Error('the Concord relay needs a data folder')
       args.push('--host', '127.0.0.1', '--port', '0', '--data', options.dataDir, ...relayBenchFlags)
@@ -83,52 +88,23 @@ export class ServerProcess {
     if (kind === 'concord-no-echo') args.push('--no-echo-committed')
     if (kind === 'concord-memory') args.push('memory', '.')
     if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)
-    const startedAt = performance.now()
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    const killWithTheRunner = (): boolean => child.kill('SIGKILL')
-    process.once('exit', killWithTheRunner)
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-      if (process.env.BENCH_SERVER_LOG) process.stderr.write(chunk)
+    const server = await RelayProcess.start({
+      script: kind === 'concord' || kind === 'concord-no-echo' ? relayMainScript : scripts[kind],
+      args,
+      nodeArgs: [...(options.nodeArgs ?? []), ...(options.inspect ? ['--inspect=127.0.0.1:0'] : [])],
+      startTimeoutMs,
+      ...(process.env.BENCH_SERVER_LOG && { onStderr: (chunk: Buffer) => void process.stderr.write(chunk) }),
     })
-    const exited = new Promise<void>((resolve) =>
-      child.once('exit', () => {
-        process.off('exit', killWithTheRunner)
-        resolve()
-      }),
-    )
-    const url = await new Promise<string>((resolve, reject) => {
-      let stdout = ''
-      const timer = setTimeout(() => reject(new Error(`${kind} did not start in time:\n${stderr}`)), startTimeoutMs)
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString()
-        const match = /listening on (ws:\/\/\S+)/.exec(stdout)
-        if (match?.[1]) {
-          clearTimeout(timer)
-          resolve(match[1])
-        }
-      })
-      void exited.then(() => {
-        clearTimeout(timer)
-        reject(new Error(`${kind} exited before it listened:\n${stderr}`))
-      })
-    }).catch((error: unknown) => {
-      child.kill('SIGKILL')
-      throw error
-    })
-    const startMs = performance.now() - startedAt
-    const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1]
-    if (options.inspect && !inspectorUrl) throw new Error(`${kind}: the inspector did not say where it listens`)
-    return new ServerProcess(kind, url, startMs, child, exited, inspectorUrl)
+    const inspectorUrl = /Debugger listening on (ws:\/\/\S+)/.exec(server.stderr())?.[1]
+    if (options.inspect && !inspectorUrl) {
+      await server.kill()
+      throw new Error(`${kind}: the inspector did not say where it listens`)
+    }
+    return new ServerProcess(kind, server, inspectorUrl)
   }
 
   /** SIGTERM (the relay then stores everything and exits), SIGKILL after a grace period. */
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return
-    this.child.kill('SIGTERM')
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 20_000)
-    await this.exited
-    clearTimeout(timer)
+    await this.process.stop('SIGTERM', 20_000)
   }
 }

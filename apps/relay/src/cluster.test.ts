@@ -17,7 +17,7 @@ import {
   type PostgresServer,
   type RedisServer,
 } from '@concord/relay/testing'
-import { killRelayProcesses, startRelayProcess, type RelayProcess } from './test/relayProcess.js'
+import { killRelayProcesses, startRelayProcess, type RelayProcess } from './relayProcess.js'
 
 let postgres: PostgresServer
 let redis: RedisServer

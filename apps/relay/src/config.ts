@@ -1,124 +1,64 @@
 /**
  * Owns the service's configuration: flags first, then CONCORD_* environment
  * variables, then a JSON config file (--config or CONCORD_CONFIG), then
- * defaults. Every value is checked here, so the rest of the service can
- * trust it.
+ * defaults. Which settings there are, and how each is checked, is the table
+ * in settings.ts; this module reads every source by that table, checks every
+ * value, and derives what takes several settings (the JWT key), so the rest
+ * of the service can trust the `Config`.
  */
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { relayDefaults } from '@concord/relay'
 import { ConfigError } from './configError.js'
 import type { JwtKey } from './jwtAuth.js'
-import { secretForms, secretOf, shownValue, type SecretSetting } from './secretSettings.js'
-
-export interface Config {
-  readonly port: number
-  readonly host: string
-  /** Absolute path of the folder that holds the SQLite file. */
-  readonly dataDir: string
-  /** Where the running relay writes the address it listens on, for `concord-relay healthcheck`. */
-  readonly addressFile: string | undefined
-  /** A postgres:// URL: store documents in PostgreSQL instead of SQLite (required for cluster mode). */
-  readonly storeUrl: string | undefined
-  /** A redis:// URL: cluster mode, the relays that share the store fan updates and presence out through Redis. */
-  readonly redisUrl: string | undefined
-  /** Cluster mode: how often this relay renews its heartbeat in Redis; it expires after three times this. */
-  readonly clusterHeartbeatMs: number
-  readonly maxPayload: number
-  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent'
-  /** Show each failing check's error in /readyz; without it, /readyz names the failing checks only. */
-  readonly readyzDetails: boolean
-  /** The key JWTs must be signed with; undefined for an open relay (anyone may read and write). */
-  readonly jwt: JwtKey | undefined
-  /** Accept `?token=` in y-websocket mode. */
-  readonly queryTokens: boolean
-  /** A bearer token the HTTP API accepts with every right on every document, for backends. */
-  readonly apiKey: string | undefined
-  /** In y-websocket mode, send each update back to its sender once it is durable (stock clients' "saved"). */
-  readonly echoCommitted: boolean
-  readonly limits: {
-    readonly messagesPerSecond: number
-    readonly bytesPerSecond: number
-    readonly maxConnectionsPerIp: number
-    /** Close a socket that has not sent a whole request head this long after it was accepted. */
-    readonly headersTimeoutMs: number
-    /** The most sockets the server holds; undefined: below the file-descriptor limit. */
-    readonly maxSockets: number | undefined
-    readonly maxDocumentsPerConnection: number
-    readonly maxBufferedBytes: number
-    /** Browser Origins allowed to connect; undefined allows every Origin. */
-    readonly allowedOrigins: readonly string[] | undefined
-    /** Reverse proxies whose X-Forwarded-For names the client's address. */
-    readonly trustedProxies: readonly string[]
-  }
-}
-
-export const usage = `Usage: concord-relay [options]
-
-  --port <n>          port to listen on (0 picks a free one)    [CONCORD_PORT, default 8787]
-  --host <addr>       address to bind                           [CONCORD_HOST, default 127.0.0.1]
-  --data <dir>        folder for the SQLite store               [CONCORD_DATA, default ./.concord-data]
-  --address-file <file>  write the address the relay listens on here, for \`concord-relay healthcheck\`
-                                                                [CONCORD_ADDRESS_FILE, default none]
-  --store <url>       store documents in PostgreSQL instead: postgres://user:password@host:port/db
-                                                                [CONCORD_STORE]
-  --store-url-file <file>  ... or read that URL from this file  [CONCORD_STORE_URL_FILE]
-  --redis <url>       cluster mode: fan out between the relays that share --store, through Redis
-                      (redis://[:password@]host:port[/db] or rediss://)  [CONCORD_REDIS]
-  --redis-url-file <file>  ... or read that URL from this file  [CONCORD_REDIS_URL_FILE]
-  --cluster-heartbeat-ms <n>  cluster mode: heartbeat interval; a relay silent for 3x this is gone
-                                                                [CONCORD_CLUSTER_HEARTBEAT_MS, default 5000]
-  --max-payload <n>   largest frame accepted, in bytes          [CONCORD_MAX_PAYLOAD, default ${relayDefaults.maxPayload}]
-  --log-level <l>     debug, info, warn, error or silent        [CONCORD_LOG_LEVEL, default info]
-  --readyz-details    show each failing dependency's error in /readyz (default: only its name;
-                      the error is always logged)              [CONCORD_READYZ_DETAILS=true]
-  --jwt-secret <s>    require JWTs signed with this HMAC secret [CONCORD_JWT_SECRET]
-  --jwt-secret-file <file>  ... read from this file, so it is not in \`ps\` output
-                                                                [CONCORD_JWT_SECRET_FILE]
-  --jwt-public-key <file>  ... or with this public key (PEM)    [CONCORD_JWT_PUBLIC_KEY_FILE]
-  --jwt-algorithm <a> HS256, HS384, HS512 for a secret (default HS256);
-                      RS256, ES256, EdDSA for a key (default RS256)  [CONCORD_JWT_ALGORITHM]
-  --jwt-issuer <s>    require this iss claim                    [CONCORD_JWT_ISSUER]
-  --jwt-audience <s>  require this aud claim                    [CONCORD_JWT_AUDIENCE]
-  --jwt-clock-tolerance <s>  seconds of leeway on exp and nbf   [CONCORD_JWT_CLOCK_TOLERANCE, default 0]
-  --no-query-tokens   refuse ?token= in y-websocket mode         [CONCORD_QUERY_TOKENS=false]
-  --api-key <s>       a service key (32+ characters) with every right in the HTTP API (/v1)
-                                                                [CONCORD_API_KEY]
-  --api-key-file <file>  ... read from this file                [CONCORD_API_KEY_FILE]
-  --no-echo-committed in y-websocket mode, do not send each update back to its sender once it is
-                      stored (stock clients then never show an edit as saved)  [CONCORD_ECHO_COMMITTED=false]
-  --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
-  --rate-bytes <n>    bytes per second per connection           [CONCORD_RATE_BYTES, default ${relayDefaults.rateLimit.bytesPerSecond}]
-  --max-connections-per-ip <n>  counted from when a socket is accepted, before its request
-                                                                [CONCORD_MAX_CONNECTIONS_PER_IP, default ${relayDefaults.maxConnectionsPerIp}]
-  --headers-timeout-ms <n>  close a socket that has not sent its request head by then
-                                                                [CONCORD_HEADERS_TIMEOUT_MS, default ${relayDefaults.headersTimeoutMs}]
-  --max-sockets <n>   the most sockets (HTTP and WebSocket) held at once
-                                                                [CONCORD_MAX_SOCKETS, default: below \`ulimit -n\`]
-  --max-documents-per-connection <n>                            [CONCORD_MAX_DOCUMENTS_PER_CONNECTION, default ${relayDefaults.maxDocumentsPerConnection}]
-  --max-buffered-bytes <n>  unsent bytes before a peer that does not read is dropped
-                                                                [CONCORD_MAX_BUFFERED_BYTES, default ${relayDefaults.maxBufferedBytes}]
-  --allowed-origin <o>  a browser Origin allowed to connect; repeat for more
-                                                                [CONCORD_ALLOWED_ORIGINS, comma-separated; default any]
-  --trusted-proxy <addr>  a reverse proxy's IP address whose X-Forwarded-For is believed; repeat for more
-                                                                [CONCORD_TRUSTED_PROXIES, comma-separated; default none]
-  --config <file>     read settings from this JSON file         [CONCORD_CONFIG]
-                      (keys are the flag names: "port", "jwt-secret", ...; "query-tokens": false,
-                      "echo-committed": false,
-                      "allowed-origins": [...], "trusted-proxies": [...]; flags and variables win over the file)
-  --help              print this and exit
-
-  concord-relay healthcheck [--address-file <file>]  exit 0 if the relay that wrote <file> answers /healthz
-
-A secret file holds the value alone; line breaks at its end are ignored. Give a setting or its
--file form, not both at one level (flag, variable, config file).
-
-Without --jwt-secret or --jwt-public-key the relay is open: anyone may read and write any document.`
+import { secretOf, shownValue } from './secretSettings.js'
+import { flagOf, settings, type Setting, type SettingSpec } from './settings.js'
 
 export { ConfigError }
+export { usage } from './settingsHelp.js'
 
-const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
+/** The type of a setting's value once parsed. */
+type ValueOf<S> = S extends { kind: 'integer' }
+  ? number
+  : S extends { kind: 'boolean' }
+    ? boolean
+    : S extends { kind: 'list' }
+      ? readonly string[]
+      : S extends { kind: 'choice'; choices: readonly (infer C)[] }
+        ? C
+        : string
+type Resolved<S> = S extends { default: unknown } ? ValueOf<S> : ValueOf<S> | undefined
+/** Each setting of `S` that has a `field`, under that name. */
+type Fields<S> = { readonly [E in S as E extends { field: infer F extends string } ? F : never]: Resolved<E> }
+
+/** Each group of settings (`limits`, ...), holding the fields of its settings. */
+type Groups = { readonly [G in Extract<Setting, { group: string }>['group']]: Fields<Extract<Setting, { group: G }>> }
+
+/**
+ * The checked configuration: each setting of the table under its `field` (in `Config[group]` when it
+ * has a group; paths absolute), and the JWT key, made of the `jwt-*` settings: undefined for an open relay.
+ */
+export type Config = Fields<Exclude<Setting, { group: string }>> &
+  Groups & {
+    readonly jwt: JwtKey | undefined
+  }
+
+type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>
+type Value = number | string | boolean | readonly string[] | undefined
+/** A config file's settings by key: numbers as strings (checked with the flags' rules), paths made absolute. */
+type FileSettings = Readonly<Record<string, string | boolean | readonly string[]>>
+
+const table: readonly SettingSpec[] = settings
+
+/** The config file's keys, each with its kind: every setting but --config, a secret's file form after it. */
+const fileKinds = new Map<string, SettingSpec['kind']>(
+  table
+    .filter((setting) => setting.inFile !== false)
+    .flatMap((setting) => [
+      [setting.key, setting.kind] as const,
+      ...(setting.secret ? [[setting.secret.fileKey, 'path'] as const] : []),
+    ]),
+)
 
 const integer = (name: string, value: string, min: number, max: number): number => {
   const number = Number(value)
@@ -126,52 +66,6 @@ const integer = (name: string, value: string, min: number, max: number): number 
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not "${value}"`)
   }
   return number
-}
-
-/** The settings a config file may hold, with the JSON type of each. Paths in a file are relative to the file. */
-const fileKeys = {
-  port: 'integer',
-  host: 'string',
-  data: 'path',
-  'address-file': 'path',
-  store: 'string',
-  'store-url-file': 'path',
-  redis: 'string',
-  'redis-url-file': 'path',
-  'cluster-heartbeat-ms': 'integer',
-  'max-payload': 'integer',
-  'log-level': 'string',
-  'readyz-details': 'boolean',
-  'jwt-secret': 'string',
-  'jwt-secret-file': 'path',
-  'jwt-public-key': 'path',
-  'jwt-algorithm': 'string',
-  'jwt-issuer': 'string',
-  'jwt-audience': 'string',
-  'jwt-clock-tolerance': 'integer',
-  'query-tokens': 'boolean',
-  'api-key': 'string',
-  'api-key-file': 'path',
-  'echo-committed': 'boolean',
-  'rate-messages': 'integer',
-  'rate-bytes': 'integer',
-  'max-connections-per-ip': 'integer',
-  'headers-timeout-ms': 'integer',
-  'max-sockets': 'integer',
-  'max-documents-per-connection': 'integer',
-  'max-buffered-bytes': 'integer',
-  'allowed-origins': 'strings',
-  'trusted-proxies': 'strings',
-} as const
-
-type FileKey = keyof typeof fileKeys
-/** A config file's settings, numbers as strings (checked with the flags' rules), paths made absolute. */
-type FileSettings = {
-  readonly [key in FileKey]?: key extends 'query-tokens' | 'echo-committed' | 'readyz-details'
-    ? boolean
-    : key extends 'allowed-origins' | 'trusted-proxies'
-      ? string[]
-      : string
 }
 
 /** ` (line L, column C)` for a JSON.parse error that gives a position; empty otherwise. */
@@ -200,86 +94,52 @@ export const readConfigFile = (path: string): FileSettings => {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(`the config file ${path} must hold a JSON object`)
   }
-  const settings: Record<string, unknown> = {}
+  const fileSettings: Record<string, string | boolean | readonly string[]> = {}
   for (const [key, value] of Object.entries(parsed)) {
-    if (!Object.hasOwn(fileKeys, key)) {
+    const kind = fileKinds.get(key)
+    if (kind === undefined) {
       throw new ConfigError(
-        `unknown key "${key}" in the config file ${path}; known keys: ${Object.keys(fileKeys).join(', ')}`,
+        `unknown key "${key}" in the config file ${path}; known keys: ${[...fileKinds.keys()].join(', ')}`,
       )
     }
-    const type = fileKeys[key as FileKey]
-    const shown = shownValue(key, value)
     const wrongType = (expected: string) =>
-      new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${shown}`)
-    switch (type) {
+      new ConfigError(`"${key}" in the config file ${path} must be ${expected}, not ${shownValue(key, value)}`)
+    switch (kind) {
       case 'integer':
         if (typeof value !== 'number' && typeof value !== 'string') throw wrongType('a number')
-        settings[key] = String(value)
+        fileSettings[key] = String(value)
         break
       case 'string':
+      case 'choice':
       case 'path':
         if (typeof value !== 'string') throw wrongType('a string')
-        settings[key] = type === 'path' ? resolve(dirname(path), value) : value
+        fileSettings[key] = kind === 'path' ? resolve(dirname(path), value) : value
         break
       case 'boolean':
         if (typeof value !== 'boolean') throw wrongType('true or false')
-        settings[key] = value
+        fileSettings[key] = value
         break
-      case 'strings':
+      case 'list':
         if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
           throw wrongType('an array of strings')
         }
-        settings[key] = value
+        fileSettings[key] = value
         break
     }
   }
-  return settings as FileSettings
+  return fileSettings
 }
 
-/** The configuration, or undefined when `--help` was asked for. Throws a ConfigError for anything invalid. */
-export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Config | undefined => {
-  let values
+/** The command line, as node:util's parseArgs reads it with an option for every flag of the table. */
+const readFlags = (argv: readonly string[]): Flags => {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } }
+  for (const setting of table) {
+    options[flagOf(setting)] = { type: setting.kind === 'boolean' ? 'boolean' : 'string' }
+    if (setting.kind === 'list') options[flagOf(setting)]!.multiple = true
+    if (setting.secret) options[setting.secret.fileKey] = { type: 'string' }
+  }
   try {
-    ;({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        data: { type: 'string' },
-        'address-file': { type: 'string' },
-        store: { type: 'string' },
-        'store-url-file': { type: 'string' },
-        redis: { type: 'string' },
-        'redis-url-file': { type: 'string' },
-        'cluster-heartbeat-ms': { type: 'string' },
-        'max-payload': { type: 'string' },
-        'log-level': { type: 'string' },
-        'readyz-details': { type: 'boolean' },
-        'jwt-secret': { type: 'string' },
-        'jwt-secret-file': { type: 'string' },
-        'jwt-public-key': { type: 'string' },
-        'jwt-algorithm': { type: 'string' },
-        'jwt-issuer': { type: 'string' },
-        'jwt-audience': { type: 'string' },
-        'jwt-clock-tolerance': { type: 'string' },
-        'no-query-tokens': { type: 'boolean' },
-        'api-key': { type: 'string' },
-        'api-key-file': { type: 'string' },
-        'no-echo-committed': { type: 'boolean' },
-        'rate-messages': { type: 'string' },
-        'rate-bytes': { type: 'string' },
-        'max-connections-per-ip': { type: 'string' },
-        'headers-timeout-ms': { type: 'string' },
-        'max-sockets': { type: 'string' },
-        'max-documents-per-connection': { type: 'string' },
-        'max-buffered-bytes': { type: 'string' },
-        'allowed-origin': { type: 'string', multiple: true },
-        'trusted-proxy': { type: 'string', multiple: true },
-        config: { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }))
+    return parseArgs({ args: [...argv], options, strict: true }).values as Flags
   } catch (error) {
     // A stray argument may be a secret given to a misspelt flag: its value is not printed.
     if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
@@ -287,140 +147,6 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
     }
     throw new ConfigError((error as Error).message)
   }
-  if (values.help) return undefined
-  const configFile = values.config ?? env.CONCORD_CONFIG
-  const file = configFile === undefined ? {} : readConfigFile(resolve(cwd, configFile))
-  const logLevel = values['log-level'] ?? env.CONCORD_LOG_LEVEL ?? file['log-level'] ?? 'info'
-  if (!(logLevels as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(`--log-level must be one of ${logLevels.join(', ')}, not "${logLevel}"`)
-  }
-  const secret = (name: SecretSetting): string | undefined => {
-    const { fileFlag, variable, fileVariable } = secretForms[name]
-    return secretOf(name, [
-      ['flag', values[name], values[fileFlag], cwd],
-      ['variable', env[variable], env[fileVariable], cwd],
-      ['config file', file[name], file[fileFlag], cwd],
-    ])
-  }
-  const storeUrl = secret('store')
-  if (storeUrl !== undefined && !/^postgres(ql)?:\/\/./.test(storeUrl)) {
-    throw new ConfigError('--store must be a postgres:// URL (the default store is SQLite, in --data)')
-  }
-  const redisUrl = secret('redis')
-  if (redisUrl !== undefined && !/^rediss?:\/\/./.test(redisUrl)) {
-    throw new ConfigError('--redis must be a redis:// or rediss:// URL')
-  }
-  if (redisUrl !== undefined && storeUrl === undefined) {
-    // Each relay would resync from its own SQLite file, which the others never wrote to.
-    throw new ConfigError('--redis (cluster mode) needs a shared store: give --store postgres://...')
-  }
-  return {
-    port: integer('--port', values.port ?? env.CONCORD_PORT ?? file.port ?? '8787', 0, 65535),
-    host: values.host ?? env.CONCORD_HOST ?? file.host ?? '127.0.0.1',
-    dataDir: resolve(cwd, values.data ?? env.CONCORD_DATA ?? file.data ?? '.concord-data'),
-    addressFile: optionalPath(cwd, values['address-file'] ?? env.CONCORD_ADDRESS_FILE ?? file['address-file']),
-    storeUrl,
-    redisUrl,
-    clusterHeartbeatMs: integer(
-      '--cluster-heartbeat-ms',
-      values['cluster-heartbeat-ms'] ?? env.CONCORD_CLUSTER_HEARTBEAT_MS ?? file['cluster-heartbeat-ms'] ?? '5000',
-      100,
-      600_000,
-    ),
-    maxPayload: integer(
-      '--max-payload',
-      values['max-payload'] ?? env.CONCORD_MAX_PAYLOAD ?? file['max-payload'] ?? String(relayDefaults.maxPayload),
-      1024,
-      2 ** 31 - 1,
-    ),
-    logLevel: logLevel as Config['logLevel'],
-    readyzDetails:
-      values['readyz-details'] ??
-      (env.CONCORD_READYZ_DETAILS === undefined ? undefined : env.CONCORD_READYZ_DETAILS === 'true') ??
-      file['readyz-details'] ??
-      false,
-    jwt: withClaimChecks(
-      jwtKeyOf(
-        secret('jwt-secret'),
-        values['jwt-public-key'] ?? env.CONCORD_JWT_PUBLIC_KEY_FILE ?? file['jwt-public-key'],
-        values['jwt-algorithm'] ?? env.CONCORD_JWT_ALGORITHM ?? file['jwt-algorithm'],
-        cwd,
-      ),
-      {
-        'jwt-issuer': values['jwt-issuer'] ?? env.CONCORD_JWT_ISSUER ?? file['jwt-issuer'],
-        'jwt-audience': values['jwt-audience'] ?? env.CONCORD_JWT_AUDIENCE ?? file['jwt-audience'],
-        'jwt-clock-tolerance':
-          values['jwt-clock-tolerance'] ?? env.CONCORD_JWT_CLOCK_TOLERANCE ?? file['jwt-clock-tolerance'],
-      },
-    ),
-    queryTokens: !(
-      values['no-query-tokens'] ??
-      (env.CONCORD_QUERY_TOKENS === undefined ? undefined : env.CONCORD_QUERY_TOKENS === 'false') ??
-      (file['query-tokens'] === undefined ? undefined : !file['query-tokens'])
-    ),
-    apiKey: apiKeyOf(secret('api-key')),
-    echoCommitted: !(
-      values['no-echo-committed'] ??
-      (env.CONCORD_ECHO_COMMITTED === undefined ? undefined : env.CONCORD_ECHO_COMMITTED === 'false') ??
-      (file['echo-committed'] === undefined ? undefined : !file['echo-committed'])
-    ),
-    limits: {
-      messagesPerSecond: positive(
-        '--rate-messages',
-        values['rate-messages'] ?? env.CONCORD_RATE_MESSAGES ?? file['rate-messages'],
-        relayDefaults.rateLimit.messagesPerSecond,
-      ),
-      bytesPerSecond: positive(
-        '--rate-bytes',
-        values['rate-bytes'] ?? env.CONCORD_RATE_BYTES ?? file['rate-bytes'],
-        relayDefaults.rateLimit.bytesPerSecond,
-      ),
-      maxConnectionsPerIp: positive(
-        '--max-connections-per-ip',
-        values['max-connections-per-ip'] ?? env.CONCORD_MAX_CONNECTIONS_PER_IP ?? file['max-connections-per-ip'],
-        relayDefaults.maxConnectionsPerIp,
-      ),
-      headersTimeoutMs: integer(
-        '--headers-timeout-ms',
-        values['headers-timeout-ms'] ??
-          env.CONCORD_HEADERS_TIMEOUT_MS ??
-          file['headers-timeout-ms'] ??
-          String(relayDefaults.headersTimeoutMs),
-        100,
-        600_000,
-      ),
-      maxSockets: optionalPositive(
-        '--max-sockets',
-        values['max-sockets'] ?? env.CONCORD_MAX_SOCKETS ?? file['max-sockets'],
-      ),
-      maxDocumentsPerConnection: positive(
-        '--max-documents-per-connection',
-        values['max-documents-per-connection'] ??
-          env.CONCORD_MAX_DOCUMENTS_PER_CONNECTION ??
-          file['max-documents-per-connection'],
-        relayDefaults.maxDocumentsPerConnection,
-      ),
-      maxBufferedBytes: positive(
-        '--max-buffered-bytes',
-        values['max-buffered-bytes'] ?? env.CONCORD_MAX_BUFFERED_BYTES ?? file['max-buffered-bytes'],
-        relayDefaults.maxBufferedBytes,
-      ),
-      allowedOrigins: values['allowed-origin'] ?? commaList(env.CONCORD_ALLOWED_ORIGINS) ?? file['allowed-origins'],
-      trustedProxies:
-        values['trusted-proxy'] ?? commaList(env.CONCORD_TRUSTED_PROXIES) ?? file['trusted-proxies'] ?? [],
-    },
-  }
-}
-
-const optionalPath = (cwd: string, path: string | undefined): string | undefined =>
-  path === undefined ? undefined : resolve(cwd, path)
-
-const apiKeyOf = (key: string | undefined): string | undefined => {
-  // Sent as `Authorization: Bearer <key>`: guessable keys and keys a header cannot carry are refused.
-  if (key !== undefined && !/^[\x21-\x7e]{32,}$/.test(key)) {
-    throw new ConfigError('--api-key must be at least 32 printable characters without spaces')
-  }
-  return key
 }
 
 const commaList = (value: string | undefined): string[] | undefined =>
@@ -429,11 +155,92 @@ const commaList = (value: string | undefined): string[] | undefined =>
     .map((item) => item.trim())
     .filter(Boolean)
 
-const positive = (name: string, value: string | undefined, fallback: number): number =>
-  value === undefined ? fallback : integer(name, value, 1, Number.MAX_SAFE_INTEGER)
+/** One setting's value from the first source that gives it (flag, variable, config file), checked; else its default. */
+const resolveSetting = (
+  setting: SettingSpec,
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  file: FileSettings,
+  cwd: string,
+): Value => {
+  const { key, variable, kind } = setting
+  const checked = (value: string): string => {
+    const error = setting.check?.(value)
+    if (error !== undefined) throw new ConfigError(error)
+    return value
+  }
+  if (setting.secret) {
+    const { fileKey, fileVariable } = setting.secret
+    const value = secretOf(key, [
+      ['flag', flags[key] as string | undefined, flags[fileKey] as string | undefined, cwd],
+      ['variable', env[variable], env[fileVariable], cwd],
+      ['config file', file[key] as string | undefined, file[fileKey] as string | undefined, cwd],
+    ])
+    return value === undefined ? undefined : checked(value)
+  }
+  if (kind === 'boolean') {
+    // The flag and the variable can only turn the default over; a config file says either.
+    const turned = !setting.default
+    if (flags[flagOf(setting)] === true) return turned
+    const fromEnv = env[variable]
+    if (fromEnv !== undefined) return fromEnv === String(turned) ? turned : !turned
+    return (file[key] as boolean | undefined) ?? (setting.default as boolean)
+  }
+  if (kind === 'list') {
+    return (
+      (flags[flagOf(setting)] as string[] | undefined) ??
+      commaList(env[variable]) ??
+      (file[key] as readonly string[] | undefined) ??
+      (setting.default as readonly string[] | undefined)
+    )
+  }
+  const given = (flags[key] as string | undefined) ?? env[variable] ?? (file[key] as string | undefined)
+  if (given === undefined) {
+    return kind === 'path' && setting.default !== undefined ? resolve(cwd, String(setting.default)) : setting.default
+  }
+  switch (kind) {
+    case 'integer':
+      return integer(`--${key}`, given, setting.min ?? 0, setting.max ?? Number.MAX_SAFE_INTEGER)
+    case 'choice':
+      if (!setting.choices!.includes(given)) {
+        throw new ConfigError(`--${key} must be one of ${setting.choices!.join(', ')}, not "${given}"`)
+      }
+      return given
+    case 'path':
+      return resolve(cwd, checked(given))
+    default:
+      return checked(given)
+  }
+}
 
-const optionalPositive = (name: string, value: string | undefined): number | undefined =>
-  value === undefined ? undefined : integer(name, value, 1, Number.MAX_SAFE_INTEGER)
+/** The configuration, or undefined when `--help` was asked for. Throws a ConfigError for anything invalid. */
+export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string): Config | undefined => {
+  const flags = readFlags(argv)
+  if (flags.help) return undefined
+  const configFile = (flags.config as string | undefined) ?? env.CONCORD_CONFIG
+  const file = configFile === undefined ? {} : readConfigFile(resolve(cwd, configFile))
+  const values = new Map<string, Value>()
+  for (const setting of table) {
+    if (setting.inFile !== false) values.set(setting.key, resolveSetting(setting, flags, env, file, cwd))
+  }
+  const value = <T extends Value>(key: Setting['key']): T => values.get(key) as T
+  if (value('redis') !== undefined && value('store') === undefined) {
+    // Each relay would resync from its own SQLite file, which the others never wrote to.
+    throw new ConfigError('--redis (cluster mode) needs a shared store: give --store postgres://...')
+  }
+  const config: Record<string, unknown> = {}
+  for (const setting of table) {
+    if (setting.field === undefined) continue
+    const group = setting.group === undefined ? config : ((config[setting.group] ??= {}) as Record<string, unknown>)
+    group[setting.field] = values.get(setting.key)
+  }
+  config.jwt = withClaimChecks(jwtKeyOf(value('jwt-secret'), value('jwt-public-key'), value('jwt-algorithm')), {
+    'jwt-issuer': value('jwt-issuer'),
+    'jwt-audience': value('jwt-audience'),
+    'jwt-clock-tolerance': value('jwt-clock-tolerance'),
+  })
+  return config as Config
+}
 
 const secretAlgorithms = ['HS256', 'HS384', 'HS512'] as const
 const keyAlgorithms = ['RS256', 'ES256', 'EdDSA'] as const
@@ -442,12 +249,9 @@ const jwtKeyOf = (
   secret: string | undefined,
   publicKeyFile: string | undefined,
   algorithm: string | undefined,
-  cwd: string,
 ): JwtKey | undefined => {
   if (secret && publicKeyFile) throw new ConfigError('give --jwt-secret or --jwt-public-key, not both')
   if (secret !== undefined) {
-    // HS256 with a short secret is guessable offline from any token.
-    if (secret.length < 32) throw new ConfigError('--jwt-secret must be at least 32 characters long')
     const allowed = algorithm ?? 'HS256'
     if (!(secretAlgorithms as readonly string[]).includes(allowed)) {
       throw new ConfigError(
@@ -465,7 +269,7 @@ const jwtKeyOf = (
     }
     let publicKeyPem: string
     try {
-      publicKeyPem = readFileSync(resolve(cwd, publicKeyFile), 'utf8')
+      publicKeyPem = readFileSync(publicKeyFile, 'utf8')
     } catch (error) {
       throw new ConfigError(`cannot read --jwt-public-key ${publicKeyFile}: ${(error as Error).message}`)
     }
@@ -478,7 +282,11 @@ const jwtKeyOf = (
 /** Adds the claim checks, given by flag name, to the key; refuses them without a key. */
 const withClaimChecks = (
   key: JwtKey | undefined,
-  checks: Record<'jwt-issuer' | 'jwt-audience' | 'jwt-clock-tolerance', string | undefined>,
+  checks: {
+    'jwt-issuer': string | undefined
+    'jwt-audience': string | undefined
+    'jwt-clock-tolerance': number | undefined
+  },
 ): JwtKey | undefined => {
   if (!key) {
     const given = Object.entries(checks).find(([, value]) => value !== undefined)
@@ -490,6 +298,6 @@ const withClaimChecks = (
     ...key,
     ...(issuer !== undefined && { issuer }),
     ...(audience !== undefined && { audience }),
-    ...(tolerance !== undefined && { clockToleranceSeconds: integer('--jwt-clock-tolerance', tolerance, 0, 3600) }),
+    ...(tolerance !== undefined && { clockToleranceSeconds: tolerance }),
   }
 }

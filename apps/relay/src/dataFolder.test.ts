@@ -9,7 +9,7 @@ import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { mainScript } from './test/relayProcess.js'
+import { relayMainScript } from './relayProcess.js'
 
 let dir: string
 /** A user the folder does not belong to; root writes anywhere, so root runs the relay as nobody. */
@@ -26,7 +26,7 @@ afterEach(async () => {
 })
 
 const startRelay = async (data: string): Promise<{ code: number | null; stderr: string }> => {
-  const child = spawn(process.execPath, [mainScript, '--port', '0', '--data', data], {
+  const child = spawn(process.execPath, [relayMainScript, '--port', '0', '--data', data], {
     stdio: ['ignore', 'ignore', 'pipe'],
     ...runAs,
   })

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { killRelayProcesses, mainScript, spawnRelayProcess } from './test/relayProcess.js'
+import { killRelayProcesses, relayMainScript, spawnRelayProcess } from './relayProcess.js'
 
 let dir: string
 
@@ -40,7 +40,7 @@ const run = async (
 }
 
 const healthcheck = (env: NodeJS.ProcessEnv, ...args: string[]) =>
-  run([process.execPath, mainScript, 'healthcheck', ...args], env)
+  run([process.execPath, relayMainScript, 'healthcheck', ...args], env)
 
 describe('concord-relay healthcheck', () => {
   it('follows a port given as a flag after the command, and fails once the relay is gone', async () => {
@@ -107,7 +107,7 @@ describe("the image's HEALTHCHECK (apps/relay/Dockerfile)", () => {
   const healthcheckCommand = (): string[] => {
     const line = /^HEALTHCHECK (?:.*\\\n)*\s*CMD (\[.*\])$/m.exec(dockerfile)
     if (!line) throw new Error('no HEALTHCHECK CMD in exec form in the Dockerfile')
-    return (JSON.parse(line[1]!) as string[]).map((part) => (part === '/app/dist/main.js' ? mainScript : part))
+    return (JSON.parse(line[1]!) as string[]).map((part) => (part === '/app/dist/main.js' ? relayMainScript : part))
   }
 
   it('passes for a relay whose port was given as a flag after the image name', async () => {

@@ -13,7 +13,7 @@ import { SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { NativeTestClient, waitFor } from '@concord/relay/testing'
-import { killRelayProcesses, mainScript, startRelayProcess as startProcess } from './test/relayProcess.js'
+import { killRelayProcesses, relayMainScript, startRelayProcess as startProcess } from './relayProcess.js'
 
 let dataDir: string
 const clients: NativeTestClient[] = []
@@ -21,7 +21,7 @@ const startRelayProcess = (...args: string[]) => startProcess(dataDir, 0, ...arg
 
 /** Runs concord-relay with `args` until it exits by itself. */
 const runToExit = async (...args: string[]): Promise<{ code: number | null; stderr: string }> => {
-  const child = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [relayMainScript, ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   const [code] = await once(child, 'exit')

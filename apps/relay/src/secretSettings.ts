@@ -1,26 +1,14 @@
 /**
- * Owns the settings whose values are secrets (the JWT secret, the HTTP API's
- * service key, the store and Redis URLs, which may hold passwords): each may be given as a file that
- * holds it, so that it is in neither `ps` output nor the config file, and
- * no error ever prints its value.
+ * Owns how the settings whose values are secrets are read and shown (the JWT
+ * secret, the HTTP API's service key, the store and Redis URLs, which may
+ * hold passwords; `secret` in settings.ts says which): each may be given as a
+ * file that holds it, so that it is in neither `ps` output nor the config
+ * file, and no error ever prints its value.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { ConfigError } from './configError.js'
-
-/** Each secret setting, with the names of its file form as a flag (and config key) and as variables. */
-export const secretForms = {
-  'jwt-secret': {
-    fileFlag: 'jwt-secret-file',
-    variable: 'CONCORD_JWT_SECRET',
-    fileVariable: 'CONCORD_JWT_SECRET_FILE',
-  },
-  'api-key': { fileFlag: 'api-key-file', variable: 'CONCORD_API_KEY', fileVariable: 'CONCORD_API_KEY_FILE' },
-  store: { fileFlag: 'store-url-file', variable: 'CONCORD_STORE', fileVariable: 'CONCORD_STORE_URL_FILE' },
-  redis: { fileFlag: 'redis-url-file', variable: 'CONCORD_REDIS', fileVariable: 'CONCORD_REDIS_URL_FILE' },
-} as const
-
-export type SecretSetting = keyof typeof secretForms
+import { isSecretKey } from './settings.js'
 
 const jsonTypeOf = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object' : typeof value
@@ -30,7 +18,7 @@ const jsonTypeOf = (value: unknown): string =>
  * Not even a wrong value of a secret is printed: it may be the right secret in the wrong form.
  */
 export const shownValue = (key: string, value: unknown): string =>
-  Object.hasOwn(secretForms, key) ? `a ${jsonTypeOf(value)} (not shown: a secret)` : JSON.stringify(value)
+  isSecretKey(key) ? `a ${jsonTypeOf(value)} (not shown: a secret)` : JSON.stringify(value)
 
 /**
  * A secret setting, from the first source (flag, variable, config file) that gives it, either as the
@@ -38,7 +26,7 @@ export const shownValue = (key: string, value: unknown): string =>
  * absolute). Both at one level are refused.
  */
 export const secretOf = (
-  name: SecretSetting,
+  name: string,
   sources: ReadonlyArray<[level: string, value: string | undefined, file: string | undefined, cwd: string]>,
 ): string | undefined => {
   for (const [level, value, path, cwd] of sources) {

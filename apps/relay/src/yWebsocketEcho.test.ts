@@ -15,7 +15,7 @@ import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket-sync-status'
 import * as Y from 'yjs'
 import { waitFor } from '@concord/relay/testing'
-import { killRelayProcesses, startRelayProcess } from './test/relayProcess.js'
+import { killRelayProcesses, startRelayProcess } from './relayProcess.js'
 
 const providers: WebsocketProvider[] = []
 const tempDirs: string[] = []

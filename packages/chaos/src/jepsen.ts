@@ -8,6 +8,7 @@
  */
 import { cp, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { relayStorePath } from '@concord/relay-service/testing'
 import { hostileWriter } from './hostileRun.js'
 import { HostileSocket } from './hostileWriter.js'
 import { LinkProxy } from './linkProxy.js'
@@ -15,7 +16,6 @@ import { newJwtSecret, signToken } from './jwtToken.js'
 import { ReplicaProcess } from './replica.js'
 import type { ReplicaReport } from './replicaMessages.js'
 import { RelayFleet } from './relayFleet.js'
-import { RelayProcess } from './relayProcess.js'
 import { finalChecks, storeCheck, type FaultCounts, type JepsenResult, type MidRunChecks } from './runChecks.js'
 import { createSchedule, describeStep, documentsOf, hasHostileWriter, type Features, type Step } from './schedule.js'
 import { contentOf, stateVectorOf } from './workload.js'
@@ -351,8 +351,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
             // Its replicas move on to another relay, as a load balancer would send them.
             if (fleet.cluster)
               for (const [index, relay] of relayOf.entries()) if (relay === step.relay) move(index, relay + 1)
-            if (sabotage === 'relay-store' && !fleet.cluster)
-              await removeSqlite(RelayProcess.storePath(fleet.sqliteDir))
+            if (sabotage === 'relay-store' && !fleet.cluster) await removeSqlite(relayStorePath(fleet.sqliteDir))
             // Every ack the harness has heard of was sent before the relay died: it must be in the store.
             await checkStoreAtStop(`${step.signal} of relay ${step.relay}`)
           })

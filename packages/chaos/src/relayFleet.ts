@@ -11,10 +11,11 @@ import { join } from 'node:path'
 import type { DocStore } from '@concord/relay'
 import { PostgresDocStore } from '@concord/relay/postgres'
 import { SqliteDocStore } from '@concord/relay/sqlite'
+import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '@concord/relay/testing/servers'
+import { relayStorePath, type RelayProcess } from '@concord/relay-service/testing'
 import * as Y from 'yjs'
-import { startPostgres, startRedis, type Postgres, type Redis } from './databaseServers.js'
 import { LinkProxy } from './linkProxy.js'
-import { RelayProcess, type RelayVariant } from './relayProcess.js'
+import { startHarnessRelay, type RelayVariant } from './harnessRelay.js'
 import type { DocStoreFault } from './storageFaults.js'
 import type { ClusterFault } from './schedule.js'
 
@@ -41,12 +42,12 @@ interface Slot {
 export class RelayFleet {
   readonly #options: RelayFleetOptions
   readonly #slots: Slot[]
-  readonly #postgres: Postgres | undefined
-  readonly #redis: Redis | undefined
+  readonly #postgres: PostgresServer | undefined
+  readonly #redis: RedisServer | undefined
   /** What each relay's resident set was just after its last start. */
   readonly startRss: Array<number | undefined>
 
-  private constructor(options: RelayFleetOptions, slots: Slot[], postgres?: Postgres, redis?: Redis) {
+  private constructor(options: RelayFleetOptions, slots: Slot[], postgres?: PostgresServer, redis?: RedisServer) {
     this.#options = options
     this.#slots = slots
     this.#postgres = postgres
@@ -124,14 +125,14 @@ export class RelayFleet {
     if (slot.process?.alive) return slot.process.port
     const args: string[] = []
     if (this.#postgres && slot.postgresLink && slot.redisLink) {
-      args.push('--store', this.#postgres.url(slot.postgresLink.port))
+      args.push('--store', this.#postgres.urlThrough(slot.postgresLink.port))
       args.push('--redis', `redis://127.0.0.1:${slot.redisLink.port}`, '--cluster-heartbeat-ms', '1000')
     }
     if (this.#options.jwtSecret !== undefined) args.push('--jwt-secret', this.#options.jwtSecret)
     // A relay refuses to start while Redis or PostgreSQL is down; its supervisor tries again.
     for (let attempt = 1; ; attempt++) {
       try {
-        slot.process = await RelayProcess.start(slot.dir, args, this.cluster ? undefined : this.#options.variant)
+        slot.process = await startHarnessRelay(slot.dir, args, this.cluster ? undefined : this.#options.variant)
         break
       } catch (error) {
         if (attempt >= 60) throw error
@@ -140,7 +141,7 @@ export class RelayFleet {
     }
     slot.startedAt = Date.now()
     this.startRss[index] = slot.process.rss()
-    for (const fault of slot.armAtStart.splice(0)) slot.process.injectStoreFault(fault)
+    for (const fault of slot.armAtStart.splice(0)) slot.process.send(fault)
     return slot.process.port
   }
 
@@ -148,11 +149,11 @@ export class RelayFleet {
   async inject(fault: ClusterFault): Promise<string> {
     switch (fault.target) {
       case 'redis':
-        if (fault.fault === 'kill') await this.#redis?.kill()
-        else await this.#redis?.start()
+        if (fault.fault === 'kill') await this.#redis?.halt()
+        else await this.#redis?.resume()
         return `${fault.fault} redis-server`
       case 'postgres':
-        await this.#postgres?.restart()
+        await this.#postgres?.crash()
         return 'restarted PostgreSQL'
       case 'redisLink': {
         const link = this.#slots[fault.relay]?.redisLink
@@ -186,7 +187,7 @@ export class RelayFleet {
   injectStoreFault(index: number, fault: DocStoreFault): 'now' | 'at its next start' | false {
     if (this.cluster || this.#options.variant?.faultyStore !== true) return false
     const slot = this.#slots[index]!
-    if (slot.process?.injectStoreFault(fault)) return 'now'
+    if (slot.process?.send(fault)) return 'now'
     slot.armAtStart.push(fault)
     return 'at its next start'
   }
@@ -197,7 +198,7 @@ export class RelayFleet {
       slot.redisLink?.heal()
       slot.postgresLink?.heal()
     }
-    if (this.#redis && !this.#redis.running) await this.#redis.start()
+    if (this.#redis && !this.#redis.running) await this.#redis.resume()
   }
 
   /**
@@ -218,8 +219,8 @@ export class RelayFleet {
 
   async #readStoreOnce(documents: readonly string[]): Promise<Map<string, Y.Doc>> {
     const store: DocStore = this.#postgres
-      ? await PostgresDocStore.open(this.#postgres.url(), { onError: () => {} })
-      : new SqliteDocStore(RelayProcess.storePath(this.sqliteDir))
+      ? await PostgresDocStore.open(this.#postgres.url, { onError: () => {} })
+      : new SqliteDocStore(relayStorePath(this.sqliteDir))
     const docs = new Map<string, Y.Doc>()
     try {
       for (const name of documents) {

@@ -8,7 +8,7 @@
 import { createClient, MemoryLocalStore, type ConcordClient, type ConcordError, type LocalStore } from '@concord/client'
 import { MemoryDocStore } from '@concord/relay'
 import { WebSocket as NodeWebSocket } from 'ws'
-import { startRelay, waitFor, type TestRelay } from '../../../relay/src/test/relayHarness.js'
+import { startRelay, waitFor, type TestRelay } from '@concord/relay/testing'
 
 export { waitFor }
 

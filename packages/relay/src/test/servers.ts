@@ -1,9 +1,11 @@
 /**
- * Owns the real database servers that cluster tests run against: a
- * PostgreSQL cluster (initdb + pg_ctl in a temp folder, run as a non-root
- * user since PostgreSQL refuses root) and redis-server, both on loopback
- * ports picked free. Whatever is started here is stopped by `stop()`, and by
- * process exit as a last resort.
+ * Owns the real database servers that cluster tests and the chaos harness
+ * run against: a PostgreSQL cluster (initdb + pg_ctl in a temp folder, run as
+ * a non-root user since PostgreSQL refuses root) and redis-server, both on
+ * loopback ports picked free, with the faults done to them (a halt, a crash
+ * and recovery, a kill). Whatever is started here is stopped by `stop()`,
+ * and by process exit as a last resort. It loads no test framework, so it is
+ * also the entry point `@concord/relay/testing/servers`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
@@ -85,10 +87,14 @@ export interface PostgresServer {
   /** postgres://USER@127.0.0.1:PORT/postgres (trust authentication on loopback). */
   readonly url: string
   readonly port: number
+  /** The URL through another port that leads here (a proxy in front of the server). */
+  urlThrough(port: number): string
   /** Stops the server (fast shutdown: open connections are terminated), keeping its data. */
   halt(): Promise<void>
   /** Starts a halted server again, on the same port and data. */
   resume(): Promise<void>
+  /** Stops the server as a crash would (immediate shutdown) and starts it again: it recovers from its WAL. */
+  crash(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -140,13 +146,23 @@ export const startPostgres = async (): Promise<PostgresServer> => {
     start()
     halted = false
   }
-  return { url: `postgres://${user}@127.0.0.1:${port}/postgres`, port, halt, resume, stop }
+  const crash = async (): Promise<void> => {
+    if (stopped) return
+    if (!halted) run(pgCtl, ['-D', dataDir, '-m', 'immediate', '-w', '-t', '30', 'stop'])
+    start()
+    halted = false
+    await waitForPort(port, 'PostgreSQL')
+  }
+  const urlThrough = (through: number): string => `postgres://${user}@127.0.0.1:${through}/postgres`
+  return { url: urlThrough(port), port, urlThrough, halt, resume, crash, stop }
 }
 
 export interface RedisServer {
   /** redis://127.0.0.1:PORT */
   readonly url: string
   readonly port: number
+  /** False between a `halt()` and its `resume()`. */
+  readonly running: boolean
   /** Kills the server and starts a new one on the same port (nothing persisted: pub/sub has no state). */
   restart(): Promise<void>
   /** Kills the server, leaving the port closed until `resume()`. */
@@ -194,6 +210,9 @@ export const startRedis = async (): Promise<RedisServer> => {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    get running() {
+      return child !== undefined
+    },
     restart: async () => {
       await kill()
       await launch()

@@ -14,6 +14,7 @@ import { DirectPeer } from './directPeer.js'
 import type { DocStore, VersionInfo, VersionQuery } from './docStore.js'
 import { DocumentDeletedError, VersionNotFoundError } from './errors.js'
 import type { Logger } from './logger.js'
+import { restoreContent, type RootKind } from './restoreContent.js'
 import type { Room } from './room.js'
 import { systemClock, VersionPolicy, type VersionClock } from './versionPolicy.js'
 
@@ -45,6 +46,13 @@ export interface DocumentHistoryOptions extends HistoryOptions {
 export interface SaveVersionOptions {
   readonly label: string
   readonly restoredFrom?: string
+}
+
+export interface RestoreOptions {
+  /** Who restores, as the `onChange` hook and the next version's authors name them. Default: `server`. */
+  readonly by?: string
+  /** The types of top-level types, where their content may not tell (see restoreContent.ts). */
+  readonly kinds?: Readonly<Record<string, RootKind>>
 }
 
 export interface VersionWithState extends VersionInfo {
@@ -149,6 +157,36 @@ export class DocumentHistory {
     const version = await this.#options.store.loadVersion(doc, id)
     if (!version) throw new VersionNotFoundError(doc, id)
     return version
+  }
+
+  /**
+   * Makes the document's content that of version `id`: one forward edit, admitted, stored and
+   * forwarded like a client's (through a direct peer), then a named version "restored from <id>".
+   * Rejects, changing nothing, with VersionNotFoundError or RootTypeError.
+   */
+  async restore(doc: string, id: string, { by = 'server', kinds = {} }: RestoreOptions = {}): Promise<VersionInfo> {
+    const version = await this.loadVersion(doc, id)
+    const live = new Y.Doc()
+    const target = new Y.Doc()
+    try {
+      Y.applyUpdate(target, version.state)
+      Y.applyUpdate(live, await readDurableState(this.#options.acquireRoom(doc)))
+      let edit: Uint8Array | undefined
+      live.on('update', (update: Uint8Array) => (edit = update))
+      restoreContent(live, target, kinds)
+      if (edit) {
+        const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, {})
+        try {
+          await writer.send({ type: 'update', update: edit })
+        } finally {
+          writer.leave()
+        }
+      }
+    } finally {
+      live.destroy()
+      target.destroy()
+    }
+    return this.saveVersion(doc, { label: `restored from ${id}`, restoredFrom: id })
   }
 
   #track(doc: string): Tracked {

@@ -76,3 +76,18 @@ export class HistoryUnavailableError extends Error {
     super('this relay keeps no version history (its store cannot keep versions, or history is off)')
   }
 }
+
+/**
+ * A restore could not tell which type a top-level type of the document is (its content fits none,
+ * or two), or was told one its content contradicts. Nothing was changed; name the root's type.
+ */
+export class RootTypeError extends Error {
+  override readonly name = 'RootTypeError'
+  readonly code = 'rootTypeUnknown'
+  constructor(
+    readonly root: string,
+    message: string,
+  ) {
+    super(`top-level type "${root}": ${message}`)
+  }
+}

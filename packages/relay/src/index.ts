@@ -12,12 +12,14 @@ export { HookTimeoutError } from './hookCall.js'
 export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
 export type { DocStore, NewVersion, QuarantinedUpdate, VersionInfo, VersionQuery } from './docStore.js'
-export { historyDefaults, type HistoryOptions, type VersionWithState } from './documentHistory.js'
+export { historyDefaults, type HistoryOptions, type RestoreOptions, type VersionWithState } from './documentHistory.js'
+export type { RootKind } from './restoreContent.js'
 export { MemoryDocStore } from './memoryDocStore.js'
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 export {
   FanoutUnavailableError,
   HistoryUnavailableError,
+  RootTypeError,
   StoreClosedError,
   StoreTimeoutError,
   StoreWorkerExitedError,

@@ -9,11 +9,11 @@ import * as Y from 'yjs'
 import { canonicalOf } from './documentHistory.js'
 import { MemoryDocStore } from './memoryDocStore.js'
 import { SqliteDocStore } from './sqliteDocStore.js'
-import { makeTempDir, type TestRelay } from './test/relayHarness.js'
+import { makeTempDir, waitFor, type TestRelay } from './test/relayHarness.js'
 import { testRelays } from './test/testRelays.js'
 import { mergeUpdates } from './yjsUpdates.js'
 
-const { start } = testRelays()
+const { start, connect } = testRelays()
 
 /** Resolves once `check` resolves truthy, polling every 10 ms; rejects with `what` after `timeoutMs`. */
 const eventually = async <T>(
@@ -168,5 +168,63 @@ describe('named versions', () => {
     await expect(test.relay.loadVersion('b', ofA.id)).rejects.toMatchObject({ code: 'versionNotFound' })
     await expect(test.relay.loadVersion('a', 'no-such-id')).rejects.toMatchObject({ code: 'versionNotFound' })
     await expect(test.relay.saveVersion('', { label: 'x' })).rejects.toMatchObject({ code: 'invalidDocumentName' })
+  })
+})
+
+describe('restoring a version', () => {
+  it('is one durable edit that every live client gets, then a version that says what it restored', async () => {
+    const test = await start({ history: { quietMs: 600_000, maxIntervalMs: 600_000 } })
+    const [one, two] = [await connect(test), await connect(test)]
+    const docOne = one.open('notes').doc
+    const docTwo = two.open('notes').doc
+    await Promise.all([one.whenSynced('notes'), two.whenSynced('notes')])
+    docOne.getText('body').insert(0, 'first draft', { bold: true })
+    docOne.getMap('meta').set('todos', ['a', 'b'])
+    await one.whenAcked('notes')
+    const v1 = await test.relay.saveVersion('notes', { label: 'v1' })
+    // An offline replica forks here, and edits later.
+    const offline = new Y.Doc()
+    Y.applyUpdate(offline, Y.encodeStateAsUpdate(docOne))
+    docTwo.getText('body').insert(0, 'rewritten: ')
+    docTwo.getMap('meta').set('todos', ['c'])
+    docTwo.getMap('meta').set('extra', true)
+    await two.whenAcked('notes')
+    offline.getText('body').insert(offline.getText('body').length, ' (offline)')
+
+    const restored = await test.relay.restoreVersion('notes', v1.id, { by: 'ada' })
+    expect(restored).toMatchObject({ label: `restored from ${v1.id}`, restoredFrom: v1.id })
+    expect(restored.authors).toContain('ada')
+    const expected = { body: [{ insert: 'first draft', attributes: { bold: true } }], meta: { todos: ['a', 'b'] } }
+    const contentOf = (doc: Y.Doc) => ({ body: doc.getText('body').toDelta(), meta: doc.getMap('meta').toJSON() })
+    await waitFor(
+      () =>
+        JSON.stringify(contentOf(docOne)) === JSON.stringify(expected) &&
+        JSON.stringify(contentOf(docTwo)) === JSON.stringify(expected),
+      'both clients to show v1',
+    )
+    // Durable: the store holds it.
+    const stored = new Y.Doc()
+    for (const update of await test.store.load('notes')) Y.applyUpdate(stored, update)
+    expect(contentOf(stored)).toEqual(expected)
+    expect((await test.relay.listVersions('notes')).map((version) => version.id)).toEqual([restored.id, v1.id])
+
+    // The offline replica comes back: its edit merges with the restore like any edit.
+    const late = await test.relay.openDocument('notes', { by: 'bob' })
+    Y.applyUpdate(late.doc, Y.encodeStateAsUpdate(offline))
+    await late.close()
+    await waitFor(() => docTwo.getText('body').toString() === 'first draft (offline)', 'the offline edit to merge')
+    expect(docOne.getText('body').toString()).toBe('first draft (offline)')
+  })
+
+  it('refuses an unknown id or another document’s, changing nothing', async () => {
+    const test = await start({ history: { quietMs: 600_000, maxIntervalMs: 600_000 } })
+    await write(test, 'a', 'of a', 'ada')
+    await write(test, 'b', 'of b', 'ada')
+    const ofA = await test.relay.saveVersion('a', { label: 'a1' })
+    const before = await test.store.load('b')
+    await expect(test.relay.restoreVersion('b', ofA.id)).rejects.toMatchObject({ code: 'versionNotFound' })
+    await expect(test.relay.restoreVersion('b', 'nope')).rejects.toMatchObject({ code: 'versionNotFound' })
+    expect(await test.store.load('b')).toEqual(before)
+    expect(await test.relay.listVersions('b')).toEqual([])
   })
 })

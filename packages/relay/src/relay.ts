@@ -13,7 +13,13 @@ import { clientAddressResolver, normalizeAddress } from './clientAddress.js'
 import { callHook } from './hookCall.js'
 import { createHttpApi } from './httpApi.js'
 import type { DocStore, VersionInfo, VersionQuery } from './docStore.js'
-import { DocumentHistory, keepsVersions, type HistoryOptions, type VersionWithState } from './documentHistory.js'
+import {
+  DocumentHistory,
+  keepsVersions,
+  type HistoryOptions,
+  type RestoreOptions,
+  type VersionWithState,
+} from './documentHistory.js'
 import { HistoryUnavailableError } from './errors.js'
 import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
@@ -227,6 +233,13 @@ export interface Relay {
   listVersions(name: string, query?: Partial<VersionQuery>): Promise<VersionInfo[]>
   /** One version with its state (a Yjs update); rejects with VersionNotFoundError for an id the document lacks. */
   loadVersion(name: string, id: string): Promise<VersionWithState>
+  /**
+   * Restores version `id`: one forward edit that makes every top-level type's content the
+   * version's, stored and forwarded like any client's (offline clients merge it when they come
+   * back), then a version labelled "restored from <id>", which it resolves with. Rejects, changing
+   * nothing, with VersionNotFoundError, or a RootTypeError for a root whose type must be named.
+   */
+  restoreVersion(name: string, id: string, options?: RestoreOptions): Promise<VersionInfo>
   stats(): RelayStats
   /**
    * Refuses new connections, closes every connection with 1001, and resolves
@@ -632,6 +645,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     listVersions: async (name, { before, limit = 50 } = {}) =>
       historyFor(name).listVersions(name, { ...(before !== undefined && { before }), limit }),
     loadVersion: async (name, id) => historyFor(name).loadVersion(name, id),
+    restoreVersion: async (name, id, restoreOptions) => historyFor(name).restore(name, id, restoreOptions),
     stats: () => ({ connections: sockets.size, documents: rooms.size, queuedBytes: queuedBytes.total }),
     close: () => (closing ??= close()),
   }

@@ -575,6 +575,14 @@ export const createRelay = (options: RelayOptions): Relay => {
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
   }
 
+  const historyCalls: Pick<Relay, 'saveVersion' | 'listVersions' | 'loadVersion' | 'restoreVersion'> = {
+    saveVersion: async (name, { label }) => historyFor(name).saveVersion(name, { label }),
+    listVersions: async (name, { before, limit = 50 } = {}) =>
+      historyFor(name).listVersions(name, { ...(before !== undefined && { before }), limit }),
+    loadVersion: async (name, id) => historyFor(name).loadVersion(name, id),
+    restoreVersion: async (name, id, restoreOptions) => historyFor(name).restore(name, id, restoreOptions),
+  }
+
   const handleHttp = createHttpApi({
     acquireRoom,
     store,
@@ -586,6 +594,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     requestsPerSecond: rateLimit.messagesPerSecond,
     clientAddressOf: ipOf,
     closing: () => closing !== undefined,
+    history: historyCalls,
   })
 
   const openDocument = async (name: string, documentOptions: OpenDocumentOptions = {}): Promise<ServerDocument> => {
@@ -641,11 +650,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     handleHttp,
     openDocument,
     deleteDocument,
-    saveVersion: async (name, { label }) => historyFor(name).saveVersion(name, { label }),
-    listVersions: async (name, { before, limit = 50 } = {}) =>
-      historyFor(name).listVersions(name, { ...(before !== undefined && { before }), limit }),
-    loadVersion: async (name, id) => historyFor(name).loadVersion(name, id),
-    restoreVersion: async (name, id, restoreOptions) => historyFor(name).restore(name, id, restoreOptions),
+    ...historyCalls,
     stats: () => ({ connections: sockets.size, documents: rooms.size, queuedBytes: queuedBytes.total }),
     close: () => (closing ??= close()),
   }

@@ -3,13 +3,17 @@ import { VersionPolicy, type VersionClock } from './versionPolicy.js'
 
 /** A clock that moves only when the test says. */
 class ManualClock implements VersionClock {
-  now = 0
+  time = 0
+
+  now(): number {
+    return this.time
+  }
   readonly #timers = new Map<number, { at: number; callback: () => void }>()
   #nextId = 0
 
   setTimeout(callback: () => void, ms: number): unknown {
     const id = ++this.#nextId
-    this.#timers.set(id, { at: this.now + ms, callback })
+    this.#timers.set(id, { at: this.time + ms, callback })
     return id
   }
 
@@ -19,17 +23,17 @@ class ManualClock implements VersionClock {
 
   /** Moves time on by `ms`, firing each timer due on the way, in order. */
   async advance(ms: number): Promise<void> {
-    const end = this.now + ms
+    const end = this.time + ms
     for (;;) {
       const due = [...this.#timers.entries()].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0]
       if (!due) break
       this.#timers.delete(due[0])
-      this.now = due[1].at
+      this.time = due[1].at
       due[1].callback()
       // Lets the version the timer started settle before time moves on.
       await new Promise((resolve) => setImmediate(resolve))
     }
-    this.now = end
+    this.time = end
   }
 
   get armed(): number {
@@ -47,7 +51,7 @@ const setUp = (take?: (authors: string[]) => Promise<void>) => {
     take:
       take ??
       (async (authors) => {
-        taken.push({ at: clock.now, authors })
+        taken.push({ at: clock.time, authors })
       }),
   })
   return { clock, taken, policy }
@@ -147,6 +151,17 @@ describe('the automatic version policy', () => {
     releases.shift()!()
     await second
     expect(most).toBe(1)
+  })
+
+  it('arms its two timers once per version, not once per edit', async () => {
+    const { clock, taken, policy } = setUp()
+    let setTimeouts = 0
+    const setTimeout = clock.setTimeout.bind(clock)
+    clock.setTimeout = (callback, ms) => (setTimeouts++, setTimeout(callback, ms))
+    for (let i = 0; i < 1000; i++) policy.edited('ada')
+    expect(setTimeouts).toBe(2)
+    await clock.advance(60_000)
+    expect(taken).toHaveLength(1)
   })
 
   it('arms nothing once stopped', async () => {

@@ -6,13 +6,15 @@
  * caller gives, so tests drive it; taking the version is the caller's (`take`).
  */
 
-/** Timers the policy arms; `systemClock` is Node's, unref'd so that they never hold the process. */
+/** Time and timers for the policy; `systemClock` is Node's, its timers unref'd so that they never hold the process. */
 export interface VersionClock {
+  now(): number
   setTimeout(callback: () => void, ms: number): unknown
   clearTimeout(timer: unknown): void
 }
 
 export const systemClock: VersionClock = {
+  now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
 }
@@ -34,6 +36,8 @@ export class VersionPolicy {
   #authors = new Set<string>()
   #dirty = false
   #quietTimer: unknown
+  /** When the last edit was made: the quiet timer, armed once, checks it rather than being re-armed per edit. */
+  #lastEditAt = 0
   #intervalTimer: unknown
   /** The version being taken, if any: the next waits for it. */
   #taking: Promise<void> = Promise.resolve()
@@ -48,17 +52,26 @@ export class VersionPolicy {
     return this.#dirty
   }
 
-  /** An edit was stored, by `by` (a token subject) when known. */
+  /** An edit was stored, by `by` (a token subject) when known. Called for every stored update: cheap. */
   edited(by: string | undefined): void {
     if (this.#stopped) return
     if (by !== undefined) this.#authors.add(by)
-    const { clock, quietMs, maxIntervalMs } = this.#options
-    if (!this.#dirty) {
-      this.#dirty = true
-      this.#intervalTimer = clock.setTimeout(() => void this.takeNow(), maxIntervalMs)
-    }
-    clock.clearTimeout(this.#quietTimer)
-    this.#quietTimer = clock.setTimeout(() => void this.takeNow(), quietMs)
+    const { clock, maxIntervalMs } = this.#options
+    this.#lastEditAt = clock.now()
+    if (this.#dirty) return
+    this.#dirty = true
+    this.#intervalTimer = clock.setTimeout(() => void this.takeNow(), maxIntervalMs)
+    this.#armQuiet(this.#options.quietMs)
+  }
+
+  /** Fires `ms` from now; takes the version if no edit came since, or waits out the rest of the quiet period. */
+  #armQuiet(ms: number): void {
+    const { clock, quietMs } = this.#options
+    this.#quietTimer = clock.setTimeout(() => {
+      const quietFor = clock.now() - this.#lastEditAt
+      if (quietFor >= quietMs) void this.takeNow()
+      else this.#armQuiet(quietMs - quietFor)
+    }, ms)
   }
 
   /**

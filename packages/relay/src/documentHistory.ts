@@ -135,7 +135,9 @@ export class DocumentHistory {
       throw new ProtocolError('malformedMessage', `a version's label is 1 to ${maxLabelLength} characters`)
     }
     const merged = await readDurableState(this.#options.acquireRoom(doc))
-    const authors = this.#tracked.get(doc)?.policy.claim() ?? []
+    const { policy } = this.#tracked.get(doc) ?? {}
+    const unsaved = policy?.dirty === true
+    const authors = policy?.claim() ?? []
     const { state } = canonicalOf(merged)
     const version = {
       id: randomBytes(16).toString('base64url'),
@@ -144,7 +146,13 @@ export class DocumentHistory {
       authors,
       restoredFrom,
     }
-    await this.#options.store.saveVersion(doc, { ...version, state })
+    try {
+      await this.#options.store.saveVersion(doc, { ...version, state })
+    } catch (error) {
+      // Not saved: the edits it would have held are unsaved again, for the next automatic version.
+      if (unsaved) for (const author of [undefined, ...authors]) policy.edited(author)
+      throw error
+    }
     return { ...version, bytes: state.byteLength }
   }
 

@@ -56,13 +56,12 @@ export const historyRouteOf = (
   if (!match) return undefined
   const doc = documentOf(match[1]!)
   const read = method === 'GET' || method === 'HEAD'
-  const allowed = (ok: boolean, what: string): void => {
-    if (!ok)
-      throw new HistoryHttpError(405, 'methodNotAllowed', `${what} takes ${what.endsWith('restore') ? 'POST' : 'GET'}`)
+  const allowed = (ok: boolean, what: string, methods: string): void => {
+    if (!ok) throw new HistoryHttpError(405, 'methodNotAllowed', `${what} takes ${methods}`)
   }
   if (match[2] === undefined) {
     if (method === 'POST') return { resource: 'history', doc, action: 'save' }
-    allowed(read, '/versions')
+    allowed(read, '/versions', 'GET or POST')
     return { resource: 'history', doc, action: 'list' }
   }
   let id: string
@@ -72,10 +71,10 @@ export const historyRouteOf = (
     throw new HistoryHttpError(404, 'versionNotFound', 'the version id is not valid percent-encoded UTF-8')
   }
   if (match[3] !== undefined) {
-    allowed(method === 'POST', '/versions/{id}/restore')
+    allowed(method === 'POST', '/versions/{id}/restore', 'POST')
     return { resource: 'history', doc, action: 'restore', id }
   }
-  allowed(read, '/versions/{id}')
+  allowed(read, '/versions/{id}', 'GET')
   return { resource: 'history', doc, action: 'load', id }
 }
 

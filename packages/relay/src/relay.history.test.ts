@@ -157,6 +157,24 @@ describe('named versions', () => {
     expect(await test.relay.listVersions('notes', { before: second.id })).toMatchObject([{ id: saved.id }])
   })
 
+  it('that fail to be saved leave their edits and writers to the next automatic version', async () => {
+    class FailingOnce extends MemoryDocStore {
+      failures = 1
+      override async saveVersion(...args: Parameters<MemoryDocStore['saveVersion']>): Promise<boolean> {
+        if (this.failures-- > 0) throw new Error('the disk is full')
+        return super.saveVersion(...args)
+      }
+    }
+    const test = await start({ store: new FailingOnce(), history: { quietMs: 300, maxIntervalMs: 60_000 } })
+    await write(test, 'notes', 'draft', 'ada')
+    await expect(test.relay.saveVersion('notes', { label: 'v1' })).rejects.toThrow('the disk is full')
+    const [version] = await eventually(async () => {
+      const versions = await test.relay.listVersions('notes')
+      return versions.length > 0 && versions
+    }, 'the automatic version')
+    expect(version).toMatchObject({ label: undefined, authors: ['ada'] })
+  })
+
   it('refuse a bad label, and an id the document does not have (another document’s included)', async () => {
     const test = await start()
     await write(test, 'a', 'x', 'ada')

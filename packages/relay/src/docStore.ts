@@ -27,6 +27,33 @@ export interface QuarantinedUpdate {
   readonly reason: string
 }
 
+/** What a store keeps of one version of a document (see `saveVersion`), but its state. */
+export interface VersionInfo {
+  /** Unique within the document; the store's key with the document's name. */
+  readonly id: string
+  /** When it was taken (ms since the epoch). */
+  readonly createdAt: number
+  /** Named versions have one; automatic versions have none. */
+  readonly label: string | undefined
+  /** The token subjects who wrote since the previous version, as the relay saw them. */
+  readonly authors: readonly string[]
+  /** A version that a restore produced: the id of the version it restored. */
+  readonly restoredFrom: string | undefined
+  /** The byte length of its state. */
+  readonly bytes: number
+}
+
+/** A version to store: what VersionInfo says of it, and the merged state of the document then (a Yjs update). */
+export interface NewVersion extends Omit<VersionInfo, 'bytes'> {
+  readonly state: Uint8Array
+}
+
+export interface VersionQuery {
+  /** Only versions stored before this one (the id of the last version of the previous page). */
+  readonly before?: string
+  readonly limit: number
+}
+
 export interface DocStore {
   /**
    * Every stored update of `doc`, oldest first; empty for a new document.
@@ -83,6 +110,21 @@ export interface DocStore {
 
   /** Optional, with `quarantine`: what was kept aside for `doc`, oldest first. */
   loadQuarantined?(doc: string): Promise<QuarantinedUpdate[]>
+
+  /**
+   * Optional, with `listVersions` and `loadVersion`: stores a version of `doc` beside its log (see
+   * documentHistory.ts). Resolves true once durable, or false, changing nothing, when `doc` has a
+   * version of that id already (two relays of a cluster that take the same version store it once).
+   * Compaction never touches versions; `remove` deletes them with the document. Rejects with
+   * DocumentDeletedError for a removed document.
+   */
+  saveVersion?(doc: string, version: NewVersion): Promise<boolean>
+
+  /** The versions of `doc`, newest first (in the order they were stored), a page at a time. */
+  listVersions?(doc: string, query: VersionQuery): Promise<VersionInfo[]>
+
+  /** One version of `doc` with its state; undefined when `doc` has no version of that id. */
+  loadVersion?(doc: string, id: string): Promise<(VersionInfo & { readonly state: Uint8Array }) | undefined>
 
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>

@@ -55,3 +55,39 @@ export class StoreTimeoutError extends Error {
     super(`the document store did not answer a ${operation} within ${timeoutMs} ms`)
   }
 }
+
+/** The document has no version of that id (it may be another document's). */
+export class VersionNotFoundError extends Error {
+  override readonly name = 'VersionNotFoundError'
+  readonly code = 'versionNotFound'
+  constructor(
+    readonly doc: string,
+    readonly id: string,
+  ) {
+    super(`document "${doc}" has no version "${id}"`)
+  }
+}
+
+/** The relay keeps no history: its store has no `saveVersion`, or history was turned off. */
+export class HistoryUnavailableError extends Error {
+  override readonly name = 'HistoryUnavailableError'
+  readonly code = 'historyUnavailable'
+  constructor() {
+    super('this relay keeps no version history (its store cannot keep versions, or history is off)')
+  }
+}
+
+/**
+ * A restore could not tell which type a top-level type of the document is (its content fits none,
+ * or two), or was told one its content contradicts. Nothing was changed; name the root's type.
+ */
+export class RootTypeError extends Error {
+  override readonly name = 'RootTypeError'
+  readonly code = 'rootTypeUnknown'
+  constructor(
+    readonly root: string,
+    message: string,
+  ) {
+    super(`top-level type "${root}": ${message}`)
+  }
+}

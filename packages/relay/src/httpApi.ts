@@ -13,6 +13,7 @@
  *   POST /v1/docs/{name}/updates          body: a Yjs update; 200 once durable
  *   DELETE /v1/docs/{name}                deletes it for good (204 once the tombstone is durable)
  *   GET  /v1/docs?prefix=&cursor=&limit=  the documents the credentials may read: names, sizes, times
+ *   .../versions...                       version history: see historyHttp.ts
  *
  * `{name}` is one path segment, percent-encoded (`/` as `%2F`).
  */
@@ -25,6 +26,7 @@ import { bufferView, concatBytes, copyBytes } from './bytes.js'
 import type { ClientAddressOf } from './clientAddress.js'
 import { DirectPeer, DocumentUnavailableError } from './directPeer.js'
 import type { DocStore } from './docStore.js'
+import { answerHistory, historyRouteOf, HistoryHttpError, type HistoryCalls, type HistoryRoute } from './historyHttp.js'
 import type { Logger } from './logger.js'
 import type { Room } from './room.js'
 
@@ -42,13 +44,15 @@ export interface HttpApiOptions {
   readonly requestsPerSecond: number
   readonly clientAddressOf: ClientAddressOf
   readonly closing: () => boolean
+  /** Version history: the relay's own calls. */
+  readonly history: HistoryCalls
 }
 
 /** An answer that is not 200: an HTTP status and a code from the close-code table (or `notFound`). */
 class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly code: CloseCodeName | 'notFound' | 'methodNotAllowed' | 'notImplemented',
+    readonly code: CloseCodeName | 'notFound' | 'methodNotAllowed' | 'notImplemented' | HistoryHttpError['code'],
     message: string,
   ) {
     super(message)
@@ -77,22 +81,31 @@ type Route =
   | { readonly resource: 'stateVector'; readonly doc: string }
   | { readonly resource: 'updates'; readonly doc: string }
   | { readonly resource: 'document'; readonly doc: string }
+  | HistoryRoute
+
+/** The document named by one path segment, percent-decoded and checked. */
+const documentOf = (segment: string): string => {
+  let doc: string
+  try {
+    doc = decodeURIComponent(segment)
+  } catch {
+    throw httpErrorOf('invalidDocumentName', 'the document name is not valid percent-encoded UTF-8')
+  }
+  const problem = documentNameProblem(doc)
+  if (problem) throw httpErrorOf('invalidDocumentName', problem)
+  return doc
+}
 
 const routeOf = (method: string, path: string): Route => {
   if (path === '/v1/docs') {
     if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'methodNotAllowed', '/v1/docs takes GET')
     return { resource: 'list' }
   }
+  const history = historyRouteOf(method, path, documentOf)
+  if (history) return history
   const match = /^\/v1\/docs\/([^/]+)(\/state-vector|\/updates)?$/.exec(path)
   if (!match) throw new HttpError(404, 'notFound', `no such resource: ${method} ${path.slice(0, 200)}`)
-  let doc: string
-  try {
-    doc = decodeURIComponent(match[1]!)
-  } catch {
-    throw httpErrorOf('invalidDocumentName', 'the document name is not valid percent-encoded UTF-8')
-  }
-  const problem = documentNameProblem(doc)
-  if (problem) throw httpErrorOf('invalidDocumentName', problem)
+  const doc = documentOf(match[1]!)
   const resource = match[2] === '/updates' ? 'updates' : match[2] === '/state-vector' ? 'stateVector' : 'state'
   if (resource === 'state' && method === 'DELETE') return { resource: 'document', doc }
   const allowed = resource === 'updates' ? 'POST' : 'GET'
@@ -295,6 +308,11 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
       return
     }
     const { access, by } = await accessOf(request, route.doc)
+    if (route.resource === 'history') {
+      const readRequestBody = () => readBody(request, options.maxBodyBytes)
+      const query = url.searchParams
+      return answerHistory(options.history, { route, access, by, request, response, query, readBody: readRequestBody })
+    }
     if (route.resource === 'document') {
       if (access !== 'write') throw httpErrorOf('forbidden', 'these credentials may only read this document')
       if (!options.store.remove)
@@ -333,6 +351,7 @@ export const createHttpApi = (options: HttpApiOptions): HttpApi => {
     if (error instanceof HttpError) httpError = error
     else if (error instanceof ProtocolError) httpError = httpErrorOf(error.code, error.message)
     else if (error instanceof DocumentUnavailableError) httpError = httpErrorOf(error.code, error.message)
+    else if (error instanceof HistoryHttpError) httpError = new HttpError(error.status, error.code, error.message)
     else {
       options.logger.error({ err: error, method: request.method }, 'unexpected error in the HTTP API')
       httpError = new HttpError(500, 'internalError', 'unexpected error in the relay')

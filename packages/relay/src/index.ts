@@ -11,10 +11,20 @@ export type { DocumentChange } from './changeFeed.js'
 export { HookTimeoutError } from './hookCall.js'
 export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
-export type { DocStore, QuarantinedUpdate } from './docStore.js'
+export type { DocStore, NewVersion, QuarantinedUpdate, VersionInfo, VersionQuery } from './docStore.js'
+export { historyDefaults, type HistoryOptions, type RestoreOptions, type VersionWithState } from './documentHistory.js'
+export type { RootKind } from './restoreContent.js'
 export { MemoryDocStore } from './memoryDocStore.js'
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
-export { FanoutUnavailableError, StoreClosedError, StoreTimeoutError, StoreWorkerExitedError } from './errors.js'
+export {
+  FanoutUnavailableError,
+  HistoryUnavailableError,
+  RootTypeError,
+  StoreClosedError,
+  StoreTimeoutError,
+  StoreWorkerExitedError,
+  VersionNotFoundError,
+} from './errors.js'
 export { type ClosedBy, type RelayObserver, type StoreOperation } from './relayObserver.js'
 export type { WireMode } from './wireMode.js'
 export { silentLogger, type Logger } from './logger.js'

@@ -4,7 +4,15 @@
  */
 import { createHash } from 'node:crypto'
 import { copyBytes } from './bytes.js'
-import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
+import type {
+  DocStore,
+  DocumentQuery,
+  NewVersion,
+  QuarantinedUpdate,
+  StoredDocumentInfo,
+  VersionInfo,
+  VersionQuery,
+} from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 
 export class MemoryDocStore implements DocStore {
@@ -13,6 +21,8 @@ export class MemoryDocStore implements DocStore {
   readonly #deleted = new Set<string>()
   /** By document, then by digest of the update: one copy of each. */
   readonly #quarantined = new Map<string, Map<string, QuarantinedUpdate>>()
+  /** By document, oldest first. */
+  readonly #versions = new Map<string, NewVersion[]>()
   #closed = false
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -50,6 +60,35 @@ export class MemoryDocStore implements DocStore {
     this.#deleted.add(doc)
     this.#logs.delete(doc)
     this.#updatedAt.delete(doc)
+    this.#versions.delete(doc)
+  }
+
+  async saveVersion(doc: string, version: NewVersion): Promise<boolean> {
+    this.#assertOpen()
+    if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
+    const versions = this.#versions.get(doc) ?? []
+    this.#versions.set(doc, versions)
+    if (versions.some((stored) => stored.id === version.id)) return false
+    versions.push({ ...version, authors: [...version.authors], state: new Uint8Array(version.state) })
+    return true
+  }
+
+  async listVersions(doc: string, { before, limit }: VersionQuery): Promise<VersionInfo[]> {
+    this.#assertOpen()
+    if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
+    const versions = this.#versions.get(doc) ?? []
+    const end = before === undefined ? versions.length : versions.findIndex((version) => version.id === before)
+    return versions
+      .slice(Math.max(0, end - limit), Math.max(0, end))
+      .reverse()
+      .map(({ state, ...info }) => ({ ...info, bytes: state.byteLength }))
+  }
+
+  async loadVersion(doc: string, id: string): Promise<(VersionInfo & { readonly state: Uint8Array }) | undefined> {
+    this.#assertOpen()
+    if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
+    const version = this.#versions.get(doc)?.find((stored) => stored.id === id)
+    return version && { ...version, bytes: version.state.byteLength, state: new Uint8Array(version.state) }
   }
 
   async ping(): Promise<void> {

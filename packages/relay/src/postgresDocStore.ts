@@ -12,9 +12,18 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import { bufferView } from './bytes.js'
-import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
+import type {
+  DocStore,
+  DocumentQuery,
+  NewVersion,
+  QuarantinedUpdate,
+  StoredDocumentInfo,
+  VersionInfo,
+  VersionQuery,
+} from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 import { GroupCommit } from './groupCommit.js'
+import { listVersionRows, loadVersionRow, saveVersionRow, versionsSchema } from './postgresVersionRows.js'
 
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
@@ -65,6 +74,7 @@ const schema = `
     quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (doc, digest)
   );
+  ${versionsSchema}
 `
 
 export class PostgresDocStore implements DocStore {
@@ -187,6 +197,7 @@ export class PostgresDocStore implements DocStore {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [doc])
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
+      await client.query('DELETE FROM concord_versions WHERE doc = $1', [doc])
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
@@ -213,6 +224,21 @@ export class PostgresDocStore implements DocStore {
       [doc],
     )
     return rows.map((row) => ({ update: row.data, reason: row.reason }))
+  }
+
+  async saveVersion(doc: string, version: NewVersion): Promise<boolean> {
+    this.#assertOpen()
+    return saveVersionRow(this.#pool, doc, version)
+  }
+
+  async listVersions(doc: string, query: VersionQuery): Promise<VersionInfo[]> {
+    this.#assertOpen()
+    return listVersionRows(this.#pool, doc, query)
+  }
+
+  async loadVersion(doc: string, id: string): Promise<(VersionInfo & { readonly state: Uint8Array }) | undefined> {
+    this.#assertOpen()
+    return loadVersionRow(this.#pool, doc, id)
   }
 
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */

@@ -12,7 +12,15 @@ import { ChangeFeed, type DocumentChange } from './changeFeed.js'
 import { clientAddressResolver, normalizeAddress } from './clientAddress.js'
 import { callHook } from './hookCall.js'
 import { createHttpApi } from './httpApi.js'
-import type { DocStore } from './docStore.js'
+import type { DocStore, VersionInfo, VersionQuery } from './docStore.js'
+import {
+  DocumentHistory,
+  keepsVersions,
+  type HistoryOptions,
+  type RestoreOptions,
+  type VersionWithState,
+} from './documentHistory.js'
+import { HistoryUnavailableError } from './errors.js'
 import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
@@ -157,6 +165,13 @@ export interface RelayOptions {
    * throws or takes longer than `hookTimeoutMs` is logged; the deletion stands.
    */
   readonly onDelete?: (deletion: { readonly name: string; readonly by: string }) => void | Promise<void>
+  /**
+   * Version history (see docs/history.md), kept when the store can keep versions (`saveVersion`):
+   * automatic versions after an edited document is quiet for `quietMs` (60 s), at most
+   * `maxIntervalMs` (10 min) apart while it is edited, and when it unloads with edits no version
+   * holds. `false` keeps none (named versions then reject with HistoryUnavailableError).
+   */
+  readonly history?: HistoryOptions | false
   /** How long a hook may take. Default: 10 s. */
   readonly hookTimeoutMs?: number
   /**
@@ -211,6 +226,23 @@ export interface Relay {
    * when the store has no `remove`.
    */
   deleteDocument(name: string, options?: { readonly by?: string }): Promise<void>
+  /**
+   * Takes a named version of the document as it is now (every update stored so far). Rejects with
+   * a ProtocolError for an invalid name or label (1 to 256 characters), a HistoryUnavailableError
+   * when this relay keeps no history.
+   */
+  saveVersion(name: string, options: { readonly label: string }): Promise<VersionInfo>
+  /** The document's versions, newest first: `limit` (default 50) of those stored before `before`. */
+  listVersions(name: string, query?: Partial<VersionQuery>): Promise<VersionInfo[]>
+  /** One version with its state (a Yjs update); rejects with VersionNotFoundError for an id the document lacks. */
+  loadVersion(name: string, id: string): Promise<VersionWithState>
+  /**
+   * Restores version `id`: one forward edit that makes every top-level type's content the
+   * version's, stored and forwarded like any client's (offline clients merge it when they come
+   * back), then a version labelled "restored from <id>", which it resolves with. Rejects, changing
+   * nothing, with VersionNotFoundError, or a RootTypeError for a root whose type must be named.
+   */
+  restoreVersion(name: string, id: string, options?: RestoreOptions): Promise<VersionInfo>
   stats(): RelayStats
   /**
    * Refuses new connections, closes every connection with 1001, and resolves
@@ -319,11 +351,31 @@ export const createRelay = (options: RelayOptions): Relay => {
         onQuarantined: (from) => observer.updateQuarantined?.(from),
         fanout: options.fanout,
         seed,
-        stored: changeFeed && ((name, update, by) => changeFeed.stored(name, update, by)),
+        stored:
+          (changeFeed || history) &&
+          ((name, update, by) => {
+            changeFeed?.stored(name, update, by)
+            history?.written(name, by)
+          }),
+        settledGone: history && ((name, state) => history.roomGone(name, state)),
       })
       rooms.set(doc, room)
     }
     return room
+  }
+
+  const history =
+    options.history !== false && keepsVersions(store)
+      ? new DocumentHistory({ ...options.history, store, acquireRoom, logger })
+      : undefined
+
+  /** The history, once `name` is checked; rejects when there is none. */
+  const historyFor = (name: string): DocumentHistory => {
+    const problem = documentNameProblem(name)
+    if (problem) throw new ProtocolError('invalidDocumentName', problem)
+    if (closing) throw new ProtocolError('goingAway', 'the relay is shutting down')
+    if (!history) throw new HistoryUnavailableError()
+    return history
   }
 
   const heartbeat = setInterval(() => {
@@ -452,6 +504,14 @@ export const createRelay = (options: RelayOptions): Relay => {
     wss.handleUpgrade(request, socket, head, (ws) => accept(ws, request))
   }
 
+  const historyCalls: Pick<Relay, 'saveVersion' | 'listVersions' | 'loadVersion' | 'restoreVersion'> = {
+    saveVersion: async (name, { label }) => historyFor(name).saveVersion(name, { label }),
+    listVersions: async (name, { before, limit = 50 } = {}) =>
+      historyFor(name).listVersions(name, { ...(before !== undefined && { before }), limit }),
+    loadVersion: async (name, id) => historyFor(name).loadVersion(name, id),
+    restoreVersion: async (name, id, restoreOptions) => historyFor(name).restore(name, id, restoreOptions),
+  }
+
   const handleHttp = createHttpApi({
     acquireRoom,
     store,
@@ -463,6 +523,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     requestsPerSecond: rateLimit.messagesPerSecond,
     clientAddressOf: ipOf,
     closing: () => closing !== undefined,
+    history: historyCalls,
   })
 
   const openDocument = async (name: string, documentOptions: OpenDocumentOptions = {}): Promise<ServerDocument> => {
@@ -507,6 +568,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     await Promise.all(closed)
     await new Promise<void>((resolve) => wss.close(() => resolve()))
     await changeFeed?.flush()
+    await history?.close()
     logger.info({}, 'relay closed: every accepted update is stored')
   }
 
@@ -519,6 +581,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     handleHttp,
     openDocument,
     deleteDocument,
+    ...historyCalls,
     stats: () => ({ connections: sockets.size, documents: rooms.size, queuedBytes: queuedBytes.total }),
     close: () => (closing ??= close()),
   }

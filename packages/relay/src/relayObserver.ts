@@ -66,5 +66,8 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   ping: () => store.ping(),
   ...(store.list && { list: store.list.bind(store) }),
   ...(store.remove && { remove: store.remove.bind(store) }),
+  ...(store.saveVersion && { saveVersion: store.saveVersion.bind(store) }),
+  ...(store.listVersions && { listVersions: store.listVersions.bind(store) }),
+  ...(store.loadVersion && { loadVersion: store.loadVersion.bind(store) }),
   close: () => store.close(),
 })

@@ -103,6 +103,11 @@ export interface RoomOptions {
   readonly stored?: ((name: string, update: Uint8Array, by: string | undefined) => void) | undefined
   /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
   readonly onQuarantined?: (from: QuarantineSource) => void
+  /**
+   * The room unloaded, or closed with the relay, every write settled: `state` reads what it held
+   * (undefined if it cannot merge). For version history; not called for a failed or deleted room.
+   */
+  readonly settledGone?: ((name: string, state: () => Uint8Array | undefined) => void) | undefined
 }
 
 interface QueuedMessage {
@@ -367,8 +372,21 @@ export class Room implements FanoutMember {
 
   /** Stops serving (peers are the caller's to close) and resolves once every write has settled. */
   async close(): Promise<void> {
+    const wasReady = this.#status === 'ready'
     this.#gone()
     await this.#settled()
+    if (wasReady) this.#tellSettledGone()
+  }
+
+  #tellSettledGone(): void {
+    const state = this.#state
+    this.options.settledGone?.(this.name, () => {
+      try {
+        return state?.merge()
+      } catch {
+        return undefined
+      }
+    })
   }
 
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome> | undefined {
@@ -552,6 +570,7 @@ export class Room implements FanoutMember {
     if (this.#status !== 'ready' || this.#peers.size > 0) return
     this.#gone()
     this.options.logger.debug({ doc: this.name }, 'document unloaded')
+    this.#tellSettledGone()
     // Leave a single row behind, so the next load reads one update.
     if (this.#storedSinceCompaction > 1) {
       this.options.store

@@ -83,6 +83,40 @@ it('opens a file of schema version 1, keeping its updates, and lists them withou
   }
 })
 
+it('opens a file of schema version 2, keeping its updates and tombstones, and keeps versions in it', async () => {
+  const tempDir = await makeTempDir()
+  const path = join(tempDir, 'concord.sqlite')
+  try {
+    const doc = new Y.Doc()
+    doc.getText('t').insert(0, 'from version 2')
+    const update = Y.encodeStateAsUpdate(doc)
+    const v2 = new Database(path)
+    v2.exec(`CREATE TABLE updates (id INTEGER PRIMARY KEY, doc TEXT NOT NULL, data BLOB NOT NULL, stored_at INTEGER);
+      CREATE INDEX updates_by_doc ON updates (doc, id);
+      CREATE TABLE tombstones (doc TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL) WITHOUT ROWID;
+      PRAGMA user_version = 2;`)
+    v2.prepare('INSERT INTO updates (doc, data, stored_at) VALUES (?, ?, ?)').run('old', Buffer.from(update), 1)
+    v2.prepare('INSERT INTO tombstones (doc, deleted_at) VALUES (?, ?)').run('gone', 1)
+    v2.close()
+
+    const store = new SqliteDocStore(path)
+    try {
+      expect(await store.load('old')).toEqual([update])
+      await expect(store.load('gone')).rejects.toMatchObject({ code: 'documentDeleted' })
+      const version = { id: 'v1', createdAt: 5, label: 'kept', authors: ['ada'], restoredFrom: undefined }
+      expect(await store.saveVersion('old', { ...version, state: update })).toBe(true)
+      expect(await store.listVersions('old', { limit: 5 })).toEqual([{ ...version, bytes: update.byteLength }])
+    } finally {
+      await store.close()
+    }
+    const reopened = new Database(path)
+    expect(reopened.pragma('user_version', { simple: true })).toBe(3)
+    reopened.close()
+  } finally {
+    await rm(tempDir, { recursive: true, force: true })
+  }
+})
+
 describe('SqliteDocStore on its worker thread', () => {
   let tempDir: string
   let path: string

@@ -10,7 +10,15 @@
 import Database from 'better-sqlite3'
 import { createHash } from 'node:crypto'
 import { Worker } from 'node:worker_threads'
-import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
+import type {
+  DocStore,
+  DocumentQuery,
+  NewVersion,
+  QuarantinedUpdate,
+  StoredDocumentInfo,
+  VersionInfo,
+  VersionQuery,
+} from './docStore.js'
 import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { GroupCommit } from './groupCommit.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
@@ -22,6 +30,7 @@ import type {
   SqliteWorkerReply,
   SqliteWorkerRequest,
 } from './sqliteStoreWorker.js'
+import { versionsTable, type VersionRow } from './sqliteVersionRows.js'
 
 export interface SqliteDocStoreOptions {
   /**
@@ -54,8 +63,9 @@ type Request = SqliteWorkerRequest extends infer R ? (R extends { id: number } ?
 /**
  * 2 added `updates.stored_at`, when a row was stored (ms since the epoch;
  * null in rows stored before), and `tombstones`, the removed documents.
+ * 3 added `versions` (see sqliteVersionRows.ts).
  */
-const schemaVersion = 2
+const schemaVersion = 3
 
 /**
  * Starts the worker: the module next to this one, compiled to .js in dist.
@@ -90,18 +100,26 @@ const prepareFile = (path: string): void => {
   try {
     db.pragma('journal_mode = WAL')
     const version = db.pragma('user_version', { simple: true }) as number
-    if (version !== 0 && version !== 1 && version !== schemaVersion) {
+    if (version !== 0 && version !== 1 && version !== 2 && version !== schemaVersion) {
       throw new Error(`unknown Concord store schema version ${version} (expected ${schemaVersion})`)
     }
     // Added within version 1: files made before it get the table on their next open.
     db.exec(quarantineSchema)
     if (version === schemaVersion) return
+    // Each step is one transaction, so a file is never left between two versions.
     if (version === 1) {
       db.exec(`
+        BEGIN;
         ALTER TABLE updates ADD COLUMN stored_at INTEGER;
         ${tombstonesTable}
+        ${versionsTable}
         PRAGMA user_version = ${schemaVersion};
+        COMMIT;
       `)
+      return
+    }
+    if (version === 2) {
+      db.exec(`BEGIN; ${versionsTable} PRAGMA user_version = ${schemaVersion}; COMMIT;`)
       return
     }
     db.exec(`
@@ -113,6 +131,7 @@ const prepareFile = (path: string): void => {
       );
       CREATE INDEX updates_by_doc ON updates (doc, id);
       ${tombstonesTable}
+      ${versionsTable}
       PRAGMA user_version = ${schemaVersion};
     `)
   } finally {
@@ -229,6 +248,33 @@ export class SqliteDocStore implements DocStore {
     const rows = await this.#request<QuarantinedRows>({ kind: 'loadQuarantined', doc })
     const updates = unpackBytes(rows.data)
     return rows.reasons.map((reason, i) => ({ update: updates[i]!, reason }))
+  }
+
+  async saveVersion(doc: string, version: NewVersion): Promise<boolean> {
+    this.#assertUsable()
+    const { state, ...info } = version
+    const row: VersionRow = { ...info, authors: [...info.authors], state: packBytes([state]) }
+    const saved = await this.#request<boolean | 'deleted'>({ kind: 'saveVersion', doc, version: row }, [
+      row.state.bytes,
+    ])
+    if (saved === 'deleted') throw new DocumentDeletedError(doc)
+    return saved
+  }
+
+  async listVersions(doc: string, { before, limit }: VersionQuery): Promise<VersionInfo[]> {
+    this.#assertUsable()
+    const versions = await this.#request<VersionInfo[] | 'deleted'>({ kind: 'listVersions', doc, before, limit })
+    if (versions === 'deleted') throw new DocumentDeletedError(doc)
+    return versions
+  }
+
+  async loadVersion(doc: string, id: string): Promise<(VersionInfo & { readonly state: Uint8Array }) | undefined> {
+    this.#assertUsable()
+    const row = await this.#request<VersionRow | 'deleted' | undefined>({ kind: 'loadVersion', doc, versionId: id })
+    if (row === 'deleted') throw new DocumentDeletedError(doc)
+    if (!row) return undefined
+    const state = unpackBytes(row.state)[0]!
+    return { ...row, bytes: state.byteLength, state }
   }
 
   async ping(): Promise<void> {

@@ -10,6 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { bufferView } from './bytes.js'
 import type { StoredDocumentInfo } from './docStore.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
+import { versionRows, type VersionAnswer, type VersionRequest } from './sqliteVersionRows.js'
 
 export interface SqliteWorkerData {
   readonly path: string
@@ -74,9 +75,18 @@ export type SqliteWorkerRequest =
   | { readonly kind: 'loadQuarantined'; readonly id: number; readonly doc: string }
   | { readonly kind: 'ping'; readonly id: number }
   | { readonly kind: 'close'; readonly id: number }
+  | VersionRequest
 
 type Answer =
-  PackedBytes | LogRows | QuarantinedRows | StoredDocumentInfo[] | number[] | 'deleted' | boolean | undefined
+  | PackedBytes
+  | LogRows
+  | QuarantinedRows
+  | StoredDocumentInfo[]
+  | number[]
+  | 'deleted'
+  | boolean
+  | undefined
+  | VersionAnswer
 
 export interface SerializedError {
   readonly name: string
@@ -125,6 +135,8 @@ const selectQuarantined = db.prepare<[string], { data: Buffer; reason: string }>
   'SELECT data, reason FROM quarantined_updates WHERE doc = ? ORDER BY rowid',
 )
 
+const answerVersionRequest = versionRows(db)
+
 /** Stores the batch but for the updates of removed documents; returns their indexes. */
 const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]): number[] => {
   const now = Date.now()
@@ -139,9 +151,12 @@ const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]): numb
   return refused
 })
 
+const deleteVersions = db.prepare<[string]>('DELETE FROM versions WHERE doc = ?')
+
 const removeDocument = db.transaction((doc: string) => {
   addTombstone.run(doc, Date.now())
   deleteLog.run(doc)
+  deleteVersions.run(doc)
 })
 
 /** Thrown inside the replace transaction to roll it back. */
@@ -195,6 +210,10 @@ const handle = (request: SqliteWorkerRequest): Answer => {
     case 'close':
       db.close()
       return undefined
+    case 'saveVersion':
+    case 'listVersions':
+    case 'loadVersion':
+      return answerVersionRequest(request)
   }
 }
 
@@ -208,6 +227,7 @@ const serialize = (error: unknown): SerializedError => {
 
 const transferablesOf = (value: Answer): ArrayBuffer[] => {
   if (typeof value !== 'object' || Array.isArray(value)) return []
+  if ('state' in value) return [value.state.bytes]
   return 'bytes' in value ? [value.bytes] : [value.data.bytes]
 }
 

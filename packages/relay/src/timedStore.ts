@@ -6,7 +6,7 @@
  * clients, and the frames they sent, forever. The store's own call goes on;
  * its late answer is ignored.
  */
-import type { DocStore } from './docStore.js'
+import type { DocStore, NewVersion } from './docStore.js'
 import { StoreTimeoutError } from './errors.js'
 
 const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Promise<T> =>
@@ -24,9 +24,9 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
     )
   })
 
-/** `store`, with a timeout on each load, append, compact, quarantine and remove. The others are the store's own. */
+/** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
-  const { quarantine, loadQuarantined, list, remove } = store
+  const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
     append: (doc, update) => within('append', timeoutMs, store.append(doc, update)),
@@ -38,6 +38,12 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     ...(loadQuarantined && { loadQuarantined: (doc: string) => loadQuarantined.call(store, doc) }),
     ...(list && { list: list.bind(store) }),
     ...(remove && { remove: (doc: string) => within('remove', timeoutMs, remove.call(store, doc)) }),
+    ...(saveVersion && {
+      saveVersion: (doc: string, version: NewVersion) =>
+        within('saveVersion', timeoutMs, saveVersion.call(store, doc, version)),
+    }),
+    ...(listVersions && { listVersions: listVersions.bind(store) }),
+    ...(loadVersion && { loadVersion: loadVersion.bind(store) }),
     ping: () => store.ping(),
     close: () => store.close(),
   }

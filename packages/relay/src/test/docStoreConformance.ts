@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import type { DocStore } from '../docStore.js'
+import type { DocStore, NewVersion } from '../docStore.js'
 import { mergeUpdates } from '../yjsUpdates.js'
 
 export interface DocStoreFactory {
@@ -29,6 +29,24 @@ const typing = (count: number, clientID = 1): Uint8Array[] => {
   doc.on('update', (update: Uint8Array) => updates.push(update))
   for (let i = 0; i < count; i++) doc.getText('t').insert(i, String.fromCharCode(97 + (i % 26)))
   return updates
+}
+
+/** A version of `text` in text 't', taken at `createdAt`. */
+const versionOf = (id: string, text: string, createdAt: number, extra: Partial<NewVersion> = {}): NewVersion => {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, text)
+  const state = Y.encodeStateAsUpdate(doc)
+  return { id, createdAt, label: undefined, authors: [], restoredFrom: undefined, state, ...extra }
+}
+
+type VersionStore = DocStore & Required<Pick<DocStore, 'saveVersion' | 'listVersions' | 'loadVersion'>>
+
+/** True when the store keeps versions; a store with only some of the three methods fails here. */
+const keepsVersions = (store: DocStore): store is VersionStore => {
+  const methods = [store.saveVersion, store.listVersions, store.loadVersion]
+  if (methods.every((method) => method === undefined)) return false
+  expect(methods.map((method) => typeof method)).toEqual(['function', 'function', 'function'])
+  return true
 }
 
 export const describeDocStore = (name: string, factory: DocStoreFactory): void => {
@@ -199,8 +217,86 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       expect(await store.loadQuarantined('doc')).toHaveLength(1)
     })
 
+    it('keeps versions beside the log, newest first, a page at a time (or has none of the methods)', async () => {
+      store = await factory.create()
+      if (!keepsVersions(store)) return
+      const first = versionOf('v1', 'one', 1_000, { authors: ['ada', 'bob'] })
+      expect(await store.saveVersion('doc', first)).toBe(true)
+      expect(await store.saveVersion('doc', versionOf('v2', 'two', 2_000, { label: 'named ✓' }))).toBe(true)
+      const third = versionOf('v3', 'three', 3_000, { label: 'restored from v1', restoredFrom: 'v1' })
+      expect(await store.saveVersion('doc', third)).toBe(true)
+      // The same id again (another relay that took the same version) keeps the first.
+      expect(await store.saveVersion('doc', versionOf('v1', 'other', 9_000))).toBe(false)
+      // Another document may use the same id.
+      expect(await store.saveVersion('other', versionOf('v1', 'elsewhere', 1_500))).toBe(true)
+
+      const all = await store.listVersions('doc', { limit: 10 })
+      expect(all).toEqual([
+        {
+          id: 'v3',
+          createdAt: 3_000,
+          label: 'restored from v1',
+          authors: [],
+          restoredFrom: 'v1',
+          bytes: third.state.byteLength,
+        },
+        expect.objectContaining({ id: 'v2', label: 'named ✓', restoredFrom: undefined }),
+        {
+          id: 'v1',
+          createdAt: 1_000,
+          label: undefined,
+          authors: ['ada', 'bob'],
+          restoredFrom: undefined,
+          bytes: first.state.byteLength,
+        },
+      ])
+      const page = await store.listVersions('doc', { limit: 2 })
+      expect(page.map((version) => version.id)).toEqual(['v3', 'v2'])
+      const next = await store.listVersions('doc', { before: 'v2', limit: 2 })
+      expect(next.map((version) => version.id)).toEqual(['v1'])
+      expect(await store.listVersions('doc', { before: 'v1', limit: 2 })).toEqual([])
+      expect(await store.listVersions('never-written', { limit: 2 })).toEqual([])
+
+      const loaded = await store.loadVersion('doc', 'v1')
+      expect(loaded && textOf([loaded.state])).toBe('one')
+      expect(loaded).toMatchObject({ id: 'v1', createdAt: 1_000, authors: ['ada', 'bob'] })
+      expect(textOf([(await store.loadVersion('other', 'v1'))!.state])).toBe('elsewhere')
+      expect(await store.loadVersion('doc', 'v4')).toBeUndefined()
+      expect(await store.loadVersion('never-written', 'v1')).toBeUndefined()
+    })
+
+    it('keeps versions through compactions, and removes them with their document', async () => {
+      store = await factory.create()
+      if (!keepsVersions(store)) return
+      for (const update of typing(3)) await store.append('doc', update)
+      await store.saveVersion('doc', versionOf('v1', 'ab', 1_000))
+      await store.compact('doc', mergeUpdates)
+      expect(await store.listVersions('doc', { limit: 10 })).toHaveLength(1)
+      expect(textOf([(await store.loadVersion('doc', 'v1'))!.state])).toBe('ab')
+      if (!store.remove) return
+      await store.saveVersion('kept', versionOf('v1', 'kept', 1_000))
+      await store.remove('doc')
+      await expect(store.listVersions('doc', { limit: 10 })).rejects.toMatchObject({ code: 'documentDeleted' })
+      await expect(store.loadVersion('doc', 'v1')).rejects.toMatchObject({ code: 'documentDeleted' })
+      await expect(store.saveVersion('doc', versionOf('v2', 'x', 2_000))).rejects.toMatchObject({
+        code: 'documentDeleted',
+      })
+      expect(await store.listVersions('kept', { limit: 10 })).toHaveLength(1)
+    })
+
     if (factory.reopen) {
       const reopen = factory.reopen
+      it('keeps, after close and reopen, every version saved before close', async () => {
+        store = await factory.create()
+        if (!keepsVersions(store)) return
+        await store.saveVersion('doc', versionOf('v1', 'kept', 1_000, { label: 'first', authors: ['ada'] }))
+        await store.close()
+        store = await reopen()
+        if (!keepsVersions(store)) throw new Error('the reopened store keeps no versions')
+        expect(await store.listVersions('doc', { limit: 10 })).toMatchObject([{ id: 'v1', label: 'first' }])
+        expect(textOf([(await store.loadVersion('doc', 'v1'))!.state])).toBe('kept')
+      })
+
       it('keeps, after close and reopen, every append made before close', async () => {
         store = await factory.create()
         const updates = typing(20)

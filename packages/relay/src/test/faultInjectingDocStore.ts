@@ -194,6 +194,9 @@ export class FaultInjectingDocStore implements DocStore {
   readonly loadQuarantined?: NonNullable<DocStore['loadQuarantined']>
   readonly list?: NonNullable<DocStore['list']>
   readonly remove?: NonNullable<DocStore['remove']>
+  readonly saveVersion?: NonNullable<DocStore['saveVersion']>
+  readonly listVersions?: NonNullable<DocStore['listVersions']>
+  readonly loadVersion?: NonNullable<DocStore['loadVersion']>
 
   constructor(inner: DocStore = new MemoryDocStore()) {
     this.inner = inner
@@ -201,6 +204,9 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.loadQuarantined) this.loadQuarantined = inner.loadQuarantined.bind(inner)
     if (inner.list) this.list = inner.list.bind(inner)
     if (inner.remove) this.remove = inner.remove.bind(inner)
+    if (inner.saveVersion) this.saveVersion = inner.saveVersion.bind(inner)
+    if (inner.listVersions) this.listVersions = inner.listVersions.bind(inner)
+    if (inner.loadVersion) this.loadVersion = inner.loadVersion.bind(inner)
   }
 
   /** Makes calls of `operation` reject, as `options` says. */

@@ -1,0 +1,236 @@
+/**
+ * Owns a relay's version history: it takes each loaded document's automatic versions when its
+ * VersionPolicy says (told of every stored write, and of each room that unloads with edits no
+ * version holds), takes named versions on request, and reads versions back. A version's state is
+ * read through a direct peer of the room once every write before it is durable, so it never holds
+ * content the store might lose. An automatic version's id is derived from what the document holds
+ * (its snapshot: state vector and delete set), so two relays of a cluster that take a version of
+ * the same content store it once (the store's unique key); named versions get random ids.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { ProtocolError } from '@concord/protocol'
+import * as Y from 'yjs'
+import { DirectPeer } from './directPeer.js'
+import type { DocStore, VersionInfo, VersionQuery } from './docStore.js'
+import { DocumentDeletedError, VersionNotFoundError } from './errors.js'
+import type { Logger } from './logger.js'
+import { restoreContent, type RootKind } from './restoreContent.js'
+import type { Room } from './room.js'
+import { systemClock, VersionPolicy, type VersionClock } from './versionPolicy.js'
+
+export interface HistoryOptions {
+  /** An automatic version is taken once an edited document has been quiet this long. Default: 60 s. */
+  readonly quietMs?: number
+  /** And at the latest this long after the first edit since the last version. Default: 10 min. */
+  readonly maxIntervalMs?: number
+}
+
+export const historyDefaults = { quietMs: 60_000, maxIntervalMs: 600_000 } as const
+
+/** The longest label a named version may have, in characters. */
+export const maxLabelLength = 256
+
+export type VersionStore = DocStore & Required<Pick<DocStore, 'saveVersion' | 'listVersions' | 'loadVersion'>>
+
+export const keepsVersions = (store: DocStore): store is VersionStore =>
+  store.saveVersion !== undefined && store.listVersions !== undefined && store.loadVersion !== undefined
+
+export interface DocumentHistoryOptions extends HistoryOptions {
+  readonly store: VersionStore
+  readonly acquireRoom: (doc: string) => Room
+  readonly logger: Logger
+  readonly clock?: VersionClock
+  readonly now?: () => number
+}
+
+export interface SaveVersionOptions {
+  readonly label: string
+  readonly restoredFrom?: string
+}
+
+export interface RestoreOptions {
+  /** Who restores, as the `onChange` hook and the next version's authors name them. Default: `server`. */
+  readonly by?: string
+  /** The types of top-level types, where their content may not tell (see restoreContent.ts). */
+  readonly kinds?: Readonly<Record<string, RootKind>>
+}
+
+export interface VersionWithState extends VersionInfo {
+  readonly state: Uint8Array
+}
+
+interface Tracked {
+  readonly policy: VersionPolicy
+  /** Set once the room is gone: the last state it held, read instead of the room's. */
+  finalState?: () => Uint8Array | undefined
+}
+
+/** The room's state once everything stored before the call is durable, through a read-only direct peer. */
+export const readDurableState = (room: Room): Promise<Uint8Array> =>
+  new Promise((resolve, reject) => {
+    let state: Uint8Array | undefined
+    const peer = new DirectPeer(room, 'read', 'history', {
+      step2: (update) => (state = update),
+      refused: reject,
+    })
+    peer
+      .send({ type: 'step1', stateVector: new Uint8Array([0]) })
+      .then(() => (state ? resolve(state) : reject(new Error('the room sent no state'))), reject)
+      .finally(() => peer.leave())
+  })
+
+/** The state to keep (re-encoded from a Y.Doc, its smallest form), and the id of an automatic version of it. */
+export const canonicalOf = (merged: Uint8Array): { state: Uint8Array; contentId: string } => {
+  const doc = new Y.Doc()
+  try {
+    Y.applyUpdate(doc, merged)
+    const snapshot = Y.encodeSnapshot(Y.snapshot(doc))
+    const contentId = createHash('sha256').update(snapshot).digest('base64url').slice(0, 22)
+    return { state: Y.encodeStateAsUpdate(doc), contentId }
+  } finally {
+    doc.destroy()
+  }
+}
+
+export class DocumentHistory {
+  readonly #options: DocumentHistoryOptions
+  readonly #tracked = new Map<string, Tracked>()
+  /** Versions being taken of rooms that are gone, for `idle()`. */
+  readonly #finishing = new Set<Promise<void>>()
+
+  constructor(options: DocumentHistoryOptions) {
+    this.#options = options
+  }
+
+  /** An update of `doc` was stored, written by `by`. */
+  written(doc: string, by: string | undefined): void {
+    this.#track(doc).policy.edited(by)
+  }
+
+  /**
+   * The room of `doc` is gone (unloaded, or the relay closes) with every write settled: if edits
+   * no version holds were made, a version of `state` is taken now.
+   */
+  roomGone(doc: string, state: () => Uint8Array | undefined): void {
+    const tracked = this.#tracked.get(doc)
+    if (!tracked) return
+    this.#tracked.delete(doc)
+    tracked.finalState = state
+    const finishing = tracked.policy.takeNow()
+    tracked.policy.stop()
+    this.#finishing.add(finishing)
+    void finishing.finally(() => this.#finishing.delete(finishing))
+  }
+
+  /** Takes no more automatic versions; resolves once those of rooms that are gone are taken. */
+  async close(): Promise<void> {
+    for (const { policy } of this.#tracked.values()) policy.stop()
+    this.#tracked.clear()
+    while (this.#finishing.size > 0) await Promise.allSettled([...this.#finishing])
+  }
+
+  /** Takes a named version of `doc` as it is now (everything stored so far). */
+  async saveVersion(doc: string, { label, restoredFrom }: SaveVersionOptions): Promise<VersionInfo> {
+    if (typeof label !== 'string' || label.trim() === '' || label.length > maxLabelLength) {
+      throw new ProtocolError('malformedMessage', `a version's label is 1 to ${maxLabelLength} characters`)
+    }
+    const merged = await readDurableState(this.#options.acquireRoom(doc))
+    const { policy } = this.#tracked.get(doc) ?? {}
+    const unsaved = policy?.dirty === true
+    const authors = policy?.claim() ?? []
+    const { state } = canonicalOf(merged)
+    const version = {
+      id: randomBytes(16).toString('base64url'),
+      createdAt: (this.#options.now ?? Date.now)(),
+      label,
+      authors,
+      restoredFrom,
+    }
+    try {
+      await this.#options.store.saveVersion(doc, { ...version, state })
+    } catch (error) {
+      // Not saved: the edits it would have held are unsaved again, for the next automatic version.
+      if (unsaved) for (const author of [undefined, ...authors]) policy.edited(author)
+      throw error
+    }
+    return { ...version, bytes: state.byteLength }
+  }
+
+  listVersions(doc: string, query: VersionQuery): Promise<VersionInfo[]> {
+    return this.#options.store.listVersions(doc, query)
+  }
+
+  /** Rejects with VersionNotFoundError when `doc` has no version `id` (another document's id included). */
+  async loadVersion(doc: string, id: string): Promise<VersionWithState> {
+    const version = await this.#options.store.loadVersion(doc, id)
+    if (!version) throw new VersionNotFoundError(doc, id)
+    return version
+  }
+
+  /**
+   * Makes the document's content that of version `id`: one forward edit, admitted, stored and
+   * forwarded like a client's (through a direct peer), then a named version "restored from <id>".
+   * Rejects, changing nothing, with VersionNotFoundError or RootTypeError.
+   */
+  async restore(doc: string, id: string, { by = 'server', kinds = {} }: RestoreOptions = {}): Promise<VersionInfo> {
+    const version = await this.loadVersion(doc, id)
+    const live = new Y.Doc()
+    const target = new Y.Doc()
+    try {
+      Y.applyUpdate(target, version.state)
+      Y.applyUpdate(live, await readDurableState(this.#options.acquireRoom(doc)))
+      let edit: Uint8Array | undefined
+      live.on('update', (update: Uint8Array) => (edit = update))
+      restoreContent(live, target, kinds)
+      if (edit) {
+        const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, {})
+        try {
+          await writer.send({ type: 'update', update: edit })
+        } finally {
+          writer.leave()
+        }
+      }
+    } finally {
+      live.destroy()
+      target.destroy()
+    }
+    return this.saveVersion(doc, { label: `restored from ${id}`, restoredFrom: id })
+  }
+
+  #track(doc: string): Tracked {
+    let tracked = this.#tracked.get(doc)
+    if (tracked) return tracked
+    const policy = new VersionPolicy({
+      quietMs: this.#options.quietMs ?? historyDefaults.quietMs,
+      maxIntervalMs: this.#options.maxIntervalMs ?? historyDefaults.maxIntervalMs,
+      clock: this.#options.clock ?? systemClock,
+      take: (authors) => this.#takeAutomatic(doc, entry, authors),
+    })
+    const entry: Tracked = { policy }
+    tracked = entry
+    this.#tracked.set(doc, tracked)
+    return tracked
+  }
+
+  async #takeAutomatic(doc: string, tracked: Tracked, authors: string[]): Promise<void> {
+    const { logger, store } = this.#options
+    try {
+      const merged = tracked.finalState ? tracked.finalState() : await readDurableState(this.#options.acquireRoom(doc))
+      if (!merged) return
+      const { state, contentId } = canonicalOf(merged)
+      const createdAt = (this.#options.now ?? Date.now)()
+      const version = { id: contentId, createdAt, label: undefined, authors, restoredFrom: undefined }
+      const stored = await store.saveVersion(doc, { ...version, state })
+      logger.debug({ doc, version: contentId, bytes: state.byteLength, stored }, 'automatic version taken')
+    } catch (error) {
+      if (error instanceof DocumentDeletedError) {
+        tracked.policy.stop()
+        if (this.#tracked.get(doc) === tracked) this.#tracked.delete(doc)
+        return
+      }
+      logger.warn({ doc, err: error }, 'an automatic version could not be taken')
+      // Retried after the next quiet period, unless the room is gone (its edits are in the log all the same).
+      throw error
+    }
+  }
+}

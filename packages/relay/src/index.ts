@@ -12,6 +12,16 @@ export { HookTimeoutError } from './hookCall.js'
 export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
 export type { DocStore, QuarantinedUpdate } from './docStore.js'
+export {
+  outboxOf,
+  type ClaimedOutboxEvent,
+  type DocStoreOutbox,
+  type OutboxClaim,
+  type OutboxEvent,
+  type OutboxStats,
+  type StateVectorClocks,
+  type WebhookEventType,
+} from './webhookOutbox.js'
 export { MemoryDocStore } from './memoryDocStore.js'
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 export { FanoutUnavailableError, StoreClosedError, StoreTimeoutError, StoreWorkerExitedError } from './errors.js'

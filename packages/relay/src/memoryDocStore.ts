@@ -1,10 +1,13 @@
 /**
  * Owns a DocStore that lives in memory: for tests and short-lived relays.
- * Nothing survives the process; appends resolve in order.
+ * Nothing survives the process; appends resolve in order. Its webhook
+ * outbox is a MemoryOutbox.
  */
 import { createHash } from 'node:crypto'
 import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
+import { MemoryOutbox } from './memoryOutbox.js'
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
 export class MemoryDocStore implements DocStore {
   readonly #logs = new Map<string, Uint8Array[]>()
@@ -12,6 +15,7 @@ export class MemoryDocStore implements DocStore {
   readonly #deleted = new Set<string>()
   /** By document, then by digest of the update: one copy of each. */
   readonly #quarantined = new Map<string, Map<string, QuarantinedUpdate>>()
+  readonly #outbox = new MemoryOutbox()
   #closed = false
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -20,9 +24,10 @@ export class MemoryDocStore implements DocStore {
     return [...(this.#logs.get(doc) ?? [])]
   }
 
-  async append(doc: string, update: Uint8Array): Promise<void> {
+  async append(doc: string, update: Uint8Array, events: readonly OutboxEvent[] = []): Promise<void> {
     this.#assertOpen()
     if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
+    this.#outbox.record(events)
     const log = this.#logs.get(doc)
     if (log) log.push(update)
     else this.#logs.set(doc, [update])
@@ -44,8 +49,9 @@ export class MemoryDocStore implements DocStore {
       }))
   }
 
-  async remove(doc: string): Promise<void> {
+  async remove(doc: string, events: readonly OutboxEvent[] = []): Promise<void> {
     this.#assertOpen()
+    this.#outbox.record(events)
     this.#deleted.add(doc)
     this.#logs.delete(doc)
     this.#updatedAt.delete(doc)
@@ -74,6 +80,26 @@ export class MemoryDocStore implements DocStore {
   async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
     this.#assertOpen()
     return [...(this.#quarantined.get(doc)?.values() ?? [])]
+  }
+
+  async claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    this.#assertOpen()
+    return this.#outbox.claimOutbox(claim)
+  }
+
+  async ackOutbox(ids: readonly string[]): Promise<void> {
+    this.#assertOpen()
+    return this.#outbox.ackOutbox(ids)
+  }
+
+  async retryOutbox(id: string, at: number): Promise<void> {
+    this.#assertOpen()
+    return this.#outbox.retryOutbox(id, at)
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    this.#assertOpen()
+    return this.#outbox.outboxStats()
   }
 
   async close(): Promise<void> {

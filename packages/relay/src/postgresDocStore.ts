@@ -12,6 +12,8 @@ import { createHash } from 'node:crypto'
 import pg from 'pg'
 import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
+import * as outbox from './postgresOutbox.js'
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
@@ -36,6 +38,7 @@ export const postgresDefaults = { maxConnections: 10, connectionTimeoutMs: 5_000
 interface PendingAppend {
   readonly doc: string
   readonly update: Buffer
+  readonly events: readonly OutboxEvent[] | undefined
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
 }
@@ -100,6 +103,7 @@ export class PostgresDocStore implements DocStore {
         await client.query('BEGIN')
         await client.query('SELECT pg_advisory_xact_lock($1)', [schemaLockKey])
         await client.query(schema)
+        await client.query(outbox.outboxSchema)
         await client.query('COMMIT')
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
@@ -127,10 +131,10 @@ export class PostgresDocStore implements DocStore {
     return rows.map((row) => row.data!)
   }
 
-  append(doc: string, update: Uint8Array): Promise<void> {
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     const appended = new Promise<void>((resolve, reject) => {
-      this.#queue.push({ doc, update: toBuffer(update), resolve, reject })
+      this.#queue.push({ doc, update: toBuffer(update), events, resolve, reject })
       if (!this.#flushing) {
         this.#flushing = true
         void this.#flushLoop()
@@ -190,7 +194,7 @@ export class PostgresDocStore implements DocStore {
       .map((row) => ({ name: row.doc, bytes: Number(row.bytes), updatedAt: row.updated?.getTime() }))
   }
 
-  async remove(doc: string): Promise<void> {
+  async remove(doc: string, events?: readonly OutboxEvent[]): Promise<void> {
     this.#assertOpen()
     await this.#flushed()
     const client = await this.#pool.connect()
@@ -200,6 +204,7 @@ export class PostgresDocStore implements DocStore {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [doc])
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
+      if (events?.length) await client.query(outbox.recordEventsStatement, [outbox.eventsParameter(events)])
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
@@ -226,6 +231,26 @@ export class PostgresDocStore implements DocStore {
       [doc],
     )
     return rows.map((row) => ({ update: row.data, reason: row.reason }))
+  }
+
+  claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    this.#assertOpen()
+    return outbox.claimOutbox(this.#pool, claim)
+  }
+
+  ackOutbox(ids: readonly string[]): Promise<void> {
+    this.#assertOpen()
+    return outbox.ackOutbox(this.#pool, ids)
+  }
+
+  retryOutbox(id: string, at: number): Promise<void> {
+    this.#assertOpen()
+    return outbox.retryOutbox(this.#pool, id, at)
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    this.#assertOpen()
+    return outbox.outboxStats(this.#pool)
   }
 
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */
@@ -255,7 +280,9 @@ export class PostgresDocStore implements DocStore {
       this.#queue = []
       let removed: Set<string>
       try {
-        // One statement: the batch but for removed documents, and the names of those, in one transaction.
+        // One statement: the batch but for removed documents, its webhook events, and the names of those
+        // documents, in one transaction.
+        const events = batch.flatMap((append) => append.events ?? [])
         const { rows } = await this.#pool.query<{ doc: string }>(
           `WITH batch AS (
              SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
@@ -264,9 +291,13 @@ export class PostgresDocStore implements DocStore {
            ), stored AS (
              INSERT INTO concord_updates (doc, data)
              SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
-           )
+           )${events.length > 0 ? outbox.recordEventsCte('$3') : ''}
            SELECT doc FROM removed`,
-          [batch.map((append) => append.doc), batch.map((append) => append.update)],
+          [
+            batch.map((append) => append.doc),
+            batch.map((append) => append.update),
+            ...(events.length > 0 ? [outbox.eventsParameter(events)] : []),
+          ],
         )
         removed = new Set(rows.map((row) => row.doc))
       } catch (error) {

@@ -17,6 +17,7 @@ import {
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
+import { DocumentEvents } from './documentEvents.js'
 import { DocumentState } from './documentState.js'
 import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
@@ -25,6 +26,7 @@ import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
+import type { EventTiming } from './webhookOutbox.js'
 import { inspectUpdate } from './yjsUpdates.js'
 import * as Y from 'yjs'
 
@@ -103,6 +105,8 @@ export interface RoomOptions {
   readonly stored?: ((name: string, update: Uint8Array, by: string | undefined) => void) | undefined
   /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
   readonly onQuarantined?: (from: QuarantineSource) => void
+  /** Record webhook events with each write (see documentEvents.ts), debounced so. Default: none. */
+  readonly events?: EventTiming | undefined
 }
 
 interface QueuedMessage {
@@ -154,6 +158,7 @@ export class Room implements FanoutMember {
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
   readonly #quarantine: DocumentQuarantine
+  readonly #events: DocumentEvents | undefined
 
   constructor(
     readonly name: string,
@@ -162,6 +167,7 @@ export class Room implements FanoutMember {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
+    this.#events = options.events && new DocumentEvents(name, options.events)
     void this.#load()
   }
 
@@ -336,6 +342,7 @@ export class Room implements FanoutMember {
 
   #addRemote(received: Uint8Array, relayId?: string): void {
     const state = this.#state!
+    this.#events?.exists()
     let update = received
     // Once the room tracks its clocks (after a local write), news must keep them up to date.
     const known = this.#knownClocks
@@ -431,7 +438,8 @@ export class Room implements FanoutMember {
 
   #write(update: Uint8Array, by: string | undefined): Promise<void> {
     this.#pendingWrites++
-    const write = this.options.store.append(this.name, update)
+    const events = this.#events?.written(by, () => this.#knownClocks?.clocks() ?? {})
+    const write = this.options.store.append(this.name, update, events)
     this.#lastWrite = write
     write.then(
       () => {
@@ -466,6 +474,7 @@ export class Room implements FanoutMember {
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]
       this.#remoteWhileLoading = []
+      if (log.length > 0) this.#events?.exists()
       // In cluster mode two relays may have stored contradicting updates at once: the log's order decides.
       const { updates, known } = this.#quarantine.admit(log)
       this.#knownClocks = known
@@ -503,8 +512,11 @@ export class Room implements FanoutMember {
   /** Stores what the `loadDocument` hook gives for a document the store does not have, before anyone sees it. */
   async #seed(seed: (name: string) => Promise<Uint8Array | undefined>): Promise<Uint8Array[]> {
     const initial = await seed(this.name)
-    if (initial === undefined || inspectUpdate(initial).empty) return []
-    await this.options.store.append(this.name, initial)
+    if (initial === undefined) return []
+    const { empty, ranges } = inspectUpdate(initial)
+    if (empty) return []
+    const events = this.#events?.written('server', () => new KnownClocks(ranges).clocks())
+    await this.options.store.append(this.name, initial, events)
     return [initial]
   }
 

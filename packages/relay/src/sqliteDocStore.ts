@@ -13,8 +13,11 @@ import { Worker } from 'node:worker_threads'
 import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
+import { outboxSchema } from './sqliteOutbox.js'
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 import type {
   LogRows,
+  OutboxCall,
   QuarantinedRows,
   SerializedError,
   SqliteWorkerData,
@@ -40,6 +43,7 @@ export interface SqliteDocStoreOptions {
 interface PendingAppend {
   readonly doc: string
   readonly update: Uint8Array
+  readonly events: readonly OutboxEvent[] | undefined
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
 }
@@ -96,6 +100,7 @@ const prepareFile = (path: string): void => {
     }
     // Added within version 1: files made before it get the table on their next open.
     db.exec(quarantineSchema)
+    db.exec(outboxSchema)
     if (version === schemaVersion) return
     if (version === 1) {
       db.exec(`
@@ -178,11 +183,11 @@ export class SqliteDocStore implements DocStore {
     return unpackBytes(log)
   }
 
-  append(doc: string, update: Uint8Array): Promise<void> {
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     if (this.#failure) return Promise.reject(this.#failure)
     return new Promise((resolve, reject) => {
-      this.#queue.push({ doc, update, resolve, reject })
+      this.#queue.push({ doc, update, events, resolve, reject })
       if (!this.#flushScheduled && this.#commitsInFlight === 0) {
         this.#flushScheduled = true
         // setImmediate runs after the I/O callbacks of this turn: every frame
@@ -219,10 +224,31 @@ export class SqliteDocStore implements DocStore {
     return this.#request<StoredDocumentInfo[]>({ kind: 'list', prefix, after, limit })
   }
 
-  async remove(doc: string): Promise<void> {
+  async remove(doc: string, events?: readonly OutboxEvent[]): Promise<void> {
     this.#assertUsable()
     this.#sendQueuedAppends()
-    await this.#request<undefined>({ kind: 'remove', doc })
+    await this.#request<undefined>({ kind: 'remove', doc, ...(events && { events }) })
+  }
+
+  claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    return this.#outbox({ op: 'claim', claim })
+  }
+
+  async ackOutbox(ids: readonly string[]): Promise<void> {
+    await this.#outbox({ op: 'ack', ids })
+  }
+
+  async retryOutbox(eventId: string, at: number): Promise<void> {
+    await this.#outbox({ op: 'retry', eventId, at })
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    return this.#outbox({ op: 'stats' })
+  }
+
+  async #outbox<T>(call: OutboxCall): Promise<T> {
+    this.#assertUsable()
+    return this.#request<T>({ kind: 'outbox', call })
   }
 
   async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
@@ -267,8 +293,12 @@ export class SqliteDocStore implements DocStore {
       return
     }
     const updates = packBytes(batch.map((append) => append.update))
+    const events = batch.flatMap((append, i) => (append.events?.length ? [[i, append.events] as const] : []))
     this.#commitsInFlight++
-    this.#request<number[]>({ kind: 'append', docs: batch.map((append) => append.doc), updates }, [updates.bytes])
+    this.#request<number[]>(
+      { kind: 'append', docs: batch.map((append) => append.doc), updates, ...(events.length > 0 && { events }) },
+      [updates.bytes],
+    )
       .then(
         (refused) => {
           const removed = new Set(refused)

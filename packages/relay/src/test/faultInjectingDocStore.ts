@@ -35,6 +35,7 @@
  * released, so a stalled append is not durable until then. `close()` ends
  * every rule, then closes the inner store.
  */
+import type { OutboxEvent } from '../webhookOutbox.js'
 import type { DocStore } from '../docStore.js'
 import { MemoryDocStore } from '../memoryDocStore.js'
 
@@ -194,6 +195,10 @@ export class FaultInjectingDocStore implements DocStore {
   readonly loadQuarantined?: NonNullable<DocStore['loadQuarantined']>
   readonly list?: NonNullable<DocStore['list']>
   readonly remove?: NonNullable<DocStore['remove']>
+  readonly claimOutbox?: NonNullable<DocStore['claimOutbox']>
+  readonly ackOutbox?: NonNullable<DocStore['ackOutbox']>
+  readonly retryOutbox?: NonNullable<DocStore['retryOutbox']>
+  readonly outboxStats?: NonNullable<DocStore['outboxStats']>
 
   constructor(inner: DocStore = new MemoryDocStore()) {
     this.inner = inner
@@ -201,6 +206,10 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.loadQuarantined) this.loadQuarantined = inner.loadQuarantined.bind(inner)
     if (inner.list) this.list = inner.list.bind(inner)
     if (inner.remove) this.remove = inner.remove.bind(inner)
+    if (inner.claimOutbox) this.claimOutbox = inner.claimOutbox.bind(inner)
+    if (inner.ackOutbox) this.ackOutbox = inner.ackOutbox.bind(inner)
+    if (inner.retryOutbox) this.retryOutbox = inner.retryOutbox.bind(inner)
+    if (inner.outboxStats) this.outboxStats = inner.outboxStats.bind(inner)
   }
 
   /** Makes calls of `operation` reject, as `options` says. */
@@ -240,8 +249,8 @@ export class FaultInjectingDocStore implements DocStore {
     return this.#call('load', doc, () => this.inner.load(doc))
   }
 
-  append(doc: string, update: Uint8Array): Promise<void> {
-    return this.#call('append', doc, () => this.inner.append(doc, update))
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
+    return this.#call('append', doc, () => this.inner.append(doc, update, events))
   }
 
   compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {

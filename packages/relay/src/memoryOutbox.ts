@@ -1,0 +1,74 @@
+/**
+ * Owns the webhook outbox of the MemoryDocStore: the events in a map, by id,
+ * in the order they were recorded. Lost with the process, as the store's
+ * documents are.
+ */
+import {
+  joinChanged,
+  type ClaimedOutboxEvent,
+  type DocStoreOutbox,
+  type OutboxClaim,
+  type OutboxEvent,
+  type OutboxStats,
+} from './webhookOutbox.js'
+
+interface Row extends OutboxEvent {
+  readonly createdAt: number
+  /** When it may be claimed: its debounce, then its lease or retry time. */
+  readonly dueAt: number
+  readonly attempts: number
+}
+
+export class MemoryOutbox implements DocStoreOutbox {
+  /** Insertion order is claim order among due events. */
+  readonly #rows = new Map<string, Row>()
+  /** The waiting (never claimed) document.changed event of each document, by id. */
+  readonly #waitingChanged = new Map<string, string>()
+
+  record(events: readonly OutboxEvent[]): void {
+    for (const event of events) {
+      const waitingId = event.type === 'document.changed' ? this.#waitingChanged.get(event.doc) : undefined
+      const waiting = waitingId === undefined ? undefined : this.#rows.get(waitingId)
+      if (waiting && waiting.attempts === 0) {
+        const joined = joinChanged(waiting, event)
+        this.#rows.set(waiting.id, { ...joined, dueAt: joined.deliverAfter })
+        continue
+      }
+      this.#rows.set(event.id, { ...event, createdAt: event.time, dueAt: event.deliverAfter, attempts: 0 })
+      if (event.type === 'document.changed') this.#waitingChanged.set(event.doc, event.id)
+    }
+  }
+
+  async claimOutbox({ now, leaseMs, limit }: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    const due = [...this.#rows.values()]
+      .filter((row) => row.dueAt <= now)
+      .sort((a, b) => a.dueAt - b.dueAt)
+      .slice(0, limit)
+    return due.map((row) => {
+      const claimed = { ...row, dueAt: now + leaseMs, attempts: row.attempts + 1 }
+      this.#rows.set(row.id, claimed)
+      if (this.#waitingChanged.get(row.doc) === row.id) this.#waitingChanged.delete(row.doc)
+      const { id, type, doc, time, createdAt, subjects, stateVector, attempts } = claimed
+      return { id, type, doc, time, createdAt, subjects: [...subjects], stateVector: { ...stateVector }, attempts }
+    })
+  }
+
+  async ackOutbox(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const row = this.#rows.get(id)
+      if (row && this.#waitingChanged.get(row.doc) === id) this.#waitingChanged.delete(row.doc)
+      this.#rows.delete(id)
+    }
+  }
+
+  async retryOutbox(id: string, at: number): Promise<void> {
+    const row = this.#rows.get(id)
+    if (row) this.#rows.set(id, { ...row, dueAt: at })
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    let oldestAt: number | undefined
+    for (const row of this.#rows.values()) oldestAt = Math.min(oldestAt ?? row.createdAt, row.createdAt)
+    return { depth: this.#rows.size, oldestAt }
+  }
+}

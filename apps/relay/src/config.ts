@@ -37,6 +37,9 @@ export interface Config {
   readonly apiKey: string | undefined
   /** In y-websocket mode, send each update back to its sender once it is durable (stock clients' "saved"). */
   readonly echoCommitted: boolean
+  /** Where webhook events go, signed with the secret (see docs/webhooks.md); undefined: no webhooks. */
+  readonly webhooks:
+    { readonly urls: readonly string[]; readonly secret: string; readonly debounceMs: number } | undefined
   readonly limits: {
     readonly messagesPerSecond: number
     readonly bytesPerSecond: number
@@ -86,6 +89,13 @@ export const usage = `Usage: concord-relay [options]
   --api-key <s>       a service key (32+ characters) with every right in the HTTP API (/v1)
                                                                 [CONCORD_API_KEY]
   --api-key-file <file>  ... read from this file                [CONCORD_API_KEY_FILE]
+  --webhook-url <url> send webhook events (document.created, .changed, .deleted) to this http(s) URL;
+                      repeat for more                           [CONCORD_WEBHOOK_URLS, comma-separated]
+  --webhook-secret <s>  sign them with this secret (32+ characters; required with --webhook-url)
+                                                                [CONCORD_WEBHOOK_SECRET]
+  --webhook-secret-file <file>  ... read from this file         [CONCORD_WEBHOOK_SECRET_FILE]
+  --webhook-debounce-ms <n>  a document's document.changed waits until it has been quiet this long
+                      (at most 10x this)                        [CONCORD_WEBHOOK_DEBOUNCE_MS, default 1000]
   --no-echo-committed in y-websocket mode, do not send each update back to its sender once it is
                       stored (stock clients then never show an edit as saved)  [CONCORD_ECHO_COMMITTED=false]
   --rate-messages <n> messages per second per connection        [CONCORD_RATE_MESSAGES, default ${relayDefaults.rateLimit.messagesPerSecond}]
@@ -106,7 +116,7 @@ export const usage = `Usage: concord-relay [options]
   --config <file>     read settings from this JSON file         [CONCORD_CONFIG]
                       (keys are the flag names: "port", "jwt-secret", ...; "query-tokens": false,
                       "echo-committed": false,
-                      "allowed-origins": [...], "trusted-proxies": [...]; flags and variables win over the file)
+                      "allowed-origins": [...], "trusted-proxies": [...], "webhook-urls": [...]; flags and variables win over the file)
   --help              print this and exit
 
   concord-relay healthcheck [--address-file <file>]  exit 0 if the relay that wrote <file> answers /healthz
@@ -153,6 +163,10 @@ const fileKeys = {
   'api-key': 'string',
   'api-key-file': 'path',
   'echo-committed': 'boolean',
+  'webhook-urls': 'strings',
+  'webhook-secret': 'string',
+  'webhook-secret-file': 'path',
+  'webhook-debounce-ms': 'integer',
   'rate-messages': 'integer',
   'rate-bytes': 'integer',
   'max-connections-per-ip': 'integer',
@@ -169,7 +183,7 @@ type FileKey = keyof typeof fileKeys
 type FileSettings = {
   readonly [key in FileKey]?: key extends 'query-tokens' | 'echo-committed' | 'readyz-details'
     ? boolean
-    : key extends 'allowed-origins' | 'trusted-proxies'
+    : key extends 'allowed-origins' | 'trusted-proxies' | 'webhook-urls'
       ? string[]
       : string
 }
@@ -266,6 +280,10 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
         'api-key': { type: 'string' },
         'api-key-file': { type: 'string' },
         'no-echo-committed': { type: 'boolean' },
+        'webhook-url': { type: 'string', multiple: true },
+        'webhook-secret': { type: 'string' },
+        'webhook-secret-file': { type: 'string' },
+        'webhook-debounce-ms': { type: 'string' },
         'rate-messages': { type: 'string' },
         'rate-bytes': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
@@ -364,6 +382,11 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
       (env.CONCORD_ECHO_COMMITTED === undefined ? undefined : env.CONCORD_ECHO_COMMITTED === 'false') ??
       (file['echo-committed'] === undefined ? undefined : !file['echo-committed'])
     ),
+    webhooks: webhooksOf(
+      values['webhook-url'] ?? commaList(env.CONCORD_WEBHOOK_URLS) ?? file['webhook-urls'] ?? [],
+      secret('webhook-secret'),
+      values['webhook-debounce-ms'] ?? env.CONCORD_WEBHOOK_DEBOUNCE_MS ?? file['webhook-debounce-ms'],
+    ),
     limits: {
       messagesPerSecond: positive(
         '--rate-messages',
@@ -421,6 +444,38 @@ const apiKeyOf = (key: string | undefined): string | undefined => {
     throw new ConfigError('--api-key must be at least 32 printable characters without spaces')
   }
   return key
+}
+
+const webhooksOf = (
+  urls: readonly string[],
+  secret: string | undefined,
+  debounceMs: string | undefined,
+): Config['webhooks'] => {
+  if (urls.length === 0) {
+    if (secret !== undefined) throw new ConfigError('--webhook-secret needs --webhook-url')
+    if (debounceMs !== undefined) throw new ConfigError('--webhook-debounce-ms needs --webhook-url')
+    return undefined
+  }
+  for (const url of urls) {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(url)
+    } catch {
+      parsed = undefined
+    }
+    // The URL is not shown: it may carry the receiver's token.
+    if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
+      throw new ConfigError('--webhook-url must be an http:// or https:// URL (the value is not shown)')
+    }
+  }
+  // Receivers check the signature with it: one that is guessable lets anyone forge events.
+  if (secret === undefined) throw new ConfigError('--webhook-url needs --webhook-secret, to sign the events')
+  if (secret.length < 32) throw new ConfigError('--webhook-secret must be at least 32 characters long')
+  return {
+    urls,
+    secret,
+    debounceMs: debounceMs === undefined ? 1_000 : integer('--webhook-debounce-ms', debounceMs, 0, 3_600_000),
+  }
 }
 
 const commaList = (value: string | undefined): string[] | undefined =>

@@ -1,6 +1,6 @@
 /**
  * Owns the settings whose values are secrets (the JWT secret, the HTTP API's
- * service key, the store and Redis URLs, which may hold passwords): each may be given as a file that
+ * service key, the webhook secret, the store and Redis URLs, which may hold passwords): each may be given as a file that
  * holds it, so that it is in neither `ps` output nor the config file, and
  * no error ever prints its value.
  */
@@ -18,6 +18,11 @@ export const secretForms = {
   'api-key': { fileFlag: 'api-key-file', variable: 'CONCORD_API_KEY', fileVariable: 'CONCORD_API_KEY_FILE' },
   store: { fileFlag: 'store-url-file', variable: 'CONCORD_STORE', fileVariable: 'CONCORD_STORE_URL_FILE' },
   redis: { fileFlag: 'redis-url-file', variable: 'CONCORD_REDIS', fileVariable: 'CONCORD_REDIS_URL_FILE' },
+  'webhook-secret': {
+    fileFlag: 'webhook-secret-file',
+    variable: 'CONCORD_WEBHOOK_SECRET',
+    fileVariable: 'CONCORD_WEBHOOK_SECRET_FILE',
+  },
 } as const
 
 export type SecretSetting = keyof typeof secretForms

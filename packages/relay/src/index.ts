@@ -13,6 +13,7 @@ export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
 export type { DocStore, QuarantinedUpdate } from './docStore.js'
 export {
+  encodeStateVectorClocks,
   outboxOf,
   type ClaimedOutboxEvent,
   type DocStoreOutbox,

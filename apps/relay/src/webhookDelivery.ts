@@ -173,6 +173,15 @@ export class WebhookDelivery {
   async #post(url: string, id: string, body: string, signal: AbortSignal): Promise<boolean> {
     const { secret, requestTimeoutMs, logger, observer } = this.#options
     const timestamp = Math.floor(Date.now() / 1000)
+    // One controller and a plain timer: a timeout signal inside AbortSignal.any can be collected
+    // before it fires, and then a slow receiver is waited for without end.
+    const request = new AbortController()
+    const timer = setTimeout(
+      () => request.abort(new Error(`no answer within ${requestTimeoutMs} ms`)),
+      requestTimeoutMs,
+    )
+    const stop = () => request.abort(new Error('the delivery stopped'))
+    signal.addEventListener('abort', stop, { once: true })
     try {
       const response = await fetch(url, {
         method: 'POST',
@@ -184,11 +193,13 @@ export class WebhookDelivery {
           [webhookHeaders.signature]: signWebhook(secret, id, timestamp, body),
         },
         body,
-        signal: AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]),
+        signal: request.signal,
         redirect: 'manual',
       })
       // The answer's body is not wanted; read it so that the connection can be reused.
       await response.arrayBuffer().catch(() => {})
+      // An answer that came after the timeout counts as none (the receiver may still have it: a duplicate).
+      if (request.signal.aborted) throw request.signal.reason
       if (response.status >= 200 && response.status < 300) {
         observer.delivered?.()
         return true
@@ -201,6 +212,9 @@ export class WebhookDelivery {
       // The URL is not logged: it may carry a token of the receiver's.
       logger.warn({ event: id, err: error }, 'a webhook request failed')
       return false
+    } finally {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', stop)
     }
   }
 }

@@ -78,8 +78,8 @@ describe('webhooks', () => {
     await waitFor(() => receiver!.idsReceived((mode) => mode.status === 500).size === events, 'five 500s', 15_000)
 
     // Slow: the receiver gets each request but answers after the relay gave up (a duplicate on its way).
-    receiver.mode = { status: 200, delayMs: 1_000 }
-    await waitFor(() => receiver!.idsReceived((mode) => mode.delayMs === 1_000).size === events, 'slow', 15_000)
+    receiver.mode = { status: 200, delayMs: 2_000 }
+    await waitFor(() => receiver!.idsReceived((mode) => mode.delayMs === 2_000).size === events, 'slow', 15_000)
 
     receiver.mode = { status: 200 }
     await waitFor(() => receiver!.idsReceived((mode) => mode === receiver!.mode).size === events, 'up', 15_000)

@@ -31,16 +31,6 @@ export class KnownClocks {
     return stateVector
   }
 
-  /** The next clock of every client, as a state vector in JSON form (for webhook events). */
-  clocks(): Record<string, number> {
-    const clocks: Record<string, number> = {}
-    for (const client of this.#runs.keys()) {
-      const next = this.next(client)
-      if (next > 0) clocks[client] = next
-    }
-    return clocks
-  }
-
   /** The parts of `ranges` already held. */
   held(ranges: Iterable<ClockRange>): ClockRange[] {
     const overlaps: ClockRange[] = []

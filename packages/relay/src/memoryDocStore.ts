@@ -52,6 +52,7 @@ export class MemoryDocStore implements DocStore {
   async remove(doc: string, events: readonly OutboxEvent[] = []): Promise<void> {
     this.#assertOpen()
     this.#outbox.record(events)
+    this.#outbox.removed(doc)
     this.#deleted.add(doc)
     this.#logs.delete(doc)
     this.#updatedAt.delete(doc)

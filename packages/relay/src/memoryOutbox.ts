@@ -10,6 +10,7 @@ import {
   type OutboxClaim,
   type OutboxEvent,
   type OutboxStats,
+  type StateVectorClocks,
 } from './webhookOutbox.js'
 
 interface Row extends OutboxEvent {
@@ -24,9 +25,12 @@ export class MemoryOutbox implements DocStoreOutbox {
   readonly #rows = new Map<string, Row>()
   /** The waiting (never claimed) document.changed event of each document, by id. */
   readonly #waitingChanged = new Map<string, string>()
+  /** Each document's clocks, as its changed events reached them: a claimed changed event takes them. */
+  readonly #clocks = new Map<string, Map<string, number>>()
 
   record(events: readonly OutboxEvent[]): void {
     for (const event of events) {
+      if (event.type === 'document.changed') this.#reach(event.doc, event.stateVector)
       const waitingId = event.type === 'document.changed' ? this.#waitingChanged.get(event.doc) : undefined
       const waiting = waitingId === undefined ? undefined : this.#rows.get(waitingId)
       if (waiting && waiting.attempts === 0) {
@@ -39,13 +43,35 @@ export class MemoryOutbox implements DocStoreOutbox {
     }
   }
 
+  /** `doc` is deleted: its waiting changed event keeps the clocks, which are forgotten. */
+  removed(doc: string): void {
+    const waitingId = this.#waitingChanged.get(doc)
+    const waiting = waitingId === undefined ? undefined : this.#rows.get(waitingId)
+    if (waiting) this.#rows.set(waiting.id, { ...waiting, stateVector: this.#clocksOf(doc, waiting) })
+    this.#clocks.delete(doc)
+  }
+
+  #reach(doc: string, stateVector: StateVectorClocks): void {
+    const clocks = this.#clocks.get(doc) ?? new Map<string, number>()
+    this.#clocks.set(doc, clocks)
+    for (const client in stateVector) clocks.set(client, Math.max(clocks.get(client) ?? 0, stateVector[client]!))
+  }
+
+  #clocksOf(doc: string, row: Row): StateVectorClocks {
+    const clocks = this.#clocks.get(doc)
+    return clocks ? Object.fromEntries(clocks) : row.stateVector
+  }
+
   async claimOutbox({ now, leaseMs, limit }: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
     const due = [...this.#rows.values()]
       .filter((row) => row.dueAt <= now)
       .sort((a, b) => a.dueAt - b.dueAt)
       .slice(0, limit)
     return due.map((row) => {
-      const claimed = { ...row, dueAt: now + leaseMs, attempts: row.attempts + 1 }
+      // A changed event's first claim freezes the document's clocks into it: its state after the event.
+      const clocks =
+        row.type === 'document.changed' && row.attempts === 0 ? this.#clocksOf(row.doc, row) : row.stateVector
+      const claimed = { ...row, stateVector: clocks, dueAt: now + leaseMs, attempts: row.attempts + 1 }
       this.#rows.set(row.id, claimed)
       if (this.#waitingChanged.get(row.doc) === row.id) this.#waitingChanged.delete(row.doc)
       const { id, type, doc, time, createdAt, subjects, stateVector, attempts } = claimed

@@ -204,7 +204,9 @@ export class PostgresDocStore implements DocStore {
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [doc])
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
-      if (events?.length) await client.query(outbox.recordEventsStatement, [outbox.eventsParameter(events)])
+      if (events?.length) await client.query(outbox.removalStatements.record, [doc, outbox.eventsParameter(events)])
+      await client.query(outbox.removalStatements.freeze, [doc])
+      await client.query(outbox.removalStatements.forget, [doc])
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})

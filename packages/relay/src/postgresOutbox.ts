@@ -35,7 +35,19 @@ export const outboxSchema = `
   CREATE INDEX IF NOT EXISTS concord_webhook_outbox_by_due ON concord_webhook_outbox (due_at, seq);
   CREATE UNIQUE INDEX IF NOT EXISTS concord_webhook_outbox_waiting_changed ON concord_webhook_outbox (doc)
     WHERE type = 'document.changed' AND attempts = 0;
+  CREATE TABLE IF NOT EXISTS concord_webhook_clocks (doc TEXT PRIMARY KEY, clocks JSONB NOT NULL);
 `
+
+/**
+ * Two JSON objects of clocks (client: clock) as one, the larger clock of each client. Each event
+ * carries only the clocks of the clients it wrote; concord_webhook_clocks gathers a document's, and a
+ * changed event's first claim copies them into it (its state vector: the document after the event).
+ */
+const maxClocks = (a: string, b: string): string => `
+  (SELECT COALESCE(jsonb_object_agg(c.key, c.clock), '{}'::jsonb)
+   FROM (SELECT key, MAX(value::bigint) AS clock
+         FROM (SELECT * FROM jsonb_each_text(${a}) UNION ALL SELECT * FROM jsonb_each_text(${b})) AS kv
+         GROUP BY key) AS c)`
 
 /**
  * Inserts the events of `$events` (a JSON array) whose document is not in `${skip}`; a
@@ -56,35 +68,52 @@ const insertEvents = (events: string, skip: string): string => `
     time = GREATEST(o.time, EXCLUDED.time),
     subjects = (SELECT COALESCE(jsonb_agg(DISTINCT s.value), '[]'::jsonb)
                 FROM jsonb_array_elements(o.subjects || EXCLUDED.subjects) AS s),
-    state_vector = (SELECT COALESCE(jsonb_object_agg(c.key, c.clock), '{}'::jsonb)
-                    FROM (SELECT key, MAX(value::bigint) AS clock
-                          FROM (SELECT * FROM jsonb_each_text(o.state_vector)
-                                UNION ALL SELECT * FROM jsonb_each_text(EXCLUDED.state_vector)) AS kv
-                          GROUP BY key) AS c),
+    state_vector = ${maxClocks('o.state_vector', 'EXCLUDED.state_vector')},
     due_at = LEAST(o.deliver_by, GREATEST(o.due_at, EXCLUDED.due_at))`
 
-/** A CTE for the group commit's WITH: records `$events`, except those of the documents the CTE `removed` names. */
+/** Joins the clocks of the changed events of `$events` into their documents' (one event per document). */
+const reachClocks = (events: string, skip: string): string => `
+  INSERT INTO concord_webhook_clocks AS k (doc, clocks)
+  SELECT e.doc, e.state_vector
+  FROM jsonb_to_recordset(${events}::jsonb) AS e(doc text, type text, state_vector jsonb, n bigint)
+  WHERE e.type = 'document.changed' AND e.doc NOT IN (${skip})
+  ORDER BY n
+  ON CONFLICT (doc) DO UPDATE SET clocks = ${maxClocks('k.clocks', 'EXCLUDED.clocks')}`
+
+/** CTEs for the group commit's WITH: record `$events`, except those of the documents the CTE `removed` names. */
 export const recordEventsCte = (events: string): string =>
-  `, outbox AS (${insertEvents(events, 'SELECT doc FROM removed')})`
+  `, outbox AS (${insertEvents(events, 'SELECT doc FROM removed')}), clocks AS (${reachClocks(events, 'SELECT doc FROM removed')})`
 
-/** The statement a removal runs in its transaction. */
-export const recordEventsStatement = insertEvents('$1', 'SELECT NULL::text WHERE false')
+/** The statements a removal of `$1` runs in its transaction, after the tombstone. */
+export const removalStatements = {
+  /** With `$2` the events (none but document.deleted, in practice). */
+  record: insertEvents('$2', 'SELECT NULL::text WHERE $1::text IS NULL'),
+  /** The waiting changed event keeps the document's clocks, which are then forgotten. */
+  freeze: `UPDATE concord_webhook_outbox o SET state_vector = k.clocks FROM concord_webhook_clocks k
+           WHERE k.doc = $1 AND o.doc = $1 AND o.type = 'document.changed' AND o.attempts = 0`,
+  forget: 'DELETE FROM concord_webhook_clocks WHERE doc = $1',
+} as const
 
-/** `events` as the `$events` parameter. */
+/**
+ * `events` as the `$events` parameter: coalesced, and in the order of their documents' names, so that
+ * two relays' commits lock the rows of their documents in one order (never a deadlock).
+ */
 export const eventsParameter = (events: readonly OutboxEvent[]): string =>
   JSON.stringify(
-    coalesceEvents(events).map((event, n) => ({
-      n,
-      id: event.id,
-      type: event.type,
-      doc: event.doc,
-      time: event.time,
-      created_at: event.createdAt,
-      subjects: event.subjects,
-      state_vector: event.stateVector,
-      deliver_after: event.deliverAfter,
-      deliver_by: event.deliverBy,
-    })),
+    coalesceEvents(events)
+      .sort((a, b) => (a.doc < b.doc ? -1 : a.doc > b.doc ? 1 : 0))
+      .map((event, n) => ({
+        n,
+        id: event.id,
+        type: event.type,
+        doc: event.doc,
+        time: event.time,
+        created_at: event.createdAt,
+        subjects: event.subjects,
+        state_vector: event.stateVector,
+        deliver_after: event.deliverAfter,
+        deliver_by: event.deliverBy,
+      })),
   )
 
 interface ClaimedRow {
@@ -103,7 +132,10 @@ export const claimOutbox = async (
   { now, leaseMs, limit }: OutboxClaim,
 ): Promise<ClaimedOutboxEvent[]> => {
   const { rows } = await pool.query<ClaimedRow>(
-    `UPDATE concord_webhook_outbox o SET due_at = $2, attempts = o.attempts + 1
+    `UPDATE concord_webhook_outbox o SET due_at = $2, attempts = o.attempts + 1,
+       state_vector = CASE WHEN o.type = 'document.changed' AND o.attempts = 0
+         THEN COALESCE((SELECT k.clocks FROM concord_webhook_clocks k WHERE k.doc = o.doc), o.state_vector)
+         ELSE o.state_vector END
      FROM (SELECT seq FROM concord_webhook_outbox WHERE due_at <= $1 ORDER BY due_at, seq LIMIT $3
            FOR UPDATE SKIP LOCKED) AS due
      WHERE o.seq = due.seq

@@ -27,7 +27,7 @@ import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
-import { inspectUpdate } from './yjsUpdates.js'
+import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
 
 export type WireMode = 'y-websocket' | 'native'
@@ -131,6 +131,10 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
 }
 
 const ignore = (): void => {}
+
+/** The next clock of each client of `ranges`, for a webhook event. */
+const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>
+  known ? Object.fromEntries(known.stateVectorFor(ranges)) : {}
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
@@ -416,7 +420,7 @@ export class Room implements FanoutMember {
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     return this.#confirm(
       peer,
-      this.#write(update, peer.by).then(() => durable),
+      this.#write(update, peer.by, ranges).then(() => durable),
       () => sync.update,
     )
   }
@@ -436,9 +440,10 @@ export class Room implements FanoutMember {
     return durable
   }
 
-  #write(update: Uint8Array, by: string | undefined): Promise<void> {
+  #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<void> {
     this.#pendingWrites++
-    const events = this.#events?.written(by, () => this.#knownClocks?.clocks() ?? {})
+    // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
+    const events = this.#events?.written(by, () => clocksOf(this.#knownClocks, ranges))
     const write = this.options.store.append(this.name, update, events)
     this.#lastWrite = write
     write.then(
@@ -515,7 +520,7 @@ export class Room implements FanoutMember {
     if (initial === undefined) return []
     const { empty, ranges } = inspectUpdate(initial)
     if (empty) return []
-    const events = this.#events?.written('server', () => new KnownClocks(ranges).clocks())
+    const events = this.#events?.written('server', () => clocksOf(new KnownClocks(ranges), ranges))
     await this.options.store.append(this.name, initial, events)
     return [initial]
   }

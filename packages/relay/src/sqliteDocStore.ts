@@ -14,7 +14,13 @@ import type { DocStore, DocumentQuery, QuarantinedUpdate, StoredDocumentInfo } f
 import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import { outboxSchema } from './sqliteOutbox.js'
-import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
+import {
+  coalesceEvents,
+  type ClaimedOutboxEvent,
+  type OutboxClaim,
+  type OutboxEvent,
+  type OutboxStats,
+} from './webhookOutbox.js'
 import type {
   LogRows,
   OutboxCall,
@@ -293,7 +299,8 @@ export class SqliteDocStore implements DocStore {
       return
     }
     const updates = packBytes(batch.map((append) => append.update))
-    const events = batch.flatMap((append, i) => (append.events?.length ? [[i, append.events] as const] : []))
+    // One document's changed events of one batch are one row (joined here, not row by row in SQL).
+    const events = coalesceEvents(batch.flatMap((append) => append.events ?? []))
     this.#commitsInFlight++
     this.#request<number[]>(
       { kind: 'append', docs: batch.map((append) => append.doc), updates, ...(events.length > 0 && { events }) },

@@ -39,16 +39,16 @@ export type OutboxCall =
 
 export type SqliteWorkerRequest =
   /**
-   * One group commit: `docs[i]` gets the i-th packed update, and the outbox the events given for
-   * index i, if it is stored. Answers the indexes of the updates not stored because their document
-   * was removed.
+   * One group commit: `docs[i]` gets the i-th packed update, and the outbox `events`, but for those
+   * of removed documents. Answers the indexes of the updates not stored because their document was
+   * removed.
    */
   | {
       readonly kind: 'append'
       readonly id: number
       readonly docs: string[]
       readonly updates: PackedBytes
-      readonly events?: ReadonlyArray<readonly [index: number, events: readonly OutboxEvent[]]>
+      readonly events?: readonly OutboxEvent[]
     }
   /** Answers the document's log, oldest first, packed; `'deleted'` for a removed document. */
   | { readonly kind: 'load'; readonly id: number; readonly doc: string }
@@ -157,11 +157,7 @@ const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.
 
 /** Stores the batch but for the updates of removed documents; returns their indexes. */
 const appendBatch = db.transaction(
-  (
-    docs: string[],
-    updates: Uint8Array[],
-    events: ReadonlyArray<readonly [number, readonly OutboxEvent[]]> = [],
-  ): number[] => {
+  (docs: string[], updates: Uint8Array[], events: readonly OutboxEvent[] = []): number[] => {
     const now = Date.now()
     const removed = new Map<string, boolean>()
     const refused: number[] = []
@@ -171,8 +167,7 @@ const appendBatch = db.transaction(
       if (gone) refused.push(i)
       else insert.run(doc, asBuffer(updates[i]!), now)
     })
-    const notStored = new Set(refused)
-    for (const [index, recorded] of events) if (!notStored.has(index)) outbox.record(recorded)
+    outbox.record(events.filter((event) => removed.get(event.doc) === false))
     return refused
   },
 )
@@ -181,6 +176,7 @@ const removeDocument = db.transaction((doc: string, events: readonly OutboxEvent
   addTombstone.run(doc, Date.now())
   deleteLog.run(doc)
   outbox.record(events)
+  outbox.removed(doc)
 })
 
 const callOutbox = (call: OutboxCall): Answer => {

@@ -116,6 +116,10 @@ export const describeDocStoreOutbox = (name: string, factory: OutboxStoreFactory
           [next.id, ['eve'], 1],
         ].sort(),
       )
+      // A retry sends what the first claim froze; the new event has the document's clocks, though it
+      // carried only those of the client it wrote.
+      expect(both.find((event) => event.id === first.id)!.stateVector).toEqual({ '1': 4, '2': 5, '3': 1 })
+      expect(both.find((event) => event.id === next.id)!.stateVector).toEqual({ '1': 5, '2': 5, '3': 1 })
     })
 
     it('keeps a busy document waiting no longer than the first event allowed', async () => {
@@ -130,15 +134,20 @@ export const describeDocStoreOutbox = (name: string, factory: OutboxStoreFactory
     it('records a removal event with the tombstone, and no event of an append that is refused', async () => {
       const store = await create(() => factory.create())
       const t = 4_000_000
-      await store.append('a', anUpdate())
+      const change = changed('a', ['ann'], { '7': 2 }, t)
+      await store.append('a', anUpdate(), [change])
+      await store.append('b', anUpdate(), [changed('b', ['bob'], { '8': 1 }, t)])
       const deleted = outboxEvent('document.deleted', 'a', ['api'], {}, timing, t)
       await store.remove!('a', [deleted])
       await expect(store.append('a', anUpdate(), [changed('a', ['late'], { '1': 9 }, t)])).rejects.toBeInstanceOf(
         DocumentDeletedError,
       )
       const claimed = await store.claimOutbox({ now: t + 60 * 60_000, ...lease })
-      expect(claimed.map((event) => [event.id, event.type, event.subjects])).toEqual([
-        [deleted.id, 'document.deleted', ['api']],
+      expect(
+        claimed.filter((event) => event.doc === 'a').map((event) => [event.id, event.type, event.stateVector]),
+      ).toEqual([
+        [deleted.id, 'document.deleted', {}],
+        [change.id, 'document.changed', { '7': 2 }],
       ])
     })
 

@@ -71,6 +71,7 @@ describe('webhooks', () => {
     // Down: nothing listens. Each event is tried, and kept.
     await waitFor(() => failedIds(service).size === events, 'every event to fail while the receiver is down', 15_000)
     expect(await metric(service, 'concord_webhook_outbox_depth')).toBe(events)
+    expect(await metric(service, 'concord_webhook_outbox_oldest_age_seconds')).toBeGreaterThan(0)
 
     // 500: each is tried again, and kept.
     receiver.mode = { status: 500 }
@@ -110,6 +111,8 @@ describe('webhooks', () => {
     expect(changed.data.stateVector).toBe(Buffer.from(Y.encodeStateVector(notes)).toString('base64url'))
     expect(await metric(service, 'concord_webhook_delivery_failures_total')).toBeGreaterThanOrEqual(3 * events)
     expect(await metric(service, 'concord_webhook_deliveries_total')).toBeGreaterThanOrEqual(events)
+    expect(await metric(service, 'concord_webhook_events_dead_total')).toBe(0)
+    expect(await metric(service, 'concord_webhook_outbox_oldest_age_seconds')).toBe(0)
     expect(service.logLines.join('\n')).not.toContain(secret)
   }, 60_000)
 })

@@ -37,11 +37,6 @@ export interface FanoutLink {
   /** Tells the other relays about an update; call it only once the update is durable. */
   publishUpdate(update: Uint8Array): void
   publishAwareness(update: Uint8Array): void
-  /**
-   * Optional: tells the other relays to reload the document from the store (a deletion: they then
-   * find its tombstone and close its connections at once). Without it they learn at their next store call.
-   */
-  publishResync?(): void
   /** Stops receiving news of the document. Idempotent. */
   leave(): void
 }

@@ -161,7 +161,6 @@ export class RedisFanout implements Fanout {
       ready,
       publishUpdate: (update) => this.#publish(doc, membership, kinds.update, update),
       publishAwareness: (update) => this.#publish(doc, membership, kinds.awareness, update),
-      publishResync: () => this.#publish(doc, membership, kinds.resync, new Uint8Array()),
       leave: () => {
         if (this.#docs.get(doc) !== membership) return
         this.#docs.delete(doc)

@@ -10,7 +10,6 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, atExpiry, authorize, type Authenticate } from './auth.js'
 import { ChangeFeed, type DocumentChange } from './changeFeed.js'
 import { outboxEvent, outboxOf } from './webhookOutbox.js'
-import { announceDeletion } from './deletionNotice.js'
 import { clientAddressResolver, normalizeAddress } from './clientAddress.js'
 import { callHook } from './hookCall.js'
 import { createHttpApi } from './httpApi.js'
@@ -578,7 +577,6 @@ export const createRelay = (options: RelayOptions): Relay => {
     if (!store.remove) throw new TypeError("this relay's store cannot delete documents (it has no remove)")
     await store.remove(name, eventTiming && [outboxEvent('document.deleted', name, [by], {}, eventTiming)])
     rooms.get(name)?.deleted()
-    if (options.fanout) announceDeletion(options.fanout, name)
     logger.info({ doc: name, by }, 'document deleted')
     const { onDelete } = options
     if (!onDelete) return

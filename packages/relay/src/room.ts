@@ -333,11 +333,7 @@ export class Room implements FanoutMember {
           const missing = this.#guard(() => Y.diffUpdate(this.#quarantine.merge(stored), this.#state!.stateVector()))
           if (missing && this.#guard(() => inspectUpdate(missing, true).empty) === false) this.#addRemote(missing)
         },
-        (error: unknown) => {
-          // Another relay deleted it (and said so, see deletionNotice.ts): close its connections now.
-          if (error instanceof DocumentDeletedError) this.deleted()
-          else this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed')
-        },
+        (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'resync from the store failed'),
       )
       .finally(() => {
         this.#resync.running = false

@@ -14,6 +14,17 @@ export { allowEveryone, type Access, type Authenticate, type AuthResult } from '
 export type { DocStore, NewVersion, QuarantinedUpdate, VersionInfo, VersionQuery } from './docStore.js'
 export { historyDefaults, type HistoryOptions, type RestoreOptions, type VersionWithState } from './documentHistory.js'
 export type { RootKind } from './restoreContent.js'
+export {
+  encodeStateVectorClocks,
+  outboxOf,
+  type ClaimedOutboxEvent,
+  type DocStoreOutbox,
+  type OutboxClaim,
+  type OutboxEvent,
+  type OutboxStats,
+  type StateVectorClocks,
+  type WebhookEventType,
+} from './webhookOutbox.js'
 export { MemoryDocStore } from './memoryDocStore.js'
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 export {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { describeDocStore } from './test/docStoreConformance.js'
+import { describeDocStoreOutbox } from './test/outboxConformance.js'
 import { startPostgres, type PostgresServer } from './test/servers.js'
 import { mergeUpdates } from './yjsUpdates.js'
 
@@ -41,6 +42,15 @@ describeDocStore('PostgresDocStore', {
     return PostgresDocStore.open(currentUrl)
   },
   reopen: async () => PostgresDocStore.open(currentUrl!),
+})
+
+describeDocStoreOutbox('PostgresDocStore', {
+  create: async () => {
+    currentUrl = await freshDatabase()
+    return PostgresDocStore.open(currentUrl)
+  },
+  reopen: async () => PostgresDocStore.open(currentUrl!),
+  share: async () => PostgresDocStore.open(currentUrl!),
 })
 
 const textOf = (updates: Uint8Array[]): string => {

@@ -24,6 +24,8 @@ import type {
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 import { GroupCommit } from './groupCommit.js'
 import { listVersionRows, loadVersionRow, saveVersionRow, versionsSchema } from './postgresVersionRows.js'
+import * as outbox from './postgresOutbox.js'
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
@@ -48,6 +50,7 @@ export const postgresDefaults = { maxConnections: 10, connectionTimeoutMs: 5_000
 interface Append {
   readonly doc: string
   readonly update: Buffer
+  readonly events: readonly OutboxEvent[] | undefined
 }
 
 /** Only one relay creates the schema at a time (CREATE TABLE IF NOT EXISTS races otherwise). */
@@ -105,6 +108,7 @@ export class PostgresDocStore implements DocStore {
         await client.query('BEGIN')
         await client.query('SELECT pg_advisory_xact_lock($1)', [schemaLockKey])
         await client.query(schema)
+        await client.query(outbox.outboxSchema)
         await client.query('COMMIT')
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
@@ -132,9 +136,9 @@ export class PostgresDocStore implements DocStore {
     return rows.map((row) => row.data!)
   }
 
-  append(doc: string, update: Uint8Array): Promise<void> {
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
-    return this.#appends.add({ doc, update: bufferView(update) })
+    return this.#appends.add({ doc, update: bufferView(update), events })
   }
 
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
@@ -187,7 +191,7 @@ export class PostgresDocStore implements DocStore {
       .map((row) => ({ name: row.doc, bytes: Number(row.bytes), updatedAt: row.updated?.getTime() }))
   }
 
-  async remove(doc: string): Promise<void> {
+  async remove(doc: string, events?: readonly OutboxEvent[]): Promise<void> {
     this.#assertOpen()
     await this.#flushed()
     const client = await this.#pool.connect()
@@ -198,6 +202,9 @@ export class PostgresDocStore implements DocStore {
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
       await client.query('DELETE FROM concord_versions WHERE doc = $1', [doc])
+      if (events?.length) await client.query(outbox.removalStatements.record, [doc, outbox.eventsParameter(events)])
+      await client.query(outbox.removalStatements.freeze, [doc])
+      await client.query(outbox.removalStatements.forget, [doc])
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
@@ -241,6 +248,26 @@ export class PostgresDocStore implements DocStore {
     return loadVersionRow(this.#pool, doc, id)
   }
 
+  claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    this.#assertOpen()
+    return outbox.claimOutbox(this.#pool, claim)
+  }
+
+  ackOutbox(ids: readonly string[]): Promise<void> {
+    this.#assertOpen()
+    return outbox.ackOutbox(this.#pool, ids)
+  }
+
+  retryOutbox(id: string, at: number): Promise<void> {
+    this.#assertOpen()
+    return outbox.retryOutbox(this.#pool, id, at)
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    this.#assertOpen()
+    return outbox.outboxStats(this.#pool)
+  }
+
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */
   async ping(): Promise<void> {
     this.#assertOpen()
@@ -264,7 +291,9 @@ export class PostgresDocStore implements DocStore {
    * that they resolve in order (the group commit starts the next once this one has settled).
    */
   async #commitAppends(batch: Append[]): Promise<Map<number, DocumentDeletedError>> {
-    // One statement: the batch but for removed documents, and the names of those, in one transaction.
+    // One statement: the batch but for removed documents, its webhook events, and the names of those
+    // documents, in one transaction.
+    const events = batch.flatMap((append) => append.events ?? [])
     const { rows } = await this.#pool.query<{ doc: string }>(
       `WITH batch AS (
          SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
@@ -273,9 +302,13 @@ export class PostgresDocStore implements DocStore {
        ), stored AS (
          INSERT INTO concord_updates (doc, data)
          SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
-       )
+       )${events.length > 0 ? outbox.recordEventsCte('$3') : ''}
        SELECT doc FROM removed`,
-      [batch.map((append) => append.doc), batch.map((append) => append.update)],
+      [
+        batch.map((append) => append.doc),
+        batch.map((append) => append.update),
+        ...(events.length > 0 ? [outbox.eventsParameter(events)] : []),
+      ],
     )
     const removed = new Set(rows.map((row) => row.doc))
     const refusals = new Map<number, DocumentDeletedError>()

@@ -9,6 +9,7 @@ import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, Prot
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, type Authenticate } from './auth.js'
 import { ChangeFeed, type DocumentChange } from './changeFeed.js'
+import { outboxEvent, outboxOf } from './webhookOutbox.js'
 import { clientAddressResolver, normalizeAddress } from './clientAddress.js'
 import { callHook } from './hookCall.js'
 import { createHttpApi } from './httpApi.js'
@@ -172,6 +173,16 @@ export interface RelayOptions {
    * holds. `false` keeps none (named versions then reject with HistoryUnavailableError).
    */
   readonly history?: HistoryOptions | false
+  /**
+   * Record webhook events in the store's outbox, each in the transaction of the change that causes it:
+   * `document.created` with a document's first update, `document.changed` with each update (a
+   * document's waiting changed event gathers its updates until it has been quiet for `debounceMs`,
+   * default 1 s, or for at most `maxWaitMs`, default ten times that), `document.deleted` with its
+   * tombstone. The store must keep an outbox (claimOutbox, ackOutbox, retryOutbox, outboxStats: the
+   * memory, SQLite and PostgreSQL stores do); something else (the service's webhook delivery) sends
+   * them. Default: none recorded.
+   */
+  readonly webhookEvents?: { readonly debounceMs?: number; readonly maxWaitMs?: number }
   /** How long a hook may take. Default: 10 s. */
   readonly hookTimeoutMs?: number
   /**
@@ -276,6 +287,14 @@ export const relayDefaults = {
 
 type Connection = YWebsocketConnection | NativeConnection
 
+const eventTimingOf = ({
+  debounceMs = 1_000,
+  maxWaitMs = 10 * debounceMs,
+}: NonNullable<RelayOptions['webhookEvents']>) => ({
+  debounceMs,
+  maxWaitMs: Math.max(debounceMs, maxWaitMs),
+})
+
 export const createRelay = (options: RelayOptions): Relay => {
   const settings = { ...relayDefaults, ...options }
   const logger = options.logger ?? silentLogger
@@ -298,6 +317,10 @@ export const createRelay = (options: RelayOptions): Relay => {
     logger,
   })
   const rooms = new Map<string, Room>()
+  const eventTiming = options.webhookEvents && eventTimingOf(options.webhookEvents)
+  if (eventTiming && !outboxOf(options.store)) {
+    throw new TypeError("webhookEvents needs a store with an outbox (this relay's store has no claimOutbox)")
+  }
   const changeFeed =
     options.onChange &&
     new ChangeFeed({
@@ -358,6 +381,7 @@ export const createRelay = (options: RelayOptions): Relay => {
             history?.written(name, by)
           }),
         settledGone: history && ((name, state) => history.roomGone(name, state)),
+        events: eventTiming,
       })
       rooms.set(doc, room)
     }
@@ -541,7 +565,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     const problem = documentNameProblem(name)
     if (problem) throw new ProtocolError('invalidDocumentName', problem)
     if (!store.remove) throw new TypeError("this relay's store cannot delete documents (it has no remove)")
-    await store.remove(name)
+    await store.remove(name, eventTiming && [outboxEvent('document.deleted', name, [by], {}, eventTiming)])
     rooms.get(name)?.deleted()
     logger.info({ doc: name, by }, 'document deleted')
     // The other relays' connections are told now, not at their relay's next store call.

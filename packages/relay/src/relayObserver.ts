@@ -48,8 +48,8 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     loading.catch(() => observer.storeFailed?.('load'))
     return loading
   },
-  append: (doc, update) => {
-    const appending = store.append(doc, update)
+  append: (doc, update, events) => {
+    const appending = store.append(doc, update, events)
     appending.then(
       () => observer.updateStored?.(update.byteLength),
       () => observer.storeFailed?.('append'),
@@ -69,5 +69,9 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   ...(store.saveVersion && { saveVersion: store.saveVersion.bind(store) }),
   ...(store.listVersions && { listVersions: store.listVersions.bind(store) }),
   ...(store.loadVersion && { loadVersion: store.loadVersion.bind(store) }),
+  ...(store.claimOutbox && { claimOutbox: store.claimOutbox.bind(store) }),
+  ...(store.ackOutbox && { ackOutbox: store.ackOutbox.bind(store) }),
+  ...(store.retryOutbox && { retryOutbox: store.retryOutbox.bind(store) }),
+  ...(store.outboxStats && { outboxStats: store.outboxStats.bind(store) }),
   close: () => store.close(),
 })

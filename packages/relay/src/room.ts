@@ -17,6 +17,7 @@ import {
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
+import { DocumentEvents } from './documentEvents.js'
 import { DocumentState } from './documentState.js'
 import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
@@ -26,7 +27,8 @@ import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
-import { inspectUpdate } from './yjsUpdates.js'
+import type { EventTiming } from './webhookOutbox.js'
+import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
 import type { WireMode } from './wireMode.js'
 
@@ -108,6 +110,8 @@ export interface RoomOptions {
    * (undefined if it cannot merge). For version history; not called for a failed or deleted room.
    */
   readonly settledGone?: ((name: string, state: () => Uint8Array | undefined) => void) | undefined
+  /** Record webhook events with each write (see documentEvents.ts), debounced so. Default: none. */
+  readonly events?: EventTiming | undefined
 }
 
 interface QueuedMessage {
@@ -132,6 +136,10 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
 }
 
 const ignore = (): void => {}
+
+/** The next clock of each client of `ranges`, for a webhook event. */
+const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>
+  known ? Object.fromEntries(known.stateVectorFor(ranges)) : {}
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
@@ -159,6 +167,7 @@ export class Room implements FanoutMember {
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
   readonly #quarantine: DocumentQuarantine
+  readonly #events: DocumentEvents | undefined
 
   constructor(
     readonly name: string,
@@ -167,6 +176,7 @@ export class Room implements FanoutMember {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
+    this.#events = options.events && new DocumentEvents(name, options.events)
     void this.#load()
   }
 
@@ -345,6 +355,7 @@ export class Room implements FanoutMember {
 
   #addRemote(received: Uint8Array, relayId?: string): void {
     const state = this.#state!
+    this.#events?.exists()
     let update = received
     // Once the room tracks its clocks (after a local write), news must keep them up to date.
     const known = this.#knownClocks
@@ -431,7 +442,7 @@ export class Room implements FanoutMember {
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     return this.#confirm(
       peer,
-      this.#write(update, peer.by).then(() => durable),
+      this.#write(update, peer.by, ranges).then(() => durable),
       () => sync.update,
     )
   }
@@ -451,9 +462,11 @@ export class Room implements FanoutMember {
     return durable
   }
 
-  #write(update: Uint8Array, by: string | undefined): Promise<void> {
+  #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<void> {
     this.#pendingWrites++
-    const write = this.options.store.append(this.name, update)
+    // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
+    const events = this.#events?.written(by, () => clocksOf(this.#knownClocks, ranges))
+    const write = this.options.store.append(this.name, update, events)
     this.#lastWrite = write
     write.then(
       () => {
@@ -484,6 +497,7 @@ export class Room implements FanoutMember {
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]
       this.#remoteWhileLoading = []
+      if (log.length > 0) this.#events?.exists()
       // In cluster mode two relays may have stored contradicting updates at once: the log's order decides.
       const { updates, known } = this.#quarantine.admit(log)
       this.#knownClocks = known
@@ -521,8 +535,11 @@ export class Room implements FanoutMember {
   /** Stores what the `loadDocument` hook gives for a document the store does not have, before anyone sees it. */
   async #seed(seed: (name: string) => Promise<Uint8Array | undefined>): Promise<Uint8Array[]> {
     const initial = await seed(this.name)
-    if (initial === undefined || inspectUpdate(initial).empty) return []
-    await this.options.store.append(this.name, initial)
+    if (initial === undefined) return []
+    const { empty, ranges } = inspectUpdate(initial)
+    if (empty) return []
+    const events = this.#events?.written('server', () => clocksOf(new KnownClocks(ranges), ranges))
+    await this.options.store.append(this.name, initial, events)
     return [initial]
   }
 

@@ -582,6 +582,7 @@ export const createRelay = (options: RelayOptions): Relay => {
 
   const close = async (): Promise<void> => {
     clearInterval(heartbeat)
+    history?.beginClosing()
     // Their transactions so far are stored like every accepted update.
     await Promise.allSettled([...serverDocuments].map((document) => document.close()))
     // Not events.once: that rejects on an 'error' event, and a socket may fail while it closes.

@@ -6,9 +6,17 @@
  * and loads that fail, appends that stall, SQLite's disk full). Each fault
  * is armed by a message from the harness and takes the next calls. The
  * sabotage here breaks the contract on purpose: a relay store whose append
- * resolves before the inner one commits, or that keeps memory for every
- * load and append (a leak), and a device store that drops appends while it says they
- * are stored.
+ * resolves before the inner one commits, or that keeps memory for every load
+ * and append (a leak), and a device store that drops appends while it says
+ * they are stored.
+ *
+ * Not the public kits (`FaultInjectingLocalStore` of `@concord/client/testing`,
+ * `FaultInjectingDocStore` of `@concord/relay/testing`): those entries load
+ * vitest (their conformance suites import it), a root devDependency, into
+ * every replica and relay process; and the relay-side kit lets later appends
+ * pass a stalled one (they fail, or reach the inner store, at once), so
+ * appends settle out of order, which the DocStore contract forbids and which
+ * made a relay acknowledge updates queued behind a stalled append.
  */
 import type { LocalStore } from '@concord/client'
 import type { DocStore } from '@concord/relay'

@@ -104,6 +104,25 @@ const refuseWhatBuildsOnRefused = (
 }
 
 /**
+ * Marks as contested every client with clocks in `update` that the document
+ * does not hold: the update is refused, so those clocks will never be filled
+ * from it, and what comes after them can never be integrated.
+ */
+const contest = (update: Uint8Array, known: KnownClocks, contested: Set<number>): void => {
+  let structs: ReturnType<typeof Y.decodeUpdate>['structs']
+  try {
+    structs = Y.decodeUpdate(update).structs
+  } catch {
+    return
+  }
+  for (const struct of structs) {
+    if (struct instanceof Y.Skip) continue
+    const { client, clock } = struct.id
+    if (known.firstUnheld(client, clock) < clock + struct.length) contested.add(client)
+  }
+}
+
+/**
  * What of `received` to keep, or undefined when it adds nothing (or `held`
  * could not tell what the document holds). `held` gives the document's
  * merged state; it is called only when the update shares clocks with it,
@@ -114,13 +133,16 @@ const refuseWhatBuildsOnRefused = (
  * invalid, could not be integrated, or contradicts the document. Does not
  * change `known`.
  *
- * `contested` (the room's) collects the clients an update contradicted: two
- * writers used their clocks, so the one refused goes on writing past clocks
- * the document will never hold from it, under that client id or (Yjs
- * changes a doc's client id when another writes under it) a new one. An
- * update that starts past the clocks the document holds of a contested
- * client, or whose items refer to such clocks, is refused too: stored, it
- * could never be integrated anywhere, yet it would be acknowledged.
+ * `contested` (the room's) collects every client with clocks in a refused
+ * update that the document does not hold: the one refused goes on writing
+ * past those clocks, under that client id or (Yjs changes a doc's client id
+ * when another writes under it) a new one, and so do the other tabs that
+ * share its edits, under theirs. An update that starts past the clocks the
+ * document holds of a contested client, or whose items refer to such
+ * clocks, is refused too: stored, it could never be integrated anywhere,
+ * yet it would be acknowledged. The set is not stored: after a restart, the
+ * victim's next opening sends its refused edits again, whole, and their
+ * refusal contests the same clients before anything built on them comes.
  */
 export const admitUpdate = (
   received: Uint8Array,
@@ -128,6 +150,21 @@ export const admitUpdate = (
   held: () => Uint8Array | undefined,
   recent: () => readonly Uint8Array[] = () => [],
   contested: Set<number> = new Set(),
+): AdmittedUpdate | undefined => {
+  try {
+    return admit(received, known, held, recent, contested)
+  } catch (error) {
+    if (error instanceof ProtocolError && error.code === 'invalidUpdate') contest(received, known, contested)
+    throw error
+  }
+}
+
+const admit = (
+  received: Uint8Array,
+  known: KnownClocks,
+  held: () => Uint8Array | undefined,
+  recent: () => readonly Uint8Array[],
+  contested: Set<number>,
 ): AdmittedUpdate | undefined => {
   let inspected = inspectUpdate(received)
   if (inspected.empty) return undefined

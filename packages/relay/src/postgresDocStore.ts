@@ -30,7 +30,10 @@ import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from '
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
   readonly maxConnections?: number
-  /** Errors of idle pooled connections (PostgreSQL restarted, say); the pool replaces them. Default: ignored. */
+  /**
+   * Errors of pooled connections (PostgreSQL restarted, say), idle or held for a transaction; the
+   * pool replaces them, and a call that was using one rejects. Default: ignored.
+   */
   readonly onError?: (error: Error) => void
   /**
    * A new connection (or a wait for a free one in the pool) that takes longer than this fails, so a
@@ -80,13 +83,38 @@ const schema = `
   ${versionsSchema}
 `
 
+/**
+ * A connection out of the pool for a transaction. pg-pool listens for a connection's errors only
+ * while it is idle: one lost while checked out (PostgreSQL restarted mid-transaction) would emit an
+ * `error` event no one hears, and crash the process. Its queries reject anyway; the event goes to
+ * `onError` until the connection is released.
+ */
+const checkOut = async (
+  pool: pg.Pool,
+  onError: ((error: Error) => void) | undefined,
+): Promise<{ client: pg.PoolClient; release: () => void }> => {
+  const client = await pool.connect()
+  const listener = (error: Error): void => onError?.(error)
+  client.on('error', listener)
+  return {
+    client,
+    release: () => {
+      client.off('error', listener)
+      client.release()
+    },
+  }
+}
+
 export class PostgresDocStore implements DocStore {
   readonly #pool: pg.Pool
   readonly #appends = new GroupCommit<Append>((batch) => this.#commitAppends(batch))
   #closed = false
 
-  private constructor(pool: pg.Pool) {
+  readonly #onError: ((error: Error) => void) | undefined
+
+  private constructor(pool: pg.Pool, onError: ((error: Error) => void) | undefined) {
     this.#pool = pool
+    this.#onError = onError
   }
 
   /** Connects to `url` (postgres://user:password@host:port/database) and creates the table if it is missing. */
@@ -103,7 +131,7 @@ export class PostgresDocStore implements DocStore {
     })
     pool.on('error', (error) => options.onError?.(error))
     try {
-      const client = await pool.connect()
+      const { client, release } = await checkOut(pool, options.onError)
       try {
         await client.query('BEGIN')
         await client.query('SELECT pg_advisory_xact_lock($1)', [schemaLockKey])
@@ -114,13 +142,13 @@ export class PostgresDocStore implements DocStore {
         await client.query('ROLLBACK').catch(() => {})
         throw error
       } finally {
-        client.release()
+        release()
       }
     } catch (error) {
       await pool.end()
       throw error
     }
-    return new PostgresDocStore(pool)
+    return new PostgresDocStore(pool, options.onError)
   }
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -144,7 +172,7 @@ export class PostgresDocStore implements DocStore {
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
     this.#assertOpen()
     await this.#flushed()
-    const client = await this.#pool.connect()
+    const { client, release } = await checkOut(this.#pool, this.#onError)
     try {
       await client.query('BEGIN')
       // Relays compacting one document take turns; each reads the log after the lock is held.
@@ -171,7 +199,7 @@ export class PostgresDocStore implements DocStore {
       await client.query('ROLLBACK').catch(() => {})
       throw error
     } finally {
-      client.release()
+      release()
     }
   }
 
@@ -194,7 +222,7 @@ export class PostgresDocStore implements DocStore {
   async remove(doc: string, events?: readonly OutboxEvent[]): Promise<void> {
     this.#assertOpen()
     await this.#flushed()
-    const client = await this.#pool.connect()
+    const { client, release } = await checkOut(this.#pool, this.#onError)
     try {
       await client.query('BEGIN')
       // Waits for a compaction of the document that is under way, as compactions wait for each other.
@@ -210,7 +238,7 @@ export class PostgresDocStore implements DocStore {
       await client.query('ROLLBACK').catch(() => {})
       throw error
     } finally {
-      client.release()
+      release()
     }
   }
 

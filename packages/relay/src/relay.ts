@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
 import { observedStore, type RelayObserver } from './relayObserver.js'
 import { RelaySocket } from './relaySocket.js'
+import { AuthWaitingFrames } from './authWaitingFrames.js'
 import { QueuedBytes } from './queuedBytes.js'
 import { Room } from './room.js'
 import { openServerDocument, type OpenDocumentOptions, type ServerDocument } from './serverDocument.js'
@@ -89,11 +90,20 @@ export interface RelayOptions {
    */
   readonly maxWaitingFrames?: number
   /**
+   * Bytes of the frames waiting for an authorization answer, per connection; past it the connection is
+   * closed (4429). They count against `maxQueuedBytes` too. Default: `maxPayload`, so that one frame of
+   * the largest size can always wait.
+   */
+  readonly maxWaitingBytes?: number
+  /**
    * Bytes of the frames that wait for one document to load, from all its connections together; a frame
    * past it closes its connection (4429). Default: 32 MiB.
    */
   readonly maxQueuedBytesPerDocument?: number
-  /** The same, for every document of the relay together (see `stats().queuedBytes`). Default: 128 MiB. */
+  /**
+   * The same, for every document of the relay together, with the frames waiting for authorization
+   * (see `stats().queuedBytes`). Default: 128 MiB.
+   */
   readonly maxQueuedBytes?: number
   /**
    * A store call (load, append, compact) that has not answered within this fails: the document is
@@ -179,7 +189,10 @@ export interface RateLimit {
 export interface RelayStats {
   readonly connections: number
   readonly documents: number
-  /** Bytes held in frames that wait for their document to load, in every document (capped by `maxQueuedBytes`). */
+  /**
+   * Bytes held in frames that wait for their document to load or for their connection's authorization,
+   * in every document and connection (capped by `maxQueuedBytes`).
+   */
   readonly queuedBytes: number
 }
 
@@ -312,6 +325,11 @@ export const createRelay = (options: RelayOptions): Relay => {
       }
     })
   const queuedBytes = new QueuedBytes(settings.maxQueuedBytes)
+  const authWaitingCaps = {
+    maxFrames: settings.maxWaitingFrames,
+    maxBytes: options.maxWaitingBytes ?? settings.maxPayload,
+    relay: queuedBytes,
+  }
   const sockets = new Set<RelaySocket>()
   const serverDocuments = new Set<ServerDocument>()
   let closing: Promise<void> | undefined
@@ -410,11 +428,13 @@ export const createRelay = (options: RelayOptions): Relay => {
     ws.on('error', (error) => logger.warn({ ...socket.logFields, err: error }, 'connection error'))
     ws.on('close', (code, reason) => {
       sockets.delete(socket)
+      earlyCount.clear()
       connection?.closed()
       logClosed(socket, connection, code, reason.toString())
     })
     // Frames that arrive while a y-websocket connection is being authorized wait here.
     let early: Buffer[] | undefined = []
+    const earlyCount = new AuthWaitingFrames(authWaitingCaps)
     const receive = (bytes: Buffer): void => {
       try {
         connection!.receive(bytes)
@@ -443,8 +463,14 @@ export const createRelay = (options: RelayOptions): Relay => {
         setTimeout(() => ws.resume(), overBudgetMs).unref()
       }
       if (connection) receive(data as Buffer)
-      else if (early && early.length < settings.maxWaitingFrames) early.push(data as Buffer)
-      else socket.close('rateLimited', 'too many frames before the connection was authorized')
+      else if (early) {
+        try {
+          earlyCount.take((data as Buffer).length)
+          early.push(data as Buffer)
+        } catch (error) {
+          socket.close('rateLimited', (error as ProtocolError).message)
+        }
+      } else socket.close('rateLimited', 'too many frames before the connection was authorized')
     })
 
     if (mode === 'native') {
@@ -457,6 +483,8 @@ export const createRelay = (options: RelayOptions): Relay => {
         observer,
         maxDocuments: settings.maxDocumentsPerConnection,
         maxWaitingFrames: settings.maxWaitingFrames,
+        maxWaitingBytes: authWaitingCaps.maxBytes,
+        queuedBytes,
       })
       opened(socket)
       return
@@ -496,6 +524,7 @@ export const createRelay = (options: RelayOptions): Relay => {
           )
         }
         logger.debug({ ...socket.logFields, access: result.access }, 'connection authorized')
+        earlyCount.clear()
         for (const bytes of early!.splice(0)) if (socket.isOpen) receive(bytes)
         early = undefined
       })

@@ -2,7 +2,7 @@ import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { KnownClocks } from './knownClocks.js'
-import { WaitingStructs } from './waitingStructs.js'
+import { maxWaitingStructs, WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate } from './yjsUpdates.js'
 
 /** One update of one item: `text` by `client` from `clock`, after `origin`, or at the start of text `t`. */
@@ -116,5 +116,15 @@ describe('WaitingStructs', () => {
     const inspected = inspectUpdate(item(5, 2, 'c', [5, 1]))
     const waiting = WaitingStructs.none.with(inspected.structs, inspected.ranges, known, new Set([5]), false)
     expect(waiting.nodes).toHaveLength(1)
+  })
+
+  it('refuses an update that adds waiting structs past the cap, and takes one that adds none', () => {
+    const held = new Held()
+    // Each waits for a clock of client 100,000, which nobody sends.
+    for (let client = 1; client <= maxWaitingStructs; client++) held.receive(item(client, 0, 'x', [100_000, 0]))
+    expect(held.waits).toHaveLength(maxWaitingStructs)
+    expect(() => held.receive(item(5000, 0, 'y', [100_000, 0]))).toThrow(`more than ${maxWaitingStructs} structs`)
+    held.receive(item(5001, 0, 'z'))
+    expect(held.waits).toHaveLength(maxWaitingStructs)
   })
 })

@@ -21,6 +21,14 @@ import type { KnownClocks } from './knownClocks.js'
 import type { ClockRange } from './yjsUpdates.js'
 
 type Struct = Y.Item | Y.GC | Y.Skip
+
+/**
+ * Structs that may wait in one document before an update that adds more is
+ * refused: each update is checked against all of them, and an honest
+ * document has none (a stock client's edit ahead of its step 2 waits for
+ * moments).
+ */
+export const maxWaitingStructs = 256
 type Need = readonly [client: number, clock: number]
 
 /** A run of clocks of one struct (all of it, or the part the document did not hold), and what it needs. */
@@ -257,6 +265,16 @@ export class WaitingStructs {
     }
     const integrated = integrating(nodes, resolved, false)
     const waiting = nodes.filter((_, index) => !integrated[index])
+    if (
+      firstRefusable !== undefined &&
+      waiting.length > maxWaitingStructs &&
+      integrated.slice(firstRefusable).includes(false)
+    ) {
+      throw new ProtocolError(
+        'invalidUpdate',
+        `more than ${maxWaitingStructs} structs of this document wait for clocks the relay does not hold`,
+      )
+    }
     return waiting.length === 0 && this.empty ? this : new WaitingStructs(waiting)
   }
 }

@@ -27,6 +27,7 @@ import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
 import { observedStore, type RelayObserver } from './relayObserver.js'
 import { RelaySocket } from './relaySocket.js'
+import { AuthWaitingFrames } from './authWaitingFrames.js'
 import { QueuedBytes } from './queuedBytes.js'
 import { Room } from './room.js'
 import { openServerDocument, type OpenDocumentOptions, type ServerDocument } from './serverDocument.js'
@@ -99,11 +100,20 @@ export interface RelayOptions {
    */
   readonly maxWaitingFrames?: number
   /**
+   * Bytes of the frames waiting for an authorization answer, per connection; past it the connection is
+   * closed (4429). They count against `maxQueuedBytes` too. Default: `maxPayload`, so that one frame of
+   * the largest size can always wait.
+   */
+  readonly maxWaitingBytes?: number
+  /**
    * Bytes of the frames that wait for one document to load, from all its connections together; a frame
    * past it closes its connection (4429). Default: 32 MiB.
    */
   readonly maxQueuedBytesPerDocument?: number
-  /** The same, for every document of the relay together (see `stats().queuedBytes`). Default: 128 MiB. */
+  /**
+   * The same, for every document of the relay together, with the frames waiting for authorization
+   * (see `stats().queuedBytes`). Default: 128 MiB.
+   */
   readonly maxQueuedBytes?: number
   /**
    * A store call (load, append, compact) that has not answered within this fails: the document is
@@ -206,7 +216,10 @@ export interface RateLimit {
 export interface RelayStats {
   readonly connections: number
   readonly documents: number
-  /** Bytes held in frames that wait for their document to load, in every document (capped by `maxQueuedBytes`). */
+  /**
+   * Bytes held in frames that wait for their document to load or for their connection's authorization,
+   * in every document and connection (capped by `maxQueuedBytes`).
+   */
   readonly queuedBytes: number
 }
 
@@ -347,6 +360,11 @@ export const createRelay = (options: RelayOptions): Relay => {
       }
     })
   const queuedBytes = new QueuedBytes(settings.maxQueuedBytes)
+  const authWaitingCaps = {
+    maxFrames: settings.maxWaitingFrames,
+    maxBytes: options.maxWaitingBytes ?? settings.maxPayload,
+    relay: queuedBytes,
+  }
   const sockets = new Set<RelaySocket>()
   const serverDocuments = new Set<ServerDocument>()
   let closing: Promise<void> | undefined
@@ -468,13 +486,15 @@ export const createRelay = (options: RelayOptions): Relay => {
             ...connectionOptions,
             observer,
             maxDocuments: settings.maxDocumentsPerConnection,
-            maxWaitingFrames: settings.maxWaitingFrames,
+            maxWaitingFrames: authWaitingCaps.maxFrames,
+            maxWaitingBytes: authWaitingCaps.maxBytes,
+            queuedBytes,
           })
         : new YWebsocketConnection({
             ...connectionOptions,
             queryTokens: settings.queryTokens,
             echoCommitted: settings.echoCommitted,
-            maxWaitingFrames: settings.maxWaitingFrames,
+            waitingCaps: authWaitingCaps,
           })
 
     ws.on('error', (error) => logger.warn({ ...socket.logFields, err: error }, 'connection error'))

@@ -1,10 +1,12 @@
 /**
  * What a relay acknowledges must stay readable: an update whose structs
- * could never be integrated (they need clocks the relay refused) is
- * refused, never acknowledged, also after a relay restart on the same
- * SQLite file. Tried with raw concord.v2 frames against a real relay.
+ * could never be integrated (they need clocks the relay refused, or wait on
+ * each other across updates) is refused, never acknowledged, also after a
+ * relay restart on the same SQLite file. Tried with raw concord.v2 frames
+ * against a real relay.
  */
 import { closeCodes } from '@concord/protocol'
+import * as encoding from 'lib0/encoding'
 import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -131,5 +133,53 @@ describe('a squat victim and its other tab, across a relay restart', () => {
     const typed = updatesOf(bystander, () => bystander.getText('t').insert(0, '> '))
     expect(await answer(againB, 'shared', typed[0]!)).toBe('ack')
     expect(await read(relay, 'shared')).toEqual({ text: '> hello evil', waiting: false })
+  })
+})
+
+/** One update of one item: `text` by `client` at clock 0, after `origin`, or at the start of text `t`. */
+const item = (client: number, text: string, origin?: readonly [number, number]): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  for (const each of [1, 1, client, 0]) encoding.writeVarUint(encoder, each)
+  if (origin) {
+    encoding.writeUint8(encoder, 4 | 0x80) // ContentString, with a left origin
+    encoding.writeVarUint(encoder, origin[0])
+    encoding.writeVarUint(encoder, origin[1])
+  } else {
+    encoding.writeUint8(encoder, 4) // ContentString, placed by its parent: root type `t`
+    encoding.writeVarUint(encoder, 1)
+    encoding.writeVarString(encoder, 't')
+  }
+  encoding.writeVarString(encoder, text)
+  encoding.writeVarUint(encoder, 0) // empty delete set
+  return encoding.toUint8Array(encoder)
+}
+
+describe('items of different updates that wait on each other', () => {
+  it('refuses (4422) the update that would close the circle, and keeps the first for what may still come', async () => {
+    const dataDir = await makeTempDir()
+    dirs.push(dataDir)
+    const relay = await start(dataDir)
+    const writer = await connect(relay, 'circle')
+    // "b" after 6:0, which nobody has sent yet: it may still come, so the relay keeps this.
+    expect(await answer(writer, 'circle', item(5, 'b', [6, 0]))).toBe('ack')
+    // 6:0 placed after "b": each would wait on the other in every copy, for good.
+    expect(await answer(writer, 'circle', item(6, 'a', [5, 0]))).toBe(`refused ${closeCodes.invalidUpdate}`)
+    expect(writer.client.closeEvent).toBeUndefined()
+    // 6:0 placed otherwise is welcome, and "b" can be read at last.
+    expect(await answer(writer, 'circle', item(6, 'a'))).toBe('ack')
+    expect(await read(relay, 'circle')).toEqual({ text: 'ab', waiting: false })
+  })
+
+  it('refuses an update that builds on stored items that wait on each other for good', async () => {
+    const dataDir = await makeTempDir()
+    dirs.push(dataDir)
+    const relay = await start(dataDir)
+    // Stored before admission looked across updates.
+    await relay.store.append('old', item(5, 'b', [6, 0]))
+    await relay.store.append('old', item(6, 'a', [5, 0]))
+    const writer = await connect(relay, 'old')
+    expect(await answer(writer, 'old', item(7, 'c', [5, 0]))).toBe(`refused ${closeCodes.invalidUpdate}`)
+    expect(await answer(writer, 'old', item(8, 'still writable'))).toBe('ack')
+    expect((await read(relay, 'old')).text).toBe('still writable')
   })
 })

@@ -28,6 +28,7 @@ import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
+import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
 import type { WireMode } from './wireMode.js'
@@ -148,8 +149,10 @@ export class Room implements FanoutMember {
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
   #knownClocks: KnownClocks | undefined
-  /** Clients whose clocks two writers used (see admitUpdate): what builds past them is refused. */
+  /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
   readonly #contested = new Set<number>()
+  /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
+  #waiting: WaitingStructs | undefined
   #queued: QueuedMessage[] = []
   /** How many of `#queued` each peer sent. */
   readonly #queuedBy = new Map<RoomPeer, number>()
@@ -374,6 +377,7 @@ export class Room implements FanoutMember {
         return
       }
       if (!admitted) return
+      this.#waiting = this.#waiting?.with(admitted.structs, admitted.ranges, known, this.#contested, false)
       known.add(admitted.ranges)
       update = admitted.update
     }
@@ -418,8 +422,13 @@ export class Room implements FanoutMember {
     // Read-only: never stored, never forwarded, never acknowledged.
     if (!peer.canWrite) return Promise.resolve(dropped)
     // Learnt at the first write, so that a document only read never decodes its whole state.
-    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge(), true).ranges)))
-    if (!known) return undefined
+    if (!this.#knownClocks || !this.#waiting) {
+      const held = this.#guard(() => inspectUpdate(state.merge(), true))
+      if (!held) return undefined
+      this.#knownClocks ??= new KnownClocks(held.ranges)
+      this.#waiting = WaitingStructs.of(held.structs)
+    }
+    const known = this.#knownClocks
     let admitted: AdmittedUpdate | undefined
     try {
       admitted = admitUpdate(
@@ -427,7 +436,7 @@ export class Room implements FanoutMember {
         known,
         () => this.#guard(() => state.merge()),
         () => state.recent(),
-        this.#contested,
+        { contested: this.#contested, waiting: this.#waiting },
       )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
@@ -438,6 +447,7 @@ export class Room implements FanoutMember {
     if (!admitted) return this.#confirm(peer, this.#afterLastWrite(), () => sync.update)
     const { update, ranges } = admitted
     known.add(ranges)
+    this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     return this.#confirm(

@@ -13,6 +13,7 @@
 import type { IncomingMessage } from 'node:http'
 import { decodeYWebsocketMessage, documentNameProblem, encodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
 import { atExpiry, authorize, type Authenticate } from './auth.js'
+import { AuthWaitingFrames, type AuthWaitingCaps } from './authWaitingFrames.js'
 import type { Logger } from './logger.js'
 import type { RelaySocket } from './relaySocket.js'
 import type { Room, RoomPeer, SyncOutcome } from './room.js'
@@ -27,8 +28,8 @@ export interface YWebsocketConnectionOptions {
   readonly queryTokens: boolean
   /** Send each update back to its sender once it is durable (the relay's `echoCommitted`). */
   readonly echoCommitted: boolean
-  /** Frames waiting for the authorization answer; one more closes the connection (4429). */
-  readonly maxWaitingFrames: number
+  /** Frames (and their bytes) that may wait for the authorization answer; one more closes the connection (4429). */
+  readonly waitingCaps: AuthWaitingCaps
 }
 
 /** The `token` query parameter: in y-websocket mode, stock clients have no other way to send one. */
@@ -72,6 +73,7 @@ export class YWebsocketConnection {
   readonly #doc: string | ProtocolError
   /** Frames that arrived before the connection was authorized, in order. */
   readonly #early: Uint8Array[] = []
+  readonly #waiting: AuthWaitingFrames
   #joined: Joined | undefined
   #cancelExpiry: (() => void) | undefined
   #toldReadOnly = false
@@ -80,6 +82,7 @@ export class YWebsocketConnection {
   constructor(options: YWebsocketConnectionOptions) {
     this.#options = options
     this.#socket = options.socket
+    this.#waiting = new AuthWaitingFrames(options.waitingCaps)
     try {
       this.#doc = documentFromUrl(options.request.url)
       this.#socket.logFields.doc = this.#doc
@@ -114,6 +117,7 @@ export class YWebsocketConnection {
           )
         }
         logger.debug({ ...this.#socket.logFields, access: result.access }, 'connection authorized')
+        this.#waiting.clear()
         for (const bytes of this.#early.splice(0)) {
           if (!this.#socket.isOpen) break
           try {
@@ -135,15 +139,14 @@ export class YWebsocketConnection {
       this.#handle(bytes)
       return
     }
-    if (this.#early.length >= this.#options.maxWaitingFrames) {
-      throw new ProtocolError('rateLimited', 'too many frames before the connection was authorized')
-    }
+    this.#waiting.take(bytes.byteLength)
     this.#early.push(bytes)
   }
 
   closed(): void {
     this.#cancelExpiry?.()
     this.#early.length = 0
+    this.#waiting.clear()
     this.#joined?.room.leave(this.#joined.peer)
   }
 

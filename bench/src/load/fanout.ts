@@ -2,23 +2,23 @@
  * Scenario 1, fan-out: K clients in D documents, each with a Y.Doc of its own
  * that makes small text inserts and sends each as a y-websocket sync update.
  * Every delivery to another client of the document is timed against the
- * update's send time (matched by the update's client:clock). Two phases:
- * a fixed rate (latency at a known load), then a closed loop where each
- * client keeps `window` updates in flight (throughput at saturation).
+ * update's send time (matched by the update's client:clock). Phases: fixed
+ * rates (latency and CPU per update at known loads), then a closed loop where
+ * each client keeps `window` updates in flight (throughput at saturation).
  */
-import { type WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { summarize, type LatencySummary } from '../percentiles.js'
 import { coresUsed, sampleProcess } from '../processSample.js'
-import { emptySyncStep1, openSocket, sleep, updateFrame, updateIdOf } from '../wire.js'
+import { emptySyncStep1, openDocSocket, sleep, updateFrame, updateIdOf, type Dialect, type DocSocket } from '../wire.js'
 
 export interface FanoutTask {
   readonly url: string
+  readonly dialect: Dialect
   readonly serverPid: number
   readonly clients: number
   readonly docs: number
-  /** Updates per second per client in the fixed-rate phase. */
-  readonly ratePerClient: number
+  /** Updates per second in all (spread over the clients), one fixed-rate phase each. */
+  readonly rates: readonly number[]
   readonly rateMs: number
   /** Updates in flight per client in the saturation phase. */
   readonly window: number
@@ -34,11 +34,19 @@ export interface PhaseResult {
   readonly undelivered: number
   readonly latencyMs: LatencySummary
   readonly serverCores: number
+  /** The server's CPU time over the phase (user + system). */
+  readonly serverCpuMs: number
+  readonly durationMs: number
   readonly serverRssBytes: number
 }
 
+export interface FixedRateResult extends PhaseResult {
+  /** Updates per second asked for. */
+  readonly targetRate: number
+}
+
 export interface FanoutResult {
-  readonly rate: PhaseResult
+  readonly fixed: FixedRateResult[]
   readonly saturate: PhaseResult
   /** Frames a client got back for its own updates (the stock y-websocket server echoes). */
   readonly echoes: number
@@ -57,7 +65,7 @@ class Client {
   #lastUpdate: Uint8Array | undefined
 
   constructor(
-    readonly socket: WebSocket,
+    readonly socket: DocSocket,
     readonly peers: number,
   ) {
     this.doc.on('update', (update: Uint8Array) => (this.#lastUpdate = update))
@@ -80,10 +88,10 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
   const clients: Client[] = []
   for (let i = 0; i < task.clients; i++) {
     const doc = i % task.docs
-    const socket = await openSocket(`${task.url}/bench-fanout-${doc}`)
+    const socket = await openDocSocket(task.url, `bench-fanout-${doc}`, task.dialect)
     const client = new Client(socket, Math.min(perDoc, Math.ceil((task.clients - doc) / task.docs)) - 1)
     clients.push(client)
-    socket.on('message', (data: Buffer) => {
+    socket.onFrame((data) => {
       const id = updateIdOf(data)
       if (id === undefined) return
       const entry = inFlight.get(id)
@@ -136,26 +144,32 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
       undelivered,
       latencyMs: summarize(phase.samples),
       serverCores: coresUsed(before, after),
+      serverCpuMs: after.cpuMs - before.cpuMs,
+      durationMs: after.atMs - before.atMs,
       serverRssBytes: after.rssBytes,
     }
   }
-  const rate = await runPhase(task.rateMs, () => {
-    const intervalMs = 1000 / task.ratePerClient
-    const timers = clients.map((client) => {
-      let timer: NodeJS.Timeout | undefined
-      const first = setTimeout(() => {
-        // A client far behind (over 1,000 in flight) skips a beat rather than pile up.
-        timer = setInterval(() => client.inFlight < 1000 && send(client), intervalMs)
-      }, Math.random() * intervalMs)
-      return () => {
-        clearTimeout(first)
-        clearInterval(timer)
-      }
+  const fixed: FixedRateResult[] = []
+  for (const targetRate of task.rates) {
+    const phase = await runPhase(task.rateMs, () => {
+      const intervalMs = (1000 * clients.length) / targetRate
+      const timers = clients.map((client) => {
+        let timer: NodeJS.Timeout | undefined
+        const first = setTimeout(() => {
+          // A client far behind (over 1,000 in flight) skips a beat rather than pile up.
+          timer = setInterval(() => client.inFlight < 1000 && send(client), intervalMs)
+        }, Math.random() * intervalMs)
+        return () => {
+          clearTimeout(first)
+          clearInterval(timer)
+        }
+      })
+      return () => timers.forEach((stop) => stop())
     })
-    return () => timers.forEach((stop) => stop())
-  })
+    fixed.push({ ...phase, targetRate })
+    await sleep(500)
+  }
 
-  await sleep(500)
   const saturate = await runPhase(task.saturateMs, () => {
     let running = true
     const pump = (client: Client): void => {
@@ -170,5 +184,5 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
   })
 
   for (const client of clients) client.socket.terminate()
-  return { rate, saturate, echoes }
+  return { fixed, saturate, echoes }
 }

@@ -12,6 +12,7 @@ import type { ServerKind } from './serverProcess.js'
 import type { JoinStormResult } from './load/joinStorm.js'
 import { int, kinds, label, mib, ms, ratio, table } from './markdown.js'
 import type { BundleSize } from './bundleSize.js'
+import type { ClusterResult } from './clusterScenario.js'
 import type { JoinStormScenarioResult, MemoryEntry } from './scenarios.js'
 
 const median = (values: readonly number[]): number => {
@@ -199,9 +200,13 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
       int(r.firstSync.bytesReceived),
     ]
   })
+  const failures = kinds
+    .filter((kind) => result.failed[kind])
+    .map((kind) => `**${label[kind]} failed**: ${result.failed[kind]}`)
   return [
     `${int(result.txns)} transactions, ${int(result.textLength)} characters at the end.`,
     '',
+    ...failures.flatMap((line) => [line, '']),
     table(
       ['', ...columns.map(([name]) => name)],
       [
@@ -370,4 +375,53 @@ export const bundleReport = (sizes: readonly BundleSize[]): string => {
       ]),
     ),
   ].join('\n')
+}
+
+export const clusterReport = (result: ClusterResult): string => {
+  const rows: Array<[string, FanoutResult]> = [
+    ['one relay, PostgreSQL', result.oneRelay],
+    ['two relays, PostgreSQL + Redis (both)', result.twoRelays],
+  ]
+  const rates = result.oneRelay.fixed.map((phase) => phase.targetRate)
+  const latency = (phase: PhaseResult | undefined): string =>
+    phase ? `${ms(phase.latencyMs.p50)} / ${ms(phase.latencyMs.p99)}` : ''
+  const cross = (phase: PhaseResult | undefined): string =>
+    phase?.crossRelayLatencyMs ? `${ms(phase.crossRelayLatencyMs.p50)} / ${ms(phase.crossRelayLatencyMs.p99)}` : ''
+  return table(
+    [
+      '',
+      'saturated: delivered/s',
+      'CPU µs per delivery (saturated, all relays)',
+      ...rates.flatMap((rate) => [
+        `${int(rate)}/s: p50 / p99 ms`,
+        `${int(rate)}/s: cross-relay p50 / p99 ms`,
+        `${int(rate)}/s: CPU µs per update`,
+      ]),
+    ],
+    [
+      ...rows.map(([name, r]) => [
+        name,
+        int(r.saturate.deliveredPerSecond),
+        cpuPerDelivery(r).toFixed(2),
+        ...rates.flatMap((rate) => {
+          const phase = r.fixed.find((p) => p.targetRate === rate)
+          return [latency(phase), cross(phase), phase ? cpuPerUpdate(phase).toFixed(1) : '']
+        }),
+      ]),
+      [
+        'two / one',
+        ratio(result.twoRelays.saturate.deliveredPerSecond, result.oneRelay.saturate.deliveredPerSecond),
+        ratio(cpuPerDelivery(result.twoRelays), cpuPerDelivery(result.oneRelay)),
+        ...rates.flatMap((rate) => {
+          const one = result.oneRelay.fixed.find((p) => p.targetRate === rate)
+          const two = result.twoRelays.fixed.find((p) => p.targetRate === rate)
+          return [
+            ratio(two?.latencyMs.p99, one?.latencyMs.p99),
+            '',
+            ratio(two && cpuPerUpdate(two), one && cpuPerUpdate(one)),
+          ]
+        }),
+      ],
+    ],
+  )
 }

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,bundle]
+ * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,bundle,cluster]
  * [--servers concord,y-websocket,hocuspocus,bare-ws-corked,bare-ws] [--cpu-prof]`:
  * runs the scenarios and prints the Markdown report (the issue's targets
  * first, each server's memory after each scenario last), and writes it, with
@@ -10,11 +10,13 @@ import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { measureBundles } from './bundleSize.js'
+import { runClusterScenario } from './clusterScenario.js'
 import { profiles } from './profiles.js'
 import type { ServerKind } from './serverProcess.js'
 import {
   ackLatencyReport,
   bundleReport,
+  clusterReport,
   coldLoadReport,
   connectionsReport,
   fanoutReport,
@@ -34,7 +36,7 @@ import {
 } from './scenarios.js'
 import { targetsReport } from './targets.js'
 
-const scenarioNames = ['fanout', 'storm', 'connections', 'large', 'ack', 'coldload', 'bundle'] as const
+const scenarioNames = ['fanout', 'storm', 'connections', 'large', 'ack', 'coldload', 'bundle', 'cluster'] as const
 type ScenarioName = (typeof scenarioNames)[number]
 
 const { values } = parseArgs({
@@ -89,10 +91,20 @@ add('coldload', '6. Client cold load in Chromium', async (raw) =>
   coldLoadReport((raw.coldload = await runColdLoadScenario(profile, options)) as never),
 )
 add('bundle', '7. Client bundle', async (raw) => bundleReport((raw.bundle = await measureBundles()) as never))
+add('cluster', '8. Cluster: two relays over PostgreSQL and Redis', async (raw) =>
+  clusterReport((raw.cluster = await runClusterScenario(profile, options)) as never),
+)
 
 const raw: Record<string, unknown> = { profile }
 const report: string[] = []
-for (const [title, run] of sections) report.push(`### ${title}\n\n${await run(raw)}\n`)
+for (const [title, run] of sections) {
+  // A scenario that fails is reported as such; the others still run.
+  const body = await run(raw).catch((error: unknown) => {
+    options.log(`${title} failed: ${String(error)}`)
+    return `**Failed**: ${error instanceof Error ? error.message : String(error)}`
+  })
+  report.push(`### ${title}\n\n${body}\n`)
+}
 raw.memory = memory
 if (memory.length > 0) report.push(`### Memory after each scenario\n\n${memoryReport(memory)}\n`)
 report.unshift(`### Targets (issue 20)\n\n${targetsReport(raw)}\n`)

@@ -40,25 +40,35 @@ export interface MemoryEntry extends MemoryReading {
   readonly kind: ServerKind
 }
 
-interface WithServerOptions {
+export interface WithServerOptions {
   /** The scenario's name in the memory table. */
   readonly scenario: string
   /** A data folder to start the relay on (kept); a fresh one otherwise (removed). */
   readonly dataDir?: string
   readonly snapshotFile?: string
+  readonly relayArgs?: readonly string[]
 }
 
 /** Runs the load generator in its own process and returns what it printed. */
-const runLoad = <T>(task: LoadTask): Promise<T> =>
+export const runLoad = <T>(task: LoadTask): Promise<T> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [loadgenScript, JSON.stringify(task)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
+    let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk)
+      stderr = (stderr + chunk.toString()).slice(-2000)
+    })
     child.once('exit', (code) => {
       if (code === 0) resolve(JSON.parse(stdout) as T)
-      else reject(new Error(`the load generator (${task.scenario}) exited with ${code}`))
+      else {
+        // The error's message (the first line of what it printed that starts with "Error").
+        const why = /Error: (.*)/.exec(stderr)?.[1] ?? ''
+        reject(new Error(`the load generator (${task.scenario}) exited with ${code}: ${why}`))
+      }
     })
   })
 
@@ -66,7 +76,7 @@ const runLoad = <T>(task: LoadTask): Promise<T> =>
  * Starts `kind` (with its inspector open) with a fresh data folder, runs
  * `work` against it, reads its memory per thread, and stops it.
  */
-const withServer = async <T>(
+export const withServer = async <T>(
   kind: ServerKind,
   options: RunOptions,
   at: WithServerOptions,
@@ -80,6 +90,7 @@ const withServer = async <T>(
     nodeArgs,
     inspect: true,
     ...(at.snapshotFile ? { snapshotFile: at.snapshotFile } : {}),
+    ...(at.relayArgs ? { relayArgs: at.relayArgs } : {}),
   })
   try {
     const result = await work(server)
@@ -142,6 +153,8 @@ export interface LargeDocScenarioResult {
   readonly txns: number
   readonly textLength: number
   readonly servers: PerServer<LargeDocResult>
+  /** Why a server's run failed, for each that did (the others still ran). */
+  readonly failed: PerServer<string>
   /** When Concord is among the servers. */
   readonly restart: { readonly uncompacted: RestartResult; readonly compacted: RestartResult } | undefined
 }
@@ -187,21 +200,27 @@ const restartOn = async (
 
 export const runLargeDocScenario = async (profile: Profile, options: RunOptions): Promise<LargeDocScenarioResult> => {
   const servers: PerServer<LargeDocResult> = {}
+  const failed: PerServer<string> = {}
   // The bare server keeps nothing, so a fresh client could not sync from it: it has no part here.
   for (const kind of (options.servers ?? serverKinds).filter((k) => !k.startsWith('bare-ws'))) {
     options.log(`large document: ${kind}`)
-    servers[kind] = await withServer(kind, options, { scenario: 'large document' }, (server) =>
-      runLoad<LargeDocResult>({
-        scenario: 'largeDoc',
-        url: server.url,
-        dialect: dialectOf(kind),
-        serverPid: server.pid,
-        inspectorUrl: server.inspectorUrl!,
-        doc: 'bench-large',
-        traceFile: defaultTrace,
-        txns: profile.largeDoc.txns,
-      }),
-    )
+    try {
+      servers[kind] = await withServer(kind, options, { scenario: 'large document' }, (server) =>
+        runLoad<LargeDocResult>({
+          scenario: 'largeDoc',
+          url: server.url,
+          dialect: dialectOf(kind),
+          serverPid: server.pid,
+          inspectorUrl: server.inspectorUrl!,
+          doc: 'bench-large',
+          traceFile: defaultTrace,
+          txns: profile.largeDoc.txns,
+        }),
+      )
+    } catch (error) {
+      options.log(`large document: ${kind} failed: ${String(error)}`)
+      failed[kind] = error instanceof Error ? error.message : String(error)
+    }
   }
   const { updates, text } = replayTrace(defaultTrace, profile.largeDoc.txns)
   const restarted = async (): Promise<LargeDocScenarioResult['restart']> => {
@@ -215,6 +234,7 @@ export const runLargeDocScenario = async (profile: Profile, options: RunOptions)
     txns: updates.length,
     textLength: text.length,
     servers,
+    failed,
     restart: (options.servers ?? serverKinds).includes('concord') ? await restarted() : undefined,
   }
 }

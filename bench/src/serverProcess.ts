@@ -46,6 +46,8 @@ export interface ServerOptions {
   readonly inspect?: boolean
   /** A Yjs update that the y-websocket and Hocuspocus servers load into every document they open. */
   readonly snapshotFile?: string
+  /** More flags for the built relay, e.g. --store and --redis for cluster mode. */
+  readonly relayArgs?: readonly string[]
 }
 
 /**
@@ -89,6 +91,7 @@ export class ServerProcess {
       if (!options.dataDir) throw new Error('the Concord relay needs a data folder')
       args.push('--host', '127.0.0.1', '--port', '0', '--data', options.dataDir, ...relayBenchFlags)
     }
+    if (relayKinds.includes(kind)) args.push(...(options.relayArgs ?? []))
     if (kind === 'concord-no-echo') args.push('--no-echo-committed')
     if (kind === 'concord-memory') args.push('memory', '.')
     if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)

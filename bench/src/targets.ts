@@ -5,6 +5,7 @@
  */
 import type { ColdLoadResult } from './coldLoad/coldLoad.js'
 import type { BundleSize } from './bundleSize.js'
+import type { ClusterResult } from './clusterScenario.js'
 import type { FanoutResult } from './load/fanout.js'
 import { table } from './markdown.js'
 import { cpuPerDelivery, cpuPerUpdate } from './report.js'
@@ -89,6 +90,12 @@ export const targetsReport = (raw: Record<string, unknown>): string => {
       },
     )
   }
+  const cluster = raw.cluster as ClusterResult | undefined
+  targets.push({
+    name: "cluster: CPU per delivery (2 relays, saturated) ≤ 1.5x one relay's",
+    value: cluster && over(cpuPerDelivery(cluster.twoRelays), cpuPerDelivery(cluster.oneRelay)),
+    bound: { max: 1.5 },
+  })
   targets.push(
     {
       name: 'client cold load (10,000 stored updates) at least as fast as y-indexeddb',

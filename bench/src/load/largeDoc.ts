@@ -47,8 +47,12 @@ export interface LargeDocResult {
 
 /** Waits on `socket` for the sync step 2 that answers a step 1; returns it and the bytes received until then. */
 export const untilStep2 = (socket: DocSocket): Promise<{ frame: Uint8Array; bytes: number }> =>
-  new Promise((resolve) => {
+  new Promise((resolve, reject) => {
     let bytes = 0
+    // A server that closes the socket first (e.g. Concord's 4503 when its store fails) ends the scenario with why.
+    socket.socket.once('close', (code: number, reason: Buffer) =>
+      reject(new Error(`the server closed the socket before its sync step 2: ${code} ${reason.toString()}`)),
+    )
     socket.onFrame((data) => {
       bytes += data.length
       if (syncTypeOf(data) === 1) resolve({ frame: data, bytes })

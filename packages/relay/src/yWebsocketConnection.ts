@@ -16,6 +16,12 @@ import type { Room, RoomPeer, SyncOutcome } from './room.js'
 export class YWebsocketConnection {
   readonly #peer: RoomPeer
   #toldReadOnly = false
+  /**
+   * The frame each update came in, until it is durable: the echo is that
+   * frame's bytes again (a sync update frame is nothing but the update after
+   * two bytes and its length), so it need not be encoded anew.
+   */
+  readonly #frames: WeakMap<Uint8Array, Uint8Array> | undefined
 
   constructor(
     private readonly socket: RelaySocket,
@@ -24,6 +30,7 @@ export class YWebsocketConnection {
     subject: string | undefined,
     echoCommitted: boolean,
   ) {
+    this.#frames = echoCommitted ? new WeakMap() : undefined
     this.#peer = {
       mode: 'y-websocket',
       canWrite: access === 'write',
@@ -36,7 +43,9 @@ export class YWebsocketConnection {
           // An empty update (a step 2 from a client with nothing to add) has no content to confirm.
           if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return
           // As an update, not a step 2: a step 2 would also tell the provider it has synced.
-          socket.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+          socket.send(
+            this.#frames?.get(update) ?? encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }),
+          )
         },
       }),
     }
@@ -46,6 +55,7 @@ export class YWebsocketConnection {
   /** Throws a ProtocolError for a frame that is malformed or invalid. */
   receive(bytes: Uint8Array): void {
     const message = decodeYWebsocketMessage(bytes)
+    if (message.type === 'sync' && message.sync.type === 'update') this.#frames?.set(message.sync.update, bytes)
     if (message.type === 'permissionDenied') {
       throw new ProtocolError('malformedMessage', 'auth messages are sent by the relay only')
     }

@@ -440,10 +440,11 @@ export class Room implements FanoutMember {
         this.#link?.publishUpdate(update)
         this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
-        // A compaction re-merges the whole document (see DocumentState): wait for a quarter of it too.
+        // A compaction re-merges the whole document on this thread (see DocumentState), which the room has
+        // just merged in memory too: wait until the log since holds as much again as the document.
         if (
           ++this.#storedSinceCompaction >= this.options.compactAfterUpdates &&
-          this.#storedBytesSinceCompaction >= (this.#state?.mergedBytes ?? 0) / 4
+          this.#storedBytesSinceCompaction >= (this.#state?.mergedBytes ?? 0)
         ) {
           this.#compact()
         }

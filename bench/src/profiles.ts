@@ -1,6 +1,6 @@
 /**
- * Owns the two sets of parameters: `full` (the issue's figures, about ten
- * minutes on two cores) and `quick` (a smoke run under two minutes).
+ * Owns the two sets of parameters: `full` (the issue's figures, about fifteen
+ * minutes on two busy cores) and `quick` (a smoke run of about four).
  */
 export interface Profile {
   readonly name: 'full' | 'quick'

@@ -76,6 +76,11 @@ export const firstSync = async (url: string, doc: string, dialect: Dialect): Pro
 export const runLargeDoc = async (task: LargeDocTask): Promise<LargeDocResult> => {
   const { updates, text } = replayTrace(task.traceFile, task.txns)
   const writer = await openDocSocket(task.url, task.doc, task.dialect)
+  // Synced first, as a provider is: Concord refuses (4429) a socket that sends thousands of frames
+  // while the document is still loading, and loading takes long on a busy machine.
+  const synced = untilStep2(writer)
+  writer.send(emptySyncStep1)
+  await synced
   const before = sampleProcess(task.serverPid)
   const startedAt = performance.now()
   let updateBytes = 0

@@ -24,6 +24,8 @@ import { readThreadMemory, type MemoryReading } from './threadMemory.js'
 import { defaultTrace, replayTrace } from './trace.js'
 
 const loadgenScript = fileURLToPath(new URL('./loadgen.js', import.meta.url))
+/** Far longer than any scenario takes on two busy cores (the large document's replay: about a minute). */
+const loadTimeoutMs = 10 * 60_000
 
 export interface RunOptions {
   /** Start the Concord relay with --cpu-prof, writing .cpuprofile files here. */
@@ -62,7 +64,10 @@ export const runLoad = <T>(task: LoadTask): Promise<T> =>
       process.stderr.write(chunk)
       stderr = (stderr + chunk.toString()).slice(-2000)
     })
+    // Every scenario is bounded: a load generator still running after this is stopped, and the scenario fails.
+    const timer = setTimeout(() => child.kill('SIGKILL'), loadTimeoutMs)
     child.once('exit', (code) => {
+      clearTimeout(timer)
       if (code === 0) resolve(JSON.parse(stdout) as T)
       else {
         // The error's message (the first line of what it printed that starts with "Error").

@@ -486,8 +486,9 @@ export class Room implements FanoutMember {
         this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
         const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
-        // A compaction re-merges the whole document: wait for a quarter of it too.
-        if (isLongTail(tail, this.#state?.mergedBytes ?? 0, this.options.compactAfterUpdates)) this.#compact()
+        // A compaction re-merges the whole document on this thread (see DocumentState), which the room has
+        // just merged in memory too: wait until the log since holds as much again as the document.
+        if (isLongTail(tail, this.#state?.mergedBytes ?? 0, this.options.compactAfterUpdates, 1)) this.#compact()
       },
       (error: unknown) => {
         this.#pendingWrites--

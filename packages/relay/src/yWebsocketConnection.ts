@@ -77,12 +77,19 @@ export class YWebsocketConnection {
   #joined: Joined | undefined
   #cancelExpiry: (() => void) | undefined
   #toldReadOnly = false
+  /**
+   * The frame each update came in, until it is durable: the echo is that
+   * frame's bytes again (a sync update frame is nothing but the update after
+   * two bytes and its length), so it need not be encoded anew.
+   */
+  readonly #frames: WeakMap<Uint8Array, Uint8Array> | undefined
 
   /** Reads the document from the URL and names it on the connection's log lines; nothing is sent yet. */
   constructor(options: YWebsocketConnectionOptions) {
     this.#options = options
     this.#socket = options.socket
     this.#waiting = new AuthWaitingFrames(options.waitingCaps)
+    this.#frames = options.echoCommitted ? new WeakMap() : undefined
     try {
       this.#doc = documentFromUrl(options.request.url)
       this.#socket.logFields.doc = this.#doc
@@ -164,7 +171,9 @@ export class YWebsocketConnection {
           // An empty update (a step 2 from a client with nothing to add) has no content to confirm.
           if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return
           // As an update, not a step 2: a step 2 would also tell the provider it has synced.
-          socket.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+          socket.send(
+            this.#frames?.get(update) ?? encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }),
+          )
         },
       }),
     }
@@ -176,6 +185,7 @@ export class YWebsocketConnection {
   #handle(bytes: Uint8Array): void {
     const { room, peer } = this.#joined!
     const message = decodeYWebsocketMessage(bytes)
+    if (message.type === 'sync' && message.sync.type === 'update') this.#frames?.set(message.sync.update, bytes)
     if (message.type === 'permissionDenied') {
       throw new ProtocolError('malformedMessage', 'auth messages are sent by the relay only')
     }

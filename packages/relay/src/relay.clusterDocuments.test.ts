@@ -192,7 +192,7 @@ describe('server-side documents in cluster mode (PostgreSQL + Redis)', () => {
     const posted = await fetch(`http://127.0.0.1:${a.port}/v1/docs/${doc}/updates`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: Y.encodeStateAsUpdate(source),
+      body: new Uint8Array(Y.encodeStateAsUpdate(source)),
     })
     expect(posted.status).toBe(200)
     // Durable when answered: a connection of its own to the store reads it.
@@ -218,7 +218,7 @@ describe('server-side documents in cluster mode (PostgreSQL + Redis)', () => {
     forged.getText('t').insert(0, 'forged text')
     const refused = await fetch(`http://127.0.0.1:${b.port}/v1/docs/${doc}/updates`, {
       method: 'POST',
-      body: Y.encodeStateAsUpdate(forged),
+      body: new Uint8Array(Y.encodeStateAsUpdate(forged)),
     })
     expect(refused.status).toBe(422)
     expect(await storedText(await openReader(), doc)).toBe('posted on A')

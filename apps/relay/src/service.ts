@@ -214,7 +214,17 @@ const openStore = async (config: Config, logger: Logger): Promise<{ store: DocSt
   }
   prepareDataFolder(config.dataDir)
   const storePath = join(config.dataDir, 'concord.sqlite')
-  return { store: new SqliteDocStore(storePath), storePath }
+  const store = new SqliteDocStore(storePath)
+  // The store's worker thread takes a moment to start (seconds on a busy machine). The service
+  // listens once the store has answered, as it does once PostgreSQL has: a relay whose /readyz
+  // says its store is failing is one whose store failed, not one still starting.
+  try {
+    await store.ping()
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw error
+  }
+  return { store, storePath }
 }
 
 export const startService = async (config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> => {

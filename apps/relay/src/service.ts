@@ -231,20 +231,18 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   // First, so that a key that does not import stops the start before anything is opened.
   const authenticate = config.jwt && (await createJwtAuthenticate(config.jwt))
   const { store, storePath } = await openStore(config, logger)
-  let fanout: Fanout | undefined
-  try {
-    fanout =
-      config.redisUrl === undefined
-        ? undefined
-        : await RedisFanout.connect(config.redisUrl, {
-            logger,
-            heartbeatIntervalMs: config.clusterHeartbeatMs,
-            heartbeatTtlMs: 3 * config.clusterHeartbeatMs,
-          })
-  } catch (error) {
-    await store.close()
-    throw error
-  }
+  // A relay started while Redis is down comes up all the same and keeps trying (ioredis, with
+  // backoff): /readyz fails naming redis, and the log says so, until Redis answers. Clients on
+  // this relay meanwhile see each other's edits; the other relays' come once Redis is there.
+  const fanout: Fanout | undefined =
+    config.redisUrl === undefined
+      ? undefined
+      : RedisFanout.start(config.redisUrl, {
+          logger,
+          heartbeatIntervalMs: config.clusterHeartbeatMs,
+          heartbeatTtlMs: 3 * config.clusterHeartbeatMs,
+        })
+  if (fanout) logger.info({ redis: maskUrlCredentials(config.redisUrl!) }, 'connecting to redis')
   const checks: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }]
   if (fanout) {
     const redis = fanout

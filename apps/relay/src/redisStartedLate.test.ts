@@ -66,6 +66,14 @@ it('starts while Redis is down, fails /readyz naming redis until it answers, the
   const lines = first.logs()
   expect(lines.find((line) => line.msg === 'connecting to redis')).toMatchObject({ redis: redis.url })
   await waitFor(() => first.logs().some((line) => line.msg === 'redis error'), 'a failed attempt to be logged', 20_000)
+  // Retried, but said once per connection (warn, 40): the retries go to debug.
+  await waitFor(
+    () => first.logs().filter((line) => line.msg === 'redis error').length > 2,
+    'more attempts to be made',
+    20_000,
+  )
+  const warnings = first.logs().filter((line) => line.msg === 'redis error' && line.level === 40)
+  expect(warnings.map((line) => line.connection).sort()).toEqual(['publisher', 'subscriber'])
 
   // Clients on one relay see each other meanwhile.
   const writer = await connect(first)

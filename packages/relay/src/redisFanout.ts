@@ -114,9 +114,22 @@ export class RedisFanout implements Fanout {
       ['publisher', publisher],
       ['subscriber', subscriber],
     ] as const) {
-      connection.on('error', (error: Error) => this.#logger.warn({ err: error, connection: name }, 'redis error'))
-      connection.on('close', () => !this.#closed && this.#logger.warn({ connection: name }, 'redis connection lost'))
-      connection.on('ready', () => this.#logger.info({ connection: name }, 'redis connected'))
+      // While Redis stays down, ioredis fails again every 2 s: warn once per outage, the retries at debug.
+      let connected = connection.status === 'ready'
+      let warned = false
+      connection.on('error', (error: Error) => {
+        this.#logger[warned ? 'debug' : 'warn']({ err: error, connection: name }, 'redis error')
+        warned = true
+      })
+      connection.on('close', () => {
+        if (connected && !this.#closed) this.#logger.warn({ connection: name }, 'redis connection lost')
+        connected = false
+      })
+      connection.on('ready', () => {
+        connected = true
+        warned = false
+        this.#logger.info({ connection: name }, 'redis connected')
+      })
     }
     // 'ready' fires again after every reconnect.
     subscriber.on('ready', () => void this.#subscriberReconnected())

@@ -218,27 +218,35 @@ const openStore = async (config: Config, logger: Logger): Promise<{ store: DocSt
   }
   prepareDataFolder(config.dataDir)
   const storePath = join(config.dataDir, 'concord.sqlite')
-  return { store: new SqliteDocStore(storePath), storePath }
+  const store = new SqliteDocStore(storePath)
+  // The store's worker thread takes a moment to start (seconds on a busy machine). The service
+  // listens once the store has answered, as it does once PostgreSQL has: a relay whose /readyz
+  // says its store is failing is one whose store failed, not one still starting.
+  try {
+    await store.ping()
+  } catch (error) {
+    await store.close().catch(() => {})
+    throw error
+  }
+  return { store, storePath }
 }
 
 export const startService = async (config: Config, logger: Logger, options: ServiceOptions = {}): Promise<Service> => {
   // First, so that a key that does not import stops the start before anything is opened.
   const authenticate = config.jwt && (await createJwtAuthenticate(config.jwt))
   const { store, storePath } = await openStore(config, logger)
-  let fanout: Fanout | undefined
-  try {
-    fanout =
-      config.redisUrl === undefined
-        ? undefined
-        : await RedisFanout.connect(config.redisUrl, {
-            logger,
-            heartbeatIntervalMs: config.clusterHeartbeatMs,
-            heartbeatTtlMs: 3 * config.clusterHeartbeatMs,
-          })
-  } catch (error) {
-    await store.close()
-    throw error
-  }
+  // A relay started while Redis is down comes up all the same and keeps trying (ioredis, with
+  // backoff): /readyz fails naming redis, and the log says so, until Redis answers. Clients on
+  // this relay meanwhile see each other's edits; the other relays' come once Redis is there.
+  const fanout: Fanout | undefined =
+    config.redisUrl === undefined
+      ? undefined
+      : RedisFanout.start(config.redisUrl, {
+          logger,
+          heartbeatIntervalMs: config.clusterHeartbeatMs,
+          heartbeatTtlMs: 3 * config.clusterHeartbeatMs,
+        })
+  if (fanout) logger.info({ redis: maskUrlCredentials(config.redisUrl!) }, 'connecting to redis')
   const checks: ReadinessCheck[] = [{ name: 'store', check: () => store.ping() }]
   if (fanout) {
     const redis = fanout

@@ -27,7 +27,8 @@ import {
 import * as Y from 'yjs'
 import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js'
 import { ConcordError } from './errors.js'
-import type { LocalLog, PendingEdit } from './localLog.js'
+import type { LocalLog } from './localLog.js'
+import type { PendingEdit } from './pendingEdits.js'
 import { fromRelay, fromTab } from './origins.js'
 import type { ConnectionStatus } from './syncStatus.js'
 

@@ -1,27 +1,23 @@
 /**
  * Owns what one open document keeps on the device: loading it into the
- * Y.Doc, storing every update the doc applies, the set of edits this device
- * must still get onto the relay (pending), compaction and the merging of
- * unsent edits, and the state of the device store as the app should see it.
- *
- * Writes: each update is handed to the store in the turn it is made (an
- * append never waits behind a compaction or a merge; those run on their own
- * queue, after the appends have gone quiet). An append that fails keeps its
- * update in memory and is retried with backoff until the store takes it; the
- * edit is offered to the network all the same, so it reaches the relay
- * stored or not. Edits are offered in the order they were made, each once its
- * first append attempt has finished, so the relay never gets an edit before
- * one it builds on.
+ * Y.Doc (retried while the store cannot be read), recording every update the
+ * doc applies, closing and discarding, and the state of the device store as
+ * the app should see it. The edits still to get onto the relay and the order
+ * they are offered in are ./pendingEdits.ts's; the writes to the store and
+ * their retries ./deviceWrites.ts's; compaction and the merging of unsent
+ * edits ./logMaintenance.ts's.
  *
  * Edits applied from another tab are stored and offered here too: the tab
  * that made one may die before it stores or sends it.
  */
 import * as Y from 'yjs'
-import { createBackoff, type Backoff } from './backoff.js'
+import { createBackoff } from './backoff.js'
+import { DeviceWrites } from './deviceWrites.js'
 import { LogMaintenance } from './logMaintenance.js'
 import { ConcordError } from './errors.js'
 import type { LocalStore, StoredDocument } from './localStore.js'
 import { fromHandover, fromRelay, fromStore } from './origins.js'
+import { PendingEdits, type PendingEdit } from './pendingEdits.js'
 
 /**
  * `ok`: everything this document holds is stored on the device (or is being).
@@ -30,40 +26,6 @@ import { fromHandover, fromRelay, fromStore } from './origins.js'
  * blocked or missing): the document lives in memory and on the relay only.
  */
 export type StorageState = 'ok' | 'failing' | 'unavailable'
-
-/** A local edit not yet acknowledged by the relay. The log owns its local fields, the sync its `seq`. */
-export interface PendingEdit {
-  /** When it was made in this log's life; 0 for edits loaded from the store. */
-  ordinal: number
-  /** Its id in the store, once stored. */
-  storeId: number | undefined
-  /** Its bytes, while they are not stored or not yet offered to the network. */
-  update: Uint8Array | undefined
-  /**
-   * The first clock of each client whose content it holds. A sync step 2
-   * sends a pending edit from there whatever the relay's state vector says,
-   * so a relay that holds other content under those clocks (another writer
-   * squatted them) sees the difference and refuses it, rather than never
-   * being sent it.
-   */
-  from: ReadonlyMap<number, number>
-  local: 'storing' | 'stored' | 'unsaved'
-  /** It went to the sync (which sends it if the document is open on the relay). */
-  offered: boolean
-  /**
-   * Set by the sync: the sequence number of the frame that settles it on the
-   * current connection; 0 when none does yet, -1 when the relay refused that frame.
-   */
-  seq: number
-}
-
-interface Write {
-  readonly update: Uint8Array
-  /** The local edit it stores; undefined for an update from the relay. */
-  readonly edit: PendingEdit | undefined
-  /** An attempt to store it failed: it counts as unsaved until one succeeds. */
-  failedBefore: boolean
-}
 
 export interface LocalLogOptions {
   readonly id: string
@@ -87,12 +49,6 @@ export interface LocalLogOptions {
 }
 
 const loadAttempts = 3
-/**
- * An append that has not finished after this long no longer holds its edit
- * (and those after it) back from the network: a stuck store must not stop the
- * sync. It still counts as being stored until it finishes.
- */
-const slowAppendMs = 3_000
 
 export class LocalLog {
   readonly #id: string
@@ -100,31 +56,11 @@ export class LocalLog {
   readonly #options: LocalLogOptions
   readonly #loaded: Promise<void>
   #isLoaded = false
-  /** The store once it opened; undefined before, and for good when it could not open. */
-  #store: LocalStore | undefined
   #storage: StorageState = 'ok'
-  /** Writes made before the store opened, in order. */
-  #waitingForStore: Write[] = []
-  readonly #inFlight = new Set<Promise<unknown>>()
-  /** Writes that failed and wait for a retry, in the order they were made. */
-  #failed: Write[] = []
-  #retryTimer: ReturnType<typeof setTimeout> | undefined
-  readonly #retryBackoff: Backoff = createBackoff({ initialDelayMs: 50, maxDelayMs: 5_000 })
-  #reportedFailure = false
-  /** Writes that failed at least once and have not succeeded since (waiting for a retry, or being retried). */
-  #unsaved = 0
   /** The stored state could not be read yet: the doc runs without it while reading is retried. */
   #loadFailing = false
-  /** Pending edits by ordinal (loaded ones share 0, so they are kept by store id instead). */
-  readonly #pending = new Set<PendingEdit>()
-  readonly #pendingByStoreId = new Map<number, PendingEdit>()
-  /** Edits not yet offered to the network, oldest first. */
-  readonly #unoffered: PendingEdit[] = []
-  #lastOrdinal = 0
-  #storing = 0
-  #settledWaiters: Array<() => void> = []
-  /** Store ids acknowledged by the relay whose store write failed: written with the next ones. */
-  #unwrittenAcks: number[] = []
+  readonly #pending: PendingEdits
+  readonly #writes: DeviceWrites
   readonly #maintenance: LogMaintenance
   /** Handed-over edits this log never applied because it closed first: handed on in turn. */
   #carried: readonly Uint8Array[] = []
@@ -134,22 +70,30 @@ export class LocalLog {
     this.#id = options.id
     this.#doc = options.doc
     this.#options = options
+    const closed = (): boolean => this.#closed
+    this.#pending = new PendingEdits({ offer: options.offer, changed: options.changed, closed })
     this.#maintenance = new LogMaintenance({
       id: options.id,
       compactAfterUpdates: options.compactAfterUpdates,
       compactAfterBytes: options.compactAfterBytes,
-      pending: this.#pending,
-      pendingByStoreId: this.#pendingByStoreId,
+      pending: this.#pending.all,
+      pendingByStoreId: this.#pending.byStoreId,
       changed: options.changed,
+      error: options.error,
+    })
+    this.#writes = new DeviceWrites({
+      id: options.id,
+      pending: this.#pending,
+      maintenance: this.#maintenance,
+      storageChanged: () => this.#updateStorage(),
+      failing: () => this.#storage === 'failing',
+      closed,
       error: options.error,
     })
     this.#doc.on('update', this.#onUpdate)
     if (options.seed) this.#applyGuarded(() => Y.applyUpdate(this.#doc, options.seed!, fromStore))
     void options.store.then(
-      (store) => {
-        this.#store = store
-        for (const write of this.#waitingForStore.splice(0)) this.#append(write)
-      },
+      (store) => this.#writes.opened(store),
       (error: unknown) => {
         this.#storage = 'unavailable'
         this.#options.error(
@@ -157,8 +101,7 @@ export class LocalLog {
             cause: error,
           }),
         )
-        // Nothing can be stored: every write waiting for the store is settled as memory-only.
-        for (const { edit } of this.#waitingForStore.splice(0)) if (edit) this.#settle(edit, 'stored')
+        this.#writes.unavailable()
         this.#options.changed()
       },
     )
@@ -185,47 +128,36 @@ export class LocalLog {
 
   /** Updates this document holds that the device store does not have yet. */
   get unsaved(): number {
-    return this.#unsaved
+    return this.#writes.unsaved
   }
 
   /** Whether a write is still in flight, or failed and waits for a retry. */
   get writing(): boolean {
-    return this.#inFlight.size > 0 || this.#unsaved > 0 || this.#waitingForStore.length > 0
+    return this.#writes.writing
   }
 
   get lastOrdinal(): number {
-    return this.#lastOrdinal
+    return this.#pending.lastOrdinal
   }
 
   pendingEdits(): IterableIterator<PendingEdit> {
-    return this.#pending.values()
+    return this.#pending.all.values()
   }
 
   /** The ordinal of the oldest pending edit; Infinity when none is pending. */
   oldestPending(): number {
-    let oldest = Infinity
-    for (const { ordinal } of this.#pending) oldest = Math.min(oldest, ordinal)
-    return oldest
+    return this.#pending.oldest()
   }
 
   /** Resolves once no append is in its first attempt: every edit made so far is stored or known unsaved. */
-  async whenSettled(): Promise<void> {
-    while (this.#storing > 0) await new Promise<void>((resolve) => this.#settledWaiters.push(resolve))
+  whenSettled(): Promise<void> {
+    return this.#pending.whenSettled()
   }
 
   /** The relay has these edits durably: they stop being pending, here and in the store. */
   acknowledged(edits: readonly PendingEdit[]): void {
-    const ids: number[] = []
-    for (const edit of edits) {
-      if (!this.#pending.delete(edit)) continue
-      if (edit.storeId !== undefined) {
-        this.#pendingByStoreId.delete(edit.storeId)
-        ids.push(edit.storeId)
-      }
-      // An unsaved edit is retried into the store as acknowledged; an offered stored one needs its bytes no more.
-      this.#releaseBytes(edit)
-    }
-    if (ids.length > 0 && this.#store) this.#writeAcks(ids)
+    const ids = this.#pending.acknowledged(edits)
+    if (ids.length > 0) this.#writes.writeAcks(ids)
     this.#options.changed()
   }
 
@@ -238,17 +170,13 @@ export class LocalLog {
     if (this.#closed) return []
     this.#closed = true
     this.#doc.off('update', this.#onUpdate)
-    clearTimeout(this.#retryTimer)
+    this.#writes.stop()
     this.#maintenance.stop()
     await this.#loaded
     await this.#options.store.catch(() => {})
-    await this.#drain()
-    if (this.#failed.length > 0 && this.#store) {
-      for (const write of this.#failed.splice(0)) this.#append(write)
-      await this.#drain()
-    }
+    const failed = await this.#writes.finish()
     await this.#maintenance.settled()
-    const unsaved = this.#failed.flatMap(({ update, edit }) => (edit && this.#pending.has(edit) ? [update] : []))
+    const unsaved = failed.flatMap(({ update, edit }) => (edit && this.#pending.has(edit) ? [update] : []))
     return [...this.#carried, ...unsaved]
   }
 
@@ -261,20 +189,18 @@ export class LocalLog {
     if (this.#closed) return
     this.#closed = true
     this.#doc.off('update', this.#onUpdate)
-    clearTimeout(this.#retryTimer)
+    this.#writes.stop()
     this.#maintenance.stop()
     this.#pending.clear()
-    this.#pendingByStoreId.clear()
-    this.#unoffered.length = 0
-    this.#failed = []
-    this.#unsaved = 0
+    this.#writes.forget()
     this.#options.changed()
     await this.#loaded
-    await this.#drain()
+    await this.#writes.drain()
     await this.#maintenance.settled()
-    if (keep || !this.#store) return
+    const store = await this.#options.store.catch(() => undefined)
+    if (keep || !store) return
     try {
-      await this.#store.remove(this.#id)
+      await store.remove(this.#id)
     } catch (error) {
       this.#options.error(
         new ConcordError('store', `could not remove the deleted "${this.#id}" from the device`, this.#id, {
@@ -287,13 +213,9 @@ export class LocalLog {
   /** Resolves once no write is in flight and no compaction or merge is due or running (for tests and tools). */
   async whenIdle(): Promise<void> {
     do {
-      await this.#drain()
+      await this.#writes.drain()
       await this.#maintenance.whenIdle()
-    } while (this.#inFlight.size > 0)
-  }
-
-  async #drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight])
+    } while (this.#writes.inFlight)
   }
 
   async #load(): Promise<void> {
@@ -315,9 +237,9 @@ export class LocalLog {
    * applying it changes nothing and records nothing: it is recorded anyway.
    */
   #takeOver(update: Uint8Array): void {
-    const before = this.#lastOrdinal
+    const before = this.#pending.lastOrdinal
     this.#applyGuarded(() => Y.applyUpdate(this.#doc, update, fromHandover))
-    if (this.#lastOrdinal === before) this.#record(update)
+    if (this.#pending.lastOrdinal === before) this.#record(update)
   }
 
   /**
@@ -330,19 +252,8 @@ export class LocalLog {
     for (const { id, update, pending } of stored.updates) {
       updates.push(update)
       // An edit of this log appended before the read is tracked already.
-      if (!pending || this.#ownsStoreId(id)) continue
-      const edit: PendingEdit = {
-        ordinal: 0,
-        storeId: id,
-        update: late ? update : undefined,
-        from: Y.parseUpdateMeta(update).from,
-        local: 'stored',
-        offered: !late,
-        seq: 0,
-      }
-      this.#pending.add(edit)
-      this.#pendingByStoreId.set(id, edit)
-      if (late) this.#unoffered.push(edit)
+      if (!pending || this.#pending.ownsStoreId(id)) continue
+      this.#pending.addLoaded(id, update, late)
     }
     // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log.
     if (updates.length > 0) {
@@ -355,7 +266,7 @@ export class LocalLog {
       )
     }
     for (const { update } of stored.updates) this.#maintenance.appended(update.length)
-    if (late) this.#offerReady()
+    if (late) this.#pending.offerReady()
   }
 
   /** Keeps trying to read a store that failed to load, with backoff, and applies it once it reads. */
@@ -402,11 +313,6 @@ export class LocalLog {
     }
   }
 
-  #ownsStoreId(id: number): boolean {
-    for (const edit of this.#pending) if (edit.storeId === id) return true
-    return false
-  }
-
   /** Applies updates; an app's observer that throws is reported, never lets our state go half-updated. */
   #applyGuarded(apply: () => void): void {
     try {
@@ -423,7 +329,7 @@ export class LocalLog {
   readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === fromStore) return
     if (origin === fromRelay) {
-      this.#write({ update, edit: undefined, failedBefore: false })
+      this.#writes.write({ update, edit: undefined, failedBefore: false })
       return
     }
     // Local edits, edits from another tab, and edits handed over by a closed handle: all must reach the relay.
@@ -432,155 +338,18 @@ export class LocalLog {
 
   /** Tracks `update` as a local edit: pending, stored now, offered to the network in its turn. */
   #record(update: Uint8Array): void {
-    const edit: PendingEdit = {
-      ordinal: ++this.#lastOrdinal,
-      storeId: undefined,
-      update,
-      from: Y.parseUpdateMeta(update).from,
-      local: 'storing',
-      offered: false,
-      seq: 0,
-    }
-    this.#pending.add(edit)
-    this.#unoffered.push(edit)
-    this.#storing++
-    this.#write({ update, edit, failedBefore: false })
+    const edit = this.#pending.record(update)
+    this.#writes.write({ update, edit, failedBefore: false })
     this.#options.changed()
-  }
-
-  #write(write: Write): void {
-    if (this.#storage === 'unavailable') {
-      if (write.edit) this.#settle(write.edit, 'stored')
-      return
-    }
-    if (!this.#store) {
-      this.#waitingForStore.push(write)
-      return
-    }
-    this.#append(write)
-  }
-
-  /** Hands one write to the store now: in the turn the update was made, whatever else runs. */
-  #append(write: Write): void {
-    const store = this.#store!
-    const { edit } = write
-    const pending = edit !== undefined && this.#pending.has(edit)
-    const appended = store.append(this.#id, write.update, pending).then(
-      (id) => this.#stored(write, id),
-      (error: unknown) => this.#appendFailed(write, error),
-    )
-    this.#inFlight.add(appended)
-    const slow = edit
-      ? setTimeout(() => edit.local === 'storing' && this.#settle(edit, 'unsaved'), slowAppendMs)
-      : undefined
-    void appended.finally(() => {
-      clearTimeout(slow)
-      this.#inFlight.delete(appended)
-    })
-  }
-
-  #stored(write: Write, id: number): void {
-    const { edit } = write
-    if (edit) {
-      edit.storeId = id
-      if (this.#pending.has(edit)) {
-        // The same edit loaded from the store as someone else's pending edit: keep one of the two.
-        const loaded = this.#pendingByStoreId.get(id)
-        if (loaded && loaded !== edit) this.#pending.delete(loaded)
-        this.#pendingByStoreId.set(id, edit)
-      } else {
-        // Acknowledged while it was being stored.
-        this.#writeAcks([id])
-      }
-      if (edit.local === 'storing') this.#settle(edit, 'stored')
-      else edit.local = 'stored'
-      this.#releaseBytes(edit)
-    }
-    if (write.failedBefore) this.#unsaved--
-    this.#maintenance.appended(write.update.length)
-    const recovered = this.#failed.length > 0 || this.#storage === 'failing'
-    if (recovered) this.#retrySoon(0)
-    else if (!this.#closed) this.#maintenance.schedule(this.#store!)
-    this.#updateStorage()
-  }
-
-  #appendFailed(write: Write, error: unknown): void {
-    this.#failed.push(write)
-    if (!write.failedBefore) this.#unsaved++
-    write.failedBefore = true
-    if (write.edit?.local === 'storing') this.#settle(write.edit, 'unsaved')
-    else if (write.edit) write.edit.local = 'unsaved'
-    if (!this.#reportedFailure) {
-      this.#reportedFailure = true
-      this.#options.error(
-        new ConcordError('store', `changes to "${this.#id}" are not saved on this device; retrying`, this.#id, {
-          cause: error,
-        }),
-      )
-    }
-    this.#updateStorage()
-    this.#retrySoon()
-  }
-
-  #retrySoon(delayMs = this.#retryBackoff.next()): void {
-    if (this.#closed || this.#retryTimer !== undefined) return
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
-      if (this.#closed || !this.#store) return
-      for (const write of this.#failed.splice(0)) this.#append(write)
-    }, delayMs)
   }
 
   #updateStorage(): void {
     if (this.#storage === 'unavailable') return
-    const state: StorageState = this.#unsaved > 0 || this.#loadFailing ? 'failing' : 'ok'
-    if (state === 'ok') {
-      this.#retryBackoff.reset()
-      this.#reportedFailure = false
-    }
+    const state: StorageState = this.#writes.unsaved > 0 || this.#loadFailing ? 'failing' : 'ok'
+    if (state === 'ok') this.#writes.recovered()
     if (state !== this.#storage) {
       this.#storage = state
       this.#options.changed()
     }
-  }
-
-  /** The first attempt to store `edit` is over: offer every edit to the network that waited only for it. */
-  #settle(edit: PendingEdit, local: 'stored' | 'unsaved'): void {
-    const wasStoring = edit.local === 'storing'
-    edit.local = local
-    if (!wasStoring) return
-    this.#storing--
-    this.#offerReady()
-    if (this.#storing === 0) for (const resolve of this.#settledWaiters.splice(0)) resolve()
-    this.#options.changed()
-  }
-
-  /** Offers the edits at the head of the line whose first store attempt is over, in the order they were made. */
-  #offerReady(): void {
-    while (this.#unoffered[0] && this.#unoffered[0].local !== 'storing') {
-      const next = this.#unoffered.shift()!
-      next.offered = true
-      if (this.#pending.has(next) && !this.#closed) this.#options.offer(next)
-      this.#releaseBytes(next)
-    }
-  }
-
-  /** An edit's bytes are kept until it is both stored and offered (an unsaved one keeps them for the retries). */
-  #releaseBytes(edit: PendingEdit): void {
-    if (edit.local === 'stored' && edit.offered) edit.update = undefined
-  }
-
-  #writeAcks(ids: readonly number[]): void {
-    const store = this.#store
-    if (!store) return
-    this.#maintenance.enqueue(async () => {
-      const writing = [...this.#unwrittenAcks.splice(0), ...ids]
-      try {
-        await store.acknowledge(this.#id, writing)
-      } catch {
-        // Still pending in the store: at worst sent once more after a reload. Written with the next acks.
-        this.#unwrittenAcks.push(...writing)
-      }
-    })
   }
 }

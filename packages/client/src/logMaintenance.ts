@@ -7,7 +7,7 @@
  */
 import * as Y from 'yjs'
 import { ConcordError } from './errors.js'
-import type { PendingEdit } from './localLog.js'
+import type { PendingEdit } from './pendingEdits.js'
 import type { LocalStore } from './localStore.js'
 
 /** Compaction and merges wait for this much quiet after the last append. */

@@ -222,7 +222,7 @@ export class NativeConnection {
     if (this.#loggedDocuments.length < maxLoggedDocuments && !this.#loggedDocuments.includes(doc)) {
       this.#loggedDocuments.push(doc)
     }
-    void this.#authorize(doc, open)
+    this.#authorizeOrFail(doc, open)
   }
 
   /**
@@ -245,11 +245,16 @@ export class NativeConnection {
       if (this.#closed || run !== this.#reauthorizations) return
       const end = Math.min(start + reauthorizeBatch, docs.length)
       for (const [doc, open] of docs.slice(start, end)) {
-        if (this.#docs.get(doc) === open) void this.#authorize(doc, open)
+        if (this.#docs.get(doc) === open) this.#authorizeOrFail(doc, open)
       }
       if (end < docs.length) setImmediate(() => authorizeFrom(end))
     }
     authorizeFrom(0)
+  }
+
+  /** Runs `#authorize`, whose promise nobody awaits: what it throws closes the connection (4500, logged). */
+  #authorizeOrFail(doc: string, open: OpenDocument): void {
+    this.#authorize(doc, open).catch((error: unknown) => this.#socket.frameFailed(error))
   }
 
   /** Asks the hook about `doc` with the current token, and applies the newest answer. */
@@ -275,8 +280,9 @@ export class NativeConnection {
     try {
       for (const received of waiting) this.#deliver(open, received)
     } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error
-      this.#socket.close(error.code, error.message)
+      // As for a frame delivered at once (relay.ts): a ProtocolError closes with its code, anything
+      // else is a bug, logged and closed with 4500. Rethrown here, nobody would await it.
+      this.#socket.frameFailed(error)
     }
   }
 

@@ -125,8 +125,22 @@ export class RedisFanout implements Fanout {
       ['publisher', publisher],
       ['subscriber', subscriber],
     ] as const) {
-      connection.on('error', (error: Error) => this.#logger.warn({ err: error, connection: name }, 'redis error'))
-      connection.on('close', () => !this.#closed && this.#logger.warn({ connection: name }, 'redis connection lost'))
+      // While Redis stays down, ioredis fails again every 2 s: warn once per outage, the retries at debug.
+      let connected = connection.status === 'ready'
+      let warned = false
+      connection.on('error', (error: Error) => {
+        this.#logger[warned ? 'debug' : 'warn']({ err: error, connection: name }, 'redis error')
+        warned = true
+      })
+      connection.on('close', () => {
+        if (connected && !this.#closed) this.#logger.warn({ connection: name }, 'redis connection lost')
+        connected = false
+      })
+      connection.on('ready', () => {
+        connected = true
+        warned = false
+        this.#logger.info({ connection: name }, 'redis connected')
+      })
     }
     // 'ready' fires again after every reconnect.
     subscriber.on('ready', () => void this.#subscriberReconnected())
@@ -155,6 +169,22 @@ export class RedisFanout implements Fanout {
       subscriber.off('error', ignore)
     }
     return new RedisFanout(publisher, subscriber, options)
+  }
+
+  /**
+   * Starts connecting to `url` and returns at once, for a relay that must come up while Redis is
+   * down: until Redis answers, the fan-out is down as in an outage (ping rejects, so /readyz fails;
+   * nothing is published; clients on this relay still see each other), and ioredis retries with
+   * backoff (100 ms more each time, at most 2 s apart). Once both connections are ready the
+   * documents already open subscribe and resync from the store, as after any reconnect.
+   */
+  static start(url: string, options: RedisFanoutOptions = {}): RedisFanout {
+    const publisher = new Redis(url, connectionOptions)
+    const subscriber = new Redis(url, connectionOptions)
+    const fanout = new RedisFanout(publisher, subscriber, options)
+    // A failed first attempt rejects connect(); the retries go on (and log) all the same.
+    for (const connection of [publisher, subscriber]) connection.connect().catch(() => {})
+    return fanout
   }
 
   join(doc: string, member: FanoutMember): FanoutLink {

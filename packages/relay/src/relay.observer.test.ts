@@ -2,6 +2,7 @@ import { closeCodes } from '@concord/protocol'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ClosedBy, RelayObserver, StoreOperation } from './relayObserver.js'
 import type { WireMode } from './wireMode.js'
+import { MemoryDocStore } from './memoryDocStore.js'
 import { ControlledStore } from './test/controlledStore.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
@@ -76,5 +77,43 @@ describe('the relay observer', () => {
     silent.ws.pause()
     await waitFor(() => observer.closed.length === 1, 'the heartbeat to drop the connection')
     expect(observer.closed).toEqual([['native', 1006, 'relay']])
+  })
+
+  it('that throws while a frame that waited for authorization is delivered closes that connection with 4500', async () => {
+    // An app's observer that throws is the one way a non-protocol error reaches delivery from outside:
+    // armed, it throws on the relay's large sync step 2 that answers the late reader's waiting step 1.
+    let armed = false
+    let received = 0
+    let waitingFrameArrived: () => void = () => {}
+    const observer: RelayObserver = {
+      messageReceived: () => {
+        if (armed && ++received === 2) waitingFrameArrived()
+      },
+      messageSent: (_mode, bytes) => {
+        if (armed && bytes > 1_000) throw new Error('the observer broke')
+      },
+    }
+    relay = await startRelay({
+      store: new MemoryDocStore(),
+      observer,
+      // The late reader's authorization answers only once its sync step 1 (its second frame) is in, so that frame waits.
+      authenticate: async () => {
+        if (armed) await new Promise<void>((resolve) => (waitingFrameArrived = resolve))
+        return { access: 'write' }
+      },
+    })
+    const writer = await connect()
+    const { doc } = writer.open('doc')
+    await writer.whenSynced('doc')
+    doc.getText('t').insert(0, 'x'.repeat(2_000))
+    await writer.whenAcked('doc')
+
+    armed = true
+    const reader = await connect()
+    reader.open('doc')
+    expect(await reader.whenClosed()).toEqual({
+      code: closeCodes.internalError,
+      reason: 'unexpected error in the relay',
+    })
   })
 })

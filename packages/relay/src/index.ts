@@ -14,6 +14,15 @@ export { allowEveryone, type Access, type Authenticate, type AuthResult } from '
 export type { DocStore, NewVersion, QuarantinedUpdate, VersionInfo, VersionQuery } from './docStore.js'
 export { historyDefaults, type HistoryOptions, type RestoreOptions, type VersionWithState } from './documentHistory.js'
 export type { RootKind } from './restoreContent.js'
+export {
+  checkRetentionTiers,
+  defaultRetentionTiers,
+  RetentionTiersError,
+  versionsToDrop,
+  type RetainedVersion,
+  type RetentionTier,
+} from './versionRetention.js'
+export { retentionDefaults, type RetentionOptions } from './versionThinning.js'
 export { MemoryDocStore } from './memoryDocStore.js'
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 export {

@@ -23,7 +23,13 @@ import type {
 } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 import { GroupCommit } from './groupCommit.js'
-import { listVersionRows, loadVersionRow, saveVersionRow, versionsSchema } from './postgresVersionRows.js'
+import {
+  deleteVersionRows,
+  listVersionRows,
+  loadVersionRow,
+  saveVersionRow,
+  versionsSchema,
+} from './postgresVersionRows.js'
 
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
@@ -239,6 +245,11 @@ export class PostgresDocStore implements DocStore {
   async loadVersion(doc: string, id: string): Promise<(VersionInfo & { readonly state: Uint8Array }) | undefined> {
     this.#assertOpen()
     return loadVersionRow(this.#pool, doc, id)
+  }
+
+  async deleteVersions(doc: string, ids: readonly string[]): Promise<number> {
+    this.#assertOpen()
+    return deleteVersionRows(this.#pool, doc, ids)
   }
 
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */

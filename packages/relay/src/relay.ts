@@ -21,6 +21,7 @@ import {
   type VersionWithState,
 } from './documentHistory.js'
 import { HistoryUnavailableError } from './errors.js'
+import { canThin, VersionThinning } from './versionThinning.js'
 import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
@@ -368,6 +369,11 @@ export const createRelay = (options: RelayOptions): Relay => {
     options.history !== false && keepsVersions(store)
       ? new DocumentHistory({ ...options.history, store, acquireRoom, logger })
       : undefined
+  const thinning =
+    history && options.history !== false && options.history?.retention !== false && canThin(store)
+      ? new VersionThinning({ ...options.history?.retention, store, logger, observer })
+      : undefined
+  thinning?.start()
 
   /** The history, once `name` is checked; rejects when there is none. */
   const historyFor = (name: string): DocumentHistory => {
@@ -568,6 +574,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     await Promise.all(closed)
     await new Promise<void>((resolve) => wss.close(() => resolve()))
     await changeFeed?.flush()
+    await thinning?.stop()
     await history?.close()
     logger.info({}, 'relay closed: every accepted update is stored')
   }

@@ -26,7 +26,7 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
 
 /** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
-  const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion } = store
+  const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
     append: (doc, update) => within('append', timeoutMs, store.append(doc, update)),
@@ -44,6 +44,7 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     }),
     ...(listVersions && { listVersions: listVersions.bind(store) }),
     ...(loadVersion && { loadVersion: loadVersion.bind(store) }),
+    ...(deleteVersions && { deleteVersions: deleteVersions.bind(store) }),
     ping: () => store.ping(),
     close: () => store.close(),
   }

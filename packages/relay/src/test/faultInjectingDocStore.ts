@@ -197,6 +197,7 @@ export class FaultInjectingDocStore implements DocStore {
   readonly saveVersion?: NonNullable<DocStore['saveVersion']>
   readonly listVersions?: NonNullable<DocStore['listVersions']>
   readonly loadVersion?: NonNullable<DocStore['loadVersion']>
+  readonly deleteVersions?: NonNullable<DocStore['deleteVersions']>
 
   constructor(inner: DocStore = new MemoryDocStore()) {
     this.inner = inner
@@ -207,6 +208,7 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.saveVersion) this.saveVersion = inner.saveVersion.bind(inner)
     if (inner.listVersions) this.listVersions = inner.listVersions.bind(inner)
     if (inner.loadVersion) this.loadVersion = inner.loadVersion.bind(inner)
+    if (inner.deleteVersions) this.deleteVersions = inner.deleteVersions.bind(inner)
   }
 
   /** Makes calls of `operation` reject, as `options` says. */

@@ -170,7 +170,8 @@ export interface RelayOptions {
    * Version history (see docs/history.md), kept when the store can keep versions (`saveVersion`):
    * automatic versions after an edited document is quiet for `quietMs` (60 s), at most
    * `maxIntervalMs` (10 min) apart while it is edited, and when it unloads with edits no version
-   * holds. `false` keeps none (named versions then reject with HistoryUnavailableError).
+   * holds. `false` keeps none (named versions then reject with HistoryUnavailableError). Old
+   * automatic versions are thinned in the background by `retention` (see versionThinning.ts).
    */
   readonly history?: HistoryOptions | false
   /** How long a hook may take. Default: 10 s. */

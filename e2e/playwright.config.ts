@@ -23,7 +23,8 @@ export default defineConfig({
   forbidOnly: Boolean(process.env.CI),
   retries: 0,
   timeout: 60_000,
-  globalTimeout: 170_000,
+  // The whole run, bounded: about 23 tests of 5 to 15 s each on a loaded machine, with room to spare.
+  globalTimeout: 300_000,
   expect: { timeout: 10_000 },
   reporter: [['list'], ['./summaryLine.ts']],
   use: {

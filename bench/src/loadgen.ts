@@ -6,13 +6,16 @@
 import { runAckLatency, type AckLatencyTask } from './load/ackLatency.js'
 import { runConnections, type ConnectionsTask } from './load/connections.js'
 import { runFanout, type FanoutTask } from './load/fanout.js'
+import { runJoinStorm, type JoinStormTask } from './load/joinStorm.js'
 import { firstSync, runLargeDoc, type LargeDocTask } from './load/largeDoc.js'
+import type { Dialect } from './wire.js'
 
 export type LoadTask =
   | ({ readonly scenario: 'fanout' } & FanoutTask)
   | ({ readonly scenario: 'connections' } & ConnectionsTask)
   | ({ readonly scenario: 'largeDoc' } & LargeDocTask)
-  | { readonly scenario: 'firstSync'; readonly url: string; readonly doc: string }
+  | { readonly scenario: 'firstSync'; readonly url: string; readonly doc: string; readonly dialect: Dialect }
+  | ({ readonly scenario: 'joinStorm' } & JoinStormTask)
   | ({ readonly scenario: 'ackLatency' } & AckLatencyTask)
 
 const run = (task: LoadTask): Promise<unknown> => {
@@ -24,7 +27,9 @@ const run = (task: LoadTask): Promise<unknown> => {
     case 'largeDoc':
       return runLargeDoc(task)
     case 'firstSync':
-      return firstSync(task.url, task.doc)
+      return firstSync(task.url, task.doc, task.dialect)
+    case 'joinStorm':
+      return runJoinStorm(task)
     case 'ackLatency':
       return runAckLatency(task)
   }

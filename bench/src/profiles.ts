@@ -1,13 +1,14 @@
 /**
- * Owns the two sets of parameters: `full` (the issue's figures, about ten
- * minutes on two cores) and `quick` (a smoke run under two minutes).
+ * Owns the two sets of parameters: `full` (the issue's figures, about fifteen
+ * minutes on two busy cores) and `quick` (a smoke run of about four).
  */
 export interface Profile {
   readonly name: 'full' | 'quick'
   readonly fanout: {
     readonly clients: number
     readonly docs: number
-    readonly ratePerClient: number
+    /** Updates per second in all, one fixed-rate phase each. */
+    readonly rates: readonly number[]
     readonly rateMs: number
     readonly window: number
     readonly saturateMs: number
@@ -15,6 +16,8 @@ export interface Profile {
   readonly connections: { readonly connections: number; readonly docs: number; readonly settleMs: number }
   /** Transactions of the trace to replay (the whole trace has 259,778). */
   readonly largeDoc: { readonly txns: number }
+  /** Fresh clients opening one document at once, the trace's first `txns` transactions. */
+  readonly joinStorm: { readonly clients: number; readonly txns: number }
   readonly ackLatency: { readonly connections: number; readonly ratePerSecond: number; readonly durationMs: number }
   readonly coldLoad: { readonly updates: number; readonly repeats: number }
 }
@@ -22,17 +25,19 @@ export interface Profile {
 export const profiles: Record<Profile['name'], Profile> = {
   full: {
     name: 'full',
-    fanout: { clients: 100, docs: 10, ratePerClient: 10, rateMs: 20_000, window: 4, saturateMs: 20_000 },
+    fanout: { clients: 100, docs: 10, rates: [1000, 5000], rateMs: 10_000, window: 4, saturateMs: 15_000 },
     connections: { connections: 5000, docs: 500, settleMs: 3000 },
     largeDoc: { txns: Number.MAX_SAFE_INTEGER },
+    joinStorm: { clients: 100, txns: Number.MAX_SAFE_INTEGER },
     ackLatency: { connections: 10, ratePerSecond: 1000, durationMs: 20_000 },
     coldLoad: { updates: 10_000, repeats: 5 },
   },
   quick: {
     name: 'quick',
-    fanout: { clients: 20, docs: 4, ratePerClient: 10, rateMs: 3000, window: 4, saturateMs: 3000 },
+    fanout: { clients: 20, docs: 4, rates: [1000, 5000], rateMs: 2000, window: 4, saturateMs: 3000 },
     connections: { connections: 500, docs: 50, settleMs: 1000 },
     largeDoc: { txns: 10_000 },
+    joinStorm: { clients: 100, txns: 20_000 },
     ackLatency: { connections: 10, ratePerSecond: 1000, durationMs: 3000 },
     coldLoad: { updates: 1000, repeats: 2 },
   },

@@ -1,52 +1,32 @@
 /**
  * Owns turning results into the Markdown tables of BENCHMARKS.md: one table
- * per scenario, with the ratios Concord / bare ws and Concord / y-websocket.
+ * per scenario, with the ratios of Concord to each other server.
  */
 import type { ColdLoadResult } from './coldLoad/coldLoad.js'
 import type { AckLatencyResult } from './load/ackLatency.js'
 import type { ConnectionsResult } from './load/connections.js'
-import type { FanoutResult } from './load/fanout.js'
+import type { FanoutResult, PhaseResult } from './load/fanout.js'
 import type { LargeDocScenarioResult, PerServer } from './scenarios.js'
 import type { ServerKind } from './serverProcess.js'
 
-const kinds: ServerKind[] = [
-  'concord',
-  'y-websocket',
-  'bare-ws',
-  'concord-memory',
-  'concord-sync-normal',
-  'concord-no-echo',
-]
-const label: Record<ServerKind, string> = {
-  'concord-memory': 'Concord, memory store (diagnostic)',
-  'concord-sync-normal': 'Concord, SQLite synchronous=NORMAL (diagnostic)',
-  'concord-no-echo': 'Concord, --no-echo-committed (diagnostic)',
-  concord: 'Concord relay',
-  'y-websocket': 'y-websocket server',
-  'bare-ws': 'bare ws',
-}
+import type { JoinStormResult } from './load/joinStorm.js'
+import { int, kinds, label, mib, ms, ratio, table } from './markdown.js'
+import type { BundleSize } from './bundleSize.js'
+import type { ClusterResult } from './clusterScenario.js'
+import type { JoinStormScenarioResult, MemoryEntry } from './scenarios.js'
 
-const ms = (value: number): string => (value >= 100 ? value.toFixed(0) : value.toFixed(1))
-const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1)
-const kib = (bytes: number): string => (bytes / 1024).toFixed(1)
-const int = (value: number): string => Math.round(value).toLocaleString('en-US')
-const ratio = (a: number | undefined, b: number | undefined): string =>
-  a === undefined || b === undefined || !Number.isFinite(a / b) ? 'n/a' : `${(a / b).toFixed(2)}x`
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((x, y) => x - y)
   return sorted[Math.floor((sorted.length - 1) / 2)]!
 }
+const kib = (bytes: number): string => (bytes / 1024).toFixed(1)
 
-const table = (header: string[], rows: string[][]): string =>
-  [
-    `| ${header.join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
-  ].join('\n')
+/** The peers Concord is measured against, in the order of the ratio rows. */
+const peers: ServerKind[] = ['bare-ws-corked', 'hocuspocus', 'y-websocket', 'bare-ws']
 
-/** Concord / bare ws and Concord / y-websocket rows for the given columns. */
+/** Concord / each peer for the given columns. */
 const ratioRows = <T>(results: PerServer<T>, columns: Array<(result: T) => number | undefined>): string[][] =>
-  (['bare-ws', 'y-websocket'] as const)
+  peers
     .filter((peer) => results[peer])
     .map((peer) => [
       `Concord / ${label[peer]}`,
@@ -56,70 +36,100 @@ const ratioRows = <T>(results: PerServer<T>, columns: Array<(result: T) => numbe
     ])
 
 /** CPU time the server spent per update it delivered, at saturation: what a core of its own would sustain. */
-const cpuPerDelivery = (r: FanoutResult): number => (r.saturate.serverCores * 1e6) / r.saturate.deliveredPerSecond
+export const cpuPerDelivery = (r: FanoutResult): number => (r.saturate.serverCpuMs * 1000) / r.saturate.delivered
+/** Relay CPU per update it was sent at a fixed rate (each update goes to every other client of its document). */
+export const cpuPerUpdate = (r: PhaseResult): number => (r.serverCpuMs * 1000) / r.sent
 
 export const fanoutReport = (results: PerServer<FanoutResult>): string => {
-  const columns: Array<[string, (r: FanoutResult) => number]> = [
-    ['saturated: delivered/s', (r) => r.saturate.deliveredPerSecond],
-    ['fixed rate: p50 ms', (r) => r.rate.latencyMs.p50],
-    ['p99 ms', (r) => r.rate.latencyMs.p99],
-    ['max ms', (r) => r.rate.latencyMs.max],
-    ['server CPU, cores (fixed / saturated)', (r) => r.rate.serverCores],
-    ['server CPU µs per delivery (saturated)', (r) => cpuPerDelivery(r)],
-    ['server RSS MiB', (r) => r.saturate.serverRssBytes],
-  ]
-  const rows = kinds
-    .filter((kind) => results[kind])
-    .map((kind) => {
-      const r = results[kind]!
-      return [
-        label[kind],
-        int(r.saturate.deliveredPerSecond),
-        ms(r.rate.latencyMs.p50),
-        ms(r.rate.latencyMs.p99),
-        ms(r.rate.latencyMs.max),
-        `${r.rate.serverCores.toFixed(2)} / ${r.saturate.serverCores.toFixed(2)}`,
-        cpuPerDelivery(r).toFixed(1),
-        mib(r.saturate.serverRssBytes),
-      ]
-    })
-  const detail = kinds
-    .filter((kind) => results[kind])
-    .map((kind) => {
-      const r = results[kind]!
-      return [
-        label[kind],
-        `${int(r.rate.sent)} / ${int(r.rate.delivered)} / ${int(r.rate.undelivered)}`,
-        `${int(r.saturate.sent)} / ${int(r.saturate.delivered)} / ${int(r.saturate.undelivered)}`,
-        `${ms(r.saturate.latencyMs.p50)} / ${ms(r.saturate.latencyMs.p99)}`,
-        int(1e6 / cpuPerDelivery(r)),
-        int(r.echoes),
-      ]
-    })
-  return [
-    table(
-      ['', ...columns.map(([name]) => name)],
-      [
-        ...rows,
-        ...ratioRows(
-          results,
-          columns.map(([, column]) => column),
-        ),
-      ],
-    ),
-    '',
-    table(
-      [
-        '',
-        'fixed rate: sent / delivered / missing',
-        'saturated: sent / delivered / missing',
-        'saturated p50 / p99 ms',
-        'saturated: deliveries per server CPU-second',
-        'echoes to sender',
-      ],
-      detail,
-    ),
-  ].join('\n')
+  const present = kinds.filter((kind) => results[kind])
+  const saturated = table(
+    [
+      '',
+      'delivered/s',
+      'server CPU, cores',
+      'server CPU µs per delivery',
+      'deliveries per server CPU-second',
+      'p50 / p99 ms',
+      'sent / delivered / missing',
+      'echoes to sender',
+      'server RSS MiB',
+    ],
+    [
+      ...present.map((kind) => {
+        const r = results[kind]!
+        return [
+          label[kind],
+          int(r.saturate.deliveredPerSecond),
+          r.saturate.serverCores.toFixed(2),
+          cpuPerDelivery(r).toFixed(2),
+          int(1e6 / cpuPerDelivery(r)),
+          `${ms(r.saturate.latencyMs.p50)} / ${ms(r.saturate.latencyMs.p99)}`,
+          `${int(r.saturate.sent)} / ${int(r.saturate.delivered)} / ${int(r.saturate.undelivered)}`,
+          int(r.echoes),
+          mib(r.saturate.serverRssBytes),
+        ]
+      }),
+      ...ratioRows(results, [
+        (r) => r.saturate.deliveredPerSecond,
+        (r) => r.saturate.serverCores,
+        (r) => cpuPerDelivery(r),
+        (r) => 1 / cpuPerDelivery(r),
+        (r) => r.saturate.latencyMs.p99,
+        () => undefined,
+        () => undefined,
+        (r) => r.saturate.serverRssBytes,
+      ]),
+    ],
+  )
+  const rates = [...new Set(present.flatMap((kind) => results[kind]!.fixed.map((phase) => phase.targetRate)))]
+  const fixed = rates.map((rate) => {
+    const at = (r: FanoutResult): PhaseResult | undefined => r.fixed.find((phase) => phase.targetRate === rate)
+    const rows = present
+      .filter((kind) => at(results[kind]!))
+      .map((kind) => {
+        const r = at(results[kind]!)!
+        return [
+          label[kind],
+          int((r.sent * 1000) / r.durationMs),
+          int(r.deliveredPerSecond),
+          ms(r.latencyMs.p50),
+          ms(r.latencyMs.p99),
+          ms(r.latencyMs.max),
+          cpuPerUpdate(r).toFixed(1),
+          r.serverCores.toFixed(2),
+          int(r.undelivered),
+        ]
+      })
+    const ratios = ratioRows(results, [
+      (r) => at(r)?.sent,
+      (r) => at(r)?.deliveredPerSecond,
+      (r) => at(r)?.latencyMs.p50,
+      (r) => at(r)?.latencyMs.p99,
+      (r) => at(r)?.latencyMs.max,
+      (r) => (at(r) ? cpuPerUpdate(at(r)!) : undefined),
+      (r) => at(r)?.serverCores,
+      () => undefined,
+    ])
+    return [
+      `Fixed rate: ${int(rate)} updates/s asked for.`,
+      '',
+      table(
+        [
+          '',
+          'updates/s sent',
+          'delivered/s',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'server CPU µs per update',
+          'server CPU, cores',
+          'missing',
+        ],
+        [...rows, ...ratios],
+      ),
+    ].join('\n')
+  })
+  return ['Saturated (closed loop):', '', saturated, '', ...fixed.flatMap((block) => [block, ''])].join('\n')
 }
 
 export const connectionsReport = (results: PerServer<ConnectionsResult>): string => {
@@ -163,12 +173,17 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
     ['fresh client: bytes received', (r) => r.firstSync.bytesReceived],
     ['time to synced ms (median of 5)', (r) => r.firstSync.syncedMs],
   ]
+  const failures = kinds
+    .filter((kind) => result.failed[kind])
+    .map((kind) => `**${label[kind]} failed**: ${result.failed[kind]}`)
   const rows = kinds
     .filter((kind) => result.servers[kind])
     .map((kind) => {
       const r = result.servers[kind]!
       if (r.firstSync.textLength !== result.textLength) {
-        throw new Error(`${kind}: the fresh client got ${r.firstSync.textLength} characters, not ${result.textLength}`)
+        failures.push(
+          `**${label[kind]}: wrong document**: the fresh client got ${r.firstSync.textLength} characters, not ${result.textLength}`,
+        )
       }
       return [
         label[kind],
@@ -193,6 +208,7 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
   return [
     `${int(result.txns)} transactions, ${int(result.textLength)} characters at the end.`,
     '',
+    ...failures.flatMap((line) => [line, '']),
     table(
       ['', ...columns.map(([name]) => name)],
       [
@@ -265,4 +281,149 @@ export const coldLoadReport = (result: ColdLoadResult): string => {
       ],
     ),
   ].join('\n')
+}
+
+const stormTable = (results: PerServer<JoinStormResult>): string =>
+  table(
+    ['', 'synced p50 ms', 'p99 ms', 'max ms', 'peak RSS MiB', 'RSS before MiB', 'server CPU ms', 'bytes per client'],
+    [
+      ...kinds
+        .filter((kind) => results[kind])
+        .map((kind) => {
+          const r = results[kind]!
+          return [
+            label[kind],
+            ms(r.syncedMs.p50),
+            ms(r.syncedMs.p99),
+            ms(r.syncedMs.max),
+            mib(r.peakRssBytes),
+            mib(r.rssBeforeBytes),
+            int(r.serverCpuMs),
+            int(r.bytesPerClient),
+          ]
+        }),
+      ...ratioRows(results, [
+        (r) => r.syncedMs.p50,
+        (r) => r.syncedMs.p99,
+        (r) => r.syncedMs.max,
+        (r) => r.peakRssBytes,
+        (r) => r.rssBeforeBytes,
+        (r) => r.serverCpuMs,
+        (r) => r.bytesPerClient,
+      ]),
+    ],
+  )
+
+export const joinStormReport = (result: JoinStormScenarioResult): string =>
+  [
+    `${int(result.clients)} fresh clients open one document at once: the trace's ${int(result.txns)} transactions, ${int(result.snapshotBytes)} bytes as one update.`,
+    '',
+    'Loaded (a writer put the document in the server first and stays connected):',
+    '',
+    stormTable(result.loaded),
+    '',
+    'Must load (Concord: from its SQLite store, one row; the others: from a file, through their load hook):',
+    '',
+    stormTable(result.mustLoad),
+  ].join('\n')
+
+export const memoryReport = (entries: readonly MemoryEntry[]): string => {
+  const heap = (entry: MemoryEntry, thread: string): string => {
+    const found = entry.threads.find((t) => t.thread === thread)
+    return found ? `${mib(found.heapUsedBytes)} / ${mib(found.heapTotalBytes)}` : ''
+  }
+  const external = (entry: MemoryEntry): string =>
+    mib(entry.threads.find((t) => t.thread === 'main')?.externalBytes ?? 0)
+  return [
+    'RSS as each scenario left the server, then after a full garbage collection of every thread;',
+    'V8 heap used / total per thread after it (the store worker is Concord’s SQLite thread; SQLite’s page cache is outside any heap).',
+    '',
+    table(
+      [
+        'scenario',
+        'server',
+        'RSS MiB',
+        'RSS after GC MiB',
+        'main heap MiB',
+        'main external MiB',
+        'store worker heap MiB',
+      ],
+      entries.map((entry) => [
+        entry.scenario,
+        label[entry.kind],
+        mib(entry.rssBytes),
+        mib(entry.rssAfterGcBytes),
+        heap(entry, 'main'),
+        external(entry),
+        heap(entry, 'store worker'),
+      ]),
+    ),
+  ].join('\n')
+}
+
+export const bundleReport = (sizes: readonly BundleSize[]): string => {
+  const base = sizes.find((size) => size.name === 'y-websocket + y-indexeddb')
+  return [
+    'esbuild, browser, minified, yjs external; gzip level 9.',
+    '',
+    table(
+      ['bundle', 'imports', 'minified KB', 'gzip KB', 'gzip / y-websocket + y-indexeddb'],
+      sizes.map((size) => [
+        size.name,
+        `\`${size.imports}\``,
+        kib(size.minifiedBytes),
+        kib(size.gzipBytes),
+        ratio(size.gzipBytes, base?.gzipBytes),
+      ]),
+    ),
+  ].join('\n')
+}
+
+export const clusterReport = (result: ClusterResult): string => {
+  const rows: Array<[string, FanoutResult]> = [
+    ['one relay, PostgreSQL', result.oneRelay],
+    ['two relays, PostgreSQL + Redis (both)', result.twoRelays],
+  ]
+  const rates = result.oneRelay.fixed.map((phase) => phase.targetRate)
+  const latency = (phase: PhaseResult | undefined): string =>
+    phase ? `${ms(phase.latencyMs.p50)} / ${ms(phase.latencyMs.p99)}` : ''
+  const cross = (phase: PhaseResult | undefined): string =>
+    phase?.crossRelayLatencyMs ? `${ms(phase.crossRelayLatencyMs.p50)} / ${ms(phase.crossRelayLatencyMs.p99)}` : ''
+  return table(
+    [
+      '',
+      'saturated: delivered/s',
+      'CPU µs per delivery (saturated, all relays)',
+      ...rates.flatMap((rate) => [
+        `${int(rate)}/s: p50 / p99 ms`,
+        `${int(rate)}/s: cross-relay p50 / p99 ms`,
+        `${int(rate)}/s: CPU µs per update`,
+      ]),
+    ],
+    [
+      ...rows.map(([name, r]) => [
+        name,
+        int(r.saturate.deliveredPerSecond),
+        cpuPerDelivery(r).toFixed(2),
+        ...rates.flatMap((rate) => {
+          const phase = r.fixed.find((p) => p.targetRate === rate)
+          return [latency(phase), cross(phase), phase ? cpuPerUpdate(phase).toFixed(1) : '']
+        }),
+      ]),
+      [
+        'two / one',
+        ratio(result.twoRelays.saturate.deliveredPerSecond, result.oneRelay.saturate.deliveredPerSecond),
+        ratio(cpuPerDelivery(result.twoRelays), cpuPerDelivery(result.oneRelay)),
+        ...rates.flatMap((rate) => {
+          const one = result.oneRelay.fixed.find((p) => p.targetRate === rate)
+          const two = result.twoRelays.fixed.find((p) => p.targetRate === rate)
+          return [
+            ratio(two?.latencyMs.p99, one?.latencyMs.p99),
+            '',
+            ratio(two && cpuPerUpdate(two), one && cpuPerUpdate(one)),
+          ]
+        }),
+      ],
+    ],
+  )
 }

@@ -1,25 +1,42 @@
 /**
- * `pnpm bench [--quick] [--only fanout,connections,large,ack,coldload] [--servers concord,y-websocket,bare-ws] [--cpu-prof]`:
- * runs the scenarios, prints the Markdown report and writes it (with the raw
- * results as JSON) to bench/results/.
+ * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,bundle,cluster]
+ * [--servers concord,y-websocket,hocuspocus,bare-ws-corked,bare-ws] [--cpu-prof]`:
+ * runs the scenarios and prints the Markdown report (the issue's targets
+ * first, each server's memory after each scenario last), and writes it, with
+ * the raw results as JSON, to bench/results/.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { measureBundles } from './bundleSize.js'
+import { runClusterScenario } from './clusterScenario.js'
 import { profiles } from './profiles.js'
 import type { ServerKind } from './serverProcess.js'
-import { ackLatencyReport, coldLoadReport, connectionsReport, fanoutReport, largeDocReport } from './report.js'
+import {
+  ackLatencyReport,
+  bundleReport,
+  clusterReport,
+  coldLoadReport,
+  connectionsReport,
+  fanoutReport,
+  joinStormReport,
+  largeDocReport,
+  memoryReport,
+} from './report.js'
 import {
   runAckLatencyScenario,
   runColdLoadScenario,
   runConnectionsScenario,
   runFanoutScenario,
+  runJoinStormScenario,
   runLargeDocScenario,
+  type MemoryEntry,
   type RunOptions,
 } from './scenarios.js'
+import { targetsReport } from './targets.js'
 
-const scenarioNames = ['fanout', 'connections', 'large', 'ack', 'coldload'] as const
+const scenarioNames = ['fanout', 'storm', 'connections', 'large', 'ack', 'coldload', 'bundle', 'cluster'] as const
 type ScenarioName = (typeof scenarioNames)[number]
 
 const { values } = parseArgs({
@@ -41,7 +58,9 @@ const profile = profiles[values.quick ? 'quick' : 'full']
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 mkdirSync(resultsDir, { recursive: true })
+const memory: MemoryEntry[] = []
 const options: RunOptions = {
+  memory,
   servers: values.servers?.split(',') as ServerKind[] | undefined,
   cpuProfileDir: values['cpu-prof'] ? `${resultsDir}cpu-${stamp}` : undefined,
   log: (line) => process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(0)} s] ${line}\n`),
@@ -56,22 +75,39 @@ const add = (name: ScenarioName, title: string, run: (raw: Record<string, unknow
 add('fanout', '1. Fan-out', async (raw) =>
   fanoutReport((raw.fanout = await runFanoutScenario(profile, options)) as never),
 )
-add('connections', '2. Idle connections', async (raw) =>
+add('storm', '2. Join storm', async (raw) =>
+  joinStormReport((raw.storm = await runJoinStormScenario(profile, options)) as never),
+)
+add('connections', '3. Idle connections', async (raw) =>
   connectionsReport((raw.connections = await runConnectionsScenario(profile, options)) as never),
 )
-add('large', '3. Large document', async (raw) =>
+add('large', '4. Large document', async (raw) =>
   largeDocReport((raw.large = await runLargeDocScenario(profile, options)) as never),
 )
-add('ack', '4. Durable ack latency (Concord only)', async (raw) =>
+add('ack', '5. Durable ack latency (Concord only)', async (raw) =>
   ackLatencyReport((raw.ack = await runAckLatencyScenario(profile, options)) as never),
 )
-add('coldload', '5. Client cold load in Chromium', async (raw) =>
+add('coldload', '6. Client cold load in Chromium', async (raw) =>
   coldLoadReport((raw.coldload = await runColdLoadScenario(profile, options)) as never),
+)
+add('bundle', '7. Client bundle', async (raw) => bundleReport((raw.bundle = await measureBundles()) as never))
+add('cluster', '8. Cluster: two relays over PostgreSQL and Redis', async (raw) =>
+  clusterReport((raw.cluster = await runClusterScenario(profile, options)) as never),
 )
 
 const raw: Record<string, unknown> = { profile }
 const report: string[] = []
-for (const [title, run] of sections) report.push(`### ${title}\n\n${await run(raw)}\n`)
+for (const [title, run] of sections) {
+  // A scenario that fails is reported as such; the others still run.
+  const body = await run(raw).catch((error: unknown) => {
+    options.log(`${title} failed: ${String(error)}`)
+    return `**Failed**: ${error instanceof Error ? error.message : String(error)}`
+  })
+  report.push(`### ${title}\n\n${body}\n`)
+}
+raw.memory = memory
+if (memory.length > 0) report.push(`### Memory after each scenario\n\n${memoryReport(memory)}\n`)
+report.unshift(`### Targets (issue 20)\n\n${targetsReport(raw)}\n`)
 const header = [
   `Profile \`${profile.name}\`, ${new Date().toISOString()}; ${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown CPU'}),`,
   `Node ${process.version}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at the start,`,

@@ -5,7 +5,7 @@
  * results come back as plain data for the report.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -15,13 +15,17 @@ import { runColdLoad, type ColdLoadResult } from './coldLoad/coldLoad.js'
 import type { AckLatencyResult } from './load/ackLatency.js'
 import type { ConnectionsResult } from './load/connections.js'
 import type { FanoutResult } from './load/fanout.js'
+import type { JoinStormResult } from './load/joinStorm.js'
 import type { FirstSync, LargeDocResult } from './load/largeDoc.js'
 import type { LoadTask } from './loadgen.js'
 import type { Profile } from './profiles.js'
-import { ServerProcess, serverKinds, type ServerKind } from './serverProcess.js'
+import { dialectOf, ServerProcess, serverKinds, type ServerKind } from './serverProcess.js'
+import { readThreadMemory, type MemoryReading } from './threadMemory.js'
 import { defaultTrace, replayTrace } from './trace.js'
 
 const loadgenScript = fileURLToPath(new URL('./loadgen.js', import.meta.url))
+/** Far longer than any scenario takes on two busy cores (the large document's replay: about a minute). */
+const loadTimeoutMs = 10 * 60_000
 
 export interface RunOptions {
   /** Start the Concord relay with --cpu-prof, writing .cpuprofile files here. */
@@ -29,39 +33,77 @@ export interface RunOptions {
   readonly log: (line: string) => void
   /** The servers to run (all by default), e.g. only Concord while profiling it. */
   readonly servers?: readonly ServerKind[] | undefined
+  /** Each server's memory as each scenario left it, appended to as they run. */
+  readonly memory: MemoryEntry[]
+}
+
+export interface MemoryEntry extends MemoryReading {
+  readonly scenario: string
+  readonly kind: ServerKind
+}
+
+export interface WithServerOptions {
+  /** The scenario's name in the memory table. */
+  readonly scenario: string
+  /** A data folder to start the relay on (kept); a fresh one otherwise (removed). */
+  readonly dataDir?: string
+  readonly snapshotFile?: string
+  readonly relayArgs?: readonly string[]
 }
 
 /** Runs the load generator in its own process and returns what it printed. */
-const runLoad = <T>(task: LoadTask): Promise<T> =>
+export const runLoad = <T>(task: LoadTask): Promise<T> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [loadgenScript, JSON.stringify(task)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''
+    let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk)
+      stderr = (stderr + chunk.toString()).slice(-2000)
+    })
+    // Every scenario is bounded: a load generator still running after this is stopped, and the scenario fails.
+    const timer = setTimeout(() => child.kill('SIGKILL'), loadTimeoutMs)
     child.once('exit', (code) => {
+      clearTimeout(timer)
       if (code === 0) resolve(JSON.parse(stdout) as T)
-      else reject(new Error(`the load generator (${task.scenario}) exited with ${code}`))
+      else {
+        // The error's message (the first line of what it printed that starts with "Error").
+        const why = /Error: (.*)/.exec(stderr)?.[1] ?? ''
+        reject(new Error(`the load generator (${task.scenario}) exited with ${code}: ${why}`))
+      }
     })
   })
 
-/** Starts `kind` with a fresh data folder, runs `work` against it, and stops it. */
-const withServer = async <T>(
+/**
+ * Starts `kind` (with its inspector open) with a fresh data folder, runs
+ * `work` against it, reads its memory per thread, and stops it.
+ */
+export const withServer = async <T>(
   kind: ServerKind,
   options: RunOptions,
+  at: WithServerOptions,
   work: (server: ServerProcess) => Promise<T>,
-  dataDir?: string,
-  inspect = false,
 ): Promise<T> => {
-  const dir = dataDir ?? (await mkdtemp(join(tmpdir(), 'concord-bench-')))
+  const dir = at.dataDir ?? (await mkdtemp(join(tmpdir(), 'concord-bench-')))
   const nodeArgs =
     kind.startsWith('concord') && options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : []
-  const server = await ServerProcess.start(kind, { dataDir: dir, nodeArgs, inspect })
+  const server = await ServerProcess.start(kind, {
+    dataDir: dir,
+    nodeArgs,
+    inspect: true,
+    ...(at.snapshotFile ? { snapshotFile: at.snapshotFile } : {}),
+    ...(at.relayArgs ? { relayArgs: at.relayArgs } : {}),
+  })
   try {
-    return await work(server)
+    const result = await work(server)
+    options.memory.push({ scenario: at.scenario, kind, ...(await readThreadMemory(server.pid, server.inspectorUrl!)) })
+    return result
   } finally {
     await server.stop()
-    if (!dataDir) await rm(dir, { recursive: true, force: true })
+    if (!at.dataDir) await rm(dir, { recursive: true, force: true })
   }
 }
 
@@ -71,8 +113,14 @@ export const runFanoutScenario = async (profile: Profile, options: RunOptions): 
   const results: PerServer<FanoutResult> = {}
   for (const kind of options.servers ?? serverKinds) {
     options.log(`fan-out: ${kind}`)
-    results[kind] = await withServer(kind, options, (server) =>
-      runLoad<FanoutResult>({ scenario: 'fanout', url: server.url, serverPid: server.pid, ...profile.fanout }),
+    results[kind] = await withServer(kind, options, { scenario: 'fan-out' }, (server) =>
+      runLoad<FanoutResult>({
+        scenario: 'fanout',
+        url: server.url,
+        dialect: dialectOf(kind),
+        serverPid: server.pid,
+        ...profile.fanout,
+      }),
     )
   }
   return results
@@ -85,20 +133,16 @@ export const runConnectionsScenario = async (
   const results: PerServer<ConnectionsResult> = {}
   for (const kind of options.servers ?? serverKinds) {
     options.log(`connections: ${kind}`)
-    results[kind] = await withServer(
-      kind,
-      options,
-      (server) =>
-        runLoad<ConnectionsResult>({
-          scenario: 'connections',
-          url: server.url,
-          serverPid: server.pid,
-          inspectorUrl: server.inspectorUrl!,
-          concurrency: 100,
-          ...profile.connections,
-        }),
-      undefined,
-      true,
+    results[kind] = await withServer(kind, options, { scenario: 'idle connections' }, (server) =>
+      runLoad<ConnectionsResult>({
+        scenario: 'connections',
+        url: server.url,
+        dialect: dialectOf(kind),
+        serverPid: server.pid,
+        inspectorUrl: server.inspectorUrl!,
+        concurrency: 100,
+        ...profile.connections,
+      }),
     )
   }
   return results
@@ -114,6 +158,8 @@ export interface LargeDocScenarioResult {
   readonly txns: number
   readonly textLength: number
   readonly servers: PerServer<LargeDocResult>
+  /** Why a server's run failed, for each that did (the others still ran). */
+  readonly failed: PerServer<string>
   /** When Concord is among the servers. */
   readonly restart: { readonly uncompacted: RestartResult; readonly compacted: RestartResult } | undefined
 }
@@ -140,12 +186,17 @@ const restartOn = async (
     return await withServer(
       'concord',
       options,
+      { scenario: `restart, log ${compacted ? 'compacted' : 'uncompacted'}`, dataDir: dir },
       async (server) => ({
         storedRows: compacted ? 1 : updates.length,
         startMs: server.startMs,
-        firstSync: await runLoad<FirstSync>({ scenario: 'firstSync', url: server.url, doc: 'bench-large' }),
+        firstSync: await runLoad<FirstSync>({
+          scenario: 'firstSync',
+          url: server.url,
+          doc: 'bench-large',
+          dialect: 'y-websocket',
+        }),
       }),
-      dir,
     )
   } finally {
     await rm(dir, { recursive: true, force: true })
@@ -154,25 +205,27 @@ const restartOn = async (
 
 export const runLargeDocScenario = async (profile: Profile, options: RunOptions): Promise<LargeDocScenarioResult> => {
   const servers: PerServer<LargeDocResult> = {}
+  const failed: PerServer<string> = {}
   // The bare server keeps nothing, so a fresh client could not sync from it: it has no part here.
-  for (const kind of (options.servers ?? serverKinds).filter((k) => k !== 'bare-ws')) {
+  for (const kind of (options.servers ?? serverKinds).filter((k) => !k.startsWith('bare-ws'))) {
     options.log(`large document: ${kind}`)
-    servers[kind] = await withServer(
-      kind,
-      options,
-      (server) =>
+    try {
+      servers[kind] = await withServer(kind, options, { scenario: 'large document' }, (server) =>
         runLoad<LargeDocResult>({
           scenario: 'largeDoc',
           url: server.url,
+          dialect: dialectOf(kind),
           serverPid: server.pid,
           inspectorUrl: server.inspectorUrl!,
           doc: 'bench-large',
           traceFile: defaultTrace,
           txns: profile.largeDoc.txns,
         }),
-      undefined,
-      true,
-    )
+      )
+    } catch (error) {
+      options.log(`large document: ${kind} failed: ${String(error)}`)
+      failed[kind] = error instanceof Error ? error.message : String(error)
+    }
   }
   const { updates, text } = replayTrace(defaultTrace, profile.largeDoc.txns)
   const restarted = async (): Promise<LargeDocScenarioResult['restart']> => {
@@ -186,6 +239,7 @@ export const runLargeDocScenario = async (profile: Profile, options: RunOptions)
     txns: updates.length,
     textLength: text.length,
     servers,
+    failed,
     restart: (options.servers ?? serverKinds).includes('concord') ? await restarted() : undefined,
   }
 }
@@ -198,7 +252,7 @@ export const runAckLatencyScenario = async (
   // Only Concord acknowledges; the diagnostic variants of it may run too.
   for (const kind of (options.servers ?? serverKinds).filter((k) => k.startsWith('concord'))) {
     options.log(`durable ack latency: ${kind}`)
-    results[kind] = await withServer(kind, options, (server) =>
+    results[kind] = await withServer(kind, options, { scenario: 'durable ack' }, (server) =>
       runLoad<AckLatencyResult>({
         scenario: 'ackLatency',
         url: server.url,
@@ -214,4 +268,69 @@ export const runColdLoadScenario = async (profile: Profile, options: RunOptions)
   options.log('client cold load: Chromium')
   const { updates, text } = replayTrace(defaultTrace, profile.coldLoad.updates)
   return runColdLoad({ updates, expectedTextLength: text.length, repeats: profile.coldLoad.repeats })
+}
+
+export interface JoinStormScenarioResult {
+  readonly clients: number
+  readonly txns: number
+  readonly snapshotBytes: number
+  /** A writer put the document in the server before the storm. */
+  readonly loaded: PerServer<JoinStormResult>
+  /** The server loads it from its store (Concord: SQLite, one compacted row; the others: a file, through their load hook). */
+  readonly mustLoad: PerServer<JoinStormResult>
+}
+
+/** The servers that keep documents: the bare ones have nothing to sync a fresh client from. */
+const stormKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'hocuspocus']
+
+export const runJoinStormScenario = async (profile: Profile, options: RunOptions): Promise<JoinStormScenarioResult> => {
+  const { updates, text } = replayTrace(defaultTrace, profile.joinStorm.txns)
+  const snapshot = mergeThroughDoc(updates)
+  const dir = await mkdtemp(join(tmpdir(), 'concord-bench-storm-'))
+  const snapshotFile = join(dir, 'snapshot.bin')
+  await writeFile(snapshotFile, snapshot)
+  const doc = 'bench-storm'
+  const storm = (server: ServerProcess, preload: boolean): Promise<JoinStormResult> =>
+    runLoad<JoinStormResult>({
+      scenario: 'joinStorm',
+      url: server.url,
+      dialect: dialectOf(server.kind),
+      serverPid: server.pid,
+      doc,
+      clients: profile.joinStorm.clients,
+      snapshotFile,
+      preload,
+      expectedTextLength: text.length,
+    })
+  const loaded: PerServer<JoinStormResult> = {}
+  const mustLoad: PerServer<JoinStormResult> = {}
+  try {
+    for (const kind of (options.servers ?? serverKinds).filter((k) => stormKinds.includes(k))) {
+      options.log(`join storm, loaded: ${kind}`)
+      loaded[kind] = await withServer(kind, options, { scenario: 'join storm, loaded' }, (server) =>
+        storm(server, true),
+      )
+      options.log(`join storm, must load: ${kind}`)
+      if (kind === 'concord') {
+        const dataDir = join(dir, 'relay')
+        await mkdir(dataDir)
+        const store = new SqliteDocStore(join(dataDir, 'concord.sqlite'))
+        await store.append(doc, snapshot)
+        await store.close()
+        mustLoad[kind] = await withServer(kind, options, { scenario: 'join storm, must load', dataDir }, (server) =>
+          storm(server, false),
+        )
+      } else {
+        mustLoad[kind] = await withServer(
+          kind,
+          options,
+          { scenario: 'join storm, must load', snapshotFile },
+          (server) => storm(server, false),
+        )
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  return { clients: profile.joinStorm.clients, txns: updates.length, snapshotBytes: snapshot.length, loaded, mustLoad }
 }

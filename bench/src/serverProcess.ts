@@ -1,14 +1,16 @@
 /**
  * Owns one server under test as a child process on a free loopback port: the
  * built concord-relay (apps/relay) with its SQLite store in a folder, the
- * stock y-websocket server, or the bare broadcast server. Each runs alone in
+ * stock y-websocket server, Hocuspocus, or the bare broadcast server (corked
+ * or not). Each runs alone in
  * its process so its CPU and memory can be read from /proc.
  */
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { RelayProcess, relayMainScript } from '@concord/relay-service/testing'
+import type { Dialect } from './wire.js'
 
-export type ServerKind = 'concord' | 'y-websocket' | 'bare-ws' | DiagnosticKind
+export type ServerKind = 'concord' | 'y-websocket' | 'hocuspocus' | 'bare-ws-corked' | 'bare-ws' | DiagnosticKind
 
 /**
  * Concord with its store swapped, to tell what storage costs, or the built relay with the
@@ -16,7 +18,10 @@ export type ServerKind = 'concord' | 'y-websocket' | 'bare-ws' | DiagnosticKind
  */
 export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal' | 'concord-no-echo'
 
-export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'bare-ws']
+export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'hocuspocus', 'bare-ws-corked', 'bare-ws']
+
+/** Hocuspocus multiplexes documents on one socket: each frame starts with the document's name. */
+export const dialectOf = (kind: ServerKind): Dialect => (kind === 'hocuspocus' ? 'hocuspocus' : 'y-websocket')
 
 const variantScript = fileURLToPath(new URL('./servers/concordVariant.js', import.meta.url))
 /** The kinds that run the built concord-relay itself. */
@@ -24,6 +29,8 @@ const relayKinds: readonly ServerKind[] = ['concord', 'concord-no-echo']
 const scripts: Record<Exclude<ServerKind, 'concord' | 'concord-no-echo'>, string> = {
   'y-websocket': fileURLToPath(new URL('./servers/yWebsocketServer.js', import.meta.url)),
   'bare-ws': fileURLToPath(new URL('./servers/bareWsServer.js', import.meta.url)),
+  'bare-ws-corked': fileURLToPath(new URL('./servers/bareWsCorkedServer.js', import.meta.url)),
+  hocuspocus: fileURLToPath(new URL('./servers/hocuspocusServer.js', import.meta.url)),
   'concord-memory': variantScript,
   'concord-sync-normal': variantScript,
 }
@@ -36,6 +43,10 @@ export interface ServerOptions {
   readonly nodeArgs?: readonly string[]
   /** Open the inspector on a free loopback port, so a measurement can ask for a full garbage collection first. */
   readonly inspect?: boolean
+  /** A Yjs update that the y-websocket and Hocuspocus servers load into every document they open. */
+  readonly snapshotFile?: string
+  /** More flags for the built relay, e.g. --store and --redis for cluster mode. */
+  readonly relayArgs?: readonly string[]
 }
 
 /**
@@ -85,12 +96,14 @@ export class ServerProcess {
       if (!options.dataDir) throw new Error('the Concord relay needs a data folder')
       args.push('--host', '127.0.0.1', '--port', '0', '--data', options.dataDir, ...relayBenchFlags)
     }
+    if (relayKinds.includes(kind)) args.push(...(options.relayArgs ?? []))
     if (kind === 'concord-no-echo') args.push('--no-echo-committed')
     if (kind === 'concord-memory') args.push('memory', '.')
     if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)
     const server = await RelayProcess.start({
       script: kind === 'concord' || kind === 'concord-no-echo' ? relayMainScript : scripts[kind],
       args,
+      ...(options.snapshotFile && { env: { BENCH_SNAPSHOT: options.snapshotFile } }),
       nodeArgs: [...(options.nodeArgs ?? []), ...(options.inspect ? ['--inspect=127.0.0.1:0'] : [])],
       startTimeoutMs,
       ...(process.env.BENCH_SERVER_LOG && { onStderr: (chunk: Buffer) => void process.stderr.write(chunk) }),

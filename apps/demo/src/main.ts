@@ -1,12 +1,13 @@
 /**
  * The demo's entry: one client for the page (its relay is the server that
  * served the page), the shared list of documents, the document named in the
- * address (`#/<id>`) with its editor and todo list, and the status bar.
+ * address (`#/<id>`) with its editor, todo list and history, and the status bar.
  */
 import { createClient, type DocHandle } from '@concord/client'
 import { DocumentList, documentListId } from './documentList.js'
 import { mountEditor } from './editor.js'
 import { h } from './element.js'
+import { mountHistoryPanel } from './historyPanel.js'
 import { neverThrowing } from './observed.js'
 import { OfflineSwitch } from './offlineSwitch.js'
 import { presentUser } from './presence.js'
@@ -134,6 +135,7 @@ const openDocument = (id: string | undefined): void => {
   exportLink.download = `${id.replace(/[^\w.-]+/g, '_')}.json`
   const unmountEditor = mountEditor(byId('editor'), byId('editor-notice'), handle)
   const unmountTodos = mountTodoList(byId('todos'), handle.doc)
+  const unmountHistory = mountHistoryPanel(byId('history'), id, handle)
   const onPresence = neverThrowing('who is here', () => renderPresence(handle))
   handle.awareness.on('change', onPresence)
   open = {
@@ -143,6 +145,7 @@ const openDocument = (id: string | undefined): void => {
       handle.awareness.off('change', onPresence)
       unmountEditor()
       unmountTodos()
+      unmountHistory()
       // Its writes finish on their own; the next handle of this document waits for them.
       void handle.close()
     },

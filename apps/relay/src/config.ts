@@ -41,6 +41,9 @@ type Groups = { readonly [G in Extract<Setting, { group: string }>['group']]: Fi
 export type Config = Fields<Exclude<Setting, { group: string }>> &
   Groups & {
     readonly jwt: JwtKey | undefined
+    /** Where webhook events go, signed with the secret (see docs/webhooks.md); undefined: no webhooks. */
+    readonly webhooks:
+      { readonly urls: readonly string[]; readonly secret: string; readonly debounceMs: number } | undefined
   }
 
 type Flags = Readonly<Record<string, string | boolean | string[] | undefined>>
@@ -149,6 +152,38 @@ const readFlags = (argv: readonly string[]): Flags => {
   }
 }
 
+const webhooksOf = (
+  urls: readonly string[],
+  secret: string | undefined,
+  debounceMs: number | undefined,
+): Config['webhooks'] => {
+  if (urls.length === 0) {
+    if (secret !== undefined) throw new ConfigError('--webhook-secret needs --webhook-url')
+    if (debounceMs !== undefined) throw new ConfigError('--webhook-debounce-ms needs --webhook-url')
+    return undefined
+  }
+  for (const url of urls) {
+    let parsed: URL | undefined
+    try {
+      parsed = new URL(url)
+    } catch {
+      parsed = undefined
+    }
+    // The URL is not shown: it may carry the receiver's token.
+    if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:') {
+      throw new ConfigError('--webhook-url must be an http:// or https:// URL (the value is not shown)')
+    }
+  }
+  // Receivers check the signature with it: one that is guessable lets anyone forge events.
+  if (secret === undefined) throw new ConfigError('--webhook-url needs --webhook-secret, to sign the events')
+  if (secret.length < 32) throw new ConfigError('--webhook-secret must be at least 32 characters long')
+  return {
+    urls,
+    secret,
+    debounceMs: debounceMs ?? 1_000,
+  }
+}
+
 const commaList = (value: string | undefined): string[] | undefined =>
   value
     ?.split(',')
@@ -239,6 +274,11 @@ export const parseConfig = (argv: readonly string[], env: NodeJS.ProcessEnv, cwd
     'jwt-audience': value('jwt-audience'),
     'jwt-clock-tolerance': value('jwt-clock-tolerance'),
   })
+  config.webhooks = webhooksOf(
+    value<readonly string[] | undefined>('webhook-urls') ?? [],
+    value('webhook-secret'),
+    value('webhook-debounce-ms'),
+  )
   return config as Config
 }
 

@@ -1,5 +1,5 @@
 /**
- * Owns the running service: the data folder, the SQLite store, the relay,
+ * Owns the running service: the data folder, the SQLite store, the relay, its webhook delivery,
  * and the HTTP server they share (liveness, readiness, metrics, the demo's
  * built files). Stopping it closes them in the order that loses nothing.
  */
@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
-import { createRelay, type DocStore, type Fanout, type Logger, type Relay } from '@concord/relay'
+import { createRelay, outboxOf, type DocStore, type Fanout, type Logger, type Relay } from '@concord/relay'
 import { PostgresDocStore } from '@concord/relay/postgres'
 import { RedisFanout } from '@concord/relay/redis'
 import { SqliteDocStore } from '@concord/relay/sqlite'
@@ -22,6 +22,8 @@ import { createJwtAuthenticate } from './jwtAuth.js'
 import { historyOptionsOf } from './historySettings.js'
 import { createRelayMetrics, type RelayMetrics } from './metrics.js'
 import { readiness, withoutDetails, type ReadinessCheck } from './readiness.js'
+import { WebhookDelivery, type WebhookDeliveryOptions } from './webhookDelivery.js'
+import { createWebhookMetrics } from './webhookMetrics.js'
 
 export interface Service {
   /** ws://host:port, with the port actually bound. */
@@ -45,6 +47,8 @@ export interface ServiceOptions {
   readonly staticDir?: string
   /** Checks that /readyz asks besides the store's. */
   readonly readinessChecks?: readonly ReadinessCheck[]
+  /** The webhook delivery's timings, for tests. Default: webhookDefaults. */
+  readonly webhookTimings?: Omit<WebhookDeliveryOptions, 'outbox' | 'urls' | 'secret' | 'logger' | 'observer'>
 }
 
 /** What the HTTP routes other than the static files answer from. */
@@ -263,7 +267,21 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     history: historyOptionsOf(config.history),
     ...(authenticate && { authenticate }),
     ...(config.apiKey !== undefined && { apiKey: config.apiKey }),
+    ...(config.webhooks && { webhookEvents: { debounceMs: config.webhooks.debounceMs } }),
   })
+  const outbox = outboxOf(store)
+  const webhooks =
+    config.webhooks &&
+    outbox &&
+    new WebhookDelivery({
+      ...options.webhookTimings,
+      outbox,
+      urls: config.webhooks.urls,
+      secret: config.webhooks.secret,
+      logger,
+      observer: createWebhookMetrics(metrics.registry, () => outbox.outboxStats()),
+    })
+  webhooks?.start()
   const staticDir = resolve(options.staticDir ?? demoDist)
   let shuttingDown = false
   const server = createServer(
@@ -282,6 +300,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
       server.listen(config.port, config.host, () => resolve())
     })
   } catch (error) {
+    await webhooks?.stop()
     await fanout?.close()
     await store.close()
     throw error
@@ -305,6 +324,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await serverClosed
+      await webhooks?.stop()
       await fanout?.close()
       await store.close()
     },

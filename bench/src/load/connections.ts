@@ -5,13 +5,13 @@
  * gives the cost of a document (with its first connection) and of each
  * further connection.
  */
-import type { WebSocket } from 'ws'
 import { sampleProcess } from '../processSample.js'
-import { emptySyncStep1, openSocket, sleep } from '../wire.js'
+import { emptySyncStep1, openDocSocket, sleep, type Dialect, type DocSocket } from '../wire.js'
 import { collectGarbage } from './collectGarbage.js'
 
 export interface ConnectionsTask {
   readonly url: string
+  readonly dialect: Dialect
   readonly serverPid: number
   /** The server's inspector, to collect its garbage before each reading. */
   readonly inspectorUrl: string
@@ -35,14 +35,14 @@ export interface ConnectionsResult {
 }
 
 export const runConnections = async (task: ConnectionsTask): Promise<ConnectionsResult> => {
-  const sockets: WebSocket[] = []
+  const sockets: DocSocket[] = []
   const open = async (from: number, to: number): Promise<void> => {
     for (let start = from; start < to; start += task.concurrency) {
       const batch = []
       for (let i = start; i < Math.min(to, start + task.concurrency); i++) {
         batch.push(
-          openSocket(`${task.url}/bench-idle-${i % task.docs}`).then((socket) => {
-            socket.on('message', () => {})
+          openDocSocket(task.url, `bench-idle-${i % task.docs}`, task.dialect).then((socket) => {
+            socket.onFrame(() => {})
             socket.send(emptySyncStep1)
             sockets.push(socket)
           }),

@@ -2,23 +2,30 @@
  * Scenario 1, fan-out: K clients in D documents, each with a Y.Doc of its own
  * that makes small text inserts and sends each as a y-websocket sync update.
  * Every delivery to another client of the document is timed against the
- * update's send time (matched by the update's client:clock). Two phases:
- * a fixed rate (latency at a known load), then a closed loop where each
- * client keeps `window` updates in flight (throughput at saturation).
+ * update's send time (matched by the update's client:clock). Phases: fixed
+ * rates (latency and CPU per update at known loads), then a closed loop where
+ * each client keeps `window` updates in flight (throughput at saturation).
  */
-import { type WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { summarize, type LatencySummary } from '../percentiles.js'
-import { coresUsed, sampleProcess } from '../processSample.js'
-import { emptySyncStep1, openSocket, sleep, updateFrame, updateIdOf } from '../wire.js'
+import { coresUsed, sampleProcess, type ProcessSample } from '../processSample.js'
+import { emptySyncStep1, openDocSocket, sleep, updateFrame, updateIdOf, type Dialect, type DocSocket } from '../wire.js'
 
 export interface FanoutTask {
   readonly url: string
+  readonly dialect: Dialect
   readonly serverPid: number
+  /**
+   * More relays of one cluster: the clients of each document are spread over
+   * `url` and these in turn, and the CPU and RSS are those of all of them.
+   */
+  readonly more?: ReadonlyArray<{ readonly url: string; readonly serverPid: number }>
+  /** Before each document's name: two runs on one store must not share documents. */
+  readonly docPrefix?: string
   readonly clients: number
   readonly docs: number
-  /** Updates per second per client in the fixed-rate phase. */
-  readonly ratePerClient: number
+  /** Updates per second in all (spread over the clients), one fixed-rate phase each. */
+  readonly rates: readonly number[]
   readonly rateMs: number
   /** Updates in flight per client in the saturation phase. */
   readonly window: number
@@ -33,12 +40,22 @@ export interface PhaseResult {
   /** Deliveries still missing once the phase drained (lost or too slow). */
   readonly undelivered: number
   readonly latencyMs: LatencySummary
+  /** With `more` relays: the deliveries from a client of one relay to a client of another. */
+  readonly crossRelayLatencyMs?: LatencySummary
   readonly serverCores: number
+  /** The server's CPU time over the phase (user + system). */
+  readonly serverCpuMs: number
+  readonly durationMs: number
   readonly serverRssBytes: number
 }
 
+export interface FixedRateResult extends PhaseResult {
+  /** Updates per second asked for. */
+  readonly targetRate: number
+}
+
 export interface FanoutResult {
-  readonly rate: PhaseResult
+  readonly fixed: FixedRateResult[]
   readonly saturate: PhaseResult
   /** Frames a client got back for its own updates (the stock y-websocket server echoes). */
   readonly echoes: number
@@ -57,8 +74,10 @@ class Client {
   #lastUpdate: Uint8Array | undefined
 
   constructor(
-    readonly socket: WebSocket,
+    readonly socket: DocSocket,
     readonly peers: number,
+    /** Which relay of `url` and `more` it is connected to. */
+    readonly relay: number,
   ) {
     this.doc.on('update', (update: Uint8Array) => (this.#lastUpdate = update))
   }
@@ -72,7 +91,17 @@ class Client {
 
 export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
   const inFlight = new Map<string, InFlight>()
-  let phase = { sent: 0, delivered: 0, samples: [] as number[], counting: false }
+  let phase = { sent: 0, delivered: 0, samples: [] as number[], cross: [] as number[], counting: false }
+  const relays = [{ url: task.url, serverPid: task.serverPid }, ...(task.more ?? [])]
+  const sample = (): ProcessSample => {
+    const each = relays.map((relay) => sampleProcess(relay.serverPid))
+    return {
+      cpuMs: each.reduce((sum, one) => sum + one.cpuMs, 0),
+      rssBytes: each.reduce((sum, one) => sum + one.rssBytes, 0),
+      peakRssBytes: each.reduce((sum, one) => sum + one.peakRssBytes, 0),
+      atMs: each[0]!.atMs,
+    }
+  }
   let onComplete: ((client: Client) => void) | undefined
   let echoes = 0
   const perDoc = Math.ceil(task.clients / task.docs)
@@ -80,10 +109,12 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
   const clients: Client[] = []
   for (let i = 0; i < task.clients; i++) {
     const doc = i % task.docs
-    const socket = await openSocket(`${task.url}/bench-fanout-${doc}`)
-    const client = new Client(socket, Math.min(perDoc, Math.ceil((task.clients - doc) / task.docs)) - 1)
+    // The clients of one document take the relays in turn.
+    const relay = Math.floor(i / task.docs) % relays.length
+    const socket = await openDocSocket(relays[relay]!.url, `bench-fanout-${task.docPrefix ?? ''}${doc}`, task.dialect)
+    const client = new Client(socket, Math.min(perDoc, Math.ceil((task.clients - doc) / task.docs)) - 1, relay)
     clients.push(client)
-    socket.on('message', (data: Buffer) => {
+    socket.onFrame((data) => {
       const id = updateIdOf(data)
       if (id === undefined) return
       const entry = inFlight.get(id)
@@ -92,7 +123,9 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
         echoes++
         return
       }
-      phase.samples.push(performance.now() - entry.sentAt)
+      const latency = performance.now() - entry.sentAt
+      phase.samples.push(latency)
+      if (entry.sender.relay !== client.relay) phase.cross.push(latency)
       if (phase.counting) phase.delivered++
       if (--entry.remaining === 0) {
         inFlight.delete(id)
@@ -116,13 +149,13 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
   }
 
   const runPhase = async (durationMs: number, start: () => () => void): Promise<PhaseResult> => {
-    phase = { sent: 0, delivered: 0, samples: [], counting: true }
-    const before = sampleProcess(task.serverPid)
+    phase = { sent: 0, delivered: 0, samples: [], cross: [], counting: true }
+    const before = sample()
     const stop = start()
     await sleep(durationMs)
     stop()
     phase.counting = false
-    const after = sampleProcess(task.serverPid)
+    const after = sample()
     // Drain: let what is in flight arrive (its latency counts), for at most 10 s.
     for (let waited = 0; inFlight.size > 0 && waited < 10_000; waited += 50) await sleep(50)
     let undelivered = 0
@@ -135,27 +168,34 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
       deliveredPerSecond: (phase.delivered * 1000) / (after.atMs - before.atMs),
       undelivered,
       latencyMs: summarize(phase.samples),
+      ...(relays.length > 1 ? { crossRelayLatencyMs: summarize(phase.cross) } : {}),
       serverCores: coresUsed(before, after),
+      serverCpuMs: after.cpuMs - before.cpuMs,
+      durationMs: after.atMs - before.atMs,
       serverRssBytes: after.rssBytes,
     }
   }
-  const rate = await runPhase(task.rateMs, () => {
-    const intervalMs = 1000 / task.ratePerClient
-    const timers = clients.map((client) => {
-      let timer: NodeJS.Timeout | undefined
-      const first = setTimeout(() => {
-        // A client far behind (over 1,000 in flight) skips a beat rather than pile up.
-        timer = setInterval(() => client.inFlight < 1000 && send(client), intervalMs)
-      }, Math.random() * intervalMs)
-      return () => {
-        clearTimeout(first)
-        clearInterval(timer)
-      }
+  const fixed: FixedRateResult[] = []
+  for (const targetRate of task.rates) {
+    const phase = await runPhase(task.rateMs, () => {
+      const intervalMs = (1000 * clients.length) / targetRate
+      const timers = clients.map((client) => {
+        let timer: NodeJS.Timeout | undefined
+        const first = setTimeout(() => {
+          // A client far behind (over 1,000 in flight) skips a beat rather than pile up.
+          timer = setInterval(() => client.inFlight < 1000 && send(client), intervalMs)
+        }, Math.random() * intervalMs)
+        return () => {
+          clearTimeout(first)
+          clearInterval(timer)
+        }
+      })
+      return () => timers.forEach((stop) => stop())
     })
-    return () => timers.forEach((stop) => stop())
-  })
+    fixed.push({ ...phase, targetRate })
+    await sleep(500)
+  }
 
-  await sleep(500)
   const saturate = await runPhase(task.saturateMs, () => {
     let running = true
     const pump = (client: Client): void => {
@@ -170,5 +210,5 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
   })
 
   for (const client of clients) client.socket.terminate()
-  return { rate, saturate, echoes }
+  return { fixed, saturate, echoes }
 }

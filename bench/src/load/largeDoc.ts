@@ -4,16 +4,16 @@
  * a fresh client syncs it. Also used alone (`firstSync`) after a relay
  * restart. y-websocket frames, so the same bytes go to every server.
  */
-import type { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import { decodeYWebsocketMessage } from '@concord/protocol'
 import { coresUsed, sampleProcess } from '../processSample.js'
 import { collectGarbage } from './collectGarbage.js'
 import { replayTrace } from '../trace.js'
-import { emptySyncStep1, openSocket, syncTypeOf, updateFrame } from '../wire.js'
+import { emptySyncStep1, openDocSocket, syncTypeOf, updateFrame, type Dialect, type DocSocket } from '../wire.js'
 
 export interface LargeDocTask {
   readonly url: string
+  readonly dialect: Dialect
   readonly serverPid: number
   /** The server's inspector, to collect its garbage before its RSS is read. */
   readonly inspectorUrl: string
@@ -46,18 +46,22 @@ export interface LargeDocResult {
 }
 
 /** Waits on `socket` for the sync step 2 that answers a step 1; returns it and the bytes received until then. */
-const untilStep2 = (socket: WebSocket): Promise<{ frame: Buffer; bytes: number }> =>
-  new Promise((resolve) => {
+export const untilStep2 = (socket: DocSocket): Promise<{ frame: Uint8Array; bytes: number }> =>
+  new Promise((resolve, reject) => {
     let bytes = 0
-    socket.on('message', (data: Buffer) => {
+    // A server that closes the socket first (e.g. Concord's 4503 when its store fails) ends the scenario with why.
+    socket.socket.once('close', (code: number, reason: Buffer) =>
+      reject(new Error(`the server closed the socket before its sync step 2: ${code} ${reason.toString()}`)),
+    )
+    socket.onFrame((data) => {
       bytes += data.length
       if (syncTypeOf(data) === 1) resolve({ frame: data, bytes })
     })
   })
 
-export const firstSync = async (url: string, doc: string): Promise<FirstSync> => {
+export const firstSync = async (url: string, doc: string, dialect: Dialect): Promise<FirstSync> => {
   const startedAt = performance.now()
-  const socket = await openSocket(`${url}/${doc}`)
+  const socket = await openDocSocket(url, doc, dialect)
   const step2 = untilStep2(socket)
   socket.send(emptySyncStep1)
   const { frame, bytes } = await step2
@@ -71,15 +75,20 @@ export const firstSync = async (url: string, doc: string): Promise<FirstSync> =>
 
 export const runLargeDoc = async (task: LargeDocTask): Promise<LargeDocResult> => {
   const { updates, text } = replayTrace(task.traceFile, task.txns)
-  const writer = await openSocket(`${task.url}/${task.doc}`)
+  const writer = await openDocSocket(task.url, task.doc, task.dialect)
+  // Synced first, as a provider is: Concord refuses (4429) a socket that sends thousands of frames
+  // while the document is still loading, and loading takes long on a busy machine.
+  const synced = untilStep2(writer)
+  writer.send(emptySyncStep1)
+  await synced
   const before = sampleProcess(task.serverPid)
   const startedAt = performance.now()
   let updateBytes = 0
   for (const update of updates) {
     updateBytes += update.length
     writer.send(updateFrame(update))
-    if (writer.bufferedAmount > 1024 * 1024) {
-      while (writer.bufferedAmount > 64 * 1024) await new Promise((resolve) => setImmediate(resolve))
+    if (writer.socket.bufferedAmount > 1024 * 1024) {
+      while (writer.socket.bufferedAmount > 64 * 1024) await new Promise((resolve) => setImmediate(resolve))
     }
   }
   // A server handles one socket's frames in order: its answer to this step 1 comes after every update.
@@ -88,11 +97,12 @@ export const runLargeDoc = async (task: LargeDocTask): Promise<LargeDocResult> =
   await caughtUp
   const replayMs = performance.now() - startedAt
   const after = sampleProcess(task.serverPid)
-  writer.terminate()
   await collectGarbage(task.inspectorUrl)
   const serverRssBytes = sampleProcess(task.serverPid).rssBytes
   const syncs: FirstSync[] = []
-  for (let i = 0; i < 5; i++) syncs.push(await firstSync(task.url, task.doc))
+  for (let i = 0; i < 5; i++) syncs.push(await firstSync(task.url, task.doc, task.dialect))
+  // Open until now: Hocuspocus, without a store, drops a document when its last connection leaves.
+  writer.terminate()
   return {
     updates: updates.length,
     updateBytes,

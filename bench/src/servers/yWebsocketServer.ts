@@ -1,13 +1,26 @@
 /**
  * The stock y-websocket server under test: @y/websocket-server 0.1.1 (the
  * last release on Yjs 13) wired exactly as its own bin script wires it, in
- * memory (no persistence), on a free loopback port. Prints its address.
+ * memory (no persistence), on a free loopback port. With a file in
+ * BENCH_SNAPSHOT, a persistence's bindState applies that Yjs update to every
+ * document it opens (the join storm's "must load" case; its own persistence
+ * is y-leveldb). Prints its address.
  */
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer } from 'ws'
-import { setupWSConnection } from '@y/websocket-server/utils'
+import * as Y from 'yjs'
+import { setPersistence, setupWSConnection } from '@y/websocket-server/utils'
 
+const snapshotFile = process.env.BENCH_SNAPSHOT
+if (snapshotFile) {
+  setPersistence({
+    provider: null,
+    bindState: (_name: string, doc: Y.Doc) => Y.applyUpdate(doc, readFileSync(snapshotFile)),
+    writeState: async () => {},
+  })
+}
 const server = createServer((_request, response) => response.writeHead(404).end())
 const wss = new WebSocketServer({ noServer: true })
 wss.on('connection', (socket, request) => setupWSConnection(socket, request))

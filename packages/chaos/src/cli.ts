@@ -41,8 +41,12 @@ const usage = `Usage: pnpm chaos [options]
   --sabotage <what>  break the system on purpose to see the checks fail: relay-store
                    (delete the relay's store at every stop), replica-store (delete a
                    crashed replica's store before its restart), relay-acks-early (the
-                   relay's store resolves an append 300 ms before it commits), or
-                   replica-drops-appends (a device store drops every 50th local append);
+                   relay's store resolves an append 300 ms before it commits),
+                   replica-drops-appends (a device store drops every 50th local append),
+                   replica-syncs-early (replicas say whenSynced() resolved as soon as
+                   they write), replica-hides-errors (replicas keep their client's error
+                   events to themselves), or relay-leaks (one relay: its store keeps 128 MiB
+                   for every load and append, up to 512 MiB);
                    in process: client-drops-failed-append (with --storage, a failed append
                    is neither sent nor retried)
   --keep           keep the stores of every run (those of failed runs are always kept)
@@ -91,6 +95,9 @@ const sabotages: readonly (Sabotage | 'client-drops-failed-append')[] = [
   'replica-store',
   'relay-acks-early',
   'replica-drops-appends',
+  'replica-syncs-early',
+  'replica-hides-errors',
+  'relay-leaks',
   'client-drops-failed-append',
 ]
 const sabotage = values.sabotage as Sabotage | 'client-drops-failed-append' | undefined
@@ -147,6 +154,7 @@ const runInProcess = (): boolean => {
     reopens: 0,
     failed: 0,
   }
+  const converge: number[] = []
   for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
     const result = runSimulation({
       seed,
@@ -163,6 +171,7 @@ const runInProcess = (): boolean => {
     totals.duplicated += result.faults.duplicated
     totals.failedAppends += result.faults.failedAppends
     totals.reopens += result.faults.reopens
+    if (result.convergeDeliveries !== undefined) converge.push(result.convergeDeliveries)
     if (result.problems.length === 0) continue
     totals.failed++
     console.error(`seed ${seed} FAILED: ${result.problems.join('; ')}\nlog:\n${result.log.join('\n')}`)
@@ -170,7 +179,11 @@ const runInProcess = (): boolean => {
   print(
     `chaos (in process): ${seeds} seeds, ${replicas} replicas, ${totals.writes} writes, ${totals.partitions} partitions, ` +
       `${totals.crashes} crashes, ${totals.dropped} dropped, ${totals.duplicated} duplicated messages, ` +
-      `${totals.failedAppends} failed appends, ${totals.reopens} reopens, ` +
+      `${totals.failedAppends} failed appends, ${totals.reopens} reopens; ` +
+      `converged after p50 ${percentile(
+        converge.sort((a, b) => a - b),
+        50,
+      )}, p99 ${percentile(converge, 99)} deliveries; ` +
       `failed ${totals.failed}`,
   )
   return totals.failed === 0
@@ -215,7 +228,7 @@ const runProcesses = async (): Promise<boolean> => {
         `(${result.midRun.lostAtReload.size} missing); ${faults.partitions} cuts, ${faults.stalls} stalls, ${faults.delays} delays, ` +
         `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs, ` +
         `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.tabKills} tab kills, ${faults.moves} moves, ${faults.cluster} database faults, ${faults.storage} storage faults; ` +
-        `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size}, vanished ${result.vanished.length}; ` +
+        `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size} at stops, ${result.syncedButLost.length} at the end, vanished ${result.vanished.length}; ` +
         (result.midRun.authFloodStallMs > 0
           ? `/healthz during auth floods within ${result.midRun.authFloodStallMs} ms; `
           : '') +
@@ -246,7 +259,7 @@ const runProcesses = async (): Promise<boolean> => {
       `${sum((r) => r.faults.partitions + r.faults.stalls)} partitions, ${sum((r) => r.faults.relayKills + r.faults.relayTerms)} relay kills ` +
       `(${sum((r) => r.faults.relayKills)} SIGKILL), ${sum((r) => r.faults.replicaCrashes)} replica crashes, ` +
       `lost ${sum((r) => r.set.lost.length + r.set.lostCommitted.length + r.midRun.lostAtRelayStop.size + r.midRun.lostAtReload.size)}, unexpected ${sum((r) => r.set.unexpected.length)}, ` +
-      `whenSynced but unstored ${sum((r) => r.midRun.syncedButMissingAtStop.size)}, vanished ${sum((r) => r.vanished.length)}, ` +
+      `whenSynced but unstored ${sum((r) => r.midRun.syncedButMissingAtStop.size + r.syncedButLost.length)}, vanished ${sum((r) => r.vanished.length)}, ` +
       `acknowledged but unreadable at a relay stop ${sum((r) => r.midRun.unreadableAtRelayStop.size)}, ` +
       `divergent ${sum((r) => (r.divergent.length > 0 ? 1 : 0))}, still pending ${sum((r) => r.stillPending.length)}; ` +
       `converged p50 ${percentile(converge, 50)} ms, p99 ${percentile(converge, 99)} ms; ` +

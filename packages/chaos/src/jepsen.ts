@@ -23,7 +23,14 @@ import { WriteLedger } from './writeLedger.js'
 
 export type { FaultCounts, JepsenResult } from './runChecks.js'
 
-export type Sabotage = 'relay-store' | 'replica-store' | 'relay-acks-early' | 'replica-drops-appends'
+export type Sabotage =
+  | 'relay-store'
+  | 'replica-store'
+  | 'relay-acks-early'
+  | 'replica-drops-appends'
+  | 'replica-syncs-early'
+  | 'replica-hides-errors'
+  | 'relay-leaks'
 
 export interface JepsenOptions {
   readonly seed: number
@@ -45,7 +52,10 @@ export interface JepsenOptions {
    * SQLite files at every stop, `replica-store` deletes a crashed replica's store before its restart,
    * `relay-acks-early` runs the relay on a DocStore whose append resolves 300 ms before it commits,
    * `replica-drops-appends` gives replicas a device store that drops every 50th local append while
-   * saying it stored it.
+   * saying it stored it, `replica-syncs-early` has replicas say `whenSynced()` resolved for each
+   * write as soon as it is made, `replica-hides-errors` has them keep their client's error events
+   * to themselves, and `relay-leaks` (one relay) runs the relay on a DocStore that keeps 128 MiB of
+   * memory for every load and append, up to 512 MiB.
    */
   readonly sabotage?: Sabotage | undefined
   /** The faults and actors beyond the first round's. */
@@ -117,9 +127,11 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     relays: features?.relays ?? 1,
     jwtSecret,
     variant: {
-      faultyStore: features?.storage === true || sabotage === 'relay-acks-early',
+      faultyStore: features?.storage === true || sabotage === 'relay-acks-early' || sabotage === 'relay-leaks',
       acksEarly: sabotage === 'relay-acks-early',
     },
+    faultsAtEveryStart:
+      sabotage === 'relay-leaks' ? [{ kind: 'leaks', bytes: 128 * 2 ** 20, upTo: 512 * 2 ** 20 }] : undefined,
   })
   /** Which relay each replica's link goes to. */
   const relayOf = Array.from({ length: total }, (_, i) => i % fleet.count)
@@ -137,6 +149,8 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
         documents,
         token: index === reader ? readToken : token,
         dropAppends: sabotage === 'replica-drops-appends',
+        syncsEarly: sabotage === 'replica-syncs-early',
+        hidesErrors: sabotage === 'replica-hides-errors',
       },
       (message) => ledger.heard(index, message),
     )
@@ -437,6 +451,10 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     // The relays' memory once their clients left, against what it was just after their last start.
     await sleep(1_000)
     const memory = Array.from({ length: fleet.count }, (_, i) => ({ start: fleet.startRss[i], end: fleet.rss(i) }))
+    for (const [relay, { start, end }] of memory.entries()) {
+      const mib = (bytes: number | undefined) => (bytes === undefined ? '?' : Math.round(bytes / 2 ** 20))
+      note(`relay ${relay}'s memory: ${mib(start)} MiB after its last start, ${mib(end)} MiB after its clients left`)
+    }
     for (let relay = 0; relay < fleet.count; relay++) {
       if (!(await fleet.stop(relay, 'SIGTERM'))) {
         midRun.termHangs++

@@ -26,6 +26,8 @@ export interface RelayFleetOptions {
   readonly jwtSecret?: string | undefined
   /** Single-relay mode: run the relay with a fault-injecting DocStore. */
   readonly variant?: RelayVariant | undefined
+  /** Single-relay mode, with `variant.faultyStore`: DocStore faults armed at every start (the leak sabotage). */
+  readonly faultsAtEveryStart?: readonly DocStoreFault[] | undefined
 }
 
 interface Slot {
@@ -141,6 +143,7 @@ export class RelayFleet {
     }
     slot.startedAt = Date.now()
     this.startRss[index] = slot.process.rss()
+    for (const fault of this.cluster ? [] : (this.#options.faultsAtEveryStart ?? [])) slot.process.send(fault)
     for (const fault of slot.armAtStart.splice(0)) slot.process.send(fault)
     return slot.process.port
   }

@@ -28,6 +28,10 @@ export interface ReplicaConfig {
   readonly token?: string | undefined
   /** Sabotage: the device store drops some appends while saying they are stored. */
   readonly dropAppends?: boolean
+  /** Sabotage: the replica says `whenSynced()` resolved for each write as soon as it is made. */
+  readonly syncsEarly?: boolean
+  /** Sabotage: the replica keeps its client's error events to itself. */
+  readonly hidesErrors?: boolean
   /** `tabs`: two tabs (worker threads) sharing one store and this store name over a BroadcastChannel. */
   readonly tabName?: string | undefined
 }

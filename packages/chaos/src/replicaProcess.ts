@@ -126,7 +126,9 @@ const startClient = (): void => {
       backoff: { initialDelayMs: 100, maxDelayMs: 1_000 },
     },
   })
-  client.on('error', (error) => tell({ type: 'error', code: error.code, message: error.message, doc: error.doc }))
+  client.on('error', (error) => {
+    if (!config.hidesErrors) tell({ type: 'error', code: error.code, message: error.message, doc: error.doc })
+  })
   for (const doc of config.documents) {
     const handle = client.open(doc)
     // An app observer with a bug: it throws on a value the hostile writer sets (`observerTrap`).
@@ -152,6 +154,8 @@ const write = ({ doc, write }: Extract<ToReplica, { type: 'write' }>): void => {
   const mine = written.get(doc)
   if (mine) mine.push(write.element)
   else written.set(doc, [write.element])
+  // The sabotage: a claim of sync before the relay could have the write.
+  if (config.syncsEarly) tell({ type: 'synced', doc, elements: [write.element] })
   watchSync(doc)
 }
 

@@ -2,7 +2,8 @@
  * Owns the verdict on one real-process run: what the relay's store must hold
  * at each stop, and the checks after the final heal (every honest replica,
  * every relay's view and the stored state identical; nothing acknowledged,
- * committed or covered by a resolved `whenSynced()` lost; no honest write
+ * committed or covered by a resolved `whenSynced()` lost (at each relay stop
+ * and at the end); no honest write
  * vanished without its replica being told; nothing pending; no honest
  * connection closed by the relay for a protocol error; the relays' memory
  * back within a bound), each broken one as a problem in words.
@@ -57,6 +58,8 @@ export interface JepsenResult {
   readonly faults: FaultCounts
   /** Honest writes missing at the end whose replica was never told (no typed error). */
   readonly vanished: readonly string[]
+  /** Writes a resolved `whenSynced()` covered that are missing from the final stored state. */
+  readonly syncedButLost: readonly string[]
   /** Replicas, and relays' views, whose state vector or content differs from the relay's stored state. */
   readonly divergent: readonly string[]
   /** Replicas still reporting pending updates after the settle. */
@@ -171,6 +174,8 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
   // A read-only replica's writes cannot reach anyone: its being told is what counts (`vanished`).
   const lostCommitted = set.lostCommitted.filter((element) => !ledger.readOnly.has(element))
   const vanished = ledger.vanished(new Set(final))
+  const present = new Set(final)
+  const syncedButLost = [...ledger.syncClaimed].filter((element) => !present.has(element))
   if (divergent.size > 0) problems.push(`divergent from the relay's store: ${[...divergent].join(', ')}`)
   if (stillPending.size > 0) problems.push(`still pending: ${[...stillPending].join(', ')}`)
   if (set.lost.length > 0) problems.push(`lost acknowledged writes: ${listed(set.lost)}`)
@@ -184,6 +189,9 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
     problems.push(
       `whenSynced() resolved while the relay store lacked the write (at a stop): ${listed([...midRun.syncedButMissingAtStop])}`,
     )
+  }
+  if (syncedButLost.length > 0) {
+    problems.push(`whenSynced() resolved for writes missing from the final state: ${listed(syncedButLost)}`)
   }
   if (midRun.lostAtReload.size > 0) {
     problems.push(`committed writes missing after a replica reload: ${listed([...midRun.lostAtReload])}`)
@@ -223,6 +231,7 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
     set: { ...set, lostCommitted },
     faults,
     vanished,
+    syncedButLost,
     divergent: [...divergent],
     stillPending: [...stillPending],
     convergeMs,

@@ -60,6 +60,11 @@ export interface SimulationResult {
     reopens: number
   }
   readonly set: SetCheck
+  /**
+   * How long the healed system took to converge, in the simulation's own time: messages delivered
+   * after the final heal until every replica had the same state vector (undefined if it never did).
+   */
+  readonly convergeDeliveries: number | undefined
   /** Every broken invariant, in words; empty when the run passed. */
   readonly problems: readonly string[]
   /** What happened, one line per step: enough to replay the run by hand. */
@@ -267,14 +272,23 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
   // Settle: heal, then resync and deliver everything, without faults, until nothing is in flight.
   log.push('final heal')
   for (const replica of settle ? all : []) retryAppends(replica, 1)
+  const converged = () => new Set(all.map(({ doc }) => stateVectorOf(doc))).size === 1
+  /** The delivery after which the state vectors agreed, and went on agreeing. */
+  let convergedAt: number | undefined
+  let delivered = 0
   for (let round = 0; settle && round < 10; round++) {
     heal()
     for (let deliveries = 0; inFlight.length > 0 && deliveries < 100_000; deliveries++) {
       const [message] = inFlight.splice(between(random, 0, inFlight.length - 1), 1)
       deliver(message!, false)
+      delivered++
+      if (!converged()) convergedAt = undefined
+      else convergedAt ??= delivered
     }
-    if (new Set(all.map(({ doc }) => stateVectorOf(doc))).size === 1) break
+    if (converged()) break
+    convergedAt = undefined
   }
+  const convergeDeliveries = settle && converged() ? (convergedAt ?? delivered) : undefined
 
   const problems: string[] = []
   const [first] = all
@@ -304,5 +318,5 @@ export const runSimulation = (options: SimulationOptions): SimulationResult => {
   if (set.lostCommitted.length > 0) problems.push(`lost committed writes: ${set.lostCommitted.join(', ')}`)
   if (set.unexpected.length > 0) problems.push(`unexpected elements: ${set.unexpected.join(', ')}`)
   for (const { doc } of all) doc.destroy()
-  return { seed, writes, faults, set, problems, log }
+  return { seed, writes, faults, set, convergeDeliveries, problems, log }
 }

@@ -4,10 +4,19 @@
  * with a QuotaExceededError or an aborted transaction, compactions and loads
  * that fail, slow appends) and a `DocStore` wrapper for the relay (appends
  * and loads that fail, appends that stall, SQLite's disk full). Each fault
- * is armed by a message from the harness and takes the next calls. The two
- * sabotage wrappers here break the contract on purpose: a relay store whose
- * append resolves before the inner one commits, and a device store that
- * drops appends while it says they are stored.
+ * is armed by a message from the harness and takes the next calls. The
+ * sabotage here breaks the contract on purpose: a relay store whose append
+ * resolves before the inner one commits, or that keeps memory for every load
+ * and append (a leak), and a device store that drops appends while it says
+ * they are stored.
+ *
+ * Not the public kits (`FaultInjectingLocalStore` of `@concord/client/testing`,
+ * `FaultInjectingDocStore` of `@concord/relay/testing`): those entries load
+ * vitest (their conformance suites import it), a root devDependency, into
+ * every replica and relay process; and the relay-side kit lets later appends
+ * pass a stalled one (they fail, or reach the inner store, at once), so
+ * appends settle out of order, which the DocStore contract forbids and which
+ * made a relay acknowledge updates queued behind a stalled append.
  */
 import type { LocalStore } from '@concord/client'
 import type { DocStore } from '@concord/relay'
@@ -24,6 +33,8 @@ export type DocStoreFault =
   | { readonly kind: 'loadFails'; readonly times: number }
   | { readonly kind: 'appendStalls'; readonly times: number; readonly ms: number }
   | { readonly kind: 'loadStalls'; readonly times: number; readonly ms: number }
+  /** Sabotage (`relay-leaks`): every later load and append keeps `bytes` of memory for good, up to `upTo` in all. */
+  | { readonly kind: 'leaks'; readonly bytes: number; readonly upTo: number }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -107,6 +118,9 @@ export class FaultyDocStore implements DocStore {
   #stallMs = 0
   #loadStallMs = 0
   readonly #acksEarly: boolean
+  /** `leaks`: how much each append keeps, and what it kept. */
+  #leak = { bytes: 0, upTo: 0, kept: 0 }
+  readonly #leaked: Buffer[] = []
 
   constructor(inner: DocStore, { acksEarly = false } = {}) {
     this.#inner = inner
@@ -118,12 +132,24 @@ export class FaultyDocStore implements DocStore {
   }
 
   inject(fault: DocStoreFault): void {
+    if (fault.kind === 'leaks') {
+      this.#leak = { bytes: fault.bytes, upTo: fault.upTo, kept: 0 }
+      return
+    }
     this.#armed.arm(fault.kind, fault.times)
     if (fault.kind === 'appendStalls') this.#stallMs = fault.ms
     if (fault.kind === 'loadStalls') this.#loadStallMs = fault.ms
   }
 
+  /** The leak sabotage: memory kept for good. Filled, so the pages are resident and the RSS grows by it. */
+  #keep(): void {
+    if (this.#leak.kept + this.#leak.bytes > this.#leak.upTo) return
+    this.#leaked.push(Buffer.alloc(this.#leak.bytes, 1))
+    this.#leak.kept += this.#leak.bytes
+  }
+
   async load(doc: string): Promise<Uint8Array[]> {
+    this.#keep()
     if (this.#armed.take('loadStalls')) await sleep(this.#loadStallMs)
     if (this.#armed.take('loadFails')) throw new Error('the store could not read (injected)')
     return this.#inner.load(doc)
@@ -133,6 +159,7 @@ export class FaultyDocStore implements DocStore {
   #appends: Promise<unknown> = Promise.resolve()
 
   append(doc: string, update: Uint8Array): Promise<void> {
+    this.#keep()
     if (this.#acksEarly) {
       // Sabotage: resolve now, commit a little later; a crash in between loses an acknowledged update.
       setTimeout(() => void this.#inner.append(doc, update).catch(() => {}), 300)

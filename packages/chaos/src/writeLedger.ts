@@ -12,6 +12,7 @@ interface Sent {
   readonly replica: number
   readonly incarnation: number
   readonly doc: string
+  /** Where in the order of what the harness sent and heard (times can tie). */
   readonly at: number
 }
 
@@ -39,6 +40,8 @@ export class WriteLedger {
   /** Which elements each store row holds: `replica:doc:row`. */
   readonly #rows = new Map<string, string[]>()
   readonly #history = new Map<string, string>()
+  /** Counts what was sent and heard, to order writes and errors. */
+  #events = 0
 
   constructor(replicas: number, startedAt: number) {
     this.committedBy = Array.from({ length: replicas }, () => new Set())
@@ -73,7 +76,7 @@ export class WriteLedger {
     this.attempted.add(element)
     if (stock) this.stock.add(element)
     if (readOnly) this.readOnly.add(element)
-    this.#sent.set(element, { replica, incarnation, doc, at: Date.now() })
+    this.#sent.set(element, { replica, incarnation, doc, at: ++this.#events })
     this.#note(element, `sent to r${replica}#${incarnation} (${doc}) ${this.#time()}`)
   }
 
@@ -112,7 +115,7 @@ export class WriteLedger {
         this.#errors.push({
           replica,
           incarnation: this.#incarnation[replica]!,
-          at: Date.now(),
+          at: ++this.#events,
           code: message.code,
           doc: message.doc,
         })
@@ -139,20 +142,25 @@ export class WriteLedger {
 
   /**
    * The attempted writes missing from `present` whose replica was never told: not a write sent to
-   * a process that was SIGKILLed before committing it, and with no error reported by that process
-   * (for its document, or for none in particular) after it was sent.
+   * a process that was SIGKILLed before committing it, and with no error reported (for its
+   * document, or for none in particular) by that process after it was sent, or by a later process
+   * of the replica if the write was committed (the store carries it there, as pending, and that
+   * process sends it again). A refusal stands for the later writes to its document in the same
+   * process: the client reports one per opening of a document, not one per refused frame.
    */
   vanished(present: ReadonlySet<string>): string[] {
     const vanished: string[] = []
     for (const [element, sent] of this.#sent) {
       if (present.has(element)) continue
-      if (this.#killed.has(`${sent.replica}:${sent.incarnation}`) && !this.committed.has(element)) continue
+      const committed = this.committed.has(element)
+      if (this.#killed.has(`${sent.replica}:${sent.incarnation}`) && !committed) continue
       const told = this.#errors.some(
         (error) =>
           error.replica === sent.replica &&
-          error.incarnation === sent.incarnation &&
-          error.at >= sent.at &&
-          (error.doc === undefined || error.doc === sent.doc),
+          (error.doc === undefined || error.doc === sent.doc) &&
+          (error.incarnation === sent.incarnation
+            ? error.at >= sent.at || (error.code === 'refused' && error.doc === sent.doc)
+            : error.incarnation > sent.incarnation && committed),
       )
       if (!told) vanished.push(element)
     }

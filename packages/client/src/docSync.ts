@@ -377,7 +377,8 @@ export class DocSync {
 
   #sendLocalAwareness(): void {
     if (this.#awareness.getLocalState() === null) return
-    const update = encodeAwarenessUpdate(this.#awareness, [this.#doc.clientID])
+    // The Awareness's id, not the doc's: Yjs gives the doc a new one when someone else writes under it.
+    const update = encodeAwarenessUpdate(this.#awareness, [this.#awareness.clientID])
     this.#send({ type: 'awareness', doc: this.#id, update })
   }
 }

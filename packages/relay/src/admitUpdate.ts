@@ -13,6 +13,7 @@ import * as Y from 'yjs'
 import { copyBytes } from './bytes.js'
 import { findConflict } from './contentConflicts.js'
 import type { KnownClocks } from './knownClocks.js'
+import type { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 
 export interface AdmittedUpdate {
@@ -20,6 +21,18 @@ export interface AdmittedUpdate {
   readonly update: Uint8Array
   /** The clocks `update` holds structs for. */
   readonly ranges: readonly ClockRange[]
+  /** The structs of `update`, decoded. */
+  readonly structs: readonly (Y.Item | Y.GC | Y.Skip)[]
+  /** With a context: what waits once the document holds `update` too. */
+  readonly waiting?: WaitingStructs
+}
+
+/** What admission knows of a document beyond its clocks; the room keeps it from update to update. */
+export interface AdmissionContext {
+  /** Clients whose clocks past those the document holds the relay refused: nothing will fill them. */
+  readonly contested: Set<number>
+  /** The structs the document holds that wait for clocks it lacks. */
+  readonly waiting: WaitingStructs
 }
 
 /** Whether `holders` (sorted by client, then start) hold every clock of `shared`. */
@@ -73,33 +86,22 @@ const agreesWithRecent = (
   return findConflict(update, holders.length === 1 ? holders[0]! : Y.mergeUpdates(holders), shared) === undefined
 }
 
-/** An id of a contested client that the document does not hold (and never will, from that client). */
-const refusedId = (id: Y.ID | null, known: KnownClocks, contested: ReadonlySet<number>): boolean =>
-  id !== null && contested.has(id.client) && id.clock >= known.next(id.client)
-
 /**
- * Throws when `update` starts past the clocks the document holds of a
- * contested client, or has an item whose origin, right origin or parent is
- * such a clock. Decodes the update only while some client is contested.
+ * Marks as contested every client with clocks in `update` that the document
+ * does not hold: the update is refused, so those clocks will never be filled
+ * from it, and what comes after them can never be integrated.
  */
-const refuseWhatBuildsOnRefused = (
-  update: Uint8Array,
-  ranges: readonly ClockRange[],
-  known: KnownClocks,
-  contested: ReadonlySet<number>,
-): void => {
-  const refuse = (client: number): never => {
-    throw new ProtocolError(
-      'invalidUpdate',
-      `the update builds on clocks of client ${client} that the relay refused (it holds up to ${known.next(client)})`,
-    )
+const contest = (update: Uint8Array, known: KnownClocks, contested: Set<number>): void => {
+  let structs: ReturnType<typeof Y.decodeUpdate>['structs']
+  try {
+    structs = Y.decodeUpdate(update).structs
+  } catch {
+    return
   }
-  for (const { client, start } of ranges) if (contested.has(client) && start > known.next(client)) refuse(client)
-  for (const struct of Y.decodeUpdate(update).structs) {
-    if (!(struct instanceof Y.Item)) continue
-    const parent = struct.parent instanceof Y.ID ? struct.parent : null
-    for (const id of [struct.origin, struct.rightOrigin, parent])
-      if (refusedId(id, known, contested)) refuse(id!.client)
+  for (const struct of structs) {
+    if (struct instanceof Y.Skip) continue
+    const { client, clock } = struct.id
+    if (known.firstUnheld(client, clock) < clock + struct.length) contested.add(client)
   }
 }
 
@@ -114,43 +116,65 @@ const refuseWhatBuildsOnRefused = (
  * invalid, could not be integrated, or contradicts the document. Does not
  * change `known`.
  *
- * `contested` (the room's) collects the clients an update contradicted: two
- * writers used their clocks, so the one refused goes on writing past clocks
- * the document will never hold from it, under that client id or (Yjs
- * changes a doc's client id when another writes under it) a new one. An
- * update that starts past the clocks the document holds of a contested
- * client, or whose items refer to such clocks, is refused too: stored, it
- * could never be integrated anywhere, yet it would be acknowledged.
+ * With a `context` (the room's, kept from update to update), every client
+ * with clocks in a refused update that the document does not hold becomes
+ * contested: the refused one goes on writing past those clocks, under that
+ * client id or (Yjs changes a doc's client id when another writes under it)
+ * a new one, and so do the other tabs that share its edits. An update that
+ * needs clocks the document does not hold of a contested client (it starts
+ * past them, or its items refer to them), or that would wait on itself
+ * through structs that wait (see waitingStructs.ts), is refused too:
+ * stored, it could never be integrated anywhere, yet it would be
+ * acknowledged. The contested clients are not stored: after a restart, the
+ * victim's next opening sends its refused edits again, whole, and their
+ * refusal contests the same clients before anything built on them comes.
  */
 export const admitUpdate = (
   received: Uint8Array,
   known: KnownClocks,
   held: () => Uint8Array | undefined,
   recent: () => readonly Uint8Array[] = () => [],
-  contested: Set<number> = new Set(),
+  context?: AdmissionContext,
+): AdmittedUpdate | undefined => {
+  try {
+    return admit(received, known, held, recent, context)
+  } catch (error) {
+    if (context && error instanceof ProtocolError && error.code === 'invalidUpdate') {
+      contest(received, known, context.contested)
+    }
+    throw error
+  }
+}
+
+const admit = (
+  received: Uint8Array,
+  known: KnownClocks,
+  held: () => Uint8Array | undefined,
+  recent: () => readonly Uint8Array[],
+  context: AdmissionContext | undefined,
 ): AdmittedUpdate | undefined => {
   let inspected = inspectUpdate(received)
   if (inspected.empty) return undefined
-  if (contested.size > 0) refuseWhatBuildsOnRefused(received, inspected.ranges, known, contested)
   // Own the bytes: a decoded frame is a view into the socket's buffer.
   let update: Uint8Array = copyBytes(received)
   const shared = known.held(inspected.ranges)
-  if (shared.length === 0) return { update, ranges: inspected.ranges }
-  if (!agreesWithRecent(update, recent(), shared)) {
+  if (shared.length > 0 && !agreesWithRecent(update, recent(), shared)) {
     const state = held()
     if (!state) return undefined
     const conflict = findConflict(update, state, shared)
     if (conflict) {
-      contested.add(Number(conflict.split(':')[0]))
+      context?.contested.add(Number(conflict.split(':')[0]))
       throw new ProtocolError('invalidUpdate', `the update contradicts what the document holds at ${conflict}`)
     }
   }
   // A repeat: keep what is new. What is held past a gap stays, and agrees with what is held.
-  if (inspected.ranges.some(({ client, start }) => start < known.next(client))) {
+  if (shared.length > 0 && inspected.ranges.some(({ client, start }) => start < known.next(client))) {
     update = Y.diffUpdate(update, Y.encodeStateVector(known.stateVectorFor(inspected.ranges)))
     // What is left of an update that passed: only the clocks need telling.
     inspected = inspectUpdate(update, true)
     if (inspected.empty) return undefined
   }
-  return { update, ranges: inspected.ranges }
+  const { ranges, structs } = inspected
+  const waiting = context?.waiting.with(structs, ranges, known, context.contested)
+  return { update, ranges, structs, ...(waiting && { waiting }) }
 }

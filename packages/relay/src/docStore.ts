@@ -5,6 +5,8 @@
  * are small and boring; `test/docStoreConformance.ts` is the suite every one
  * of them must pass.
  */
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
+
 /** What `list` says of one document. */
 export interface StoredDocumentInfo {
   readonly name: string
@@ -68,8 +70,10 @@ export interface DocStore {
    * update is durable (the transaction holding it has committed) and rejects
    * if it could not be stored. Appends resolve in the order they were made;
    * appends made in one event-loop turn may share one transaction.
+   * `events`, for a store with an outbox (see webhookOutbox.ts), are recorded
+   * in the same transaction as the update, and only if it is stored.
    */
-  append(doc: string, update: Uint8Array): Promise<void>
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void>
 
   /**
    * Atomically replaces the log of `doc` by `merge(log)`, one update
@@ -96,9 +100,9 @@ export interface DocStore {
    * Deletes everything stored for `doc` and keeps a tombstone, in one
    * transaction: from then on `load` and `append` of `doc` reject with a
    * DocumentDeletedError, and `list` leaves it out. Optional: without it, the
-   * relay cannot delete documents.
+   * relay cannot delete documents. `events` as for `append`, in the same transaction.
    */
-  remove?(doc: string): Promise<void>
+  remove?(doc: string, events?: readonly OutboxEvent[]): Promise<void>
 
   /**
    * Optional: keeps `update` of `doc` aside, outside its log, with the reason. The relay calls it for
@@ -134,6 +138,15 @@ export interface DocStore {
    * versionThinning.ts).
    */
   deleteVersions?(doc: string, ids: readonly string[]): Promise<number>
+
+  /**
+   * Optional, all four or none: the webhook outbox (see DocStoreOutbox in webhookOutbox.ts). A
+   * store without them ignores the `events` of `append` and `remove`, and the relay cannot send webhooks.
+   */
+  claimOutbox?(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]>
+  ackOutbox?(ids: readonly string[]): Promise<void>
+  retryOutbox?(id: string, at: number): Promise<void>
+  outboxStats?(): Promise<OutboxStats>
 
   /** Commits every pending append, then releases the store. */
   close(): Promise<void>

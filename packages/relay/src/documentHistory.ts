@@ -103,6 +103,8 @@ export class DocumentHistory {
   readonly #tracked = new Map<string, Tracked>()
   /** Versions being taken of rooms that are gone, for `idle()`. */
   readonly #finishing = new Set<Promise<void>>()
+  /** Set when the relay begins to close: from then on only rooms that close take versions (with their last state). */
+  #closing = false
 
   constructor(options: DocumentHistoryOptions) {
     this.#options = options
@@ -128,8 +130,17 @@ export class DocumentHistory {
     void finishing.finally(() => this.#finishing.delete(finishing))
   }
 
+  /**
+   * The relay begins to close: a version falling due now would load its room again; it is left to
+   * the room's close instead, which takes it from the room's last state.
+   */
+  beginClosing(): void {
+    this.#closing = true
+  }
+
   /** Takes no more automatic versions; resolves once those of rooms that are gone are taken. */
   async close(): Promise<void> {
+    this.#closing = true
     for (const { policy } of this.#tracked.values()) policy.stop()
     this.#tracked.clear()
     while (this.#finishing.size > 0) await Promise.allSettled([...this.#finishing])
@@ -220,6 +231,8 @@ export class DocumentHistory {
 
   async #takeAutomatic(doc: string, tracked: Tracked, authors: string[]): Promise<void> {
     const { logger, store } = this.#options
+    // Rejected, so that the edits stay unsaved for the version the room's close takes.
+    if (this.#closing && !tracked.finalState) throw new Error('the relay is closing')
     try {
       const merged = tracked.finalState ? tracked.finalState() : await readDurableState(this.#options.acquireRoom(doc))
       if (!merged) return

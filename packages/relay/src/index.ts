@@ -23,6 +23,17 @@ export {
   type RetentionTier,
 } from './versionRetention.js'
 export { retentionDefaults, type RetentionOptions } from './versionThinning.js'
+export {
+  encodeStateVectorClocks,
+  outboxOf,
+  type ClaimedOutboxEvent,
+  type DocStoreOutbox,
+  type OutboxClaim,
+  type OutboxEvent,
+  type OutboxStats,
+  type StateVectorClocks,
+  type WebhookEventType,
+} from './webhookOutbox.js'
 export { MemoryDocStore } from './memoryDocStore.js'
 export type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 export {

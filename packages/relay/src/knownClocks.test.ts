@@ -24,6 +24,22 @@ describe('KnownClocks', () => {
     expect(known.held([range(1, 0, 30)])).toEqual([range(1, 0, 5), range(1, 10, 20)])
   })
 
+  it('tells whether a clock is held, and the first clock from one on that is not', () => {
+    const known = new KnownClocks([range(1, 0, 5), range(1, 8, 10)])
+    expect([0, 4, 5, 7, 8, 9, 10].map((clock) => known.holds(1, clock))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      false,
+    ])
+    expect([0, 3, 5, 8, 9, 12].map((clock) => known.firstUnheld(1, clock))).toEqual([5, 5, 5, 10, 10, 12])
+    expect(known.holds(2, 0)).toBe(false)
+    expect(known.firstUnheld(2, 3)).toBe(3)
+  })
+
   it('gives a state vector of the first missing clocks of the clients asked for', () => {
     const known = new KnownClocks([range(1, 0, 5), range(2, 4, 6)])
     expect(known.stateVectorFor([range(1, 7, 9), range(2, 0, 1)])).toEqual(

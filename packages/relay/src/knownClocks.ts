@@ -24,6 +24,20 @@ export class KnownClocks {
     return first && first[0] === 0 ? first[1] : 0
   }
 
+  /** Whether clock `clock` of `client` is held. */
+  holds(client: number, clock: number): boolean {
+    return this.firstUnheld(client, clock) > clock
+  }
+
+  /** The first clock of `client` from `clock` on that is not held. */
+  firstUnheld(client: number, clock: number): number {
+    for (const [start, end] of this.#runs.get(client) ?? []) {
+      if (start > clock) break
+      if (end > clock) return end
+    }
+    return clock
+  }
+
   /** The next clock of each client of `ranges`, as a state vector. */
   stateVectorFor(ranges: Iterable<ClockRange>): Map<number, number> {
     const stateVector = new Map<number, number>()

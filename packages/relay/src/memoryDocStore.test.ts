@@ -1,5 +1,6 @@
 import { MemoryDocStore } from './memoryDocStore.js'
 import { describeDocStore } from './test/docStoreConformance.js'
+import { describeDocStoreOutbox } from './test/outboxConformance.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 
 describeDocStore('MemoryDocStore', { create: () => Promise.resolve(new MemoryDocStore()) })
@@ -8,3 +9,5 @@ describeDocStore('MemoryDocStore', { create: () => Promise.resolve(new MemoryDoc
 describeDocStore('FaultInjectingDocStore over MemoryDocStore, injecting nothing', {
   create: () => Promise.resolve(new FaultInjectingDocStore(new MemoryDocStore())),
 })
+
+describeDocStoreOutbox('MemoryDocStore', { create: () => Promise.resolve(new MemoryDocStore()) })

@@ -1,6 +1,7 @@
 /**
  * Owns a DocStore that lives in memory: for tests and short-lived relays.
- * Nothing survives the process; appends resolve in order.
+ * Nothing survives the process; appends resolve in order. Its webhook
+ * outbox is a MemoryOutbox.
  */
 import { createHash } from 'node:crypto'
 import { copyBytes } from './bytes.js'
@@ -14,6 +15,8 @@ import type {
   VersionQuery,
 } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
+import { MemoryOutbox } from './memoryOutbox.js'
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
 export class MemoryDocStore implements DocStore {
   readonly #logs = new Map<string, Uint8Array[]>()
@@ -23,6 +26,7 @@ export class MemoryDocStore implements DocStore {
   readonly #quarantined = new Map<string, Map<string, QuarantinedUpdate>>()
   /** By document, oldest first. */
   readonly #versions = new Map<string, NewVersion[]>()
+  readonly #outbox = new MemoryOutbox()
   #closed = false
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -31,9 +35,10 @@ export class MemoryDocStore implements DocStore {
     return [...(this.#logs.get(doc) ?? [])]
   }
 
-  async append(doc: string, update: Uint8Array): Promise<void> {
+  async append(doc: string, update: Uint8Array, events: readonly OutboxEvent[] = []): Promise<void> {
     this.#assertOpen()
     if (this.#deleted.has(doc)) throw new DocumentDeletedError(doc)
+    this.#outbox.record(events)
     const log = this.#logs.get(doc)
     if (log) log.push(update)
     else this.#logs.set(doc, [update])
@@ -55,8 +60,10 @@ export class MemoryDocStore implements DocStore {
       }))
   }
 
-  async remove(doc: string): Promise<void> {
+  async remove(doc: string, events: readonly OutboxEvent[] = []): Promise<void> {
     this.#assertOpen()
+    this.#outbox.record(events)
+    this.#outbox.removed(doc)
     this.#deleted.add(doc)
     this.#logs.delete(doc)
     this.#updatedAt.delete(doc)
@@ -124,6 +131,26 @@ export class MemoryDocStore implements DocStore {
   async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
     this.#assertOpen()
     return [...(this.#quarantined.get(doc)?.values() ?? [])]
+  }
+
+  async claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    this.#assertOpen()
+    return this.#outbox.claimOutbox(claim)
+  }
+
+  async ackOutbox(ids: readonly string[]): Promise<void> {
+    this.#assertOpen()
+    return this.#outbox.ackOutbox(ids)
+  }
+
+  async retryOutbox(id: string, at: number): Promise<void> {
+    this.#assertOpen()
+    return this.#outbox.retryOutbox(id, at)
+  }
+
+  async outboxStats(): Promise<OutboxStats> {
+    this.#assertOpen()
+    return this.#outbox.outboxStats()
   }
 
   async close(): Promise<void> {

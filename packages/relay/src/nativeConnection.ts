@@ -18,7 +18,9 @@ import {
   type NativeFrame,
 } from '@concord/protocol'
 import { atExpiry, authorize, type Access, type Authenticate } from './auth.js'
+import { AuthWaitingFrames } from './authWaitingFrames.js'
 import type { Logger } from './logger.js'
+import type { QueuedBytes } from './queuedBytes.js'
 import type { RelayObserver } from './relayObserver.js'
 import type { RelaySocket } from './relaySocket.js'
 import type { Room, RoomPeer, SyncOutcome } from './room.js'
@@ -30,6 +32,8 @@ interface ReceivedFrame {
   readonly frame: DocumentFrame
   /** performance.now() when it arrived, for the ack latency. */
   readonly receivedAt: number
+  /** Its size on the wire: what it keeps alive while it waits. */
+  readonly bytes: number
 }
 
 /** The close log line names this many of a connection's documents at most. */
@@ -88,8 +92,11 @@ export interface NativeConnectionOptions {
   readonly observer: RelayObserver
   /** Documents open at once; one more gets an error frame (4429). */
   readonly maxDocuments: number
-  /** Frames waiting for authorization answers; one more closes the connection (4429). */
+  /** Frames waiting for authorization answers, and their bytes; past either, the connection is closed (4429). */
   readonly maxWaitingFrames: number
+  readonly maxWaitingBytes: number
+  /** The relay's count of bytes in waiting frames, which those waiting here count against too. */
+  readonly queuedBytes: QueuedBytes
 }
 
 export class NativeConnection {
@@ -102,12 +109,17 @@ export class NativeConnection {
   #cancelExpiry: (() => void) | undefined
   #ackFlushQueued = false
   #closed = false
-  #waitingFrames = 0
+  readonly #waiting: AuthWaitingFrames
   #documentsOpened = 0
   readonly #loggedDocuments: string[] = []
 
   constructor(private readonly options: NativeConnectionOptions) {
     this.#socket = options.socket
+    this.#waiting = new AuthWaitingFrames({
+      maxFrames: options.maxWaitingFrames,
+      maxBytes: options.maxWaitingBytes,
+      relay: options.queuedBytes,
+    })
   }
 
   /** Throws a ProtocolError for a frame that is malformed or out of order. */
@@ -122,14 +134,14 @@ export class NativeConnection {
         const open = this.#docs.get(frame.doc)
         if (!open) return
         this.#docs.delete(frame.doc)
-        this.#waitingFrames -= open.waiting.splice(0).length
+        this.#release(open.waiting.splice(0))
         open.room?.leave(open.peer)
         return
       }
       case 'sync':
       case 'awareness':
       case 'queryAwareness':
-        return this.#receiveForDocument(frame)
+        return this.#receiveForDocument(frame, bytes.byteLength)
       case 'ping':
         this.#socket.send(encodeNativeFrame({ type: 'pong', doc: '', id: frame.id }))
         return
@@ -153,6 +165,16 @@ export class NativeConnection {
     this.#cancelExpiry?.()
     for (const { room, peer } of this.#docs.values()) room?.leave(peer)
     this.#docs.clear()
+    this.#waiting.clear()
+  }
+
+  /** Frees what `frames`, which waited for authorization, held. */
+  #release(frames: readonly ReceivedFrame[]): void {
+    if (frames.length > 0)
+      this.#waiting.give(
+        frames.length,
+        frames.reduce((sum, { bytes }) => sum + bytes, 0),
+      )
   }
 
   #open(doc: string): void {
@@ -248,9 +270,10 @@ export class NativeConnection {
     if (open.room) return
     open.room = this.options.acquireRoom(doc)
     open.room.join(open.peer)
-    this.#waitingFrames -= open.waiting.length
+    const waiting = open.waiting.splice(0)
+    this.#release(waiting)
     try {
-      for (const received of open.waiting.splice(0)) this.#deliver(open, received)
+      for (const received of waiting) this.#deliver(open, received)
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error
       this.#socket.close(error.code, error.message)
@@ -270,13 +293,13 @@ export class NativeConnection {
   #refuse(doc: string, open: OpenDocument, code: CloseCodeName, reason: string): void {
     if (this.#docs.get(doc) !== open) return
     this.#docs.delete(doc)
-    this.#waitingFrames -= open.waiting.splice(0).length
+    this.#release(open.waiting.splice(0))
     open.room?.leave(open.peer)
     this.#socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes[code], reason }))
   }
 
-  #receiveForDocument(frame: DocumentFrame): void {
-    const received = { frame, receivedAt: performance.now() }
+  #receiveForDocument(frame: DocumentFrame, bytes: number): void {
+    const received = { frame, receivedAt: performance.now(), bytes }
     const open = this.#docs.get(frame.doc)
     if (!open) {
       // The relay may have refused the document while this frame was on its way; the error frame tells the client.
@@ -296,9 +319,7 @@ export class NativeConnection {
       this.#deliver(open, received)
       return
     }
-    if (++this.#waitingFrames > this.options.maxWaitingFrames) {
-      throw new ProtocolError('rateLimited', 'too many frames for documents that are not authorized yet')
-    }
+    this.#waiting.take(bytes)
     open.waiting.push(received)
   }
 

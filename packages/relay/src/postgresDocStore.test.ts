@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { describeDocStore } from './test/docStoreConformance.js'
+import { describeDocStoreOutbox } from './test/outboxConformance.js'
 import { startPostgres, type PostgresServer } from './test/servers.js'
 import { mergeUpdates } from './yjsUpdates.js'
 
@@ -41,6 +42,15 @@ describeDocStore('PostgresDocStore', {
     return PostgresDocStore.open(currentUrl)
   },
   reopen: async () => PostgresDocStore.open(currentUrl!),
+})
+
+describeDocStoreOutbox('PostgresDocStore', {
+  create: async () => {
+    currentUrl = await freshDatabase()
+    return PostgresDocStore.open(currentUrl)
+  },
+  reopen: async () => PostgresDocStore.open(currentUrl!),
+  share: async () => PostgresDocStore.open(currentUrl!),
 })
 
 const textOf = (updates: Uint8Array[]): string => {
@@ -135,6 +145,46 @@ describe('PostgresDocStore shared by several relays', () => {
       await locker.query('ROLLBACK')
       await store.append('doc', Uint8Array.of(0, 0))
       expect(await store.load('doc')).toHaveLength(1)
+    } finally {
+      await locker.end()
+      await store.close()
+    }
+  })
+
+  it('outlives the server ending a connection it holds for a compaction (no uncaught error event)', async () => {
+    const url = await freshDatabase()
+    const errors: Error[] = []
+    const store = await PostgresDocStore.open(url, { onError: (error) => errors.push(error) })
+    const writer = new Y.Doc()
+    writer.on('update', (update: Uint8Array) => void store.append('doc', update))
+    writer.getText('t').insert(0, 'a')
+    writer.getText('t').insert(1, 'b')
+    const locker = new pg.Client({ connectionString: url })
+    await locker.connect()
+    try {
+      expect(await store.load('doc')).toHaveLength(2)
+      // The compaction waits for this lock on a connection the store checked out of its pool...
+      await locker.query('BEGIN')
+      await locker.query("SELECT pg_advisory_xact_lock(hashtext('doc'))")
+      const compacting = store.compact('doc', mergeUpdates)
+      let pid: number | undefined
+      for (let attempt = 0; pid === undefined && attempt < 250; attempt++) {
+        // pg_stat_activity is read once per transaction unless the snapshot is cleared.
+        await locker.query('SELECT pg_stat_clear_snapshot()')
+        const { rows } = await locker.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%pg_advisory_xact_lock%'`,
+        )
+        pid = rows[0]?.pid
+        if (pid === undefined) await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(pid).toBeDefined()
+      // ... and the server ends that connection (a restart, an administrator, a failover).
+      await locker.query('SELECT pg_terminate_backend($1)', [pid])
+      await expect(compacting).rejects.toThrow()
+      await locker.query('ROLLBACK')
+      // Told, not thrown: the store goes on over a new connection.
+      expect(errors.length).toBeGreaterThan(0)
+      expect(textOf(await store.load('doc'))).toBe('ab')
     } finally {
       await locker.end()
       await store.close()

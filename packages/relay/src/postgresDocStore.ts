@@ -30,11 +30,16 @@ import {
   saveVersionRow,
   versionsSchema,
 } from './postgresVersionRows.js'
+import * as outbox from './postgresOutbox.js'
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
 export interface PostgresDocStoreOptions {
   /** Connections in the pool. Default: 10. */
   readonly maxConnections?: number
-  /** Errors of idle pooled connections (PostgreSQL restarted, say); the pool replaces them. Default: ignored. */
+  /**
+   * Errors of pooled connections (PostgreSQL restarted, say), idle or held for a transaction; the
+   * pool replaces them, and a call that was using one rejects. Default: ignored.
+   */
   readonly onError?: (error: Error) => void
   /**
    * A new connection (or a wait for a free one in the pool) that takes longer than this fails, so a
@@ -54,6 +59,7 @@ export const postgresDefaults = { maxConnections: 10, connectionTimeoutMs: 5_000
 interface Append {
   readonly doc: string
   readonly update: Buffer
+  readonly events: readonly OutboxEvent[] | undefined
 }
 
 /** Only one relay creates the schema at a time (CREATE TABLE IF NOT EXISTS races otherwise). */
@@ -83,13 +89,38 @@ const schema = `
   ${versionsSchema}
 `
 
+/**
+ * A connection out of the pool for a transaction. pg-pool listens for a connection's errors only
+ * while it is idle: one lost while checked out (PostgreSQL restarted mid-transaction) would emit an
+ * `error` event no one hears, and crash the process. Its queries reject anyway; the event goes to
+ * `onError` until the connection is released.
+ */
+const checkOut = async (
+  pool: pg.Pool,
+  onError: ((error: Error) => void) | undefined,
+): Promise<{ client: pg.PoolClient; release: () => void }> => {
+  const client = await pool.connect()
+  const listener = (error: Error): void => onError?.(error)
+  client.on('error', listener)
+  return {
+    client,
+    release: () => {
+      client.off('error', listener)
+      client.release()
+    },
+  }
+}
+
 export class PostgresDocStore implements DocStore {
   readonly #pool: pg.Pool
   readonly #appends = new GroupCommit<Append>((batch) => this.#commitAppends(batch))
   #closed = false
 
-  private constructor(pool: pg.Pool) {
+  readonly #onError: ((error: Error) => void) | undefined
+
+  private constructor(pool: pg.Pool, onError: ((error: Error) => void) | undefined) {
     this.#pool = pool
+    this.#onError = onError
   }
 
   /** Connects to `url` (postgres://user:password@host:port/database) and creates the table if it is missing. */
@@ -106,23 +137,24 @@ export class PostgresDocStore implements DocStore {
     })
     pool.on('error', (error) => options.onError?.(error))
     try {
-      const client = await pool.connect()
+      const { client, release } = await checkOut(pool, options.onError)
       try {
         await client.query('BEGIN')
         await client.query('SELECT pg_advisory_xact_lock($1)', [schemaLockKey])
         await client.query(schema)
+        await client.query(outbox.outboxSchema)
         await client.query('COMMIT')
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
         throw error
       } finally {
-        client.release()
+        release()
       }
     } catch (error) {
       await pool.end()
       throw error
     }
-    return new PostgresDocStore(pool)
+    return new PostgresDocStore(pool, options.onError)
   }
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -138,15 +170,15 @@ export class PostgresDocStore implements DocStore {
     return rows.map((row) => row.data!)
   }
 
-  append(doc: string, update: Uint8Array): Promise<void> {
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
-    return this.#appends.add({ doc, update: bufferView(update) })
+    return this.#appends.add({ doc, update: bufferView(update), events })
   }
 
   async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
     this.#assertOpen()
     await this.#flushed()
-    const client = await this.#pool.connect()
+    const { client, release } = await checkOut(this.#pool, this.#onError)
     try {
       await client.query('BEGIN')
       // Relays compacting one document take turns; each reads the log after the lock is held.
@@ -173,7 +205,7 @@ export class PostgresDocStore implements DocStore {
       await client.query('ROLLBACK').catch(() => {})
       throw error
     } finally {
-      client.release()
+      release()
     }
   }
 
@@ -193,10 +225,10 @@ export class PostgresDocStore implements DocStore {
       .map((row) => ({ name: row.doc, bytes: Number(row.bytes), updatedAt: row.updated?.getTime() }))
   }
 
-  async remove(doc: string): Promise<void> {
+  async remove(doc: string, events?: readonly OutboxEvent[]): Promise<void> {
     this.#assertOpen()
     await this.#flushed()
-    const client = await this.#pool.connect()
+    const { client, release } = await checkOut(this.#pool, this.#onError)
     try {
       await client.query('BEGIN')
       // Waits for a compaction of the document that is under way, as compactions wait for each other.
@@ -204,12 +236,15 @@ export class PostgresDocStore implements DocStore {
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
       await client.query('DELETE FROM concord_versions WHERE doc = $1', [doc])
+      if (events?.length) await client.query(outbox.removalStatements.record, [doc, outbox.eventsParameter(events)])
+      await client.query(outbox.removalStatements.freeze, [doc])
+      await client.query(outbox.removalStatements.forget, [doc])
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {})
       throw error
     } finally {
-      client.release()
+      release()
     }
   }
 
@@ -252,6 +287,26 @@ export class PostgresDocStore implements DocStore {
     return deleteVersionRows(this.#pool, doc, ids)
   }
 
+  claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    this.#assertOpen()
+    return outbox.claimOutbox(this.#pool, claim)
+  }
+
+  ackOutbox(ids: readonly string[]): Promise<void> {
+    this.#assertOpen()
+    return outbox.ackOutbox(this.#pool, ids)
+  }
+
+  retryOutbox(id: string, at: number): Promise<void> {
+    this.#assertOpen()
+    return outbox.retryOutbox(this.#pool, id, at)
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    this.#assertOpen()
+    return outbox.outboxStats(this.#pool)
+  }
+
   /** Resolves when PostgreSQL answers a query; rejects otherwise (for readiness checks). */
   async ping(): Promise<void> {
     this.#assertOpen()
@@ -275,7 +330,9 @@ export class PostgresDocStore implements DocStore {
    * that they resolve in order (the group commit starts the next once this one has settled).
    */
   async #commitAppends(batch: Append[]): Promise<Map<number, DocumentDeletedError>> {
-    // One statement: the batch but for removed documents, and the names of those, in one transaction.
+    // One statement: the batch but for removed documents, its webhook events, and the names of those
+    // documents, in one transaction.
+    const events = batch.flatMap((append) => append.events ?? [])
     const { rows } = await this.#pool.query<{ doc: string }>(
       `WITH batch AS (
          SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
@@ -284,9 +341,13 @@ export class PostgresDocStore implements DocStore {
        ), stored AS (
          INSERT INTO concord_updates (doc, data)
          SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
-       )
+       )${events.length > 0 ? outbox.recordEventsCte('$3') : ''}
        SELECT doc FROM removed`,
-      [batch.map((append) => append.doc), batch.map((append) => append.update)],
+      [
+        batch.map((append) => append.doc),
+        batch.map((append) => append.update),
+        ...(events.length > 0 ? [outbox.eventsParameter(events)] : []),
+      ],
     )
     const removed = new Set(rows.map((row) => row.doc))
     const refusals = new Map<number, DocumentDeletedError>()

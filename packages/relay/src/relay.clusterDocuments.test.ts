@@ -180,6 +180,51 @@ describe('server-side documents in cluster mode (PostgreSQL + Redis)', () => {
     expect(await storedText(reader, doc)).toBe('server and client')
   })
 
+  it('serves the HTTP API on every relay: a POST on one reaches the clients and the reads of the other', async () => {
+    const [a, b] = await Promise.all([startClusterRelay(), startClusterRelay()])
+    const doc = `http-${Date.now()}`
+    const client = await connect(b)
+    client.open(doc)
+    await client.whenSynced(doc)
+
+    const source = new Y.Doc()
+    source.getText('t').insert(0, 'posted on A')
+    const posted = await fetch(`http://127.0.0.1:${a.port}/v1/docs/${doc}/updates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Y.encodeStateAsUpdate(source),
+    })
+    expect(posted.status).toBe(200)
+    // Durable when answered: a connection of its own to the store reads it.
+    expect(await storedText(await openReader(), doc)).toBe('posted on A')
+    await waitFor(() => textOf(client, doc) === 'posted on A', 'the POST on B’s client', clusterTimeoutMs)
+
+    const state = await fetch(`http://127.0.0.1:${b.port}/v1/docs/${doc}`)
+    expect(state.status).toBe(200)
+    const read = new Y.Doc()
+    Y.applyUpdate(read, new Uint8Array(await state.arrayBuffer()))
+    expect(read.getText('t').toString()).toBe('posted on A')
+
+    // Only what a state vector lacks, from the other relay.
+    const stateVector = Buffer.from(Y.encodeStateVector(read)).toString('base64url')
+    const missing = await fetch(`http://127.0.0.1:${b.port}/v1/docs/${doc}?stateVector=${stateVector}`)
+    const nothingNew = new Y.Doc()
+    Y.applyUpdate(nothingNew, new Uint8Array(await missing.arrayBuffer()))
+    expect(nothingNew.getText('t').toString()).toBe('')
+
+    // Other content under the same clocks, sent to B, is refused there and changes nothing.
+    const forged = new Y.Doc()
+    forged.clientID = source.clientID
+    forged.getText('t').insert(0, 'forged text')
+    const refused = await fetch(`http://127.0.0.1:${b.port}/v1/docs/${doc}/updates`, {
+      method: 'POST',
+      body: Y.encodeStateAsUpdate(forged),
+    })
+    expect(refused.status).toBe(422)
+    expect(await storedText(await openReader(), doc)).toBe('posted on A')
+    expect(textOf(client, doc)).toBe('posted on A')
+  })
+
   it('believes a deletion from Redis only once the store shows the tombstone', async () => {
     const warnings: string[] = []
     const logger: Logger = {

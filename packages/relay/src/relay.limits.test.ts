@@ -127,6 +127,50 @@ describe('limits', () => {
     expect(yWebsocketCode).toBe(closeCodes.rateLimited)
   })
 
+  it('closes (4429) a connection whose frames waiting for authorization pass maxWaitingBytes, in both modes, and frees them', async () => {
+    relay = await startRelay({ authenticate: () => new Promise(() => {}), maxWaitingBytes: 64 * 1024 })
+    // Three frames of 30 KiB: far below the 256 frames that may wait, past the bytes.
+    const updates = writer(30 * 1024)(3)
+    const native = (await rawSocket('/', { protocol: nativeSubprotocol })).ws
+    let nativeCode: number | undefined
+    native.on('close', (code) => (nativeCode = code))
+    native.send(encodeNativeFrame({ type: 'open', doc: 'd' }))
+    for (const [i, update] of updates.entries()) {
+      native.send(encodeNativeFrame({ type: 'sync', doc: 'd', seq: i + 1, sync: { type: 'update', update } }))
+    }
+    await waitFor(() => nativeCode !== undefined, 'the native connection to be closed')
+    expect(nativeCode).toBe(closeCodes.rateLimited)
+    const yWebsocket = (await rawSocket('/d')).ws
+    let yWebsocketCode: number | undefined
+    yWebsocket.on('close', (code) => (yWebsocketCode = code))
+    for (const update of updates)
+      yWebsocket.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+    await waitFor(() => yWebsocketCode !== undefined, 'the y-websocket connection to be closed')
+    expect(yWebsocketCode).toBe(closeCodes.rateLimited)
+    // What waited counted against the relay's queued bytes, and is freed with the connections.
+    await waitFor(() => relay!.relay.stats().queuedBytes === 0, 'the waiting frames to be freed')
+  })
+
+  it('counts frames waiting for authorization against maxQueuedBytes, and frees them once authorized', async () => {
+    let allow: (() => void) | undefined
+    const authorized = new Promise<void>((resolve) => (allow = resolve))
+    relay = await startRelay({
+      authenticate: async () => {
+        await authorized
+        return { access: 'write' }
+      },
+    })
+    const updates = writer(10 * 1024)(2)
+    const native = (await rawSocket('/', { protocol: nativeSubprotocol })).ws
+    native.send(encodeNativeFrame({ type: 'open', doc: 'd' }))
+    for (const [i, update] of updates.entries()) {
+      native.send(encodeNativeFrame({ type: 'sync', doc: 'd', seq: i + 1, sync: { type: 'update', update } }))
+    }
+    await waitFor(() => relay!.relay.stats().queuedBytes > 20 * 1024, 'the waiting frames to be counted')
+    allow!()
+    await waitFor(() => relay!.relay.stats().queuedBytes === 0, 'the delivered frames to be freed')
+  })
+
   it('closes (4429) a connection that piles up frames while its document loads, in both modes', async () => {
     const store = new MemoryDocStore()
     store.load = () => new Promise(() => {})

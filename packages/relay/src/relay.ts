@@ -9,6 +9,7 @@ import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, Prot
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, type Authenticate } from './auth.js'
 import { ChangeFeed, type DocumentChange } from './changeFeed.js'
+import { outboxEvent, outboxOf } from './webhookOutbox.js'
 import { clientAddressResolver, normalizeAddress } from './clientAddress.js'
 import { callHook } from './hookCall.js'
 import { createHttpApi } from './httpApi.js'
@@ -99,11 +100,20 @@ export interface RelayOptions {
    */
   readonly maxWaitingFrames?: number
   /**
+   * Bytes of the frames waiting for an authorization answer, per connection; past it the connection is
+   * closed (4429). They count against `maxQueuedBytes` too. Default: `maxPayload`, so that one frame of
+   * the largest size can always wait.
+   */
+  readonly maxWaitingBytes?: number
+  /**
    * Bytes of the frames that wait for one document to load, from all its connections together; a frame
    * past it closes its connection (4429). Default: 32 MiB.
    */
   readonly maxQueuedBytesPerDocument?: number
-  /** The same, for every document of the relay together (see `stats().queuedBytes`). Default: 128 MiB. */
+  /**
+   * The same, for every document of the relay together, with the frames waiting for authorization
+   * (see `stats().queuedBytes`). Default: 128 MiB.
+   */
   readonly maxQueuedBytes?: number
   /**
    * A store call (load, append, compact) that has not answered within this fails: the document is
@@ -174,6 +184,16 @@ export interface RelayOptions {
    * automatic versions are thinned in the background by `retention` (see versionThinning.ts).
    */
   readonly history?: HistoryOptions | false
+  /**
+   * Record webhook events in the store's outbox, each in the transaction of the change that causes it:
+   * `document.created` with a document's first update, `document.changed` with each update (a
+   * document's waiting changed event gathers its updates until it has been quiet for `debounceMs`,
+   * default 1 s, or for at most `maxWaitMs`, default ten times that), `document.deleted` with its
+   * tombstone. The store must keep an outbox (claimOutbox, ackOutbox, retryOutbox, outboxStats: the
+   * memory, SQLite and PostgreSQL stores do); something else (the service's webhook delivery) sends
+   * them. Default: none recorded.
+   */
+  readonly webhookEvents?: { readonly debounceMs?: number; readonly maxWaitMs?: number }
   /** How long a hook may take. Default: 10 s. */
   readonly hookTimeoutMs?: number
   /**
@@ -197,7 +217,10 @@ export interface RateLimit {
 export interface RelayStats {
   readonly connections: number
   readonly documents: number
-  /** Bytes held in frames that wait for their document to load, in every document (capped by `maxQueuedBytes`). */
+  /**
+   * Bytes held in frames that wait for their document to load or for their connection's authorization,
+   * in every document and connection (capped by `maxQueuedBytes`).
+   */
   readonly queuedBytes: number
 }
 
@@ -278,6 +301,14 @@ export const relayDefaults = {
 
 type Connection = YWebsocketConnection | NativeConnection
 
+const eventTimingOf = ({
+  debounceMs = 1_000,
+  maxWaitMs = 10 * debounceMs,
+}: NonNullable<RelayOptions['webhookEvents']>) => ({
+  debounceMs,
+  maxWaitMs: Math.max(debounceMs, maxWaitMs),
+})
+
 export const createRelay = (options: RelayOptions): Relay => {
   const settings = { ...relayDefaults, ...options }
   const logger = options.logger ?? silentLogger
@@ -300,6 +331,10 @@ export const createRelay = (options: RelayOptions): Relay => {
     logger,
   })
   const rooms = new Map<string, Room>()
+  const eventTiming = options.webhookEvents && eventTimingOf(options.webhookEvents)
+  if (eventTiming && !outboxOf(options.store)) {
+    throw new TypeError("webhookEvents needs a store with an outbox (this relay's store has no claimOutbox)")
+  }
   const changeFeed =
     options.onChange &&
     new ChangeFeed({
@@ -326,6 +361,11 @@ export const createRelay = (options: RelayOptions): Relay => {
       }
     })
   const queuedBytes = new QueuedBytes(settings.maxQueuedBytes)
+  const authWaitingCaps = {
+    maxFrames: settings.maxWaitingFrames,
+    maxBytes: options.maxWaitingBytes ?? settings.maxPayload,
+    relay: queuedBytes,
+  }
   const sockets = new Set<RelaySocket>()
   const serverDocuments = new Set<ServerDocument>()
   let closing: Promise<void> | undefined
@@ -360,6 +400,7 @@ export const createRelay = (options: RelayOptions): Relay => {
             history?.written(name, by)
           }),
         settledGone: history && ((name, state) => history.roomGone(name, state)),
+        events: eventTiming,
       })
       rooms.set(doc, room)
     }
@@ -451,13 +492,15 @@ export const createRelay = (options: RelayOptions): Relay => {
             ...connectionOptions,
             observer,
             maxDocuments: settings.maxDocumentsPerConnection,
-            maxWaitingFrames: settings.maxWaitingFrames,
+            maxWaitingFrames: authWaitingCaps.maxFrames,
+            maxWaitingBytes: authWaitingCaps.maxBytes,
+            queuedBytes,
           })
         : new YWebsocketConnection({
             ...connectionOptions,
             queryTokens: settings.queryTokens,
             echoCommitted: settings.echoCommitted,
-            maxWaitingFrames: settings.maxWaitingFrames,
+            waitingCaps: authWaitingCaps,
           })
 
     ws.on('error', (error) => logger.warn({ ...socket.logFields, err: error }, 'connection error'))
@@ -548,7 +591,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     const problem = documentNameProblem(name)
     if (problem) throw new ProtocolError('invalidDocumentName', problem)
     if (!store.remove) throw new TypeError("this relay's store cannot delete documents (it has no remove)")
-    await store.remove(name)
+    await store.remove(name, eventTiming && [outboxEvent('document.deleted', name, [by], {}, eventTiming)])
     rooms.get(name)?.deleted()
     logger.info({ doc: name, by }, 'document deleted')
     // The other relays' connections are told now, not at their relay's next store call.
@@ -565,6 +608,7 @@ export const createRelay = (options: RelayOptions): Relay => {
 
   const close = async (): Promise<void> => {
     clearInterval(heartbeat)
+    history?.beginClosing()
     // Their transactions so far are stored like every accepted update.
     await Promise.allSettled([...serverDocuments].map((document) => document.close()))
     // Not events.once: that rejects on an 'error' event, and a socket may fail while it closes.

@@ -52,8 +52,8 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     loading.catch(() => observer.storeFailed?.('load'))
     return loading
   },
-  append: (doc, update) => {
-    const appending = store.append(doc, update)
+  append: (doc, update, events) => {
+    const appending = store.append(doc, update, events)
     appending.then(
       () => observer.updateStored?.(update.byteLength),
       () => observer.storeFailed?.('append'),
@@ -74,5 +74,9 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   ...(store.listVersions && { listVersions: store.listVersions.bind(store) }),
   ...(store.loadVersion && { loadVersion: store.loadVersion.bind(store) }),
   ...(store.deleteVersions && { deleteVersions: store.deleteVersions.bind(store) }),
+  ...(store.claimOutbox && { claimOutbox: store.claimOutbox.bind(store) }),
+  ...(store.ackOutbox && { ackOutbox: store.ackOutbox.bind(store) }),
+  ...(store.retryOutbox && { retryOutbox: store.retryOutbox.bind(store) }),
+  ...(store.outboxStats && { outboxStats: store.outboxStats.bind(store) }),
   close: () => store.close(),
 })

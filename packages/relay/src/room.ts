@@ -17,6 +17,7 @@ import {
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
+import { DocumentEvents } from './documentEvents.js'
 import { DocumentState } from './documentState.js'
 import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
@@ -26,7 +27,9 @@ import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
-import { inspectUpdate } from './yjsUpdates.js'
+import type { EventTiming } from './webhookOutbox.js'
+import { WaitingStructs } from './waitingStructs.js'
+import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
 import type { WireMode } from './wireMode.js'
 
@@ -108,6 +111,8 @@ export interface RoomOptions {
    * (undefined if it cannot merge). For version history; not called for a failed or deleted room.
    */
   readonly settledGone?: ((name: string, state: () => Uint8Array | undefined) => void) | undefined
+  /** Record webhook events with each write (see documentEvents.ts), debounced so. Default: none. */
+  readonly events?: EventTiming | undefined
 }
 
 interface QueuedMessage {
@@ -133,6 +138,10 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
 
 const ignore = (): void => {}
 
+/** The next clock of each client of `ranges`, for a webhook event. */
+const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>
+  known ? Object.fromEntries(known.stateVectorFor(ranges)) : {}
+
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
   /** Owned by a local peer, or by another relay (cluster mode). */
@@ -140,8 +149,10 @@ export class Room implements FanoutMember {
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
   #knownClocks: KnownClocks | undefined
-  /** Clients whose clocks two writers used (see admitUpdate): what builds past them is refused. */
+  /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
   readonly #contested = new Set<number>()
+  /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
+  #waiting: WaitingStructs | undefined
   #queued: QueuedMessage[] = []
   /** How many of `#queued` each peer sent. */
   readonly #queuedBy = new Map<RoomPeer, number>()
@@ -159,6 +170,7 @@ export class Room implements FanoutMember {
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
   readonly #quarantine: DocumentQuarantine
+  readonly #events: DocumentEvents | undefined
 
   constructor(
     readonly name: string,
@@ -167,6 +179,7 @@ export class Room implements FanoutMember {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
+    this.#events = options.events && new DocumentEvents(name, options.events)
     void this.#load()
   }
 
@@ -345,6 +358,7 @@ export class Room implements FanoutMember {
 
   #addRemote(received: Uint8Array, relayId?: string): void {
     const state = this.#state!
+    this.#events?.exists()
     let update = received
     // Once the room tracks its clocks (after a local write), news must keep them up to date.
     const known = this.#knownClocks
@@ -363,6 +377,7 @@ export class Room implements FanoutMember {
         return
       }
       if (!admitted) return
+      this.#waiting = this.#waiting?.with(admitted.structs, admitted.ranges, known, this.#contested, false)
       known.add(admitted.ranges)
       update = admitted.update
     }
@@ -407,8 +422,13 @@ export class Room implements FanoutMember {
     // Read-only: never stored, never forwarded, never acknowledged.
     if (!peer.canWrite) return Promise.resolve(dropped)
     // Learnt at the first write, so that a document only read never decodes its whole state.
-    const known = (this.#knownClocks ??= this.#guard(() => new KnownClocks(inspectUpdate(state.merge(), true).ranges)))
-    if (!known) return undefined
+    if (!this.#knownClocks || !this.#waiting) {
+      const held = this.#guard(() => inspectUpdate(state.merge(), true))
+      if (!held) return undefined
+      this.#knownClocks ??= new KnownClocks(held.ranges)
+      this.#waiting = WaitingStructs.of(held.structs)
+    }
+    const known = this.#knownClocks
     let admitted: AdmittedUpdate | undefined
     try {
       admitted = admitUpdate(
@@ -416,7 +436,7 @@ export class Room implements FanoutMember {
         known,
         () => this.#guard(() => state.merge()),
         () => state.recent(),
-        this.#contested,
+        { contested: this.#contested, waiting: this.#waiting },
       )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
@@ -427,11 +447,12 @@ export class Room implements FanoutMember {
     if (!admitted) return this.#confirm(peer, this.#afterLastWrite(), () => sync.update)
     const { update, ranges } = admitted
     known.add(ranges)
+    this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     return this.#confirm(
       peer,
-      this.#write(update, peer.by).then(() => durable),
+      this.#write(update, peer.by, ranges).then(() => durable),
       () => sync.update,
     )
   }
@@ -451,9 +472,11 @@ export class Room implements FanoutMember {
     return durable
   }
 
-  #write(update: Uint8Array, by: string | undefined): Promise<void> {
+  #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<void> {
     this.#pendingWrites++
-    const write = this.options.store.append(this.name, update)
+    // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
+    const events = this.#events?.written(by, () => clocksOf(this.#knownClocks, ranges))
+    const write = this.options.store.append(this.name, update, events)
     this.#lastWrite = write
     write.then(
       () => {
@@ -463,8 +486,9 @@ export class Room implements FanoutMember {
         this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
         const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
-        // A compaction re-merges the whole document: wait for a quarter of it too.
-        if (isLongTail(tail, this.#state?.mergedBytes ?? 0, this.options.compactAfterUpdates)) this.#compact()
+        // A compaction re-merges the whole document on this thread (see DocumentState), which the room has
+        // just merged in memory too: wait until the log since holds as much again as the document.
+        if (isLongTail(tail, this.#state?.mergedBytes ?? 0, this.options.compactAfterUpdates, 1)) this.#compact()
       },
       (error: unknown) => {
         this.#pendingWrites--
@@ -484,6 +508,7 @@ export class Room implements FanoutMember {
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]
       this.#remoteWhileLoading = []
+      if (log.length > 0) this.#events?.exists()
       // In cluster mode two relays may have stored contradicting updates at once: the log's order decides.
       const { updates, known } = this.#quarantine.admit(log)
       this.#knownClocks = known
@@ -521,8 +546,11 @@ export class Room implements FanoutMember {
   /** Stores what the `loadDocument` hook gives for a document the store does not have, before anyone sees it. */
   async #seed(seed: (name: string) => Promise<Uint8Array | undefined>): Promise<Uint8Array[]> {
     const initial = await seed(this.name)
-    if (initial === undefined || inspectUpdate(initial).empty) return []
-    await this.options.store.append(this.name, initial)
+    if (initial === undefined) return []
+    const { empty, ranges } = inspectUpdate(initial)
+    if (empty) return []
+    const events = this.#events?.written('server', () => clocksOf(new KnownClocks(ranges), ranges))
+    await this.options.store.append(this.name, initial, events)
     return [initial]
   }
 

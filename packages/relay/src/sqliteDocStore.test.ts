@@ -7,6 +7,7 @@ import { StoreWorkerExitedError } from './errors.js'
 import { SqliteDocStore } from './sqliteDocStore.js'
 import { mergeUpdates } from './yjsUpdates.js'
 import { describeDocStore } from './test/docStoreConformance.js'
+import { describeDocStoreOutbox } from './test/outboxConformance.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import { makeTempDir } from './test/relayHarness.js'
 import { crashWorker } from './test/sqliteWorkerCrash.js'
@@ -14,6 +15,18 @@ import { crashWorker } from './test/sqliteWorkerCrash.js'
 let dir: string | undefined
 
 describeDocStore('SqliteDocStore', {
+  create: async () => {
+    dir = await makeTempDir()
+    return new SqliteDocStore(join(dir, 'concord.sqlite'))
+  },
+  reopen: async () => new SqliteDocStore(join(dir!, 'concord.sqlite')),
+  cleanup: async () => {
+    if (dir) await rm(dir, { recursive: true, force: true })
+    dir = undefined
+  },
+})
+
+describeDocStoreOutbox('SqliteDocStore', {
   create: async () => {
     dir = await makeTempDir()
     return new SqliteDocStore(join(dir, 'concord.sqlite'))

@@ -22,8 +22,17 @@ import type {
 import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
 import { GroupCommit } from './groupCommit.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
+import { outboxSchema } from './sqliteOutbox.js'
+import {
+  coalesceEvents,
+  type ClaimedOutboxEvent,
+  type OutboxClaim,
+  type OutboxEvent,
+  type OutboxStats,
+} from './webhookOutbox.js'
 import type {
   LogRows,
+  OutboxCall,
   QuarantinedRows,
   SerializedError,
   SqliteWorkerData,
@@ -50,6 +59,7 @@ export interface SqliteDocStoreOptions {
 interface Append {
   readonly doc: string
   readonly update: Uint8Array
+  readonly events: readonly OutboxEvent[] | undefined
 }
 
 interface PendingReply {
@@ -105,6 +115,7 @@ const prepareFile = (path: string): void => {
     }
     // Added within version 1: files made before it get the table on their next open.
     db.exec(quarantineSchema)
+    db.exec(outboxSchema)
     if (version === schemaVersion) return
     // Each step is one transaction, so a file is never left between two versions.
     if (version === 1) {
@@ -200,10 +211,10 @@ export class SqliteDocStore implements DocStore {
     return unpackBytes(log)
   }
 
-  append(doc: string, update: Uint8Array): Promise<void> {
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     if (this.#failure) return Promise.reject(this.#failure)
-    return this.#appends.add({ doc, update })
+    return this.#appends.add({ doc, update, events })
   }
 
   /**
@@ -230,10 +241,31 @@ export class SqliteDocStore implements DocStore {
     return this.#request<StoredDocumentInfo[]>({ kind: 'list', prefix, after, limit })
   }
 
-  async remove(doc: string): Promise<void> {
+  async remove(doc: string, events?: readonly OutboxEvent[]): Promise<void> {
     this.#assertUsable()
     this.#appends.commitNow()
-    await this.#request<undefined>({ kind: 'remove', doc })
+    await this.#request<undefined>({ kind: 'remove', doc, ...(events && { events }) })
+  }
+
+  claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
+    return this.#outbox({ op: 'claim', claim })
+  }
+
+  async ackOutbox(ids: readonly string[]): Promise<void> {
+    await this.#outbox({ op: 'ack', ids })
+  }
+
+  async retryOutbox(eventId: string, at: number): Promise<void> {
+    await this.#outbox({ op: 'retry', eventId, at })
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    return this.#outbox({ op: 'stats' })
+  }
+
+  async #outbox<T>(call: OutboxCall): Promise<T> {
+    this.#assertUsable()
+    return this.#request<T>({ kind: 'outbox', call })
   }
 
   async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
@@ -305,8 +337,10 @@ export class SqliteDocStore implements DocStore {
   async #commitAppends(batch: Append[]): Promise<Map<number, DocumentDeletedError>> {
     if (this.#failure) throw this.#failure
     const updates = packBytes(batch.map((append) => append.update))
+    // One document's changed events of one batch are one row (joined here, not row by row in SQL).
+    const events = coalesceEvents(batch.flatMap((append) => append.events ?? []))
     const refused = await this.#request<number[]>(
-      { kind: 'append', docs: batch.map((append) => append.doc), updates },
+      { kind: 'append', docs: batch.map((append) => append.doc), updates, ...(events.length > 0 && { events }) },
       [updates.bytes],
     )
     return new Map(refused.map((i) => [i, new DocumentDeletedError(batch[i]!.doc)]))

@@ -11,6 +11,8 @@ import { bufferView } from './bytes.js'
 import type { StoredDocumentInfo } from './docStore.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import { versionRows, type VersionAnswer, type VersionRequest } from './sqliteVersionRows.js'
+import { prepareOutbox } from './sqliteOutbox.js'
+import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
 export interface SqliteWorkerData {
   readonly path: string
@@ -30,12 +32,26 @@ export interface LogRows {
   readonly data: PackedBytes
 }
 
+/** The webhook outbox's calls (see sqliteOutbox.ts). */
+export type OutboxCall =
+  | { readonly op: 'claim'; readonly claim: OutboxClaim }
+  | { readonly op: 'ack'; readonly ids: readonly string[] }
+  | { readonly op: 'retry'; readonly eventId: string; readonly at: number }
+  | { readonly op: 'stats' }
+
 export type SqliteWorkerRequest =
   /**
-   * One group commit: `docs[i]` gets the i-th packed update. Answers the
-   * indexes of the updates not stored because their document was removed.
+   * One group commit: `docs[i]` gets the i-th packed update, and the outbox `events`, but for those
+   * of removed documents. Answers the indexes of the updates not stored because their document was
+   * removed.
    */
-  | { readonly kind: 'append'; readonly id: number; readonly docs: string[]; readonly updates: PackedBytes }
+  | {
+      readonly kind: 'append'
+      readonly id: number
+      readonly docs: string[]
+      readonly updates: PackedBytes
+      readonly events?: readonly OutboxEvent[]
+    }
   /** Answers the document's log, oldest first, packed; `'deleted'` for a removed document. */
   | { readonly kind: 'load'; readonly id: number; readonly doc: string }
   /** Answers LogRows. */
@@ -61,7 +77,9 @@ export type SqliteWorkerRequest =
       readonly limit: number
     }
   /** Deletes the document's rows and keeps its tombstone. Answers nothing. */
-  | { readonly kind: 'remove'; readonly id: number; readonly doc: string }
+  | { readonly kind: 'remove'; readonly id: number; readonly doc: string; readonly events?: readonly OutboxEvent[] }
+  /** Answers ClaimedOutboxEvent[] for a claim, OutboxStats for stats, nothing for the others. */
+  | { readonly kind: 'outbox'; readonly id: number; readonly call: OutboxCall }
   /** Keeps one update aside (once per digest). Answers nothing. */
   | {
       readonly kind: 'quarantine'
@@ -83,6 +101,8 @@ type Answer =
   | QuarantinedRows
   | StoredDocumentInfo[]
   | number[]
+  | ClaimedOutboxEvent[]
+  | OutboxStats
   | 'deleted'
   | boolean
   | undefined
@@ -137,27 +157,49 @@ const selectQuarantined = db.prepare<[string], { data: Buffer; reason: string }>
 
 const answerVersionRequest = versionRows(db)
 
+const outbox = prepareOutbox(db)
+
 /** Stores the batch but for the updates of removed documents; returns their indexes. */
-const appendBatch = db.transaction((docs: string[], updates: Uint8Array[]): number[] => {
-  const now = Date.now()
-  const removed = new Map<string, boolean>()
-  const refused: number[] = []
-  docs.forEach((doc, i) => {
-    let gone = removed.get(doc)
-    if (gone === undefined) removed.set(doc, (gone = isRemoved.get(doc) !== undefined))
-    if (gone) refused.push(i)
-    else insert.run(doc, bufferView(updates[i]!), now)
-  })
-  return refused
-})
+const appendBatch = db.transaction(
+  (docs: string[], updates: Uint8Array[], events: readonly OutboxEvent[] = []): number[] => {
+    const now = Date.now()
+    const removed = new Map<string, boolean>()
+    const refused: number[] = []
+    docs.forEach((doc, i) => {
+      let gone = removed.get(doc)
+      if (gone === undefined) removed.set(doc, (gone = isRemoved.get(doc) !== undefined))
+      if (gone) refused.push(i)
+      else insert.run(doc, bufferView(updates[i]!), now)
+    })
+    outbox.record(events.filter((event) => removed.get(event.doc) === false))
+    return refused
+  },
+)
 
 const deleteVersions = db.prepare<[string]>('DELETE FROM versions WHERE doc = ?')
 
-const removeDocument = db.transaction((doc: string) => {
+const removeDocument = db.transaction((doc: string, events: readonly OutboxEvent[] = []) => {
   addTombstone.run(doc, Date.now())
   deleteLog.run(doc)
   deleteVersions.run(doc)
+  outbox.record(events)
+  outbox.removed(doc)
 })
+
+const callOutbox = (call: OutboxCall): Answer => {
+  switch (call.op) {
+    case 'claim':
+      return outbox.claim(call.claim)
+    case 'ack':
+      outbox.ack(call.ids)
+      return undefined
+    case 'retry':
+      outbox.retry(call.eventId, call.at)
+      return undefined
+    case 'stats':
+      return outbox.stats()
+  }
+}
 
 /** Thrown inside the replace transaction to roll it back. */
 class RowsGone extends Error {}
@@ -172,13 +214,15 @@ const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Arr
 const handle = (request: SqliteWorkerRequest): Answer => {
   switch (request.kind) {
     case 'append':
-      return appendBatch(request.docs, unpackBytes(request.updates))
+      return appendBatch(request.docs, unpackBytes(request.updates), request.events)
     case 'load':
       if (isRemoved.get(request.doc)) return 'deleted'
       return packBytes(select.all(request.doc).map((row) => row.data))
     case 'remove':
-      removeDocument(request.doc)
+      removeDocument(request.doc, request.events)
       return undefined
+    case 'outbox':
+      return callOutbox(request.call)
     case 'read': {
       const rows = select.all(request.doc)
       return { ids: rows.map((row) => row.id), data: packBytes(rows.map((row) => row.data)) }
@@ -229,6 +273,7 @@ const serialize = (error: unknown): SerializedError => {
 const transferablesOf = (value: Answer): ArrayBuffer[] => {
   if (typeof value !== 'object' || Array.isArray(value)) return []
   if ('state' in value) return [value.state.bytes]
+  if (!('bytes' in value || 'data' in value)) return []
   return 'bytes' in value ? [value.bytes] : [value.data.bytes]
 }
 

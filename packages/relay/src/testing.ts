@@ -6,6 +6,7 @@
  * dependency of the package (a peer would be installed into every deployment).
  */
 export { describeDocStore, type DocStoreFactory } from './test/docStoreConformance.js'
+export { describeDocStoreOutbox, type OutboxStoreFactory } from './test/outboxConformance.js'
 export { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 export { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
 export { ControlledStore } from './test/controlledStore.js'

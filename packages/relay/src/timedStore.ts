@@ -8,6 +8,7 @@
  */
 import type { DocStore, NewVersion } from './docStore.js'
 import { StoreTimeoutError } from './errors.js'
+import type { OutboxEvent } from './webhookOutbox.js'
 
 const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Promise<T> =>
   new Promise<T>((resolve, reject) => {
@@ -27,9 +28,10 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
 /** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
+  const { claimOutbox, ackOutbox, retryOutbox, outboxStats } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
-    append: (doc, update) => within('append', timeoutMs, store.append(doc, update)),
+    append: (doc, update, events) => within('append', timeoutMs, store.append(doc, update, events)),
     compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
     ...(quarantine && {
       quarantine: (doc: string, update: Uint8Array, reason: string) =>
@@ -37,7 +39,15 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     }),
     ...(loadQuarantined && { loadQuarantined: (doc: string) => loadQuarantined.call(store, doc) }),
     ...(list && { list: list.bind(store) }),
-    ...(remove && { remove: (doc: string) => within('remove', timeoutMs, remove.call(store, doc)) }),
+    ...(remove && {
+      remove: (doc: string, events?: readonly OutboxEvent[]) =>
+        within('remove', timeoutMs, remove.call(store, doc, events)),
+    }),
+    // The outbox's delivery has its own patience (its lease).
+    ...(claimOutbox && { claimOutbox: claimOutbox.bind(store) }),
+    ...(ackOutbox && { ackOutbox: ackOutbox.bind(store) }),
+    ...(retryOutbox && { retryOutbox: retryOutbox.bind(store) }),
+    ...(outboxStats && { outboxStats: outboxStats.bind(store) }),
     ...(saveVersion && {
       saveVersion: (doc: string, version: NewVersion) =>
         within('saveVersion', timeoutMs, saveVersion.call(store, doc, version)),

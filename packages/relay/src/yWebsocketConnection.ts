@@ -13,6 +13,7 @@
 import type { IncomingMessage } from 'node:http'
 import { decodeYWebsocketMessage, documentNameProblem, encodeYWebsocketMessage, ProtocolError } from '@concord/protocol'
 import { atExpiry, authorize, type Authenticate } from './auth.js'
+import { AuthWaitingFrames, type AuthWaitingCaps } from './authWaitingFrames.js'
 import type { Logger } from './logger.js'
 import type { RelaySocket } from './relaySocket.js'
 import type { Room, RoomPeer, SyncOutcome } from './room.js'
@@ -27,8 +28,8 @@ export interface YWebsocketConnectionOptions {
   readonly queryTokens: boolean
   /** Send each update back to its sender once it is durable (the relay's `echoCommitted`). */
   readonly echoCommitted: boolean
-  /** Frames waiting for the authorization answer; one more closes the connection (4429). */
-  readonly maxWaitingFrames: number
+  /** Frames (and their bytes) that may wait for the authorization answer; one more closes the connection (4429). */
+  readonly waitingCaps: AuthWaitingCaps
 }
 
 /** The `token` query parameter: in y-websocket mode, stock clients have no other way to send one. */
@@ -72,14 +73,23 @@ export class YWebsocketConnection {
   readonly #doc: string | ProtocolError
   /** Frames that arrived before the connection was authorized, in order. */
   readonly #early: Uint8Array[] = []
+  readonly #waiting: AuthWaitingFrames
   #joined: Joined | undefined
   #cancelExpiry: (() => void) | undefined
   #toldReadOnly = false
+  /**
+   * The frame each update came in, until it is durable: the echo is that
+   * frame's bytes again (a sync update frame is nothing but the update after
+   * two bytes and its length), so it need not be encoded anew.
+   */
+  readonly #frames: WeakMap<Uint8Array, Uint8Array> | undefined
 
   /** Reads the document from the URL and names it on the connection's log lines; nothing is sent yet. */
   constructor(options: YWebsocketConnectionOptions) {
     this.#options = options
     this.#socket = options.socket
+    this.#waiting = new AuthWaitingFrames(options.waitingCaps)
+    this.#frames = options.echoCommitted ? new WeakMap() : undefined
     try {
       this.#doc = documentFromUrl(options.request.url)
       this.#socket.logFields.doc = this.#doc
@@ -114,6 +124,7 @@ export class YWebsocketConnection {
           )
         }
         logger.debug({ ...this.#socket.logFields, access: result.access }, 'connection authorized')
+        this.#waiting.clear()
         for (const bytes of this.#early.splice(0)) {
           if (!this.#socket.isOpen) break
           try {
@@ -135,15 +146,14 @@ export class YWebsocketConnection {
       this.#handle(bytes)
       return
     }
-    if (this.#early.length >= this.#options.maxWaitingFrames) {
-      throw new ProtocolError('rateLimited', 'too many frames before the connection was authorized')
-    }
+    this.#waiting.take(bytes.byteLength)
     this.#early.push(bytes)
   }
 
   closed(): void {
     this.#cancelExpiry?.()
     this.#early.length = 0
+    this.#waiting.clear()
     this.#joined?.room.leave(this.#joined.peer)
   }
 
@@ -161,7 +171,9 @@ export class YWebsocketConnection {
           // An empty update (a step 2 from a client with nothing to add) has no content to confirm.
           if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return
           // As an update, not a step 2: a step 2 would also tell the provider it has synced.
-          socket.send(encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
+          socket.send(
+            this.#frames?.get(update) ?? encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }),
+          )
         },
       }),
     }
@@ -173,6 +185,7 @@ export class YWebsocketConnection {
   #handle(bytes: Uint8Array): void {
     const { room, peer } = this.#joined!
     const message = decodeYWebsocketMessage(bytes)
+    if (message.type === 'sync' && message.sync.type === 'update') this.#frames?.set(message.sync.update, bytes)
     if (message.type === 'permissionDenied') {
       throw new ProtocolError('malformedMessage', 'auth messages are sent by the relay only')
     }

@@ -59,6 +59,8 @@ export interface InspectedUpdate {
   readonly empty: boolean
   /** The clocks the update holds structs for, per client in the order written, adjacent runs joined. */
   readonly ranges: readonly ClockRange[]
+  /** Its structs, as decoded: for checks that need more than the clocks. */
+  readonly structs: readonly (Y.Item | Y.GC | Y.Skip)[]
 }
 
 /**
@@ -112,7 +114,7 @@ export const inspectUpdate = (update: Uint8Array, held = false): InspectedUpdate
   }
   const cycle = held ? undefined : findWaitCycle(decoded.structs)
   if (cycle) throw new ProtocolError('invalidUpdate', `items wait on each other in a circle, ${cycle} among them`)
-  return { empty: decoded.structs.length === 0 && decoded.ds.clients.size === 0, ranges }
+  return { empty: decoded.structs.length === 0 && decoded.ds.clients.size === 0, ranges, structs: decoded.structs }
 }
 
 /**

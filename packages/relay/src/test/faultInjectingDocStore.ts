@@ -35,6 +35,7 @@
  * released, so a stalled append is not durable until then. `close()` ends
  * every rule, then closes the inner store.
  */
+import type { OutboxEvent } from '../webhookOutbox.js'
 import type { DocStore } from '../docStore.js'
 import { MemoryDocStore } from '../memoryDocStore.js'
 
@@ -198,6 +199,10 @@ export class FaultInjectingDocStore implements DocStore {
   readonly listVersions?: NonNullable<DocStore['listVersions']>
   readonly loadVersion?: NonNullable<DocStore['loadVersion']>
   readonly deleteVersions?: NonNullable<DocStore['deleteVersions']>
+  readonly claimOutbox?: NonNullable<DocStore['claimOutbox']>
+  readonly ackOutbox?: NonNullable<DocStore['ackOutbox']>
+  readonly retryOutbox?: NonNullable<DocStore['retryOutbox']>
+  readonly outboxStats?: NonNullable<DocStore['outboxStats']>
 
   constructor(inner: DocStore = new MemoryDocStore()) {
     this.inner = inner
@@ -209,6 +214,10 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.listVersions) this.listVersions = inner.listVersions.bind(inner)
     if (inner.loadVersion) this.loadVersion = inner.loadVersion.bind(inner)
     if (inner.deleteVersions) this.deleteVersions = inner.deleteVersions.bind(inner)
+    if (inner.claimOutbox) this.claimOutbox = inner.claimOutbox.bind(inner)
+    if (inner.ackOutbox) this.ackOutbox = inner.ackOutbox.bind(inner)
+    if (inner.retryOutbox) this.retryOutbox = inner.retryOutbox.bind(inner)
+    if (inner.outboxStats) this.outboxStats = inner.outboxStats.bind(inner)
   }
 
   /** Makes calls of `operation` reject, as `options` says. */
@@ -248,8 +257,8 @@ export class FaultInjectingDocStore implements DocStore {
     return this.#call('load', doc, () => this.inner.load(doc))
   }
 
-  append(doc: string, update: Uint8Array): Promise<void> {
-    return this.#call('append', doc, () => this.inner.append(doc, update))
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
+    return this.#call('append', doc, () => this.inner.append(doc, update, events))
   }
 
   compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {

@@ -34,7 +34,59 @@ describe('parseConfig', () => {
         allowedOrigins: undefined,
         trustedProxies: [],
       },
+      history: {
+        enabled: true,
+        quietMs: 60_000,
+        maxIntervalMs: 600_000,
+        retention: '1d:1h,30d:1d',
+        thinIntervalMs: 600_000,
+        thinMaxDocuments: 100,
+        thinMaxDeletions: 1000,
+      },
     })
+  })
+
+  it('takes the history settings as flags, variables or the config file, and refuses bad retention tiers', async () => {
+    const historyOf = (argv: string[], env: NodeJS.ProcessEnv = {}) => parse(argv, env)?.history
+    expect(historyOf(['--no-history'])?.enabled).toBe(false)
+    expect(historyOf([], { CONCORD_HISTORY: 'false' })?.enabled).toBe(false)
+    expect(
+      historyOf(
+        [
+          '--history-quiet-ms',
+          '5000',
+          '--history-max-interval-ms=120000',
+          '--history-retention',
+          '2h:10m,7d:1d',
+          '--history-thin-interval-ms',
+          '30000',
+          '--history-thin-max-documents',
+          '10',
+        ],
+        { CONCORD_HISTORY_THIN_MAX_DELETIONS: '50', CONCORD_HISTORY_QUIET_MS: '9' },
+      ),
+    ).toEqual({
+      enabled: true,
+      quietMs: 5000,
+      maxIntervalMs: 120_000,
+      retention: '2h:10m,7d:1d',
+      thinIntervalMs: 30_000,
+      thinMaxDocuments: 10,
+      thinMaxDeletions: 50,
+    })
+    expect(historyOf(['--history-retention', 'keep-all'])?.retention).toBe('keep-all')
+    const dir = await mkdtemp(join(tmpdir(), 'concord-config-'))
+    try {
+      const path = join(dir, 'relay.json')
+      await writeFile(path, JSON.stringify({ history: false, 'history-quiet-ms': 2000, 'history-retention': '1h:1m' }))
+      expect(historyOf(['--config', path])).toMatchObject({ enabled: false, quietMs: 2000, retention: '1h:1m' })
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    expect(() => parse(['--history-quiet-ms', '10'])).toThrow('--history-quiet-ms')
+    for (const retention of ['1d', '1d:1h,1h:1d', '1d:0h', 'forever', '1d:1h,30d:1m', '1x:1h']) {
+      expect(() => parse(['--history-retention', retention]), retention).toThrow('--history-retention')
+    }
   })
 
   it('takes flags over environment variables', () => {

@@ -97,6 +97,31 @@ describe('GET /metrics', () => {
   })
 })
 
+describe('GET /metrics, history', () => {
+  it('counts the old automatic versions that retention deleted', async () => {
+    running = await startTestService(['--history-thin-interval-ms', '1000'])
+    const { http, service } = running
+    const writer = await connect(service.url)
+    const { doc } = writer.open('old')
+    await writer.whenSynced('old')
+    doc.getText('t').insert(0, 'hello')
+    await writer.whenAcked('old')
+    expect(sampleValue(await scrape(http), 'concord_versions_thinned_total')).toBe(0)
+    // Five automatic versions within one hour two days ago (the defaults keep the oldest, and the newest
+    // automatic version is always kept), written to the file.
+    const db = new Database(service.storePath)
+    const hourAgo = Math.floor((Date.now() - 2 * 86_400_000) / 3_600_000) * 3_600_000
+    const insert = db.prepare(
+      "INSERT INTO versions (doc, id, created_at, label, authors, restored_from, state) VALUES ('old', ?, ?, NULL, '[]', NULL, ?)",
+    )
+    for (let minute = 0; minute < 5; minute++) insert.run(`v${minute}`, hourAgo + minute * 60_000, Buffer.from([0, 0]))
+    db.close()
+    const after = await scrapeUntil(http, (body) => sampleValue(body, 'concord_versions_thinned_total') === 3)
+    expect(sampleValue(after, 'concord_versions_thinned_total')).toBe(3)
+    expect(sampleValue(after, 'concord_thinning_failures_total')).toBe(0)
+  })
+})
+
 describe('GET /readyz', () => {
   it('answers 200 while the store answers, and 503 naming it (and concord_dependency_up 0) once it does not', async () => {
     running = await startTestService()

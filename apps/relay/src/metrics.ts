@@ -133,6 +133,16 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     labelNames: ['from'],
     registers,
   })
+  const versionsThinned = new Counter({
+    name: 'concord_versions_thinned_total',
+    help: 'Old automatic versions that retention deleted',
+    registers,
+  })
+  const thinningFailures = new Counter({
+    name: 'concord_thinning_failures_total',
+    help: 'Retention passes that could not list the documents, or list or delete the versions of one',
+    registers,
+  })
   const ackLatency = new Histogram({
     name: 'concord_ack_latency_seconds',
     help: 'Native mode: time from receiving an update frame to sending the ack that covers it',
@@ -159,6 +169,8 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
     updateQuarantined: (from) => quarantined.inc({ from }),
     updateAcknowledged: (seconds) => ackLatency.observe(seconds),
     hookFailed: (hook) => hookFailures.inc({ hook }),
+    versionsThinned: (count) => versionsThinned.inc(count),
+    thinningFailed: () => thinningFailures.inc(),
   }
 
   return {

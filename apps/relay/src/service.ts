@@ -19,6 +19,7 @@ import type { Config } from './config.js'
 import { maskUrlCredentials } from './configSummary.js'
 import { prepareDataFolder } from './dataFolder.js'
 import { createJwtAuthenticate } from './jwtAuth.js'
+import { historyOptionsOf } from './historySettings.js'
 import { createRelayMetrics, type RelayMetrics } from './metrics.js'
 import { readiness, withoutDetails, type ReadinessCheck } from './readiness.js'
 import { WebhookDelivery, type WebhookDeliveryOptions } from './webhookDelivery.js'
@@ -271,6 +272,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
     maxBufferedBytes: config.limits.maxBufferedBytes,
     ...(config.limits.allowedOrigins && { allowedOrigins: config.limits.allowedOrigins }),
     trustedProxies: config.limits.trustedProxies,
+    history: historyOptionsOf(config.history),
     ...(authenticate && { authenticate }),
     ...(config.apiKey !== undefined && { apiKey: config.apiKey }),
     ...(config.webhooks && { webhookEvents: { debounceMs: config.webhooks.debounceMs } }),

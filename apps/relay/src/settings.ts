@@ -7,7 +7,8 @@
  * table are all read from here (config.ts, settingsHelp.ts): adding a setting
  * is adding one entry, and its value then appears in `Config` under `field`.
  */
-import { relayDefaults } from '@concord/relay'
+import { historyDefaults, relayDefaults, retentionDefaults } from '@concord/relay'
+import { defaultRetentionText, retentionProblem } from './historySettings.js'
 
 /** How a setting's value is written and checked. */
 export type SettingKind =
@@ -367,6 +368,82 @@ export const settings = [
     group: 'limits',
     field: 'trustedProxies',
     help: "a reverse proxy's address whose `X-Forwarded-For` names the client's address (for the per-address limit and the logs)",
+  },
+  {
+    key: 'history',
+    variable: 'CONCORD_HISTORY',
+    kind: 'boolean',
+    default: true,
+    defaultText: 'history on',
+    group: 'history',
+    field: 'enabled',
+    help: 'keep no versions of documents (see docs/history.md); named versions and restores then get `historyUnavailable`',
+  },
+  {
+    key: 'history-quiet-ms',
+    variable: 'CONCORD_HISTORY_QUIET_MS',
+    kind: 'integer',
+    min: 100,
+    max: unlimited,
+    default: historyDefaults.quietMs,
+    group: 'history',
+    field: 'quietMs',
+    help: 'an automatic version is taken once an edited document has been quiet this long',
+  },
+  {
+    key: 'history-max-interval-ms',
+    variable: 'CONCORD_HISTORY_MAX_INTERVAL_MS',
+    kind: 'integer',
+    min: 100,
+    max: unlimited,
+    default: historyDefaults.maxIntervalMs,
+    group: 'history',
+    field: 'maxIntervalMs',
+    help: 'and at the latest this long after the first edit since the last version, while it is edited without pause',
+  },
+  {
+    key: 'history-retention',
+    variable: 'CONCORD_HISTORY_RETENTION',
+    kind: 'string',
+    placeholder: '<tiers>',
+    default: defaultRetentionText,
+    check: retentionProblem,
+    group: 'history',
+    field: 'retention',
+    help: 'automatic versions kept: `<age>:<spacing>` tiers, youngest first (see docs/history.md), or `keep-all`; named ones are always kept',
+  },
+  {
+    key: 'history-thin-interval-ms',
+    variable: 'CONCORD_HISTORY_THIN_INTERVAL_MS',
+    kind: 'integer',
+    min: 1_000,
+    max: unlimited,
+    default: retentionDefaults.intervalMs,
+    group: 'history',
+    field: 'thinIntervalMs',
+    help: 'time between two background passes that delete the automatic versions retention drops',
+  },
+  {
+    key: 'history-thin-max-documents',
+    variable: 'CONCORD_HISTORY_THIN_MAX_DOCUMENTS',
+    kind: 'integer',
+    min: 1,
+    max: unlimited,
+    default: retentionDefaults.maxDocumentsPerPass,
+    group: 'history',
+    field: 'thinMaxDocuments',
+    help: 'documents one thinning pass looks at; the next pass goes on from there',
+  },
+  {
+    key: 'history-thin-max-deletions',
+    variable: 'CONCORD_HISTORY_THIN_MAX_DELETIONS',
+    kind: 'integer',
+    min: 1,
+    max: unlimited,
+    default: retentionDefaults.maxDeletionsPerPass,
+    group: 'history',
+    field: 'thinMaxDeletions',
+    help: 'versions one thinning pass deletes',
   },
   {
     key: 'config',

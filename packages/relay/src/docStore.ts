@@ -131,6 +131,15 @@ export interface DocStore {
   loadVersion?(doc: string, id: string): Promise<(VersionInfo & { readonly state: Uint8Array }) | undefined>
 
   /**
+   * Optional, beside the three above: deletes the versions of `doc` with these ids, in one
+   * transaction, and resolves with how many it deleted. Ids it does not have (deleted already, by
+   * another relay that thins at the same time, say) are no error, and neither is a removed
+   * document (its versions are gone already): deleting is idempotent. Retention calls it (see
+   * versionThinning.ts).
+   */
+  deleteVersions?(doc: string, ids: readonly string[]): Promise<number>
+
+  /**
    * Optional, all four or none: the webhook outbox (see DocStoreOutbox in webhookOutbox.ts). A
    * store without them ignores the `events` of `append` and `remove`, and the relay cannot send webhooks.
    */

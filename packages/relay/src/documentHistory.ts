@@ -17,12 +17,18 @@ import type { Logger } from './logger.js'
 import { restoreContent, type RootKind } from './restoreContent.js'
 import type { Room } from './room.js'
 import { systemClock, VersionPolicy, type VersionClock } from './versionPolicy.js'
+import type { RetentionOptions } from './versionThinning.js'
 
 export interface HistoryOptions {
   /** An automatic version is taken once an edited document has been quiet this long. Default: 60 s. */
   readonly quietMs?: number
   /** And at the latest this long after the first edit since the last version. Default: 10 min. */
   readonly maxIntervalMs?: number
+  /**
+   * How old automatic versions are thinned (see versionThinning.ts), when the store can list
+   * documents and delete versions; `false` keeps every version. Default: the defaults there.
+   */
+  readonly retention?: RetentionOptions | false
 }
 
 export const historyDefaults = { quietMs: 60_000, maxIntervalMs: 600_000 } as const

@@ -15,6 +15,15 @@ export type { DocStore, NewVersion, QuarantinedUpdate, VersionInfo, VersionQuery
 export { historyDefaults, type HistoryOptions, type RestoreOptions, type VersionWithState } from './documentHistory.js'
 export type { RootKind } from './restoreContent.js'
 export {
+  checkRetentionTiers,
+  defaultRetentionTiers,
+  RetentionTiersError,
+  versionsToDrop,
+  type RetainedVersion,
+  type RetentionTier,
+} from './versionRetention.js'
+export { retentionDefaults, type RetentionOptions } from './versionThinning.js'
+export {
   encodeStateVectorClocks,
   outboxOf,
   type ClaimedOutboxEvent,

@@ -98,6 +98,16 @@ export class MemoryDocStore implements DocStore {
     return version && { ...version, bytes: version.state.byteLength, state: new Uint8Array(version.state) }
   }
 
+  async deleteVersions(doc: string, ids: readonly string[]): Promise<number> {
+    this.#assertOpen()
+    const versions = this.#versions.get(doc)
+    if (!versions) return 0
+    const gone = new Set(ids)
+    const kept = versions.filter((version) => !gone.has(version.id))
+    this.#versions.set(doc, kept)
+    return versions.length - kept.length
+  }
+
   async ping(): Promise<void> {
     this.#assertOpen()
   }

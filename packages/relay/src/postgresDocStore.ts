@@ -23,7 +23,13 @@ import type {
 } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
 import { GroupCommit } from './groupCommit.js'
-import { listVersionRows, loadVersionRow, saveVersionRow, versionsSchema } from './postgresVersionRows.js'
+import {
+  deleteVersionRows,
+  listVersionRows,
+  loadVersionRow,
+  saveVersionRow,
+  versionsSchema,
+} from './postgresVersionRows.js'
 import * as outbox from './postgresOutbox.js'
 import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
@@ -274,6 +280,11 @@ export class PostgresDocStore implements DocStore {
   async loadVersion(doc: string, id: string): Promise<(VersionInfo & { readonly state: Uint8Array }) | undefined> {
     this.#assertOpen()
     return loadVersionRow(this.#pool, doc, id)
+  }
+
+  async deleteVersions(doc: string, ids: readonly string[]): Promise<number> {
+    this.#assertOpen()
+    return deleteVersionRows(this.#pool, doc, ids)
   }
 
   claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {

@@ -1,6 +1,6 @@
 /**
- * Owns the `concord_versions` table of a PostgresDocStore: the SQL that saves, lists and loads
- * versions. A version's key is its document and id (UNIQUE), so two relays of a cluster that save
+ * Owns the `concord_versions` table of a PostgresDocStore: the SQL that saves, lists, loads and
+ * deletes versions. A version's key is its document and id (UNIQUE), so two relays of a cluster that save
  * the same version store one row; `seq` orders a document's versions. Each call is one statement,
  * so it reads the tombstone and the versions in one snapshot.
  */
@@ -91,6 +91,16 @@ export const listVersionRows = async (
   )
   if (rows[0]!.removed) throw new DocumentDeletedError(doc)
   return rows.slice(1).map(infoOf)
+}
+
+/** Deletes those of `ids` that `doc` has, in one statement; a second call deletes nothing. */
+export const deleteVersionRows = async (pool: pg.Pool, doc: string, ids: readonly string[]): Promise<number> => {
+  if (ids.length === 0) return 0
+  const { rowCount } = await pool.query('DELETE FROM concord_versions WHERE doc = $1 AND id = ANY($2::text[])', [
+    doc,
+    [...ids],
+  ])
+  return rowCount ?? 0
 }
 
 export const loadVersionRow = async (

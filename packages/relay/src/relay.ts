@@ -22,6 +22,7 @@ import {
   type VersionWithState,
 } from './documentHistory.js'
 import { HistoryUnavailableError } from './errors.js'
+import { canThin, VersionThinning } from './versionThinning.js'
 import type { Fanout } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
 import { NativeConnection } from './nativeConnection.js'
@@ -179,7 +180,8 @@ export interface RelayOptions {
    * Version history (see docs/history.md), kept when the store can keep versions (`saveVersion`):
    * automatic versions after an edited document is quiet for `quietMs` (60 s), at most
    * `maxIntervalMs` (10 min) apart while it is edited, and when it unloads with edits no version
-   * holds. `false` keeps none (named versions then reject with HistoryUnavailableError).
+   * holds. `false` keeps none (named versions then reject with HistoryUnavailableError). Old
+   * automatic versions are thinned in the background by `retention` (see versionThinning.ts).
    */
   readonly history?: HistoryOptions | false
   /**
@@ -409,6 +411,11 @@ export const createRelay = (options: RelayOptions): Relay => {
     options.history !== false && keepsVersions(store)
       ? new DocumentHistory({ ...options.history, store, acquireRoom, logger })
       : undefined
+  const thinning =
+    history && options.history !== false && options.history?.retention !== false && canThin(store)
+      ? new VersionThinning({ ...options.history?.retention, store, logger, observer })
+      : undefined
+  thinning?.start()
 
   /** The history, once `name` is checked; rejects when there is none. */
   const historyFor = (name: string): DocumentHistory => {
@@ -612,6 +619,7 @@ export const createRelay = (options: RelayOptions): Relay => {
     await Promise.all(closed)
     await new Promise<void>((resolve) => wss.close(() => resolve()))
     await changeFeed?.flush()
+    await thinning?.stop()
     await history?.close()
     logger.info({}, 'relay closed: every accepted update is stored')
   }

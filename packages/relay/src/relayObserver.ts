@@ -35,6 +35,10 @@ export interface RelayObserver {
   updateAcknowledged?(seconds: number): void
   /** A user's hook threw, returned something invalid, or did not settle in time. */
   hookFailed?(hook: 'loadDocument' | 'onChange' | 'onDelete'): void
+  /** Retention deleted `count` old automatic versions (see versionThinning.ts). */
+  versionsThinned?(count: number): void
+  /** Retention could not list or delete the versions of a document, or list the documents. */
+  thinningFailed?(): void
 }
 
 /**
@@ -69,6 +73,7 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   ...(store.saveVersion && { saveVersion: store.saveVersion.bind(store) }),
   ...(store.listVersions && { listVersions: store.listVersions.bind(store) }),
   ...(store.loadVersion && { loadVersion: store.loadVersion.bind(store) }),
+  ...(store.deleteVersions && { deleteVersions: store.deleteVersions.bind(store) }),
   ...(store.claimOutbox && { claimOutbox: store.claimOutbox.bind(store) }),
   ...(store.ackOutbox && { ackOutbox: store.ackOutbox.bind(store) }),
   ...(store.retryOutbox && { retryOutbox: store.retryOutbox.bind(store) }),

@@ -309,6 +309,12 @@ export class SqliteDocStore implements DocStore {
     return { ...row, bytes: state.byteLength, state }
   }
 
+  async deleteVersions(doc: string, ids: readonly string[]): Promise<number> {
+    this.#assertUsable()
+    if (ids.length === 0) return 0
+    return this.#request<number>({ kind: 'deleteVersions', doc, versionIds: [...ids] })
+  }
+
   async ping(): Promise<void> {
     this.#assertUsable()
     await this.#request<undefined>({ kind: 'ping' })

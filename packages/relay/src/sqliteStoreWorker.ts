@@ -257,6 +257,7 @@ const handle = (request: SqliteWorkerRequest): Answer => {
     case 'saveVersion':
     case 'listVersions':
     case 'loadVersion':
+    case 'deleteVersions':
       return answerVersionRequest(request)
   }
 }

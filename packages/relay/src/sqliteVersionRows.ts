@@ -1,6 +1,6 @@
 /**
  * Owns the `versions` table of a SqliteDocStore, inside its worker thread: the requests that save,
- * list and load versions, and the SQL that answers them. A version's key is its document and id
+ * list, load and delete versions, and the SQL that answers them. A version's key is its document and id
  * (UNIQUE), so a second save of one id changes nothing; `seq` orders a document's versions.
  */
 import type Database from 'better-sqlite3'
@@ -40,8 +40,10 @@ export type VersionRequest =
     }
   /** Answers the VersionRow, undefined when there is none of that id; 'deleted' for a removed document. */
   | { readonly kind: 'loadVersion'; readonly id: number; readonly doc: string; readonly versionId: string }
+  /** Answers how many of these versions it deleted (a removed document has none left). */
+  | { readonly kind: 'deleteVersions'; readonly id: number; readonly doc: string; readonly versionIds: string[] }
 
-export type VersionAnswer = boolean | VersionInfo[] | VersionRow | 'deleted' | undefined
+export type VersionAnswer = boolean | number | VersionInfo[] | VersionRow | 'deleted' | undefined
 
 interface Row {
   id: string
@@ -92,8 +94,13 @@ export const versionRows = (db: Database.Database): ((request: VersionRequest) =
     )
     return stored.changes === 1
   })
+  const deleteOne = db.prepare<[string, string]>('DELETE FROM versions WHERE doc = ? AND id = ?')
+  const deleteSome = db.transaction((doc: string, ids: string[]): number =>
+    ids.reduce((deleted, id) => deleted + deleteOne.run(doc, id).changes, 0),
+  )
   return (request) => {
     if (request.kind === 'saveVersion') return save(request.doc, request.version)
+    if (request.kind === 'deleteVersions') return deleteSome(request.doc, request.versionIds)
     if (isRemoved.get(request.doc)) return 'deleted'
     if (request.kind === 'listVersions') {
       const rows =

@@ -27,7 +27,7 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
 
 /** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
-  const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion } = store
+  const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
   const { claimOutbox, ackOutbox, retryOutbox, outboxStats } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
@@ -54,6 +54,7 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     }),
     ...(listVersions && { listVersions: listVersions.bind(store) }),
     ...(loadVersion && { loadVersion: loadVersion.bind(store) }),
+    ...(deleteVersions && { deleteVersions: deleteVersions.bind(store) }),
     ping: () => store.ping(),
     close: () => store.close(),
   }

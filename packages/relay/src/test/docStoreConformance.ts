@@ -284,6 +284,32 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       expect(await store.listVersions('kept', { limit: 10 })).toHaveLength(1)
     })
 
+    it('deletes versions by id, idempotently, and only those of the document named (or has no deleteVersions)', async () => {
+      store = await factory.create()
+      if (!keepsVersions(store) || !store.deleteVersions) return
+      for (const [index, id] of ['v1', 'v2', 'v3', 'v4'].entries()) {
+        await store.saveVersion('doc', versionOf(id, `text ${id}`, 1_000 * (index + 1)))
+      }
+      await store.saveVersion('other', versionOf('v2', 'elsewhere', 1_500))
+      expect(await store.deleteVersions('doc', ['v2', 'v4', 'never-saved'])).toBe(2)
+      // Again (another relay thinning at the same time): nothing more, no error.
+      expect(await store.deleteVersions('doc', ['v2', 'v4'])).toBe(0)
+      expect(await store.deleteVersions('doc', [])).toBe(0)
+      expect(await store.deleteVersions('never-written', ['v1'])).toBe(0)
+      expect((await store.listVersions('doc', { limit: 10 })).map((version) => version.id)).toEqual(['v3', 'v1'])
+      expect(await store.loadVersion('doc', 'v2')).toBeUndefined()
+      expect(textOf([(await store.loadVersion('doc', 'v3'))!.state])).toBe('text v3')
+      // Paging still works around the gaps, and the other document keeps its v2.
+      expect((await store.listVersions('doc', { before: 'v3', limit: 10 })).map((version) => version.id)).toEqual([
+        'v1',
+      ])
+      expect(textOf([(await store.loadVersion('other', 'v2'))!.state])).toBe('elsewhere')
+      if (store.remove) {
+        await store.remove('doc')
+        expect(await store.deleteVersions('doc', ['v1', 'v3'])).toBe(0)
+      }
+    })
+
     if (factory.reopen) {
       const reopen = factory.reopen
       it('keeps, after close and reopen, every version saved before close', async () => {

@@ -198,6 +198,7 @@ export class FaultInjectingDocStore implements DocStore {
   readonly saveVersion?: NonNullable<DocStore['saveVersion']>
   readonly listVersions?: NonNullable<DocStore['listVersions']>
   readonly loadVersion?: NonNullable<DocStore['loadVersion']>
+  readonly deleteVersions?: NonNullable<DocStore['deleteVersions']>
   readonly claimOutbox?: NonNullable<DocStore['claimOutbox']>
   readonly ackOutbox?: NonNullable<DocStore['ackOutbox']>
   readonly retryOutbox?: NonNullable<DocStore['retryOutbox']>
@@ -212,6 +213,7 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.saveVersion) this.saveVersion = inner.saveVersion.bind(inner)
     if (inner.listVersions) this.listVersions = inner.listVersions.bind(inner)
     if (inner.loadVersion) this.loadVersion = inner.loadVersion.bind(inner)
+    if (inner.deleteVersions) this.deleteVersions = inner.deleteVersions.bind(inner)
     if (inner.claimOutbox) this.claimOutbox = inner.claimOutbox.bind(inner)
     if (inner.ackOutbox) this.ackOutbox = inner.ackOutbox.bind(inner)
     if (inner.retryOutbox) this.retryOutbox = inner.retryOutbox.bind(inner)

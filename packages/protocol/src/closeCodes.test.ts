@@ -22,6 +22,7 @@ describe('closeCodes', () => {
       invalidDocumentName: 4410,
       invalidUpdate: 4422,
       rateLimited: 4429,
+      notImplemented: 4501,
       documentUnavailable: 4503,
       slowReader: 4508,
     })

@@ -33,6 +33,8 @@ export const closeCodes = {
   invalidUpdate: 4422,
   /** Over a limit: too many documents open on one connection, or too many frames waiting for authorization. */
   rateLimited: 4429,
+  /** The relay does not do what was asked: it keeps no version history (a `failed` frame's code). */
+  notImplemented: 4501,
   /** The relay could not load the document from its store; it refuses rather than serve a blank. */
   documentUnavailable: 4503,
   /**

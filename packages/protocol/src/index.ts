@@ -10,7 +10,25 @@ export {
   yWebsocketMessageType,
   type YWebsocketMessage,
 } from './yWebsocket.js'
-export { decodeNativeFrame, encodeNativeFrame, frameType, nativeSubprotocol, type NativeFrame } from './native.js'
+export {
+  decodeNativeFrame,
+  encodeNativeFrame,
+  frameType,
+  isNativeSubprotocol,
+  nativeSubprotocol,
+  nativeSubprotocols,
+  nativeSubprotocolV3,
+  type NativeFrame,
+  type NativeSubprotocol,
+} from './native.js'
+// The version-history requests and answers of `concord.v3`.
+export {
+  versionOperation,
+  versionRootKinds,
+  type VersionRequest,
+  type VersionRootKind,
+  type WireVersion,
+} from './versionFrames.js'
 // What both modes carry.
 export { readSyncMessage, syncMessageType, writeSyncMessage, type SyncMessage } from './sync.js'
 export { decodeAwarenessUpdate, encodeAwarenessUpdate, type AwarenessEntry } from './awareness.js'

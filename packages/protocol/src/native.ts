@@ -11,9 +11,31 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { decodeWhole, readBoundedVarUint, readSafeVarUint } from './strictDecoding.js'
 import { readSyncMessage, writeSyncMessage, type SyncMessage } from './sync.js'
+import {
+  readVersionRequest,
+  readVersions,
+  writeVersionRequest,
+  writeVersions,
+  type VersionRequest,
+  type WireVersion,
+} from './versionFrames.js'
 
 /** The WebSocket subprotocol that selects native mode; anything else is y-websocket mode. */
 export const nativeSubprotocol = 'concord.v2'
+
+/**
+ * `concord.v3`: every frame of `concord.v2`, and the version-history frames `request`, `answer`
+ * and `failed` (12-14). A client offers both, v3 first; a relay that speaks v3 selects it.
+ */
+export const nativeSubprotocolV3 = 'concord.v3'
+
+/** The native subprotocols, in the order a client offers them. */
+export const nativeSubprotocols = [nativeSubprotocolV3, nativeSubprotocol] as const
+export type NativeSubprotocol = (typeof nativeSubprotocols)[number]
+
+/** Whether `subprotocol` selects native mode. */
+export const isNativeSubprotocol = (subprotocol: string): subprotocol is NativeSubprotocol =>
+  (nativeSubprotocols as readonly string[]).includes(subprotocol)
 
 export const frameType = {
   open: 0,
@@ -28,7 +50,17 @@ export const frameType = {
   pong: 9,
   auth: 10,
   refused: 11,
+  /** `concord.v3` only, from here on. */
+  request: 12,
+  answer: 13,
+  failed: 14,
 } as const
+
+/** The highest frame type each subprotocol knows. */
+const lastFrameType: Record<NativeSubprotocol, number> = {
+  [nativeSubprotocol]: frameType.refused,
+  [nativeSubprotocolV3]: frameType.failed,
+}
 
 export type NativeFrame =
   | { readonly type: 'open'; readonly doc: string }
@@ -75,6 +107,36 @@ export type NativeFrame =
    * opened afterwards, and those already open, are checked against it.
    */
   | { readonly type: 'auth'; readonly doc: string; readonly token: string }
+  /**
+   * `concord.v3`: a client asks something of `doc`'s version history. `id` is the client's, to
+   * match the answer (one `answer` or `failed` frame with the same `id`).
+   */
+  | { readonly type: 'request'; readonly doc: string; readonly id: number; readonly request: VersionRequest }
+  /**
+   * `concord.v3`: the relay's answer to request `id`: the version saved, restored to or loaded
+   * (one), or a page of versions (newest first); `state` is a loaded version's Yjs update, and
+   * empty for every other operation.
+   */
+  | {
+      readonly type: 'answer'
+      readonly doc: string
+      readonly id: number
+      readonly versions: readonly WireVersion[]
+      readonly state: Uint8Array
+    }
+  /**
+   * `concord.v3`: request `id` failed and changed nothing. `code` is a close code (4403 read-only,
+   * 4404 versionNotFound or documentDeleted, 4422 rootTypeUnknown, 4501 historyUnavailable...),
+   * `error` the stable name of the error, as the HTTP API's `error` field.
+   */
+  | {
+      readonly type: 'failed'
+      readonly doc: string
+      readonly id: number
+      readonly code: number
+      readonly error: string
+      readonly message: string
+    }
 
 export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
   const encoder = encoding.createEncoder()
@@ -111,6 +173,21 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
       encoding.writeVarUint(encoder, frame.code)
       encoding.writeVarString(encoder, frame.message)
       break
+    case 'request':
+      encoding.writeVarUint(encoder, frame.id)
+      writeVersionRequest(encoder, frame.request)
+      break
+    case 'answer':
+      encoding.writeVarUint(encoder, frame.id)
+      writeVersions(encoder, frame.versions)
+      encoding.writeVarUint8Array(encoder, frame.state)
+      break
+    case 'failed':
+      encoding.writeVarUint(encoder, frame.id)
+      encoding.writeVarUint(encoder, frame.code)
+      encoding.writeVarString(encoder, frame.error)
+      encoding.writeVarString(encoder, frame.message)
+      break
     case 'open':
     case 'close':
     case 'queryAwareness':
@@ -119,9 +196,13 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
   return encoding.toUint8Array(encoder)
 }
 
-export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
-  decodeWhole(bytes, 'concord.v2 frame', (decoder): NativeFrame => {
-    const type = readBoundedVarUint(decoder, frameType.refused, 'frame type')
+/**
+ * Decodes one frame of `subprotocol` (default `concord.v2`, which refuses the history frames of
+ * `concord.v3` as unknown frame types).
+ */
+export const decodeNativeFrame = (bytes: Uint8Array, subprotocol: NativeSubprotocol = nativeSubprotocol): NativeFrame =>
+  decodeWhole(bytes, `${subprotocol} frame`, (decoder): NativeFrame => {
+    const type = readBoundedVarUint(decoder, lastFrameType[subprotocol], 'frame type')
     const doc = decoding.readVarString(decoder)
     switch (type) {
       case frameType.open:
@@ -146,6 +227,25 @@ export const decodeNativeFrame = (bytes: Uint8Array): NativeFrame =>
         return { type: 'pong', doc, id: readSafeVarUint(decoder, 'id') }
       case frameType.auth:
         return { type: 'auth', doc, token: decoding.readVarString(decoder) }
+      case frameType.request:
+        return { type: 'request', doc, id: readSafeVarUint(decoder, 'id'), request: readVersionRequest(decoder) }
+      case frameType.answer:
+        return {
+          type: 'answer',
+          doc,
+          id: readSafeVarUint(decoder, 'id'),
+          versions: readVersions(decoder),
+          state: decoding.readVarUint8Array(decoder),
+        }
+      case frameType.failed:
+        return {
+          type: 'failed',
+          doc,
+          id: readSafeVarUint(decoder, 'id'),
+          code: readSafeVarUint(decoder, 'code'),
+          error: decoding.readVarString(decoder),
+          message: decoding.readVarString(decoder),
+        }
       default:
         return {
           type: 'refused',

@@ -5,7 +5,8 @@
  * is durable (batched to one frame per document per commit), or a `refused`
  * frame when it was dropped (read-only) or refused (invalid), sent before
  * any ack that would cover it. Frames are answered in `seq` order, so an ack
- * of n never goes out while a frame up to n has no answer yet.
+ * of n never goes out while a frame up to n has no answer yet. On `concord.v3`, the history
+ * requests of an open document go to NativeHistory once it is authorized.
  */
 import type { IncomingMessage } from 'node:http'
 import {
@@ -16,10 +17,13 @@ import {
   ProtocolError,
   type CloseCodeName,
   type NativeFrame,
+  type NativeSubprotocol,
 } from '@concord/protocol'
 import { atExpiry, authorize, type Access, type Authenticate } from './auth.js'
 import { AuthWaitingFrames } from './authWaitingFrames.js'
+import type { HistoryCalls } from './historyHttp.js'
 import type { Logger } from './logger.js'
+import { maxRunningRequests, NativeHistory } from './nativeHistory.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import type { RelayObserver } from './relayObserver.js'
 import type { RelaySocket } from './relaySocket.js'
@@ -27,6 +31,7 @@ import type { Room, RoomPeer, SyncOutcome } from './room.js'
 import { TokenBucket } from './tokenBucket.js'
 
 type DocumentFrame = Extract<NativeFrame, { type: 'sync' | 'awareness' | 'queryAwareness' }>
+type RequestFrame = Extract<NativeFrame, { type: 'request' }>
 
 interface ReceivedFrame {
   readonly frame: DocumentFrame
@@ -64,6 +69,8 @@ interface OpenDocument {
   /** Undefined until the first authorization granted access; frames wait in `waiting` until then. */
   room: Room | undefined
   readonly waiting: ReceivedFrame[]
+  /** History requests (concord.v3) waiting for the first authorization. */
+  readonly requests: RequestFrame[]
   access: Access
   /** Who the newest authorization named, for the `onChange` hook. */
   subject: string | undefined
@@ -97,6 +104,10 @@ export interface NativeConnectionOptions {
   readonly maxWaitingBytes: number
   /** The relay's count of bytes in waiting frames, which those waiting here count against too. */
   readonly queuedBytes: QueuedBytes
+  /** The subprotocol the socket selected; `concord.v2` knows no history frames. Default `concord.v2`. */
+  readonly subprotocol?: NativeSubprotocol
+  /** The relay's history calls, for the history requests of `concord.v3`. */
+  readonly history?: HistoryCalls | undefined
 }
 
 export class NativeConnection {
@@ -112,9 +123,16 @@ export class NativeConnection {
   readonly #waiting: AuthWaitingFrames
   #documentsOpened = 0
   readonly #loggedDocuments: string[] = []
+  readonly #history: NativeHistory
 
   constructor(private readonly options: NativeConnectionOptions) {
     this.#socket = options.socket
+    this.#history = new NativeHistory({
+      history: options.history,
+      send: (frame) => this.#socket.send(frame),
+      logger: options.logger,
+      logFields: options.socket.logFields,
+    })
     this.#waiting = new AuthWaitingFrames({
       maxFrames: options.maxWaitingFrames,
       maxBytes: options.maxWaitingBytes,
@@ -124,7 +142,7 @@ export class NativeConnection {
 
   /** Throws a ProtocolError for a frame that is malformed or out of order. */
   receive(bytes: Uint8Array): void {
-    const frame = decodeNativeFrame(bytes)
+    const frame = decodeNativeFrame(bytes, this.options.subprotocol)
     switch (frame.type) {
       case 'auth':
         return this.#receiveToken(frame.token)
@@ -135,9 +153,12 @@ export class NativeConnection {
         if (!open) return
         this.#docs.delete(frame.doc)
         this.#release(open.waiting.splice(0))
+        this.#failRequests(open, closeCodes.normal, 'closed', 'the document was closed before the request ran')
         open.room?.leave(open.peer)
         return
       }
+      case 'request':
+        return this.#request(frame)
       case 'sync':
       case 'awareness':
       case 'queryAwareness':
@@ -151,6 +172,8 @@ export class NativeConnection {
       case 'refused':
       case 'error':
       case 'notice':
+      case 'answer':
+      case 'failed':
         throw new ProtocolError('malformedMessage', `${frame.type} frames are sent by the relay only`)
     }
   }
@@ -166,6 +189,28 @@ export class NativeConnection {
     for (const { room, peer } of this.#docs.values()) room?.leave(peer)
     this.#docs.clear()
     this.#waiting.clear()
+    this.#history.closed()
+  }
+
+  /** Runs a history request once its document is authorized; a document not open fails it (4400). */
+  #request(frame: RequestFrame): void {
+    const open = this.#docs.get(frame.doc)
+    if (!open) {
+      const message = `open "${frame.doc}" before asking for its history`
+      this.#history.fail(frame, { code: closeCodes.malformedMessage, error: 'documentNotOpen', message })
+      return
+    }
+    if (open.room) return this.#history.run(frame, open)
+    if (open.requests.length >= maxRunningRequests) {
+      const message = `no more than ${maxRunningRequests} history requests may wait for authorization`
+      this.#history.fail(frame, { code: closeCodes.rateLimited, error: 'rateLimited', message })
+      return
+    }
+    open.requests.push(frame)
+  }
+
+  #failRequests(open: OpenDocument, code: number, error: string, message: string): void {
+    for (const frame of open.requests.splice(0)) this.#history.fail(frame, { code, error, message })
   }
 
   /** Frees what `frames`, which waited for authorization, held. */
@@ -206,6 +251,7 @@ export class NativeConnection {
       },
       room: undefined,
       waiting: [],
+      requests: [],
       access: 'read',
       subject: undefined,
       expiresAt: undefined,
@@ -284,6 +330,7 @@ export class NativeConnection {
       // else is a bug, logged and closed with 4500. Rethrown here, nobody would await it.
       this.#socket.frameFailed(error)
     }
+    for (const frame of open.requests.splice(0)) this.#history.run(frame, open)
   }
 
   /** Closes the connection (4401) when the earliest expiry of what was granted comes. */
@@ -300,6 +347,7 @@ export class NativeConnection {
     if (this.#docs.get(doc) !== open) return
     this.#docs.delete(doc)
     this.#release(open.waiting.splice(0))
+    this.#failRequests(open, closeCodes[code], code, reason)
     open.room?.leave(open.peer)
     this.#socket.send(encodeNativeFrame({ type: 'error', doc, code: closeCodes[code], reason }))
   }

@@ -5,7 +5,14 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { closeCodeName, closeCodes, documentNameProblem, nativeSubprotocol, ProtocolError } from '@concord/protocol'
+import {
+  closeCodeName,
+  closeCodes,
+  documentNameProblem,
+  isNativeSubprotocol,
+  nativeSubprotocols,
+  ProtocolError,
+} from '@concord/protocol'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { allowEveryone, type Authenticate } from './auth.js'
 import { ChangeFeed, type DocumentChange } from './changeFeed.js'
@@ -374,7 +381,8 @@ export const createRelay = (options: RelayOptions): Relay => {
     noServer: true,
     maxPayload: settings.maxPayload,
     perMessageDeflate: false,
-    handleProtocols: (offered) => (offered.has(nativeSubprotocol) ? nativeSubprotocol : false),
+    // The newest native version the client offers (concord.v3, then concord.v2); none is y-websocket mode.
+    handleProtocols: (offered) => nativeSubprotocols.find((version) => offered.has(version)) ?? false,
   })
 
   const acquireRoom = (doc: string): Room => {
@@ -495,6 +503,8 @@ export const createRelay = (options: RelayOptions): Relay => {
             maxWaitingFrames: authWaitingCaps.maxFrames,
             maxWaitingBytes: authWaitingCaps.maxBytes,
             queuedBytes,
+            ...(isNativeSubprotocol(ws.protocol) && { subprotocol: ws.protocol }),
+            history: historyCalls,
           })
         : new YWebsocketConnection({
             ...connectionOptions,

@@ -12,6 +12,7 @@ import {
   encodeNativeFrame,
   nativeSubprotocol,
   type NativeFrame,
+  type NativeSubprotocol,
 } from '@concord/protocol'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
@@ -44,21 +45,22 @@ export class NativeTestClient {
   readonly received: NativeFrame[] = []
   closeEvent: { code: number; reason: string } | undefined
 
-  private constructor(ws: WebSocket) {
+  private constructor(ws: WebSocket, subprotocol: NativeSubprotocol) {
     this.ws = ws
-    ws.on('message', (data) => this.#receive(decodeNativeFrame(data as Buffer)))
+    ws.on('message', (data) => this.#receive(decodeNativeFrame(data as Buffer, subprotocol)))
     ws.on('close', (code, reason) => (this.closeEvent = { code, reason: reason.toString() }))
     ws.on('error', () => {})
   }
 
-  static async connect(url: string): Promise<NativeTestClient> {
-    const ws = new WebSocket(url, [nativeSubprotocol])
+  /** Offers `subprotocol` alone (default `concord.v2`), and fails unless the relay selects it. */
+  static async connect(url: string, subprotocol: NativeSubprotocol = nativeSubprotocol): Promise<NativeTestClient> {
+    const ws = new WebSocket(url, [subprotocol])
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)
     })
-    if (ws.protocol !== nativeSubprotocol) throw new Error(`relay chose subprotocol "${ws.protocol}"`)
-    return new NativeTestClient(ws)
+    if (ws.protocol !== subprotocol) throw new Error(`relay chose subprotocol "${ws.protocol}"`)
+    return new NativeTestClient(ws, subprotocol)
   }
 
   open(name: string, doc = new Y.Doc()): TestDocument {

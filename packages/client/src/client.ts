@@ -18,6 +18,7 @@ import { MemoryLocalStore } from './memoryLocalStore.js'
 import { RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
 import type { ConnectionStatus } from './syncStatus.js'
 import { TabChannel } from './tabChannel.js'
+import { VersionRequests } from './versionRequests.js'
 import { yWebsocketWire, type Wire } from './wire.js'
 
 export interface ClientOptions {
@@ -110,6 +111,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
   readonly #options: ClientOptions
   /** The shared connection of the native protocol; undefined in y-websocket mode. */
   readonly #connection: RelayConnection | undefined
+  /** The version-history requests on the shared connection; undefined in y-websocket mode. */
+  readonly #versions: VersionRequests | undefined
   readonly #store: Promise<LocalStore>
   readonly #tabs: TabChannel | undefined
   readonly #open = new Map<string, OpenHandle>()
@@ -157,6 +160,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (options.warnOnClose) this.#stopWarning = warnBeforeUnload(this)
     if (options.protocol === 'y-websocket') return
     const connection = (this.#connection = this.#connect(options.url))
+    const versions = (this.#versions = new VersionRequests(connection))
+    connection.on('close', () => versions.connectionLost())
     connection.on('status', (status) => {
       for (const { sync } of this.#open.values()) sync.connectionChanged(status)
       this.emit('status', [status])
@@ -166,6 +171,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason)])
         return
       }
+      if (frame.type === 'answer' || frame.type === 'failed') return versions.receive(frame)
       this.#open.get(frame.doc)?.sync.receive(frame)
     })
     if (options.connect !== false) connection.connect()
@@ -222,6 +228,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       seed,
       openAfter,
       reopenBackoff: this.#options.connection?.backoff,
+      versions: this.#versions,
       keepDeletedDocuments: this.#options.keepDeletedDocuments,
       onClose: (handover) => {
         const open = this.#open.get(id)

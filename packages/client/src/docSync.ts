@@ -137,6 +137,11 @@ export class DocSync {
     return this.#connection
   }
 
+  /** The document is open on the current connection: frames about it (history requests) may go. */
+  get openOnRelay(): boolean {
+    return this.#relay.kind === 'open'
+  }
+
   /** The relay's state arrived on the current opening. */
   get relayStateReceived(): boolean {
     return this.#relay.kind === 'open' && this.#relay.relayStateReceived

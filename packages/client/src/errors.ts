@@ -17,11 +17,23 @@
  *   observer          an observer of the app threw while the client applied an update; the update is
  *                     applied and the sync carries on
  *
+ * The version-history calls of a handle (versionRequests.ts) reject with these, or with the close
+ * code name the relay failed the request with (`forbidden` for a read-only save or restore,
+ * `malformedMessage` for a bad label or limit, `rateLimited`, `documentDeleted`, `internalError`):
+ *
+ *   offline             the connection is not open, or the document is not open on it yet: nothing was sent
+ *   connectionLost      the connection dropped before the answer came; the request may or may not have run
+ *   historyUnavailable  the relay keeps no history, or speaks only `concord.v2`, or this is y-websocket mode
+ *   versionNotFound     the document has no such version (another document's id included)
+ *   rootTypeUnknown     a restore could not tell a top-level type's type: name it in `kinds`
+ *   documentNotOpen     the relay got the request for a document it had not opened for this connection
+ *   readOnly            a local transaction on the Y.Doc of `handle.version(id)`
+ *
  * ConnectionError comes from the connection to the relay:
  *
  *   noWebSocket          no WebSocket constructor was given and the environment has none (Node 20)
  *   connectFailed        the WebSocket constructor threw (a malformed URL, a blocked port)
- *   unsupportedProtocol  the server did not select the `concord.v2` subprotocol
+ *   unsupportedProtocol  the server selected neither `concord.v3` nor `concord.v2`
  *   malformedMessage     the relay sent a frame that does not decode
  *   tokenFailed          the `auth` token source threw or rejected
  *
@@ -38,6 +50,13 @@ export type ConcordErrorCode =
   | 'notSaved'
   | 'refused'
   | 'observer'
+  | 'offline'
+  | 'connectionLost'
+  | 'historyUnavailable'
+  | 'versionNotFound'
+  | 'rootTypeUnknown'
+  | 'documentNotOpen'
+  | 'readOnly'
   | 'unknown'
 
 export interface ConcordErrorOptions extends ErrorOptions {

@@ -135,7 +135,11 @@ describe('RelayConnection with a fake WebSocket', () => {
     connection.connect()
     expect(fake.sockets).toHaveLength(1)
     const socket = fake.latest()
-    expect([socket.url, socket.protocols, socket.binaryType]).toEqual(['ws://relay.test', 'concord.v2', 'arraybuffer'])
+    expect([socket.url, socket.protocols, socket.binaryType]).toEqual([
+      'ws://relay.test',
+      ['concord.v3', 'concord.v2'],
+      'arraybuffer',
+    ])
     expect(connection.send({ type: 'open', doc: 'a' })).toBe(false)
     socket.open()
     expect(connection.send({ type: 'open', doc: 'a' })).toBe(true)

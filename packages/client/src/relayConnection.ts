@@ -10,7 +10,7 @@
  *   offline     no socket: not connecting, the device is offline, or waiting
  *               out the backoff delay before the next attempt
  *   connecting  a socket is opening
- *   open        the relay accepted the socket and selected `concord.v2`
+ *   open        the relay accepted the socket and selected `concord.v3` or `concord.v2`
  *
  * The backoff starts over once a connection has stayed open for
  * `heartbeatIntervalMs`, not on its first frame: a relay that accepts and
@@ -50,7 +50,7 @@ export interface WebSocketLike {
   ): void
 }
 
-export type WebSocketConstructor = new (url: string, protocols?: string) => WebSocketLike
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
 
 /** Where `online` and `offline` events come from: `window` in a browser. */
 export interface NetworkEnvironment {
@@ -71,7 +71,7 @@ export interface RelayConnectionOptions {
   readonly heartbeatTimeoutMs?: number | undefined
   /** Default: `globalThis` where it has `addEventListener` (browsers); none on Node. */
   readonly environment?: NetworkEnvironment | undefined
-  /** How frames look on the socket. Default: the native protocol, `concord.v2`. */
+  /** How frames look on the socket. Default: the native protocol, `concord.v3` or `concord.v2`. */
   readonly wire?: Wire | undefined
   /**
    * Where credentials come from; asked before every connection attempt. A
@@ -200,6 +200,12 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     if (this.#live) this.#drop(this.#live, closeCodes.normal, 'disconnected')
   }
 
+  /** The subprotocol the open socket selected (`concord.v3` or `concord.v2`); undefined while none is open. */
+  get subprotocol(): string | undefined {
+    const live = this.#live
+    return live?.openedAt === undefined ? undefined : live.socket.protocol
+  }
+
   /**
    * Sends a frame if the socket is open; returns false, and never throws, when
    * it is not. A frame the wire has no bytes for (an `open` on a y-websocket
@@ -274,7 +280,8 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
         : this.#url
     let socket: WebSocketLike
     try {
-      socket = new this.#WebSocket(url, this.#wire.subprotocol)
+      const offered = this.#wire.subprotocols
+      socket = offered.length === 0 ? new this.#WebSocket(url) : new this.#WebSocket(url, [...offered])
       socket.binaryType = 'arraybuffer'
     } catch (error) {
       this.emit('error', [
@@ -313,9 +320,10 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   }
 
   #opened(live: LiveSocket): void {
-    const required = this.#wire.subprotocol
-    if (required !== undefined && live.socket.protocol !== required) {
+    const offered = this.#wire.subprotocols
+    if (offered.length > 0 && !offered.includes(live.socket.protocol)) {
       const selected = live.socket.protocol || 'none'
+      const required = offered.join(' or ')
       this.emit('error', [
         new ConnectionError(
           'unsupportedProtocol',
@@ -341,7 +349,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     try {
       const bytes = bytesOf(data)
       if (!bytes) throw new ProtocolError('malformedMessage', 'a text frame: the protocol is binary only')
-      frame = this.#wire.decode(bytes)
+      frame = this.#wire.decode(bytes, live.socket.protocol)
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error
       this.emit('error', [new ConnectionError('malformedMessage', error.message, { cause: error })])

@@ -2,7 +2,8 @@
  * Owns how frames look on the socket in each wire mode. The client thinks in
  * native frames; a Wire turns them into bytes and back.
  *
- * - native (`concord.v2`): every frame as it is.
+ * - native (`concord.v3`, or `concord.v2` from a relay without history requests): every frame
+ *   as it is.
  * - y-websocket: one document per socket, so frames name no document; there
  *   is no `open`/`close`, no ack and no ping, and "permission denied" arrives
  *   as an `error` frame with code `forbidden`.
@@ -13,34 +14,37 @@ import {
   decodeYWebsocketMessage,
   encodeNativeFrame,
   encodeYWebsocketMessage,
+  isNativeSubprotocol,
   nativeSubprotocol,
+  nativeSubprotocols,
   type NativeFrame,
 } from '@concord/protocol'
 
 export interface Wire {
-  /** The subprotocol to ask the server for, which it must then select; undefined to ask for none. */
-  readonly subprotocol: string | undefined
+  /** The subprotocols to offer, preferred first, one of which the server must select; empty to ask for none. */
+  readonly subprotocols: readonly string[]
   /** Whether `ping` frames exist on this wire; without them the heartbeat can only watch for silence. */
   readonly canPing: boolean
   /** Where the token goes: an `auth` frame first thing on the socket, or the `token` query parameter. */
   readonly tokenIn: 'frame' | 'query'
   /** The bytes of `frame`, or undefined when this wire has no such frame (nothing is sent). */
   encode(frame: NativeFrame): Uint8Array | undefined
-  /** The frame that `bytes` carry. Throws a ProtocolError when they do not decode. */
-  decode(bytes: Uint8Array): NativeFrame
+  /** The frame that `bytes` carry, on a socket that selected `subprotocol`. Throws a ProtocolError when they do not decode. */
+  decode(bytes: Uint8Array, subprotocol: string): NativeFrame
 }
 
 export const nativeWire: Wire = {
-  subprotocol: nativeSubprotocol,
+  subprotocols: nativeSubprotocols,
   canPing: true,
   tokenIn: 'frame',
   encode: encodeNativeFrame,
-  decode: decodeNativeFrame,
+  decode: (bytes, subprotocol) =>
+    decodeNativeFrame(bytes, isNativeSubprotocol(subprotocol) ? subprotocol : nativeSubprotocol),
 }
 
 /** The y-websocket wire of a socket that carries document `doc`. */
 export const yWebsocketWire = (doc: string): Wire => ({
-  subprotocol: undefined,
+  subprotocols: [],
   canPing: false,
   tokenIn: 'query',
   encode: (frame) => {

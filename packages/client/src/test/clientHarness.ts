@@ -69,7 +69,7 @@ export const text = (handle: DocHandle, name = 't'): string => handle.doc.getTex
 
 /** A WebSocket class that records every socket it opens. */
 export const trackedWebSocket = (): {
-  WebSocket: new (url: string, protocols?: string) => NodeWebSocket
+  WebSocket: new (url: string, protocols?: string | string[]) => NodeWebSocket
   sockets: NodeWebSocket[]
 } => {
   const sockets: NodeWebSocket[] = []

@@ -22,7 +22,7 @@ export class FakeWebSocket implements WebSocketLike {
 
   constructor(
     readonly url: string,
-    readonly protocols: string | undefined,
+    readonly protocols: string | string[] | undefined,
   ) {}
 
   addEventListener(type: EventType, listener: Listener): void {
@@ -87,7 +87,7 @@ export class FakeWebSocket implements WebSocketLike {
 export const fakeWebSockets = () => {
   const sockets: FakeWebSocket[] = []
   class WebSocket extends FakeWebSocket {
-    constructor(url: string, protocols?: string) {
+    constructor(url: string, protocols?: string | string[]) {
       super(url, protocols)
       sockets.push(this)
     }

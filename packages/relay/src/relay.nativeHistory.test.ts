@@ -169,6 +169,32 @@ describe('history requests over concord.v3', () => {
     })
   })
 
+  it('a request waits for its document’s authorization, and fails with the refusal when it is refused', async () => {
+    let authorizations = 0
+    // A slow hook: the requests arrive while it has not answered.
+    const slowAuth: Authenticate = async (_request, doc) => {
+      authorizations++
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      return doc === 'secret' ? { denied: 'forbidden', reason: 'not yours' } : { access: 'write' }
+    }
+    const test = await start({ authenticate: slowAuth })
+    const client = await connectV3(test.url)
+    client.open('notes')
+    client.open('secret')
+    const [notes, secret] = await Promise.all([
+      ask(client, 'notes', { op: 'saveVersion', label: 'early' }),
+      ask(client, 'secret', { op: 'listVersions', limit: 1 }),
+    ])
+    expect(authorizations).toBe(2)
+    expect(notes).toMatchObject({ type: 'answer', versions: [{ label: 'early' }] })
+    expect(secret).toMatchObject({
+      type: 'failed',
+      code: closeCodes.forbidden,
+      error: 'forbidden',
+      message: 'not yours',
+    })
+  })
+
   it('a concord.v2 connection that sends a history frame is closed with 4400', async () => {
     const test = await start()
     const v2 = await NativeTestClient.connect(test.url)

@@ -81,6 +81,7 @@ export const versionCostReport = (result: VersionCostResult): string => {
         ['stored version of the whole document, KiB', kib(result.versionBytes)],
         ['stored version of the halfway document, KiB', kib(result.halfwayBytes)],
         ['take a named version (`relay.saveVersion`), ms, median (min to max)', spread(result.saveMs)],
+        ['longest the event loop was held while taking it, ms', spread(result.saveStallMs)],
         ['load a version (`relay.loadVersion`), ms', spread(result.loadMs)],
         ['restore the halfway version (`relay.restoreVersion`), ms', spread(result.restoreHalfwayMs)],
         ['restore the whole version from the halfway content, ms', spread(result.restoreWholeMs)],

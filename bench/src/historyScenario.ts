@@ -129,6 +129,8 @@ export interface VersionCostResult {
   readonly halfwayBytes: number
   /** relay.saveVersion of the whole document, each run. */
   readonly saveMs: number[]
+  /** The longest the event loop was held while each of those ran (its synchronous part: encoding, hashing). */
+  readonly saveStallMs: number[]
   /** relay.loadVersion of the whole document's version, each run. */
   readonly loadMs: number[]
   /** relay.restoreVersion of the halfway version (the document then whole again), each run. */
@@ -141,6 +143,28 @@ const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
   const start = performance.now()
   const value = await work()
   return [value, performance.now() - start]
+}
+
+/**
+ * `work`'s time, and the longest gap between the ticks of a 1 ms timer while it ran (from its start
+ * to its end): how long it held the event loop, plus any time the OS gave the process no core.
+ */
+const timedWithStall = async <T>(work: () => Promise<T>): Promise<[T, number, number]> => {
+  let last = performance.now()
+  let longest = 0
+  const tick = (): void => {
+    const now = performance.now()
+    longest = Math.max(longest, now - last)
+    last = now
+  }
+  const timer = setInterval(tick, 1)
+  try {
+    const [value, elapsed] = await timed(work)
+    tick()
+    return [value, elapsed, longest]
+  } finally {
+    clearInterval(timer)
+  }
 }
 
 /**
@@ -165,14 +189,18 @@ export const runVersionCostScenario = async (profile: Profile, options: RunOptio
     Y.applyUpdate(handle.doc, whole)
     await handle.close()
     const saveMs: number[] = []
+    const saveStallMs: number[] = []
     const loadMs: number[] = []
     const restoreHalfwayMs: number[] = []
     const restoreWholeMs: number[] = []
     let wholeVersion = halfway
     for (let run = 0; run < profile.versions.repeats; run++) {
-      const [saved, savedMs] = await timed(() => relay.saveVersion(name, { label: `whole ${run + 1}` }))
+      const [saved, savedMs, stallMs] = await timedWithStall(() =>
+        relay.saveVersion(name, { label: `whole ${run + 1}` }),
+      )
       wholeVersion = saved
       saveMs.push(savedMs)
+      saveStallMs.push(stallMs)
       loadMs.push((await timed(() => relay.loadVersion(name, saved.id)))[1])
     }
     const check = await relay.loadVersion(name, wholeVersion.id)
@@ -192,6 +220,7 @@ export const runVersionCostScenario = async (profile: Profile, options: RunOptio
       versionBytes: wholeVersion.bytes,
       halfwayBytes: halfway.bytes,
       saveMs,
+      saveStallMs,
       loadMs,
       restoreHalfwayMs,
       restoreWholeMs,

@@ -11,6 +11,7 @@ export const kinds: ServerKind[] = [
   'concord-memory',
   'concord-sync-normal',
   'concord-no-echo',
+  'concord-no-history',
 ]
 
 export const label: Record<ServerKind, string> = {
@@ -22,6 +23,7 @@ export const label: Record<ServerKind, string> = {
   'concord-memory': 'Concord, memory store (diagnostic)',
   'concord-sync-normal': 'Concord, SQLite synchronous=NORMAL (diagnostic)',
   'concord-no-echo': 'Concord, --no-echo-committed (diagnostic)',
+  'concord-no-history': 'Concord, --no-history (diagnostic)',
 }
 
 export const ms = (value: number): string => (value >= 100 ? value.toFixed(0) : value.toFixed(1))

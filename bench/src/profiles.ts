@@ -1,5 +1,5 @@
 /**
- * Owns the two sets of parameters: `full` (the issue's figures, about fifteen
+ * Owns the two sets of parameters: `full` (the issue's figures, about twenty
  * minutes on two busy cores) and `quick` (a smoke run of about four).
  */
 export interface Profile {
@@ -20,6 +20,10 @@ export interface Profile {
   readonly joinStorm: { readonly clients: number; readonly txns: number }
   readonly ackLatency: { readonly connections: number; readonly ratePerSecond: number; readonly durationMs: number }
   readonly coldLoad: { readonly updates: number; readonly repeats: number }
+  /** The fan-out (its parameters above) with history on and off: rounds of one of each. */
+  readonly history: { readonly rounds: number }
+  /** One version of the trace's first `txns` transactions: saves and loads, then restores to halfway and back. */
+  readonly versions: { readonly txns: number; readonly repeats: number; readonly restoreRepeats: number }
 }
 
 export const profiles: Record<Profile['name'], Profile> = {
@@ -31,6 +35,8 @@ export const profiles: Record<Profile['name'], Profile> = {
     joinStorm: { clients: 100, txns: Number.MAX_SAFE_INTEGER },
     ackLatency: { connections: 10, ratePerSecond: 1000, durationMs: 20_000 },
     coldLoad: { updates: 10_000, repeats: 5 },
+    history: { rounds: 3 },
+    versions: { txns: Number.MAX_SAFE_INTEGER, repeats: 7, restoreRepeats: 3 },
   },
   quick: {
     name: 'quick',
@@ -40,5 +46,7 @@ export const profiles: Record<Profile['name'], Profile> = {
     joinStorm: { clients: 100, txns: 20_000 },
     ackLatency: { connections: 10, ratePerSecond: 1000, durationMs: 3000 },
     coldLoad: { updates: 1000, repeats: 2 },
+    history: { rounds: 1 },
+    versions: { txns: 20_000, repeats: 3, restoreRepeats: 1 },
   },
 }

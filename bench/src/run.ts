@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,bundle,cluster]
+ * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,bundle,cluster,history,versions]
  * [--servers concord,y-websocket,hocuspocus,bare-ws-corked,bare-ws] [--cpu-prof]`:
  * runs the scenarios and prints the Markdown report (the issue's targets
  * first, each server's memory after each scenario last), and writes it, with
@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { measureBundles } from './bundleSize.js'
 import { runClusterScenario } from './clusterScenario.js'
+import { historyFanoutReport, versionCostReport } from './historyReport.js'
+import { runHistoryFanoutScenario, runVersionCostScenario } from './historyScenario.js'
 import { profiles } from './profiles.js'
 import type { ServerKind } from './serverProcess.js'
 import {
@@ -36,7 +38,18 @@ import {
 } from './scenarios.js'
 import { targetsReport } from './targets.js'
 
-const scenarioNames = ['fanout', 'storm', 'connections', 'large', 'ack', 'coldload', 'bundle', 'cluster'] as const
+const scenarioNames = [
+  'fanout',
+  'storm',
+  'connections',
+  'large',
+  'ack',
+  'coldload',
+  'bundle',
+  'cluster',
+  'history',
+  'versions',
+] as const
 type ScenarioName = (typeof scenarioNames)[number]
 
 const { values } = parseArgs({
@@ -93,6 +106,12 @@ add('coldload', '6. Client cold load in Chromium', async (raw) =>
 add('bundle', '7. Client bundle', async (raw) => bundleReport((raw.bundle = await measureBundles()) as never))
 add('cluster', '8. Cluster: two relays over PostgreSQL and Redis', async (raw) =>
   clusterReport((raw.cluster = await runClusterScenario(profile, options)) as never),
+)
+add('history', '9. Fan-out with version history on and off (Concord only)', async (raw) =>
+  historyFanoutReport((raw.history = await runHistoryFanoutScenario(profile, options)) as never),
+)
+add('versions', '10. One version of the automerge-paper document', async (raw) =>
+  versionCostReport((raw.versions = await runVersionCostScenario(profile, options)) as never),
 )
 
 const raw: Record<string, unknown> = { profile }

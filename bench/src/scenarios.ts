@@ -165,7 +165,7 @@ export interface LargeDocScenarioResult {
 }
 
 /** What the relay's compaction writes for a long log: the state of a Y.Doc that applied all of it. */
-const mergeThroughDoc = (updates: Uint8Array[]): Uint8Array => {
+export const mergeThroughDoc = (updates: Uint8Array[]): Uint8Array => {
   const doc = new Y.Doc()
   Y.transact(doc, () => updates.forEach((update) => Y.applyUpdate(doc, update)))
   return Y.encodeStateAsUpdate(doc)

@@ -14,9 +14,11 @@ export type ServerKind = 'concord' | 'y-websocket' | 'hocuspocus' | 'bare-ws-cor
 
 /**
  * Concord with its store swapped, to tell what storage costs, or the built relay with the
- * y-websocket echo of committed updates off, to tell what the echo costs; only run when named in --servers.
+ * y-websocket echo of committed updates off, to tell what the echo costs, or with version history
+ * off, to tell what history costs the hot path; only run when named in --servers (or by the
+ * history scenario).
  */
-export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal' | 'concord-no-echo'
+export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal' | 'concord-no-echo' | 'concord-no-history'
 
 export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'hocuspocus', 'bare-ws-corked', 'bare-ws']
 
@@ -25,8 +27,10 @@ export const dialectOf = (kind: ServerKind): Dialect => (kind === 'hocuspocus' ?
 
 const variantScript = fileURLToPath(new URL('./servers/concordVariant.js', import.meta.url))
 /** The kinds that run the built concord-relay itself. */
-const relayKinds: readonly ServerKind[] = ['concord', 'concord-no-echo']
-const scripts: Record<Exclude<ServerKind, 'concord' | 'concord-no-echo'>, string> = {
+const relayKinds: readonly ServerKind[] = ['concord', 'concord-no-echo', 'concord-no-history']
+type RelayKind = 'concord' | 'concord-no-echo' | 'concord-no-history'
+const isRelayKind = (kind: ServerKind): kind is RelayKind => relayKinds.includes(kind)
+const scripts: Record<Exclude<ServerKind, RelayKind>, string> = {
   'y-websocket': fileURLToPath(new URL('./servers/yWebsocketServer.js', import.meta.url)),
   'bare-ws': fileURLToPath(new URL('./servers/bareWsServer.js', import.meta.url)),
   'bare-ws-corked': fileURLToPath(new URL('./servers/bareWsCorkedServer.js', import.meta.url)),
@@ -92,16 +96,17 @@ export class ServerProcess {
 
   static async start(kind: ServerKind, options: ServerOptions = {}): Promise<ServerProcess> {
     const args: string[] = []
-    if (relayKinds.includes(kind)) {
+    if (isRelayKind(kind)) {
       if (!options.dataDir) throw new Error('the Concord relay needs a data folder')
       args.push('--host', '127.0.0.1', '--port', '0', '--data', options.dataDir, ...relayBenchFlags)
     }
-    if (relayKinds.includes(kind)) args.push(...(options.relayArgs ?? []))
+    if (isRelayKind(kind)) args.push(...(options.relayArgs ?? []))
     if (kind === 'concord-no-echo') args.push('--no-echo-committed')
+    if (kind === 'concord-no-history') args.push('--no-history')
     if (kind === 'concord-memory') args.push('memory', '.')
     if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)
     const server = await RelayProcess.start({
-      script: kind === 'concord' || kind === 'concord-no-echo' ? relayMainScript : scripts[kind],
+      script: isRelayKind(kind) ? relayMainScript : scripts[kind],
       args,
       ...(options.snapshotFile && { env: { BENCH_SNAPSHOT: options.snapshotFile } }),
       nodeArgs: [...(options.nodeArgs ?? []), ...(options.inspect ? ['--inspect=127.0.0.1:0'] : [])],

@@ -5,7 +5,8 @@
  * `@concord/relay/sqlite`, `/postgres` and `/redis`, and test kits are
  * `@concord/relay/testing`.
  */
-export { createRelay, relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relay.js'
+export { createRelay } from './relay.js'
+export { relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relayOptions.js'
 export type { OpenDocumentOptions, ServerDocument } from './serverDocument.js'
 export type { DocumentChange } from './changeFeed.js'
 export { HookTimeoutError } from './hookCall.js'

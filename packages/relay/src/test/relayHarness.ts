@@ -8,7 +8,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRelay, type Relay, type RelayOptions } from '../relay.js'
+import { createRelay } from '../relay.js'
+import type { Relay, RelayOptions } from '../relayOptions.js'
 import type { DocStore } from '../docStore.js'
 
 export interface TestRelay {

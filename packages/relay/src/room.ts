@@ -28,6 +28,7 @@ import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
+import { StoredFirst } from './storedFirst.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
@@ -171,6 +172,8 @@ export class Room implements FanoutMember {
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
   readonly #quarantine: DocumentQuarantine
   readonly #events: DocumentEvents | undefined
+  /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see storedFirst.ts). */
+  readonly #storedFirst: StoredFirst | undefined
 
   constructor(
     readonly name: string,
@@ -180,6 +183,7 @@ export class Room implements FanoutMember {
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
+    this.#storedFirst = options.fanout && new StoredFirst(() => options.store.load(name))
     void this.#load()
   }
 
@@ -404,7 +408,7 @@ export class Room implements FanoutMember {
     })
   }
 
-  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome> | undefined {
+  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
       // Merge first, so that a corrupt document is not blamed on this peer's state vector.
@@ -450,11 +454,36 @@ export class Room implements FanoutMember {
     this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
+    const written = this.#write(update, peer.by, ranges)
     return this.#confirm(
       peer,
-      this.#write(update, peer.by, ranges).then(() => durable),
+      this.#storedFirst ? written.then(() => this.#servedFromStore(update)) : written.then(() => durable),
       () => sync.update,
     )
+  }
+
+  /**
+   * Cluster mode: whether the store serves `update`, now durable. Another relay may have stored other
+   * content under its clocks first, its news not here yet: then the update is refused, never
+   * acknowledged, and the room, which serves it, is refused to every peer (4503) so that the next
+   * load serves what the store does.
+   */
+  async #servedFromStore(update: Uint8Array): Promise<SyncOutcome | undefined> {
+    let contradiction: string | undefined
+    try {
+      contradiction = await this.#storedFirst!.contradiction(update)
+    } catch (error) {
+      this.#fail('the relay could not read back what the store holds of this document', error)
+      return undefined
+    }
+    if (contradiction === undefined) return durable
+    const reason = `another relay stored other content first: ${contradiction}`
+    this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
+    // After the refusal is answered (outcomes are answered in the microtasks that follow).
+    setImmediate(() => {
+      if (this.#status === 'ready') this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
+    })
+    return { kind: 'refused', code: 'invalidUpdate', reason }
   }
 
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
@@ -466,9 +495,13 @@ export class Room implements FanoutMember {
    * Tells `peer` of its `content` once `durable` resolves, if it asked to be told (a store failure
    * refuses the peer instead: see #fail). Only for a frame that is kept: never a dropped or refused one.
    */
-  #confirm<T>(peer: RoomPeer, durable: Promise<T>, content: () => Uint8Array | undefined): Promise<T> {
+  #confirm<T extends SyncOutcome | undefined>(
+    peer: RoomPeer,
+    durable: Promise<T>,
+    content: () => Uint8Array | undefined,
+  ): Promise<T> {
     const confirmed = peer.committed && content()
-    if (confirmed) durable.then(() => peer.committed?.(confirmed), ignore)
+    if (confirmed) durable.then((outcome) => outcome?.kind === 'durable' && peer.committed?.(confirmed), ignore)
     return durable
   }
 

@@ -8,6 +8,7 @@
 export { createRelay, relayDefaults, type RateLimit, type Relay, type RelayOptions, type RelayStats } from './relay.js'
 export type { OpenDocumentOptions, ServerDocument } from './serverDocument.js'
 export type { DocumentChange } from './changeFeed.js'
+export { servedState } from './servedState.js'
 export { HookTimeoutError } from './hookCall.js'
 export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'

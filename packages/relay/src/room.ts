@@ -28,6 +28,7 @@ import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
+import { RefusedReferences } from './refusedReferences.js'
 import { StoredFirst } from './storedFirst.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
@@ -152,6 +153,8 @@ export class Room implements FanoutMember {
   #knownClocks: KnownClocks | undefined
   /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
   readonly #contested = new Set<number>()
+  /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
+  readonly #refusedReferences = new RefusedReferences<RoomPeer>()
   /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
   #waiting: WaitingStructs | undefined
   #queued: QueuedMessage[] = []
@@ -440,7 +443,11 @@ export class Room implements FanoutMember {
         known,
         () => this.#guard(() => state.merge()),
         () => state.recent(),
-        { contested: this.#contested, waiting: this.#waiting },
+        {
+          contested: this.#contested,
+          waiting: this.#waiting,
+          contradicted: (client, clock) => this.#refusedReferences.note(peer, client, clock),
+        },
       )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
@@ -450,6 +457,13 @@ export class Room implements FanoutMember {
     if (this.#status === 'gone') return undefined
     if (!admitted) return this.#confirm(peer, this.#afterLastWrite(), () => sync.update)
     const { update, ranges } = admitted
+    const reference = this.#refusedReferences.find(peer, admitted.structs)
+    if (reference) {
+      // Its new clocks are never filled from it: what comes after them is refused too.
+      for (const { client } of ranges) this.#contested.add(client)
+      const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
+      return Promise.resolve({ kind: 'refused', code: 'invalidUpdate', reason })
+    }
     known.add(ranges)
     this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))

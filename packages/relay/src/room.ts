@@ -490,7 +490,10 @@ export class Room implements FanoutMember {
       this.#fail('the relay could not read back what the store holds of this document', error)
       return undefined
     }
-    if (contradiction === undefined) return durable
+    if (contradiction === undefined) {
+      this.#link?.publishUpdate(update)
+      return durable
+    }
     const reason = `another relay stored other content first: ${contradiction}`
     this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
     // After the refusal is answered (outcomes are answered in the microtasks that follow).
@@ -528,8 +531,10 @@ export class Room implements FanoutMember {
     write.then(
       () => {
         this.#pendingWrites--
-        // Durable now: other relays that miss this message find the update in the store.
-        this.#link?.publishUpdate(update)
+        // Durable now: other relays that miss this message find the update in the store. In cluster
+        // mode, told once the store is known to serve it (see #servedFromStore): news of an update the
+        // log sets aside would be served by the relays that hear it until they reload.
+        if (!this.#storedFirst) this.#link?.publishUpdate(update)
         this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
         const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }

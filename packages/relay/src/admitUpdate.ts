@@ -33,6 +33,8 @@ export interface AdmissionContext {
   readonly contested: Set<number>
   /** The structs the document holds that wait for clocks it lacks. */
   readonly waiting: WaitingStructs
+  /** Told of the first clock where a refused update contradicts the document. */
+  readonly contradicted?: (client: number, clock: number) => void
 }
 
 /** Whether `holders` (sorted by client, then start) hold every clock of `shared`. */
@@ -163,7 +165,9 @@ const admit = (
     if (!state) return undefined
     const conflict = findConflict(update, state, shared)
     if (conflict) {
-      context?.contested.add(Number(conflict.split(':')[0]))
+      const [client, clock] = conflict.split(':').map(Number) as [number, number]
+      context?.contested.add(client)
+      context?.contradicted?.(client, clock)
       throw new ProtocolError('invalidUpdate', `the update contradicts what the document holds at ${conflict}`)
     }
   }

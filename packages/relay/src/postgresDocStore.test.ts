@@ -110,6 +110,36 @@ describe('PostgresDocStore shared by several relays', () => {
     }
   })
 
+  it("commits a document's appends in the order of their ids: each waits for the document's lock", async () => {
+    // What a relay of a cluster counts on when it reads the log back after its append (storedFirst.ts).
+    const url = await freshDatabase()
+    const store = await PostgresDocStore.open(url)
+    const holder = new pg.Client({ connectionString: url })
+    await holder.connect()
+    try {
+      await holder.query('BEGIN')
+      await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['locked'])
+      let appended = false
+      const append = store.append('locked', Y.encodeStateAsUpdate(new Y.Doc())).then(() => (appended = true))
+      // The append waits for the lock (PostgreSQL shows its request, not granted) and does not commit.
+      for (let tries = 0; ; tries++) {
+        if (tries > 250) throw new Error('the append never waited for the lock')
+        const { rows } = await holder.query<{ waiting: number }>(
+          "SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        )
+        if (rows[0]!.waiting > 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      expect(appended).toBe(false)
+      await holder.query('COMMIT')
+      await append
+      expect(appended).toBe(true)
+    } finally {
+      await holder.end()
+      await store.close()
+    }
+  })
+
   it('refuses to open where no PostgreSQL listens', async () => {
     const nowhere = new URL(server.url)
     nowhere.port = '1'

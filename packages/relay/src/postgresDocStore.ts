@@ -7,7 +7,8 @@
  * the machine.
  * Compaction may run on several relays at once for one document: it holds a
  * transaction-scoped advisory lock per document and deletes only the rows
- * it merged, by id, so an append that lands meanwhile survives.
+ * it merged, by id, so an append that lands meanwhile survives. Appends
+ * take the same lock, so a document's rows commit in the order of their ids.
  */
 import { createHash } from 'node:crypto'
 import pg from 'pg'
@@ -333,8 +334,19 @@ export class PostgresDocStore implements DocStore {
     // One statement: the batch but for removed documents, its webhook events, and the names of those
     // documents, in one transaction.
     const events = batch.flatMap((append) => append.events ?? [])
-    const { rows } = await this.#pool.query<{ doc: string }>(
-      `WITH batch AS (
+    const { client, release } = await checkOut(this.#pool, this.#onError)
+    let rows: Array<{ doc: string }>
+    try {
+      await client.query('BEGIN')
+      // The appends to one document commit in the order of their ids, relays taking turns: a relay
+      // of a cluster that reads the log after its append committed sees every row before its own
+      // (see storedFirst.ts). In the order of the names, so that two batches never wait on each other.
+      await client.query(
+        'SELECT pg_advisory_xact_lock(hashtext(doc)) FROM (SELECT DISTINCT unnest($1::text[]) AS doc ORDER BY 1) d',
+        [batch.map((append) => append.doc)],
+      )
+      ;({ rows } = await client.query<{ doc: string }>(
+        `WITH batch AS (
          SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
        ), removed AS (
          SELECT DISTINCT doc FROM batch WHERE EXISTS (SELECT 1 FROM concord_tombstones t WHERE t.doc = batch.doc)
@@ -343,12 +355,19 @@ export class PostgresDocStore implements DocStore {
          SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
        )${events.length > 0 ? outbox.recordEventsCte('$3') : ''}
        SELECT doc FROM removed`,
-      [
-        batch.map((append) => append.doc),
-        batch.map((append) => append.update),
-        ...(events.length > 0 ? [outbox.eventsParameter(events)] : []),
-      ],
-    )
+        [
+          batch.map((append) => append.doc),
+          batch.map((append) => append.update),
+          ...(events.length > 0 ? [outbox.eventsParameter(events)] : []),
+        ],
+      ))
+      await client.query('COMMIT')
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      release()
+    }
     const removed = new Set(rows.map((row) => row.doc))
     const refusals = new Map<number, DocumentDeletedError>()
     batch.forEach((append, i) => {

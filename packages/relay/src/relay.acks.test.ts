@@ -324,6 +324,42 @@ describe('clock squatting: what the refused victim writes next', () => {
   })
 })
 
+describe('clock squatting: what the victim places next to its refused edit', () => {
+  it('refuses, never acknowledges, an edit under a new client id placed after its refused text, where the squatter wrote', async () => {
+    relay = await startRelay()
+    // A squatter wrote " evil" at clocks 5 to 9 of the victim's id; the victim's own " world" there is refused.
+    const { victim, v, own } = await squattedVictim()
+    const mine: Uint8Array[] = []
+    own.on('update', (update: Uint8Array) => mine.push(update))
+    own.getText('t').insert(5, ' world')
+    const first = ++v.sentSeq
+    victim.send({ type: 'sync', doc: 'shared', seq: first, sync: { type: 'update', update: mine[0]! } })
+    await waitFor(() => v.refused.has(first), 'the refusal of the clocks the squatter took')
+
+    // Under a new client id, the victim types after the "w" of its " world" (clock 6 of its old id): the
+    // relay holds that id, but with the squatter's "e". Stored, the edit would follow the squatter's text.
+    const renamed = new Y.Doc()
+    Y.applyUpdate(renamed, Y.encodeStateAsUpdate(own))
+    const after: Uint8Array[] = []
+    renamed.on('update', (update: Uint8Array) => after.push(update))
+    renamed.getText('t').insert(7, 'X')
+    const next = ++v.sentSeq
+    victim.send({ type: 'sync', doc: 'shared', seq: next, sync: { type: 'update', update: after[0]! } })
+    await waitFor(() => v.refused.has(next) || v.ackedSeq >= next, 'an answer to the edit placed after it')
+    expect(v.ackedSeq).toBeLessThan(first)
+    expect(v.refused.get(next)).toMatchObject({ code: closeCodes.invalidUpdate })
+    expect(await storedText('shared')).toBe('hello evil')
+
+    // Another writer, who saw the squatter's text, may still type next to it.
+    const other = await connectNative()
+    const o = other.open('shared')
+    await other.whenSynced('shared')
+    o.doc.getText('t').insert(7, '-')
+    await other.whenAcked('shared')
+    expect(await storedText('shared')).toBe('hello e-vil')
+  })
+})
+
 describe('updates no Yjs document could integrate', () => {
   /** Client 5 writes an empty string at the start of text `t`: a struct that takes no clock. */
   const emptyItem = Uint8Array.of(1, 1, 5, 0, 4, 1, 1, 0x74, 0, 0)

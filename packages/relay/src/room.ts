@@ -28,6 +28,8 @@ import { Presence } from './presence.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
+import { RefusedReferences } from './refusedReferences.js'
+import { StoredFirst } from './storedFirst.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
@@ -151,6 +153,8 @@ export class Room implements FanoutMember {
   #knownClocks: KnownClocks | undefined
   /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
   readonly #contested = new Set<number>()
+  /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
+  readonly #refusedReferences = new RefusedReferences<RoomPeer>()
   /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
   #waiting: WaitingStructs | undefined
   #queued: QueuedMessage[] = []
@@ -171,6 +175,8 @@ export class Room implements FanoutMember {
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
   readonly #quarantine: DocumentQuarantine
   readonly #events: DocumentEvents | undefined
+  /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see storedFirst.ts). */
+  readonly #storedFirst: StoredFirst | undefined
 
   constructor(
     readonly name: string,
@@ -180,6 +186,7 @@ export class Room implements FanoutMember {
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
+    this.#storedFirst = options.fanout && new StoredFirst(() => options.store.load(name))
     void this.#load()
   }
 
@@ -404,7 +411,7 @@ export class Room implements FanoutMember {
     })
   }
 
-  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome> | undefined {
+  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
       // Merge first, so that a corrupt document is not blamed on this peer's state vector.
@@ -436,7 +443,11 @@ export class Room implements FanoutMember {
         known,
         () => this.#guard(() => state.merge()),
         () => state.recent(),
-        { contested: this.#contested, waiting: this.#waiting },
+        {
+          contested: this.#contested,
+          waiting: this.#waiting,
+          contradicted: (client, clock) => this.#refusedReferences.note(peer, client, clock),
+        },
       )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
@@ -446,15 +457,50 @@ export class Room implements FanoutMember {
     if (this.#status === 'gone') return undefined
     if (!admitted) return this.#confirm(peer, this.#afterLastWrite(), () => sync.update)
     const { update, ranges } = admitted
+    const reference = this.#refusedReferences.find(peer, admitted.structs)
+    if (reference) {
+      // Its new clocks are never filled from it: what comes after them is refused too.
+      for (const { client } of ranges) this.#contested.add(client)
+      const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
+      return Promise.resolve({ kind: 'refused', code: 'invalidUpdate', reason })
+    }
     known.add(ranges)
     this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
+    const written = this.#write(update, peer.by, ranges)
     return this.#confirm(
       peer,
-      this.#write(update, peer.by, ranges).then(() => durable),
+      this.#storedFirst ? written.then(() => this.#servedFromStore(update)) : written.then(() => durable),
       () => sync.update,
     )
+  }
+
+  /**
+   * Cluster mode: whether the store serves `update`, now durable. Another relay may have stored other
+   * content under its clocks first, its news not here yet: then the update is refused, never
+   * acknowledged, and the room, which serves it, is refused to every peer (4503) so that the next
+   * load serves what the store does.
+   */
+  async #servedFromStore(update: Uint8Array): Promise<SyncOutcome | undefined> {
+    let contradiction: string | undefined
+    try {
+      contradiction = await this.#storedFirst!.contradiction(update)
+    } catch (error) {
+      this.#fail('the relay could not read back what the store holds of this document', error)
+      return undefined
+    }
+    if (contradiction === undefined) {
+      this.#link?.publishUpdate(update)
+      return durable
+    }
+    const reason = `another relay stored other content first: ${contradiction}`
+    this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
+    // After the refusal is answered (outcomes are answered in the microtasks that follow).
+    setImmediate(() => {
+      if (this.#status === 'ready') this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
+    })
+    return { kind: 'refused', code: 'invalidUpdate', reason }
   }
 
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
@@ -466,9 +512,13 @@ export class Room implements FanoutMember {
    * Tells `peer` of its `content` once `durable` resolves, if it asked to be told (a store failure
    * refuses the peer instead: see #fail). Only for a frame that is kept: never a dropped or refused one.
    */
-  #confirm<T>(peer: RoomPeer, durable: Promise<T>, content: () => Uint8Array | undefined): Promise<T> {
+  #confirm<T extends SyncOutcome | undefined>(
+    peer: RoomPeer,
+    durable: Promise<T>,
+    content: () => Uint8Array | undefined,
+  ): Promise<T> {
     const confirmed = peer.committed && content()
-    if (confirmed) durable.then(() => peer.committed?.(confirmed), ignore)
+    if (confirmed) durable.then((outcome) => outcome?.kind === 'durable' && peer.committed?.(confirmed), ignore)
     return durable
   }
 
@@ -481,8 +531,10 @@ export class Room implements FanoutMember {
     write.then(
       () => {
         this.#pendingWrites--
-        // Durable now: other relays that miss this message find the update in the store.
-        this.#link?.publishUpdate(update)
+        // Durable now: other relays that miss this message find the update in the store. In cluster
+        // mode, told once the store is known to serve it (see #servedFromStore): news of an update the
+        // log sets aside would be served by the relays that hear it until they reload.
+        if (!this.#storedFirst) this.#link?.publishUpdate(update)
         this.options.stored?.(this.name, update, by)
         this.#storedBytesSinceCompaction += update.byteLength
         const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }

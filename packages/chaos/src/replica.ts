@@ -18,6 +18,9 @@ const scripts = {
 /** Everything the replica says but its reports. */
 export type ReplicaListener = (message: Exclude<FromReplica, { type: 'report' | 'ready' | 'stopped' }>) => void
 
+/** How long a replica may take to open its store and documents; a loaded machine needs seconds. */
+const readyTimeoutMs = 60_000
+
 export class ReplicaProcess {
   readonly #child: ChildProcess
   readonly #exited: Promise<void>
@@ -46,8 +49,20 @@ export class ReplicaProcess {
     const child = fork(scripts[config.kind], [JSON.stringify(config)], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
     const replica = new ReplicaProcess(child, listener)
     await new Promise<void>((resolve, reject) => {
-      child.on('message', (message: FromReplica) => message.type === 'ready' && resolve())
-      void replica.#exited.then(() => reject(new Error(`a replica exited before it was ready:\n${replica.#stderr}`)))
+      // A replica that never gets ready must fail the run, not hang it (once seen: a tab pair at its start).
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL')
+        reject(new Error(`a ${config.kind} replica was not ready within ${readyTimeoutMs} ms:\n${replica.#stderr}`))
+      }, readyTimeoutMs)
+      child.on('message', (message: FromReplica) => {
+        if (message.type !== 'ready') return
+        clearTimeout(timer)
+        resolve()
+      })
+      void replica.#exited.then(() => {
+        clearTimeout(timer)
+        reject(new Error(`a replica exited before it was ready:\n${replica.#stderr}`))
+      })
     })
     return replica
   }

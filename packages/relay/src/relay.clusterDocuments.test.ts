@@ -7,16 +7,16 @@
 import { closeCodes } from '@concord/protocol'
 import { Redis } from 'ioredis'
 import * as encoding from 'lib0/encoding'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import type { DocStore } from './docStore.js'
 import type { Logger } from './logger.js'
 import { PostgresDocStore } from './postgresDocStore.js'
-import { RedisFanout } from './redisFanout.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { useClusterRelays } from './test/clusterRelays.js'
+import type { NativeTestClient } from './test/nativeTestClient.js'
+import { waitFor } from './test/relayHarness.js'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
 
 let postgres: PostgresServer
@@ -30,51 +30,15 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redis?.stop()])
 })
 
-interface ClusterRelay extends TestRelay {
-  readonly fanout: RedisFanout
-}
+const { startClusterRelay: startOnRedis, connect, openReader } = useClusterRelays(() => postgres.url)
 
-const relays: ClusterRelay[] = []
-const clients: NativeTestClient[] = []
-const stores: DocStore[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await Promise.all(
-    relays.splice(0).map(async (relay) => {
-      await relay.close()
-      await relay.fanout.close()
-    }),
-  )
-  await Promise.all(stores.splice(0).map((store) => store.close()))
-})
-
-const startClusterRelay = async (
+const startClusterRelay = (
   options: {
     readonly store?: DocStore
     readonly onDelete?: (deletion: { name: string }) => void
     readonly logger?: Logger
   } = {},
-): Promise<ClusterRelay> => {
-  const store = options.store ?? (await PostgresDocStore.open(postgres.url))
-  const fanout = await RedisFanout.connect(redis.url)
-  const relay = { ...(await startRelay({ ...options, store, fanout })), fanout }
-  relays.push(relay)
-  return relay
-}
-
-const connect = async (relay: TestRelay): Promise<NativeTestClient> => {
-  const client = await NativeTestClient.connect(relay.url)
-  clients.push(client)
-  return client
-}
-
-/** A connection of its own to the shared store, to read what is durable. */
-const openReader = async (): Promise<PostgresDocStore> => {
-  const store = await PostgresDocStore.open(postgres.url)
-  stores.push(store)
-  return store
-}
+) => startOnRedis(redis.url, options)
 
 /** The text `t` of what `store` holds of `doc`. */
 const storedText = async (store: DocStore, doc: string): Promise<string> => {

@@ -7,14 +7,12 @@
  * B must not acknowledge the edit the log will never serve.
  */
 import { closeCodes } from '@concord/protocol'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import type { DocStore } from './docStore.js'
-import { PostgresDocStore } from './postgresDocStore.js'
 import { admitLog } from './quarantine.js'
-import { RedisFanout } from './redisFanout.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { useClusterRelays } from './test/clusterRelays.js'
+import type { NativeTestClient } from './test/nativeTestClient.js'
+import { waitFor } from './test/relayHarness.js'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
 import { mergeUpdates } from './yjsUpdates.js'
 
@@ -30,43 +28,13 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redisOfA?.stop(), redisOfB?.stop()])
 })
 
-interface ClusterRelay extends TestRelay {
-  readonly fanout: RedisFanout
-}
+const { startClusterRelay: startOnRedis, connect, openReader } = useClusterRelays(() => postgres.url)
 
-const relays: ClusterRelay[] = []
-const clients: NativeTestClient[] = []
-const stores: DocStore[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await Promise.all(
-    relays.splice(0).map(async (relay) => {
-      await relay.close()
-      await relay.fanout.close()
-    }),
-  )
-  await Promise.all(stores.splice(0).map((store) => store.close()))
-})
-
-const startClusterRelay = async (redis: RedisServer): Promise<ClusterRelay> => {
-  const store = await PostgresDocStore.open(postgres.url)
-  const fanout = await RedisFanout.connect(redis.url)
-  const relay = { ...(await startRelay({ store, fanout })), fanout }
-  relays.push(relay)
-  return relay
-}
-
-const connect = async (relay: TestRelay): Promise<NativeTestClient> => {
-  const client = await NativeTestClient.connect(relay.url)
-  clients.push(client)
-  return client
-}
+const startClusterRelay = (redis: RedisServer) => startOnRedis(redis.url)
 
 /** The text `t` that every load serves of `doc`: the log admitted in its order, as a relay loads it. */
 const servedText = async (doc: string): Promise<string> => {
-  const store = await PostgresDocStore.open(postgres.url)
-  stores.push(store)
+  const store = await openReader()
   const ydoc = new Y.Doc()
   const { updates } = admitLog(await store.load(doc))
   if (updates.length > 0) Y.applyUpdate(ydoc, mergeUpdates(updates))

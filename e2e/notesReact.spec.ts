@@ -18,9 +18,9 @@ import {
   whenAppCached,
 } from './notesReactFixtures.js'
 
-test('two people write formatted text into one note and see it, with each other’s cursors', async ({ newWriter }) => {
-  const alice = await newWriter('Alice')
-  const bob = await newWriter('Bob')
+test('two people write formatted text into one note and see it, with each other’s cursors', async ({ newPerson }) => {
+  const alice = await newPerson('Alice')
+  const bob = await newPerson('Bob')
   await createNote(alice, 'Shared note')
   await openNote(bob, 'Shared note')
 
@@ -55,9 +55,9 @@ test('two people write formatted text into one note and see it, with each other�
   expect(await noteHtml(bob)).toBe(html)
 })
 
-test('a device offline keeps writing; back online, both have the same formatted text', async ({ newWriter }) => {
-  const alice = await newWriter('Alice')
-  const bob = await newWriter('Bob')
+test('a device offline keeps writing; back online, both have the same formatted text', async ({ newPerson }) => {
+  const alice = await newPerson('Alice')
+  const bob = await newPerson('Bob')
   await createNote(alice, 'Partition')
   await openNote(bob, 'Partition')
   await caretAtEnd(alice)
@@ -93,8 +93,8 @@ test('a device offline keeps writing; back online, both have the same formatted 
   )
 })
 
-test('a reload while offline shows the app, the list of notes and the note', async ({ newWriter }) => {
-  const alice = await newWriter('Alice')
+test('a reload while offline shows the app, the list of notes and the note', async ({ newPerson }) => {
+  const alice = await newPerson('Alice')
   await createNote(alice, 'Offline reload')
   await caretAtEnd(alice)
   await alice.keyboard.press('Control+b')
@@ -119,8 +119,8 @@ test('a reload while offline shows the app, the list of notes and the note', asy
   expect(await noteHtml(alice)).toBe('<p><strong>Written online.</strong> Written offline.</p>')
 })
 
-test('opening and switching notes under StrictMode keeps one socket, and every keystroke', async ({ newWriter }) => {
-  const alice = await newWriter('Alice')
+test('opening and switching notes under StrictMode keeps one socket, and every keystroke', async ({ newPerson }) => {
+  const alice = await newPerson('Alice')
   const sockets: string[] = []
   alice.on('websocket', (socket) => sockets.push(socket.url()))
   await alice.reload()
@@ -144,8 +144,8 @@ test('opening and switching notes under StrictMode keeps one socket, and every k
   expect(sockets).toHaveLength(1)
 })
 
-test('a device store that fails shows "Not saved on this device"', async ({ newWriter }) => {
-  const alice = await newWriter('Alice')
+test('a device store that fails shows "Not saved on this device"', async ({ newPerson }) => {
+  const alice = await newPerson('Alice')
   // The browser's IndexedDB refuses writes once the page says so, as a full disk does.
   await alice.addInitScript(() => {
     const failing = { on: false }

@@ -3,45 +3,19 @@
  * built apps/notes-react (not the demo), people with a browser of their own
  * pointed at it, and the steps a person takes in that app.
  */
-import { mkdirSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { test as base, expect, type BrowserContext, type Locator, type Page } from '@playwright/test'
-import { ServedRelay } from './servedRelay.js'
+import { expect, type Locator, type Page } from '@playwright/test'
+import { testWithPeople } from './people.js'
 
 export { expect }
+export { expectSynced, screenshot, whenAppCached } from './people.js'
 
-const artifactsDir = fileURLToPath(new URL('./artifacts/', import.meta.url))
-
-/** Writes a screenshot of the page to e2e/artifacts/NAME.png. */
-export const screenshot = async (page: Page, name: string): Promise<void> => {
-  mkdirSync(artifactsDir, { recursive: true })
-  await page.screenshot({ path: `${artifactsDir}${name}.png` })
-}
-
-export const test = base.extend<{ newWriter: (name: string) => Promise<Page> }, { notesRelay: ServedRelay }>({
-  notesRelay: [
-    // eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures a fixture needs from this pattern.
-    async ({}, use) => {
-      const relay = await ServedRelay.start({ app: 'notes-react' })
-      await use(relay)
-      await relay.dispose()
-    },
-    { scope: 'worker', timeout: 30_000 },
-  ],
-  /** A person on a device of their own: a new browser context (own storage), with the app open and a name. */
-  newWriter: async ({ browser, notesRelay }, use) => {
-    const contexts: BrowserContext[] = []
-    await use(async (name) => {
-      const context = await browser.newContext({ baseURL: notesRelay.url, viewport: { width: 1100, height: 700 } })
-      contexts.push(context)
-      const page = await context.newPage()
-      await page.goto('/')
-      const input = page.getByTestId('user-name')
-      await input.fill(name)
-      await input.press('Enter')
-      return page
-    })
-    for (const context of contexts) await context.close()
+export const test = testWithPeople({
+  app: 'notes-react',
+  viewport: { width: 1100, height: 700 },
+  enterName: async (page, name) => {
+    const input = page.getByTestId('user-name')
+    await input.fill(name)
+    await input.press('Enter')
   },
 })
 
@@ -77,15 +51,3 @@ export const noteHtml = (page: Page): Promise<string> =>
     copy.normalize()
     return copy.innerHTML
   })
-
-/** The status bar says what it says once everything this page did is on the relay. */
-export const expectSynced = async (page: Page, timeout = 15_000): Promise<void> => {
-  await expect(page.getByTestId('connection')).toHaveText('Online', { timeout })
-  await expect(page.getByTestId('sync-status')).toHaveText('Synced', { timeout })
-  await expect(page.getByTestId('pending')).toHaveText('0', { timeout })
-}
-
-/** Resolves once the service worker holds the app shell, so a reload works without the relay. */
-export const whenAppCached = async (page: Page): Promise<void> => {
-  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined))
-}

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { NativeTestClient } from '@concord/relay/testing'
 import { killRelayProcesses, startRelayProcess } from './relayProcess.js'
+import { SeqTaggedWrites } from './test/seqTaggedWrites.js'
 
 const apiKey = 'service-key-0123456789-0123456789-abc'
 const auth = { authorization: `Bearer ${apiKey}` }
@@ -57,16 +58,7 @@ describe('history through a SIGKILL', () => {
     const writer = await connect(relay.url)
     const entry = writer.open('crash')
     await writer.whenSynced('crash')
-    const list = entry.doc.getArray<string>('writes')
-    const seqOfWrite = new Map<string, number>()
-    let written = 0
-    const writeBurst = (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const id = `w${++written}`
-        list.push([id])
-        seqOfWrite.set(id, entry.sentSeq)
-      }
-    }
+    const writes = new SeqTaggedWrites(entry)
     const saveNamed = (label: string) =>
       fetch(`${http}/v1/docs/crash/versions`, {
         method: 'POST',
@@ -75,18 +67,18 @@ describe('history through a SIGKILL', () => {
       })
     const confirmed: string[] = []
     for (let round = 0; round < 8; round++) {
-      writeBurst(40)
+      writes.burst(40)
       await writer.whenAcked('crash')
       const saved = await saveNamed(`round ${round}`)
       expect(saved.status).toBe(201)
       confirmed.push(((await saved.json()) as { id: string }).id)
     }
     // The kill: writes in flight and several named versions being saved, killed as the first is confirmed.
-    writeBurst(200)
+    writes.burst(200)
     const inFlight = Array.from({ length: 6 }, (_, index) => saveNamed(`in flight ${index}`))
     const first = await Promise.race(inFlight)
     relay.child.kill('SIGKILL')
-    writeBurst(50)
+    writes.burst(50)
     const acked = entry.ackedSeq
     expect((await relay.exited).signal).toBe('SIGKILL')
     if (first.status === 201) confirmed.push(((await first.json()) as { id: string }).id)
@@ -98,7 +90,7 @@ describe('history through a SIGKILL', () => {
     const copy = reader.open('crash').doc
     await reader.whenSynced('crash')
     const present = new Set(copy.getArray<string>('writes').toArray())
-    const ackedWrites = [...seqOfWrite].filter(([, seq]) => seq <= acked).map(([id]) => id)
+    const ackedWrites = writes.acknowledged(acked)
     expect(ackedWrites.length).toBeGreaterThanOrEqual(8 * 40)
     expect(ackedWrites.filter((id) => !present.has(id))).toEqual([])
 

@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { NativeTestClient, waitFor } from '@concord/relay/testing'
 import { killRelayProcesses, relayMainScript, startRelayProcess as startProcess } from './relayProcess.js'
+import { SeqTaggedWrites } from './test/seqTaggedWrites.js'
 
 let dataDir: string
 const clients: NativeTestClient[] = []
@@ -66,25 +67,15 @@ describe('concord-relay service', () => {
     const writer = await connect(relay.url)
     const entry = writer.open('crash')
     await writer.whenSynced('crash')
-    const list = entry.doc.getArray<string>('writes')
-    // Which sequence number carried which write, to tell afterwards which writes were acknowledged.
-    const seqOfWrite = new Map<string, number>()
-    let written = 0
-    const writeBurst = (count: number) => {
-      for (let i = 0; i < count; i++) {
-        const id = `w${++written}`
-        list.push([id])
-        seqOfWrite.set(id, entry.sentSeq)
-      }
-    }
-    writeBurst(300)
+    const writes = new SeqTaggedWrites(entry)
+    writes.burst(300)
     await writer.whenAcked('crash')
     // Keep writing, and kill the relay the moment a further ack arrives, with writes still in flight.
     const ackedBeforeKill = entry.ackedSeq
-    writeBurst(300)
+    writes.burst(300)
     await waitFor(() => entry.ackedSeq > ackedBeforeKill, 'an ack for the second burst')
     relay.child.kill('SIGKILL')
-    writeBurst(100)
+    writes.burst(100)
     const acked = entry.ackedSeq
     expect((await relay.exited).signal).toBe('SIGKILL')
 
@@ -93,7 +84,7 @@ describe('concord-relay service', () => {
     const copy = reader.open('crash').doc
     await reader.whenSynced('crash')
     const present = new Set(copy.getArray<string>('writes').toArray())
-    const ackedWrites = [...seqOfWrite].filter(([, seq]) => seq <= acked).map(([id]) => id)
+    const ackedWrites = writes.acknowledged(acked)
     expect(ackedWrites.length).toBeGreaterThanOrEqual(300)
     expect(ackedWrites.filter((id) => !present.has(id))).toEqual([])
   })

@@ -7,10 +7,16 @@
  */
 import { createClient, MemoryLocalStore, type ConcordClient, type ConcordError, type LocalStore } from '@concord/client'
 import { MemoryDocStore } from '@concord/relay'
+import { configure } from '@testing-library/react'
 import { WebSocket as NodeWebSocket } from 'ws'
 import { startRelay, waitFor, type TestRelay } from '@concord/relay/testing'
 
 export { waitFor }
+
+// Testing Library waits 1 s by default for what a render shows; these renders wait on a real relay and
+// its sockets, which take longer than that on a loaded CI machine (one run failed that way). A wait
+// still fails, only later.
+configure({ asyncUtilTimeout: 10_000 })
 
 const relays: TestRelay[] = []
 const clients: ConcordClient[] = []

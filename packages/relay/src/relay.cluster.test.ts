@@ -6,12 +6,12 @@
 import { decodeAwarenessUpdate, encodeAwarenessUpdate } from '@concord/protocol'
 import { Redis } from 'ioredis'
 import * as encoding from 'lib0/encoding'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { PostgresDocStore } from './postgresDocStore.js'
-import { RedisFanout } from './redisFanout.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import type { NativeTestClient } from './test/nativeTestClient.js'
+import { useClusterRelays } from './test/clusterRelays.js'
+import { waitFor } from './test/relayHarness.js'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
 
 let postgres: PostgresServer
@@ -25,37 +25,12 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redis?.stop()])
 })
 
-interface ClusterRelay extends TestRelay {
-  readonly fanout: RedisFanout
-}
-
-const relays: ClusterRelay[] = []
-const clients: NativeTestClient[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await Promise.all(
-    relays.splice(0).map(async (relay) => {
-      await relay.close()
-      await relay.fanout.close()
-    }),
-  )
-})
+const cluster = useClusterRelays(() => postgres.url)
+const connect = cluster.connect
 
 /** A relay in cluster mode; a short heartbeat so that a dead relay is noticed within a test. */
-const startClusterRelay = async (): Promise<ClusterRelay> => {
-  const store = await PostgresDocStore.open(postgres.url)
-  const fanout = await RedisFanout.connect(redis.url, { heartbeatIntervalMs: 200, heartbeatTtlMs: 800 })
-  const relay = { ...(await startRelay({ store, fanout })), fanout }
-  relays.push(relay)
-  return relay
-}
-
-const connect = async (relay: TestRelay): Promise<NativeTestClient> => {
-  const client = await NativeTestClient.connect(relay.url)
-  clients.push(client)
-  return client
-}
+const startClusterRelay = () =>
+  cluster.startClusterRelay(redis.url, {}, { fanout: { heartbeatIntervalMs: 200, heartbeatTtlMs: 800 } })
 
 const textOf = (client: NativeTestClient, doc: string): string => client.documents.get(doc)!.doc.getText('t').toString()
 

@@ -10,12 +10,12 @@ import * as encoding from 'lib0/encoding'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocStore } from './docStore.js'
-import { PostgresDocStore } from './postgresDocStore.js'
-import { RedisFanout } from './redisFanout.js'
+import type { RedisFanout } from './redisFanout.js'
 import type { RelayObserver } from './relayObserver.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
-import { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import type { NativeTestClient, TestDocument } from './test/nativeTestClient.js'
+import { useClusterRelays } from './test/clusterRelays.js'
+import { waitFor } from './test/relayHarness.js'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
 
 let postgres: PostgresServer
@@ -29,48 +29,21 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redis?.stop()])
 })
 
-interface ClusterRelay extends TestRelay {
-  readonly fanout: RedisFanout
-}
-
-const relays: ClusterRelay[] = []
-const clients: NativeTestClient[] = []
-const stores: DocStore[] = []
+const cluster = useClusterRelays(() => postgres.url)
+const connect = cluster.connect
+const otherStore = cluster.openReader
 
 afterEach(async () => {
   await redis.resume()
-  for (const client of clients.splice(0)) client.close()
-  await Promise.all(
-    relays.splice(0).map(async (relay) => {
-      await relay.close()
-      await relay.fanout.close()
-    }),
-  )
-  await Promise.all(stores.splice(0).map((store) => store.close()))
 })
 
-const startClusterRelay = async (
-  wrap: (store: DocStore) => DocStore = (store) => store,
-  observer: RelayObserver = {},
-): Promise<ClusterRelay> => {
-  const store = wrap(await PostgresDocStore.open(postgres.url))
-  const fanout = await RedisFanout.connect(redis.url, { heartbeatIntervalMs: 200, heartbeatTtlMs: 800 })
-  const relay = { ...(await startRelay({ store, fanout, observer })), fanout }
-  relays.push(relay)
-  return relay
-}
-
-const connect = async (relay: TestRelay): Promise<NativeTestClient> => {
-  const client = await NativeTestClient.connect(relay.url)
-  clients.push(client)
-  return client
-}
-
-const otherStore = async (): Promise<PostgresDocStore> => {
-  const store = await PostgresDocStore.open(postgres.url)
-  stores.push(store)
-  return store
-}
+/** A relay in cluster mode; a short heartbeat so that a dead relay is noticed within a test. */
+const startClusterRelay = (wrapStore?: (store: DocStore) => DocStore, observer: RelayObserver = {}) =>
+  cluster.startClusterRelay(
+    redis.url,
+    { observer },
+    { fanout: { heartbeatIntervalMs: 200, heartbeatTtlMs: 800 }, ...(wrapStore && { wrapStore }) },
+  )
 
 const textOf = (client: NativeTestClient, doc: string): string => client.documents.get(doc)!.doc.getText('t').toString()
 

@@ -2,12 +2,10 @@
  * Version history in cluster mode: two relays on one real PostgreSQL and one real Redis (started
  * by the test on loopback ports) that take an automatic version of the same content store it once.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Logger } from './logger.js'
-import { PostgresDocStore } from './postgresDocStore.js'
-import { RedisFanout } from './redisFanout.js'
-import { NativeTestClient } from './test/nativeTestClient.js'
-import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
+import { useClusterRelays } from './test/clusterRelays.js'
+import { waitFor } from './test/relayHarness.js'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
 
 let postgres: PostgresServer
@@ -21,18 +19,7 @@ afterAll(async () => {
   await Promise.all([postgres?.stop(), redis?.stop()])
 })
 
-const started: Array<{ relay: TestRelay; fanout: RedisFanout }> = []
-const clients: NativeTestClient[] = []
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close()
-  await Promise.all(
-    started.splice(0).map(async ({ relay, fanout }) => {
-      await relay.close()
-      await fanout.close()
-    }),
-  )
-})
+const cluster = useClusterRelays(() => postgres.url)
 
 /** The automatic versions a relay took, as it logged them: whether the store kept each. */
 const versionLog = () => {
@@ -51,18 +38,13 @@ const versionLog = () => {
 it('stores one version when two relays take an automatic version of the same content', async () => {
   const logs = [versionLog(), versionLog()]
   const [a, b] = await Promise.all(
-    logs.map(async ({ logger }) => {
-      const store = await PostgresDocStore.open(postgres.url)
-      const fanout = await RedisFanout.connect(redis.url)
-      // Quiet long enough for each relay to hear the other's write before its version is taken.
-      const relay = await startRelay({ store, fanout, logger, history: { quietMs: 1_500, maxIntervalMs: 60_000 } })
-      started.push({ relay, fanout })
-      return relay
-    }),
+    // Quiet long enough for each relay to hear the other's write before its version is taken.
+    logs.map(({ logger }) =>
+      cluster.startClusterRelay(redis.url, { logger, history: { quietMs: 1_500, maxIntervalMs: 60_000 } }),
+    ),
   )
   const name = `history-${Date.now()}`
-  const [onA, onB] = await Promise.all([NativeTestClient.connect(a!.url), NativeTestClient.connect(b!.url)])
-  clients.push(onA, onB)
+  const [onA, onB] = await Promise.all([cluster.connect(a!), cluster.connect(b!)])
   const docA = onA.open(name).doc
   const docB = onB.open(name).doc
   await Promise.all([onA.whenSynced(name), onB.whenSynced(name)])

@@ -7,13 +7,20 @@
 import { afterEach } from 'vitest'
 import type { DocStore } from '../docStore.js'
 import { PostgresDocStore } from '../postgresDocStore.js'
-import { RedisFanout } from '../redisFanout.js'
+import { RedisFanout, type RedisFanoutOptions } from '../redisFanout.js'
 import type { RelayOptions } from '../relayOptions.js'
 import { NativeTestClient } from './nativeTestClient.js'
 import { startRelay, type TestRelay } from './relayHarness.js'
 
 export interface ClusterRelay extends TestRelay {
   readonly fanout: RedisFanout
+}
+
+export interface ClusterRelaySetUp {
+  /** The fan-out's own options (a short heartbeat, say). */
+  readonly fanout?: RedisFanoutOptions
+  /** Wraps the relay's PostgreSQL store, e.g. in a FaultInjectingDocStore. */
+  readonly wrapStore?: (store: DocStore) => DocStore
 }
 
 /** Call at the top of a test file; `postgresUrl` is read when a relay or reader starts. */
@@ -35,9 +42,13 @@ export const useClusterRelays = (postgresUrl: () => string) => {
 
   return {
     /** A relay on `redisUrl`'s fan-out and, unless `options.store` says otherwise, the shared PostgreSQL. */
-    startClusterRelay: async (redisUrl: string, options: Partial<RelayOptions> = {}): Promise<ClusterRelay> => {
-      const store = options.store ?? (await PostgresDocStore.open(postgresUrl()))
-      const fanout = await RedisFanout.connect(redisUrl)
+    startClusterRelay: async (
+      redisUrl: string,
+      options: Partial<RelayOptions> = {},
+      { fanout: fanoutOptions, wrapStore = (store) => store }: ClusterRelaySetUp = {},
+    ): Promise<ClusterRelay> => {
+      const store = wrapStore(options.store ?? (await PostgresDocStore.open(postgresUrl())))
+      const fanout = await RedisFanout.connect(redisUrl, fanoutOptions)
       const relay = { ...(await startRelay({ ...options, store, fanout })), fanout }
       relays.push(relay)
       return relay

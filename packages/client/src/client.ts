@@ -11,7 +11,9 @@ import { ObservableV2 } from 'lib0/observable'
 import * as Y from 'yjs'
 import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
+import { forkDocument } from './clockFork.js'
 import { openDocument, type DocHandle, type OpenedDocument, type RelayLink } from './docHandle.js'
+import type { TakenClocks } from './docSync.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
@@ -130,6 +132,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
    * no ack or error of the old opening still on its way is taken for its own.
    */
   readonly #leftOnRelay = new Map<string, Promise<void>>()
+  /** Documents whose fork (clockFork.ts) is under way. */
+  readonly #forking = new Set<string>()
   readonly #page: PageEvents | undefined
   /** The presence each handle had when the page hid, to announce again if the page comes back. */
   readonly #presenceBeforeHide = new Map<DocHandle, Record<string, unknown>>()
@@ -222,7 +226,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const opened: OpenedDocument = openDocument({
       id,
       store: this.#store,
-      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => opened.sync.receive(frame)),
+      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => this.#open.get(id)?.sync.receive(frame)),
       tabs: this.#tabs,
       after,
       seed,
@@ -230,6 +234,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       reopenBackoff: this.#options.connection?.backoff,
       versions: this.#versions,
       keepDeletedDocuments: this.#options.keepDeletedDocuments,
+      clocksTaken: this.#connection ? (taken) => this.#fork(id, taken) : undefined,
       onClose: (handover) => {
         const open = this.#open.get(id)
         if (open?.handle !== opened.handle) return
@@ -311,6 +316,53 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (error) this.emit('error', [error])
     super.destroy()
     if (error) throw error
+  }
+
+  /**
+   * Another writer took clocks of document `id` that this device wrote: the
+   * handle forks to a new Y.Doc with its edits under a new client id (see
+   * clockFork.ts), reopened on the shared connection once the relay has read
+   * the old opening's `close`.
+   */
+  #fork(id: string, taken: TakenClocks): void {
+    const open = this.#open.get(id)
+    const connection = this.#connection
+    if (!open || !connection || this.#forking.has(id)) return
+    this.#forking.add(id)
+    const { handle } = open
+    const reopen = (doc: Y.Doc, handover: readonly Uint8Array[]): boolean => {
+      const current = this.#open.get(id)
+      if (current?.handle !== handle) {
+        // Closed meanwhile: the store holds the moved edits; the next handle takes over what it does not.
+        if (handover.length > 0 && !current) this.#handovers.set(id, Promise.resolve(handover))
+        return false
+      }
+      current.unsubscribeTabs()
+      const opened = openDocument({
+        id,
+        store: this.#store,
+        link: connection,
+        tabs: this.#tabs,
+        after: Promise.resolve(handover),
+        openAfter: connection.roundTrip(),
+        reopenBackoff: this.#options.connection?.backoff,
+        versions: this.#versions,
+        keepDeletedDocuments: this.#options.keepDeletedDocuments,
+        clocksTaken: (next) => this.#fork(id, next),
+        // The handle keeps the close it was made with.
+        onClose: () => {},
+        fork: { doc, handle },
+      })
+      const unsubscribeTabs = this.#tabs?.subscribe(id, opened.receiveFromTab) ?? (() => {})
+      this.#open.set(id, { ...opened, unsubscribeTabs })
+      opened.sync.connectionChanged(connection.status)
+      return true
+    }
+    void forkDocument({ id, handle, log: open.log, sync: open.sync, taken, reopen })
+      .catch((cause: unknown) => {
+        handle.reportError(new ConcordError('clocksTaken', `the fork of "${id}" failed`, id, { cause }))
+      })
+      .finally(() => this.#forking.delete(id))
   }
 
   #connect(url: string, wire?: Wire, doc?: string): RelayConnection {

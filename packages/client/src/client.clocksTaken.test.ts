@@ -114,6 +114,8 @@ describe('the victim of a clock squat', () => {
 
     const client = makeClient(relay.url, { name })
     const victim = client.open('squatted')
+    victim.awareness.setLocalStateField('user', 'victim')
+    const presenceBefore = victim.awareness.clientID
     const { replaced, errors } = watch(victim)
     await until(() => replaced.length > 0, 'the fork')
     await victim.whenSynced()
@@ -131,6 +133,14 @@ describe('the victim of a clock squat', () => {
     expect((await freshRead(relay, 'squatted')).getText('t').toString()).toBe(final)
     expect((await stored(relay, 'squatted')).getText('t').toString()).toBe(final)
     expect(Y.encodeStateVector(victim.doc)).toEqual(Y.encodeStateVector(await freshRead(relay, 'squatted')))
+    // Its presence carried over to the new doc's awareness, and the old id is gone.
+    expect(victim.awareness.getLocalState()).toMatchObject({ user: 'victim' })
+    const observer = makeClient(relay.url).open('squatted')
+    await until(
+      () => observer.awareness.getStates().get(victim.awareness.clientID)?.user === 'victim',
+      "the victim's presence at an observer",
+    )
+    expect(observer.awareness.getStates().has(presenceBefore)).toBe(false)
 
     // A reload opens the forked log: the same text, nothing of the old doc's content comes back.
     forget(client)

@@ -330,7 +330,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (!open || !connection || this.#forking.has(id)) return
     this.#forking.add(id)
     const { handle } = open
-    const reopen = (doc: Y.Doc, handover: readonly Uint8Array[]): boolean => {
+    const reopen = (doc: Y.Doc, handover: readonly Uint8Array[], presence: Record<string, unknown> | null): boolean => {
       const current = this.#open.get(id)
       if (current?.handle !== handle) {
         // Closed meanwhile: the store holds the moved edits; the next handle takes over what it does not.
@@ -351,7 +351,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         clocksTaken: (next) => this.#fork(id, next),
         // The handle keeps the close it was made with.
         onClose: () => {},
-        fork: { doc, handle },
+        fork: { doc, handle, presence },
       })
       const unsubscribeTabs = this.#tabs?.subscribe(id, opened.receiveFromTab) ?? (() => {})
       this.#open.set(id, { ...opened, unsubscribeTabs })

@@ -48,9 +48,10 @@ export interface ForkOptions {
   readonly taken: TakenClocks
   /**
    * Gives the handle its new parts around `doc`, the log taking over
-   * `handover` as its own edits; returns false when the handle closed meanwhile.
+   * `handover` as its own edits, the awareness `presence`; returns false when
+   * the handle closed meanwhile.
    */
-  readonly reopen: (doc: Y.Doc, handover: readonly Uint8Array[]) => boolean
+  readonly reopen: (doc: Y.Doc, handover: readonly Uint8Array[], presence: Record<string, unknown> | null) => boolean
 }
 
 /** A store changed by another tab between the read and the replace is read again, this often at most. */
@@ -66,6 +67,7 @@ export const forkDocument = async ({ id, handle, log, sync, taken, reopen }: For
     if (origin !== fromStore && origin !== fromRelay) late.push(update)
   }
   previous.on('update', keep)
+  const presence = handle.awareness.getLocalState()
   handle.withdrawPresence()
   sync.close()
   const moved = await moveEdits(id, log, move, () => Y.encodeStateAsUpdate(previous))
@@ -76,7 +78,9 @@ export const forkDocument = async ({ id, handle, log, sync, taken, reopen }: For
     : []
   const doc = new Y.Doc()
   Y.transact(doc, () => moved.seed.forEach((update) => Y.applyUpdate(doc, update, fromStore)), fromStore)
-  if (!reopen(doc, [...moved.handover, ...lateMoved])) return
+  // What the app set meanwhile, or else what it had.
+  const presenceNow = handle.awareness.getLocalState() ?? presence
+  if (!reopen(doc, [...moved.handover, ...lateMoved], presenceNow)) return
   handle.reportError(
     new ConcordError(
       'clocksTaken',

@@ -319,12 +319,12 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
 
   /**
    * @internal The document forked (clockFork.ts): the handle takes the new
-   * parts, carries the app's presence over, and tells the app. A `whenSynced()`
+   * parts, sets the app's presence (as it was before the fork withdrew it) on
+   * the new awareness, and tells the app. A `whenSynced()`
    * made before waits for every edit the new log loads or takes over.
    */
-  replaceParts(parts: DocumentParts): void {
+  replaceParts(parts: DocumentParts, presence: Record<string, unknown> | null): void {
     const previous = this.#doc
-    const presence = this.#awareness.getLocalState()
     previous.off('update', this.#onDocUpdate)
     this.#awareness.off('update', this.#onAwarenessUpdate)
     this.#awareness.destroy()
@@ -407,8 +407,9 @@ export interface OpenDocumentOptions {
   readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
   /** Another writer took this replica's clocks (see DocSyncOptions.clocksTaken). */
   readonly clocksTaken?: ((taken: TakenClocks) => void) | undefined
-  /** A fork: the new doc (filled already), and the handle that takes the new parts. */
-  readonly fork?: { readonly doc: Y.Doc; readonly handle: DocHandle } | undefined
+  /** A fork: the new doc (filled already), the handle that takes the new parts, and its presence before. */
+  readonly fork?:
+    { readonly doc: Y.Doc; readonly handle: DocHandle; readonly presence: Record<string, unknown> | null } | undefined
 }
 
 /** @internal What the client keeps of an open document: the handle for the app, and the plumbing. */
@@ -469,7 +470,7 @@ export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
       versions: options.versions,
       onClose: options.onClose,
     }))
-  if (options.fork) handle.replaceParts({ doc, awareness, log, sync })
+  if (options.fork) handle.replaceParts({ doc, awareness, log, sync }, options.fork.presence)
   const receiveFromTab = (kind: 'update' | 'awareness', data: Uint8Array): void => {
     if (kind === 'awareness') {
       applyAwarenessUpdate(awareness, data, fromTab)

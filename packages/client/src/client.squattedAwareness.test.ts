@@ -13,7 +13,7 @@ import { NativeTestClient, waitFor } from '@concord/relay/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import { cleanUp, makeClient, relayOnFixedPort, trackedWebSocket } from './test/clientHarness.js'
+import { cleanUp, freshStoreName, makeClient, relayOnFixedPort, trackedWebSocket } from './test/clientHarness.js'
 
 afterEach(cleanUp)
 
@@ -95,5 +95,29 @@ describe('presence after a squat changed the doc client id', () => {
     await waitFor(() => victim.status !== 'synced', 'the victim offline')
     expect(victim.awareness.getLocalState()).not.toBeNull()
     forger.close()
+  })
+
+  it('withdraws its presence from the other tabs at close, under the id its Awareness holds', async () => {
+    const name = freshStoreName()
+    const tabA = makeClient('ws://127.0.0.1:9', { name, connect: false, shareAcrossTabs: true }).open('tabs')
+    const tabB = makeClient('ws://127.0.0.1:9', { name, connect: false, shareAcrossTabs: true }).open('tabs')
+    await tabA.whenLoaded()
+    await tabB.whenLoaded()
+    tabA.doc.getText('t').insert(0, 'mine')
+    const presenceId = tabA.awareness.clientID
+    tabA.awareness.setLocalStateField('user', 'a')
+    await waitFor(() => tabB.awareness.getStates().get(presenceId)?.user === 'a', "tab A's presence at tab B")
+
+    // Content under tab A's client id from elsewhere (a squat, a copied store): Yjs gives its doc a new id.
+    const squatter = new Y.Doc()
+    Y.applyUpdate(squatter, Y.encodeStateAsUpdate(tabA.doc))
+    const before = Y.encodeStateVector(squatter)
+    squatter.clientID = presenceId
+    squatter.getText('t').insert(0, 'forged ')
+    Y.applyUpdate(tabA.doc, Y.encodeStateAsUpdate(squatter, before))
+    expect(tabA.doc.clientID).not.toBe(presenceId)
+
+    await tabA.close()
+    await waitFor(() => !tabB.awareness.getStates().has(presenceId), "tab A's presence gone from tab B")
   })
 })

@@ -13,6 +13,8 @@ import { NativeTestClient } from '@concord/relay/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocHandle } from './docHandle.js'
+import type { LocalStore } from './localStore.js'
+import { MemoryLocalStore } from './memoryLocalStore.js'
 import type { ConcordError } from './errors.js'
 import { cleanUp, forget, freshStoreName, makeClient, relayOnFixedPort, text } from './test/clientHarness.js'
 
@@ -198,5 +200,51 @@ describe('the victim of a clock squat', () => {
     await until(() => text(tabA) === fresh && text(tabB) === fresh, 'the tabs to converge')
     expect(fresh.match(/offline/g)).toHaveLength(1)
     expect(fresh).toContain('forged')
+  })
+
+  it('hands a fork cut short by a close over to the next handle, which opens the moved edits', async () => {
+    const relay = await relayOnFixedPort()
+    // The device store, with the fork's replacement of its pending records held back on demand.
+    const inner = new MemoryLocalStore()
+    let release = (): void => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    let merging = false
+    const store: LocalStore = {
+      load: (doc) => inner.load(doc),
+      append: (doc, update, pending) => inner.append(doc, update, pending),
+      acknowledge: (doc, ids) => inner.acknowledge(doc, ids),
+      compact: (doc, merge) => inner.compact(doc, merge),
+      mergePending: async (doc, ids, merge) => {
+        merging = true
+        await held
+        return inner.mergePending(doc, ids, merge)
+      },
+      remove: (doc) => inner.remove(doc),
+      close: () => inner.close(),
+    }
+    const offline = makeClient(relay.url, { store, connect: false }).open('cut')
+    await offline.whenLoaded()
+    const victimId = offline.doc.clientID
+    offline.doc.getText('t').insert(0, 'offline')
+    await offline.close()
+    await squat(relay, 'cut', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
+
+    const client = makeClient(relay.url, { store })
+    const first = client.open('cut')
+    await until(() => merging, 'the fork to replace the pending records')
+    // The app closes the document in the middle of the fork, and opens it again at once (a remount).
+    void first.close()
+    const next = client.open('cut')
+    const nextWatch = watch(next)
+    release()
+    await next.whenSynced()
+    const fresh = (await freshRead(relay, 'cut')).getText('t').toString()
+    await until(() => text(next) === fresh, 'the next handle to converge')
+    expect(fresh).toContain('offline')
+    expect(fresh).toContain('forged')
+    expect(fresh.match(/offline/g)).toHaveLength(1)
+    // It opened the moved edits: nothing of the old doc came back to be refused and forked again.
+    expect(nextWatch.replaced).toHaveLength(0)
+    expect(nextWatch.errors.map(({ code }) => code)).not.toContain('clocksTaken')
   })
 })

@@ -132,8 +132,11 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
    * no ack or error of the old opening still on its way is taken for its own.
    */
   readonly #leftOnRelay = new Map<string, Promise<void>>()
-  /** Documents whose fork (clockFork.ts) is under way. */
-  readonly #forking = new Set<string>()
+  /**
+   * Documents whose fork (clockFork.ts) is under way: it resolves with the
+   * edits it could not give the handle because the handle closed meanwhile.
+   */
+  readonly #forking = new Map<string, Promise<readonly Uint8Array[]>>()
   readonly #page: PageEvents | undefined
   /** The presence each handle had when the page hid, to announce again if the page comes back. */
   readonly #presenceBeforeHide = new Map<DocHandle, Record<string, unknown>>()
@@ -235,7 +238,13 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       versions: this.#versions,
       keepDeletedDocuments: this.#options.keepDeletedDocuments,
       clocksTaken: this.#connection ? (taken) => this.#fork(id, taken) : undefined,
-      onClose: (handover) => {
+      onClose: (closedLog) => {
+        // Closed during a fork: the fork's writes to the store, and the edits it could not give the
+        // handle, come first; the handle's doc is the old one, which must not seed a new handle.
+        const forking = this.#forking.get(id)
+        const handover = forking
+          ? Promise.all([closedLog, forking]).then(([unsaved, leftovers]) => [...unsaved, ...leftovers])
+          : closedLog
         const open = this.#open.get(id)
         if (open?.handle !== opened.handle) return
         open?.unsubscribeTabs()
@@ -243,11 +252,9 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
         // A deleted document hands nothing on: a new handle of it must not bring its content back.
-        const seed = opened.handle.deleted ? undefined : Y.encodeStateAsUpdate(opened.handle.doc)
-        if (seed) {
-          this.#handovers.set(id, handover)
-          this.#seeds.set(id, seed)
-        }
+        const seed = opened.handle.deleted || forking ? undefined : Y.encodeStateAsUpdate(opened.handle.doc)
+        if (seed || forking) this.#handovers.set(id, handover)
+        if (seed) this.#seeds.set(id, seed)
         if (this.#connection) {
           const left = this.#connection.roundTrip()
           this.#leftOnRelay.set(id, left)
@@ -328,13 +335,13 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const open = this.#open.get(id)
     const connection = this.#connection
     if (!open || !connection || this.#forking.has(id)) return
-    this.#forking.add(id)
     const { handle } = open
+    let leftovers: readonly Uint8Array[] = []
     const reopen = (doc: Y.Doc, handover: readonly Uint8Array[], presence: Record<string, unknown> | null): boolean => {
       const current = this.#open.get(id)
       if (current?.handle !== handle) {
-        // Closed meanwhile: the store holds the moved edits; the next handle takes over what it does not.
-        if (handover.length > 0 && !current) this.#handovers.set(id, Promise.resolve(handover))
+        // Closed meanwhile: the store holds the moved edits; the next handle takes over the rest (see onClose).
+        leftovers = handover
         return false
       }
       current.unsubscribeTabs()
@@ -358,11 +365,13 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       opened.sync.connectionChanged(connection.status)
       return true
     }
-    void forkDocument({ id, handle, log: open.log, sync: open.sync, taken, reopen })
+    const forked = forkDocument({ id, handle, log: open.log, sync: open.sync, taken, reopen })
       .catch((cause: unknown) => {
         handle.reportError(new ConcordError('clocksTaken', `the fork of "${id}" failed`, id, { cause }))
       })
-      .finally(() => this.#forking.delete(id))
+      .then(() => leftovers)
+    this.#forking.set(id, forked)
+    void forked.then(() => this.#forking.get(id) === forked && this.#forking.delete(id))
   }
 
   #connect(url: string, wire?: Wire, doc?: string): RelayConnection {

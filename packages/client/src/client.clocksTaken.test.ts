@@ -247,4 +247,17 @@ describe('the victim of a clock squat', () => {
     expect(nextWatch.replaced).toHaveLength(0)
     expect(nextWatch.errors.map(({ code }) => code)).not.toContain('clocksTaken')
   })
+
+  it('in y-websocket mode, cannot fork (no refused frames) but tells the app the relay refused its edits', async () => {
+    const relay = await relayOnFixedPort()
+    const { name, victimId } = await offlineEdit(relay.url, 'compat', (doc) => doc.getText('t').insert(0, 'offline'))
+    await squat(relay, 'compat', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
+
+    const client = makeClient(relay.url, { name, protocol: 'y-websocket' })
+    const errors: ConcordError[] = []
+    client.on('error', (error) => errors.push(error))
+    client.open('compat')
+    await until(() => errors.some((error) => error.code === 'invalidUpdate'), 'the refusal')
+    expect(errors.find((error) => error.code === 'invalidUpdate')).toMatchObject({ doc: 'compat', closeCode: 4422 })
+  })
 })

@@ -382,6 +382,12 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       this.emit('error', [new ConcordError(error.code, error.message, doc, { cause: error })])
     })
     connection.on('close', ({ code, reason }) => {
+      // A y-websocket socket refused an update (4422): with no refused frames, the app learns it only from
+      // this (a squat's victim cannot fork there, see clockFork.ts).
+      if (doc !== undefined && code === closeCodes.invalidUpdate) {
+        this.emit('error', [ConcordError.fromRelay(code, reason, doc)])
+        return
+      }
       if (code !== closeCodes.unauthenticated && code !== closeCodes.forbidden) return
       this.emit('error', [ConcordError.fromRelay(code, reason, doc)])
       // A y-websocket server refuses a document by closing its socket: do not knock again.

@@ -28,7 +28,7 @@ import { ConcordError } from './errors.js'
 import type { LocalLog } from './localLog.js'
 import type { LocalStore } from './localStore.js'
 import { fromRelay, fromStore } from './origins.js'
-import { heldClockEnd, reclaimClocks, reclaimedClientId, type ClockMove } from './reclaimClocks.js'
+import { heldClockEnd, movedClockEnd, reclaimClocks, reclaimedClientId, type ClockMove } from './reclaimClocks.js'
 
 /** What the new doc starts from once the edits moved. */
 interface MovedEdits {
@@ -109,7 +109,7 @@ const moveEdits = async (
   // Without the stored edits, the whole state moves: any content of X from n this doc holds counts as its own.
   const state = docState()
   const moved = reclaimClocks(state, move)
-  return { seed: [moved], handover: [moved], end: heldClockEnd(state, move.client) ?? move.from }
+  return { seed: [moved], handover: [moved], end: movedClockEnd(state, move) }
 }
 
 /**
@@ -134,7 +134,7 @@ const moveStoredEdits = async (
     const mine = [...records.map(({ update }) => update), ...unsaved]
     if (mine.length === 0) return { seed: kept, handover: [], end: move.from }
     const merged = Y.mergeUpdates(mine)
-    const end = heldClockEnd(merged, move.client) ?? move.from
+    const end = movedClockEnd(merged, move)
     const moved = reclaimClocks(merged, move)
     const movedId = await store.append(id, moved, true)
     const replaced = await store.mergePending(id, [...records.map((record) => record.id), movedId], () => moved)

@@ -196,6 +196,40 @@ describe('reclaimClocks', () => {
     )
   })
 
+  it("moves another tab's edits built on the taken clocks, once a fork moved those clocks already", () => {
+    fc.assert(
+      fc.property(
+        fc.array(op, { minLength: 1, maxLength: 8 }),
+        fc.array(op, { minLength: 1, maxLength: 6 }),
+        fc.array(op, { maxLength: 6 }),
+        (victimSteps, tabSteps, squatSteps) => {
+          // The victim writes offline; another tab of the device, with the victim's edits, writes on top.
+          const victim = docFrom(victimId)
+          const taken = edit(victim, victimSteps)
+          const tab = docFrom(otherId, taken)
+          const tabEdits = edit(tab, tabSteps)
+          const to = reclaimedClientId(victimId, 0)
+          // The first tab's fork moved the victim's edits; the second tab forks later, on that record
+          // and its own edits since.
+          const first = reclaimClocks(taken, { client: victimId, from: 0, to })
+          const second = reclaimClocks(Y.mergeUpdates([first, tabEdits]), { client: victimId, from: 0, to })
+
+          const honest = docFrom(to)
+          edit(honest, victimSteps)
+          const honestTab = docFrom(otherId, Y.encodeStateAsUpdate(honest))
+          edit(honestTab, tabSteps)
+
+          const squat = edit(docFrom(victimId), [...squatSteps, { kind: 'insertText', at: 0, text: 'S', bold: false }])
+          const forked = docFrom(4000, squat, second)
+          const expected = docFrom(4000, squat, Y.encodeStateAsUpdate(honestTab))
+          expect(forked.store.pendingStructs).toBeNull()
+          expect(view(forked)).toEqual(view(expected))
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
   it('changes nothing in an update that holds no taken clock', () => {
     const doc = docFrom(victimId)
     const update = edit(doc, [{ kind: 'insertText', at: 0, text: 'abc', bold: true }])

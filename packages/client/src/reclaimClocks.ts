@@ -23,9 +23,9 @@ export interface ClockMove {
   /** The client id the content moves to. */
   readonly to: number
   /**
-   * Where the moved clocks end (exclusive). Default: where the update's own
-   * content of `client` ends. Give it for an update that only refers to
-   * moved clocks (edits made on top of them under another id).
+   * Where the moved clocks end (exclusive). Default: `movedClockEnd`. Give it
+   * for an update that only refers to moved clocks (edits made on top of
+   * them under another id).
    */
   readonly end?: number | undefined
 }
@@ -61,6 +61,15 @@ export const heldClockEnd = (update: Uint8Array, client: number): number | undef
   return end
 }
 
+/**
+ * Where the moved clocks of `update` end (exclusive): past the content of
+ * `move.client` it holds, and past what it holds of `move.to`, which a fork
+ * moved there already (another tab's fork, whose record replaced this one's:
+ * edits made since may still refer to the taken clocks, now under `move.to`).
+ */
+export const movedClockEnd = (update: Uint8Array, move: ClockMove): number =>
+  Math.max(heldClockEnd(update, move.client) ?? move.from, move.from + (heldClockEnd(update, move.to) ?? 0))
+
 /** The piece of `struct` from `start` (inclusive) to `end` (exclusive), both inside it. */
 const slice = (struct: Struct, start: number, end: number): Struct => {
   const { client, clock } = struct.id
@@ -80,7 +89,7 @@ const slice = (struct: Struct, start: number, end: number): Struct => {
 export const reclaimClocks = (update: Uint8Array, move: ClockMove): Uint8Array => {
   const { client, from, to } = move
   const { structs, ds } = Y.decodeUpdate(update)
-  const end = move.end ?? heldClockEnd(update, client) ?? from
+  const end = move.end ?? movedClockEnd(update, move)
   const moves = (id: Y.ID | null): boolean => id !== null && id.client === client && id.clock >= from && id.clock < end
   const moved = <T extends Y.ID | null>(id: T): T =>
     (id !== null && moves(id) ? Y.createID(to, id.clock - from) : id) as T

@@ -260,4 +260,48 @@ describe('the victim of a clock squat', () => {
     await until(() => errors.some((error) => error.code === 'invalidUpdate'), 'the refusal')
     expect(errors.find((error) => error.code === 'invalidUpdate')).toMatchObject({ doc: 'compat', closeCode: 4422 })
   })
+
+  it('tries a device store that fails to load during the fork again, and a reload finds no old edit', async () => {
+    const relay = await relayOnFixedPort()
+    const inner = new MemoryLocalStore()
+    let failLoads = 0
+    const store: LocalStore = {
+      load: (doc) => (failLoads-- > 0 ? Promise.reject(new Error('injected load failure')) : inner.load(doc)),
+      append: (doc, update, pending) => inner.append(doc, update, pending),
+      acknowledge: (doc, ids) => inner.acknowledge(doc, ids),
+      compact: (doc, merge) => inner.compact(doc, merge),
+      mergePending: (doc, ids, merge) => inner.mergePending(doc, ids, merge),
+      remove: (doc) => inner.remove(doc),
+      // Kept open across the clients of this test, as a device's store outlives a page.
+      close: () => Promise.resolve(),
+    }
+    const offline = makeClient(relay.url, { store, connect: false }).open('flaky')
+    await offline.whenLoaded()
+    const victimId = offline.doc.clientID
+    offline.doc.getText('t').insert(0, 'offline')
+    await offline.close()
+    await squat(relay, 'flaky', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
+
+    const client = makeClient(relay.url, { store })
+    const victim = client.open('flaky')
+    await victim.whenLoaded()
+    // The next two reads fail: the fork's.
+    failLoads = 2
+    const { replaced } = watch(victim)
+    await until(() => replaced.length > 0, 'the fork')
+    await victim.whenSynced()
+    const fresh = (await freshRead(relay, 'flaky')).getText('t').toString()
+    await until(() => text(victim) === fresh, 'the victim to converge')
+    expect(fresh.match(/offline/g)).toHaveLength(1)
+
+    // A reload loads the moved edits only: nothing is refused, nothing forks again.
+    forget(client)
+    await client.destroy()
+    const reloaded = makeClient(relay.url, { store }).open('flaky')
+    const reloadWatch = watch(reloaded)
+    await reloaded.whenSynced()
+    expect(text(reloaded)).toBe(fresh)
+    expect(reloadWatch.replaced).toHaveLength(0)
+    expect(reloadWatch.errors.map(({ code }) => code)).not.toContain('clocksTaken')
+  })
 })

@@ -56,6 +56,8 @@ export interface ForkOptions {
 
 /** A store changed by another tab between the read and the replace is read again, this often at most. */
 const attempts = 3
+/** A store that throws is tried this often (with backoff, about 3 s in all) before the fork does without it. */
+const storeAttempts = 6
 
 /** Forks the handle's document: see the module's comment. */
 export const forkDocument = async ({ id, handle, log, sync, taken, reopen }: ForkOptions): Promise<void> => {
@@ -99,11 +101,13 @@ const moveEdits = async (
   docState: () => Uint8Array,
 ): Promise<MovedEdits> => {
   const { store, unsaved } = await log.stopForFork()
-  if (store) {
+  // A store that fails for a moment is tried again: without it the fork can only move the doc's whole
+  // state, and leaves the old pending records in the store, for the next load to fork again.
+  for (let attempt = 1; store && attempt <= storeAttempts; attempt++) {
     try {
       return await moveStoredEdits(id, store, unsaved, move)
     } catch {
-      // The store failed: the moved edits live in memory, and the new log retries storing them.
+      if (attempt < storeAttempts) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt))
     }
   }
   // Without the stored edits, the whole state moves: any content of X from n this doc holds counts as its own.

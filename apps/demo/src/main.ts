@@ -45,7 +45,8 @@ interface OpenDocument {
 let open: OpenDocument | undefined
 
 const listHandle = client.open(documentListId)
-const documents = new DocumentList(listHandle.doc)
+/** Made again when the list's handle forks to a new doc (`replaced`, see below). */
+let documents = new DocumentList(listHandle.doc)
 const statusBar = mountStatusBar(byId('status-bar'), client, offlineSwitch)
 
 let user: User = loadUser()
@@ -107,7 +108,7 @@ const renderTitle = (): void => {
 const renderPresence = (handle: DocHandle): void => {
   const names = [...handle.awareness.getStates()].flatMap(([clientId, state]) => {
     const present = presentUser(state.user)
-    return present ? [`${present.name}${clientId === handle.doc.clientID ? ' (you)' : ''}`] : []
+    return present ? [`${present.name}${clientId === handle.awareness.clientID ? ' (you)' : ''}`] : []
   })
   presence.textContent = names.length > 0 ? `Here: ${names.join(', ')}` : ''
 }
@@ -133,19 +134,35 @@ const openDocument = (id: string | undefined): void => {
   handle.awareness.setLocalStateField('user', user)
   exportLink.href = exportUrl(id)
   exportLink.download = `${id.replace(/[^\w.-]+/g, '_')}.json`
-  const unmountEditor = mountEditor(byId('editor'), byId('editor-notice'), handle)
-  const unmountTodos = mountTodoList(byId('todos'), handle.doc)
-  const unmountHistory = mountHistoryPanel(byId('history'), id, handle)
-  const onPresence = neverThrowing('who is here', () => renderPresence(handle))
-  handle.awareness.on('change', onPresence)
+  // Everything bound to the handle's doc and awareness, which a fork replaces (a clock squat, see
+  // the client's README): bound again to the new ones on `replaced`.
+  const mountViews = (): (() => void) => {
+    const unmountEditor = mountEditor(byId('editor'), byId('editor-notice'), handle)
+    const unmountTodos = mountTodoList(byId('todos'), handle.doc)
+    const unmountHistory = mountHistoryPanel(byId('history'), id, handle)
+    const { awareness } = handle
+    const onPresence = neverThrowing('who is here', () => renderPresence(handle))
+    awareness.on('change', onPresence)
+    return () => {
+      awareness.off('change', onPresence)
+      unmountEditor()
+      unmountTodos()
+      unmountHistory()
+    }
+  }
+  let unmountViews = mountViews()
+  const onReplaced = (): void => {
+    unmountViews()
+    unmountViews = mountViews()
+    renderPresence(handle)
+  }
+  handle.on('replaced', onReplaced)
   open = {
     id,
     handle,
     close: () => {
-      handle.awareness.off('change', onPresence)
-      unmountEditor()
-      unmountTodos()
-      unmountHistory()
+      handle.off('replaced', onReplaced)
+      unmountViews()
       // Its writes finish on their own; the next handle of this document waits for them.
       void handle.close()
     },
@@ -166,12 +183,17 @@ const idInAddress = (): string | undefined => {
   }
 }
 
-documents.observe(
-  neverThrowing('the list of documents', () => {
-    renderList()
-    renderTitle()
-  }),
-)
+const onListChange = neverThrowing('the list of documents', () => {
+  renderList()
+  renderTitle()
+})
+let stopObservingList = documents.observe(onListChange)
+listHandle.on('replaced', (doc) => {
+  stopObservingList()
+  documents = new DocumentList(doc)
+  stopObservingList = documents.observe(onListChange)
+  onListChange()
+})
 titleInput.addEventListener('input', () => {
   if (open) documents.rename(open.id, titleInput.value)
 })

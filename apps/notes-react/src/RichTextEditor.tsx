@@ -6,6 +6,7 @@
  * destroys one view first, which y-prosemirror allows.
  */
 import type { DocHandle } from '@concord/client'
+import { useCurrentAwareness, useCurrentDoc } from '@concord/react'
 import { baseKeymap, setBlockType, toggleMark } from 'prosemirror-commands'
 import { keymap } from 'prosemirror-keymap'
 import { EditorState, type Command } from 'prosemirror-state'
@@ -29,13 +30,17 @@ export const RichTextEditor = ({ handle }: { readonly handle: DocHandle }): Reac
   const mount = useRef<HTMLDivElement>(null)
   const [view, setView] = useState<EditorView | undefined>(undefined)
 
+  // A fork (a clock squat's victim, see the client's README) replaces both: the view is made again on them.
+  const doc = useCurrentDoc(handle)
+  const awareness = useCurrentAwareness(handle)
+
   useEffect(() => {
     const editorView = new EditorView(mount.current, {
       state: EditorState.create({
         schema: noteSchema,
         plugins: [
-          ySyncPlugin(handle.doc.getXmlFragment('body')),
-          remoteCursorsPlugin(handle.awareness),
+          ySyncPlugin(doc.getXmlFragment('body')),
+          remoteCursorsPlugin(awareness),
           yUndoPlugin(),
           keymap({
             'Mod-z': undo,
@@ -54,7 +59,7 @@ export const RichTextEditor = ({ handle }: { readonly handle: DocHandle }): Reac
       setView(undefined)
       editorView.destroy()
     }
-  }, [handle])
+  }, [doc, awareness])
 
   return (
     <div className="editor">

@@ -21,6 +21,7 @@ import {
 } from '@concord/client'
 import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { WebSocket } from 'ws'
+import type * as Y from 'yjs'
 import { observerTrapKey } from './hostileWriter.js'
 import type { FromReplica, Lifecycle, ReplicaConfig, ToReplica } from './replicaMessages.js'
 import { reportDocument } from './replicaReport.js'
@@ -132,9 +133,13 @@ const startClient = (): void => {
   for (const doc of config.documents) {
     const handle = client.open(doc)
     // An app observer with a bug: it throws on a value the hostile writer sets (`observerTrap`).
-    handle.doc.getMap('map').observe((event) => {
-      if (event.keysChanged.has(observerTrapKey)) throw new Error('an app observer threw (on purpose)')
-    })
+    const observe = (ydoc: Y.Doc): void =>
+      ydoc.getMap('map').observe((event) => {
+        if (event.keysChanged.has(observerTrapKey)) throw new Error('an app observer threw (on purpose)')
+      })
+    observe(handle.doc)
+    // A squat's victim forks to a new doc (clockFork.ts in the client): the app binds to it again.
+    handle.on('replaced', (next) => observe(next))
     handles.set(doc, handle)
   }
 }

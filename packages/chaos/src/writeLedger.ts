@@ -157,6 +157,8 @@ export class WriteLedger {
       const told = this.#errors.some(
         (error) =>
           error.replica === sent.replica &&
+          // A squat's victim forks and keeps every edit: being told of the fork excuses no loss.
+          error.code !== 'clocksTaken' &&
           (error.doc === undefined || error.doc === sent.doc) &&
           (error.incarnation === sent.incarnation
             ? error.at >= sent.at || (error.code === 'refused' && error.doc === sent.doc)

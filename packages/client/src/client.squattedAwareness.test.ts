@@ -11,8 +11,9 @@
 import 'fake-indexeddb/auto'
 import { NativeTestClient, waitFor } from '@concord/relay/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness'
 import * as Y from 'yjs'
-import { cleanUp, makeClient, relayOnFixedPort } from './test/clientHarness.js'
+import { cleanUp, freshStoreName, makeClient, relayOnFixedPort, trackedWebSocket } from './test/clientHarness.js'
 
 afterEach(cleanUp)
 
@@ -52,5 +53,71 @@ describe('presence after a squat changed the doc client id', () => {
     // Closing withdraws it, under the same id.
     await victim.close()
     await waitFor(() => !observer.awareness.getStates().has(victimId), "the victim's presence gone")
+  })
+
+  it("keeps its own presence when the relay spoke for its Awareness's id and the connection drops", async () => {
+    const relay = await relayOnFixedPort()
+    const tracked = trackedWebSocket()
+    const victim = makeClient(relay.url, { WebSocket: tracked.WebSocket as never }).open('spoken-for')
+    victim.awareness.setLocalStateField('user', 'victim')
+    victim.doc.getText('t').insert(0, 'mine')
+    await victim.whenSynced()
+    const victimId = victim.doc.clientID
+
+    // A squat gives the victim's doc a new id; its Awareness keeps the old one.
+    const squatter = new Y.Doc()
+    Y.applyUpdate(squatter, Y.encodeStateAsUpdate(victim.doc))
+    const before = Y.encodeStateVector(squatter)
+    squatter.clientID = victimId
+    squatter.getText('t').insert(0, 'forged ')
+    const forger = await NativeTestClient.connect(relay.url)
+    const forged = forger.open('spoken-for')
+    await forger.whenSynced('spoken-for')
+    Y.applyUpdate(forged.doc, Y.encodeStateAsUpdate(squatter, before))
+    await forger.whenAcked('spoken-for')
+    await waitFor(() => victim.doc.clientID !== victimId, 'Yjs to give the victim a new client id')
+
+    // The squatter claims the victim's presence id too: the relay holds the claim back while the
+    // victim's connection owns it, and gives it the id once that connection is gone.
+    const impostor = new Awareness(new Y.Doc())
+    impostor.clientID = victimId
+    // Past the victim's own clock for it.
+    for (let i = 0; i < 8; i++) impostor.setLocalState({ user: 'impostor' })
+    forger.send({ type: 'awareness', doc: 'spoken-for', update: encodeAwarenessUpdate(impostor, [victimId]) })
+    impostor.destroy()
+    tracked.sockets.at(-1)!.terminate()
+    // The victim reconnects and hears of its own id from the relay.
+    await waitFor(() => victim.awareness.getLocalState()?.user === 'impostor', 'the claim at the victim')
+    await waitFor(() => victim.status === 'synced', 'the victim back')
+
+    // That connection drops too: what came through the relay is forgotten, but this client's own state is its own.
+    tracked.sockets.at(-1)!.terminate()
+    await waitFor(() => victim.status !== 'synced', 'the victim offline')
+    expect(victim.awareness.getLocalState()).not.toBeNull()
+    forger.close()
+  })
+
+  it('withdraws its presence from the other tabs at close, under the id its Awareness holds', async () => {
+    const name = freshStoreName()
+    const tabA = makeClient('ws://127.0.0.1:9', { name, connect: false, shareAcrossTabs: true }).open('tabs')
+    const tabB = makeClient('ws://127.0.0.1:9', { name, connect: false, shareAcrossTabs: true }).open('tabs')
+    await tabA.whenLoaded()
+    await tabB.whenLoaded()
+    tabA.doc.getText('t').insert(0, 'mine')
+    const presenceId = tabA.awareness.clientID
+    tabA.awareness.setLocalStateField('user', 'a')
+    await waitFor(() => tabB.awareness.getStates().get(presenceId)?.user === 'a', "tab A's presence at tab B")
+
+    // Content under tab A's client id from elsewhere (a squat, a copied store): Yjs gives its doc a new id.
+    const squatter = new Y.Doc()
+    Y.applyUpdate(squatter, Y.encodeStateAsUpdate(tabA.doc))
+    const before = Y.encodeStateVector(squatter)
+    squatter.clientID = presenceId
+    squatter.getText('t').insert(0, 'forged ')
+    Y.applyUpdate(tabA.doc, Y.encodeStateAsUpdate(squatter, before))
+    expect(tabA.doc.clientID).not.toBe(presenceId)
+
+    await tabA.close()
+    await waitFor(() => !tabB.awareness.getStates().has(presenceId), "tab A's presence gone from tab B")
   })
 })

@@ -11,7 +11,9 @@ import { ObservableV2 } from 'lib0/observable'
 import * as Y from 'yjs'
 import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
+import { forkDocument } from './clockFork.js'
 import { openDocument, type DocHandle, type OpenedDocument, type RelayLink } from './docHandle.js'
+import type { TakenClocks } from './docSync.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
@@ -130,6 +132,11 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
    * no ack or error of the old opening still on its way is taken for its own.
    */
   readonly #leftOnRelay = new Map<string, Promise<void>>()
+  /**
+   * Documents whose fork (clockFork.ts) is under way: it resolves with the
+   * edits it could not give the handle because the handle closed meanwhile.
+   */
+  readonly #forking = new Map<string, Promise<readonly Uint8Array[]>>()
   readonly #page: PageEvents | undefined
   /** The presence each handle had when the page hid, to announce again if the page comes back. */
   readonly #presenceBeforeHide = new Map<DocHandle, Record<string, unknown>>()
@@ -222,7 +229,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const opened: OpenedDocument = openDocument({
       id,
       store: this.#store,
-      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => opened.sync.receive(frame)),
+      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => this.#open.get(id)?.sync.receive(frame)),
       tabs: this.#tabs,
       after,
       seed,
@@ -230,7 +237,14 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       reopenBackoff: this.#options.connection?.backoff,
       versions: this.#versions,
       keepDeletedDocuments: this.#options.keepDeletedDocuments,
-      onClose: (handover) => {
+      clocksTaken: this.#connection ? (taken) => this.#fork(id, taken) : undefined,
+      onClose: (closedLog) => {
+        // Closed during a fork: the fork's writes to the store, and the edits it could not give the
+        // handle, come first; the handle's doc is the old one, which must not seed a new handle.
+        const forking = this.#forking.get(id)
+        const handover = forking
+          ? Promise.all([closedLog, forking]).then(([unsaved, leftovers]) => [...unsaved, ...leftovers])
+          : closedLog
         const open = this.#open.get(id)
         if (open?.handle !== opened.handle) return
         open?.unsubscribeTabs()
@@ -238,11 +252,9 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
         // A deleted document hands nothing on: a new handle of it must not bring its content back.
-        const seed = opened.handle.deleted ? undefined : Y.encodeStateAsUpdate(opened.handle.doc)
-        if (seed) {
-          this.#handovers.set(id, handover)
-          this.#seeds.set(id, seed)
-        }
+        const seed = opened.handle.deleted || forking ? undefined : Y.encodeStateAsUpdate(opened.handle.doc)
+        if (seed || forking) this.#handovers.set(id, handover)
+        if (seed) this.#seeds.set(id, seed)
         if (this.#connection) {
           const left = this.#connection.roundTrip()
           this.#leftOnRelay.set(id, left)
@@ -313,6 +325,55 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (error) throw error
   }
 
+  /**
+   * Another writer took clocks of document `id` that this device wrote: the
+   * handle forks to a new Y.Doc with its edits under a new client id (see
+   * clockFork.ts), reopened on the shared connection once the relay has read
+   * the old opening's `close`.
+   */
+  #fork(id: string, taken: TakenClocks): void {
+    const open = this.#open.get(id)
+    const connection = this.#connection
+    if (!open || !connection || this.#forking.has(id)) return
+    const { handle } = open
+    let leftovers: readonly Uint8Array[] = []
+    const reopen = (doc: Y.Doc, handover: readonly Uint8Array[], presence: Record<string, unknown> | null): boolean => {
+      const current = this.#open.get(id)
+      if (current?.handle !== handle) {
+        // Closed meanwhile: the store holds the moved edits; the next handle takes over the rest (see onClose).
+        leftovers = handover
+        return false
+      }
+      current.unsubscribeTabs()
+      const opened = openDocument({
+        id,
+        store: this.#store,
+        link: connection,
+        tabs: this.#tabs,
+        after: Promise.resolve(handover),
+        openAfter: connection.roundTrip(),
+        reopenBackoff: this.#options.connection?.backoff,
+        versions: this.#versions,
+        keepDeletedDocuments: this.#options.keepDeletedDocuments,
+        clocksTaken: (next) => this.#fork(id, next),
+        // The handle keeps the close it was made with.
+        onClose: () => {},
+        fork: { doc, handle, presence },
+      })
+      const unsubscribeTabs = this.#tabs?.subscribe(id, opened.receiveFromTab) ?? (() => {})
+      this.#open.set(id, { ...opened, unsubscribeTabs })
+      opened.sync.connectionChanged(connection.status)
+      return true
+    }
+    const forked = forkDocument({ id, handle, log: open.log, sync: open.sync, taken, reopen })
+      .catch((cause: unknown) => {
+        handle.reportError(new ConcordError('clocksTaken', `the fork of "${id}" failed`, id, { cause }))
+      })
+      .then(() => leftovers)
+    this.#forking.set(id, forked)
+    void forked.then(() => this.#forking.get(id) === forked && this.#forking.delete(id))
+  }
+
   #connect(url: string, wire?: Wire, doc?: string): RelayConnection {
     const { auth, WebSocket } = this.#options
     const token = typeof auth === 'string' ? () => auth : auth
@@ -321,6 +382,12 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       this.emit('error', [new ConcordError(error.code, error.message, doc, { cause: error })])
     })
     connection.on('close', ({ code, reason }) => {
+      // A y-websocket socket refused an update (4422): with no refused frames, the app learns it only from
+      // this (a squat's victim cannot fork there, see clockFork.ts).
+      if (doc !== undefined && code === closeCodes.invalidUpdate) {
+        this.emit('error', [ConcordError.fromRelay(code, reason, doc)])
+        return
+      }
       if (code !== closeCodes.unauthenticated && code !== closeCodes.forbidden) return
       this.emit('error', [ConcordError.fromRelay(code, reason, doc)])
       // A y-websocket server refuses a document by closing its socket: do not knock again.

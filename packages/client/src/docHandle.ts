@@ -17,7 +17,7 @@ import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { BackoffOptions } from './backoff.js'
-import { DocSync, isForeignAwarenessOrigin, type RelayLink } from './docSync.js'
+import { DocSync, isForeignAwarenessOrigin, type RelayLink, type TakenClocks } from './docSync.js'
 import { ConcordError } from './errors.js'
 import { LocalLog, type StorageState } from './localLog.js'
 import type { LocalStore } from './localStore.js'
@@ -40,13 +40,31 @@ export interface DocHandleEvents {
    * deleted documents) its copy on this device is removed.
    */
   deleted: () => void
+  /**
+   * `doc` (and `awareness`) were replaced: another writer took this
+   * replica's clocks (a squat, see clockFork.ts), so its edits were moved to
+   * a new client id in a new Y.Doc, which holds everything the old one did
+   * and what the relay holds. Bind editors and observers to `doc` again; the
+   * previous doc is no longer synced. An `error` with code `clocksTaken`
+   * comes with it.
+   */
+  replaced: (doc: Y.Doc, previous: Y.Doc) => void
   error: (error: ConcordError) => void
 }
 
 interface SyncWaiter {
-  readonly ordinal: number
+  /** The last edit it waits for; Infinity until a replaced log has loaded (see `replaceParts`). */
+  ordinal: number
   readonly resolve: () => void
   readonly reject: (error: unknown) => void
+}
+
+/** @internal The parts a handle's document is made of, which a fork replaces. */
+export interface DocumentParts {
+  readonly doc: Y.Doc
+  readonly awareness: Awareness
+  readonly log: LocalLog
+  readonly sync: DocSync
 }
 
 /** @internal What the client hands a handle: its document's parts. */
@@ -65,10 +83,10 @@ export interface DocHandleParts {
 
 export class DocHandle extends ObservableV2<DocHandleEvents> {
   readonly id: string
-  readonly doc: Y.Doc
-  readonly awareness: Awareness
-  readonly #log: LocalLog
-  readonly #sync: DocSync
+  #doc: Y.Doc
+  #awareness: Awareness
+  #log: LocalLog
+  #sync: DocSync
   readonly #tabs: TabLink | undefined
   readonly #versions: VersionRequests | undefined
   readonly #onClose: DocHandleParts['onClose']
@@ -88,8 +106,8 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   private constructor(parts: DocHandleParts) {
     super()
     this.id = parts.id
-    this.doc = parts.doc
-    this.awareness = parts.awareness
+    this.#doc = parts.doc
+    this.#awareness = parts.awareness
     this.#log = parts.log
     this.#sync = parts.sync
     this.#tabs = parts.tabs
@@ -98,8 +116,18 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#status = this.#currentStatus()
     this.#pending = this.#log.pending
     this.#storage = this.#log.storage
-    this.doc.on('update', this.#onDocUpdate)
-    this.awareness.on('update', this.#onAwarenessUpdate)
+    this.#doc.on('update', this.#onDocUpdate)
+    this.#awareness.on('update', this.#onAwarenessUpdate)
+  }
+
+  /** The document. A fork replaces it (see the `replaced` event): read it here, never keep it. */
+  get doc(): Y.Doc {
+    return this.#doc
+  }
+
+  /** The document's presence; replaced with `doc`. */
+  get awareness(): Awareness {
+    return this.#awareness
   }
 
   get status(): SyncStatus {
@@ -173,11 +201,11 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
    */
   close(): Promise<void> {
     if (this.#closing) return this.#closing
-    removeAwarenessStates(this.awareness, [this.doc.clientID], 'close')
+    this.withdrawPresence()
     this.#sync.close()
-    this.doc.off('update', this.#onDocUpdate)
-    this.awareness.off('update', this.#onAwarenessUpdate)
-    this.awareness.destroy()
+    this.#doc.off('update', this.#onDocUpdate)
+    this.#awareness.off('update', this.#onAwarenessUpdate)
+    this.#awareness.destroy()
     const error = new ConcordError('closed', `document "${this.id}" was closed`, this.id)
     for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error)
     this.#versions?.documentClosed(this.id)
@@ -284,6 +312,40 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     return new ConcordError('documentDeleted', `document "${this.id}" was deleted on the relay`, this.id)
   }
 
+  /** @internal Tells the others this client left (under the Awareness's id: Yjs changes the doc's after a squat). */
+  withdrawPresence(): void {
+    removeAwarenessStates(this.#awareness, [this.#awareness.clientID], 'close')
+  }
+
+  /**
+   * @internal The document forked (clockFork.ts): the handle takes the new
+   * parts, sets the app's presence (as it was before the fork withdrew it) on
+   * the new awareness, and tells the app. A `whenSynced()`
+   * made before waits for every edit the new log loads or takes over.
+   */
+  replaceParts(parts: DocumentParts, presence: Record<string, unknown> | null): void {
+    const previous = this.#doc
+    previous.off('update', this.#onDocUpdate)
+    this.#awareness.off('update', this.#onAwarenessUpdate)
+    this.#awareness.destroy()
+    this.#doc = parts.doc
+    this.#awareness = parts.awareness
+    this.#log = parts.log
+    this.#sync = parts.sync
+    this.#doc.on('update', this.#onDocUpdate)
+    this.#awareness.on('update', this.#onAwarenessUpdate)
+    if (presence !== null) this.#awareness.setLocalState(presence)
+    for (const waiter of this.#syncWaiters) waiter.ordinal = Infinity
+    const log = parts.log
+    void log.whenLoaded().then(() => {
+      if (this.#log !== log) return
+      for (const waiter of this.#syncWaiters) if (waiter.ordinal === Infinity) waiter.ordinal = log.lastOrdinal
+      this.#settleSyncWaiters()
+    })
+    this.emit('replaced', [this.#doc, previous])
+    this.stateChanged()
+  }
+
   /** @internal */
   reportError(error: ConcordError): void {
     this.emit('error', [error])
@@ -300,7 +362,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     origin: unknown,
   ): void => {
     if (isForeignAwarenessOrigin(origin)) return
-    const update = encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed])
+    const update = encodeAwarenessUpdate(this.#awareness, [...added, ...updated, ...removed])
     this.#tabs?.post(this.id, 'awareness', update)
     this.#sync.sendAwareness(update)
   }
@@ -343,6 +405,11 @@ export interface OpenDocumentOptions {
   /** Keep the device's copy of a document the relay deleted. Default false: it is removed. */
   readonly keepDeletedDocuments?: boolean | undefined
   readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
+  /** Another writer took this replica's clocks (see DocSyncOptions.clocksTaken). */
+  readonly clocksTaken?: ((taken: TakenClocks) => void) | undefined
+  /** A fork: the new doc (filled already), the handle that takes the new parts, and its presence before. */
+  readonly fork?:
+    { readonly doc: Y.Doc; readonly handle: DocHandle; readonly presence: Record<string, unknown> | null } | undefined
 }
 
 /** @internal What the client keeps of an open document: the handle for the app, and the plumbing. */
@@ -357,7 +424,7 @@ export interface OpenedDocument {
 
 /** @internal */
 export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
-  const doc = new Y.Doc()
+  const doc = options.fork?.doc ?? new Y.Doc()
   const awareness = new Awareness(doc)
   // The parts call each other back; none does while they are being built, but a late binding keeps that safe.
   const late: { handle?: DocHandle; sync?: DocSync } = {}
@@ -389,17 +456,21 @@ export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
     changed,
     error,
     deleted: () => late.handle?.documentDeleted(options.keepDeletedDocuments ?? false),
+    clocksTaken: options.clocksTaken,
   }))
-  const handle = (late.handle = DocHandle.fromParts({
-    id: options.id,
-    doc,
-    awareness,
-    log,
-    sync,
-    tabs: options.tabs,
-    versions: options.versions,
-    onClose: options.onClose,
-  }))
+  const handle = (late.handle =
+    options.fork?.handle ??
+    DocHandle.fromParts({
+      id: options.id,
+      doc,
+      awareness,
+      log,
+      sync,
+      tabs: options.tabs,
+      versions: options.versions,
+      onClose: options.onClose,
+    }))
+  if (options.fork) handle.replaceParts({ doc, awareness, log, sync }, options.fork.presence)
   const receiveFromTab = (kind: 'update' | 'awareness', data: Uint8Array): void => {
     if (kind === 'awareness') {
       applyAwarenessUpdate(awareness, data, fromTab)

@@ -69,7 +69,22 @@ export interface DocSyncOptions {
   readonly error: (error: ConcordError) => void
   /** The relay deleted the document (4404): it will never be served again. */
   readonly deleted: () => void
+  /**
+   * The relay refused this client's own edits because another writer holds
+   * other content under their clocks (a squat, see ./clockFork.ts): `client`
+   * from `clock` on is taken. Without it, the refusal is only reported.
+   */
+  readonly clocksTaken?: ((taken: TakenClocks) => void) | undefined
 }
+
+/** Clocks of a client whose content the relay holds otherwise than this replica. */
+export interface TakenClocks {
+  readonly client: number
+  readonly clock: number
+}
+
+/** How the relay names the first clock where a refused update contradicts what it holds (admitUpdate.ts). */
+const contradictionAt = /contradicts what the document holds at (\d+):(\d+)/
 
 /** Codes after which the relay will refuse the document again whatever is tried: do not reopen. */
 const refusedForGood = new Set<number>([
@@ -339,12 +354,23 @@ export class DocSync {
    */
   #refused(seq: number, code: number, reason: string): void {
     let edits = 0
+    let taken: TakenClocks | undefined
+    const contradiction = code === closeCodes.invalidUpdate ? contradictionAt.exec(reason) : null
     for (const edit of this.#log.pendingEdits()) {
       if (edit.seq !== seq) continue
       edit.seq = -1
       edits++
+      if (!contradiction) continue
+      const [client, clock] = [Number(contradiction[1]), Number(contradiction[2])]
+      const from = edit.from.get(client)
+      // This replica only writes valid content: where its own edit contradicts the relay, someone took its clocks.
+      if (from !== undefined && from <= clock) taken = { client, clock }
     }
     this.#options.changed()
+    if (taken && this.#options.clocksTaken) {
+      this.#options.clocksTaken(taken)
+      return
+    }
     // A refused frame that carried no edit of this client's (a read-only reader's empty step 2) says nothing to the app.
     if (edits === 0 || this.#refusedCodes.has(code)) return
     this.#refusedCodes.add(code)
@@ -360,7 +386,8 @@ export class DocSync {
 
   /** Who was here through the relay is unknown without it; other tabs still speak for themselves. */
   #forgetPresenceFromRelay(): void {
-    const stale = [...this.#presenceFromRelay].filter((clientId) => clientId !== this.#doc.clientID)
+    // The Awareness's id, not the doc's, which Yjs changes when someone else writes under it.
+    const stale = [...this.#presenceFromRelay].filter((clientId) => clientId !== this.#awareness.clientID)
     this.#presenceFromRelay.clear()
     if (stale.length > 0) removeAwarenessStates(this.#awareness, stale, fromRelay)
   }

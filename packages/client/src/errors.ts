@@ -12,6 +12,8 @@
  *   notSaved          `destroy()` ended with edits that neither the device store nor the relay has
  *   refused           the relay refused a sync frame (`closeCode` says why: 4403 read-only, 4422 invalid);
  *                     its edits stay pending and are sent again on the next connection
+ *   clocksTaken       another writer took the clocks this device wrote its edits under (a clock squat):
+ *                     the handle forked to a new doc with the edits under a new client id (`replaced`)
  *   documentDeleted   the relay deleted the document (4404): the handle emits `deleted`, and
  *                     `whenSynced()` rejects with this
  *   observer          an observer of the app threw while the client applied an update; the update is
@@ -49,6 +51,7 @@ export type ConcordErrorCode =
   | 'storeUnavailable'
   | 'notSaved'
   | 'refused'
+  | 'clocksTaken'
   | 'observer'
   | 'offline'
   | 'connectionLost'

@@ -181,6 +181,27 @@ export class LocalLog {
   }
 
   /**
+   * The document forks (./clockFork.ts): stops recording like `close`, lets
+   * every write already made finish (retrying failed ones once), and
+   * resolves with the device store (undefined when there is none) and the
+   * local edits it could not store, which the fork moves with the stored ones.
+   */
+  async stopForFork(): Promise<{ store: LocalStore | undefined; unsaved: readonly Uint8Array[] }> {
+    if (this.#closed) return { store: undefined, unsaved: [] }
+    this.#closed = true
+    this.#doc.off('update', this.#onUpdate)
+    this.#writes.stop()
+    this.#maintenance.stop()
+    await this.#loaded
+    const store = await this.#options.store.catch(() => undefined)
+    const failed = await this.#writes.finish()
+    await this.#maintenance.settled()
+    const unsaved = failed.flatMap(({ update, edit }) => (edit && this.#pending.has(edit) ? [update] : []))
+    this.#writes.forget()
+    return { store, unsaved: [...this.#carried, ...unsaved] }
+  }
+
+  /**
    * The relay deleted the document, so no edit of it can ever be stored
    * there: stops recording, forgets every pending edit, and unless `keep`,
    * removes what the device store holds of it once the writes in flight end.

@@ -6,6 +6,7 @@ export {
   type ConcordProviderProps,
 } from './concordProvider.js'
 export { DocumentRegistry, type DocumentRegistryOptions } from './documentRegistry.js'
+export { useCurrentAwareness, useCurrentDoc } from './currentDoc.js'
 export { useDocument } from './useDocument.js'
 export {
   hasUnsavedChanges,

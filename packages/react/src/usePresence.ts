@@ -9,6 +9,7 @@
  */
 import type { DocHandle } from '@concord/client'
 import { useCallback, useMemo, useSyncExternalStore } from 'react'
+import { useCurrentAwareness } from './currentDoc.js'
 import { shareEqualParts } from './sharedSnapshot.js'
 
 export interface Peer<State> {
@@ -107,7 +108,8 @@ export const usePresence = <State = Record<string, unknown>>(
   handle: DocHandle,
   options: PresenceOptions<State> = {},
 ): Presence<State> => {
-  const { awareness } = handle
+  // A fork of the document replaces its awareness too.
+  const awareness = useCurrentAwareness(handle)
   const parse = options.parse ?? keepAsIs<State>
   const store = useMemo(() => presenceStore(awareness, parse), [awareness, parse])
   const others = useSyncExternalStore(store.subscribe, store.getSnapshot, store.getSnapshot)

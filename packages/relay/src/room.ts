@@ -18,7 +18,7 @@ import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentEvents } from './documentEvents.js'
-import { DocumentState } from './documentState.js'
+import { DocumentState, isEmptyStateVector } from './documentState.js'
 import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
@@ -58,6 +58,11 @@ export interface RoomPeer {
    * that this one is still connected, and drop it if it does not answer.
    */
   probe?(): void
+  /**
+   * A reader that merges the whole state itself (a version, on its worker thread): its sync step 1
+   * with an empty state vector is answered with what the room holds, unmerged, instead of a step 2.
+   */
+  unmerged?(updates: readonly Uint8Array[]): void
 }
 
 export type RoomMessage =
@@ -109,10 +114,10 @@ export interface RoomOptions {
   /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
   readonly onQuarantined?: (from: QuarantineSource) => void
   /**
-   * The room unloaded, or closed with the relay, every write settled: `state` reads what it held
-   * (undefined if it cannot merge). For version history; not called for a failed or deleted room.
+   * The room unloaded, or closed with the relay, every write settled: `held` reads what it held,
+   * unmerged (see DocumentState.held). For version history; not called for a failed or deleted room.
    */
-  readonly settledGone?: ((name: string, state: () => Uint8Array | undefined) => void) | undefined
+  readonly settledGone?: ((name: string, held: () => readonly Uint8Array[] | undefined) => void) | undefined
   /** Record webhook events with each write (see documentEvents.ts), debounced so. Default: none. */
   readonly events?: EventTiming | undefined
 }
@@ -402,18 +407,17 @@ export class Room implements FanoutMember {
 
   #tellSettledGone(): void {
     const state = this.#state
-    this.options.settledGone?.(this.name, () => {
-      try {
-        return state?.merge()
-      } catch {
-        return undefined
-      }
-    })
+    this.options.settledGone?.(this.name, () => state?.held())
   }
 
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
+      if (peer.unmerged && isEmptyStateVector(sync.stateVector)) {
+        // No merge on this thread, which every live client shares: the reader merges.
+        peer.unmerged(state.held())
+        return this.#afterLastWrite()
+      }
       // Merge first, so that a corrupt document is not blamed on this peer's state vector.
       if (!this.#guard(() => state.merge())) return undefined
       let update: Uint8Array
@@ -608,6 +612,8 @@ export class Room implements FanoutMember {
 
   /** The relay's sync step 1, and who is here. */
   #greet(peer: RoomPeer): void {
+    // A reader of the unmerged state only asks for it: the room's state vector would cost it a merge.
+    if (peer.unmerged) return
     const stateVector = this.#guard(() => this.#state!.stateVector())
     if (!stateVector) return
     peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))

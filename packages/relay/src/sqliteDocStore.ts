@@ -9,7 +9,7 @@
  */
 import Database from 'better-sqlite3'
 import { createHash } from 'node:crypto'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type {
   DocStore,
   DocumentQuery,
@@ -20,6 +20,7 @@ import type {
   VersionQuery,
 } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError, StoreWorkerExitedError } from './errors.js'
+import { startModuleWorker } from './moduleWorker.js'
 import { GroupCommit } from './groupCommit.js'
 import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import { outboxSchema } from './sqliteOutbox.js'
@@ -77,21 +78,7 @@ type Request = SqliteWorkerRequest extends infer R ? (R extends { id: number } ?
  */
 const schemaVersion = 3
 
-/**
- * Starts the worker: the module next to this one, compiled to .js in dist.
- * When vitest runs the TypeScript sources, this module and the worker are .ts
- * files, which Node 20 cannot load in a worker (nor do loaders given as the
- * worker's execArgv apply to it): a two-line bootstrap then imports the
- * worker through tsx, a dev dependency. Built code never takes that branch.
- */
-const startWorker = (workerData: SqliteWorkerData): Worker => {
-  if (!import.meta.url.endsWith('.ts'))
-    return new Worker(new URL('./sqliteStoreWorker.js', import.meta.url), { workerData })
-  const worker = new URL('./sqliteStoreWorker.ts', import.meta.url).href
-  const bootstrap = `import { tsImport } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}
-    await tsImport(${JSON.stringify(worker)}, ${JSON.stringify(import.meta.url)})`
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData })
-}
+const startWorker = (workerData: SqliteWorkerData): Worker => startModuleWorker('sqliteStoreWorker', workerData)
 
 const tombstonesTable = 'CREATE TABLE tombstones (doc TEXT PRIMARY KEY, deleted_at INTEGER NOT NULL) WITHOUT ROWID;'
 const quarantineSchema = `

@@ -8,8 +8,6 @@
  */
 import {
   decodeAwarenessUpdate,
-  encodeNativeFrame,
-  encodeYWebsocketMessage,
   ProtocolError,
   type CloseCodeName,
   type SyncMessage,
@@ -29,6 +27,7 @@ import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
 import { RefusedReferences } from './refusedReferences.js'
+import { encodeFor, WholeStateFrames, type OutgoingMessage } from './roomFrames.js'
 import { StoredFirst } from './storedFirst.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
@@ -69,8 +68,6 @@ export type RoomMessage =
   | { readonly type: 'sync'; readonly sync: SyncMessage }
   | { readonly type: 'awareness'; readonly update: Uint8Array }
   | { readonly type: 'queryAwareness' }
-
-type OutgoingMessage = Exclude<RoomMessage, { type: 'queryAwareness' }>
 
 /**
  * What became of one sync message, once it is settled. `durable`: what it
@@ -138,11 +135,6 @@ const payloadBytes = (message: RoomMessage): number => {
   return message.sync.type === 'step1' ? message.sync.stateVector.byteLength : message.sync.update.byteLength
 }
 
-const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8Array => {
-  if (mode === 'y-websocket') return encodeYWebsocketMessage(message)
-  return encodeNativeFrame(message.type === 'sync' ? { ...message, doc, seq: 0 } : { ...message, doc })
-}
-
 const ignore = (): void => {}
 
 /** The next clock of each client of `ranges`, for a webhook event. */
@@ -151,6 +143,7 @@ const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[])
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
+  readonly #wholeStateFrames: WholeStateFrames
   /** Owned by a local peer, or by another relay (cluster mode). */
   readonly #presence: Presence<RoomPeer | RemoteRelay>
   #status: 'loading' | 'ready' | 'gone' = 'loading'
@@ -188,6 +181,7 @@ export class Room implements FanoutMember {
     private readonly options: RoomOptions,
   ) {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
+    this.#wholeStateFrames = new WholeStateFrames(name)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
@@ -420,13 +414,18 @@ export class Room implements FanoutMember {
       }
       // Merge first, so that a corrupt document is not blamed on this peer's state vector.
       if (!this.#guard(() => state.merge())) return undefined
-      let update: Uint8Array
-      try {
-        update = state.diff(sync.stateVector)
-      } catch (error) {
-        throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
+      if (isEmptyStateVector(sync.stateVector)) {
+        // The same frame for every joiner of this state: one Buffer in every socket, not one copy each.
+        peer.send(this.#wholeStateFrames.step2(peer.mode, state.merge()))
+      } else {
+        let update: Uint8Array
+        try {
+          update = state.diff(sync.stateVector)
+        } catch (error) {
+          throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
+        }
+        peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
       }
-      peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
       // Settles once every write begun before it has: all the room holds now is stored then.
       return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(sync.stateVector, () => state.stateVector()))
     }
@@ -729,6 +728,7 @@ export class Room implements FanoutMember {
     this.#status = 'gone'
     this.#link?.leave()
     clearTimeout(this.#unloadTimer)
+    this.#wholeStateFrames.clear()
     this.#dropQueued(() => true, 'the document is no longer served')
     this.options.onGone(this)
   }

@@ -6,12 +6,7 @@
  * that cannot load or store its document refuses every peer rather than
  * serve a blank, and is dropped so that the next peer loads it afresh.
  */
-import {
-  decodeAwarenessUpdate,
-  ProtocolError,
-  type CloseCodeName,
-  type SyncMessage,
-} from '@concord/protocol'
+import { decodeAwarenessUpdate, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
@@ -635,13 +630,32 @@ export class Room implements FanoutMember {
     if (this.#compaction || this.#status === 'gone') return
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.options.store.compact(this.name, (log) => this.#quarantine.merge(log)))
+      .then(() => this.options.store.compact(this.name, (log) => this.#compacted(log)))
       .then(
         (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
         // The log is intact when compaction fails (it is one transaction); the next one retries.
         (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'compaction failed'),
       )
       .finally(() => (this.#compaction = undefined))
+  }
+
+  /**
+   * What replaces the stored `log`. Alone, a relay's log holds only what its room admitted, all of
+   * it in the room's state (which may hold more: updates whose writes are in flight, which Yjs
+   * applies once however often they are stored), so the room's merge serves, and the log is not
+   * merged a second time on this thread. In cluster mode the log's order decides what is served
+   * (see quarantine.ts): it is merged as read.
+   */
+  #compacted(log: Uint8Array[]): Uint8Array {
+    const state = this.#state
+    if (this.options.fanout || !state) return this.#quarantine.merge(log)
+    if (this.#status === 'ready') return this.#guard(() => state.merge()) ?? this.#quarantine.merge(log)
+    // Unloaded, every write settled: the state is what the store holds.
+    try {
+      return state.merge()
+    } catch {
+      return this.#quarantine.merge(log)
+    }
   }
 
   #scheduleUnload(): void {
@@ -659,7 +673,7 @@ export class Room implements FanoutMember {
     // Leave a single row behind, so the next load reads one update.
     if (this.#storedSinceCompaction > 1) {
       this.options.store
-        .compact(this.name, (log) => this.#quarantine.merge(log))
+        .compact(this.name, (log) => this.#compacted(log))
         .catch((error: unknown) => {
           this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
         })

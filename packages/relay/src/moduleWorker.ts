@@ -6,13 +6,14 @@
  * two-line bootstrap then imports the worker through tsx, a dev dependency.
  * Built code never takes that branch.
  */
-import { Worker } from 'node:worker_threads'
+import { Worker, type ResourceLimits } from 'node:worker_threads'
 
 /** Starts `module` (its name without the extension, next to this file) on a thread of its own. */
-export const startModuleWorker = (module: string, workerData?: unknown): Worker => {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${module}.js`, import.meta.url), { workerData })
+export const startModuleWorker = (module: string, workerData?: unknown, resourceLimits?: ResourceLimits): Worker => {
+  const options = { workerData, ...(resourceLimits && { resourceLimits }) }
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(`./${module}.js`, import.meta.url), options)
   const worker = new URL(`./${module}.ts`, import.meta.url).href
   const bootstrap = `import { tsImport } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))}
     await tsImport(${JSON.stringify(worker)}, ${JSON.stringify(import.meta.url)})`
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), { workerData })
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`), options)
 }

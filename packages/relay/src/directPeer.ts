@@ -26,6 +26,11 @@ export interface DirectPeerEvents {
   readonly step1?: (stateVector: Uint8Array) => void
   /** The answer to this peer's sync step 1. */
   readonly step2?: (update: Uint8Array) => void
+  /**
+   * Given, the answer to a sync step 1 with an empty state vector is what the room holds, unmerged,
+   * instead of a step 2: for a reader that merges on a thread of its own (see RoomPeer.unmerged).
+   */
+  readonly unmerged?: (updates: readonly Uint8Array[]) => void
   /** The room can no longer serve the document; the peer is out of the room. */
   readonly refused?: (error: DocumentUnavailableError) => void
 }
@@ -48,6 +53,7 @@ export class DirectPeer {
       canWrite: access === 'write',
       by,
       send: (frame) => this.#receive(frame),
+      ...(events.unmerged && { unmerged: events.unmerged }),
       refuse: (code, reason) => {
         this.#left = true
         this.#refusal = new DocumentUnavailableError(code, reason)

@@ -32,7 +32,7 @@ describe('a relay’s document history while the relay closes', () => {
     history.beginClosing()
     await clock.advance(5_000)
     expect(acquired).toEqual([])
-    history.roomGone('notes', () => stateOf('last state'))
+    history.roomGone('notes', () => [stateOf('last state')])
     await history.close()
     const [version] = await store.listVersions('notes', { limit: 10 })
     expect(version).toMatchObject({ authors: ['ada'], label: undefined })

@@ -3,11 +3,12 @@
  * VersionPolicy says (told of every stored write, and of each room that unloads with edits no
  * version holds), takes named versions on request, and reads versions back. A version's state is
  * read through a direct peer of the room once every write before it is durable, so it never holds
- * content the store might lose. An automatic version's id is derived from what the document holds
+ * content the store might lose; it is re-encoded and hashed on a worker thread (versionStates.ts),
+ * not on the event loop every live client shares. An automatic version's id is derived from what the document holds
  * (its snapshot: state vector and delete set), so two relays of a cluster that take a version of
  * the same content store it once (the store's unique key); named versions get random ids.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { ProtocolError } from '@concord/protocol'
 import * as Y from 'yjs'
 import { DirectPeer } from './directPeer.js'
@@ -16,6 +17,7 @@ import { DocumentDeletedError, VersionNotFoundError } from './errors.js'
 import type { Logger } from './logger.js'
 import { restoreContent, type RootKind } from './restoreContent.js'
 import type { Room } from './room.js'
+import { VersionStates } from './versionStates.js'
 import { systemClock, VersionPolicy, type VersionClock } from './versionPolicy.js'
 import type { RetentionOptions } from './versionThinning.js'
 
@@ -68,38 +70,31 @@ export interface VersionWithState extends VersionInfo {
 interface Tracked {
   readonly policy: VersionPolicy
   /** Set once the room is gone: the last state it held, read instead of the room's. */
-  finalState?: () => Uint8Array | undefined
+  finalState?: () => readonly Uint8Array[] | undefined
 }
 
-/** The room's state once everything stored before the call is durable, through a read-only direct peer. */
-export const readDurableState = (room: Room): Promise<Uint8Array> =>
+/**
+ * What the room holds once everything stored before the call is durable, through a read-only direct
+ * peer: unmerged (the state as the room last merged it, then the updates since), for the caller to
+ * merge off the event loop.
+ */
+export const readDurableUpdates = (room: Room): Promise<readonly Uint8Array[]> =>
   new Promise((resolve, reject) => {
-    let state: Uint8Array | undefined
+    let held: readonly Uint8Array[] | undefined
     const peer = new DirectPeer(room, 'read', 'history', {
-      step2: (update) => (state = update),
+      unmerged: (updates) => (held = updates),
       refused: reject,
     })
     peer
       .send({ type: 'step1', stateVector: new Uint8Array([0]) })
-      .then(() => (state ? resolve(state) : reject(new Error('the room sent no state'))), reject)
+      .then(() => (held ? resolve(held) : reject(new Error('the room sent no state'))), reject)
       .finally(() => peer.leave())
   })
 
-/** The state to keep (re-encoded from a Y.Doc, its smallest form), and the id of an automatic version of it. */
-export const canonicalOf = (merged: Uint8Array): { state: Uint8Array; contentId: string } => {
-  const doc = new Y.Doc()
-  try {
-    Y.applyUpdate(doc, merged)
-    const snapshot = Y.encodeSnapshot(Y.snapshot(doc))
-    const contentId = createHash('sha256').update(snapshot).digest('base64url').slice(0, 22)
-    return { state: Y.encodeStateAsUpdate(doc), contentId }
-  } finally {
-    doc.destroy()
-  }
-}
-
 export class DocumentHistory {
   readonly #options: DocumentHistoryOptions
+  /** Where versions' states are re-encoded and hashed: off the event loop, which every live client shares. */
+  readonly #states = new VersionStates()
   readonly #tracked = new Map<string, Tracked>()
   /** Versions being taken of rooms that are gone, for `idle()`. */
   readonly #finishing = new Set<Promise<void>>()
@@ -119,7 +114,7 @@ export class DocumentHistory {
    * The room of `doc` is gone (unloaded, or the relay closes) with every write settled: if edits
    * no version holds were made, a version of `state` is taken now.
    */
-  roomGone(doc: string, state: () => Uint8Array | undefined): void {
+  roomGone(doc: string, state: () => readonly Uint8Array[] | undefined): void {
     const tracked = this.#tracked.get(doc)
     if (!tracked) return
     this.#tracked.delete(doc)
@@ -144,6 +139,7 @@ export class DocumentHistory {
     for (const { policy } of this.#tracked.values()) policy.stop()
     this.#tracked.clear()
     while (this.#finishing.size > 0) await Promise.allSettled([...this.#finishing])
+    await this.#states.close()
   }
 
   /** Takes a named version of `doc` as it is now (everything stored so far). */
@@ -151,11 +147,10 @@ export class DocumentHistory {
     if (typeof label !== 'string' || label.trim() === '' || label.length > maxLabelLength) {
       throw new ProtocolError('malformedMessage', `a version's label is 1 to ${maxLabelLength} characters`)
     }
-    const merged = await readDurableState(this.#options.acquireRoom(doc))
+    const held = await readDurableUpdates(this.#options.acquireRoom(doc))
     const { policy } = this.#tracked.get(doc) ?? {}
     const unsaved = policy?.dirty === true
     const authors = policy?.claim() ?? []
-    const { state } = canonicalOf(merged)
     const version = {
       id: randomBytes(16).toString('base64url'),
       createdAt: (this.#options.now ?? Date.now)(),
@@ -163,7 +158,9 @@ export class DocumentHistory {
       authors,
       restoredFrom,
     }
+    let state: Uint8Array
     try {
+      ;({ state } = await this.#states.canonicalOf(held))
       await this.#options.store.saveVersion(doc, { ...version, state })
     } catch (error) {
       // Not saved: the edits it would have held are unsaved again, for the next automatic version.
@@ -195,7 +192,8 @@ export class DocumentHistory {
     const target = new Y.Doc()
     try {
       Y.applyUpdate(target, version.state)
-      Y.applyUpdate(live, await readDurableState(this.#options.acquireRoom(doc)))
+      const held = await readDurableUpdates(this.#options.acquireRoom(doc))
+      live.transact(() => held.forEach((update) => Y.applyUpdate(live, update)))
       let edit: Uint8Array | undefined
       live.on('update', (update: Uint8Array) => (edit = update))
       restoreContent(live, target, kinds)
@@ -234,9 +232,9 @@ export class DocumentHistory {
     // Rejected, so that the edits stay unsaved for the version the room's close takes.
     if (this.#closing && !tracked.finalState) throw new Error('the relay is closing')
     try {
-      const merged = tracked.finalState ? tracked.finalState() : await readDurableState(this.#options.acquireRoom(doc))
-      if (!merged) return
-      const { state, contentId } = canonicalOf(merged)
+      const held = tracked.finalState ? tracked.finalState() : await readDurableUpdates(this.#options.acquireRoom(doc))
+      if (!held) return
+      const { state, contentId } = await this.#states.canonicalOf(held)
       const createdAt = (this.#options.now ?? Date.now)()
       const version = { id: contentId, createdAt, label: undefined, authors, restoredFrom: undefined }
       const stored = await store.saveVersion(doc, { ...version, state })

@@ -17,6 +17,9 @@ import { mergeSettingAside, type SetAside } from './quarantine.js'
 
 const emptyStateVector = Y.encodeStateVector(new Y.Doc())
 
+/** Whether `stateVector` is that of a peer that holds nothing. */
+export const isEmptyStateVector = (stateVector: Uint8Array): boolean => stateVector.length === 1 && stateVector[0] === 0
+
 export class DocumentState {
   #updates: Uint8Array[]
   #stateVector: Uint8Array | undefined
@@ -80,7 +83,12 @@ export class DocumentState {
   diff(stateVector: Uint8Array): Uint8Array {
     const state = this.merge()
     // A new peer (empty state vector) needs everything; skip the diff pass.
-    return stateVector.length === 1 && stateVector[0] === 0 ? state : Y.diffUpdate(state, stateVector)
+    return isEmptyStateVector(stateVector) ? state : Y.diffUpdate(state, stateVector)
+  }
+
+  /** Everything held, unmerged: the state as last merged, then each update added since. */
+  held(): Uint8Array[] {
+    return [...this.#updates]
   }
 
   /**

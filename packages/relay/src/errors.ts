@@ -56,6 +56,16 @@ export class StoreTimeoutError extends Error {
   }
 }
 
+/**
+ * The relay's version-state worker (versionStates.ts) could not compute a
+ * version's state: it ended, the relay closed, or the document's updates did
+ * not decode. The version is not taken; an automatic one is retried later.
+ */
+export class VersionStateError extends Error {
+  override readonly name = 'VersionStateError'
+  readonly code = 'versionStateFailed'
+}
+
 /** The document has no version of that id (it may be another document's). */
 export class VersionNotFoundError extends Error {
   override readonly name = 'VersionNotFoundError'

@@ -24,14 +24,14 @@ interface PendingAppend<Item> {
   readonly reject: (error: unknown) => void
 }
 
-const ignore = (): void => {}
-
 export class GroupCommit<Item> {
   #queue: PendingAppend<Item>[] = []
   #flushScheduled = false
   #commitsInFlight = 0
-  /** Settles once every append added so far has settled. */
-  #settled: Promise<unknown> = Promise.resolve()
+  /** The commits started and not yet settled, each settling once its appends have. */
+  readonly #inFlight = new Set<Promise<void>>()
+  /** Resolved once the queued appends' commit has settled; made only when `settled()` waits on the queue. */
+  #queueSettled: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined
 
   constructor(private readonly commit: CommitBatch<Item>) {}
 
@@ -49,7 +49,6 @@ export class GroupCommit<Item> {
         })
       }
     })
-    this.#settled = Promise.all([this.#settled, added.catch(ignore)])
     return added
   }
 
@@ -62,6 +61,8 @@ export class GroupCommit<Item> {
     const batch = this.#queue
     if (batch.length === 0) return
     this.#queue = []
+    const queueSettled = this.#queueSettled
+    this.#queueSettled = undefined
     this.#commitsInFlight++
     let committed: Promise<Refusals | undefined>
     try {
@@ -69,7 +70,7 @@ export class GroupCommit<Item> {
     } catch (error) {
       committed = Promise.reject(error)
     }
-    committed
+    const settled = committed
       .then(
         (refusals) => {
           batch.forEach((append, i) => {
@@ -82,13 +83,28 @@ export class GroupCommit<Item> {
         },
       )
       .finally(() => {
+        this.#inFlight.delete(settled)
+        queueSettled?.resolve()
         // Appends made while this commit was in flight form the next one.
         if (--this.#commitsInFlight === 0 && !this.#flushScheduled) this.commitNow()
       })
+    this.#inFlight.add(settled)
   }
 
-  /** Resolves once every append added before the call has settled (resolved or rejected). */
+  /**
+   * Resolves once every append added before the call has settled (resolved or rejected). Kept
+   * per commit, not per append: a promise chained on every append was garbage on the hot path.
+   */
   async settled(): Promise<void> {
-    await this.#settled
+    const waits = [...this.#inFlight]
+    if (this.#queue.length > 0) {
+      if (!this.#queueSettled) {
+        let resolve!: () => void
+        const promise = new Promise<void>((done) => (resolve = done))
+        this.#queueSettled = { promise, resolve }
+      }
+      waits.push(this.#queueSettled.promise)
+    }
+    await Promise.all(waits)
   }
 }

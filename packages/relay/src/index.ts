@@ -46,6 +46,7 @@ export {
   StoreTimeoutError,
   StoreWorkerExitedError,
   VersionNotFoundError,
+  VersionStateError,
 } from './errors.js'
 export { type ClosedBy, type RelayObserver, type StoreOperation } from './relayObserver.js'
 export type { WireMode } from './wireMode.js'

@@ -6,19 +6,12 @@
  * that cannot load or store its document refuses every peer rather than
  * serve a blank, and is dropped so that the next peer loads it afresh.
  */
-import {
-  decodeAwarenessUpdate,
-  encodeNativeFrame,
-  encodeYWebsocketMessage,
-  ProtocolError,
-  type CloseCodeName,
-  type SyncMessage,
-} from '@concord/protocol'
+import { decodeAwarenessUpdate, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentEvents } from './documentEvents.js'
-import { DocumentState } from './documentState.js'
+import { DocumentState, isEmptyStateVector } from './documentState.js'
 import { heldContent } from './heldContent.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
@@ -29,6 +22,7 @@ import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
 import { RefusedReferences } from './refusedReferences.js'
+import { encodeFor, WholeStateFrames, type OutgoingMessage } from './roomFrames.js'
 import { StoredFirst } from './storedFirst.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
@@ -58,14 +52,17 @@ export interface RoomPeer {
    * that this one is still connected, and drop it if it does not answer.
    */
   probe?(): void
+  /**
+   * A reader that merges the whole state itself (a version, on its worker thread): its sync step 1
+   * with an empty state vector is answered with what the room holds, unmerged, instead of a step 2.
+   */
+  unmerged?(updates: readonly Uint8Array[]): void
 }
 
 export type RoomMessage =
   | { readonly type: 'sync'; readonly sync: SyncMessage }
   | { readonly type: 'awareness'; readonly update: Uint8Array }
   | { readonly type: 'queryAwareness' }
-
-type OutgoingMessage = Exclude<RoomMessage, { type: 'queryAwareness' }>
 
 /**
  * What became of one sync message, once it is settled. `durable`: what it
@@ -109,10 +106,10 @@ export interface RoomOptions {
   /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
   readonly onQuarantined?: (from: QuarantineSource) => void
   /**
-   * The room unloaded, or closed with the relay, every write settled: `state` reads what it held
-   * (undefined if it cannot merge). For version history; not called for a failed or deleted room.
+   * The room unloaded, or closed with the relay, every write settled: `held` reads what it held,
+   * unmerged (see DocumentState.held). For version history; not called for a failed or deleted room.
    */
-  readonly settledGone?: ((name: string, state: () => Uint8Array | undefined) => void) | undefined
+  readonly settledGone?: ((name: string, held: () => readonly Uint8Array[] | undefined) => void) | undefined
   /** Record webhook events with each write (see documentEvents.ts), debounced so. Default: none. */
   readonly events?: EventTiming | undefined
 }
@@ -133,11 +130,6 @@ const payloadBytes = (message: RoomMessage): number => {
   return message.sync.type === 'step1' ? message.sync.stateVector.byteLength : message.sync.update.byteLength
 }
 
-const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8Array => {
-  if (mode === 'y-websocket') return encodeYWebsocketMessage(message)
-  return encodeNativeFrame(message.type === 'sync' ? { ...message, doc, seq: 0 } : { ...message, doc })
-}
-
 const ignore = (): void => {}
 
 /** The next clock of each client of `ranges`, for a webhook event. */
@@ -146,6 +138,7 @@ const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[])
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
+  readonly #wholeStateFrames: WholeStateFrames
   /** Owned by a local peer, or by another relay (cluster mode). */
   readonly #presence: Presence<RoomPeer | RemoteRelay>
   #status: 'loading' | 'ready' | 'gone' = 'loading'
@@ -183,6 +176,7 @@ export class Room implements FanoutMember {
     private readonly options: RoomOptions,
   ) {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
+    this.#wholeStateFrames = new WholeStateFrames(name)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
@@ -402,27 +396,31 @@ export class Room implements FanoutMember {
 
   #tellSettledGone(): void {
     const state = this.#state
-    this.options.settledGone?.(this.name, () => {
-      try {
-        return state?.merge()
-      } catch {
-        return undefined
-      }
-    })
+    this.options.settledGone?.(this.name, () => state?.held())
   }
 
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
+      if (peer.unmerged && isEmptyStateVector(sync.stateVector)) {
+        // No merge on this thread, which every live client shares: the reader merges.
+        peer.unmerged(state.held())
+        return this.#afterLastWrite()
+      }
       // Merge first, so that a corrupt document is not blamed on this peer's state vector.
       if (!this.#guard(() => state.merge())) return undefined
-      let update: Uint8Array
-      try {
-        update = state.diff(sync.stateVector)
-      } catch (error) {
-        throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
+      if (isEmptyStateVector(sync.stateVector)) {
+        // The same frame for every joiner of this state: one Buffer in every socket, not one copy each.
+        peer.send(this.#wholeStateFrames.step2(peer.mode, state.merge()))
+      } else {
+        let update: Uint8Array
+        try {
+          update = state.diff(sync.stateVector)
+        } catch (error) {
+          throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
+        }
+        peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
       }
-      peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
       // Settles once every write begun before it has: all the room holds now is stored then.
       return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(sync.stateVector, () => state.stateVector()))
     }
@@ -608,6 +606,8 @@ export class Room implements FanoutMember {
 
   /** The relay's sync step 1, and who is here. */
   #greet(peer: RoomPeer): void {
+    // A reader of the unmerged state only asks for it: the room's state vector would cost it a merge.
+    if (peer.unmerged) return
     const stateVector = this.#guard(() => this.#state!.stateVector())
     if (!stateVector) return
     peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))
@@ -630,13 +630,32 @@ export class Room implements FanoutMember {
     if (this.#compaction || this.#status === 'gone') return
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.options.store.compact(this.name, (log) => this.#quarantine.merge(log)))
+      .then(() => this.options.store.compact(this.name, (log) => this.#compacted(log)))
       .then(
         (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
         // The log is intact when compaction fails (it is one transaction); the next one retries.
         (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'compaction failed'),
       )
       .finally(() => (this.#compaction = undefined))
+  }
+
+  /**
+   * What replaces the stored `log`. Alone, a relay's log holds only what its room admitted, all of
+   * it in the room's state (which may hold more: updates whose writes are in flight, which Yjs
+   * applies once however often they are stored), so the room's merge serves, and the log is not
+   * merged a second time on this thread. In cluster mode the log's order decides what is served
+   * (see quarantine.ts): it is merged as read.
+   */
+  #compacted(log: Uint8Array[]): Uint8Array {
+    const state = this.#state
+    if (this.options.fanout || !state) return this.#quarantine.merge(log)
+    if (this.#status === 'ready') return this.#guard(() => state.merge()) ?? this.#quarantine.merge(log)
+    // Unloaded, every write settled: the state is what the store holds.
+    try {
+      return state.merge()
+    } catch {
+      return this.#quarantine.merge(log)
+    }
   }
 
   #scheduleUnload(): void {
@@ -654,7 +673,7 @@ export class Room implements FanoutMember {
     // Leave a single row behind, so the next load reads one update.
     if (this.#storedSinceCompaction > 1) {
       this.options.store
-        .compact(this.name, (log) => this.#quarantine.merge(log))
+        .compact(this.name, (log) => this.#compacted(log))
         .catch((error: unknown) => {
           this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
         })
@@ -723,6 +742,7 @@ export class Room implements FanoutMember {
     this.#status = 'gone'
     this.#link?.leave()
     clearTimeout(this.#unloadTimer)
+    this.#wholeStateFrames.clear()
     this.#dropQueued(() => true, 'the document is no longer served')
     this.options.onGone(this)
   }

@@ -6,6 +6,7 @@
  * they share with the writes of acks.
  */
 import * as Y from 'yjs'
+import { compactedState } from './compactedState.js'
 import { ConcordError } from './errors.js'
 import type { PendingEdit } from './pendingEdits.js'
 import type { LocalStore } from './localStore.js'
@@ -107,7 +108,7 @@ export class LogMaintenance {
     try {
       if (this.#compactionDue()) {
         this.#appendsSinceCompaction = this.#bytesSinceCompaction = 0
-        await store.compact(id, (updates) => Y.mergeUpdates(updates))
+        await store.compact(id, compactedState)
       }
       await this.#mergeUnsent(store)
     } catch (error) {

@@ -265,7 +265,7 @@ export class LocalLog {
         ),
       )
     }
-    for (const { update } of stored.updates) this.#maintenance.appended(update.length)
+    for (const { update, pending } of stored.updates) this.#maintenance.appended(update.length, pending)
     if (late) this.#pending.offerReady()
   }
 

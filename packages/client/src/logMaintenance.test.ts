@@ -62,6 +62,37 @@ describe('compaction of the device store', () => {
   })
 })
 
+describe('when compaction runs', () => {
+  it('compacts the edits the relay acknowledged once the acks go quiet, with no append after them (issue 20)', async () => {
+    const store = new MemoryLocalStore()
+    const { handle, log, ackAll } = await openOnRelay(store, 50)
+    type(handle.doc, 120)
+    await log.whenIdle()
+    // All still pending: nothing to compact, and nothing is merged that was sent.
+    expect((await store.load('doc')).updates).toHaveLength(120)
+    ackAll()
+    await log.whenIdle()
+    const stored = await store.load('doc')
+    expect(stored.updates).toEqual([])
+    const reloaded = new Y.Doc()
+    Y.applyUpdate(reloaded, stored.snapshot!)
+    expect(reloaded.getText('t').toString()).toBe(handle.doc.getText('t').toString())
+    handle.close()
+  })
+
+  it('does not compact for pending edits alone: a compaction would merge none of them', async () => {
+    const store = new MemoryLocalStore()
+    let compactions = 0
+    const compact = store.compact.bind(store)
+    store.compact = (doc, merge) => (compactions++, compact(doc, merge))
+    const { handle, log } = await openOnRelay(store, 50)
+    type(handle.doc, 120)
+    await log.whenIdle()
+    expect(compactions).toBe(0)
+    handle.close()
+  })
+})
+
 describe('compactedState', () => {
   it('keeps updates whose dependencies it was not given, and the deletions of text it does not hold', () => {
     const doc = new Y.Doc()

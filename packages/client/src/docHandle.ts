@@ -18,6 +18,7 @@ import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwareness
 import * as Y from 'yjs'
 import type { BackoffOptions } from './backoff.js'
 import { DocSync, isForeignAwarenessOrigin, type RelayLink } from './docSync.js'
+import { onDocUpdate } from './docUpdates.js'
 import { ConcordError } from './errors.js'
 import { LocalLog, type StorageState } from './localLog.js'
 import type { LocalStore } from './localStore.js'
@@ -78,6 +79,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   #syncWaiters: SyncWaiter[] = []
   #closing: Promise<void> | undefined
   #deleted = false
+  readonly #stopHearing: () => void
 
   /** @internal Documents are opened with `client.open(id)`. */
   static fromParts(parts: DocHandleParts): DocHandle {
@@ -98,7 +100,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#status = this.#currentStatus()
     this.#pending = this.#log.pending
     this.#storage = this.#log.storage
-    this.doc.on('update', this.#onDocUpdate)
+    this.#stopHearing = onDocUpdate(this.doc, this.#onDocUpdate)
     this.awareness.on('update', this.#onAwarenessUpdate)
   }
 
@@ -175,7 +177,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     if (this.#closing) return this.#closing
     removeAwarenessStates(this.awareness, [this.doc.clientID], 'close')
     this.#sync.close()
-    this.doc.off('update', this.#onDocUpdate)
+    this.#stopHearing()
     this.awareness.off('update', this.#onAwarenessUpdate)
     this.awareness.destroy()
     const error = new ConcordError('closed', `document "${this.id}" was closed`, this.id)

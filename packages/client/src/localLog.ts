@@ -335,7 +335,8 @@ export class LocalLog {
   }
 
   readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === fromStore) return
+    // A closed log records nothing, whoever still delivers to it.
+    if (origin === fromStore || this.#closed) return
     if (origin === fromRelay) {
       this.#writes.write({ update, edit: undefined, failedBefore: false })
       return

@@ -49,7 +49,7 @@ export const profiles: Record<Profile['name'], Profile> = {
     joinStorm: { clients: 100, txns: Number.MAX_SAFE_INTEGER },
     ackLatency: { connections: 10, ratePerSecond: 1000, durationMs: 20_000 },
     coldLoad: { updates: 10_000, repeats: 5 },
-    realCold: { txns: 20_000, burst: 100, shortPauseMs: 100, longPauseEvery: 20, longPauseMs: 1500, repeats: 9 },
+    realCold: { txns: 20_000, burst: 100, shortPauseMs: 100, longPauseEvery: 20, longPauseMs: 1500, repeats: 15 },
     idbLarge: { txns: Number.MAX_SAFE_INTEGER, repeats: 15 },
     history: { rounds: 3 },
     versions: { txns: Number.MAX_SAFE_INTEGER, repeats: 7, restoreRepeats: 3 },

@@ -277,13 +277,21 @@ export const runRealColdScenario = async (profile: Profile, options: RunOptions)
   const txns = tracePatches(defaultTrace, limit)
   const { text } = traceState(defaultTrace, limit)
   options.log(`realcold: ${txns.length} transactions typed into each library in Chromium`)
-  return runRealCold({ session: { txns, ...pacing }, expectedTextLength: text.length, repeats }, options.log)
+  return runRealCold(
+    { session: { txns, ...pacing }, expectedTextLength: text.length, repeats, cpuProfileDir: options.cpuProfileDir },
+    options.log,
+  )
 }
 
 export const runIdbLargeScenario = async (profile: Profile, options: RunOptions): Promise<IdbLargeResult> => {
   options.log('idblarge: the large document from IndexedDB against a bare apply, in Chromium')
   const { state, text } = traceState(defaultTrace, profile.idbLarge.txns)
-  return runIdbLarge({ snapshot: state, expectedTextLength: text.length, repeats: profile.idbLarge.repeats })
+  return runIdbLarge({
+    snapshot: state,
+    expectedTextLength: text.length,
+    repeats: profile.idbLarge.repeats,
+    cpuProfileDir: options.cpuProfileDir,
+  })
 }
 
 export interface JoinStormScenarioResult {

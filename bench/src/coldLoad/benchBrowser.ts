@@ -6,7 +6,7 @@
  * and a reload.
  */
 import { createServer, type Server } from 'node:http'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -105,3 +105,24 @@ export const openBenchBrowser = async <Api extends PageApi>(
     },
   }
 }
+
+/**
+ * `inPage`'s `around` that records a CPU profile of the call with Chromium's
+ * profiler (CDP, 50 µs sampling) into `dir/<name>.cpuprofile`, for Chrome's
+ * DevTools or speedscope; undefined without `dir`.
+ */
+export const cpuProfiled = (dir: string | undefined, name: string) =>
+  dir === undefined
+    ? undefined
+    : {
+        before: async (_page: Page, cdp: CDPSession) => {
+          await cdp.send('Profiler.enable')
+          await cdp.send('Profiler.setSamplingInterval', { interval: 50 })
+          await cdp.send('Profiler.start')
+        },
+        after: async (_page: Page, cdp: CDPSession) => {
+          const { profile } = await cdp.send('Profiler.stop')
+          await mkdir(dir, { recursive: true })
+          await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
+        },
+      }

@@ -7,13 +7,15 @@
  * goes first alternates from page to page.
  */
 import { fileURLToPath } from 'node:url'
-import { openBenchBrowser } from './benchBrowser.js'
+import { cpuProfiled, openBenchBrowser } from './benchBrowser.js'
 import type { SessionPage } from './sessionPage.js'
 
 export interface IdbLargeTask {
   readonly snapshot: Uint8Array
   readonly expectedTextLength: number
   readonly repeats: number
+  /** Write a Chromium CPU profile of each page's opens here (`pnpm bench --cpu-prof`). */
+  readonly cpuProfileDir?: string | undefined
 }
 
 export interface IdbLargeResult {
@@ -35,7 +37,11 @@ export const runIdbLarge = async (task: IdbLargeTask): Promise<IdbLargeResult> =
     const bareMs: number[] = []
     const pageRatios: number[] = []
     for (let i = 0; i < task.repeats; i++) {
-      const { concord, bare } = await browser.inPage('openLarge', { snapshot, concordFirst: i % 2 === 0 })
+      const { concord, bare } = await browser.inPage(
+        'openLarge',
+        { snapshot, concordFirst: i % 2 === 0 },
+        cpuProfiled(task.cpuProfileDir, `idblarge-${i + 1}`),
+      )
       for (const [what, timing] of [
         ['Concord', concord],
         ['the bare apply', bare],

@@ -12,13 +12,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ServerProcess } from '../serverProcess.js'
-import { openBenchBrowser } from './benchBrowser.js'
+import { cpuProfiled, openBenchBrowser } from './benchBrowser.js'
 import type { OpenTiming, Session, SessionPage, StoredShape } from './sessionPage.js'
 
 export interface RealColdTask {
   readonly session: Session
   readonly expectedTextLength: number
   readonly repeats: number
+  /** Write a Chromium CPU profile of each open here (`pnpm bench --cpu-prof`). */
+  readonly cpuProfileDir?: string | undefined
 }
 
 export interface RealColdResult {
@@ -64,8 +66,10 @@ export const runRealCold = async (task: RealColdTask, log: (line: string) => voi
     const yIndexeddbMs: number[] = []
     const pairRatios: number[] = []
     for (let i = 0; i < task.repeats; i++) {
-      const concord = async () => check('Concord', await browser.inPage('openConcord'))
-      const yIndexeddb = async () => check('y-indexeddb', await browser.inPage('openYIndexeddb'))
+      const profiled = (name: string) => cpuProfiled(task.cpuProfileDir, `realcold-${name}-${i + 1}`)
+      const concord = async () => check('Concord', await browser.inPage('openConcord', undefined, profiled('concord')))
+      const yIndexeddb = async () =>
+        check('y-indexeddb', await browser.inPage('openYIndexeddb', undefined, profiled('y-indexeddb')))
       let c: number
       let y: number
       if (i % 2 === 0) {

@@ -20,6 +20,20 @@ export interface Profile {
   readonly joinStorm: { readonly clients: number; readonly txns: number }
   readonly ackLatency: { readonly connections: number; readonly ratePerSecond: number; readonly durationMs: number }
   readonly coldLoad: { readonly updates: number; readonly repeats: number }
+  /**
+   * The realistic cold load: the trace's first `txns` transactions typed in bursts (see
+   * coldLoad/sessionPage.ts), then `repeats` cold opens of each library.
+   */
+  readonly realCold: {
+    readonly txns: number
+    readonly burst: number
+    readonly shortPauseMs: number
+    readonly longPauseEvery: number
+    readonly longPauseMs: number
+    readonly repeats: number
+  }
+  /** The trace's first `txns` transactions as one stored snapshot, opened `repeats` times. */
+  readonly idbLarge: { readonly txns: number; readonly repeats: number }
   /** The fan-out (its parameters above) with history on and off: rounds of one of each. */
   readonly history: { readonly rounds: number }
   /** One version of the trace's first `txns` transactions: saves and loads, then restores to halfway and back. */
@@ -35,6 +49,8 @@ export const profiles: Record<Profile['name'], Profile> = {
     joinStorm: { clients: 100, txns: Number.MAX_SAFE_INTEGER },
     ackLatency: { connections: 10, ratePerSecond: 1000, durationMs: 20_000 },
     coldLoad: { updates: 10_000, repeats: 5 },
+    realCold: { txns: 20_000, burst: 100, shortPauseMs: 100, longPauseEvery: 20, longPauseMs: 1500, repeats: 15 },
+    idbLarge: { txns: Number.MAX_SAFE_INTEGER, repeats: 15 },
     history: { rounds: 3 },
     versions: { txns: Number.MAX_SAFE_INTEGER, repeats: 7, restoreRepeats: 3 },
   },
@@ -46,6 +62,8 @@ export const profiles: Record<Profile['name'], Profile> = {
     joinStorm: { clients: 100, txns: 20_000 },
     ackLatency: { connections: 10, ratePerSecond: 1000, durationMs: 3000 },
     coldLoad: { updates: 1000, repeats: 2 },
+    realCold: { txns: 2000, burst: 100, shortPauseMs: 100, longPauseEvery: 10, longPauseMs: 1500, repeats: 3 },
+    idbLarge: { txns: 20_000, repeats: 3 },
     history: { rounds: 1 },
     versions: { txns: 20_000, repeats: 3, restoreRepeats: 1 },
   },

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,bundle,cluster,history,versions]
+ * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,realcold,idblarge,bundle,cluster,history,versions]
  * [--servers concord,y-websocket,hocuspocus,bare-ws-corked,bare-ws] [--cpu-prof]`:
  * runs the scenarios and prints the Markdown report (the issue's targets
  * first, each server's memory after each scenario last), and writes it, with
@@ -31,11 +31,14 @@ import {
   runColdLoadScenario,
   runConnectionsScenario,
   runFanoutScenario,
+  runIdbLargeScenario,
   runJoinStormScenario,
   runLargeDocScenario,
+  runRealColdScenario,
   type MemoryEntry,
   type RunOptions,
 } from './scenarios.js'
+import { idbLargeReport, realColdReport } from './sessionReport.js'
 import { targetsReport } from './targets.js'
 
 const scenarioNames = [
@@ -45,6 +48,8 @@ const scenarioNames = [
   'large',
   'ack',
   'coldload',
+  'realcold',
+  'idblarge',
   'bundle',
   'cluster',
   'history',
@@ -102,6 +107,12 @@ add('ack', '5. Durable ack latency (Concord only)', async (raw) =>
 )
 add('coldload', '6. Client cold load in Chromium', async (raw) =>
   coldLoadReport((raw.coldload = await runColdLoadScenario(profile, options)) as never),
+)
+add('realcold', '6b. Client: a realistic cold load in Chromium', async (raw) =>
+  realColdReport((raw.realcold = await runRealColdScenario(profile, options)) as never),
+)
+add('idblarge', '6c. Client: the large document from IndexedDB against a bare apply', async (raw) =>
+  idbLargeReport((raw.idblarge = await runIdbLargeScenario(profile, options)) as never),
 )
 add('bundle', '7. Client bundle', async (raw) => bundleReport((raw.bundle = await measureBundles()) as never))
 add('cluster', '8. Cluster: two relays over PostgreSQL and Redis', async (raw) =>

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url'
 import { SqliteDocStore } from '@concord/relay/sqlite'
 import * as Y from 'yjs'
 import { runColdLoad, type ColdLoadResult } from './coldLoad/coldLoad.js'
+import { runIdbLarge, type IdbLargeResult } from './coldLoad/idbLarge.js'
+import { runRealCold, type RealColdResult } from './coldLoad/realCold.js'
 import type { AckLatencyResult } from './load/ackLatency.js'
 import type { ConnectionsResult } from './load/connections.js'
 import type { FanoutResult } from './load/fanout.js'
@@ -21,7 +23,7 @@ import type { LoadTask } from './loadgen.js'
 import type { Profile } from './profiles.js'
 import { dialectOf, ServerProcess, serverKinds, type ServerKind } from './serverProcess.js'
 import { readThreadMemory, type MemoryReading } from './threadMemory.js'
-import { defaultTrace, replayTrace } from './trace.js'
+import { defaultTrace, replayTrace, tracePatches, traceState } from './trace.js'
 
 const loadgenScript = fileURLToPath(new URL('./loadgen.js', import.meta.url))
 /** Far longer than any scenario takes on two busy cores (the large document's replay: about a minute). */
@@ -268,6 +270,28 @@ export const runColdLoadScenario = async (profile: Profile, options: RunOptions)
   options.log('client cold load: Chromium')
   const { updates, text } = replayTrace(defaultTrace, profile.coldLoad.updates)
   return runColdLoad({ updates, expectedTextLength: text.length, repeats: profile.coldLoad.repeats })
+}
+
+export const runRealColdScenario = async (profile: Profile, options: RunOptions): Promise<RealColdResult> => {
+  const { txns: limit, repeats, ...pacing } = profile.realCold
+  const txns = tracePatches(defaultTrace, limit)
+  const { text } = traceState(defaultTrace, limit)
+  options.log(`realcold: ${txns.length} transactions typed into each library in Chromium`)
+  return runRealCold(
+    { session: { txns, ...pacing }, expectedTextLength: text.length, repeats, cpuProfileDir: options.cpuProfileDir },
+    options.log,
+  )
+}
+
+export const runIdbLargeScenario = async (profile: Profile, options: RunOptions): Promise<IdbLargeResult> => {
+  options.log('idblarge: the large document from IndexedDB against a bare apply, in Chromium')
+  const { state, text } = traceState(defaultTrace, profile.idbLarge.txns)
+  return runIdbLarge({
+    snapshot: state,
+    expectedTextLength: text.length,
+    repeats: profile.idbLarge.repeats,
+    cpuProfileDir: options.cpuProfileDir,
+  })
 }
 
 export interface JoinStormScenarioResult {

@@ -4,6 +4,8 @@
  * machine's load weighs on both sides alike.
  */
 import type { ColdLoadResult } from './coldLoad/coldLoad.js'
+import type { IdbLargeResult } from './coldLoad/idbLarge.js'
+import type { RealColdResult } from './coldLoad/realCold.js'
 import type { BundleSize } from './bundleSize.js'
 import type { ClusterResult } from './clusterScenario.js'
 import type { FanoutResult } from './load/fanout.js'
@@ -30,6 +32,8 @@ export const targetsReport = (raw: Record<string, unknown>): string => {
   const large = raw.large as LargeDocScenarioResult | undefined
   const coldload = raw.coldload as ColdLoadResult | undefined
   const bundle = raw.bundle as BundleSize[] | undefined
+  const realcold = raw.realcold as RealColdResult | undefined
+  const idblarge = raw.idblarge as IdbLargeResult | undefined
   const perCpuSecond = (r: FanoutResult | undefined): number | undefined => r && 1 / cpuPerDelivery(r)
   const targets: Target[] = [
     {
@@ -101,6 +105,17 @@ export const targetsReport = (raw: Record<string, unknown>): string => {
       name: 'client cold load (10,000 stored updates) at least as fast as y-indexeddb',
       value: coldload && over(median(coldload.concordMs), median(coldload.yIndexeddbMs)),
       bound: { max: 1 },
+    },
+    {
+      // The median of the ratios of opens made one after the other: the load weighs on both alike.
+      name: 'client: realistic cold load (the same session through each library) at least as fast as y-indexeddb',
+      value: realcold && median(realcold.pairRatios),
+      bound: { max: 1 },
+    },
+    {
+      name: 'client: the large document from IndexedDB ≤ 1.2x a bare `Y.applyUpdate` of its snapshot',
+      value: idblarge && median(idblarge.pageRatios),
+      bound: { max: 1.2 },
     },
     {
       name: 'client bundle (gzip, yjs external) ≤ 1.2x y-websocket + y-indexeddb',

@@ -111,6 +111,9 @@ export class DeviceWrites {
       const writing = [...this.#unwrittenAcks.splice(0), ...ids]
       try {
         await store.acknowledge(id, writing)
+        // Acknowledged updates are what compaction merges: once acks go quiet, it may be due.
+        maintenance.acknowledged(writing.length)
+        if (!this.#options.closed()) maintenance.schedule(store)
       } catch {
         // Still pending in the store: at worst sent once more after a reload. Written with the next acks.
         this.#unwrittenAcks.push(...writing)
@@ -154,8 +157,9 @@ export class DeviceWrites {
     const store = this.#store!
     const { edit } = write
     const { id, pending } = this.#options
-    const appended = store.append(id, write.update, edit !== undefined && pending.has(edit)).then(
-      (storeId) => this.#stored(write, storeId),
+    const storedPending = edit !== undefined && pending.has(edit)
+    const appended = store.append(id, write.update, storedPending).then(
+      (storeId) => this.#stored(write, storeId, storedPending),
       (error: unknown) => this.#appendFailed(write, error),
     )
     this.#inFlight.add(appended)
@@ -168,13 +172,13 @@ export class DeviceWrites {
     })
   }
 
-  #stored(write: Write, storeId: number): void {
+  #stored(write: Write, storeId: number, storedPending: boolean): void {
     const { edit } = write
     const { pending, maintenance } = this.#options
     // Acknowledged while it was being stored: the store marks it so.
     if (edit && !pending.stored(edit, storeId)) this.writeAcks([storeId])
     if (write.failedBefore) this.#unsaved--
-    maintenance.appended(write.update.length)
+    maintenance.appended(write.update.length, storedPending)
     if (this.#failed.length > 0 || this.#options.failing()) this.#retrySoon(0)
     else if (!this.#options.closed()) maintenance.schedule(this.#store!)
     this.#options.storageChanged()

@@ -18,6 +18,7 @@ import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwareness
 import * as Y from 'yjs'
 import type { BackoffOptions } from './backoff.js'
 import { DocSync, isForeignAwarenessOrigin, type RelayLink, type TakenClocks } from './docSync.js'
+import { onDocUpdate } from './docUpdates.js'
 import { ConcordError } from './errors.js'
 import { LocalLog, type StorageState } from './localLog.js'
 import type { LocalStore } from './localStore.js'
@@ -96,6 +97,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   #syncWaiters: SyncWaiter[] = []
   #closing: Promise<void> | undefined
   #deleted = false
+  #stopHearing: () => void
 
   /** @internal Documents are opened with `client.open(id)`. */
   static fromParts(parts: DocHandleParts): DocHandle {
@@ -116,7 +118,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#status = this.#currentStatus()
     this.#pending = this.#log.pending
     this.#storage = this.#log.storage
-    this.#doc.on('update', this.#onDocUpdate)
+    this.#stopHearing = onDocUpdate(this.#doc, this.#onDocUpdate)
     this.#awareness.on('update', this.#onAwarenessUpdate)
   }
 
@@ -203,7 +205,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     if (this.#closing) return this.#closing
     this.withdrawPresence()
     this.#sync.close()
-    this.#doc.off('update', this.#onDocUpdate)
+    this.#stopHearing()
     this.#awareness.off('update', this.#onAwarenessUpdate)
     this.#awareness.destroy()
     const error = new ConcordError('closed', `document "${this.id}" was closed`, this.id)
@@ -325,14 +327,14 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
    */
   replaceParts(parts: DocumentParts, presence: Record<string, unknown> | null): void {
     const previous = this.#doc
-    previous.off('update', this.#onDocUpdate)
+    this.#stopHearing()
     this.#awareness.off('update', this.#onAwarenessUpdate)
     this.#awareness.destroy()
     this.#doc = parts.doc
     this.#awareness = parts.awareness
     this.#log = parts.log
     this.#sync = parts.sync
-    this.#doc.on('update', this.#onDocUpdate)
+    this.#stopHearing = onDocUpdate(this.#doc, this.#onDocUpdate)
     this.#awareness.on('update', this.#onAwarenessUpdate)
     if (presence !== null) this.#awareness.setLocalState(presence)
     for (const waiter of this.#syncWaiters) waiter.ordinal = Infinity

@@ -13,6 +13,7 @@
 import * as Y from 'yjs'
 import { createBackoff } from './backoff.js'
 import { DeviceWrites } from './deviceWrites.js'
+import { applyUnheard, onDocUpdate } from './docUpdates.js'
 import { LogMaintenance } from './logMaintenance.js'
 import { ConcordError } from './errors.js'
 import type { LocalStore, StoredDocument } from './localStore.js'
@@ -65,6 +66,7 @@ export class LocalLog {
   /** Handed-over edits this log never applied because it closed first: handed on in turn. */
   #carried: readonly Uint8Array[] = []
   #closed = false
+  readonly #stopHearing: () => void
 
   constructor(options: LocalLogOptions) {
     this.#id = options.id
@@ -90,8 +92,11 @@ export class LocalLog {
       closed,
       error: options.error,
     })
-    this.#doc.on('update', this.#onUpdate)
-    if (options.seed) this.#applyGuarded(() => Y.applyUpdate(this.#doc, options.seed!, fromStore))
+    this.#stopHearing = onDocUpdate(this.#doc, this.#onUpdate)
+    if (options.seed) {
+      const seed = options.seed
+      this.#applyGuarded(() => applyUnheard(this.#doc, fromStore, () => Y.applyUpdate(this.#doc, seed, fromStore)))
+    }
     void options.store.then(
       (store) => this.#writes.opened(store),
       (error: unknown) => {
@@ -169,7 +174,7 @@ export class LocalLog {
   async close(): Promise<readonly Uint8Array[]> {
     if (this.#closed) return []
     this.#closed = true
-    this.#doc.off('update', this.#onUpdate)
+    this.#stopHearing()
     this.#writes.stop()
     this.#maintenance.stop()
     await this.#loaded
@@ -189,7 +194,7 @@ export class LocalLog {
   async stopForFork(): Promise<{ store: LocalStore | undefined; unsaved: readonly Uint8Array[] }> {
     if (this.#closed) return { store: undefined, unsaved: [] }
     this.#closed = true
-    this.#doc.off('update', this.#onUpdate)
+    this.#stopHearing()
     this.#writes.stop()
     this.#maintenance.stop()
     await this.#loaded
@@ -209,7 +214,7 @@ export class LocalLog {
   async discard(keep: boolean): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#doc.off('update', this.#onUpdate)
+    this.#stopHearing()
     this.#writes.stop()
     this.#maintenance.stop()
     this.#pending.clear()
@@ -278,15 +283,18 @@ export class LocalLog {
     }
     // One transaction: observers run once, and it costs far less than Y.mergeUpdates of a long log.
     if (updates.length > 0) {
+      // Unheard: none of the client's parts needs it, and so Yjs need not encode it again (docUpdates.ts).
       this.#applyGuarded(() =>
-        Y.transact(
-          this.#doc,
-          () => updates.forEach((update) => Y.applyUpdate(this.#doc, update, fromStore)),
-          fromStore,
+        applyUnheard(this.#doc, fromStore, () =>
+          Y.transact(
+            this.#doc,
+            () => updates.forEach((update) => Y.applyUpdate(this.#doc, update, fromStore)),
+            fromStore,
+          ),
         ),
       )
     }
-    for (const { update } of stored.updates) this.#maintenance.appended(update.length)
+    for (const { update, pending } of stored.updates) this.#maintenance.appended(update.length, pending)
     if (late) this.#pending.offerReady()
   }
 
@@ -348,7 +356,8 @@ export class LocalLog {
   }
 
   readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === fromStore) return
+    // A closed log records nothing, whoever still delivers to it.
+    if (origin === fromStore || this.#closed) return
     if (origin === fromRelay) {
       this.#writes.write({ update, edit: undefined, failedBefore: false })
       return

@@ -2,10 +2,11 @@
  * Owns the upkeep of one document's log in the device store: compaction (the
  * snapshot and every acknowledged update merged into a new snapshot) and the
  * merging of unsent pending edits into one, both started only once appends
- * have gone quiet so that no append ever waits behind them, and the queue
- * they share with the writes of acks.
+ * (and the writes of acks) have gone quiet so that no append ever waits
+ * behind them, and the queue they share with the writes of acks.
  */
 import * as Y from 'yjs'
+import { compactedState } from './compactedState.js'
 import { ConcordError } from './errors.js'
 import type { PendingEdit } from './pendingEdits.js'
 import type { LocalStore } from './localStore.js'
@@ -15,9 +16,12 @@ const quietMs = 50
 
 export interface LogMaintenanceOptions {
   readonly id: string
-  /** Compact after this many appends, and merge this many unsent pending edits into one. Default 100. */
+  /**
+   * Compact once this many stored updates could be merged (updates from elsewhere, and local
+   * edits the relay acknowledged), and merge this many unsent pending edits into one. Default 100.
+   */
   readonly compactAfterUpdates?: number | undefined
-  /** ... or once the appends since the last compaction add up to this many bytes. Default 1 MiB. */
+  /** ... or once the updates stored since the last compaction add up to this many bytes. Default 1 MiB. */
   readonly compactAfterBytes?: number | undefined
   /** The log's pending edits, which a merge of unsent ones changes. */
   readonly pending: Set<PendingEdit>
@@ -32,7 +36,11 @@ export class LogMaintenance {
   readonly #compactAfterBytes: number
   #queue: Promise<void> = Promise.resolve()
   #timer: ReturnType<typeof setTimeout> | undefined
-  #appendsSinceCompaction = 0
+  /**
+   * Stored updates a compaction would merge now: it leaves pending edits as they are, so
+   * a local edit counts once the relay acknowledged it, whether or not an append follows.
+   */
+  #mergeableSinceCompaction = 0
   #bytesSinceCompaction = 0
   #stopped = false
 
@@ -42,10 +50,15 @@ export class LogMaintenance {
     this.#compactAfterBytes = options.compactAfterBytes ?? 1024 * 1024
   }
 
-  /** Counts one update now in the store's log (appended, or found there at load). */
-  appended(bytes: number): void {
-    this.#appendsSinceCompaction++
+  /** Counts one update now in the store's log (appended, or found there at load); `pending`: stored as pending. */
+  appended(bytes: number, pending: boolean): void {
+    if (!pending) this.#mergeableSinceCompaction++
     this.#bytesSinceCompaction += bytes
+  }
+
+  /** Counts pending updates of the store's log now marked acknowledged. */
+  acknowledged(count: number): void {
+    this.#mergeableSinceCompaction += count
   }
 
   /** Runs `task` after every task queued before it. */
@@ -93,7 +106,8 @@ export class LogMaintenance {
 
   #compactionDue(): boolean {
     return (
-      this.#appendsSinceCompaction >= this.#compactAfterUpdates || this.#bytesSinceCompaction >= this.#compactAfterBytes
+      this.#mergeableSinceCompaction >= this.#compactAfterUpdates ||
+      this.#bytesSinceCompaction >= this.#compactAfterBytes
     )
   }
 
@@ -106,8 +120,8 @@ export class LogMaintenance {
     const { id } = this.#options
     try {
       if (this.#compactionDue()) {
-        this.#appendsSinceCompaction = this.#bytesSinceCompaction = 0
-        await store.compact(id, (updates) => Y.mergeUpdates(updates))
+        this.#mergeableSinceCompaction = this.#bytesSinceCompaction = 0
+        await store.compact(id, compactedState)
       }
       await this.#mergeUnsent(store)
     } catch (error) {

@@ -4,8 +4,8 @@ import * as Y from 'yjs'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import { describeLocalStore } from './test/localStoreConformance.js'
 
-// Only the classes are installed as globals (a test below patches IDBObjectStore's
-// prototype): each test passes its own factory.
+// idb tells IndexedDB objects apart by `instanceof` the global classes, which
+// Node lacks. Only the classes are installed: each test passes its own factory.
 const { IDBFactory, forceCloseDatabase, indexedDB: _shared, default: _default, ...classes } = fakeIndexedDb
 Object.assign(globalThis, classes, { IDBFactory })
 

@@ -144,6 +144,12 @@ export interface DocStore {
    * store without them ignores the `events` of `append` and `remove`, and the relay cannot send webhooks.
    */
   claimOutbox?(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]>
+  /**
+   * Optional, with the four above: records `events` without an update (none for a removed document).
+   * In cluster mode a relay records the clocks of an update with it only once the log is known to
+   * serve it (see storedFirst.ts); without this method they are recorded in the append's transaction.
+   */
+  recordEvents?(events: readonly OutboxEvent[]): Promise<void>
   ackOutbox?(ids: readonly string[]): Promise<void>
   retryOutbox?(id: string, at: number): Promise<void>
   outboxStats?(): Promise<OutboxStats>

@@ -293,6 +293,17 @@ export class PostgresDocStore implements DocStore {
     return outbox.claimOutbox(this.#pool, claim)
   }
 
+  async recordEvents(events: readonly OutboxEvent[]): Promise<void> {
+    this.#assertOpen()
+    if (events.length === 0) return
+    // The events' documents in one statement, as a group commit records them; none of a removed one.
+    await this.#pool.query(
+      `WITH removed AS (SELECT doc FROM concord_tombstones WHERE doc = ANY($2::text[]))${outbox.recordEventsCte('$1')}
+       SELECT 1`,
+      [outbox.eventsParameter(events), [...new Set(events.map((event) => event.doc))]],
+    )
+  }
+
   ackOutbox(ids: readonly string[]): Promise<void> {
     this.#assertOpen()
     return outbox.ackOutbox(this.#pool, ids)

@@ -77,6 +77,7 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   ...(store.claimOutbox && { claimOutbox: store.claimOutbox.bind(store) }),
   ...(store.ackOutbox && { ackOutbox: store.ackOutbox.bind(store) }),
   ...(store.retryOutbox && { retryOutbox: store.retryOutbox.bind(store) }),
+  ...(store.recordEvents && { recordEvents: store.recordEvents.bind(store) }),
   ...(store.outboxStats && { outboxStats: store.outboxStats.bind(store) }),
   close: () => store.close(),
 })

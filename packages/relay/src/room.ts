@@ -471,7 +471,9 @@ export class Room implements FanoutMember {
     const written = this.#write(update, peer.by, ranges)
     return this.#confirm(
       peer,
-      this.#storedFirst ? written.then(() => this.#servedFromStore(update)) : written.then(() => durable),
+      this.#storedFirst
+        ? written.then(() => this.#servedFromStore(update, peer.by, ranges))
+        : written.then(() => durable),
       () => sync.update,
     )
   }
@@ -482,7 +484,11 @@ export class Room implements FanoutMember {
    * acknowledged, and the room, which serves it, is refused to every peer (4503) so that the next
    * load serves what the store does.
    */
-  async #servedFromStore(update: Uint8Array): Promise<SyncOutcome | undefined> {
+  async #servedFromStore(
+    update: Uint8Array,
+    by: string | undefined,
+    ranges: readonly ClockRange[],
+  ): Promise<SyncOutcome | undefined> {
     let contradiction: string | undefined
     try {
       contradiction = await this.#storedFirst!.contradiction(update)
@@ -491,7 +497,10 @@ export class Room implements FanoutMember {
       return undefined
     }
     if (contradiction === undefined) {
+      // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
       this.#link?.publishUpdate(update)
+      this.options.stored?.(this.name, update, by)
+      this.#claimClocks(ranges)
       return durable
     }
     const reason = `another relay stored other content first: ${contradiction}`
@@ -522,10 +531,26 @@ export class Room implements FanoutMember {
     return durable
   }
 
+  /** Cluster mode: the clocks of `ranges` are served, and go to the webhook events (see #write). */
+  #claimClocks(ranges: readonly ClockRange[]): void {
+    const { recordEvents } = this.options.store
+    if (!this.#events || !recordEvents || ranges.length === 0) return
+    // Its own ends, not the room's clocks: those may hold later writes the log has not served yet.
+    const clocks: Record<string, number> = {}
+    for (const { client, end } of ranges) clocks[String(client)] = Math.max(clocks[String(client)] ?? 0, end)
+    const events = [this.#events.served(clocks)]
+    recordEvents.call(this.options.store, events).catch((error: unknown) => {
+      this.options.logger.warn({ doc: this.name, err: error }, 'could not record the clocks of a webhook event')
+    })
+  }
+
   #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<void> {
     this.#pendingWrites++
     // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
-    const events = this.#events?.written(by, () => clocksOf(this.#knownClocks, ranges))
+    // In cluster mode the log may set the update aside: its clocks are claimed once the store serves
+    // it (#claimClocks), and the event of its transaction says only who wrote.
+    const deferClocks = this.#storedFirst !== undefined && this.options.store.recordEvents !== undefined
+    const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
     const write = this.options.store.append(this.name, update, events)
     this.#lastWrite = write
     write.then(
@@ -534,8 +559,11 @@ export class Room implements FanoutMember {
         // Durable now: other relays that miss this message find the update in the store. In cluster
         // mode, told once the store is known to serve it (see #servedFromStore): news of an update the
         // log sets aside would be served by the relays that hear it until they reload.
-        if (!this.#storedFirst) this.#link?.publishUpdate(update)
-        this.options.stored?.(this.name, update, by)
+        // The same for the hooks: an update the log sets aside is never reported as stored.
+        if (!this.#storedFirst) {
+          this.#link?.publishUpdate(update)
+          this.options.stored?.(this.name, update, by)
+        }
         this.#storedBytesSinceCompaction += update.byteLength
         const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
         // A compaction re-merges the whole document on this thread (see DocumentState), which the room has

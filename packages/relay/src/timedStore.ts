@@ -28,7 +28,7 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
 /** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
-  const { claimOutbox, ackOutbox, retryOutbox, outboxStats } = store
+  const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
     append: (doc, update, events) => within('append', timeoutMs, store.append(doc, update, events)),
@@ -48,6 +48,10 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     ...(ackOutbox && { ackOutbox: ackOutbox.bind(store) }),
     ...(retryOutbox && { retryOutbox: retryOutbox.bind(store) }),
     ...(outboxStats && { outboxStats: outboxStats.bind(store) }),
+    ...(recordEvents && {
+      recordEvents: (events: readonly OutboxEvent[]) =>
+        within('recordEvents', timeoutMs, recordEvents.call(store, events)),
+    }),
     ...(saveVersion && {
       saveVersion: (doc: string, version: NewVersion) =>
         within('saveVersion', timeoutMs, saveVersion.call(store, doc, version)),

@@ -56,6 +56,20 @@ export interface VersionQuery {
   readonly limit: number
 }
 
+/** Where an append landed in its document's log, for a store that can tell (PostgreSQL). */
+export interface StoredRow {
+  /** The row's id (a decimal integer): ids grow in the document's log order. */
+  readonly id: string
+  /** The id of the row just before it in the document's log when it was appended; undefined for the first. */
+  readonly previous: string | undefined
+}
+
+/** One row of a document's log, with its id (see StoredRow). */
+export interface LogRow {
+  readonly id: string
+  readonly update: Uint8Array
+}
+
 export interface DocStore {
   /**
    * Every stored update of `doc`, oldest first; empty for a new document.
@@ -72,8 +86,18 @@ export interface DocStore {
    * appends made in one event-loop turn may share one transaction.
    * `events`, for a store with an outbox (see webhookOutbox.ts), are recorded
    * in the same transaction as the update, and only if it is stored.
+   * A store with `loadRows` resolves with where the update landed (see StoredRow): a relay of a
+   * cluster that knows every row before it then needs no read to check it (see storedFirst.ts).
    */
-  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void>
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<StoredRow | void>
+
+  /**
+   * Optional, with the rows `append` resolves with: the rows of `doc` after the row of id `after`
+   * (every row without it), oldest first. Sees every append made before the call. Rejects with
+   * DocumentDeletedError for a removed document. A compaction keeps the id of the last row it
+   * merged, so rows after `after` may hold content of rows before it.
+   */
+  loadRows?(doc: string, after?: string): Promise<LogRow[]>
 
   /**
    * Atomically replaces the log of `doc` by `merge(log)`, one update

@@ -60,6 +60,13 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     )
     return appending
   },
+  ...(store.loadRows && {
+    loadRows: (doc: string, after?: string) => {
+      const loading = store.loadRows!(doc, after)
+      loading.catch(() => observer.storeFailed?.('load'))
+      return loading
+    },
+  }),
   compact: (doc, merge) => {
     const compacting = store.compact(doc, merge)
     compacting.catch(() => observer.storeFailed?.('compact'))

@@ -15,7 +15,7 @@ import {
   type SyncMessage,
 } from '@concord/protocol'
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
-import type { DocStore } from './docStore.js'
+import type { DocStore, StoredRow } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentEvents } from './documentEvents.js'
 import { DocumentState } from './documentState.js'
@@ -186,7 +186,13 @@ export class Room implements FanoutMember {
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
-    this.#storedFirst = options.fanout && new StoredFirst(() => options.store.load(name))
+    const { loadRows } = options.store
+    this.#storedFirst =
+      options.fanout &&
+      new StoredFirst({
+        load: () => options.store.load(name),
+        loadRows: loadRows && ((after) => loadRows.call(options.store, name, after)),
+      })
     void this.#load()
   }
 
@@ -288,10 +294,13 @@ export class Room implements FanoutMember {
 
   // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
 
-  applyRemote(update: Uint8Array, relayId?: string): void {
+  applyRemote(update: Uint8Array, relayId?: string, row?: StoredRow): void {
     if (this.#status === 'gone') return
     try {
-      if (inspectUpdate(update).empty) return
+      const { empty, ranges } = inspectUpdate(update)
+      // A row the log serves, its relay says: this relay's appends after it need not read it back.
+      if (row) this.#storedFirst?.heard(row, ranges)
+      if (empty) return
     } catch (error) {
       this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
       return
@@ -472,7 +481,7 @@ export class Room implements FanoutMember {
     return this.#confirm(
       peer,
       this.#storedFirst
-        ? written.then(() => this.#servedFromStore(update, peer.by, ranges))
+        ? written.then((row) => this.#servedFromStore(update, peer.by, ranges, row || undefined))
         : written.then(() => durable),
       () => sync.update,
     )
@@ -488,17 +497,18 @@ export class Room implements FanoutMember {
     update: Uint8Array,
     by: string | undefined,
     ranges: readonly ClockRange[],
+    row: StoredRow | undefined,
   ): Promise<SyncOutcome | undefined> {
     let contradiction: string | undefined
     try {
-      contradiction = await this.#storedFirst!.contradiction(update)
+      contradiction = await this.#storedFirst!.contradiction(update, ranges, row)
     } catch (error) {
       this.#fail('the relay could not read back what the store holds of this document', error)
       return undefined
     }
     if (contradiction === undefined) {
       // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
-      this.#link?.publishUpdate(update)
+      this.#link?.publishUpdate(update, row)
       this.options.stored?.(this.name, update, by)
       this.#claimClocks(ranges)
       return durable
@@ -544,7 +554,7 @@ export class Room implements FanoutMember {
     })
   }
 
-  #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<void> {
+  #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<StoredRow | void> {
     this.#pendingWrites++
     // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
     // In cluster mode the log may set the update aside: its clocks are claimed once the store serves
@@ -552,7 +562,7 @@ export class Room implements FanoutMember {
     const deferClocks = this.#storedFirst !== undefined && this.options.store.recordEvents !== undefined
     const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
     const write = this.options.store.append(this.name, update, events)
-    this.#lastWrite = write
+    this.#lastWrite = write.then(ignore)
     write.then(
       () => {
         this.#pendingWrites--

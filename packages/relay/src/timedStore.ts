@@ -28,9 +28,12 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
 /** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
-  const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents } = store
+  const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents, loadRows } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
+    ...(loadRows && {
+      loadRows: (doc: string, after?: string) => within('load', timeoutMs, loadRows.call(store, doc, after)),
+    }),
     append: (doc, update, events) => within('append', timeoutMs, store.append(doc, update, events)),
     compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
     ...(quarantine && {

@@ -42,6 +42,9 @@ interface KnownRow {
   readonly ranges: readonly ClockRange[]
 }
 
+/** Heard rows kept while they do not follow the last row known. */
+const maxWaitingHeard = 256
+
 const rowId = (id: string | undefined): bigint => (id === undefined ? 0n : BigInt(id))
 
 export class StoredFirst {
@@ -62,12 +65,23 @@ export class StoredFirst {
 
   constructor(private readonly source: StoredFirstSource) {}
 
-  /** Another relay found row `row`, holding `ranges`, served. */
+  /**
+   * Another relay found row `row`, holding `ranges`, served. Taken at once when it follows the last
+   * row known; kept a while otherwise (news may come out of order), and forgotten when too many wait
+   * (a message was lost: the next check reads instead).
+   */
   heard(row: StoredRow, ranges: readonly ClockRange[]): void {
+    // Before this relay's first check it knows no row: that check reads, whatever it heard.
+    if (this.#through === undefined) return
     const known = { id: rowId(row.id), ranges }
-    if (this.#through !== undefined && known.id <= this.#through) return
+    if (known.id <= this.#through) return
     this.#heard.set(rowId(row.previous), known)
     this.#heardById.set(known.id, known)
+    this.#followHeard()
+    if (this.#heard.size > maxWaitingHeard) {
+      this.#heard.clear()
+      this.#heardById.clear()
+    }
   }
 
   /**

@@ -140,6 +140,17 @@ export interface DocStore {
   loadQuarantined?(doc: string): Promise<QuarantinedUpdate[]>
 
   /**
+   * Optional, with `loadContested`: records that the relay refused content of these Yjs clients of
+   * `doc` past the clocks the document holds (see admitUpdate.ts), so that what they write next is
+   * refused after a restart too: it would wait forever, or land next to other content under those
+   * ids. Recording a client twice keeps one. Resolves once durable; `remove` forgets them.
+   */
+  contest?(doc: string, clients: readonly number[]): Promise<void>
+
+  /** Optional, with `contest`: the clients recorded for `doc`, in no particular order. */
+  loadContested?(doc: string): Promise<number[]>
+
+  /**
    * Optional, with `listVersions` and `loadVersion`: stores a version of `doc` beside its log (see
    * documentHistory.ts). Resolves true once durable, or false, changing nothing, when `doc` has a
    * version of that id already (two relays of a cluster that take the same version store it once).

@@ -89,6 +89,11 @@ const schema = `
     quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (doc, digest)
   );
+  CREATE TABLE IF NOT EXISTS concord_contested_clients (
+    doc TEXT NOT NULL,
+    client BIGINT NOT NULL,
+    PRIMARY KEY (doc, client)
+  );
   ${versionsSchema}
 `
 
@@ -251,6 +256,7 @@ export class PostgresDocStore implements DocStore {
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
       await client.query('DELETE FROM concord_versions WHERE doc = $1', [doc])
+      await client.query('DELETE FROM concord_contested_clients WHERE doc = $1', [doc])
       if (events?.length) await client.query(outbox.removalStatements.record, [doc, outbox.eventsParameter(events)])
       await client.query(outbox.removalStatements.freeze, [doc])
       await client.query(outbox.removalStatements.forget, [doc])
@@ -271,6 +277,24 @@ export class PostgresDocStore implements DocStore {
        ON CONFLICT (doc, digest) DO NOTHING`,
       [doc, digest, bufferView(update), reason],
     )
+  }
+
+  async contest(doc: string, clients: readonly number[]): Promise<void> {
+    this.#assertOpen()
+    if (clients.length === 0) return
+    await this.#pool.query(
+      `INSERT INTO concord_contested_clients (doc, client) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
+      [doc, clients],
+    )
+  }
+
+  async loadContested(doc: string): Promise<number[]> {
+    this.#assertOpen()
+    const { rows } = await this.#pool.query<{ client: string }>(
+      'SELECT client FROM concord_contested_clients WHERE doc = $1',
+      [doc],
+    )
+    return rows.map((row) => Number(row.client))
   }
 
   async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {

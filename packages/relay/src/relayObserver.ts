@@ -74,6 +74,8 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   },
   ...(store.quarantine && { quarantine: store.quarantine.bind(store) }),
   ...(store.loadQuarantined && { loadQuarantined: store.loadQuarantined.bind(store) }),
+  ...(store.contest && { contest: store.contest.bind(store) }),
+  ...(store.loadContested && { loadContested: store.loadContested.bind(store) }),
   ping: () => store.ping(),
   ...(store.list && { list: store.list.bind(store) }),
   ...(store.remove && { remove: store.remove.bind(store) }),

@@ -153,6 +153,8 @@ export class Room implements FanoutMember {
   #knownClocks: KnownClocks | undefined
   /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
   readonly #contested = new Set<number>()
+  /** Of those, the ones the store has (or was asked to keep): see #saveContested. */
+  readonly #contestedSaved = new Set<number>()
   /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
   readonly #refusedReferences = new RefusedReferences<RoomPeer>()
   /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
@@ -460,7 +462,8 @@ export class Room implements FanoutMember {
       )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
-      return Promise.resolve({ kind: 'refused', code: error.code, reason: error.message })
+      const refused: SyncOutcome = { kind: 'refused', code: error.code, reason: error.message }
+      return this.#saveContested().then(() => refused)
     }
     // The merge that admission needed failed: the room refused every peer.
     if (this.#status === 'gone') return undefined
@@ -471,7 +474,8 @@ export class Room implements FanoutMember {
       // Its new clocks are never filled from it: what comes after them is refused too.
       for (const { client } of ranges) this.#contested.add(client)
       const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
-      return Promise.resolve({ kind: 'refused', code: 'invalidUpdate', reason })
+      const refused: SyncOutcome = { kind: 'refused', code: 'invalidUpdate', reason }
+      return this.#saveContested().then(() => refused)
     }
     known.add(ranges)
     this.#waiting = admitted.waiting ?? this.#waiting
@@ -515,11 +519,30 @@ export class Room implements FanoutMember {
     }
     const reason = `another relay stored other content first: ${contradiction}`
     this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
+    // Its writers go on past its clocks, next to content the log does not serve: refused from now on,
+    // here and on the next load.
+    for (const { client } of ranges) this.#contested.add(client)
+    await this.#saveContested()
     // After the refusal is answered (outcomes are answered in the microtasks that follow).
     setImmediate(() => {
       if (this.#status === 'ready') this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
     })
     return { kind: 'refused', code: 'invalidUpdate', reason }
+  }
+
+  /**
+   * Asks the store to keep the clients contested since the last call (see DocStore.contest), so that
+   * a restart or an unload does not forget them; resolves once it did (or failed: logged, and kept
+   * in memory only).
+   */
+  #saveContested(): Promise<void> {
+    const { contest } = this.options.store
+    if (!contest || this.#contested.size === this.#contestedSaved.size) return Promise.resolve()
+    const added = [...this.#contested].filter((client) => !this.#contestedSaved.has(client))
+    for (const client of added) this.#contestedSaved.add(client)
+    return contest.call(this.options.store, this.name, added).catch((error: unknown) => {
+      this.options.logger.warn({ doc: this.name, err: error }, 'could not store the contested clients')
+    })
   }
 
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
@@ -593,7 +616,17 @@ export class Room implements FanoutMember {
     try {
       // Subscribed first: every update stored after the load starts then arrives as news.
       await this.#link?.ready
-      stored = await this.options.store.load(this.name)
+      const { loadContested } = this.options.store
+      let contested: number[] | undefined
+      ;[stored, contested] = await Promise.all([
+        this.options.store.load(this.name),
+        loadContested?.call(this.options.store, this.name),
+      ])
+      // Refused before a restart or unload: what they write next is refused as it was then.
+      for (const client of contested ?? []) {
+        this.#contested.add(client)
+        this.#contestedSaved.add(client)
+      }
       if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]

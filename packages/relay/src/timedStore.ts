@@ -28,7 +28,7 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
 /** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
-  const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents, loadRows } = store
+  const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents, loadRows, contest, loadContested } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
     ...(loadRows && {
@@ -39,6 +39,13 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     ...(quarantine && {
       quarantine: (doc: string, update: Uint8Array, reason: string) =>
         within('quarantine', timeoutMs, quarantine.call(store, doc, update, reason)),
+    }),
+    ...(contest && {
+      contest: (doc: string, clients: readonly number[]) =>
+        within('contest', timeoutMs, contest.call(store, doc, clients)),
+    }),
+    ...(loadContested && {
+      loadContested: (doc: string) => within('load', timeoutMs, loadContested.call(store, doc)),
     }),
     ...(loadQuarantined && { loadQuarantined: (doc: string) => loadQuarantined.call(store, doc) }),
     ...(list && { list: list.bind(store) }),

@@ -204,6 +204,8 @@ export class FaultInjectingDocStore implements DocStore {
   readonly retryOutbox?: NonNullable<DocStore['retryOutbox']>
   readonly outboxStats?: NonNullable<DocStore['outboxStats']>
   readonly recordEvents?: NonNullable<DocStore['recordEvents']>
+  readonly contest?: NonNullable<DocStore['contest']>
+  readonly loadContested?: NonNullable<DocStore['loadContested']>
   /** The inner store's, faulted as `load` is. */
   readonly loadRows?: NonNullable<DocStore['loadRows']>
 
@@ -222,6 +224,8 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.retryOutbox) this.retryOutbox = inner.retryOutbox.bind(inner)
     if (inner.outboxStats) this.outboxStats = inner.outboxStats.bind(inner)
     if (inner.recordEvents) this.recordEvents = inner.recordEvents.bind(inner)
+    if (inner.contest) this.contest = inner.contest.bind(inner)
+    if (inner.loadContested) this.loadContested = inner.loadContested.bind(inner)
     const { loadRows } = inner
     if (loadRows) this.loadRows = (doc, after) => this.#call('load', doc, () => loadRows.call(inner, doc, after))
   }

@@ -140,6 +140,12 @@ const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage): Uint8
 
 const ignore = (): void => {}
 
+/** Whether any struct of `admitted` waits, in the document with it, for clocks the document lacks. */
+const waitsInDocument = ({ waiting, ranges }: AdmittedUpdate): boolean =>
+  waiting?.nodes.some((node) =>
+    ranges.some((range) => range.client === node.client && node.start < range.end && range.start < node.end),
+  ) ?? false
+
 /** The next clock of each client of `ranges`, for a webhook event. */
 const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>
   known ? Object.fromEntries(known.stateVectorFor(ranges)) : {}
@@ -155,6 +161,8 @@ export class Room implements FanoutMember {
   readonly #contested = new Set<number>()
   /** Of those, the ones the store has (or was asked to keep): see #saveContested. */
   readonly #contestedSaved = new Set<number>()
+  /** Peers whose writes were dropped while they could only read (see #receiveSync). */
+  readonly #droppedFrom = new WeakSet<RoomPeer>()
   /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
   readonly #refusedReferences = new RefusedReferences<RoomPeer>()
   /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
@@ -403,6 +411,17 @@ export class Room implements FanoutMember {
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } })
   }
 
+  /**
+   * `peer` may write now where it could only read (an auth frame with another token): the room sends
+   * it a sync step 1, so that it sends, in its step 2, what it has that the room lacks, among which
+   * the edits the room dropped while it could only read.
+   */
+  writeGranted(peer: RoomPeer): void {
+    if (this.#status !== 'ready' || !this.#peers.has(peer) || !this.#droppedFrom.has(peer)) return
+    const stateVector = this.#guard(() => this.#state!.stateVector())
+    if (stateVector) peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))
+  }
+
   /** Stops serving (peers are the caller's to close) and resolves once every write has settled. */
   async close(): Promise<void> {
     const wasReady = this.#status === 'ready'
@@ -438,7 +457,10 @@ export class Room implements FanoutMember {
       return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(sync.stateVector, () => state.stateVector()))
     }
     // Read-only: never stored, never forwarded, never acknowledged.
-    if (!peer.canWrite) return Promise.resolve(dropped)
+    if (!peer.canWrite) {
+      this.#droppedFrom.add(peer)
+      return Promise.resolve(dropped)
+    }
     // Learnt at the first write, so that a document only read never decodes its whole state.
     if (!this.#knownClocks || !this.#waiting) {
       const held = this.#guard(() => inspectUpdate(state.merge(), true))
@@ -476,6 +498,13 @@ export class Room implements FanoutMember {
       const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
       const refused: SyncOutcome = { kind: 'refused', code: 'invalidUpdate', reason }
       return this.#saveContested().then(() => refused)
+    }
+    if (this.#droppedFrom.has(peer) && waitsInDocument(admitted)) {
+      // Upgraded in-band (an auth frame with a write token): what it wrote while read-only was dropped,
+      // and this builds on clocks the document lacks. Stored, it could wait for good; like the dropped
+      // frames, it stays the client's to send again, in the step 2 that answers the relay's step 1.
+      const reason = 'the update builds on edits this connection sent while read-only, which were not stored'
+      return Promise.resolve({ kind: 'refused', code: 'forbidden', reason })
     }
     known.add(ranges)
     this.#waiting = admitted.waiting ?? this.#waiting

@@ -84,6 +84,11 @@ describe('PostgresDocStore rows', () => {
       expect((await b.loadRows('doc', second!.id)).map((row) => row.id)).toEqual([third!.id, fourth.id])
       expect((await b.loadRows('doc')).map((row) => row.id)).toEqual([first.id, second!.id, third!.id, fourth.id])
       expect(textOf((await a.loadRows('doc', first.id)).map((row) => row.update))).toHaveLength(3)
+      // Past row 9 and 99, in the order of the numbers, not of their digits.
+      for (let i = 0; i < 100; i++) await a.append('doc', update('e'))
+      const ids = (await a.loadRows('doc')).map((row) => BigInt(row.id))
+      expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)))
+      expect(ids).toHaveLength(104)
     } finally {
       await Promise.all([a.close(), b.close()])
     }

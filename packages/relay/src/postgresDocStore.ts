@@ -181,9 +181,10 @@ export class PostgresDocStore implements DocStore {
   async loadRows(doc: string, after?: string): Promise<LogRow[]> {
     this.#assertOpen()
     await this.#flushed()
+    // Ids as bigint (pg hands them over as decimal strings), so that they are ordered as numbers.
     const { rows } = await this.#pool.query<{ id: string | null; data: Buffer }>(
-      `SELECT NULL::text AS id, NULL::bytea AS data FROM concord_tombstones WHERE doc = $1
-       UNION ALL (SELECT id::text, data FROM concord_updates WHERE doc = $1 AND id > $2 ORDER BY id)`,
+      `SELECT NULL::bigint AS id, NULL::bytea AS data FROM concord_tombstones WHERE doc = $1
+       UNION ALL (SELECT id, data FROM concord_updates WHERE doc = $1 AND id > $2 ORDER BY id)`,
       [doc, after ?? '0'],
     )
     if (rows.some((row) => row.id === null)) throw new DocumentDeletedError(doc)

@@ -152,4 +152,25 @@ describe('clock squatting in cluster mode (PostgreSQL, a Redis per relay)', () =
     expect(changed.length).toBeGreaterThan(0)
     for (const event of changed) expect(event.stateVector[String(victimId)] ?? 0).toBeLessThanOrEqual(10)
   })
+
+  it("never forwards the refused edit to B's other peers, whose copies could never give it back", async () => {
+    const a = await startClusterRelay(redisOfA)
+    const b = await startClusterRelay(redisOfB)
+    const doc = `squat-forward-${Date.now()}`
+    const bystander = await connect(b)
+    bystander.open(doc)
+    await bystander.whenSynced(doc)
+    const { victim, seq } = await squatRace(a, b, doc)
+    expect(victim.documents.get(doc)!.refused.get(seq)).toMatchObject({ code: closeCodes.invalidUpdate })
+    await waitFor(
+      () => textOf(bystander, doc) === 'hello',
+      "the victim's first edit on the bystander",
+      clusterTimeoutMs,
+    )
+    const received = bystander.received.flatMap((frame) =>
+      frame.type === 'sync' && frame.sync.type !== 'step1' ? insertedText(frame.sync.update) : [],
+    )
+    expect(received).not.toContain(' world')
+    expect(textOf(bystander, doc)).not.toContain('world')
+  })
 })

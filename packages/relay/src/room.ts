@@ -187,6 +187,9 @@ export class Room implements FanoutMember {
   readonly #events: DocumentEvents | undefined
   /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see storedFirst.ts). */
   readonly #storedFirst: StoredFirst | undefined
+  /** Cluster mode: checks of #storedFirst under way, and the last one begun. */
+  #checksInFlight = 0
+  #lastCheck: Promise<unknown> = Promise.resolve()
 
   constructor(
     readonly name: string,
@@ -452,7 +455,18 @@ export class Room implements FanoutMember {
       } catch (error) {
         throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
       }
-      peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
+      if (this.#storedFirst && this.#checksInFlight > 0) {
+        // Cluster mode: the room holds updates the log may still set aside; answer once they are checked.
+        const { stateVector } = sync
+        void this.#checksDone().then(() => {
+          if (this.#status !== 'ready' || !this.#peers.has(peer)) return
+          const later = this.#guard(() => state.diff(stateVector))
+          if (later)
+            peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update: later } }))
+        })
+      } else {
+        peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
+      }
       // Settles once every write begun before it has: all the room holds now is stored then.
       return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(sync.stateVector, () => state.stateVector()))
     }
@@ -509,15 +523,31 @@ export class Room implements FanoutMember {
     known.add(ranges)
     this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
-    this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     const written = this.#write(update, peer.by, ranges)
-    return this.#confirm(
-      peer,
-      this.#storedFirst
-        ? written.then((row) => this.#servedFromStore(update, peer.by, ranges, row || undefined))
-        : written.then(() => durable),
-      () => sync.update,
-    )
+    if (!this.#storedFirst) {
+      this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
+      return this.#confirm(
+        peer,
+        written.then(() => durable),
+        () => sync.update,
+      )
+    }
+    // Cluster mode: forwarded once the log serves it (see #servedFromStore).
+    this.#checksInFlight++
+    const checked = written
+      .then((row) => this.#servedFromStore(update, peer, ranges, row || undefined))
+      .finally(() => this.#checksInFlight--)
+    this.#lastCheck = checked.catch(ignore)
+    return this.#confirm(peer, checked, () => sync.update)
+  }
+
+  /**
+   * Cluster mode: resolves once the checks under way (see #servedFromStore) are done, and a refusal
+   * among them has refused the peers.
+   */
+  async #checksDone(): Promise<void> {
+    await this.#lastCheck
+    await new Promise((resolve) => setImmediate(resolve))
   }
 
   /**
@@ -528,7 +558,7 @@ export class Room implements FanoutMember {
    */
   async #servedFromStore(
     update: Uint8Array,
-    by: string | undefined,
+    sender: RoomPeer,
     ranges: readonly ClockRange[],
     row: StoredRow | undefined,
   ): Promise<SyncOutcome | undefined> {
@@ -541,8 +571,11 @@ export class Room implements FanoutMember {
     }
     if (contradiction === undefined) {
       // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
+      // Forwarded only now: a peer's Yjs document can never give back an update the log sets aside,
+      // and would send it again in every step 2, to be refused for good.
+      if (this.#status === 'ready') this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, sender)
       this.#link?.publishUpdate(update, row)
-      this.options.stored?.(this.name, update, by)
+      this.options.stored?.(this.name, update, sender.by)
       this.#claimClocks(ranges)
       return durable
     }

@@ -52,6 +52,8 @@ interface SquatRace {
   readonly victim: NativeTestClient
   readonly seq: number
   readonly victimId: number
+  /** The victim's next edit (clocks 11 to 17), built on its refused one. */
+  readonly next: Uint8Array
 }
 
 /**
@@ -89,10 +91,11 @@ const squatRace = async (a: TestRelay, b: TestRelay, doc: string): Promise<Squat
   const real: Uint8Array[] = []
   own.on('update', (update: Uint8Array) => real.push(update))
   own.getText('t').insert(5, ' world')
+  own.getText('t').insert(11, ', again')
   const seq = ++v.sentSeq
   victim.send({ type: 'sync', doc, seq, sync: { type: 'update', update: real[0]! } })
   await waitFor(() => v.refused.has(seq) || v.ackedSeq >= seq, "an answer to the victim's edit", clusterTimeoutMs)
-  return { victim, seq, victimId }
+  return { victim, seq, victimId, next: real[1]! }
 }
 
 /** The strings an update inserts. */
@@ -172,5 +175,25 @@ describe('clock squatting in cluster mode (PostgreSQL, a Redis per relay)', () =
     )
     expect(received).not.toContain(' world')
     expect(textOf(bystander, doc)).not.toContain('world')
+  })
+
+  it('refuses, after B reloads, what the victim writes past its refused clocks (its client stays contested)', async () => {
+    const a = await startClusterRelay(redisOfA)
+    const b = await startClusterRelay(redisOfB)
+    const doc = `squat-contested-${Date.now()}`
+    const { victim, seq, next } = await squatRace(a, b, doc)
+    const v = victim.documents.get(doc)!
+    expect(v.refused.get(seq)).toMatchObject({ code: closeCodes.invalidUpdate })
+    await waitFor(() => v.error !== undefined, "the victim's document to be refused", clusterTimeoutMs)
+
+    // The victim's client opens the document again on B, which loads it afresh, and writes on.
+    const back = await connect(b)
+    const again = back.open(doc)
+    await waitFor(() => textOf(back, doc) === 'hello evil', 'the served content on B', clusterTimeoutMs)
+    const nextSeq = ++again.sentSeq
+    back.send({ type: 'sync', doc, seq: nextSeq, sync: { type: 'update', update: next } })
+    await waitFor(() => again.refused.has(nextSeq) || again.ackedSeq >= nextSeq, 'an answer', clusterTimeoutMs)
+    expect(again.refused.get(nextSeq)).toMatchObject({ code: closeCodes.invalidUpdate })
+    expect(await servedText(doc)).toBe('hello evil')
   })
 })

@@ -647,7 +647,9 @@ export class Room implements FanoutMember {
     const deferClocks = this.#storedFirst !== undefined && this.options.store.recordEvents !== undefined
     const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
     const write = this.options.store.append(this.name, update, events)
+    // Rejects as the write does, for those who wait on it; handled here, as `write` is below.
     this.#lastWrite = write.then(ignore)
+    this.#lastWrite.catch(ignore)
     write.then(
       () => {
         this.#pendingWrites--

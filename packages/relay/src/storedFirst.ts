@@ -153,10 +153,11 @@ export class StoredFirst {
       const id = BigInt(text)
       if (id <= this.#through) continue
       // Decoded even when it is this relay's or a heard row: a compaction may have merged the rows
-      // before it into it since (it keeps the id of the last row it merged).
+      // before it into it since (it keeps the id of the last row it merged). Checked as admitLog
+      // checks a row: one it would set aside is left for the whole-log read.
       let ranges: readonly ClockRange[]
       try {
-        ranges = inspectUpdate(update, true).ranges
+        ranges = inspectUpdate(update).ranges
       } catch {
         return
       }

@@ -127,9 +127,10 @@ const contest = (update: Uint8Array, known: KnownClocks, contested: Set<number>)
  * past them, or its items refer to them), or that would wait on itself
  * through structs that wait (see waitingStructs.ts), is refused too:
  * stored, it could never be integrated anywhere, yet it would be
- * acknowledged. The contested clients are not stored: after a restart, the
- * victim's next opening sends its refused edits again, whole, and their
- * refusal contests the same clients before anything built on them comes.
+ * acknowledged. The room asks the store to keep the contested clients
+ * (DocStore.contest) and reads them back when it loads, so a restart or an
+ * unload does not admit what builds on refused clocks; a store without
+ * `contest` relearns them only from the next refused update.
  */
 export const admitUpdate = (
   received: Uint8Array,

@@ -56,6 +56,20 @@ export interface VersionQuery {
   readonly limit: number
 }
 
+/** Where an append landed in its document's log, for a store that can tell (PostgreSQL). */
+export interface StoredRow {
+  /** The row's id (a decimal integer): ids grow in the document's log order. */
+  readonly id: string
+  /** The id of the row just before it in the document's log when it was appended; undefined for the first. */
+  readonly previous: string | undefined
+}
+
+/** One row of a document's log, with its id (see StoredRow). */
+export interface LogRow {
+  readonly id: string
+  readonly update: Uint8Array
+}
+
 export interface DocStore {
   /**
    * Every stored update of `doc`, oldest first; empty for a new document.
@@ -72,8 +86,18 @@ export interface DocStore {
    * appends made in one event-loop turn may share one transaction.
    * `events`, for a store with an outbox (see webhookOutbox.ts), are recorded
    * in the same transaction as the update, and only if it is stored.
+   * A store with `loadRows` resolves with where the update landed (see StoredRow): a relay of a
+   * cluster that knows every row before it then needs no read to check it (see storedFirst.ts).
    */
-  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void>
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<StoredRow | void>
+
+  /**
+   * Optional, with the rows `append` resolves with: the rows of `doc` after the row of id `after`
+   * (every row without it), oldest first. Sees every append made before the call. Rejects with
+   * DocumentDeletedError for a removed document. A compaction keeps the id of the last row it
+   * merged, so rows after `after` may hold content of rows before it.
+   */
+  loadRows?(doc: string, after?: string): Promise<LogRow[]>
 
   /**
    * Atomically replaces the log of `doc` by `merge(log)`, one update
@@ -116,6 +140,17 @@ export interface DocStore {
   loadQuarantined?(doc: string): Promise<QuarantinedUpdate[]>
 
   /**
+   * Optional, with `loadContested`: records that the relay refused content of these Yjs clients of
+   * `doc` past the clocks the document holds (see admitUpdate.ts), so that what they write next is
+   * refused after a restart too: it would wait forever, or land next to other content under those
+   * ids. Recording a client twice keeps one. Resolves once durable; `remove` forgets them.
+   */
+  contest?(doc: string, clients: readonly number[]): Promise<void>
+
+  /** Optional, with `contest`: the clients recorded for `doc`, in no particular order. */
+  loadContested?(doc: string): Promise<number[]>
+
+  /**
    * Optional, with `listVersions` and `loadVersion`: stores a version of `doc` beside its log (see
    * documentHistory.ts). Resolves true once durable, or false, changing nothing, when `doc` has a
    * version of that id already (two relays of a cluster that take the same version store it once).
@@ -144,6 +179,12 @@ export interface DocStore {
    * store without them ignores the `events` of `append` and `remove`, and the relay cannot send webhooks.
    */
   claimOutbox?(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]>
+  /**
+   * Optional, with the four above: records `events` without an update (none for a removed document).
+   * In cluster mode a relay records the clocks of an update with it only once the log is known to
+   * serve it (see storedFirst.ts); without this method they are recorded in the append's transaction.
+   */
+  recordEvents?(events: readonly OutboxEvent[]): Promise<void>
   ackOutbox?(ids: readonly string[]): Promise<void>
   retryOutbox?(id: string, at: number): Promise<void>
   outboxStats?(): Promise<OutboxStats>

@@ -23,6 +23,14 @@ export class DocumentEvents {
     this.#exists = true
   }
 
+  /**
+   * Cluster mode: a `document.changed` that only brings `clocks`, once the store is known to serve
+   * the update that reached them (see Room#claimClocks); it joins the waiting one.
+   */
+  served(clocks: StateVectorClocks): OutboxEvent {
+    return outboxEvent('document.changed', this.name, [], clocks, this.timing)
+  }
+
   /** The events of one update about to be stored, by `by`, after which the document's clocks are `clocks()`. */
   written(by: string | undefined, clocks: () => StateVectorClocks): OutboxEvent[] {
     const subjects = by === undefined ? [] : [by]

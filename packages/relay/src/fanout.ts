@@ -9,14 +9,16 @@
  * Without a fan-out (the default) a relay serves its documents alone.
  * `redisFanout.ts` is the implementation over Redis pub/sub.
  */
+import type { StoredRow } from './docStore.js'
 
 /** A loaded document on this relay, as the fan-out sees it: where news from other relays goes. */
 export interface FanoutMember {
   /**
    * An update relay `relayId` received and stored: apply it in memory and forward it, never store it
-   * again. `relayId` names the sender in logs.
+   * again. `relayId` names the sender in logs; `row`, where the store's log holds it, when the
+   * sender knows (the log serves it: see storedFirst.ts).
    */
-  applyRemote(update: Uint8Array, relayId?: string): void
+  applyRemote(update: Uint8Array, relayId?: string, row?: StoredRow): void
   /** An awareness update from clients of relay `relayId`. */
   applyRemoteAwareness(relayId: string, update: Uint8Array): void
   /** Relay `relayId` stopped (its heartbeat expired): drop the presence of its clients. */
@@ -41,8 +43,11 @@ export interface FanoutLink {
    * update falls between the load and the first message.
    */
   readonly ready: Promise<void>
-  /** Tells the other relays about an update; call it only once the update is durable. */
-  publishUpdate(update: Uint8Array): void
+  /**
+   * Tells the other relays about an update; call it only once the update is durable (in cluster
+   * mode: once the store is known to serve it), with its row when the store told it.
+   */
+  publishUpdate(update: Uint8Array, row?: StoredRow): void
   publishAwareness(update: Uint8Array): void
   /** Stops receiving news of the document. Idempotent. */
   leave(): void

@@ -12,20 +12,29 @@
  */
 export type Refusals = ReadonlyMap<number, unknown>
 
+/** What a commit tells of its batch: the refusals, and what each stored append resolves with (by index). */
+export interface Committed<Result> {
+  readonly refusals?: Refusals | undefined
+  readonly results: readonly Result[]
+}
+
 /**
  * Commits a batch durably, in one transaction, and resolves only then (with the refusals, if
- * any); rejects if nothing of it was stored.
+ * any, or with what each append resolves with); rejects if nothing of it was stored.
  */
-export type CommitBatch<Item> = (batch: Item[]) => Promise<Refusals | undefined>
+export type CommitBatch<Item, Result = void> = (batch: Item[]) => Promise<Refusals | Committed<Result> | undefined>
 
-interface PendingAppend<Item> {
+interface PendingAppend<Item, Result> {
   readonly item: Item
-  readonly resolve: () => void
+  readonly resolve: (result: Result) => void
   readonly reject: (error: unknown) => void
 }
 
-export class GroupCommit<Item> {
-  #queue: PendingAppend<Item>[] = []
+const isCommitted = <Result>(outcome: Refusals | Committed<Result>): outcome is Committed<Result> =>
+  'results' in outcome && !(outcome instanceof Map)
+
+export class GroupCommit<Item, Result = void> {
+  #queue: PendingAppend<Item, Result>[] = []
   #flushScheduled = false
   #commitsInFlight = 0
   /** The commits started and not yet settled, each settling once its appends have. */
@@ -33,11 +42,11 @@ export class GroupCommit<Item> {
   /** Resolved once the queued appends' commit has settled; made only when `settled()` waits on the queue. */
   #queueSettled: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined
 
-  constructor(private readonly commit: CommitBatch<Item>) {}
+  constructor(private readonly commit: CommitBatch<Item, Result>) {}
 
   /** Queues `item` for the next commit; resolves once that commit is durable. */
-  add(item: Item): Promise<void> {
-    const added = new Promise<void>((resolve, reject) => {
+  add(item: Item): Promise<Result> {
+    const added = new Promise<Result>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject })
       if (!this.#flushScheduled && this.#commitsInFlight === 0) {
         this.#flushScheduled = true
@@ -64,7 +73,7 @@ export class GroupCommit<Item> {
     const queueSettled = this.#queueSettled
     this.#queueSettled = undefined
     this.#commitsInFlight++
-    let committed: Promise<Refusals | undefined>
+    let committed: Promise<Refusals | Committed<Result> | undefined>
     try {
       committed = this.commit(batch.map((append) => append.item))
     } catch (error) {
@@ -72,10 +81,12 @@ export class GroupCommit<Item> {
     }
     const settled = committed
       .then(
-        (refusals) => {
+        (outcome) => {
+          const refusals = outcome && isCommitted(outcome) ? outcome.refusals : outcome
+          const results = outcome && isCommitted(outcome) ? outcome.results : undefined
           batch.forEach((append, i) => {
             if (refusals?.has(i)) append.reject(refusals.get(i))
-            else append.resolve()
+            else append.resolve(results?.[i] as Result)
           })
         },
         (error: unknown) => {

@@ -13,7 +13,15 @@ export { servedState } from './servedState.js'
 export { HookTimeoutError } from './hookCall.js'
 export { DocumentUnavailableError } from './directPeer.js'
 export { allowEveryone, type Access, type Authenticate, type AuthResult } from './auth.js'
-export type { DocStore, NewVersion, QuarantinedUpdate, VersionInfo, VersionQuery } from './docStore.js'
+export type {
+  DocStore,
+  LogRow,
+  NewVersion,
+  QuarantinedUpdate,
+  StoredRow,
+  VersionInfo,
+  VersionQuery,
+} from './docStore.js'
 export { historyDefaults, type HistoryOptions, type RestoreOptions, type VersionWithState } from './documentHistory.js'
 export type { RootKind } from './restoreContent.js'
 export {

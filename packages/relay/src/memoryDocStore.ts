@@ -24,6 +24,7 @@ export class MemoryDocStore implements DocStore {
   readonly #deleted = new Set<string>()
   /** By document, then by digest of the update: one copy of each. */
   readonly #quarantined = new Map<string, Map<string, QuarantinedUpdate>>()
+  readonly #contested = new Map<string, Set<number>>()
   /** By document, oldest first. */
   readonly #versions = new Map<string, NewVersion[]>()
   readonly #outbox = new MemoryOutbox()
@@ -68,6 +69,7 @@ export class MemoryDocStore implements DocStore {
     this.#logs.delete(doc)
     this.#updatedAt.delete(doc)
     this.#versions.delete(doc)
+    this.#contested.delete(doc)
   }
 
   async saveVersion(doc: string, version: NewVersion): Promise<boolean> {
@@ -126,6 +128,18 @@ export class MemoryDocStore implements DocStore {
     const aside = this.#quarantined.get(doc) ?? new Map<string, QuarantinedUpdate>()
     this.#quarantined.set(doc, aside)
     if (!aside.has(digest)) aside.set(digest, { update: copyBytes(update), reason })
+  }
+
+  async contest(doc: string, clients: readonly number[]): Promise<void> {
+    this.#assertOpen()
+    const contested = this.#contested.get(doc) ?? new Set<number>()
+    this.#contested.set(doc, contested)
+    for (const client of clients) contested.add(client)
+  }
+
+  async loadContested(doc: string): Promise<number[]> {
+    this.#assertOpen()
+    return [...(this.#contested.get(doc) ?? [])]
   }
 
   async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {

@@ -314,11 +314,15 @@ export class NativeConnection {
       else this.#refuse(doc, open, 'forbidden', result.reason)
       return
     }
+    const granted = open.access === 'read' && result.access === 'write'
     open.access = result.access
     open.subject = result.subject
     open.expiresAt = result.expiresAt
     this.#scheduleExpiry()
-    if (open.room) return
+    if (open.room) {
+      if (granted) open.room.writeGranted(open.peer)
+      return
+    }
     open.room = this.options.acquireRoom(doc)
     open.room.join(open.peer)
     const waiting = open.waiting.splice(0)

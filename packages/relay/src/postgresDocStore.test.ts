@@ -59,6 +59,42 @@ const textOf = (updates: Uint8Array[]): string => {
   return doc.getText('t').toString()
 }
 
+describe('PostgresDocStore rows', () => {
+  it("resolves an append with its row and the row before it in the document's log; loadRows reads after a row", async () => {
+    const url = await freshDatabase()
+    const [a, b] = await Promise.all([PostgresDocStore.open(url), PostgresDocStore.open(url)])
+    try {
+      const update = (text: string): Uint8Array => {
+        const doc = new Y.Doc()
+        doc.getText('t').insert(0, text)
+        return Y.encodeStateAsUpdate(doc)
+      }
+      const first = await a.append('doc', update('a'))
+      expect(first.previous).toBeUndefined()
+      // One batch of two rows of one document, beside another document's row.
+      const [second, third, other] = await Promise.all([
+        a.append('doc', update('b')),
+        a.append('doc', update('c')),
+        a.append('other', update('x')),
+      ])
+      expect(other!.previous).toBeUndefined()
+      // Another relay's append follows them.
+      const fourth = await b.append('doc', update('d'))
+      expect([second!.previous, third!.previous, fourth.previous]).toEqual([first.id, second!.id, third!.id])
+      expect((await b.loadRows('doc', second!.id)).map((row) => row.id)).toEqual([third!.id, fourth.id])
+      expect((await b.loadRows('doc')).map((row) => row.id)).toEqual([first.id, second!.id, third!.id, fourth.id])
+      expect(textOf((await a.loadRows('doc', first.id)).map((row) => row.update))).toHaveLength(3)
+      // Past row 9 and 99, in the order of the numbers, not of their digits.
+      for (let i = 0; i < 100; i++) await a.append('doc', update('e'))
+      const ids = (await a.loadRows('doc')).map((row) => BigInt(row.id))
+      expect(ids).toEqual([...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0)))
+      expect(ids).toHaveLength(104)
+    } finally {
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+})
+
 describe('PostgresDocStore shared by several relays', () => {
   it('loses no append when two relays compact one document while both append to it', async () => {
     const url = await freshDatabase()
@@ -80,7 +116,7 @@ describe('PostgresDocStore shared by several relays', () => {
       let writing = true
       const compacting = Promise.all([compactLoop(a, () => !writing), compactLoop(b, () => !writing)])
       for (let round = 0; round < 80; round++) {
-        const appends: Promise<void>[] = []
+        const appends: Promise<unknown>[] = []
         for (let i = 0; i < 5; i++) {
           text.insert(text.length, String.fromCharCode(97 + ((round * 5 + i) % 26)))
           appends.push((i % 2 === 0 ? a : b).append('doc', updates.at(-1)!))

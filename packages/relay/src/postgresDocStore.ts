@@ -16,6 +16,8 @@ import { bufferView } from './bytes.js'
 import type {
   DocStore,
   DocumentQuery,
+  LogRow,
+  StoredRow,
   NewVersion,
   QuarantinedUpdate,
   StoredDocumentInfo,
@@ -23,7 +25,7 @@ import type {
   VersionQuery,
 } from './docStore.js'
 import { DocumentDeletedError, StoreClosedError } from './errors.js'
-import { GroupCommit } from './groupCommit.js'
+import { GroupCommit, type Committed } from './groupCommit.js'
 import {
   deleteVersionRows,
   listVersionRows,
@@ -87,6 +89,11 @@ const schema = `
     quarantined_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (doc, digest)
   );
+  CREATE TABLE IF NOT EXISTS concord_contested_clients (
+    doc TEXT NOT NULL,
+    client BIGINT NOT NULL,
+    PRIMARY KEY (doc, client)
+  );
   ${versionsSchema}
 `
 
@@ -114,7 +121,7 @@ const checkOut = async (
 
 export class PostgresDocStore implements DocStore {
   readonly #pool: pg.Pool
-  readonly #appends = new GroupCommit<Append>((batch) => this.#commitAppends(batch))
+  readonly #appends = new GroupCommit<Append, StoredRow>((batch) => this.#commitAppends(batch))
   #closed = false
 
   readonly #onError: ((error: Error) => void) | undefined
@@ -171,7 +178,20 @@ export class PostgresDocStore implements DocStore {
     return rows.map((row) => row.data!)
   }
 
-  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
+  async loadRows(doc: string, after?: string): Promise<LogRow[]> {
+    this.#assertOpen()
+    await this.#flushed()
+    // Ids as bigint (pg hands them over as decimal strings), so that they are ordered as numbers.
+    const { rows } = await this.#pool.query<{ id: string | null; data: Buffer }>(
+      `SELECT NULL::bigint AS id, NULL::bytea AS data FROM concord_tombstones WHERE doc = $1
+       UNION ALL (SELECT id, data FROM concord_updates WHERE doc = $1 AND id > $2 ORDER BY id)`,
+      [doc, after ?? '0'],
+    )
+    if (rows.some((row) => row.id === null)) throw new DocumentDeletedError(doc)
+    return rows.map((row) => ({ id: row.id!, update: row.data }))
+  }
+
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<StoredRow> {
     if (this.#closed) return Promise.reject(new StoreClosedError())
     return this.#appends.add({ doc, update: bufferView(update), events })
   }
@@ -237,6 +257,7 @@ export class PostgresDocStore implements DocStore {
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])
       await client.query('DELETE FROM concord_versions WHERE doc = $1', [doc])
+      await client.query('DELETE FROM concord_contested_clients WHERE doc = $1', [doc])
       if (events?.length) await client.query(outbox.removalStatements.record, [doc, outbox.eventsParameter(events)])
       await client.query(outbox.removalStatements.freeze, [doc])
       await client.query(outbox.removalStatements.forget, [doc])
@@ -257,6 +278,24 @@ export class PostgresDocStore implements DocStore {
        ON CONFLICT (doc, digest) DO NOTHING`,
       [doc, digest, bufferView(update), reason],
     )
+  }
+
+  async contest(doc: string, clients: readonly number[]): Promise<void> {
+    this.#assertOpen()
+    if (clients.length === 0) return
+    await this.#pool.query(
+      `INSERT INTO concord_contested_clients (doc, client) SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING`,
+      [doc, clients],
+    )
+  }
+
+  async loadContested(doc: string): Promise<number[]> {
+    this.#assertOpen()
+    const { rows } = await this.#pool.query<{ client: string }>(
+      'SELECT client FROM concord_contested_clients WHERE doc = $1',
+      [doc],
+    )
+    return rows.map((row) => Number(row.client))
   }
 
   async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {
@@ -291,6 +330,17 @@ export class PostgresDocStore implements DocStore {
   claimOutbox(claim: OutboxClaim): Promise<ClaimedOutboxEvent[]> {
     this.#assertOpen()
     return outbox.claimOutbox(this.#pool, claim)
+  }
+
+  async recordEvents(events: readonly OutboxEvent[]): Promise<void> {
+    this.#assertOpen()
+    if (events.length === 0) return
+    // The events' documents in one statement, as a group commit records them; none of a removed one.
+    await this.#pool.query(
+      `WITH removed AS (SELECT doc FROM concord_tombstones WHERE doc = ANY($2::text[]))${outbox.recordEventsCte('$1')}
+       SELECT 1`,
+      [outbox.eventsParameter(events), [...new Set(events.map((event) => event.doc))]],
+    )
   }
 
   ackOutbox(ids: readonly string[]): Promise<void> {
@@ -330,12 +380,12 @@ export class PostgresDocStore implements DocStore {
    * Commits a batch of appends in one statement (so one transaction); one batch at a time, so
    * that they resolve in order (the group commit starts the next once this one has settled).
    */
-  async #commitAppends(batch: Append[]): Promise<Map<number, DocumentDeletedError>> {
+  async #commitAppends(batch: Append[]): Promise<Committed<StoredRow>> {
     // One statement: the batch but for removed documents, its webhook events, and the names of those
     // documents, in one transaction.
     const events = batch.flatMap((append) => append.events ?? [])
     const { client, release } = await checkOut(this.#pool, this.#onError)
-    let rows: Array<{ doc: string }>
+    let rows: Array<{ kind: 'removed' | 'before' | 'stored'; doc: string; id: string | null }>
     try {
       await client.query('BEGIN')
       // The appends to one document commit in the order of their ids, relays taking turns: a relay
@@ -345,16 +395,23 @@ export class PostgresDocStore implements DocStore {
         'SELECT pg_advisory_xact_lock(hashtext(doc)) FROM (SELECT DISTINCT unnest($1::text[]) AS doc ORDER BY 1) d',
         [batch.map((append) => append.doc)],
       )
-      ;({ rows } = await client.query<{ doc: string }>(
+      // With each document's last row before the batch and the ids of the batch's rows: where each
+      // append landed (the lock makes `before` the row just before the batch's first).
+      ;({ rows } = await client.query<{ kind: 'removed' | 'before' | 'stored'; doc: string; id: string | null }>(
         `WITH batch AS (
          SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
        ), removed AS (
          SELECT DISTINCT doc FROM batch WHERE EXISTS (SELECT 1 FROM concord_tombstones t WHERE t.doc = batch.doc)
+       ), before AS (
+         SELECT doc, MAX(id) AS id FROM concord_updates WHERE doc IN (SELECT doc FROM batch) GROUP BY doc
        ), stored AS (
          INSERT INTO concord_updates (doc, data)
          SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
+         RETURNING doc, id
        )${events.length > 0 ? outbox.recordEventsCte('$3') : ''}
-       SELECT doc FROM removed`,
+       SELECT 'removed' AS kind, doc, NULL::text AS id FROM removed
+       UNION ALL SELECT 'before', doc, id::text FROM before
+       UNION ALL SELECT 'stored', doc, id::text FROM stored`,
         [
           batch.map((append) => append.doc),
           batch.map((append) => append.update),
@@ -368,12 +425,28 @@ export class PostgresDocStore implements DocStore {
     } finally {
       release()
     }
-    const removed = new Set(rows.map((row) => row.doc))
+    const removed = new Set<string>()
+    const previous = new Map<string, string>()
+    const ids = new Map<string, bigint[]>()
+    for (const row of rows) {
+      if (row.kind === 'removed') removed.add(row.doc)
+      else if (row.kind === 'before') previous.set(row.doc, row.id!)
+      else ids.set(row.doc, [...(ids.get(row.doc) ?? []), BigInt(row.id!)])
+    }
+    // A document's rows got their ids in the batch's order (INSERT ... ORDER BY n).
+    for (const each of ids.values()) each.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     const refusals = new Map<number, DocumentDeletedError>()
+    const results: StoredRow[] = []
     batch.forEach((append, i) => {
-      if (removed.has(append.doc)) refusals.set(i, new DocumentDeletedError(append.doc))
+      if (removed.has(append.doc)) {
+        refusals.set(i, new DocumentDeletedError(append.doc))
+        return
+      }
+      const id = String(ids.get(append.doc)!.shift()!)
+      results[i] = { id, previous: previous.get(append.doc) }
+      previous.set(append.doc, id)
     })
-    return refusals
+    return { refusals, results }
   }
 
   #assertOpen(): void {

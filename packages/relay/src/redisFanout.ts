@@ -26,6 +26,7 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { bufferView } from './bytes.js'
 import { FanoutUnavailableError } from './errors.js'
+import type { StoredRow } from './docStore.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { silentLogger, type Logger } from './logger.js'
 
@@ -41,8 +42,36 @@ export interface RedisFanoutOptions {
   readonly keyPrefix?: string
 }
 
-const kinds = { update: 0, awareness: 1, query: 2, resync: 3, deleted: 4 } as const
+/**
+ * `storedUpdate` is an update with where it landed in the store's log (its row id and the id of the
+ * row before it, empty for none): the receiver can then check its own appends without a read (see
+ * storedFirst.ts). Relays of one cluster run one version: an older relay drops it as unknown.
+ */
+const kinds = { update: 0, awareness: 1, query: 2, resync: 3, deleted: 4, storedUpdate: 5 } as const
 type Kind = (typeof kinds)[keyof typeof kinds]
+
+const encodeStoredUpdate = (update: Uint8Array, row: StoredRow): Uint8Array => {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarString(encoder, row.id)
+  encoding.writeVarString(encoder, row.previous ?? '')
+  encoding.writeVarUint8Array(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
+
+const rowId = /^[1-9][0-9]{0,18}$/
+
+const decodeStoredUpdate = (payload: Uint8Array): { update: Uint8Array; row: StoredRow } =>
+  decodeWhole(payload, 'stored update', (decoder) => {
+    const id = decoding.readVarString(decoder)
+    const previous = decoding.readVarString(decoder)
+    if (!rowId.test(id) || (previous !== '' && !rowId.test(previous))) {
+      throw new ProtocolError('malformedMessage', 'a stored update names no valid row id')
+    }
+    return {
+      row: { id, previous: previous === '' ? undefined : previous },
+      update: decoding.readVarUint8Array(decoder),
+    }
+  })
 
 interface Membership {
   readonly member: FanoutMember
@@ -77,7 +106,7 @@ const decodeMessage = (bytes: Uint8Array): Message => {
     relayId: decoding.readVarString(decoder),
     stream: readSafeVarUint(decoder, 'stream'),
     seq: readSafeVarUint(decoder, 'seq'),
-    kind: readBoundedVarUint(decoder, kinds.deleted, 'fan-out message kind') as Kind,
+    kind: readBoundedVarUint(decoder, kinds.storedUpdate, 'fan-out message kind') as Kind,
     payload: decoding.readVarUint8Array(decoder),
   }))
   // It refuses every client of the document: only the exact form a relay sends counts.
@@ -201,7 +230,10 @@ export class RedisFanout implements Fanout {
         : Promise.resolve()
     return {
       ready,
-      publishUpdate: (update) => this.#publish(doc, membership, kinds.update, update),
+      publishUpdate: (update, row) =>
+        row
+          ? this.#publish(doc, membership, kinds.storedUpdate, encodeStoredUpdate(update, row))
+          : this.#publish(doc, membership, kinds.update, update),
       publishAwareness: (update) => this.#publish(doc, membership, kinds.awareness, update),
       leave: () => {
         if (this.#docs.get(doc) !== membership) return
@@ -292,6 +324,18 @@ export class RedisFanout implements Fanout {
       case kinds.update:
         member.applyRemote(message.payload, message.relayId)
         break
+      case kinds.storedUpdate: {
+        let stored: { update: Uint8Array; row: StoredRow }
+        try {
+          stored = decodeStoredUpdate(message.payload)
+        } catch (error) {
+          this.#logger.warn({ err: error, doc }, 'dropped a fan-out message that does not decode')
+          gap = true
+          break
+        }
+        member.applyRemote(stored.update, message.relayId, stored.row)
+        break
+      }
       case kinds.awareness:
         member.applyRemoteAwareness(message.relayId, message.payload)
         break

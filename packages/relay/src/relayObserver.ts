@@ -60,6 +60,13 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     )
     return appending
   },
+  ...(store.loadRows && {
+    loadRows: (doc: string, after?: string) => {
+      const loading = store.loadRows!(doc, after)
+      loading.catch(() => observer.storeFailed?.('load'))
+      return loading
+    },
+  }),
   compact: (doc, merge) => {
     const compacting = store.compact(doc, merge)
     compacting.catch(() => observer.storeFailed?.('compact'))
@@ -67,6 +74,8 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   },
   ...(store.quarantine && { quarantine: store.quarantine.bind(store) }),
   ...(store.loadQuarantined && { loadQuarantined: store.loadQuarantined.bind(store) }),
+  ...(store.contest && { contest: store.contest.bind(store) }),
+  ...(store.loadContested && { loadContested: store.loadContested.bind(store) }),
   ping: () => store.ping(),
   ...(store.list && { list: store.list.bind(store) }),
   ...(store.remove && { remove: store.remove.bind(store) }),
@@ -77,6 +86,7 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
   ...(store.claimOutbox && { claimOutbox: store.claimOutbox.bind(store) }),
   ...(store.ackOutbox && { ackOutbox: store.ackOutbox.bind(store) }),
   ...(store.retryOutbox && { retryOutbox: store.retryOutbox.bind(store) }),
+  ...(store.recordEvents && { recordEvents: store.recordEvents.bind(store) }),
   ...(store.outboxStats && { outboxStats: store.outboxStats.bind(store) }),
   close: () => store.close(),
 })

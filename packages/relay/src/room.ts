@@ -8,7 +8,7 @@
  */
 import { decodeAwarenessUpdate, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
-import type { DocStore } from './docStore.js'
+import type { DocStore, StoredRow } from './docStore.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentEvents } from './documentEvents.js'
 import { DocumentState, isEmptyStateVector } from './documentState.js'
@@ -132,6 +132,12 @@ const payloadBytes = (message: RoomMessage): number => {
 
 const ignore = (): void => {}
 
+/** Whether any struct of `admitted` waits, in the document with it, for clocks the document lacks. */
+const waitsInDocument = ({ waiting, ranges }: AdmittedUpdate): boolean =>
+  waiting?.nodes.some((node) =>
+    ranges.some((range) => range.client === node.client && node.start < range.end && range.start < node.end),
+  ) ?? false
+
 /** The next clock of each client of `ranges`, for a webhook event. */
 const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>
   known ? Object.fromEntries(known.stateVectorFor(ranges)) : {}
@@ -146,6 +152,10 @@ export class Room implements FanoutMember {
   #knownClocks: KnownClocks | undefined
   /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
   readonly #contested = new Set<number>()
+  /** Of those, the ones the store has (or was asked to keep): see #saveContested. */
+  readonly #contestedSaved = new Set<number>()
+  /** Peers whose writes were dropped while they could only read (see #receiveSync). */
+  readonly #droppedFrom = new WeakSet<RoomPeer>()
   /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
   readonly #refusedReferences = new RefusedReferences<RoomPeer>()
   /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
@@ -170,6 +180,9 @@ export class Room implements FanoutMember {
   readonly #events: DocumentEvents | undefined
   /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see storedFirst.ts). */
   readonly #storedFirst: StoredFirst | undefined
+  /** Cluster mode: checks of #storedFirst under way, and the last one begun. */
+  #checksInFlight = 0
+  #lastCheck: Promise<unknown> = Promise.resolve()
 
   constructor(
     readonly name: string,
@@ -180,7 +193,13 @@ export class Room implements FanoutMember {
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
-    this.#storedFirst = options.fanout && new StoredFirst(() => options.store.load(name))
+    const { loadRows } = options.store
+    this.#storedFirst =
+      options.fanout &&
+      new StoredFirst({
+        load: () => options.store.load(name),
+        loadRows: loadRows && ((after) => loadRows.call(options.store, name, after)),
+      })
     void this.#load()
   }
 
@@ -282,10 +301,13 @@ export class Room implements FanoutMember {
 
   // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
 
-  applyRemote(update: Uint8Array, relayId?: string): void {
+  applyRemote(update: Uint8Array, relayId?: string, row?: StoredRow): void {
     if (this.#status === 'gone') return
     try {
-      if (inspectUpdate(update).empty) return
+      const { empty, ranges } = inspectUpdate(update)
+      // A row the log serves, its relay says: this relay's appends after it need not read it back.
+      if (row) this.#storedFirst?.heard(row, ranges)
+      if (empty) return
     } catch (error) {
       this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
       return
@@ -386,6 +408,17 @@ export class Room implements FanoutMember {
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } })
   }
 
+  /**
+   * `peer` may write now where it could only read (an auth frame with another token): the room sends
+   * it a sync step 1, so that it sends, in its step 2, what it has that the room lacks, among which
+   * the edits the room dropped while it could only read.
+   */
+  writeGranted(peer: RoomPeer): void {
+    if (this.#status !== 'ready' || !this.#peers.has(peer) || !this.#droppedFrom.has(peer)) return
+    const stateVector = this.#guard(() => this.#state!.stateVector())
+    if (stateVector) peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))
+  }
+
   /** Stops serving (peers are the caller's to close) and resolves once every write has settled. */
   async close(): Promise<void> {
     const wasReady = this.#status === 'ready'
@@ -399,33 +432,50 @@ export class Room implements FanoutMember {
     this.options.settledGone?.(this.name, () => state?.held())
   }
 
+  /** Sends `peer` what the room holds beyond `stateVector` (a step 2); settles as a step 1's outcome. */
+  #answerStep1(peer: RoomPeer, stateVector: Uint8Array): Promise<SyncOutcome | undefined> | undefined {
+    const state = this.#state!
+    if (peer.unmerged && isEmptyStateVector(stateVector)) {
+      // No merge on this thread, which every live client shares: the reader merges.
+      peer.unmerged(state.held())
+      return this.#afterLastWrite()
+    }
+    // Merge first, so that a corrupt document is not blamed on this peer's state vector.
+    if (!this.#guard(() => state.merge())) return undefined
+    if (isEmptyStateVector(stateVector)) {
+      // The same frame for every joiner of this state: one Buffer in every socket, not one copy each.
+      peer.send(this.#wholeStateFrames.step2(peer.mode, state.merge()))
+    } else {
+      let update: Uint8Array
+      try {
+        update = state.diff(stateVector)
+      } catch (error) {
+        throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
+      }
+      peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
+    }
+    // Settles once every write begun before it has: all the room holds now is stored then.
+    return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(stateVector, () => state.stateVector()))
+  }
+
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
-      if (peer.unmerged && isEmptyStateVector(sync.stateVector)) {
-        // No merge on this thread, which every live client shares: the reader merges.
-        peer.unmerged(state.held())
-        return this.#afterLastWrite()
+      if (this.#storedFirst && this.#checksInFlight > 0) {
+        // Cluster mode: the room holds updates the log may still set aside; answer once they are checked.
+        const { stateVector } = sync
+        checkStateVector(stateVector)
+        return this.#checksDone().then(() =>
+          this.#status === 'ready' && this.#peers.has(peer) ? this.#answerStep1(peer, stateVector) : undefined,
+        )
       }
-      // Merge first, so that a corrupt document is not blamed on this peer's state vector.
-      if (!this.#guard(() => state.merge())) return undefined
-      if (isEmptyStateVector(sync.stateVector)) {
-        // The same frame for every joiner of this state: one Buffer in every socket, not one copy each.
-        peer.send(this.#wholeStateFrames.step2(peer.mode, state.merge()))
-      } else {
-        let update: Uint8Array
-        try {
-          update = state.diff(sync.stateVector)
-        } catch (error) {
-          throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
-        }
-        peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
-      }
-      // Settles once every write begun before it has: all the room holds now is stored then.
-      return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(sync.stateVector, () => state.stateVector()))
+      return this.#answerStep1(peer, sync.stateVector)
     }
     // Read-only: never stored, never forwarded, never acknowledged.
-    if (!peer.canWrite) return Promise.resolve(dropped)
+    if (!peer.canWrite) {
+      this.#droppedFrom.add(peer)
+      return Promise.resolve(dropped)
+    }
     // Learnt at the first write, so that a document only read never decodes its whole state.
     if (!this.#knownClocks || !this.#waiting) {
       const held = this.#guard(() => inspectUpdate(state.merge(), true))
@@ -449,7 +499,8 @@ export class Room implements FanoutMember {
       )
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
-      return Promise.resolve({ kind: 'refused', code: error.code, reason: error.message })
+      const refused: SyncOutcome = { kind: 'refused', code: error.code, reason: error.message }
+      return this.#saveContested().then(() => refused)
     }
     // The merge that admission needed failed: the room refused every peer.
     if (this.#status === 'gone') return undefined
@@ -460,18 +511,44 @@ export class Room implements FanoutMember {
       // Its new clocks are never filled from it: what comes after them is refused too.
       for (const { client } of ranges) this.#contested.add(client)
       const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
-      return Promise.resolve({ kind: 'refused', code: 'invalidUpdate', reason })
+      const refused: SyncOutcome = { kind: 'refused', code: 'invalidUpdate', reason }
+      return this.#saveContested().then(() => refused)
+    }
+    if (this.#droppedFrom.has(peer) && waitsInDocument(admitted)) {
+      // Upgraded in-band (an auth frame with a write token): what it wrote while read-only was dropped,
+      // and this builds on clocks the document lacks. Stored, it could wait for good; like the dropped
+      // frames, it stays the client's to send again, in the step 2 that answers the relay's step 1.
+      const reason = 'the update builds on edits this connection sent while read-only, which were not stored'
+      return Promise.resolve({ kind: 'refused', code: 'forbidden', reason })
     }
     known.add(ranges)
     this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
-    this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
     const written = this.#write(update, peer.by, ranges)
-    return this.#confirm(
-      peer,
-      this.#storedFirst ? written.then(() => this.#servedFromStore(update)) : written.then(() => durable),
-      () => sync.update,
-    )
+    if (!this.#storedFirst) {
+      this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
+      return this.#confirm(
+        peer,
+        written.then(() => durable),
+        () => sync.update,
+      )
+    }
+    // Cluster mode: forwarded once the log serves it (see #servedFromStore).
+    this.#checksInFlight++
+    const checked = written
+      .then((row) => this.#servedFromStore(update, peer, ranges, row || undefined))
+      .finally(() => this.#checksInFlight--)
+    this.#lastCheck = checked.catch(ignore)
+    return this.#confirm(peer, checked, () => sync.update)
+  }
+
+  /**
+   * Cluster mode: resolves once the checks under way (see #servedFromStore) are done, and a refusal
+   * among them has refused the peers.
+   */
+  async #checksDone(): Promise<void> {
+    await this.#lastCheck
+    await new Promise((resolve) => setImmediate(resolve))
   }
 
   /**
@@ -480,25 +557,55 @@ export class Room implements FanoutMember {
    * acknowledged, and the room, which serves it, is refused to every peer (4503) so that the next
    * load serves what the store does.
    */
-  async #servedFromStore(update: Uint8Array): Promise<SyncOutcome | undefined> {
+  async #servedFromStore(
+    update: Uint8Array,
+    sender: RoomPeer,
+    ranges: readonly ClockRange[],
+    row: StoredRow | undefined,
+  ): Promise<SyncOutcome | undefined> {
     let contradiction: string | undefined
     try {
-      contradiction = await this.#storedFirst!.contradiction(update)
+      contradiction = await this.#storedFirst!.contradiction(update, ranges, row)
     } catch (error) {
       this.#fail('the relay could not read back what the store holds of this document', error)
       return undefined
     }
     if (contradiction === undefined) {
-      this.#link?.publishUpdate(update)
+      // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
+      // Forwarded only now: a peer's Yjs document can never give back an update the log sets aside,
+      // and would send it again in every step 2, to be refused for good.
+      if (this.#status === 'ready') this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, sender)
+      this.#link?.publishUpdate(update, row)
+      this.options.stored?.(this.name, update, sender.by)
+      this.#claimClocks(ranges)
       return durable
     }
     const reason = `another relay stored other content first: ${contradiction}`
     this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
+    // Its writers go on past its clocks, next to content the log does not serve: refused from now on,
+    // here and on the next load.
+    for (const { client } of ranges) this.#contested.add(client)
+    await this.#saveContested()
     // After the refusal is answered (outcomes are answered in the microtasks that follow).
     setImmediate(() => {
       if (this.#status === 'ready') this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
     })
     return { kind: 'refused', code: 'invalidUpdate', reason }
+  }
+
+  /**
+   * Asks the store to keep the clients contested since the last call (see DocStore.contest), so that
+   * a restart or an unload does not forget them; resolves once it did (or failed: logged, and kept
+   * in memory only).
+   */
+  #saveContested(): Promise<void> {
+    const { contest } = this.options.store
+    if (!contest || this.#contested.size === this.#contestedSaved.size) return Promise.resolve()
+    const added = [...this.#contested].filter((client) => !this.#contestedSaved.has(client))
+    for (const client of added) this.#contestedSaved.add(client)
+    return contest.call(this.options.store, this.name, added).catch((error: unknown) => {
+      this.options.logger.warn({ doc: this.name, err: error }, 'could not store the contested clients')
+    })
   }
 
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
@@ -520,20 +627,41 @@ export class Room implements FanoutMember {
     return durable
   }
 
-  #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<void> {
+  /** Cluster mode: the clocks of `ranges` are served, and go to the webhook events (see #write). */
+  #claimClocks(ranges: readonly ClockRange[]): void {
+    const { recordEvents } = this.options.store
+    if (!this.#events || !recordEvents || ranges.length === 0) return
+    // Its own ends, not the room's clocks: those may hold later writes the log has not served yet.
+    const clocks: Record<string, number> = {}
+    for (const { client, end } of ranges) clocks[String(client)] = Math.max(clocks[String(client)] ?? 0, end)
+    const events = [this.#events.served(clocks)]
+    recordEvents.call(this.options.store, events).catch((error: unknown) => {
+      this.options.logger.warn({ doc: this.name, err: error }, 'could not record the clocks of a webhook event')
+    })
+  }
+
+  #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<StoredRow | void> {
     this.#pendingWrites++
     // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
-    const events = this.#events?.written(by, () => clocksOf(this.#knownClocks, ranges))
+    // In cluster mode the log may set the update aside: its clocks are claimed once the store serves
+    // it (#claimClocks), and the event of its transaction says only who wrote.
+    const deferClocks = this.#storedFirst !== undefined && this.options.store.recordEvents !== undefined
+    const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
     const write = this.options.store.append(this.name, update, events)
-    this.#lastWrite = write
+    // Rejects as the write does, for those who wait on it; handled here, as `write` is below.
+    this.#lastWrite = write.then(ignore)
+    this.#lastWrite.catch(ignore)
     write.then(
       () => {
         this.#pendingWrites--
         // Durable now: other relays that miss this message find the update in the store. In cluster
         // mode, told once the store is known to serve it (see #servedFromStore): news of an update the
         // log sets aside would be served by the relays that hear it until they reload.
-        if (!this.#storedFirst) this.#link?.publishUpdate(update)
-        this.options.stored?.(this.name, update, by)
+        // The same for the hooks: an update the log sets aside is never reported as stored.
+        if (!this.#storedFirst) {
+          this.#link?.publishUpdate(update)
+          this.options.stored?.(this.name, update, by)
+        }
         this.#storedBytesSinceCompaction += update.byteLength
         const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
         // A compaction re-merges the whole document on this thread (see DocumentState), which the room has
@@ -553,7 +681,17 @@ export class Room implements FanoutMember {
     try {
       // Subscribed first: every update stored after the load starts then arrives as news.
       await this.#link?.ready
-      stored = await this.options.store.load(this.name)
+      const { loadContested } = this.options.store
+      let contested: number[] | undefined
+      ;[stored, contested] = await Promise.all([
+        this.options.store.load(this.name),
+        loadContested?.call(this.options.store, this.name),
+      ])
+      // Refused before a restart or unload: what they write next is refused as it was then.
+      for (const client of contested ?? []) {
+        this.#contested.add(client)
+        this.#contestedSaved.add(client)
+      }
       if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]
@@ -751,4 +889,13 @@ export class Room implements FanoutMember {
 /** Owner of the presence that came from the clients of another relay. */
 class RemoteRelay {
   constructor(readonly id: string) {}
+}
+
+/** Throws the protocol's error for a state vector that does not decode, before its answer is put off. */
+const checkStateVector = (stateVector: Uint8Array): void => {
+  try {
+    Y.decodeStateVector(stateVector)
+  } catch (error) {
+    throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
+  }
 }

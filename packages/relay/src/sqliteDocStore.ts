@@ -99,6 +99,15 @@ const quarantineSchema = `
   );
 `
 
+/** Added within version 3, as quarantined_updates was within 1: files made before get it on their next open. */
+const contestedSchema = `
+  CREATE TABLE IF NOT EXISTS contested_clients (
+    doc TEXT NOT NULL,
+    client INTEGER NOT NULL,
+    PRIMARY KEY (doc, client)
+  ) WITHOUT ROWID;
+`
+
 /** Creates the schema of a new file, and throws on a file that is not a Concord store of this version. */
 const prepareFile = (path: string): void => {
   const db = new Database(path)
@@ -110,6 +119,7 @@ const prepareFile = (path: string): void => {
     }
     // Added within version 1: files made before it get the table on their next open.
     db.exec(quarantineSchema)
+    db.exec(contestedSchema)
     db.exec(outboxSchema)
     if (version === schemaVersion) return
     // Each step is one transaction, so a file is never left between two versions.
@@ -268,6 +278,16 @@ export class SqliteDocStore implements DocStore {
     const digest = createHash('sha256').update(update).digest('hex')
     const data = packBytes([update])
     await this.#request<undefined>({ kind: 'quarantine', doc, digest, data, reason }, [data.bytes])
+  }
+
+  async contest(doc: string, clients: readonly number[]): Promise<void> {
+    this.#assertUsable()
+    if (clients.length > 0) await this.#request<undefined>({ kind: 'contest', doc, clients: [...clients] })
+  }
+
+  async loadContested(doc: string): Promise<number[]> {
+    this.#assertUsable()
+    return this.#request<number[]>({ kind: 'loadContested', doc })
   }
 
   async loadQuarantined(doc: string): Promise<QuarantinedUpdate[]> {

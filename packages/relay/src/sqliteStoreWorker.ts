@@ -89,6 +89,10 @@ export type SqliteWorkerRequest =
       readonly data: PackedBytes
       readonly reason: string
     }
+  /** Records contested clients of a document (see DocStore.contest). Answers nothing. */
+  | { readonly kind: 'contest'; readonly id: number; readonly doc: string; readonly clients: number[] }
+  /** Answers the contested clients of a document, number[]. */
+  | { readonly kind: 'loadContested'; readonly id: number; readonly doc: string }
   /** Answers QuarantinedRows. */
   | { readonly kind: 'loadQuarantined'; readonly id: number; readonly doc: string }
   | { readonly kind: 'ping'; readonly id: number }
@@ -155,6 +159,15 @@ const selectQuarantined = db.prepare<[string], { data: Buffer; reason: string }>
   'SELECT data, reason FROM quarantined_updates WHERE doc = ? ORDER BY rowid',
 )
 
+const insertContested = db.prepare<[string, number]>(
+  'INSERT OR IGNORE INTO contested_clients (doc, client) VALUES (?, ?)',
+)
+const selectContested = db.prepare<[string], { client: number }>('SELECT client FROM contested_clients WHERE doc = ?')
+const deleteContested = db.prepare<[string]>('DELETE FROM contested_clients WHERE doc = ?')
+const contestClients = db.transaction((doc: string, clients: number[]) => {
+  for (const client of clients) insertContested.run(doc, client)
+})
+
 const answerVersionRequest = versionRows(db)
 
 const outbox = prepareOutbox(db)
@@ -182,6 +195,7 @@ const removeDocument = db.transaction((doc: string, events: readonly OutboxEvent
   addTombstone.run(doc, Date.now())
   deleteLog.run(doc)
   deleteVersions.run(doc)
+  deleteContested.run(doc)
   outbox.record(events)
   outbox.removed(doc)
 })
@@ -243,6 +257,11 @@ const handle = (request: SqliteWorkerRequest): Answer => {
     case 'quarantine':
       insertQuarantined.run(request.doc, request.digest, bufferView(unpackBytes(request.data)[0]!), request.reason)
       return undefined
+    case 'contest':
+      contestClients(request.doc, request.clients)
+      return undefined
+    case 'loadContested':
+      return selectContested.all(request.doc).map((row) => row.client)
     case 'loadQuarantined': {
       const rows = selectQuarantined.all(request.doc)
       return { data: packBytes(rows.map((row) => row.data)), reasons: rows.map((row) => row.reason) }

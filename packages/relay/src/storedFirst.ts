@@ -8,32 +8,199 @@
  * quarantined for good. Acknowledging that other one would promise a write
  * nobody will ever read.
  *
- * So, once its append committed, a relay reads the log (PostgreSQL commits a
- * document's rows in the order of their ids: see postgresDocStore.ts, so the
- * read sees every row before its own) and checks its update against what
- * the log serves. The writes that commit while one read runs share the next
- * read: one read at a time per document, whatever the write rate.
+ * So, once its append committed, a relay checks its update against the rows
+ * before it (PostgreSQL commits a document's rows in the order of their ids:
+ * see postgresDocStore.ts, so every row before its own is committed then).
+ * Cheaply when it can: it keeps the clocks of the log up to the last row it
+ * knows, and learns rows from its own appends (the store says where each one
+ * landed and which row was before it) and from the other relays' news (which
+ * carries the same, for rows their relay found served). An update whose row
+ * follows one it knows, and whose clocks no row before it holds, is served:
+ * no read. Otherwise it reads only the rows after the last one it knows, and
+ * decodes those it has not heard of. Whenever a row shares clocks with the
+ * rows before it (a repeat, a contradiction, a compaction's merged row), or
+ * the store cannot say where rows are, it reads and admits the whole log as
+ * a load does. One check at a time per document: the writes that commit
+ * while one read runs share what it read.
  */
 import { ProtocolError } from '@concord/protocol'
 import { admitUpdate } from './admitUpdate.js'
-import { admitLog, type AdmittedLog } from './quarantine.js'
-import { mergeUpdates } from './yjsUpdates.js'
+import type { LogRow, StoredRow } from './docStore.js'
+import { KnownClocks } from './knownClocks.js'
+import { admitLog } from './quarantine.js'
+import { inspectUpdate, mergeUpdates, type ClockRange } from './yjsUpdates.js'
+
+export interface StoredFirstSource {
+  /** Every stored update of the document, oldest first. */
+  readonly load: () => Promise<Uint8Array[]>
+  /** The rows after row `after` (every row without it), oldest first; without it, every check loads the log. */
+  readonly loadRows?: ((after?: string) => Promise<LogRow[]>) | undefined
+}
+
+interface KnownRow {
+  readonly id: bigint
+  readonly ranges: readonly ClockRange[]
+}
+
+/** Heard rows kept while they do not follow the last row known. */
+const maxWaitingHeard = 256
+
+const rowId = (id: string | undefined): bigint => (id === undefined ? 0n : BigInt(id))
 
 export class StoredFirst {
-  /** The read that has not started yet: every write that committed before it starts may share it. */
-  #next: Promise<AdmittedLog> | undefined
   #last: Promise<unknown> = Promise.resolve()
+  /** Every row of the log up to this id is known, and `#known` holds their clocks; undefined: none yet. */
+  #through: bigint | undefined
+  #known = new KnownClocks()
+  /** Rows the log serves (other relays' news), past `#through`, by the id of the row before each. */
+  readonly #heard = new Map<bigint, KnownRow>()
+  /** The same rows by their own id. */
+  readonly #heardById = new Map<bigint, KnownRow>()
+  /** This relay's rows whose check has not answered yet: their clocks. */
+  readonly #own = new Map<bigint, readonly ClockRange[]>()
+  /** Of those, the ones a read already found served. */
+  readonly #served = new Set<bigint>()
+  /** Checks that needed no read, and reads, since the room loaded: for tests and the bench's report. */
+  readonly counts = { withoutRead: 0, rowReads: 0, logReads: 0 }
 
-  constructor(private readonly load: () => Promise<Uint8Array[]>) {}
+  constructor(private readonly source: StoredFirstSource) {}
 
   /**
-   * Call once `update` is durable. Resolves with undefined when the log
-   * serves it (or what it repeats), or with why not: a row stored before it
-   * holds other content under its clocks. Rejects when the store cannot be
-   * read.
+   * Another relay found row `row`, holding `ranges`, served. Taken at once when it follows the last
+   * row known; kept a while otherwise (news may come out of order), and forgotten when too many wait
+   * (a message was lost: the next check reads instead).
    */
-  async contradiction(update: Uint8Array): Promise<string | undefined> {
-    const log = await this.#read()
+  heard(row: StoredRow, ranges: readonly ClockRange[]): void {
+    // Before this relay's first check it knows no row: that check reads, whatever it heard.
+    if (this.#through === undefined) return
+    const known = { id: rowId(row.id), ranges }
+    if (known.id <= this.#through) return
+    this.#heard.set(rowId(row.previous), known)
+    this.#heardById.set(known.id, known)
+    this.#followHeard()
+    if (this.#heard.size > maxWaitingHeard) {
+      this.#heard.clear()
+      this.#heardById.clear()
+    }
+  }
+
+  /**
+   * Call once `update` (holding `ranges`) is durable, with where it landed when the store said.
+   * Resolves with undefined when the log serves it (or what it repeats), or with why not: a row
+   * stored before it holds other content under its clocks. Rejects when the store cannot be read.
+   */
+  contradiction(update: Uint8Array, ranges: readonly ClockRange[], row?: StoredRow): Promise<string | undefined> {
+    if (row && this.source.loadRows) this.#own.set(rowId(row.id), ranges)
+    const check = this.#last
+      .catch(() => {})
+      .then(() => (row && this.source.loadRows ? this.#check(update, ranges, row) : this.#admitWholeLog(update)))
+    this.#last = check
+    return check
+  }
+
+  async #check(update: Uint8Array, ranges: readonly ClockRange[], row: StoredRow): Promise<string | undefined> {
+    const id = rowId(row.id)
+    if (this.#answered(id)) return undefined
+    this.#followHeard()
+    if (this.#through !== undefined && this.#through === rowId(row.previous) && this.#add(id, ranges)) {
+      this.counts.withoutRead++
+      this.#own.delete(id)
+      return undefined
+    }
+    if (this.#through === undefined || this.#through < id) {
+      this.counts.rowReads++
+      const rows = await this.source.loadRows!(this.#through === undefined ? undefined : String(this.#through))
+      this.#follow(rows)
+      if (this.#answered(id)) return undefined
+    }
+    try {
+      return await this.#admitWholeLog(update)
+    } finally {
+      this.#own.delete(id)
+      this.#served.delete(id)
+    }
+  }
+
+  /** Whether row `id` of this relay was found served (by a read made for an earlier row). */
+  #answered(id: bigint): boolean {
+    if (!this.#served.delete(id)) return false
+    this.#own.delete(id)
+    return true
+  }
+
+  /** Takes the row after `#through` if its clocks are new to the log; false if not (it is left for a whole-log read). */
+  #add(id: bigint, ranges: readonly ClockRange[]): boolean {
+    if (this.#known.held(ranges).length > 0) return false
+    this.#known.add(ranges)
+    this.#through = id
+    if (this.#own.has(id)) this.#served.add(id)
+    this.#heardById.delete(id)
+    return true
+  }
+
+  /** Takes the heard rows that follow `#through`, one after the other. */
+  #followHeard(): void {
+    for (let next = this.#heard.get(this.#through ?? -1n); next; next = this.#heard.get(this.#through!)) {
+      this.#heard.delete(this.#through!)
+      if (!this.#add(next.id, next.ranges)) return
+    }
+  }
+
+  /** Takes the rows read after `#through`, until one shares clocks with those before it. */
+  #follow(rows: readonly LogRow[]): void {
+    if (this.#through === undefined) this.#through = 0n
+    for (const { id: text, update } of rows) {
+      const id = BigInt(text)
+      if (id <= this.#through) continue
+      // Decoded even when it is this relay's or a heard row: a compaction may have merged the rows
+      // before it into it since (it keeps the id of the last row it merged). Checked as admitLog
+      // checks a row: one it would set aside is left for the whole-log read.
+      let ranges: readonly ClockRange[]
+      try {
+        ranges = inspectUpdate(update).ranges
+      } catch {
+        return
+      }
+      if (!this.#add(id, ranges)) return
+    }
+    this.#forgetHeard()
+  }
+
+  /** Drops heard rows the log has passed. */
+  #forgetHeard(): void {
+    for (const [previous, row] of this.#heard) {
+      if (row.id <= this.#through!) {
+        this.#heard.delete(previous)
+        this.#heardById.delete(row.id)
+      }
+    }
+  }
+
+  /**
+   * Admits the whole log as a load does, and `update` against it; the rows it read are known from
+   * then on (the clocks of what the log serves), and this relay's rows among them answered.
+   */
+  async #admitWholeLog(update: Uint8Array): Promise<string | undefined> {
+    this.counts.logReads++
+    let ids: bigint[] | undefined
+    let stored: Uint8Array[]
+    if (this.source.loadRows) {
+      const rows = await this.source.loadRows()
+      ids = rows.map((row) => BigInt(row.id))
+      stored = rows.map((row) => row.update)
+    } else {
+      stored = await this.source.load()
+    }
+    const log = admitLog(stored)
+    if (ids) {
+      const setAside = new Set(log.setAside.map((aside) => aside.index))
+      ids.forEach((id, index) => {
+        if (this.#own.has(id) && !setAside.has(index)) this.#served.add(id)
+      })
+      this.#through = ids.at(-1) ?? 0n
+      this.#known = log.known
+      this.#forgetHeard()
+    }
     try {
       // The log's own updates stand in for the recent ones: only those that share clocks with it are merged.
       admitUpdate(
@@ -47,20 +214,5 @@ export class StoredFirst {
       if (error instanceof ProtocolError && error.code === 'invalidUpdate') return error.message
       throw error
     }
-  }
-
-  #read(): Promise<AdmittedLog> {
-    if (this.#next) return this.#next
-    const next = this.#last
-      .catch(() => {})
-      .then(() => {
-        // Started from now on: a write that commits after this point waits for the read after it.
-        this.#next = undefined
-        return this.load()
-      })
-      .then(admitLog)
-    this.#next = next
-    this.#last = next
-    return next
   }
 }

@@ -28,14 +28,24 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
 /** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
-  const { claimOutbox, ackOutbox, retryOutbox, outboxStats } = store
+  const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents, loadRows, contest, loadContested } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
+    ...(loadRows && {
+      loadRows: (doc: string, after?: string) => within('load', timeoutMs, loadRows.call(store, doc, after)),
+    }),
     append: (doc, update, events) => within('append', timeoutMs, store.append(doc, update, events)),
     compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
     ...(quarantine && {
       quarantine: (doc: string, update: Uint8Array, reason: string) =>
         within('quarantine', timeoutMs, quarantine.call(store, doc, update, reason)),
+    }),
+    ...(contest && {
+      contest: (doc: string, clients: readonly number[]) =>
+        within('contest', timeoutMs, contest.call(store, doc, clients)),
+    }),
+    ...(loadContested && {
+      loadContested: (doc: string) => within('load', timeoutMs, loadContested.call(store, doc)),
     }),
     ...(loadQuarantined && { loadQuarantined: (doc: string) => loadQuarantined.call(store, doc) }),
     ...(list && { list: list.bind(store) }),
@@ -48,6 +58,10 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     ...(ackOutbox && { ackOutbox: ackOutbox.bind(store) }),
     ...(retryOutbox && { retryOutbox: retryOutbox.bind(store) }),
     ...(outboxStats && { outboxStats: outboxStats.bind(store) }),
+    ...(recordEvents && {
+      recordEvents: (events: readonly OutboxEvent[]) =>
+        within('recordEvents', timeoutMs, recordEvents.call(store, events)),
+    }),
     ...(saveVersion && {
       saveVersion: (doc: string, version: NewVersion) =>
         within('saveVersion', timeoutMs, saveVersion.call(store, doc, version)),

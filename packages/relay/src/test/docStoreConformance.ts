@@ -195,6 +195,25 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       }
     })
 
+    it('records contested clients per document, once each, and forgets them with the document (or has neither method)', async () => {
+      store = await factory.create()
+      if (!store.contest || !store.loadContested) {
+        expect([store.contest, store.loadContested]).toEqual([undefined, undefined])
+        return
+      }
+      expect(await store.loadContested('doc')).toEqual([])
+      await store.contest('doc', [7, 2 ** 32 + 1])
+      await store.contest('doc', [7])
+      await store.contest('other', [9])
+      expect((await store.loadContested('doc')).sort((a, b) => a - b)).toEqual([7, 2 ** 32 + 1])
+      expect(await store.loadContested('other')).toEqual([9])
+      if (store.remove) {
+        await store.remove('doc')
+        expect(await store.loadContested('doc')).toEqual([])
+        expect(await store.loadContested('other')).toEqual([9])
+      }
+    })
+
     it('keeps a quarantined update aside, once, apart from the log (or has neither method)', async () => {
       store = await factory.create()
       if (!store.quarantine || !store.loadQuarantined) {
@@ -330,6 +349,15 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
         await store.close()
         store = await reopen()
         expect(textOf(await store.load('doc'))).toBe(textOf(updates))
+      })
+
+      it('keeps, after close and reopen, the contested clients', async () => {
+        store = await factory.create()
+        if (!store.contest) return expect(store.loadContested).toBeUndefined()
+        await store.contest('doc', [42])
+        await store.close()
+        store = await reopen()
+        expect(await store.loadContested!('doc')).toEqual([42])
       })
 
       it('keeps, after close and reopen, what was quarantined', async () => {

@@ -36,7 +36,7 @@
  * every rule, then closes the inner store.
  */
 import type { OutboxEvent } from '../webhookOutbox.js'
-import type { DocStore } from '../docStore.js'
+import type { DocStore, StoredRow } from '../docStore.js'
 import { MemoryDocStore } from '../memoryDocStore.js'
 
 export type FaultOperation = 'load' | 'append' | 'compact' | 'ping'
@@ -203,6 +203,11 @@ export class FaultInjectingDocStore implements DocStore {
   readonly ackOutbox?: NonNullable<DocStore['ackOutbox']>
   readonly retryOutbox?: NonNullable<DocStore['retryOutbox']>
   readonly outboxStats?: NonNullable<DocStore['outboxStats']>
+  readonly recordEvents?: NonNullable<DocStore['recordEvents']>
+  readonly contest?: NonNullable<DocStore['contest']>
+  readonly loadContested?: NonNullable<DocStore['loadContested']>
+  /** The inner store's, faulted as `load` is. */
+  readonly loadRows?: NonNullable<DocStore['loadRows']>
 
   constructor(inner: DocStore = new MemoryDocStore()) {
     this.inner = inner
@@ -218,6 +223,11 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.ackOutbox) this.ackOutbox = inner.ackOutbox.bind(inner)
     if (inner.retryOutbox) this.retryOutbox = inner.retryOutbox.bind(inner)
     if (inner.outboxStats) this.outboxStats = inner.outboxStats.bind(inner)
+    if (inner.recordEvents) this.recordEvents = inner.recordEvents.bind(inner)
+    if (inner.contest) this.contest = inner.contest.bind(inner)
+    if (inner.loadContested) this.loadContested = inner.loadContested.bind(inner)
+    const { loadRows } = inner
+    if (loadRows) this.loadRows = (doc, after) => this.#call('load', doc, () => loadRows.call(inner, doc, after))
   }
 
   /** Makes calls of `operation` reject, as `options` says. */
@@ -257,7 +267,7 @@ export class FaultInjectingDocStore implements DocStore {
     return this.#call('load', doc, () => this.inner.load(doc))
   }
 
-  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<void> {
+  append(doc: string, update: Uint8Array, events?: readonly OutboxEvent[]): Promise<StoredRow | void> {
     return this.#call('append', doc, () => this.inner.append(doc, update, events))
   }
 

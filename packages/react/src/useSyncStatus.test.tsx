@@ -93,6 +93,8 @@ describe('useSyncStatus', () => {
     store.failAppends = true
     act(() => handle().doc.getText('t').insert(0, 'kept in memory'))
     await waitForRender(() => expect(view.getByRole('status').textContent).toMatch(/ failing$/))
+    // The relay still takes the edit; until it has, destroying the client would rightly say it is not saved.
+    await waitForRender(() => expect(view.getByRole('status').textContent).toBe('synced 0 failing'))
   })
 })
 

@@ -17,6 +17,26 @@ import { cleanUp, freshStoreName, makeClient, relayOnFixedPort, trackedWebSocket
 
 afterEach(cleanUp)
 
+/** What a squatter writes under `clientId` at its next clocks, on top of everything `victim` holds. */
+const forgedUpdate = (victim: Y.Doc, clientId: number): Uint8Array => {
+  const squatter = new Y.Doc()
+  Y.applyUpdate(squatter, Y.encodeStateAsUpdate(victim))
+  const before = Y.encodeStateVector(squatter)
+  squatter.clientID = clientId
+  squatter.getText('t').insert(0, 'forged ')
+  return Y.encodeStateAsUpdate(squatter, before)
+}
+
+/** A raw client that sends the forged update for `name` through the relay; left open for the test. */
+const squatThroughRelay = async (url: string, name: string, victim: Y.Doc, clientId: number) => {
+  const forger = await NativeTestClient.connect(url)
+  const forged = forger.open(name)
+  await forger.whenSynced(name)
+  Y.applyUpdate(forged.doc, forgedUpdate(victim, clientId))
+  await forger.whenAcked(name)
+  return forger
+}
+
 describe('presence after a squat changed the doc client id', () => {
   it('announces presence again after a reconnect, under the id its Awareness holds', async () => {
     const relay = await relayOnFixedPort()
@@ -27,16 +47,7 @@ describe('presence after a squat changed the doc client id', () => {
     const victimId = victim.doc.clientID
 
     // Someone writes under the victim's id, at its next clocks; the relay forwards it to the victim.
-    const squatter = new Y.Doc()
-    Y.applyUpdate(squatter, Y.encodeStateAsUpdate(victim.doc))
-    const before = Y.encodeStateVector(squatter)
-    squatter.clientID = victimId
-    squatter.getText('t').insert(0, 'forged ')
-    const forger = await NativeTestClient.connect(relay.url)
-    const forged = forger.open('squatted')
-    await forger.whenSynced('squatted')
-    Y.applyUpdate(forged.doc, Y.encodeStateAsUpdate(squatter, before))
-    await forger.whenAcked('squatted')
+    const forger = await squatThroughRelay(relay.url, 'squatted', victim.doc, victimId)
     forger.close()
     await waitFor(() => victim.doc.clientID !== victimId, 'Yjs to give the victim a new client id')
     expect(victim.awareness.clientID).toBe(victimId)
@@ -65,16 +76,7 @@ describe('presence after a squat changed the doc client id', () => {
     const victimId = victim.doc.clientID
 
     // A squat gives the victim's doc a new id; its Awareness keeps the old one.
-    const squatter = new Y.Doc()
-    Y.applyUpdate(squatter, Y.encodeStateAsUpdate(victim.doc))
-    const before = Y.encodeStateVector(squatter)
-    squatter.clientID = victimId
-    squatter.getText('t').insert(0, 'forged ')
-    const forger = await NativeTestClient.connect(relay.url)
-    const forged = forger.open('spoken-for')
-    await forger.whenSynced('spoken-for')
-    Y.applyUpdate(forged.doc, Y.encodeStateAsUpdate(squatter, before))
-    await forger.whenAcked('spoken-for')
+    const forger = await squatThroughRelay(relay.url, 'spoken-for', victim.doc, victimId)
     await waitFor(() => victim.doc.clientID !== victimId, 'Yjs to give the victim a new client id')
 
     // The squatter claims the victim's presence id too: the relay holds the claim back while the
@@ -109,12 +111,7 @@ describe('presence after a squat changed the doc client id', () => {
     await waitFor(() => tabB.awareness.getStates().get(presenceId)?.user === 'a', "tab A's presence at tab B")
 
     // Content under tab A's client id from elsewhere (a squat, a copied store): Yjs gives its doc a new id.
-    const squatter = new Y.Doc()
-    Y.applyUpdate(squatter, Y.encodeStateAsUpdate(tabA.doc))
-    const before = Y.encodeStateVector(squatter)
-    squatter.clientID = presenceId
-    squatter.getText('t').insert(0, 'forged ')
-    Y.applyUpdate(tabA.doc, Y.encodeStateAsUpdate(squatter, before))
+    Y.applyUpdate(tabA.doc, forgedUpdate(tabA.doc, presenceId))
     expect(tabA.doc.clientID).not.toBe(presenceId)
 
     await tabA.close()

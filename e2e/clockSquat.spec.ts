@@ -63,6 +63,9 @@ test('a device whose offline edits were squatted forks: synced, both texts, the 
   const merged = await editorText(alice)
   expect(merged).toBe('Squatter. Shared start. Alice, offline.')
   await expect.poll(() => editorText(bob)).toBe(merged)
+  // Alice is here once, under her new presence, for Bob and for herself.
+  await expect(bob.getByTestId('presence')).toHaveText(/^Here: (Bob \(you\), Alice|Alice, Bob \(you\))$/)
+  await expect(alice.getByTestId('presence')).toHaveText(/^Here: (Alice \(you\), Bob|Bob, Alice \(you\))$/)
   await screenshot(alice, 'squatted-forked')
 
   // A fresh reader reads what the relay stores: the same.
@@ -74,6 +77,7 @@ test('a device whose offline edits were squatted forks: synced, both texts, the 
   // The editor was bound to the new doc: what Alice types now reaches Bob, and Bob's reaches her.
   await typeAtEnd(alice, ' After the fork.')
   await expect(editor(bob)).toContainText('After the fork.')
+  await expect(bob.locator('.cm-ySelectionInfo')).toHaveText(['Alice'])
   await typeAtEnd(bob, ' Bob too.')
   await expect(editor(alice)).toContainText('Bob too.')
   await expectSynced(alice)

@@ -69,6 +69,9 @@ test('a note whose offline edits were squatted forks: synced, both texts, the sa
   const merged = '<p>Squatter.</p><p>Shared start. Alice, offline.</p>'
   await expect.poll(() => noteHtml(alice)).toBe(merged)
   await expect.poll(() => noteHtml(bob)).toBe(merged)
+  // Alice is here once, under her new presence.
+  await expect(bob.getByTestId('presence').locator('.person')).toHaveText(['Alice'])
+  await expect(alice.getByTestId('presence').locator('.person')).toHaveText(['Bob'])
   await screenshot(alice, 'notes-react-squatted-forked')
 
   const carol = await newPerson('Carol')
@@ -79,6 +82,7 @@ test('a note whose offline edits were squatted forks: synced, both texts, the sa
   // The view was made again on the new doc: Alice's input reaches Bob, and his reaches her.
   await typeAtEnd(alice, ' After the fork.')
   await expect(editor(bob)).toContainText('After the fork.')
+  await expect(editor(bob).locator('.ProseMirror-yjs-cursor > div')).toHaveText(['Alice'])
   await typeAtEnd(bob, ' Bob too.')
   await expect(editor(alice)).toContainText('Bob too.')
   await expectSynced(alice)

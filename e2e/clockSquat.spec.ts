@@ -101,3 +101,62 @@ test('a device whose offline edits were squatted forks: synced, both texts, the 
   await expect.poll(() => editorText(reader)).toBe(`${after} Reloaded.`)
   await squatter.close()
 })
+
+test('two tabs of the squatted device both fork and say so: nothing doubled, the same everywhere', async ({
+  browser,
+  newPerson,
+  relay,
+}) => {
+  const alice = await newPerson('Alice')
+  const bob = await newPerson('Bob')
+  await createDocument(alice, 'Squatted tabs')
+  const url = `/#/${encodeURIComponent(openDocumentId(alice))}`
+  const aliceTab = await alice.context().newPage()
+  await aliceTab.goto(url)
+  await openDocument(bob, 'Squatted tabs')
+  await typeAtEnd(alice, 'Shared start.')
+  await expectSynced(alice)
+  await expect(editor(aliceTab)).toContainText('Shared start.')
+  await expect(editor(bob)).toContainText('Shared start.')
+
+  const squatter = await HostileWriter.connect(browser, relay.url, openDocumentId(alice))
+  const aliceId = await clientIdOf(squatter, 'Alice')
+
+  // Offline, the first tab types; the second one gets it from the first through the device.
+  await alice.context().setOffline(true)
+  await expect(alice.getByTestId('connection')).toHaveText('Offline')
+  await expect(aliceTab.getByTestId('connection')).toHaveText('Offline')
+  await typeAtEnd(alice, ' Alice, offline.')
+  await expect(editor(aliceTab)).toContainText('Alice, offline.')
+  await squatClocks(squatter, aliceId, (doc) => doc.getText('body').insert(0, 'Squatter. '))
+  await expect(editor(bob)).toContainText('Squatter. Shared start.')
+
+  await alice.context().setOffline(false)
+  const merged = 'Squatter. Shared start. Alice, offline.'
+  for (const page of [alice, aliceTab]) {
+    await expectSynced(page)
+    await expect.poll(() => editorText(page)).toBe(merged)
+  }
+  await expect.poll(() => editorText(bob)).toBe(merged)
+  for (const page of [alice, aliceTab]) await expect(page.getByTestId('forked')).toBeVisible()
+
+  // Both tabs edit the forked doc, and everyone gets it once.
+  await typeAtEnd(aliceTab, ' Second tab.')
+  await expect(editor(alice)).toContainText('Second tab.')
+  await typeAtEnd(alice, ' First tab.')
+  await expect(editor(aliceTab)).toContainText('First tab.')
+  const after = `${merged} Second tab. First tab.`
+  for (const page of [alice, aliceTab]) {
+    await expectSynced(page)
+    await expect.poll(() => editorText(page)).toBe(after)
+  }
+  await expect.poll(() => editorText(bob)).toBe(after)
+  const reader = await newPerson('Carol')
+  await reader.goto(url)
+  await expect(editor(reader)).toContainText('First tab.')
+  await expect.poll(() => editorText(reader)).toBe(after)
+  await aliceTab.reload()
+  await expectSynced(aliceTab)
+  await expect.poll(() => editorText(aliceTab)).toBe(after)
+  await squatter.close()
+})

@@ -23,8 +23,8 @@ export default defineConfig({
   forbidOnly: Boolean(process.env.CI),
   retries: 0,
   timeout: 60_000,
-  // The whole run, bounded: about 23 tests of 5 to 15 s each on a loaded machine, with room to spare.
-  globalTimeout: 300_000,
+  // The whole run, bounded: about 25 tests of 5 to 20 s each on a loaded machine, with room to spare.
+  globalTimeout: 360_000,
   expect: { timeout: 10_000 },
   reporter: [['list'], ['./summaryLine.ts']],
   use: {

@@ -1,10 +1,18 @@
 /**
  * Owns the status bar: whether this tab reaches the relay, whether the open
  * document is synced, how many of its edits the relay has not yet stored,
- * whether this device could store them, and the switch that takes this tab
+ * whether this device could store them, whether the document forked (a
+ * clock squat, see the client's README), and the switch that takes this tab
  * offline.
  */
-import type { ConcordClient, ConnectionStatus, DocHandle, StorageState, SyncStatus } from '@concord/client'
+import type {
+  ConcordClient,
+  ConcordError,
+  ConnectionStatus,
+  DocHandle,
+  StorageState,
+  SyncStatus,
+} from '@concord/client'
 import { h } from './element.js'
 import type { OfflineSwitch } from './offlineSwitch.js'
 
@@ -44,6 +52,7 @@ export const mountStatusBar = (parent: HTMLElement, client: ConcordClient, offli
     pendingEdits,
   )
   const storage = h('span', { class: 'storage', 'data-testid': 'storage', role: 'status' })
+  const forked = h('span', { class: 'forked', 'data-testid': 'forked', role: 'status', hidden: true })
   const toggle = h('input', {
     type: 'checkbox',
     checked: offlineSwitch.workOffline,
@@ -55,6 +64,7 @@ export const mountStatusBar = (parent: HTMLElement, client: ConcordClient, offli
     sync,
     pending,
     storage,
+    forked,
     h(
       'label',
       { class: 'switch', title: 'Cut this tab off from the relay; your edits stay here' },
@@ -85,18 +95,29 @@ export const mountStatusBar = (parent: HTMLElement, client: ConcordClient, offli
     storage.dataset.state = state
     storage.hidden = state === 'ok'
   }
+  // Shown until another document is shown: the user should learn that someone else wrote under this
+  // device's ids, even when it was over before they looked.
+  const showForked = (error: ConcordError): void => {
+    if (error.code !== 'clocksTaken') return
+    forked.textContent = 'Another writer took the ids of edits made here: yours were kept and merged'
+    forked.hidden = false
+  }
   return {
     show(handle) {
       current?.off('status', showSync)
       current?.off('pending', showPending)
       current?.off('storage', showStorage)
+      current?.off('error', showForked)
       current = handle
       handle.on('status', showSync)
       handle.on('pending', showPending)
       handle.on('storage', showStorage)
+      handle.on('error', showForked)
       showSync(handle.status)
       showPending(handle.pending)
       showStorage(handle.storage)
+      forked.hidden = true
+      forked.textContent = ''
     },
   }
 }

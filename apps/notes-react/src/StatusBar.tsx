@@ -1,11 +1,12 @@
 /**
  * Owns the status bar: whether this tab reaches the relay, whether the open
- * note is synced, how many of its edits the relay has not stored yet, and a
- * warning when this device could not store them.
+ * note is synced, how many of its edits the relay has not stored yet, a
+ * warning when this device could not store them, and a notice when the note
+ * forked (a clock squat, see the client's README).
  */
-import type { ConcordClient, ConnectionStatus, DocHandle, SyncStatus } from '@concord/client'
+import type { ConcordClient, ConcordError, ConnectionStatus, DocHandle, SyncStatus } from '@concord/client'
 import { useConcordClient, useSyncStatus } from '@concord/react'
-import { useCallback, useSyncExternalStore, type ReactNode } from 'react'
+import { useCallback, useEffect, useState, useSyncExternalStore, type ReactNode } from 'react'
 
 const connectionText: Record<ConnectionStatus, string> = {
   open: 'Online',
@@ -32,9 +33,24 @@ const useConnectionStatus = (client: ConcordClient): ConnectionStatus => {
   return useSyncExternalStore(subscribe, () => client.status)
 }
 
+/** Whether another writer took the clocks of this device's edits, which the handle then forked (its `clocksTaken` error). */
+const useForked = (handle: DocHandle): boolean => {
+  const [forked, setForked] = useState(false)
+  useEffect(() => {
+    setForked(false)
+    const onError = (error: ConcordError): void => {
+      if (error.code === 'clocksTaken') setForked(true)
+    }
+    handle.on('error', onError)
+    return () => handle.off('error', onError)
+  }, [handle])
+  return forked
+}
+
 export const StatusBar = ({ handle }: { readonly handle: DocHandle }): ReactNode => {
   const connection = useConnectionStatus(useConcordClient())
   const { status, pending, deviceStorage } = useSyncStatus(handle)
+  const forked = useForked(handle)
   return (
     <footer className="status-bar" aria-live="polite">
       <span className="connection" data-testid="connection" data-status={connection}>
@@ -58,6 +74,11 @@ export const StatusBar = ({ handle }: { readonly handle: DocHandle }): ReactNode
           }
         >
           Not saved on this device
+        </span>
+      )}
+      {forked && (
+        <span className="forked" data-testid="forked" role="status">
+          Another writer took the ids of edits made here: yours were kept and merged
         </span>
       )}
     </footer>

@@ -27,58 +27,9 @@ import { StoredFirst } from './storedFirst.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
-import type { WireMode } from './wireMode.js'
+import { confirmDurable, dropped, durable, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
 
-/** One connection's membership in a room, as the room sees it. */
-export interface RoomPeer {
-  readonly mode: WireMode
-  /** Sends one frame, already encoded for this peer's wire mode and document. */
-  send(frame: Uint8Array): void
-  /** The room can no longer serve its document; the peer is out of the room when this is called. */
-  refuse(code: CloseCodeName, reason: string): void
-  /** False for read-only access: the room then drops every update and sync step 2 the peer sends. */
-  readonly canWrite: boolean
-  /** Who writes through this peer, for the `onChange` hook. */
-  readonly by?: string | undefined
-  /**
-   * Content of this peer's is durable: a sync update or step 2 it sent, as it
-   * sent it (what it adds is stored, what it repeats was held already; never
-   * one that was dropped or refused), or, after its sync step 1, an update
-   * naming what it and the room both hold (see heldContent.ts).
-   */
-  committed?(update: Uint8Array): void
-  /**
-   * Another peer claims the presence of a client this peer introduced: check
-   * that this one is still connected, and drop it if it does not answer.
-   */
-  probe?(): void
-  /**
-   * A reader that merges the whole state itself (a version, on its worker thread): its sync step 1
-   * with an empty state vector is answered with what the room holds, unmerged, instead of a step 2.
-   */
-  unmerged?(updates: readonly Uint8Array[]): void
-}
-
-export type RoomMessage =
-  | { readonly type: 'sync'; readonly sync: SyncMessage }
-  | { readonly type: 'awareness'; readonly update: Uint8Array }
-  | { readonly type: 'queryAwareness' }
-
-/**
- * What became of one sync message, once it is settled. `durable`: what it
- * carries is in the store, or was there already (a repeat, a step 1, an empty
- * update), and so is everything the room stored before it. `dropped`: the
- * peer may only read, so nothing of it was kept. `refused`: it is invalid,
- * contradicts what the document holds, or no Yjs document could integrate
- * it; nothing of it was kept or forwarded, and the document stays open.
- */
-export type SyncOutcome =
-  | { readonly kind: 'durable' }
-  | { readonly kind: 'dropped' }
-  | { readonly kind: 'refused'; readonly code: CloseCodeName; readonly reason: string }
-
-const durable: SyncOutcome = { kind: 'durable' }
-const dropped: SyncOutcome = { kind: 'dropped' }
+export type { RoomMessage, RoomPeer, SyncOutcome } from './roomPeer.js'
 
 export interface RoomOptions {
   readonly store: DocStore
@@ -455,7 +406,7 @@ export class Room implements FanoutMember {
       peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
     }
     // Settles once every write begun before it has: all the room holds now is stored then.
-    return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(stateVector, () => state.stateVector()))
+    return confirmDurable(peer, this.#afterLastWrite(), () => heldContent(stateVector, () => state.stateVector()))
   }
 
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
@@ -504,7 +455,7 @@ export class Room implements FanoutMember {
     }
     // The merge that admission needed failed: the room refused every peer.
     if (this.#status === 'gone') return undefined
-    if (!admitted) return this.#confirm(peer, this.#afterLastWrite(), () => sync.update)
+    if (!admitted) return confirmDurable(peer, this.#afterLastWrite(), () => sync.update)
     const { update, ranges } = admitted
     const reference = this.#refusedReferences.find(peer, admitted.structs)
     if (reference) {
@@ -527,7 +478,7 @@ export class Room implements FanoutMember {
     const written = this.#write(update, peer.by, ranges)
     if (!this.#storedFirst) {
       this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-      return this.#confirm(
+      return confirmDurable(
         peer,
         written.then(() => durable),
         () => sync.update,
@@ -539,7 +490,7 @@ export class Room implements FanoutMember {
       .then((row) => this.#servedFromStore(update, peer, ranges, row || undefined))
       .finally(() => this.#checksInFlight--)
     this.#lastCheck = checked.catch(ignore)
-    return this.#confirm(peer, checked, () => sync.update)
+    return confirmDurable(peer, checked, () => sync.update)
   }
 
   /**
@@ -611,20 +562,6 @@ export class Room implements FanoutMember {
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
   #afterLastWrite(): Promise<SyncOutcome> {
     return this.#lastWrite.then(() => durable)
-  }
-
-  /**
-   * Tells `peer` of its `content` once `durable` resolves, if it asked to be told (a store failure
-   * refuses the peer instead: see #fail). Only for a frame that is kept: never a dropped or refused one.
-   */
-  #confirm<T extends SyncOutcome | undefined>(
-    peer: RoomPeer,
-    durable: Promise<T>,
-    content: () => Uint8Array | undefined,
-  ): Promise<T> {
-    const confirmed = peer.committed && content()
-    if (confirmed) durable.then((outcome) => outcome?.kind === 'durable' && peer.committed?.(confirmed), ignore)
-    return durable
   }
 
   /** Cluster mode: the clocks of `ranges` are served, and go to the webhook events (see #write). */

@@ -18,6 +18,7 @@ import { KnownClocks } from './knownClocks.js'
 import { isLongTail } from './longTail.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
+import { LoadingQueue } from './loadingQueue.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
@@ -65,22 +66,6 @@ export interface RoomOptions {
   readonly events?: EventTiming | undefined
 }
 
-interface QueuedMessage {
-  readonly peer: RoomPeer
-  readonly message: RoomMessage
-  /** What it holds in memory, counted against the room's and the relay's caps. */
-  readonly bytes: number
-  readonly resolve: (outcome: SyncOutcome | undefined) => void
-  readonly reject: (error: unknown) => void
-}
-
-/** The bytes a message keeps alive while it waits: its payload. */
-const payloadBytes = (message: RoomMessage): number => {
-  if (message.type === 'queryAwareness') return 0
-  if (message.type === 'awareness') return message.update.byteLength
-  return message.sync.type === 'step1' ? message.sync.stateVector.byteLength : message.sync.update.byteLength
-}
-
 const ignore = (): void => {}
 
 /** Whether any struct of `admitted` waits, in the document with it, for clocks the document lacks. */
@@ -111,11 +96,8 @@ export class Room implements FanoutMember {
   readonly #refusedReferences = new RefusedReferences<RoomPeer>()
   /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
   #waiting: WaitingStructs | undefined
-  #queued: QueuedMessage[] = []
-  /** How many of `#queued` each peer sent. */
-  readonly #queuedBy = new Map<RoomPeer, number>()
-  /** The bytes of `#queued`, also counted in the relay's QueuedBytes. */
-  #queuedBytes = 0
+  /** Messages that arrived while the document loads. */
+  readonly #loadingQueue: LoadingQueue
   #lastWrite: Promise<void> = Promise.resolve()
   #pendingWrites = 0
   #storedSinceCompaction = 0
@@ -141,6 +123,7 @@ export class Room implements FanoutMember {
   ) {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
     this.#wholeStateFrames = new WholeStateFrames(name)
+    this.#loadingQueue = new LoadingQueue(name, options)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
@@ -167,7 +150,7 @@ export class Room implements FanoutMember {
 
   leave(peer: RoomPeer): void {
     if (!this.#peers.delete(peer)) return
-    if (this.#queuedBy.has(peer)) this.#dropQueued((queued) => queued.peer === peer, 'the peer left')
+    if (this.#loadingQueue.holds(peer)) this.#loadingQueue.drop((queued) => queued.peer === peer, 'the peer left')
     const removal = this.#presence.removeOwnedBy(peer)
     if (removal) {
       this.#broadcast({ type: 'awareness', update: removal })
@@ -188,7 +171,7 @@ export class Room implements FanoutMember {
    * refusing the peer.
    */
   receive(peer: RoomPeer, message: RoomMessage): Promise<SyncOutcome | undefined> | undefined {
-    if (this.#status === 'loading') return this.#enqueue(peer, message)
+    if (this.#status === 'loading') return this.#loadingQueue.add(peer, message)
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
       case 'sync':
@@ -211,43 +194,6 @@ export class Room implements FanoutMember {
         return undefined
       }
     }
-  }
-
-  /** Keeps a message until the document is loaded, within the per-peer, per-room and per-relay caps. */
-  #enqueue(peer: RoomPeer, message: RoomMessage): Promise<SyncOutcome | undefined> {
-    const waiting = this.#queuedBy.get(peer) ?? 0
-    if (waiting >= this.options.maxWaitingFrames) {
-      return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
-    }
-    const bytes = payloadBytes(message)
-    if (this.#queuedBytes + bytes > this.options.maxQueuedBytes) {
-      const reason = `more than ${this.options.maxQueuedBytes} bytes wait for this document to load`
-      return Promise.reject(new ProtocolError('rateLimited', reason))
-    }
-    if (!this.options.relayQueuedBytes.take(bytes)) {
-      const reason = `more than ${this.options.relayQueuedBytes.max} bytes wait for documents to load on this relay`
-      return Promise.reject(new ProtocolError('rateLimited', reason))
-    }
-    this.#queuedBytes += bytes
-    this.#queuedBy.set(peer, waiting + 1)
-    return new Promise((resolve, reject) => this.#queued.push({ peer, message, bytes, resolve, reject }))
-  }
-
-  /** Takes the messages `which` picks out of the queue, frees their bytes, and rejects them. */
-  #dropQueued(which: (queued: QueuedMessage) => boolean, reason: string): void {
-    const dropped = this.#queued.filter(which)
-    this.#queued = this.#queued.filter((queued) => !which(queued))
-    for (const queued of dropped) this.#release(queued)
-    for (const { reject } of dropped) reject(new Error(`${reason}: message for "${this.name}" dropped`))
-  }
-
-  /** Frees the counts a queued message held. */
-  #release({ peer, bytes }: QueuedMessage): void {
-    this.#queuedBytes -= bytes
-    this.options.relayQueuedBytes.give(bytes)
-    const left = (this.#queuedBy.get(peer) ?? 1) - 1
-    if (left > 0) this.#queuedBy.set(peer, left)
-    else this.#queuedBy.delete(peer)
   }
 
   // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
@@ -647,10 +593,7 @@ export class Room implements FanoutMember {
     this.#storedBytesSinceCompaction = stored.reduce((bytes, update) => bytes + update.byteLength, 0)
     this.options.logger.debug({ doc: this.name, storedUpdates: stored.length }, 'document loaded')
     for (const peer of this.#peers) this.#greet(peer)
-    const queued = this.#queued
-    this.#queued = []
-    for (const each of queued) this.#release(each)
-    for (const { peer, message, resolve, reject } of queued) {
+    for (const { peer, message, resolve, reject } of this.#loadingQueue.takeAll()) {
       try {
         const outcome = this.receive(peer, message)
         // A dropped or refused frame resolves with what became of it, never as if it were durable.
@@ -818,7 +761,7 @@ export class Room implements FanoutMember {
     this.#link?.leave()
     clearTimeout(this.#unloadTimer)
     this.#wholeStateFrames.clear()
-    this.#dropQueued(() => true, 'the document is no longer served')
+    this.#loadingQueue.drop(() => true, 'the document is no longer served')
     this.options.onGone(this)
   }
 }

@@ -9,6 +9,7 @@
 import { decodeAwarenessUpdate, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
 import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
 import type { DocStore, StoredRow } from './docStore.js'
+import { ContestedClients } from './contestedClients.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentEvents } from './documentEvents.js'
 import { DocumentState, isEmptyStateVector } from './documentState.js'
@@ -86,10 +87,8 @@ export class Room implements FanoutMember {
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
   #knownClocks: KnownClocks | undefined
-  /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
-  readonly #contested = new Set<number>()
-  /** Of those, the ones the store has (or was asked to keep): see #saveContested. */
-  readonly #contestedSaved = new Set<number>()
+  /** Clients whose clocks past those held the relay refused: what builds on them is refused. */
+  readonly #contested: ContestedClients
   /** Peers whose writes were dropped while they could only read (see #receiveSync). */
   readonly #droppedFrom = new WeakSet<RoomPeer>()
   /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
@@ -124,6 +123,7 @@ export class Room implements FanoutMember {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
     this.#wholeStateFrames = new WholeStateFrames(name)
     this.#loadingQueue = new LoadingQueue(name, options)
+    this.#contested = new ContestedClients(name, options.store, options.logger)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
@@ -297,7 +297,7 @@ export class Room implements FanoutMember {
         return
       }
       if (!admitted) return
-      this.#waiting = this.#waiting?.with(admitted.structs, admitted.ranges, known, this.#contested, false)
+      this.#waiting = this.#waiting?.with(admitted.structs, admitted.ranges, known, this.#contested.clients, false)
       known.add(admitted.ranges)
       update = admitted.update
     }
@@ -389,7 +389,7 @@ export class Room implements FanoutMember {
         () => this.#guard(() => state.merge()),
         () => state.recent(),
         {
-          contested: this.#contested,
+          contested: this.#contested.clients,
           waiting: this.#waiting,
           contradicted: (client, clock) => this.#refusedReferences.note(peer, client, clock),
         },
@@ -397,7 +397,7 @@ export class Room implements FanoutMember {
     } catch (error) {
       if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
       const refused: SyncOutcome = { kind: 'refused', code: error.code, reason: error.message }
-      return this.#saveContested().then(() => refused)
+      return this.#contested.save().then(() => refused)
     }
     // The merge that admission needed failed: the room refused every peer.
     if (this.#status === 'gone') return undefined
@@ -406,10 +406,10 @@ export class Room implements FanoutMember {
     const reference = this.#refusedReferences.find(peer, admitted.structs)
     if (reference) {
       // Its new clocks are never filled from it: what comes after them is refused too.
-      for (const { client } of ranges) this.#contested.add(client)
+      this.#contested.add(ranges)
       const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
       const refused: SyncOutcome = { kind: 'refused', code: 'invalidUpdate', reason }
-      return this.#saveContested().then(() => refused)
+      return this.#contested.save().then(() => refused)
     }
     if (this.#droppedFrom.has(peer) && waitsInDocument(admitted)) {
       // Upgraded in-band (an auth frame with a write token): what it wrote while read-only was dropped,
@@ -481,28 +481,13 @@ export class Room implements FanoutMember {
     this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
     // Its writers go on past its clocks, next to content the log does not serve: refused from now on,
     // here and on the next load.
-    for (const { client } of ranges) this.#contested.add(client)
-    await this.#saveContested()
+    this.#contested.add(ranges)
+    await this.#contested.save()
     // After the refusal is answered (outcomes are answered in the microtasks that follow).
     setImmediate(() => {
       if (this.#status === 'ready') this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
     })
     return { kind: 'refused', code: 'invalidUpdate', reason }
-  }
-
-  /**
-   * Asks the store to keep the clients contested since the last call (see DocStore.contest), so that
-   * a restart or an unload does not forget them; resolves once it did (or failed: logged, and kept
-   * in memory only).
-   */
-  #saveContested(): Promise<void> {
-    const { contest } = this.options.store
-    if (!contest || this.#contested.size === this.#contestedSaved.size) return Promise.resolve()
-    const added = [...this.#contested].filter((client) => !this.#contestedSaved.has(client))
-    for (const client of added) this.#contestedSaved.add(client)
-    return contest.call(this.options.store, this.name, added).catch((error: unknown) => {
-      this.options.logger.warn({ doc: this.name, err: error }, 'could not store the contested clients')
-    })
   }
 
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
@@ -564,17 +549,9 @@ export class Room implements FanoutMember {
     try {
       // Subscribed first: every update stored after the load starts then arrives as news.
       await this.#link?.ready
-      const { loadContested } = this.options.store
       let contested: number[] | undefined
-      ;[stored, contested] = await Promise.all([
-        this.options.store.load(this.name),
-        loadContested?.call(this.options.store, this.name),
-      ])
-      // Refused before a restart or unload: what they write next is refused as it was then.
-      for (const client of contested ?? []) {
-        this.#contested.add(client)
-        this.#contestedSaved.add(client)
-      }
+      ;[stored, contested] = await Promise.all([this.options.store.load(this.name), this.#contested.load()])
+      this.#contested.restore(contested)
       if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]

@@ -23,9 +23,9 @@ import { LoadingQueue } from './loadingQueue.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
+import { ReadBackChecks } from './readBackChecks.js'
 import { RefusedReferences } from './refusedReferences.js'
 import { encodeFor, WholeStateFrames, type OutgoingMessage } from './roomFrames.js'
-import { StoredFirst } from './storedFirst.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
@@ -110,11 +110,8 @@ export class Room implements FanoutMember {
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
   readonly #quarantine: DocumentQuarantine
   readonly #events: DocumentEvents | undefined
-  /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see storedFirst.ts). */
-  readonly #storedFirst: StoredFirst | undefined
-  /** Cluster mode: checks of #storedFirst under way, and the last one begun. */
-  #checksInFlight = 0
-  #lastCheck: Promise<unknown> = Promise.resolve()
+  /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see readBackChecks.ts). */
+  readonly #readBack: ReadBackChecks | undefined
 
   constructor(
     readonly name: string,
@@ -127,12 +124,27 @@ export class Room implements FanoutMember {
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
-    const { loadRows } = options.store
-    this.#storedFirst =
+    this.#readBack =
       options.fanout &&
-      new StoredFirst({
-        load: () => options.store.load(name),
-        loadRows: loadRows && ((after) => loadRows.call(options.store, name, after)),
+      new ReadBackChecks(name, options.store, options.logger, {
+        served: (update, sender, ranges, row) => {
+          // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
+          // Forwarded only now: a peer's Yjs document can never give back an update the log sets aside,
+          // and would send it again in every step 2, to be refused for good.
+          if (this.#status === 'ready') this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, sender)
+          this.#link?.publishUpdate(update, row)
+          this.options.stored?.(this.name, update, sender.by)
+          this.#claimClocks(ranges)
+        },
+        contradicted: (ranges) => {
+          this.#contested.add(ranges)
+          return this.#contested.save()
+        },
+        changedElsewhere: () => {
+          if (this.#status === 'ready')
+            this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
+        },
+        unreadable: (error) => this.#fail('the relay could not read back what the store holds of this document', error),
       })
     void this.#load()
   }
@@ -203,7 +215,7 @@ export class Room implements FanoutMember {
     try {
       const { empty, ranges } = inspectUpdate(update)
       // A row the log serves, its relay says: this relay's appends after it need not read it back.
-      if (row) this.#storedFirst?.heard(row, ranges)
+      if (row) this.#readBack?.heard(row, ranges)
       if (empty) return
     } catch (error) {
       this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
@@ -358,13 +370,15 @@ export class Room implements FanoutMember {
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') {
-      if (this.#storedFirst && this.#checksInFlight > 0) {
+      if (this.#readBack?.inFlight) {
         // Cluster mode: the room holds updates the log may still set aside; answer once they are checked.
         const { stateVector } = sync
         checkStateVector(stateVector)
-        return this.#checksDone().then(() =>
-          this.#status === 'ready' && this.#peers.has(peer) ? this.#answerStep1(peer, stateVector) : undefined,
-        )
+        return this.#readBack
+          .done()
+          .then(() =>
+            this.#status === 'ready' && this.#peers.has(peer) ? this.#answerStep1(peer, stateVector) : undefined,
+          )
       }
       return this.#answerStep1(peer, sync.stateVector)
     }
@@ -422,7 +436,7 @@ export class Room implements FanoutMember {
     this.#waiting = admitted.waiting ?? this.#waiting
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     const written = this.#write(update, peer.by, ranges)
-    if (!this.#storedFirst) {
+    if (!this.#readBack) {
       this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
       return confirmDurable(
         peer,
@@ -430,64 +444,8 @@ export class Room implements FanoutMember {
         () => sync.update,
       )
     }
-    // Cluster mode: forwarded once the log serves it (see #servedFromStore).
-    this.#checksInFlight++
-    const checked = written
-      .then((row) => this.#servedFromStore(update, peer, ranges, row || undefined))
-      .finally(() => this.#checksInFlight--)
-    this.#lastCheck = checked.catch(ignore)
-    return confirmDurable(peer, checked, () => sync.update)
-  }
-
-  /**
-   * Cluster mode: resolves once the checks under way (see #servedFromStore) are done, and a refusal
-   * among them has refused the peers.
-   */
-  async #checksDone(): Promise<void> {
-    await this.#lastCheck
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-
-  /**
-   * Cluster mode: whether the store serves `update`, now durable. Another relay may have stored other
-   * content under its clocks first, its news not here yet: then the update is refused, never
-   * acknowledged, and the room, which serves it, is refused to every peer (4503) so that the next
-   * load serves what the store does.
-   */
-  async #servedFromStore(
-    update: Uint8Array,
-    sender: RoomPeer,
-    ranges: readonly ClockRange[],
-    row: StoredRow | undefined,
-  ): Promise<SyncOutcome | undefined> {
-    let contradiction: string | undefined
-    try {
-      contradiction = await this.#storedFirst!.contradiction(update, ranges, row)
-    } catch (error) {
-      this.#fail('the relay could not read back what the store holds of this document', error)
-      return undefined
-    }
-    if (contradiction === undefined) {
-      // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
-      // Forwarded only now: a peer's Yjs document can never give back an update the log sets aside,
-      // and would send it again in every step 2, to be refused for good.
-      if (this.#status === 'ready') this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, sender)
-      this.#link?.publishUpdate(update, row)
-      this.options.stored?.(this.name, update, sender.by)
-      this.#claimClocks(ranges)
-      return durable
-    }
-    const reason = `another relay stored other content first: ${contradiction}`
-    this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
-    // Its writers go on past its clocks, next to content the log does not serve: refused from now on,
-    // here and on the next load.
-    this.#contested.add(ranges)
-    await this.#contested.save()
-    // After the refusal is answered (outcomes are answered in the microtasks that follow).
-    setImmediate(() => {
-      if (this.#status === 'ready') this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
-    })
-    return { kind: 'refused', code: 'invalidUpdate', reason }
+    // Cluster mode: forwarded once the log serves it (see readBackChecks.ts).
+    return confirmDurable(peer, this.#readBack.check(written, update, peer, ranges), () => sync.update)
   }
 
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
@@ -513,7 +471,7 @@ export class Room implements FanoutMember {
     // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
     // In cluster mode the log may set the update aside: its clocks are claimed once the store serves
     // it (#claimClocks), and the event of its transaction says only who wrote.
-    const deferClocks = this.#storedFirst !== undefined && this.options.store.recordEvents !== undefined
+    const deferClocks = this.#readBack !== undefined && this.options.store.recordEvents !== undefined
     const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
     const write = this.options.store.append(this.name, update, events)
     // Rejects as the write does, for those who wait on it; handled here, as `write` is below.
@@ -523,10 +481,10 @@ export class Room implements FanoutMember {
       () => {
         this.#pendingWrites--
         // Durable now: other relays that miss this message find the update in the store. In cluster
-        // mode, told once the store is known to serve it (see #servedFromStore): news of an update the
+        // mode, told once the store is known to serve it (see readBackChecks.ts): news of an update the
         // log sets aside would be served by the relays that hear it until they reload.
         // The same for the hooks: an update the log sets aside is never reported as stored.
-        if (!this.#storedFirst) {
+        if (!this.#readBack) {
           this.#link?.publishUpdate(update)
           this.options.stored?.(this.name, update, by)
         }

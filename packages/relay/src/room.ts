@@ -12,8 +12,7 @@ import type { DocStore, StoredRow } from './docStore.js'
 import { ContestedClients } from './contestedClients.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentEvents } from './documentEvents.js'
-import { DocumentState, isEmptyStateVector } from './documentState.js'
-import { heldContent } from './heldContent.js'
+import { DocumentState } from './documentState.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
 import { isLongTail } from './longTail.js'
@@ -25,7 +24,8 @@ import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.
 import type { EventTiming } from './webhookOutbox.js'
 import { ReadBackChecks } from './readBackChecks.js'
 import { RefusedReferences } from './refusedReferences.js'
-import { encodeFor, WholeStateFrames, type OutgoingMessage } from './roomFrames.js'
+import { Step1Answers } from './step1Answers.js'
+import { encodeFor, type OutgoingMessage } from './roomFrames.js'
 import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
@@ -81,7 +81,7 @@ const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[])
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
-  readonly #wholeStateFrames: WholeStateFrames
+  readonly #step1Answers: Step1Answers
   /** Owned by a local peer, or by another relay (cluster mode). */
   readonly #presence: Presence<RoomPeer | RemoteRelay>
   #status: 'loading' | 'ready' | 'gone' = 'loading'
@@ -118,7 +118,6 @@ export class Room implements FanoutMember {
     private readonly options: RoomOptions,
   ) {
     this.#presence = new Presence(options.maxAwarenessStateBytes)
-    this.#wholeStateFrames = new WholeStateFrames(name)
     this.#loadingQueue = new LoadingQueue(name, options)
     this.#contested = new ContestedClients(name, options.store, options.logger)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
@@ -146,6 +145,14 @@ export class Room implements FanoutMember {
         },
         unreadable: (error) => this.#fail('the relay could not read back what the store holds of this document', error),
       })
+    this.#step1Answers = new Step1Answers({
+      name,
+      state: () => this.#state!,
+      guard: (merge) => this.#guard(merge),
+      afterLastWrite: () => this.#afterLastWrite(),
+      serves: (peer) => this.#status === 'ready' && this.#peers.has(peer),
+      readBack: this.#readBack,
+    })
     void this.#load()
   }
 
@@ -341,47 +348,9 @@ export class Room implements FanoutMember {
     this.options.settledGone?.(this.name, () => state?.held())
   }
 
-  /** Sends `peer` what the room holds beyond `stateVector` (a step 2); settles as a step 1's outcome. */
-  #answerStep1(peer: RoomPeer, stateVector: Uint8Array): Promise<SyncOutcome | undefined> | undefined {
-    const state = this.#state!
-    if (peer.unmerged && isEmptyStateVector(stateVector)) {
-      // No merge on this thread, which every live client shares: the reader merges.
-      peer.unmerged(state.held())
-      return this.#afterLastWrite()
-    }
-    // Merge first, so that a corrupt document is not blamed on this peer's state vector.
-    if (!this.#guard(() => state.merge())) return undefined
-    if (isEmptyStateVector(stateVector)) {
-      // The same frame for every joiner of this state: one Buffer in every socket, not one copy each.
-      peer.send(this.#wholeStateFrames.step2(peer.mode, state.merge()))
-    } else {
-      let update: Uint8Array
-      try {
-        update = state.diff(stateVector)
-      } catch (error) {
-        throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
-      }
-      peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
-    }
-    // Settles once every write begun before it has: all the room holds now is stored then.
-    return confirmDurable(peer, this.#afterLastWrite(), () => heldContent(stateVector, () => state.stateVector()))
-  }
-
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
-    if (sync.type === 'step1') {
-      if (this.#readBack?.inFlight) {
-        // Cluster mode: the room holds updates the log may still set aside; answer once they are checked.
-        const { stateVector } = sync
-        checkStateVector(stateVector)
-        return this.#readBack
-          .done()
-          .then(() =>
-            this.#status === 'ready' && this.#peers.has(peer) ? this.#answerStep1(peer, stateVector) : undefined,
-          )
-      }
-      return this.#answerStep1(peer, sync.stateVector)
-    }
+    if (sync.type === 'step1') return this.#step1Answers.answer(peer, sync.stateVector)
     // Read-only: never stored, never forwarded, never acknowledged.
     if (!peer.canWrite) {
       this.#droppedFrom.add(peer)
@@ -695,7 +664,7 @@ export class Room implements FanoutMember {
     this.#status = 'gone'
     this.#link?.leave()
     clearTimeout(this.#unloadTimer)
-    this.#wholeStateFrames.clear()
+    this.#step1Answers.clear()
     this.#loadingQueue.drop(() => true, 'the document is no longer served')
     this.options.onGone(this)
   }
@@ -704,13 +673,4 @@ export class Room implements FanoutMember {
 /** Owner of the presence that came from the clients of another relay. */
 class RemoteRelay {
   constructor(readonly id: string) {}
-}
-
-/** Throws the protocol's error for a state vector that does not decode, before its answer is put off. */
-const checkStateVector = (stateVector: Uint8Array): void => {
-  try {
-    Y.decodeStateVector(stateVector)
-  } catch (error) {
-    throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
-  }
 }

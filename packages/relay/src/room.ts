@@ -12,10 +12,10 @@ import type { DocStore, StoredRow } from './docStore.js'
 import { ContestedClients } from './contestedClients.js'
 import { DocumentDeletedError } from './errors.js'
 import { DocumentEvents } from './documentEvents.js'
+import { DocumentLog } from './documentLog.js'
 import { DocumentState } from './documentState.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
-import { isLongTail } from './longTail.js'
 import type { Logger } from './logger.js'
 import { Presence } from './presence.js'
 import { LoadingQueue } from './loadingQueue.js'
@@ -67,8 +67,6 @@ export interface RoomOptions {
   readonly events?: EventTiming | undefined
 }
 
-const ignore = (): void => {}
-
 /** Whether any struct of `admitted` waits, in the document with it, for clocks the document lacks. */
 const waitsInDocument = ({ waiting, ranges }: AdmittedUpdate): boolean =>
   waiting?.nodes.some((node) =>
@@ -97,11 +95,8 @@ export class Room implements FanoutMember {
   #waiting: WaitingStructs | undefined
   /** Messages that arrived while the document loads. */
   readonly #loadingQueue: LoadingQueue
-  #lastWrite: Promise<void> = Promise.resolve()
-  #pendingWrites = 0
-  #storedSinceCompaction = 0
-  #storedBytesSinceCompaction = 0
-  #compaction: Promise<void> | undefined
+  /** The document's log in the store: its appends and compactions. */
+  readonly #log: DocumentLog
   #unloadTimer: NodeJS.Timeout | undefined
   readonly #link: FanoutLink | undefined
   readonly #remoteRelays = new Map<string, RemoteRelay>()
@@ -149,9 +144,28 @@ export class Room implements FanoutMember {
       name,
       state: () => this.#state!,
       guard: (merge) => this.#guard(merge),
-      afterLastWrite: () => this.#afterLastWrite(),
+      afterLastWrite: () => this.#log.afterLastWrite(),
       serves: (peer) => this.#status === 'ready' && this.#peers.has(peer),
       readBack: this.#readBack,
+    })
+    this.#log = new DocumentLog({
+      name,
+      store: options.store,
+      logger: options.logger,
+      compactAfterUpdates: options.compactAfterUpdates,
+      appended: (update, by) => {
+        // Durable now: other relays that miss this message find the update in the store. In cluster
+        // mode, told once the store is known to serve it (see readBackChecks.ts): news of an update the
+        // log sets aside would be served by the relays that hear it until they reload.
+        // The same for the hooks: an update the log sets aside is never reported as stored.
+        if (this.#readBack) return
+        this.#link?.publishUpdate(update)
+        this.options.stored?.(this.name, update, by)
+      },
+      failed: (error) => this.#fail('the relay could not store an update of this document', error),
+      mergedBytes: () => this.#state?.mergedBytes ?? 0,
+      compacted: (log) => this.#compacted(log),
+      gone: () => this.#status === 'gone',
     })
     void this.#load()
   }
@@ -339,7 +353,7 @@ export class Room implements FanoutMember {
   async close(): Promise<void> {
     const wasReady = this.#status === 'ready'
     this.#gone()
-    await this.#settled()
+    await this.#log.settled()
     if (wasReady) this.#tellSettledGone()
   }
 
@@ -384,7 +398,7 @@ export class Room implements FanoutMember {
     }
     // The merge that admission needed failed: the room refused every peer.
     if (this.#status === 'gone') return undefined
-    if (!admitted) return confirmDurable(peer, this.#afterLastWrite(), () => sync.update)
+    if (!admitted) return confirmDurable(peer, this.#log.afterLastWrite(), () => sync.update)
     const { update, ranges } = admitted
     const reference = this.#refusedReferences.find(peer, admitted.structs)
     if (reference) {
@@ -417,11 +431,6 @@ export class Room implements FanoutMember {
     return confirmDurable(peer, this.#readBack.check(written, update, peer, ranges), () => sync.update)
   }
 
-  /** Durable once everything stored before it is; a failed write refuses the peers instead. */
-  #afterLastWrite(): Promise<SyncOutcome> {
-    return this.#lastWrite.then(() => durable)
-  }
-
   /** Cluster mode: the clocks of `ranges` are served, and go to the webhook events (see #write). */
   #claimClocks(ranges: readonly ClockRange[]): void {
     const { recordEvents } = this.options.store
@@ -436,39 +445,12 @@ export class Room implements FanoutMember {
   }
 
   #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<StoredRow | void> {
-    this.#pendingWrites++
     // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
     // In cluster mode the log may set the update aside: its clocks are claimed once the store serves
     // it (#claimClocks), and the event of its transaction says only who wrote.
     const deferClocks = this.#readBack !== undefined && this.options.store.recordEvents !== undefined
     const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
-    const write = this.options.store.append(this.name, update, events)
-    // Rejects as the write does, for those who wait on it; handled here, as `write` is below.
-    this.#lastWrite = write.then(ignore)
-    this.#lastWrite.catch(ignore)
-    write.then(
-      () => {
-        this.#pendingWrites--
-        // Durable now: other relays that miss this message find the update in the store. In cluster
-        // mode, told once the store is known to serve it (see readBackChecks.ts): news of an update the
-        // log sets aside would be served by the relays that hear it until they reload.
-        // The same for the hooks: an update the log sets aside is never reported as stored.
-        if (!this.#readBack) {
-          this.#link?.publishUpdate(update)
-          this.options.stored?.(this.name, update, by)
-        }
-        this.#storedBytesSinceCompaction += update.byteLength
-        const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
-        // A compaction re-merges the whole document on this thread (see DocumentState), which the room has
-        // just merged in memory too: wait until the log since holds as much again as the document.
-        if (isLongTail(tail, this.#state?.mergedBytes ?? 0, this.options.compactAfterUpdates, 1)) this.#compact()
-      },
-      (error: unknown) => {
-        this.#pendingWrites--
-        this.#fail('the relay could not store an update of this document', error)
-      },
-    )
-    return write
+    return this.#log.append(update, by, events)
   }
 
   async #load(): Promise<void> {
@@ -493,8 +475,7 @@ export class Room implements FanoutMember {
       return
     }
     this.#status = 'ready'
-    this.#storedSinceCompaction = stored.length
-    this.#storedBytesSinceCompaction = stored.reduce((bytes, update) => bytes + update.byteLength, 0)
+    this.#log.loaded(stored)
     this.options.logger.debug({ doc: this.name, storedUpdates: stored.length }, 'document loaded')
     for (const peer of this.#peers) this.#greet(peer)
     for (const { peer, message, resolve, reject } of this.#loadingQueue.takeAll()) {
@@ -507,7 +488,7 @@ export class Room implements FanoutMember {
         reject(error)
       }
     }
-    if (stored.length >= this.options.compactAfterUpdates) this.#compact()
+    if (stored.length >= this.options.compactAfterUpdates) this.#log.compact()
     if (this.#peers.size === 0) this.#scheduleUnload()
     if (this.#resync.again) {
       this.#resync.again = false
@@ -548,19 +529,6 @@ export class Room implements FanoutMember {
     }
   }
 
-  #compact(): void {
-    if (this.#compaction || this.#status === 'gone') return
-    this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
-    this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.options.store.compact(this.name, (log) => this.#compacted(log)))
-      .then(
-        (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
-        // The log is intact when compaction fails (it is one transaction); the next one retries.
-        (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'compaction failed'),
-      )
-      .finally(() => (this.#compaction = undefined))
-  }
-
   /**
    * What replaces the stored `log`. Alone, a relay's log holds only what its room admitted, all of
    * it in the room's state (which may hold more: updates whose writes are in flight, which Yjs
@@ -587,26 +555,12 @@ export class Room implements FanoutMember {
   }
 
   async #unloadIfIdle(): Promise<void> {
-    await this.#settled()
+    await this.#log.settled()
     if (this.#status !== 'ready' || this.#peers.size > 0) return
     this.#gone()
     this.options.logger.debug({ doc: this.name }, 'document unloaded')
     this.#tellSettledGone()
-    // Leave a single row behind, so the next load reads one update.
-    if (this.#storedSinceCompaction > 1) {
-      this.options.store
-        .compact(this.name, (log) => this.#compacted(log))
-        .catch((error: unknown) => {
-          this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
-        })
-    }
-  }
-
-  /** Resolves once no write or compaction is in flight. */
-  async #settled(): Promise<void> {
-    while (this.#pendingWrites > 0 || this.#compaction) {
-      await Promise.allSettled([this.#lastWrite, this.#compaction])
-    }
+    this.#log.compactOnUnload()
   }
 
   /**

@@ -17,13 +17,13 @@ import { DocumentState } from './documentState.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
-import { Presence } from './presence.js'
 import { LoadingQueue } from './loadingQueue.js'
 import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
 import { ReadBackChecks } from './readBackChecks.js'
 import { RefusedReferences } from './refusedReferences.js'
+import { RoomPresence } from './roomPresence.js'
 import { Step1Answers } from './step1Answers.js'
 import { encodeFor, type OutgoingMessage } from './roomFrames.js'
 import { WaitingStructs } from './waitingStructs.js'
@@ -81,7 +81,7 @@ export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
   readonly #step1Answers: Step1Answers
   /** Owned by a local peer, or by another relay (cluster mode). */
-  readonly #presence: Presence<RoomPeer | RemoteRelay>
+  readonly #presence: RoomPresence
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
   #knownClocks: KnownClocks | undefined
@@ -99,7 +99,6 @@ export class Room implements FanoutMember {
   readonly #log: DocumentLog
   #unloadTimer: NodeJS.Timeout | undefined
   readonly #link: FanoutLink | undefined
-  readonly #remoteRelays = new Map<string, RemoteRelay>()
   /** Updates from other relays that arrived while the document was loading. */
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
@@ -112,7 +111,7 @@ export class Room implements FanoutMember {
     readonly name: string,
     private readonly options: RoomOptions,
   ) {
-    this.#presence = new Presence(options.maxAwarenessStateBytes)
+    this.#presence = new RoomPresence(options.maxAwarenessStateBytes)
     this.#loadingQueue = new LoadingQueue(name, options)
     this.#contested = new ContestedClients(name, options.store, options.logger)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
@@ -184,7 +183,7 @@ export class Room implements FanoutMember {
   leave(peer: RoomPeer): void {
     if (!this.#peers.delete(peer)) return
     if (this.#loadingQueue.holds(peer)) this.#loadingQueue.drop((queued) => queued.peer === peer, 'the peer left')
-    const removal = this.#presence.removeOwnedBy(peer)
+    const removal = this.#presence.removePeer(peer)
     if (removal) {
       this.#broadcast({ type: 'awareness', update: removal })
       this.#link?.publishAwareness(removal)
@@ -210,9 +209,7 @@ export class Room implements FanoutMember {
       case 'sync':
         return this.#receiveSync(peer, message.sync)
       case 'awareness': {
-        const update = this.#presence.apply(peer, message.update, (owner) => {
-          if (!(owner instanceof RemoteRelay)) owner.probe?.()
-        })
+        const update = this.#presence.fromPeer(peer, message.update)
         // A stock y-websocket provider drops a socket that received nothing for 30 s, and
         // counts on its own awareness renewals (every 15 s) coming back: echo them to it.
         if (update) {
@@ -251,10 +248,8 @@ export class Room implements FanoutMember {
 
   applyRemoteAwareness(relayId: string, update: Uint8Array): void {
     if (this.#status === 'gone') return
-    let owner = this.#remoteRelays.get(relayId)
-    if (!owner) this.#remoteRelays.set(relayId, (owner = new RemoteRelay(relayId)))
     try {
-      const accepted = this.#presence.apply(owner, update)
+      const accepted = this.#presence.fromRelay(relayId, update)
       if (accepted) this.#broadcast({ type: 'awareness', update: accepted })
     } catch (error) {
       this.options.logger.warn({ doc: this.name, relayId, err: error }, 'dropped presence from another relay')
@@ -262,10 +257,8 @@ export class Room implements FanoutMember {
   }
 
   removeRelay(relayId: string): void {
-    const owner = this.#remoteRelays.get(relayId)
-    if (!owner || this.#status === 'gone') return
-    this.#remoteRelays.delete(relayId)
-    const removal = this.#presence.removeOwnedBy(owner)
+    if (this.#status === 'gone') return
+    const removal = this.#presence.removeRelay(relayId)
     if (!removal) return
     this.#broadcast({ type: 'awareness', update: removal })
     // It may hand a client to one of our peers that claimed it (see Presence): the other relays must
@@ -274,7 +267,7 @@ export class Room implements FanoutMember {
   }
 
   localPresence(): Uint8Array | undefined {
-    return this.#presence.snapshot((owner) => !(owner instanceof RemoteRelay))
+    return this.#presence.localSnapshot()
   }
 
   /** Reloads the document from the store and sends the peers what the room did not have. */
@@ -622,9 +615,4 @@ export class Room implements FanoutMember {
     this.#loadingQueue.drop(() => true, 'the document is no longer served')
     this.options.onGone(this)
   }
-}
-
-/** Owner of the presence that came from the clients of another relay. */
-class RemoteRelay {
-  constructor(readonly id: string) {}
 }

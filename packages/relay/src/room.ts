@@ -6,8 +6,7 @@
  * that cannot load or store its document refuses every peer rather than
  * serve a blank, and is dropped so that the next peer loads it afresh.
  */
-import { decodeAwarenessUpdate, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
-import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
+import { decodeAwarenessUpdate, type CloseCodeName, type SyncMessage } from '@concord/protocol'
 import type { DocStore, StoredRow } from './docStore.js'
 import { ContestedClients } from './contestedClients.js'
 import { DocumentDeletedError } from './errors.js'
@@ -22,14 +21,13 @@ import type { QueuedBytes } from './queuedBytes.js'
 import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
 import type { EventTiming } from './webhookOutbox.js'
 import { ReadBackChecks } from './readBackChecks.js'
-import { RefusedReferences } from './refusedReferences.js'
+import { RoomAdmission } from './roomAdmission.js'
 import { RoomPresence } from './roomPresence.js'
 import { Step1Answers } from './step1Answers.js'
 import { encodeFor, type OutgoingMessage } from './roomFrames.js'
-import { WaitingStructs } from './waitingStructs.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
-import { confirmDurable, dropped, durable, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
+import { confirmDurable, durable, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
 
 export type { RoomMessage, RoomPeer, SyncOutcome } from './roomPeer.js'
 
@@ -67,12 +65,6 @@ export interface RoomOptions {
   readonly events?: EventTiming | undefined
 }
 
-/** Whether any struct of `admitted` waits, in the document with it, for clocks the document lacks. */
-const waitsInDocument = ({ waiting, ranges }: AdmittedUpdate): boolean =>
-  waiting?.nodes.some((node) =>
-    ranges.some((range) => range.client === node.client && node.start < range.end && range.start < node.end),
-  ) ?? false
-
 /** The next clock of each client of `ranges`, for a webhook event. */
 const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>
   known ? Object.fromEntries(known.stateVectorFor(ranges)) : {}
@@ -84,15 +76,10 @@ export class Room implements FanoutMember {
   readonly #presence: RoomPresence
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
-  #knownClocks: KnownClocks | undefined
   /** Clients whose clocks past those held the relay refused: what builds on them is refused. */
   readonly #contested: ContestedClients
-  /** Peers whose writes were dropped while they could only read (see #receiveSync). */
-  readonly #droppedFrom = new WeakSet<RoomPeer>()
-  /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
-  readonly #refusedReferences = new RefusedReferences<RoomPeer>()
-  /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
-  #waiting: WaitingStructs | undefined
+  /** What the room lets into its document (see roomAdmission.ts). */
+  readonly #admission: RoomAdmission
   /** Messages that arrived while the document loads. */
   readonly #loadingQueue: LoadingQueue
   /** The document's log in the store: its appends and compactions. */
@@ -115,6 +102,13 @@ export class Room implements FanoutMember {
     this.#loadingQueue = new LoadingQueue(name, options)
     this.#contested = new ContestedClients(name, options.store, options.logger)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
+    this.#admission = new RoomAdmission({
+      state: () => this.#state!,
+      guard: (merge) => this.#guard(merge),
+      gone: () => this.#status === 'gone',
+      contested: this.#contested,
+      quarantine: this.#quarantine,
+    })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
     this.#readBack =
@@ -305,28 +299,8 @@ export class Room implements FanoutMember {
   #addRemote(received: Uint8Array, relayId?: string): void {
     const state = this.#state!
     this.#events?.exists()
-    let update = received
-    // Once the room tracks its clocks (after a local write), news must keep them up to date.
-    const known = this.#knownClocks
-    if (known) {
-      let admitted: AdmittedUpdate | undefined
-      try {
-        admitted = admitUpdate(received, known, () => this.#guard(() => state.merge()))
-      } catch (error) {
-        // Another relay admitted content that contradicts content this one admitted at the same time:
-        // both are stored; loads and compactions keep the first in the log and set the other aside.
-        this.#quarantine.add(
-          { update: received, index: -1, reason: error instanceof Error ? error.message : String(error) },
-          'relay',
-          relayId,
-        )
-        return
-      }
-      if (!admitted) return
-      this.#waiting = this.#waiting?.with(admitted.structs, admitted.ranges, known, this.#contested.clients, false)
-      known.add(admitted.ranges)
-      update = admitted.update
-    }
+    const update = this.#admission.fromRelay(received, relayId)
+    if (update === undefined) return
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } })
   }
@@ -337,7 +311,7 @@ export class Room implements FanoutMember {
    * the edits the room dropped while it could only read.
    */
   writeGranted(peer: RoomPeer): void {
-    if (this.#status !== 'ready' || !this.#peers.has(peer) || !this.#droppedFrom.has(peer)) return
+    if (this.#status !== 'ready' || !this.#peers.has(peer) || !this.#admission.droppedWritesOf(peer)) return
     const stateVector = this.#guard(() => this.#state!.stateVector())
     if (stateVector) peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))
   }
@@ -358,58 +332,10 @@ export class Room implements FanoutMember {
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') return this.#step1Answers.answer(peer, sync.stateVector)
-    // Read-only: never stored, never forwarded, never acknowledged.
-    if (!peer.canWrite) {
-      this.#droppedFrom.add(peer)
-      return Promise.resolve(dropped)
-    }
-    // Learnt at the first write, so that a document only read never decodes its whole state.
-    if (!this.#knownClocks || !this.#waiting) {
-      const held = this.#guard(() => inspectUpdate(state.merge(), true))
-      if (!held) return undefined
-      this.#knownClocks ??= new KnownClocks(held.ranges)
-      this.#waiting = WaitingStructs.of(held.structs)
-    }
-    const known = this.#knownClocks
-    let admitted: AdmittedUpdate | undefined
-    try {
-      admitted = admitUpdate(
-        sync.update,
-        known,
-        () => this.#guard(() => state.merge()),
-        () => state.recent(),
-        {
-          contested: this.#contested.clients,
-          waiting: this.#waiting,
-          contradicted: (client, clock) => this.#refusedReferences.note(peer, client, clock),
-        },
-      )
-    } catch (error) {
-      if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
-      const refused: SyncOutcome = { kind: 'refused', code: error.code, reason: error.message }
-      return this.#contested.save().then(() => refused)
-    }
-    // The merge that admission needed failed: the room refused every peer.
-    if (this.#status === 'gone') return undefined
-    if (!admitted) return confirmDurable(peer, this.#log.afterLastWrite(), () => sync.update)
-    const { update, ranges } = admitted
-    const reference = this.#refusedReferences.find(peer, admitted.structs)
-    if (reference) {
-      // Its new clocks are never filled from it: what comes after them is refused too.
-      this.#contested.add(ranges)
-      const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
-      const refused: SyncOutcome = { kind: 'refused', code: 'invalidUpdate', reason }
-      return this.#contested.save().then(() => refused)
-    }
-    if (this.#droppedFrom.has(peer) && waitsInDocument(admitted)) {
-      // Upgraded in-band (an auth frame with a write token): what it wrote while read-only was dropped,
-      // and this builds on clocks the document lacks. Stored, it could wait for good; like the dropped
-      // frames, it stays the client's to send again, in the step 2 that answers the relay's step 1.
-      const reason = 'the update builds on edits this connection sent while read-only, which were not stored'
-      return Promise.resolve({ kind: 'refused', code: 'forbidden', reason })
-    }
-    known.add(ranges)
-    this.#waiting = admitted.waiting ?? this.#waiting
+    const admission = this.#admission.fromPeer(peer, sync.update)
+    if (admission.kind === 'settled') return admission.outcome
+    if (admission.kind === 'held') return confirmDurable(peer, this.#log.afterLastWrite(), () => sync.update)
+    const { update, ranges } = admission
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     const written = this.#write(update, peer.by, ranges)
     if (!this.#readBack) {
@@ -442,7 +368,7 @@ export class Room implements FanoutMember {
     // In cluster mode the log may set the update aside: its clocks are claimed once the store serves
     // it (#claimClocks), and the event of its transaction says only who wrote.
     const deferClocks = this.#readBack !== undefined && this.options.store.recordEvents !== undefined
-    const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
+    const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#admission.knownClocks, ranges)))
     return this.#log.append(update, by, events)
   }
 
@@ -461,7 +387,7 @@ export class Room implements FanoutMember {
       if (log.length > 0) this.#events?.exists()
       // In cluster mode two relays may have stored contradicting updates at once: the log's order decides.
       const { updates, known } = this.#quarantine.admit(log)
-      this.#knownClocks = known
+      this.#admission.loaded(known)
       this.#state = new DocumentState(updates, undefined, this.#quarantine.fromStore)
     } catch (error) {
       this.#fail('the relay could not load this document', error)

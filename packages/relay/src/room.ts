@@ -5,65 +5,37 @@
  * the store; the promise a write returns resolves once it is durable. A room
  * that cannot load or store its document refuses every peer rather than
  * serve a blank, and is dropped so that the next peer loads it afresh.
+ *
+ * The room orchestrates; its parts own one idea each: loadingQueue.ts (what
+ * waits for the load), roomAdmission.ts (what gets into the document),
+ * documentLog.ts (appends and compactions), step1Answers.ts (answering a
+ * sync step 1), readBackChecks.ts (cluster mode: ack and forward only what
+ * the log serves), contestedClients.ts, roomPresence.ts, roomPeer.ts (the
+ * contract with a connection) and roomOptions.ts.
  */
 import { decodeAwarenessUpdate, type CloseCodeName, type SyncMessage } from '@concord/protocol'
-import type { DocStore, StoredRow } from './docStore.js'
 import { ContestedClients } from './contestedClients.js'
-import { DocumentDeletedError } from './errors.js'
+import type { StoredRow } from './docStore.js'
 import { DocumentEvents } from './documentEvents.js'
 import { DocumentLog } from './documentLog.js'
+import { DocumentQuarantine } from './documentQuarantine.js'
 import { DocumentState } from './documentState.js'
-import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
+import { DocumentDeletedError } from './errors.js'
+import type { FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
-import type { Logger } from './logger.js'
 import { LoadingQueue } from './loadingQueue.js'
-import type { QueuedBytes } from './queuedBytes.js'
-import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
-import type { EventTiming } from './webhookOutbox.js'
 import { ReadBackChecks } from './readBackChecks.js'
 import { RoomAdmission } from './roomAdmission.js'
+import { encodeFor, type OutgoingMessage } from './roomFrames.js'
+import type { RoomOptions } from './roomOptions.js'
+import { confirmDurable, durable, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
 import { RoomPresence } from './roomPresence.js'
 import { Step1Answers } from './step1Answers.js'
-import { encodeFor, type OutgoingMessage } from './roomFrames.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
-import { confirmDurable, durable, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
 
 export type { RoomMessage, RoomPeer, SyncOutcome } from './roomPeer.js'
-
-export interface RoomOptions {
-  readonly store: DocStore
-  readonly logger: Logger
-  /** Compact the stored log once this many updates were stored since the last compaction. */
-  readonly compactAfterUpdates: number
-  /** Unload the document this long after its last peer left. */
-  readonly unloadAfterMs: number
-  /** Drop an awareness state longer than this, in UTF-8 bytes. */
-  readonly maxAwarenessStateBytes: number
-  /** Messages one peer may send while the document loads; one more is refused (4429). */
-  readonly maxWaitingFrames: number
-  /** Bytes of the messages all peers may send while the document loads; more are refused (4429). */
-  readonly maxQueuedBytes: number
-  /** The same, for every room of the relay together. */
-  readonly relayQueuedBytes: QueuedBytes
-  /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
-  readonly onGone: (room: Room) => void
-  /** Cluster mode: the other relays serving this document. */
-  readonly fanout?: Fanout | undefined
-  /** Initial content for a document the store does not have; stored before the document is served. */
-  readonly seed?: ((name: string) => Promise<Uint8Array | undefined>) | undefined
-  /** Told of each update once it is durable, with who wrote it. */
-  readonly stored?: ((name: string, update: Uint8Array, by: string | undefined) => void) | undefined
-  /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
-  readonly onQuarantined?: (from: QuarantineSource) => void
-  /**
-   * The room unloaded, or closed with the relay, every write settled: `held` reads what it held,
-   * unmerged (see DocumentState.held). For version history; not called for a failed or deleted room.
-   */
-  readonly settledGone?: ((name: string, held: () => readonly Uint8Array[] | undefined) => void) | undefined
-  /** Record webhook events with each write (see documentEvents.ts), debounced so. Default: none. */
-  readonly events?: EventTiming | undefined
-}
+export type { RoomOptions } from './roomOptions.js'
 
 /** The next clock of each client of `ranges`, for a webhook event. */
 const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>

@@ -5,138 +5,37 @@
  * the store; the promise a write returns resolves once it is durable. A room
  * that cannot load or store its document refuses every peer rather than
  * serve a blank, and is dropped so that the next peer loads it afresh.
+ *
+ * The room orchestrates; its parts own one idea each: loadingQueue.ts (what
+ * waits for the load), roomAdmission.ts (what gets into the document),
+ * documentLog.ts (appends and compactions), step1Answers.ts (answering a
+ * sync step 1), readBackChecks.ts (cluster mode: ack and forward only what
+ * the log serves), contestedClients.ts, roomPresence.ts, roomPeer.ts (the
+ * contract with a connection) and roomOptions.ts.
  */
-import { decodeAwarenessUpdate, ProtocolError, type CloseCodeName, type SyncMessage } from '@concord/protocol'
-import { admitUpdate, type AdmittedUpdate } from './admitUpdate.js'
-import type { DocStore, StoredRow } from './docStore.js'
-import { DocumentDeletedError } from './errors.js'
+import { decodeAwarenessUpdate, type CloseCodeName, type SyncMessage } from '@concord/protocol'
+import { ContestedClients } from './contestedClients.js'
+import type { StoredRow } from './docStore.js'
 import { DocumentEvents } from './documentEvents.js'
-import { DocumentState, isEmptyStateVector } from './documentState.js'
-import { heldContent } from './heldContent.js'
-import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
+import { DocumentLog } from './documentLog.js'
+import { DocumentQuarantine } from './documentQuarantine.js'
+import { DocumentState } from './documentState.js'
+import { DocumentDeletedError } from './errors.js'
+import type { FanoutLink, FanoutMember } from './fanout.js'
 import { KnownClocks } from './knownClocks.js'
-import { isLongTail } from './longTail.js'
-import type { Logger } from './logger.js'
-import { Presence } from './presence.js'
-import type { QueuedBytes } from './queuedBytes.js'
-import { DocumentQuarantine, type QuarantineSource } from './documentQuarantine.js'
-import type { EventTiming } from './webhookOutbox.js'
-import { RefusedReferences } from './refusedReferences.js'
-import { encodeFor, WholeStateFrames, type OutgoingMessage } from './roomFrames.js'
-import { StoredFirst } from './storedFirst.js'
-import { WaitingStructs } from './waitingStructs.js'
+import { LoadingQueue } from './loadingQueue.js'
+import { ReadBackChecks } from './readBackChecks.js'
+import { RoomAdmission } from './roomAdmission.js'
+import { encodeFor, type OutgoingMessage } from './roomFrames.js'
+import type { RoomOptions } from './roomOptions.js'
+import { confirmDurable, durable, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
+import { RoomPresence } from './roomPresence.js'
+import { Step1Answers } from './step1Answers.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
 import * as Y from 'yjs'
-import type { WireMode } from './wireMode.js'
 
-/** One connection's membership in a room, as the room sees it. */
-export interface RoomPeer {
-  readonly mode: WireMode
-  /** Sends one frame, already encoded for this peer's wire mode and document. */
-  send(frame: Uint8Array): void
-  /** The room can no longer serve its document; the peer is out of the room when this is called. */
-  refuse(code: CloseCodeName, reason: string): void
-  /** False for read-only access: the room then drops every update and sync step 2 the peer sends. */
-  readonly canWrite: boolean
-  /** Who writes through this peer, for the `onChange` hook. */
-  readonly by?: string | undefined
-  /**
-   * Content of this peer's is durable: a sync update or step 2 it sent, as it
-   * sent it (what it adds is stored, what it repeats was held already; never
-   * one that was dropped or refused), or, after its sync step 1, an update
-   * naming what it and the room both hold (see heldContent.ts).
-   */
-  committed?(update: Uint8Array): void
-  /**
-   * Another peer claims the presence of a client this peer introduced: check
-   * that this one is still connected, and drop it if it does not answer.
-   */
-  probe?(): void
-  /**
-   * A reader that merges the whole state itself (a version, on its worker thread): its sync step 1
-   * with an empty state vector is answered with what the room holds, unmerged, instead of a step 2.
-   */
-  unmerged?(updates: readonly Uint8Array[]): void
-}
-
-export type RoomMessage =
-  | { readonly type: 'sync'; readonly sync: SyncMessage }
-  | { readonly type: 'awareness'; readonly update: Uint8Array }
-  | { readonly type: 'queryAwareness' }
-
-/**
- * What became of one sync message, once it is settled. `durable`: what it
- * carries is in the store, or was there already (a repeat, a step 1, an empty
- * update), and so is everything the room stored before it. `dropped`: the
- * peer may only read, so nothing of it was kept. `refused`: it is invalid,
- * contradicts what the document holds, or no Yjs document could integrate
- * it; nothing of it was kept or forwarded, and the document stays open.
- */
-export type SyncOutcome =
-  | { readonly kind: 'durable' }
-  | { readonly kind: 'dropped' }
-  | { readonly kind: 'refused'; readonly code: CloseCodeName; readonly reason: string }
-
-const durable: SyncOutcome = { kind: 'durable' }
-const dropped: SyncOutcome = { kind: 'dropped' }
-
-export interface RoomOptions {
-  readonly store: DocStore
-  readonly logger: Logger
-  /** Compact the stored log once this many updates were stored since the last compaction. */
-  readonly compactAfterUpdates: number
-  /** Unload the document this long after its last peer left. */
-  readonly unloadAfterMs: number
-  /** Drop an awareness state longer than this, in UTF-8 bytes. */
-  readonly maxAwarenessStateBytes: number
-  /** Messages one peer may send while the document loads; one more is refused (4429). */
-  readonly maxWaitingFrames: number
-  /** Bytes of the messages all peers may send while the document loads; more are refused (4429). */
-  readonly maxQueuedBytes: number
-  /** The same, for every room of the relay together. */
-  readonly relayQueuedBytes: QueuedBytes
-  /** Called once when the room is gone (unloaded, failed or closed): the registry forgets it. */
-  readonly onGone: (room: Room) => void
-  /** Cluster mode: the other relays serving this document. */
-  readonly fanout?: Fanout | undefined
-  /** Initial content for a document the store does not have; stored before the document is served. */
-  readonly seed?: ((name: string) => Promise<Uint8Array | undefined>) | undefined
-  /** Told of each update once it is durable, with who wrote it. */
-  readonly stored?: ((name: string, update: Uint8Array, by: string | undefined) => void) | undefined
-  /** An update was quarantined: read from the store (`store`) or heard from another relay (`relay`). */
-  readonly onQuarantined?: (from: QuarantineSource) => void
-  /**
-   * The room unloaded, or closed with the relay, every write settled: `held` reads what it held,
-   * unmerged (see DocumentState.held). For version history; not called for a failed or deleted room.
-   */
-  readonly settledGone?: ((name: string, held: () => readonly Uint8Array[] | undefined) => void) | undefined
-  /** Record webhook events with each write (see documentEvents.ts), debounced so. Default: none. */
-  readonly events?: EventTiming | undefined
-}
-
-interface QueuedMessage {
-  readonly peer: RoomPeer
-  readonly message: RoomMessage
-  /** What it holds in memory, counted against the room's and the relay's caps. */
-  readonly bytes: number
-  readonly resolve: (outcome: SyncOutcome | undefined) => void
-  readonly reject: (error: unknown) => void
-}
-
-/** The bytes a message keeps alive while it waits: its payload. */
-const payloadBytes = (message: RoomMessage): number => {
-  if (message.type === 'queryAwareness') return 0
-  if (message.type === 'awareness') return message.update.byteLength
-  return message.sync.type === 'step1' ? message.sync.stateVector.byteLength : message.sync.update.byteLength
-}
-
-const ignore = (): void => {}
-
-/** Whether any struct of `admitted` waits, in the document with it, for clocks the document lacks. */
-const waitsInDocument = ({ waiting, ranges }: AdmittedUpdate): boolean =>
-  waiting?.nodes.some((node) =>
-    ranges.some((range) => range.client === node.client && node.start < range.end && range.start < node.end),
-  ) ?? false
+export type { RoomMessage, RoomPeer, SyncOutcome } from './roomPeer.js'
+export type { RoomOptions } from './roomOptions.js'
 
 /** The next clock of each client of `ranges`, for a webhook event. */
 const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[]): Record<string, number> =>
@@ -144,62 +43,95 @@ const clocksOf = (known: KnownClocks | undefined, ranges: readonly ClockRange[])
 
 export class Room implements FanoutMember {
   readonly #peers = new Set<RoomPeer>()
-  readonly #wholeStateFrames: WholeStateFrames
+  readonly #step1Answers: Step1Answers
   /** Owned by a local peer, or by another relay (cluster mode). */
-  readonly #presence: Presence<RoomPeer | RemoteRelay>
+  readonly #presence: RoomPresence
   #status: 'loading' | 'ready' | 'gone' = 'loading'
   #state: DocumentState | undefined
-  #knownClocks: KnownClocks | undefined
-  /** Clients whose clocks past those held the relay refused (see admitUpdate): what builds on them is refused. */
-  readonly #contested = new Set<number>()
-  /** Of those, the ones the store has (or was asked to keep): see #saveContested. */
-  readonly #contestedSaved = new Set<number>()
-  /** Peers whose writes were dropped while they could only read (see #receiveSync). */
-  readonly #droppedFrom = new WeakSet<RoomPeer>()
-  /** Per peer, the clocks it was refused as contradicting: its items may not refer to them (see refusedReferences.ts). */
-  readonly #refusedReferences = new RefusedReferences<RoomPeer>()
-  /** What of the document waits for clocks it lacks (see waitingStructs.ts); learnt with `#knownClocks`. */
-  #waiting: WaitingStructs | undefined
-  #queued: QueuedMessage[] = []
-  /** How many of `#queued` each peer sent. */
-  readonly #queuedBy = new Map<RoomPeer, number>()
-  /** The bytes of `#queued`, also counted in the relay's QueuedBytes. */
-  #queuedBytes = 0
-  #lastWrite: Promise<void> = Promise.resolve()
-  #pendingWrites = 0
-  #storedSinceCompaction = 0
-  #storedBytesSinceCompaction = 0
-  #compaction: Promise<void> | undefined
+  /** Clients whose clocks past those held the relay refused: what builds on them is refused. */
+  readonly #contested: ContestedClients
+  /** What the room lets into its document (see roomAdmission.ts). */
+  readonly #admission: RoomAdmission
+  /** Messages that arrived while the document loads. */
+  readonly #loadingQueue: LoadingQueue
+  /** The document's log in the store: its appends and compactions. */
+  readonly #log: DocumentLog
   #unloadTimer: NodeJS.Timeout | undefined
   readonly #link: FanoutLink | undefined
-  readonly #remoteRelays = new Map<string, RemoteRelay>()
   /** Updates from other relays that arrived while the document was loading. */
   #remoteWhileLoading: Uint8Array[] = []
   #resync: { running: boolean; again: boolean } = { running: false, again: false }
   readonly #quarantine: DocumentQuarantine
   readonly #events: DocumentEvents | undefined
-  /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see storedFirst.ts). */
-  readonly #storedFirst: StoredFirst | undefined
-  /** Cluster mode: checks of #storedFirst under way, and the last one begun. */
-  #checksInFlight = 0
-  #lastCheck: Promise<unknown> = Promise.resolve()
+  /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see readBackChecks.ts). */
+  readonly #readBack: ReadBackChecks | undefined
 
   constructor(
     readonly name: string,
     private readonly options: RoomOptions,
   ) {
-    this.#presence = new Presence(options.maxAwarenessStateBytes)
-    this.#wholeStateFrames = new WholeStateFrames(name)
+    this.#presence = new RoomPresence(options.maxAwarenessStateBytes)
+    this.#loadingQueue = new LoadingQueue(name, options)
+    this.#contested = new ContestedClients(name, options.store, options.logger)
     this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
+    this.#admission = new RoomAdmission({
+      state: () => this.#state!,
+      guard: (merge) => this.#guard(merge),
+      gone: () => this.#status === 'gone',
+      contested: this.#contested,
+      quarantine: this.#quarantine,
+    })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
-    const { loadRows } = options.store
-    this.#storedFirst =
+    this.#readBack =
       options.fanout &&
-      new StoredFirst({
-        load: () => options.store.load(name),
-        loadRows: loadRows && ((after) => loadRows.call(options.store, name, after)),
+      new ReadBackChecks(name, options.store, options.logger, {
+        served: (update, sender, ranges, row) => {
+          // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
+          // Forwarded only now: a peer's Yjs document can never give back an update the log sets aside,
+          // and would send it again in every step 2, to be refused for good.
+          if (this.#status === 'ready') this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, sender)
+          this.#link?.publishUpdate(update, row)
+          this.options.stored?.(this.name, update, sender.by)
+          this.#claimClocks(ranges)
+        },
+        contradicted: (ranges) => {
+          this.#contested.add(ranges)
+          return this.#contested.save()
+        },
+        changedElsewhere: () => {
+          if (this.#status === 'ready')
+            this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
+        },
+        unreadable: (error) => this.#fail('the relay could not read back what the store holds of this document', error),
       })
+    this.#step1Answers = new Step1Answers({
+      name,
+      state: () => this.#state!,
+      guard: (merge) => this.#guard(merge),
+      afterLastWrite: () => this.#log.afterLastWrite(),
+      serves: (peer) => this.#status === 'ready' && this.#peers.has(peer),
+      readBack: this.#readBack,
+    })
+    this.#log = new DocumentLog({
+      name,
+      store: options.store,
+      logger: options.logger,
+      compactAfterUpdates: options.compactAfterUpdates,
+      appended: (update, by) => {
+        // Durable now: other relays that miss this message find the update in the store. In cluster
+        // mode, told once the store is known to serve it (see readBackChecks.ts): news of an update the
+        // log sets aside would be served by the relays that hear it until they reload.
+        // The same for the hooks: an update the log sets aside is never reported as stored.
+        if (this.#readBack) return
+        this.#link?.publishUpdate(update)
+        this.options.stored?.(this.name, update, by)
+      },
+      failed: (error) => this.#fail('the relay could not store an update of this document', error),
+      mergedBytes: () => this.#state?.mergedBytes ?? 0,
+      compacted: (log) => this.#compacted(log),
+      gone: () => this.#status === 'gone',
+    })
     void this.#load()
   }
 
@@ -216,8 +148,8 @@ export class Room implements FanoutMember {
 
   leave(peer: RoomPeer): void {
     if (!this.#peers.delete(peer)) return
-    if (this.#queuedBy.has(peer)) this.#dropQueued((queued) => queued.peer === peer, 'the peer left')
-    const removal = this.#presence.removeOwnedBy(peer)
+    if (this.#loadingQueue.holds(peer)) this.#loadingQueue.drop((queued) => queued.peer === peer, 'the peer left')
+    const removal = this.#presence.removePeer(peer)
     if (removal) {
       this.#broadcast({ type: 'awareness', update: removal })
       this.#link?.publishAwareness(removal)
@@ -237,15 +169,13 @@ export class Room implements FanoutMember {
    * refusing the peer.
    */
   receive(peer: RoomPeer, message: RoomMessage): Promise<SyncOutcome | undefined> | undefined {
-    if (this.#status === 'loading') return this.#enqueue(peer, message)
+    if (this.#status === 'loading') return this.#loadingQueue.add(peer, message)
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
       case 'sync':
         return this.#receiveSync(peer, message.sync)
       case 'awareness': {
-        const update = this.#presence.apply(peer, message.update, (owner) => {
-          if (!(owner instanceof RemoteRelay)) owner.probe?.()
-        })
+        const update = this.#presence.fromPeer(peer, message.update)
         // A stock y-websocket provider drops a socket that received nothing for 30 s, and
         // counts on its own awareness renewals (every 15 s) coming back: echo them to it.
         if (update) {
@@ -262,43 +192,6 @@ export class Room implements FanoutMember {
     }
   }
 
-  /** Keeps a message until the document is loaded, within the per-peer, per-room and per-relay caps. */
-  #enqueue(peer: RoomPeer, message: RoomMessage): Promise<SyncOutcome | undefined> {
-    const waiting = this.#queuedBy.get(peer) ?? 0
-    if (waiting >= this.options.maxWaitingFrames) {
-      return Promise.reject(new ProtocolError('rateLimited', 'too many messages wait for the document to load'))
-    }
-    const bytes = payloadBytes(message)
-    if (this.#queuedBytes + bytes > this.options.maxQueuedBytes) {
-      const reason = `more than ${this.options.maxQueuedBytes} bytes wait for this document to load`
-      return Promise.reject(new ProtocolError('rateLimited', reason))
-    }
-    if (!this.options.relayQueuedBytes.take(bytes)) {
-      const reason = `more than ${this.options.relayQueuedBytes.max} bytes wait for documents to load on this relay`
-      return Promise.reject(new ProtocolError('rateLimited', reason))
-    }
-    this.#queuedBytes += bytes
-    this.#queuedBy.set(peer, waiting + 1)
-    return new Promise((resolve, reject) => this.#queued.push({ peer, message, bytes, resolve, reject }))
-  }
-
-  /** Takes the messages `which` picks out of the queue, frees their bytes, and rejects them. */
-  #dropQueued(which: (queued: QueuedMessage) => boolean, reason: string): void {
-    const dropped = this.#queued.filter(which)
-    this.#queued = this.#queued.filter((queued) => !which(queued))
-    for (const queued of dropped) this.#release(queued)
-    for (const { reject } of dropped) reject(new Error(`${reason}: message for "${this.name}" dropped`))
-  }
-
-  /** Frees the counts a queued message held. */
-  #release({ peer, bytes }: QueuedMessage): void {
-    this.#queuedBytes -= bytes
-    this.options.relayQueuedBytes.give(bytes)
-    const left = (this.#queuedBy.get(peer) ?? 1) - 1
-    if (left > 0) this.#queuedBy.set(peer, left)
-    else this.#queuedBy.delete(peer)
-  }
-
   // --- Cluster mode: news from the other relays (see fanout.ts). Never stored again here. ---
 
   applyRemote(update: Uint8Array, relayId?: string, row?: StoredRow): void {
@@ -306,7 +199,7 @@ export class Room implements FanoutMember {
     try {
       const { empty, ranges } = inspectUpdate(update)
       // A row the log serves, its relay says: this relay's appends after it need not read it back.
-      if (row) this.#storedFirst?.heard(row, ranges)
+      if (row) this.#readBack?.heard(row, ranges)
       if (empty) return
     } catch (error) {
       this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
@@ -321,10 +214,8 @@ export class Room implements FanoutMember {
 
   applyRemoteAwareness(relayId: string, update: Uint8Array): void {
     if (this.#status === 'gone') return
-    let owner = this.#remoteRelays.get(relayId)
-    if (!owner) this.#remoteRelays.set(relayId, (owner = new RemoteRelay(relayId)))
     try {
-      const accepted = this.#presence.apply(owner, update)
+      const accepted = this.#presence.fromRelay(relayId, update)
       if (accepted) this.#broadcast({ type: 'awareness', update: accepted })
     } catch (error) {
       this.options.logger.warn({ doc: this.name, relayId, err: error }, 'dropped presence from another relay')
@@ -332,10 +223,8 @@ export class Room implements FanoutMember {
   }
 
   removeRelay(relayId: string): void {
-    const owner = this.#remoteRelays.get(relayId)
-    if (!owner || this.#status === 'gone') return
-    this.#remoteRelays.delete(relayId)
-    const removal = this.#presence.removeOwnedBy(owner)
+    if (this.#status === 'gone') return
+    const removal = this.#presence.removeRelay(relayId)
     if (!removal) return
     this.#broadcast({ type: 'awareness', update: removal })
     // It may hand a client to one of our peers that claimed it (see Presence): the other relays must
@@ -344,7 +233,7 @@ export class Room implements FanoutMember {
   }
 
   localPresence(): Uint8Array | undefined {
-    return this.#presence.snapshot((owner) => !(owner instanceof RemoteRelay))
+    return this.#presence.localSnapshot()
   }
 
   /** Reloads the document from the store and sends the peers what the room did not have. */
@@ -382,28 +271,8 @@ export class Room implements FanoutMember {
   #addRemote(received: Uint8Array, relayId?: string): void {
     const state = this.#state!
     this.#events?.exists()
-    let update = received
-    // Once the room tracks its clocks (after a local write), news must keep them up to date.
-    const known = this.#knownClocks
-    if (known) {
-      let admitted: AdmittedUpdate | undefined
-      try {
-        admitted = admitUpdate(received, known, () => this.#guard(() => state.merge()))
-      } catch (error) {
-        // Another relay admitted content that contradicts content this one admitted at the same time:
-        // both are stored; loads and compactions keep the first in the log and set the other aside.
-        this.#quarantine.add(
-          { update: received, index: -1, reason: error instanceof Error ? error.message : String(error) },
-          'relay',
-          relayId,
-        )
-        return
-      }
-      if (!admitted) return
-      this.#waiting = this.#waiting?.with(admitted.structs, admitted.ranges, known, this.#contested, false)
-      known.add(admitted.ranges)
-      update = admitted.update
-    }
+    const update = this.#admission.fromRelay(received, relayId)
+    if (update === undefined) return
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     this.#broadcast({ type: 'sync', sync: { type: 'update', update } })
   }
@@ -414,7 +283,7 @@ export class Room implements FanoutMember {
    * the edits the room dropped while it could only read.
    */
   writeGranted(peer: RoomPeer): void {
-    if (this.#status !== 'ready' || !this.#peers.has(peer) || !this.#droppedFrom.has(peer)) return
+    if (this.#status !== 'ready' || !this.#peers.has(peer) || !this.#admission.droppedWritesOf(peer)) return
     const stateVector = this.#guard(() => this.#state!.stateVector())
     if (stateVector) peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))
   }
@@ -423,7 +292,7 @@ export class Room implements FanoutMember {
   async close(): Promise<void> {
     const wasReady = this.#status === 'ready'
     this.#gone()
-    await this.#settled()
+    await this.#log.settled()
     if (wasReady) this.#tellSettledGone()
   }
 
@@ -432,199 +301,25 @@ export class Room implements FanoutMember {
     this.options.settledGone?.(this.name, () => state?.held())
   }
 
-  /** Sends `peer` what the room holds beyond `stateVector` (a step 2); settles as a step 1's outcome. */
-  #answerStep1(peer: RoomPeer, stateVector: Uint8Array): Promise<SyncOutcome | undefined> | undefined {
-    const state = this.#state!
-    if (peer.unmerged && isEmptyStateVector(stateVector)) {
-      // No merge on this thread, which every live client shares: the reader merges.
-      peer.unmerged(state.held())
-      return this.#afterLastWrite()
-    }
-    // Merge first, so that a corrupt document is not blamed on this peer's state vector.
-    if (!this.#guard(() => state.merge())) return undefined
-    if (isEmptyStateVector(stateVector)) {
-      // The same frame for every joiner of this state: one Buffer in every socket, not one copy each.
-      peer.send(this.#wholeStateFrames.step2(peer.mode, state.merge()))
-    } else {
-      let update: Uint8Array
-      try {
-        update = state.diff(stateVector)
-      } catch (error) {
-        throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
-      }
-      peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step2', update } }))
-    }
-    // Settles once every write begun before it has: all the room holds now is stored then.
-    return this.#confirm(peer, this.#afterLastWrite(), () => heldContent(stateVector, () => state.stateVector()))
-  }
-
   #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
-    if (sync.type === 'step1') {
-      if (this.#storedFirst && this.#checksInFlight > 0) {
-        // Cluster mode: the room holds updates the log may still set aside; answer once they are checked.
-        const { stateVector } = sync
-        checkStateVector(stateVector)
-        return this.#checksDone().then(() =>
-          this.#status === 'ready' && this.#peers.has(peer) ? this.#answerStep1(peer, stateVector) : undefined,
-        )
-      }
-      return this.#answerStep1(peer, sync.stateVector)
-    }
-    // Read-only: never stored, never forwarded, never acknowledged.
-    if (!peer.canWrite) {
-      this.#droppedFrom.add(peer)
-      return Promise.resolve(dropped)
-    }
-    // Learnt at the first write, so that a document only read never decodes its whole state.
-    if (!this.#knownClocks || !this.#waiting) {
-      const held = this.#guard(() => inspectUpdate(state.merge(), true))
-      if (!held) return undefined
-      this.#knownClocks ??= new KnownClocks(held.ranges)
-      this.#waiting = WaitingStructs.of(held.structs)
-    }
-    const known = this.#knownClocks
-    let admitted: AdmittedUpdate | undefined
-    try {
-      admitted = admitUpdate(
-        sync.update,
-        known,
-        () => this.#guard(() => state.merge()),
-        () => state.recent(),
-        {
-          contested: this.#contested,
-          waiting: this.#waiting,
-          contradicted: (client, clock) => this.#refusedReferences.note(peer, client, clock),
-        },
-      )
-    } catch (error) {
-      if (!(error instanceof ProtocolError) || error.code !== 'invalidUpdate') throw error
-      const refused: SyncOutcome = { kind: 'refused', code: error.code, reason: error.message }
-      return this.#saveContested().then(() => refused)
-    }
-    // The merge that admission needed failed: the room refused every peer.
-    if (this.#status === 'gone') return undefined
-    if (!admitted) return this.#confirm(peer, this.#afterLastWrite(), () => sync.update)
-    const { update, ranges } = admitted
-    const reference = this.#refusedReferences.find(peer, admitted.structs)
-    if (reference) {
-      // Its new clocks are never filled from it: what comes after them is refused too.
-      for (const { client } of ranges) this.#contested.add(client)
-      const reason = `the update refers to ${reference}, which this connection was refused as contradicting`
-      const refused: SyncOutcome = { kind: 'refused', code: 'invalidUpdate', reason }
-      return this.#saveContested().then(() => refused)
-    }
-    if (this.#droppedFrom.has(peer) && waitsInDocument(admitted)) {
-      // Upgraded in-band (an auth frame with a write token): what it wrote while read-only was dropped,
-      // and this builds on clocks the document lacks. Stored, it could wait for good; like the dropped
-      // frames, it stays the client's to send again, in the step 2 that answers the relay's step 1.
-      const reason = 'the update builds on edits this connection sent while read-only, which were not stored'
-      return Promise.resolve({ kind: 'refused', code: 'forbidden', reason })
-    }
-    known.add(ranges)
-    this.#waiting = admitted.waiting ?? this.#waiting
+    if (sync.type === 'step1') return this.#step1Answers.answer(peer, sync.stateVector)
+    const admission = this.#admission.fromPeer(peer, sync.update)
+    if (admission.kind === 'settled') return admission.outcome
+    if (admission.kind === 'held') return confirmDurable(peer, this.#log.afterLastWrite(), () => sync.update)
+    const { update, ranges } = admission
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     const written = this.#write(update, peer.by, ranges)
-    if (!this.#storedFirst) {
+    if (!this.#readBack) {
       this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-      return this.#confirm(
+      return confirmDurable(
         peer,
         written.then(() => durable),
         () => sync.update,
       )
     }
-    // Cluster mode: forwarded once the log serves it (see #servedFromStore).
-    this.#checksInFlight++
-    const checked = written
-      .then((row) => this.#servedFromStore(update, peer, ranges, row || undefined))
-      .finally(() => this.#checksInFlight--)
-    this.#lastCheck = checked.catch(ignore)
-    return this.#confirm(peer, checked, () => sync.update)
-  }
-
-  /**
-   * Cluster mode: resolves once the checks under way (see #servedFromStore) are done, and a refusal
-   * among them has refused the peers.
-   */
-  async #checksDone(): Promise<void> {
-    await this.#lastCheck
-    await new Promise((resolve) => setImmediate(resolve))
-  }
-
-  /**
-   * Cluster mode: whether the store serves `update`, now durable. Another relay may have stored other
-   * content under its clocks first, its news not here yet: then the update is refused, never
-   * acknowledged, and the room, which serves it, is refused to every peer (4503) so that the next
-   * load serves what the store does.
-   */
-  async #servedFromStore(
-    update: Uint8Array,
-    sender: RoomPeer,
-    ranges: readonly ClockRange[],
-    row: StoredRow | undefined,
-  ): Promise<SyncOutcome | undefined> {
-    let contradiction: string | undefined
-    try {
-      contradiction = await this.#storedFirst!.contradiction(update, ranges, row)
-    } catch (error) {
-      this.#fail('the relay could not read back what the store holds of this document', error)
-      return undefined
-    }
-    if (contradiction === undefined) {
-      // Only now is it stored for good: what says so (the hooks, the news, the webhook's clocks) is told now.
-      // Forwarded only now: a peer's Yjs document can never give back an update the log sets aside,
-      // and would send it again in every step 2, to be refused for good.
-      if (this.#status === 'ready') this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, sender)
-      this.#link?.publishUpdate(update, row)
-      this.options.stored?.(this.name, update, sender.by)
-      this.#claimClocks(ranges)
-      return durable
-    }
-    const reason = `another relay stored other content first: ${contradiction}`
-    this.options.logger.warn({ doc: this.name, reason }, 'a stored update is not what the store serves: refused')
-    // Its writers go on past its clocks, next to content the log does not serve: refused from now on,
-    // here and on the next load.
-    for (const { client } of ranges) this.#contested.add(client)
-    await this.#saveContested()
-    // After the refusal is answered (outcomes are answered in the microtasks that follow).
-    setImmediate(() => {
-      if (this.#status === 'ready') this.#refuseEveryone('documentUnavailable', 'the document changed on another relay')
-    })
-    return { kind: 'refused', code: 'invalidUpdate', reason }
-  }
-
-  /**
-   * Asks the store to keep the clients contested since the last call (see DocStore.contest), so that
-   * a restart or an unload does not forget them; resolves once it did (or failed: logged, and kept
-   * in memory only).
-   */
-  #saveContested(): Promise<void> {
-    const { contest } = this.options.store
-    if (!contest || this.#contested.size === this.#contestedSaved.size) return Promise.resolve()
-    const added = [...this.#contested].filter((client) => !this.#contestedSaved.has(client))
-    for (const client of added) this.#contestedSaved.add(client)
-    return contest.call(this.options.store, this.name, added).catch((error: unknown) => {
-      this.options.logger.warn({ doc: this.name, err: error }, 'could not store the contested clients')
-    })
-  }
-
-  /** Durable once everything stored before it is; a failed write refuses the peers instead. */
-  #afterLastWrite(): Promise<SyncOutcome> {
-    return this.#lastWrite.then(() => durable)
-  }
-
-  /**
-   * Tells `peer` of its `content` once `durable` resolves, if it asked to be told (a store failure
-   * refuses the peer instead: see #fail). Only for a frame that is kept: never a dropped or refused one.
-   */
-  #confirm<T extends SyncOutcome | undefined>(
-    peer: RoomPeer,
-    durable: Promise<T>,
-    content: () => Uint8Array | undefined,
-  ): Promise<T> {
-    const confirmed = peer.committed && content()
-    if (confirmed) durable.then((outcome) => outcome?.kind === 'durable' && peer.committed?.(confirmed), ignore)
-    return durable
+    // Cluster mode: forwarded once the log serves it (see readBackChecks.ts).
+    return confirmDurable(peer, this.#readBack.check(written, update, peer, ranges), () => sync.update)
   }
 
   /** Cluster mode: the clocks of `ranges` are served, and go to the webhook events (see #write). */
@@ -641,39 +336,12 @@ export class Room implements FanoutMember {
   }
 
   #write(update: Uint8Array, by: string | undefined, ranges: readonly ClockRange[]): Promise<StoredRow | void> {
-    this.#pendingWrites++
     // The clocks of the clients it wrote only: the store gathers the document's (see webhookOutbox.ts).
     // In cluster mode the log may set the update aside: its clocks are claimed once the store serves
     // it (#claimClocks), and the event of its transaction says only who wrote.
-    const deferClocks = this.#storedFirst !== undefined && this.options.store.recordEvents !== undefined
-    const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#knownClocks, ranges)))
-    const write = this.options.store.append(this.name, update, events)
-    // Rejects as the write does, for those who wait on it; handled here, as `write` is below.
-    this.#lastWrite = write.then(ignore)
-    this.#lastWrite.catch(ignore)
-    write.then(
-      () => {
-        this.#pendingWrites--
-        // Durable now: other relays that miss this message find the update in the store. In cluster
-        // mode, told once the store is known to serve it (see #servedFromStore): news of an update the
-        // log sets aside would be served by the relays that hear it until they reload.
-        // The same for the hooks: an update the log sets aside is never reported as stored.
-        if (!this.#storedFirst) {
-          this.#link?.publishUpdate(update)
-          this.options.stored?.(this.name, update, by)
-        }
-        this.#storedBytesSinceCompaction += update.byteLength
-        const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
-        // A compaction re-merges the whole document on this thread (see DocumentState), which the room has
-        // just merged in memory too: wait until the log since holds as much again as the document.
-        if (isLongTail(tail, this.#state?.mergedBytes ?? 0, this.options.compactAfterUpdates, 1)) this.#compact()
-      },
-      (error: unknown) => {
-        this.#pendingWrites--
-        this.#fail('the relay could not store an update of this document', error)
-      },
-    )
-    return write
+    const deferClocks = this.#readBack !== undefined && this.options.store.recordEvents !== undefined
+    const events = this.#events?.written(by, () => (deferClocks ? {} : clocksOf(this.#admission.knownClocks, ranges)))
+    return this.#log.append(update, by, events)
   }
 
   async #load(): Promise<void> {
@@ -681,17 +349,9 @@ export class Room implements FanoutMember {
     try {
       // Subscribed first: every update stored after the load starts then arrives as news.
       await this.#link?.ready
-      const { loadContested } = this.options.store
       let contested: number[] | undefined
-      ;[stored, contested] = await Promise.all([
-        this.options.store.load(this.name),
-        loadContested?.call(this.options.store, this.name),
-      ])
-      // Refused before a restart or unload: what they write next is refused as it was then.
-      for (const client of contested ?? []) {
-        this.#contested.add(client)
-        this.#contestedSaved.add(client)
-      }
+      ;[stored, contested] = await Promise.all([this.options.store.load(this.name), this.#contested.load()])
+      this.#contested.restore(contested)
       if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]
@@ -699,21 +359,17 @@ export class Room implements FanoutMember {
       if (log.length > 0) this.#events?.exists()
       // In cluster mode two relays may have stored contradicting updates at once: the log's order decides.
       const { updates, known } = this.#quarantine.admit(log)
-      this.#knownClocks = known
+      this.#admission.loaded(known)
       this.#state = new DocumentState(updates, undefined, this.#quarantine.fromStore)
     } catch (error) {
       this.#fail('the relay could not load this document', error)
       return
     }
     this.#status = 'ready'
-    this.#storedSinceCompaction = stored.length
-    this.#storedBytesSinceCompaction = stored.reduce((bytes, update) => bytes + update.byteLength, 0)
+    this.#log.loaded(stored)
     this.options.logger.debug({ doc: this.name, storedUpdates: stored.length }, 'document loaded')
     for (const peer of this.#peers) this.#greet(peer)
-    const queued = this.#queued
-    this.#queued = []
-    for (const each of queued) this.#release(each)
-    for (const { peer, message, resolve, reject } of queued) {
+    for (const { peer, message, resolve, reject } of this.#loadingQueue.takeAll()) {
       try {
         const outcome = this.receive(peer, message)
         // A dropped or refused frame resolves with what became of it, never as if it were durable.
@@ -723,7 +379,7 @@ export class Room implements FanoutMember {
         reject(error)
       }
     }
-    if (stored.length >= this.options.compactAfterUpdates) this.#compact()
+    if (stored.length >= this.options.compactAfterUpdates) this.#log.compact()
     if (this.#peers.size === 0) this.#scheduleUnload()
     if (this.#resync.again) {
       this.#resync.again = false
@@ -764,19 +420,6 @@ export class Room implements FanoutMember {
     }
   }
 
-  #compact(): void {
-    if (this.#compaction || this.#status === 'gone') return
-    this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
-    this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.options.store.compact(this.name, (log) => this.#compacted(log)))
-      .then(
-        (merged) => this.options.logger.debug({ doc: this.name, merged }, 'document log compacted'),
-        // The log is intact when compaction fails (it is one transaction); the next one retries.
-        (error: unknown) => this.options.logger.warn({ doc: this.name, err: error }, 'compaction failed'),
-      )
-      .finally(() => (this.#compaction = undefined))
-  }
-
   /**
    * What replaces the stored `log`. Alone, a relay's log holds only what its room admitted, all of
    * it in the room's state (which may hold more: updates whose writes are in flight, which Yjs
@@ -803,26 +446,12 @@ export class Room implements FanoutMember {
   }
 
   async #unloadIfIdle(): Promise<void> {
-    await this.#settled()
+    await this.#log.settled()
     if (this.#status !== 'ready' || this.#peers.size > 0) return
     this.#gone()
     this.options.logger.debug({ doc: this.name }, 'document unloaded')
     this.#tellSettledGone()
-    // Leave a single row behind, so the next load reads one update.
-    if (this.#storedSinceCompaction > 1) {
-      this.options.store
-        .compact(this.name, (log) => this.#compacted(log))
-        .catch((error: unknown) => {
-          this.options.logger.warn({ doc: this.name, err: error }, 'compaction on unload failed')
-        })
-    }
-  }
-
-  /** Resolves once no write or compaction is in flight. */
-  async #settled(): Promise<void> {
-    while (this.#pendingWrites > 0 || this.#compaction) {
-      await Promise.allSettled([this.#lastWrite, this.#compaction])
-    }
+    this.#log.compactOnUnload()
   }
 
   /**
@@ -880,22 +509,8 @@ export class Room implements FanoutMember {
     this.#status = 'gone'
     this.#link?.leave()
     clearTimeout(this.#unloadTimer)
-    this.#wholeStateFrames.clear()
-    this.#dropQueued(() => true, 'the document is no longer served')
+    this.#step1Answers.clear()
+    this.#loadingQueue.drop(() => true, 'the document is no longer served')
     this.options.onGone(this)
-  }
-}
-
-/** Owner of the presence that came from the clients of another relay. */
-class RemoteRelay {
-  constructor(readonly id: string) {}
-}
-
-/** Throws the protocol's error for a state vector that does not decode, before its answer is put off. */
-const checkStateVector = (stateVector: Uint8Array): void => {
-  try {
-    Y.decodeStateVector(stateVector)
-  } catch (error) {
-    throw new ProtocolError('malformedMessage', 'the state vector does not decode', { cause: error })
   }
 }

@@ -1,0 +1,117 @@
+/**
+ * Owns one loaded document's log in the store, as its room writes it: the appends in the order
+ * they were begun (and what waits on them: the last one, how many are in flight), the tail stored
+ * since the last compaction, and compacting the log once that tail is long, or on unload. What
+ * replaces the log on compaction, and what an append that committed or failed means for the
+ * document, are the room's.
+ */
+import type { DocStore, StoredRow } from './docStore.js'
+import type { Logger } from './logger.js'
+import { isLongTail } from './longTail.js'
+import { durable, type SyncOutcome } from './roomPeer.js'
+import type { OutboxEvent } from './webhookOutbox.js'
+
+/** What of its room the log reads and tells. */
+export interface DocumentLogRoom {
+  readonly name: string
+  readonly store: DocStore
+  readonly logger: Logger
+  /** Compact the stored log once this many updates were stored since the last compaction. */
+  readonly compactAfterUpdates: number
+  /** An append committed: `update`, written by `by`, is durable. */
+  readonly appended: (update: Uint8Array, by: string | undefined) => void
+  /** An append failed. */
+  readonly failed: (error: unknown) => void
+  /** The bytes of the document's merged state, as the room last merged it. */
+  readonly mergedBytes: () => number
+  /** What replaces the stored `log` (see DocStore.compact). */
+  readonly compacted: (log: Uint8Array[]) => Uint8Array
+  /** Whether the room is gone: it then begins no compaction of its own. */
+  readonly gone: () => boolean
+}
+
+const ignore = (): void => {}
+
+export class DocumentLog {
+  #lastWrite: Promise<void> = Promise.resolve()
+  #pendingWrites = 0
+  #storedSinceCompaction = 0
+  #storedBytesSinceCompaction = 0
+  #compaction: Promise<void> | undefined
+
+  constructor(private readonly room: DocumentLogRoom) {}
+
+  /** The document was loaded with `stored`: the tail since the last compaction. */
+  loaded(stored: readonly Uint8Array[]): void {
+    this.#storedSinceCompaction = stored.length
+    this.#storedBytesSinceCompaction = stored.reduce((bytes, update) => bytes + update.byteLength, 0)
+  }
+
+  /** Appends `update`, written by `by`, with its webhook `events`; resolves as the store's append does. */
+  append(
+    update: Uint8Array,
+    by: string | undefined,
+    events: readonly OutboxEvent[] | undefined,
+  ): Promise<StoredRow | void> {
+    const { name, store } = this.room
+    this.#pendingWrites++
+    const write = store.append(name, update, events)
+    // Rejects as the write does, for those who wait on it; handled here, as `write` is below.
+    this.#lastWrite = write.then(ignore)
+    this.#lastWrite.catch(ignore)
+    write.then(
+      () => {
+        this.#pendingWrites--
+        this.room.appended(update, by)
+        this.#storedBytesSinceCompaction += update.byteLength
+        const tail = { updates: ++this.#storedSinceCompaction, bytes: this.#storedBytesSinceCompaction }
+        // A compaction re-merges the whole document on this thread (see DocumentState), which the room has
+        // just merged in memory too: wait until the log since holds as much again as the document.
+        if (isLongTail(tail, this.room.mergedBytes(), this.room.compactAfterUpdates, 1)) this.compact()
+      },
+      (error: unknown) => {
+        this.#pendingWrites--
+        this.room.failed(error)
+      },
+    )
+    return write
+  }
+
+  /** Durable once everything stored before it is; a failed write refuses the peers instead. */
+  afterLastWrite(): Promise<SyncOutcome> {
+    return this.#lastWrite.then(() => durable)
+  }
+
+  /** Compacts the log, on the next turn of the event loop, unless a compaction runs or the room is gone. */
+  compact(): void {
+    if (this.#compaction || this.room.gone()) return
+    const { name, store, logger } = this.room
+    this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
+    this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => store.compact(name, (log) => this.room.compacted(log)))
+      .then(
+        (merged) => logger.debug({ doc: name, merged }, 'document log compacted'),
+        // The log is intact when compaction fails (it is one transaction); the next one retries.
+        (error: unknown) => logger.warn({ doc: name, err: error }, 'compaction failed'),
+      )
+      .finally(() => (this.#compaction = undefined))
+  }
+
+  /** The room unloaded, every write settled: leaves a single row behind, so the next load reads one update. */
+  compactOnUnload(): void {
+    if (this.#storedSinceCompaction <= 1) return
+    const { name, store, logger } = this.room
+    store
+      .compact(name, (log) => this.room.compacted(log))
+      .catch((error: unknown) => {
+        logger.warn({ doc: name, err: error }, 'compaction on unload failed')
+      })
+  }
+
+  /** Resolves once no write or compaction is in flight. */
+  async settled(): Promise<void> {
+    while (this.#pendingWrites > 0 || this.#compaction) {
+      await Promise.allSettled([this.#lastWrite, this.#compaction])
+    }
+  }
+}

@@ -78,11 +78,14 @@ interface Tracked {
  * peer: unmerged (the state as the room last merged it, then the updates since), for the caller to
  * merge off the event loop.
  */
-export const readDurableUpdates = (room: Room): Promise<readonly Uint8Array[]> =>
+export const readDurableUpdates = (room: Room, read?: () => void): Promise<readonly Uint8Array[]> =>
   new Promise((resolve, reject) => {
     let held: readonly Uint8Array[] | undefined
     const peer = new DirectPeer(room, 'read', 'history', {
-      unmerged: (updates) => (held = updates),
+      unmerged: (updates) => {
+        held = updates
+        read?.()
+      },
       refused: reject,
     })
     peer
@@ -147,10 +150,16 @@ export class DocumentHistory {
     if (typeof label !== 'string' || label.trim() === '' || label.length > maxLabelLength) {
       throw new ProtocolError('malformedMessage', `a version's label is 1 to ${maxLabelLength} characters`)
     }
-    const held = await readDurableUpdates(this.#options.acquireRoom(doc))
-    const { policy } = this.#tracked.get(doc) ?? {}
-    const unsaved = policy?.dirty === true
-    const authors = policy?.claim() ?? []
+    // Edits stored while the read waits for the writes before it to be durable are not in it: only
+    // those stored before the read are claimed, the rest stay unsaved for the next automatic version.
+    let policy: VersionPolicy | undefined
+    let readMark = 0
+    const held = await readDurableUpdates(this.#options.acquireRoom(doc), () => {
+      policy = this.#tracked.get(doc)?.policy
+      readMark = policy?.mark() ?? 0
+    })
+    const unsaved = policy?.unsavedUpTo(readMark) === true
+    const authors = policy?.claim(readMark) ?? []
     const version = {
       id: randomBytes(16).toString('base64url'),
       createdAt: (this.#options.now ?? Date.now)(),
@@ -164,7 +173,7 @@ export class DocumentHistory {
       await this.#options.store.saveVersion(doc, { ...version, state })
     } catch (error) {
       // Not saved: the edits it would have held are unsaved again, for the next automatic version.
-      if (unsaved) for (const author of [undefined, ...authors]) policy.edited(author)
+      if (unsaved) policy?.unsaved(authors)
       throw error
     }
     return { ...version, bytes: state.byteLength }

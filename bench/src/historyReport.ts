@@ -85,6 +85,8 @@ export const versionCostReport = (result: VersionCostResult): string => {
         ['load a version (`relay.loadVersion`), ms', spread(result.loadMs)],
         ['restore the halfway version (`relay.restoreVersion`), ms', spread(result.restoreHalfwayMs)],
         ['restore the whole version from the halfway content, ms', spread(result.restoreWholeMs)],
+        ['longest the event loop was held while restoring (halfway), ms', spread(result.restoreHalfwayStallMs)],
+        ['longest the event loop was held while restoring (whole), ms', spread(result.restoreWholeStallMs)],
       ],
     ),
   ].join('\n')

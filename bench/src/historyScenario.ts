@@ -137,6 +137,10 @@ export interface VersionCostResult {
   readonly restoreHalfwayMs: number[]
   /** relay.restoreVersion of the whole document's version, from the halfway content, each run. */
   readonly restoreWholeMs: number[]
+  /** The longest the event loop was held while each restore of the halfway version ran. */
+  readonly restoreHalfwayStallMs: number[]
+  /** ... and while each restore of the whole document's version ran. */
+  readonly restoreWholeStallMs: number[]
 }
 
 const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
@@ -193,6 +197,8 @@ export const runVersionCostScenario = async (profile: Profile, options: RunOptio
     const loadMs: number[] = []
     const restoreHalfwayMs: number[] = []
     const restoreWholeMs: number[] = []
+    const restoreHalfwayStallMs: number[] = []
+    const restoreWholeStallMs: number[] = []
     let wholeVersion = halfway
     for (let run = 0; run < profile.versions.repeats; run++) {
       const [saved, savedMs, stallMs] = await timedWithStall(() =>
@@ -210,8 +216,12 @@ export const runVersionCostScenario = async (profile: Profile, options: RunOptio
     checkDoc.destroy()
     for (let run = 0; run < profile.versions.restoreRepeats; run++) {
       const kinds = { kinds: { t: 'text' as const } }
-      restoreHalfwayMs.push((await timed(() => relay.restoreVersion(name, halfway.id, kinds)))[1])
-      restoreWholeMs.push((await timed(() => relay.restoreVersion(name, wholeVersion.id, kinds)))[1])
+      const [, halfwayMs, halfwayStallMs] = await timedWithStall(() => relay.restoreVersion(name, halfway.id, kinds))
+      restoreHalfwayMs.push(halfwayMs)
+      restoreHalfwayStallMs.push(halfwayStallMs)
+      const [, wholeMs, wholeStallMs] = await timedWithStall(() => relay.restoreVersion(name, wholeVersion.id, kinds))
+      restoreWholeMs.push(wholeMs)
+      restoreWholeStallMs.push(wholeStallMs)
     }
     return {
       txns: updates.length,
@@ -224,6 +234,8 @@ export const runVersionCostScenario = async (profile: Profile, options: RunOptio
       loadMs,
       restoreHalfwayMs,
       restoreWholeMs,
+      restoreHalfwayStallMs,
+      restoreWholeStallMs,
     }
   } finally {
     await relay.close()

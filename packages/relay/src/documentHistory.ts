@@ -4,18 +4,17 @@
  * version holds), takes named versions on request, and reads versions back. A version's state is
  * read through a direct peer of the room once every write before it is durable, so it never holds
  * content the store might lose; it is re-encoded and hashed on a worker thread (versionStates.ts),
- * not on the event loop every live client shares. An automatic version's id is derived from what the document holds
+ * not on the event loop every live client shares, and so is a restore's forward edit computed. An automatic version's id is derived from what the document holds
  * (its snapshot: state vector and delete set), so two relays of a cluster that take a version of
  * the same content store it once (the store's unique key); named versions get random ids.
  */
 import { randomBytes } from 'node:crypto'
 import { ProtocolError } from '@concord/protocol'
-import * as Y from 'yjs'
 import { DirectPeer } from './directPeer.js'
 import type { DocStore, VersionInfo, VersionQuery } from './docStore.js'
 import { DocumentDeletedError, VersionNotFoundError } from './errors.js'
 import type { Logger } from './logger.js'
-import { restoreContent, type RootKind } from './restoreContent.js'
+import type { RootKind } from './restoreContent.js'
 import type { Room } from './room.js'
 import { VersionStates } from './versionStates.js'
 import { systemClock, VersionPolicy, type VersionClock } from './versionPolicy.js'
@@ -78,11 +77,14 @@ interface Tracked {
  * peer: unmerged (the state as the room last merged it, then the updates since), for the caller to
  * merge off the event loop.
  */
-export const readDurableUpdates = (room: Room): Promise<readonly Uint8Array[]> =>
+export const readDurableUpdates = (room: Room, read?: () => void): Promise<readonly Uint8Array[]> =>
   new Promise((resolve, reject) => {
     let held: readonly Uint8Array[] | undefined
     const peer = new DirectPeer(room, 'read', 'history', {
-      unmerged: (updates) => (held = updates),
+      unmerged: (updates) => {
+        held = updates
+        read?.()
+      },
       refused: reject,
     })
     peer
@@ -147,10 +149,16 @@ export class DocumentHistory {
     if (typeof label !== 'string' || label.trim() === '' || label.length > maxLabelLength) {
       throw new ProtocolError('malformedMessage', `a version's label is 1 to ${maxLabelLength} characters`)
     }
-    const held = await readDurableUpdates(this.#options.acquireRoom(doc))
-    const { policy } = this.#tracked.get(doc) ?? {}
-    const unsaved = policy?.dirty === true
-    const authors = policy?.claim() ?? []
+    // Edits stored while the read waits for the writes before it to be durable are not in it: only
+    // those stored before the read are claimed, the rest stay unsaved for the next automatic version.
+    let policy: VersionPolicy | undefined
+    let readMark = 0
+    const held = await readDurableUpdates(this.#options.acquireRoom(doc), () => {
+      policy = this.#tracked.get(doc)?.policy
+      readMark = policy?.mark() ?? 0
+    })
+    const unsaved = policy?.unsavedUpTo(readMark) === true
+    const authors = policy?.claim(readMark) ?? []
     const version = {
       id: randomBytes(16).toString('base64url'),
       createdAt: (this.#options.now ?? Date.now)(),
@@ -164,7 +172,7 @@ export class DocumentHistory {
       await this.#options.store.saveVersion(doc, { ...version, state })
     } catch (error) {
       // Not saved: the edits it would have held are unsaved again, for the next automatic version.
-      if (unsaved) for (const author of [undefined, ...authors]) policy.edited(author)
+      if (unsaved) policy?.unsaved(authors)
       throw error
     }
     return { ...version, bytes: state.byteLength }
@@ -188,26 +196,19 @@ export class DocumentHistory {
    */
   async restore(doc: string, id: string, { by = 'server', kinds = {} }: RestoreOptions = {}): Promise<VersionInfo> {
     const version = await this.loadVersion(doc, id)
-    const live = new Y.Doc()
-    const target = new Y.Doc()
-    try {
-      Y.applyUpdate(target, version.state)
-      const held = await readDurableUpdates(this.#options.acquireRoom(doc))
-      live.transact(() => held.forEach((update) => Y.applyUpdate(live, update)))
-      let edit: Uint8Array | undefined
-      live.on('update', (update: Uint8Array) => (edit = update))
-      restoreContent(live, target, kinds)
-      if (edit) {
-        const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, {})
-        try {
-          await writer.send({ type: 'update', update: edit })
-        } finally {
-          writer.leave()
-        }
+    const held = await readDurableUpdates(this.#options.acquireRoom(doc))
+    // Decoding both and computing the edit takes some hundreds of milliseconds for a large document:
+    // on the worker. Edits made meanwhile merge with it as with any concurrent edit.
+    const edit = await this.#states.restoreEditOf(held, version.state, kinds)
+    if (edit) {
+      // A peer that takes the room's state unmerged is not greeted with the room's state vector, which
+      // would cost a merge of the whole document on this thread (tens of ms for a large one); it never asks.
+      const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, { unmerged: () => {} })
+      try {
+        await writer.send({ type: 'update', update: edit })
+      } finally {
+        writer.leave()
       }
-    } finally {
-      live.destroy()
-      target.destroy()
     }
     return this.saveVersion(doc, { label: `restored from ${id}`, restoredFrom: id })
   }

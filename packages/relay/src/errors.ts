@@ -96,8 +96,8 @@ export class RootTypeError extends Error {
   readonly code = 'rootTypeUnknown'
   constructor(
     readonly root: string,
-    message: string,
+    readonly reason: string,
   ) {
-    super(`top-level type "${root}": ${message}`)
+    super(`top-level type "${root}": ${reason}`)
   }
 }

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { canonicalOf } from './canonicalState.js'
 import { MemoryDocStore } from './memoryDocStore.js'
+import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import { SqliteDocStore } from './sqliteDocStore.js'
 import { makeTempDir, waitFor, type TestRelay } from './test/relayHarness.js'
 import { testRelays } from './test/testRelays.js'
@@ -173,6 +174,41 @@ describe('named versions', () => {
       return versions.length > 0 && versions
     }, 'the automatic version')
     expect(version).toMatchObject({ label: undefined, authors: ['ada'] })
+  })
+
+  it('leave an edit stored while their state was being read unsaved, for the next automatic version', async () => {
+    const store = new FaultInjectingDocStore(new MemoryDocStore())
+    const test = await start({ store, history: { quietMs: 100, maxIntervalMs: 60_000 } })
+    await write(test, 'notes', 'draft', 'ada')
+    await eventually(async () => (await test.relay.listVersions('notes')).length === 1, 'the first automatic version')
+    // Ada's edit is admitted but not yet durable: the named version reads it and waits for its write.
+    const stall = store.stall('append')
+    const ada = await test.relay.openDocument('notes', { by: 'ada' })
+    ada.doc.getText('body').insert(5, ' A')
+    await waitFor(() => stall.waiting === 1, 'ada’s held append')
+    const saving = test.relay.saveVersion('notes', { label: 'v1' })
+    await new Promise((resolve) => setImmediate(resolve))
+    // Bob's edit comes after that read, and its write is durable in the same turn as Ada's.
+    const bob = await test.relay.openDocument('notes', { by: 'bob' })
+    bob.doc.getText('body').insert(0, 'B ')
+    await waitFor(() => stall.waiting === 2, 'bob’s held append')
+    stall.release()
+    const saved = await saving
+    expect(textOf((await test.relay.loadVersion('notes', saved.id)).state)).toBe('draft A')
+    // Only edits stored before the read are known to be in it: Ada's, durable after, counts as unsaved too.
+    expect(saved.authors).toEqual([])
+    await Promise.all([ada.close(), bob.close()])
+    // Bob's edit is in no version yet: it is still unsaved, and the next automatic version holds it.
+    const [latest] = await eventually(
+      async () => {
+        const versions = await test.relay.listVersions('notes')
+        return versions.length === 3 && versions
+      },
+      'an automatic version with bob’s edit',
+      2_000,
+    )
+    expect(latest).toMatchObject({ label: undefined, authors: ['ada', 'bob'] })
+    expect(textOf((await test.relay.loadVersion('notes', latest!.id)).state)).toBe('B draft A')
   })
 
   it('refuse a bad label, and an id the document does not have (another document’s included)', async () => {

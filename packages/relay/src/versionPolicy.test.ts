@@ -75,6 +75,25 @@ describe('the automatic version policy', () => {
     expect(taken).toEqual([{ at: 3_660_000, authors: ['bob'] }])
   })
 
+  it('keeps the edits after a version’s read unsaved, with their authors, for the next version', async () => {
+    const { clock, taken, policy } = setUp()
+    policy.edited('ada')
+    policy.edited('bob')
+    // A named version reads the state here; Bob writes again and Carol writes while it is computed.
+    const read = policy.mark()
+    await clock.advance(10_000)
+    policy.edited('bob')
+    policy.edited('carol')
+    expect(policy.claim(read)).toEqual(['ada', 'bob'])
+    expect(policy.dirty).toBe(true)
+    // The edits after the read get their version once quiet, however the claim came in between.
+    await clock.advance(60_000)
+    expect(taken).toEqual([{ at: 70_000, authors: ['bob', 'carol'] }])
+    expect(policy.dirty).toBe(false)
+    // A mark older than the last version claims nothing.
+    expect(policy.claim(read)).toEqual([])
+  })
+
   it('keeps the edits unsaved when taking the version fails, and tries again after a quiet minute', async () => {
     let failures = 1
     const taken: string[][] = []

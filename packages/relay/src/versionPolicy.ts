@@ -30,11 +30,20 @@ export interface VersionPolicyOptions {
   readonly take: (authors: string[]) => Promise<void>
 }
 
+/** Who wrote since the last version: the numbers of their first and last edits still unsaved. */
+interface AuthorEdits {
+  first: number
+  last: number
+}
+
 export class VersionPolicy {
   readonly #options: VersionPolicyOptions
-  /** Who wrote since the last version; their edits are unsaved while `#dirty`. */
-  #authors = new Set<string>()
-  #dirty = false
+  /** How many edits were stored so far; each edit's number is the count once it is counted. */
+  #edits = 0
+  /** Edits up to this number are held by a version (or by one being taken); those after it are unsaved. */
+  #savedUpTo = 0
+  /** Who wrote the unsaved edits. */
+  readonly #authors = new Map<string, AuthorEdits>()
   #quietTimer: unknown
   /** When the last edit was made: the quiet timer, armed once, checks it rather than being re-armed per edit. */
   #lastEditAt = 0
@@ -49,19 +58,41 @@ export class VersionPolicy {
 
   /** True while edits were made that no version holds yet. */
   get dirty(): boolean {
-    return this.#dirty
+    return this.#edits > this.#savedUpTo
+  }
+
+  /**
+   * The edits stored so far, as a mark to give `claim` once a version's state is read: a version
+   * holds the edits stored before its read, and perhaps some after, never fewer.
+   */
+  mark(): number {
+    return this.#edits
+  }
+
+  /** True when edits up to `mark` are unsaved: a claim of it would claim something. */
+  unsavedUpTo(mark: number): boolean {
+    return mark > this.#savedUpTo
   }
 
   /** An edit was stored, by `by` (a token subject) when known. Called for every stored update: cheap. */
   edited(by: string | undefined): void {
     if (this.#stopped) return
-    if (by !== undefined) this.#authors.add(by)
-    const { clock, maxIntervalMs } = this.#options
-    this.#lastEditAt = clock.now()
-    if (this.#dirty) return
-    this.#dirty = true
+    const wasDirty = this.dirty
+    const edit = ++this.#edits
+    if (by !== undefined) {
+      const author = this.#authors.get(by)
+      if (author) author.last = edit
+      else this.#authors.set(by, { first: edit, last: edit })
+    }
+    this.#lastEditAt = this.#options.clock.now()
+    if (!wasDirty) this.#arm()
+  }
+
+  /** The first unsaved edit since a version: the latest a version may come is `maxIntervalMs` from now. */
+  #arm(): void {
+    const { clock, maxIntervalMs, quietMs } = this.#options
     this.#intervalTimer = clock.setTimeout(() => void this.takeNow(), maxIntervalMs)
-    this.#armQuiet(this.#options.quietMs)
+    this.#armQuiet(Math.max(0, quietMs - (clock.now() - this.#lastEditAt)))
   }
 
   /** Fires `ms` from now; takes the version if no edit came since, or waits out the rest of the quiet period. */
@@ -79,23 +110,36 @@ export class VersionPolicy {
    * policy handles), and at once when nothing is unsaved and no version is being taken.
    */
   takeNow(): Promise<void> {
-    if (!this.#dirty) return this.#taking
-    const authors = this.#claim()
+    if (!this.dirty) return this.#taking
+    // Claimed before the state is read (after the version before it): it holds at least these edits.
+    const authors = this.#claim(this.#edits)
     const take = this.#taking.then(() => this.#options.take(authors))
-    this.#taking = take.catch(() => {
-      // Nothing was saved: the edits are unsaved again, with their authors, and retried later.
-      for (const author of authors) this.#authors.add(author)
-      if (!this.#dirty && !this.#stopped) this.edited(undefined)
-    })
+    this.#taking = take.catch(() => this.unsaved(authors))
     return this.#taking
   }
 
   /**
-   * A version was taken by other means (a named one) that holds every edit so far: returns who
-   * wrote since the last version and starts afresh.
+   * A version was taken by other means (a named one) whose state was read when the policy's `mark()`
+   * was `upTo` (default: now): returns who wrote the edits up to it, and keeps those after it
+   * unsaved, their timers running on. A mark older than the last claim claims nothing more.
    */
-  claim(): string[] {
-    return this.#claim()
+  claim(upTo: number = this.#edits): string[] {
+    return this.#claim(upTo)
+  }
+
+  /** A version that claimed `authors` was not saved: its edits are unsaved again, and retried later. */
+  unsaved(authors: readonly string[]): void {
+    if (this.#stopped) return
+    const wasDirty = this.dirty
+    const edit = ++this.#edits
+    // Retried after a quiet period from now, as if the edits were made again.
+    this.#lastEditAt = this.#options.clock.now()
+    for (const by of authors) {
+      const author = this.#authors.get(by)
+      if (author) author.last = Math.max(author.last, edit)
+      else this.#authors.set(by, { first: edit, last: edit })
+    }
+    if (!wasDirty) this.#arm()
   }
 
   /** Arms nothing more; a version being taken goes on. */
@@ -104,12 +148,19 @@ export class VersionPolicy {
     this.#disarm()
   }
 
-  #claim(): string[] {
-    const authors = [...this.#authors].sort()
-    this.#authors.clear()
-    this.#dirty = false
-    this.#disarm()
-    return authors
+  #claim(upTo: number): string[] {
+    if (upTo <= this.#savedUpTo) return []
+    this.#savedUpTo = Math.min(upTo, this.#edits)
+    const authors: string[] = []
+    for (const [by, author] of this.#authors) {
+      if (author.first > upTo) continue
+      authors.push(by)
+      // Wrote after the mark too: still an author of the unsaved edits.
+      if (author.last > upTo) author.first = upTo + 1
+      else this.#authors.delete(by)
+    }
+    if (!this.dirty) this.#disarm()
+    return authors.sort()
   }
 
   #disarm(): void {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { canonicalOf } from './canonicalState.js'
-import { VersionStateError } from './errors.js'
+import { RootTypeError, VersionStateError } from './errors.js'
 import { VersionStates } from './versionStates.js'
 
 /** A document written in `steps` transactions, each one update; and its state as one update. */
@@ -73,5 +73,35 @@ describe('versions’ states computed on the version worker', () => {
     await states.close()
     expect(await pending).toBeInstanceOf(VersionStateError)
     await expect(states.canonicalOf([merged])).rejects.toBeInstanceOf(VersionStateError)
+  })
+})
+
+describe('restores’ edits computed on the version worker', () => {
+  it('make the live document’s content the version’s, none when they are the same, and refuse a root of two kinds', async () => {
+    const states = new VersionStates()
+    try {
+      const { merged: version } = written(3)
+      const { updates } = written(8)
+      // The room's own document: another writer's, with more text.
+      const live = new Y.Doc()
+      updates.forEach((update) => Y.applyUpdate(live, update))
+      const edit = await states.restoreEditOf(updates, version, {})
+      expect(edit).toBeInstanceOf(Uint8Array)
+      Y.applyUpdate(live, edit!)
+      const expected = new Y.Doc()
+      Y.applyUpdate(expected, version)
+      expect(live.getText('body').toString()).toBe(expected.getText('body').toString())
+      expect(live.getMap('meta').toJSON()).toEqual({ title: 'notes' })
+      expect(await states.restoreEditOf([Y.encodeStateAsUpdate(live)], version, {})).toBeUndefined()
+      const error = await states.restoreEditOf(updates, version, { body: 'map' }).catch((caught: unknown) => caught)
+      expect(error).toBeInstanceOf(RootTypeError)
+      expect(error).toMatchObject({
+        code: 'rootTypeUnknown',
+        root: 'body',
+        reason: 'named map, but its content is text',
+      })
+    } finally {
+      await states.close()
+    }
   })
 })

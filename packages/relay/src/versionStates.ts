@@ -1,23 +1,24 @@
 /**
  * Owns the relay's side of the version-state worker (versionStateWorker.ts):
- * it starts the worker at the first version it is asked for, hands it each
- * document's updates, and ends it once it has been idle a while, so that a
+ * it starts the worker at the first version (or restore) it is asked for,
+ * hands it each document's updates, and ends it once it has been idle a while, so that a
  * relay that takes a version every few minutes does not keep a second V8
  * isolate for it in between. A worker that dies rejects what it had and is
  * started afresh at the next request.
  */
 import type { Worker } from 'node:worker_threads'
 import type { CanonicalState } from './canonicalState.js'
-import { VersionStateError } from './errors.js'
+import { RootTypeError, VersionStateError } from './errors.js'
 import { startModuleWorker } from './moduleWorker.js'
 import { packBytes } from './packedBytes.js'
+import type { RootKind } from './restoreContent.js'
 import type { VersionStateReply, VersionStateRequest } from './versionStateWorker.js'
 
 /** How long the worker is kept without a request. Starting one costs its thread some tens of milliseconds. */
 export const versionWorkerIdleMs = 30_000
 
 interface Pending {
-  readonly resolve: (state: CanonicalState) => void
+  readonly resolve: (reply: VersionStateReply) => void
   readonly reject: (error: Error) => void
 }
 
@@ -34,17 +35,39 @@ export class VersionStates {
    * The canonical state of the document `updates` make up, computed on the worker. The updates are
    * packed into one buffer (one copy: they are the room's own) that is transferred.
    */
-  canonicalOf(updates: readonly Uint8Array[]): Promise<CanonicalState> {
+  async canonicalOf(updates: readonly Uint8Array[]): Promise<CanonicalState> {
+    const reply = await this.#ask((id) => ({ id, op: 'canonical', updates: packBytes(updates) }))
+    if (!('state' in reply)) throw new VersionStateError('the version worker answered with no state')
+    return { state: reply.state, contentId: reply.contentId }
+  }
+
+  /**
+   * The forward edit that restores `version` over the document `held` makes up (restoreEdit.ts),
+   * computed on the worker; undefined when nothing differs. Rejects with a RootTypeError as
+   * restoreContent throws it, or a VersionStateError.
+   */
+  async restoreEditOf(
+    held: readonly Uint8Array[],
+    version: Uint8Array,
+    kinds: Readonly<Record<string, RootKind>>,
+  ): Promise<Uint8Array | undefined> {
+    const updates = packBytes([version, ...held])
+    const reply = await this.#ask((id) => ({ id, op: 'restoreEdit', updates, kinds }))
+    if (!('edit' in reply)) throw new VersionStateError('the version worker answered with no edit')
+    return reply.edit
+  }
+
+  #ask(request: (id: number) => VersionStateRequest): Promise<VersionStateReply> {
     if (this.#closed) return Promise.reject(new VersionStateError('the relay is closed'))
     const worker = this.#started()
     const id = this.#nextId++
-    const request: VersionStateRequest = { id, updates: packBytes(updates) }
-    return new Promise<CanonicalState>((resolve, reject) => {
+    const message = request(id)
+    return new Promise<VersionStateReply>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
       clearTimeout(this.#idleTimer)
       // A version being computed keeps the process alive, as a store's write does.
       worker.ref()
-      worker.postMessage(request, [request.updates.bytes])
+      worker.postMessage(message, [message.updates.bytes])
     })
   }
 
@@ -72,8 +95,9 @@ export class VersionStates {
     const pending = this.#pending.get(reply.id)
     if (!pending) return
     this.#pending.delete(reply.id)
-    if ('error' in reply) pending.reject(new VersionStateError(reply.error))
-    else pending.resolve({ state: reply.state, contentId: reply.contentId })
+    if (!('error' in reply)) pending.resolve(reply)
+    else if (reply.rootType) pending.reject(new RootTypeError(reply.rootType.root, reply.rootType.reason))
+    else pending.reject(new VersionStateError(reply.error))
     if (this.#pending.size === 0) this.#idle()
   }
 

@@ -171,6 +171,48 @@ describe('RedisFanout batches', () => {
     expect(heard.filter((message) => message.relayId === a.relayId)).toHaveLength(3)
   })
 
+  it('sends a batch early once it passes 1 MB, and the rest of the turn after it, never an empty one', async () => {
+    const [a, b] = await Promise.all([RedisFanout.connect(redis.url), RedisFanout.connect(redis.url)])
+    closing.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    const doc = `large-${Date.now()}`
+    const subscriber = new Redis(redis.url)
+    closing.push(() => subscriber.disconnect())
+    const heard: Array<Message | 'undecodable'> = []
+    subscriber.on('messageBuffer', (_channel: Buffer, bytes: Buffer) => {
+      try {
+        heard.push(decodeMessage(bytes))
+      } catch {
+        heard.push('undecodable')
+      }
+    })
+    await subscriber.subscribe(`concord:doc:${doc}`)
+    const received = recordingMember()
+    await b.join(doc, received.member).ready
+    const link = a.join(doc, recordingMember().member)
+    await link.ready
+
+    const large = new Uint8Array(600_000).fill(7)
+    link.publishUpdate(large)
+    link.publishUpdate(large)
+    link.publishUpdate(new Uint8Array([3]))
+    await waitFor(() => received.applied.length === 3, 'the three updates on B')
+    expect(received.applied.map((update) => update.length)).toEqual([600_000, 600_000, 1])
+    expect(received.told.resyncs).toBe(0)
+    const fromA = heard.filter((message) => message === 'undecodable' || message.relayId === a.relayId)
+    // The query of A joining and the first two updates, once they passed 1 MB; then the third.
+    expect(
+      fromA.map((message) =>
+        message === 'undecodable' || message.kind !== 'stream' ? message : [message.seq, message.last],
+      ),
+    ).toEqual([
+      [1, 3],
+      [4, 4],
+    ])
+  })
+
   it('publishes a turn of several documents and keeps each document in order', async () => {
     const [a, b] = await Promise.all([RedisFanout.connect(redis.url), RedisFanout.connect(redis.url)])
     closing.push(

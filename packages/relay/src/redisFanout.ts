@@ -83,7 +83,7 @@ export class RedisFanout implements Fanout {
   readonly #heartbeat: NodeJS.Timeout
   #streams = 0
   /** The memberships with entries queued this turn, in the order they first published. */
-  #queued: Membership[] = []
+  readonly #queued = new Set<Membership>()
   #sendScheduled = false
   /** When both connections were last (re)established: heartbeat keys are not judged before one TTL after it. */
   #connectedAt = Date.now()
@@ -249,7 +249,7 @@ export class RedisFanout implements Fanout {
       return
     }
     membership.pending.push(entry)
-    if (membership.pending.length === 1) this.#queued.push(membership)
+    this.#queued.add(membership)
     if (entry.kind === kinds.update || entry.kind === kinds.awareness) membership.pendingBytes += entry.update.length
     if (membership.pendingBytes >= maxBatchBytes) this.#send(membership)
     else if (!this.#sendScheduled) {
@@ -261,8 +261,9 @@ export class RedisFanout implements Fanout {
   /** Sends the batches queued this turn, in the order their documents first published; several in one pipeline. */
   #sendAll(): void {
     this.#sendScheduled = false
-    const queued = this.#queued.filter((membership) => membership.pending.length > 0)
-    this.#queued = []
+    // A batch sent early (it grew too large, its document left or was deleted) is sent no second time.
+    const queued = [...this.#queued].filter((membership) => membership.pending.length > 0)
+    this.#queued.clear()
     if (queued.length === 0) return
     if (queued.length === 1 || this.#closed || this.#publisher.status !== 'ready') {
       for (const membership of queued) this.#send(membership)

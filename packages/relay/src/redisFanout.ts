@@ -2,7 +2,9 @@
  * Owns the fan-out between relays over Redis pub/sub (ioredis): one channel
  * per document, one subscriber connection and one publishing connection per
  * relay. A message is this relay's id, a stream number (one per document
- * membership), a sequence number within the stream, a kind and a payload.
+ * membership), a sequence number within the stream and what it carries
+ * (fanoutMessage.ts): what a document publishes in one event-loop turn goes
+ * out as one message, in order.
  *
  * Redis pub/sub may drop messages, so nothing depends on it delivering all
  * of them: a receiver that sees a sequence gap, a subscriber that
@@ -20,14 +22,10 @@
  * most heartbeatTtlMs + heartbeatIntervalMs after its last heartbeat.
  */
 import { randomUUID } from 'node:crypto'
-import { decodeWhole, ProtocolError, readBoundedVarUint, readSafeVarUint } from '@concord/protocol'
 import { Redis, type RedisOptions } from 'ioredis'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
-import { bufferView } from './bytes.js'
 import { FanoutUnavailableError } from './errors.js'
-import type { StoredRow } from './docStore.js'
 import type { Fanout, FanoutLink, FanoutMember } from './fanout.js'
+import { decodeMessage, encodeBatch, encodeDeletion, kinds, type Entry, type Message } from './fanoutMessage.js'
 import { silentLogger, type Logger } from './logger.js'
 
 export interface RedisFanoutOptions {
@@ -43,77 +41,23 @@ export interface RedisFanoutOptions {
 }
 
 /**
- * `storedUpdate` is an update with where it landed in the store's log (its row id and the id of the
- * row before it, empty for none): the receiver can then check its own appends without a read (see
- * storedFirst.ts). Relays of one cluster run one version: an older relay drops it as unknown.
+ * A batch is sent before the turn ends once its updates reach this many bytes: Redis disconnects a
+ * subscriber whose output buffer passes 32 MB (client-output-buffer-limit pubsub), so no one
+ * message should come near it.
  */
-const kinds = { update: 0, awareness: 1, query: 2, resync: 3, deleted: 4, storedUpdate: 5 } as const
-type Kind = (typeof kinds)[keyof typeof kinds]
-
-const encodeStoredUpdate = (update: Uint8Array, row: StoredRow): Uint8Array => {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarString(encoder, row.id)
-  encoding.writeVarString(encoder, row.previous ?? '')
-  encoding.writeVarUint8Array(encoder, update)
-  return encoding.toUint8Array(encoder)
-}
-
-const rowId = /^[1-9][0-9]{0,18}$/
-
-const decodeStoredUpdate = (payload: Uint8Array): { update: Uint8Array; row: StoredRow } =>
-  decodeWhole(payload, 'stored update', (decoder) => {
-    const id = decoding.readVarString(decoder)
-    const previous = decoding.readVarString(decoder)
-    if (!rowId.test(id) || (previous !== '' && !rowId.test(previous))) {
-      throw new ProtocolError('malformedMessage', 'a stored update names no valid row id')
-    }
-    return {
-      row: { id, previous: previous === '' ? undefined : previous },
-      update: decoding.readVarUint8Array(decoder),
-    }
-  })
+const maxBatchBytes = 1 << 20
 
 interface Membership {
+  readonly doc: string
   readonly member: FanoutMember
   /** This relay's stream for the document, and the last sequence number it used. */
   readonly stream: number
   seq: number
   /** `relayId/stream` of each other relay's stream seen on this document → the last sequence number seen. */
   readonly seen: Map<string, number>
-}
-
-interface Message {
-  readonly relayId: string
-  readonly stream: number
-  readonly seq: number
-  readonly kind: Kind
-  readonly payload: Uint8Array
-}
-
-const encodeMessage = ({ relayId, stream, seq, kind, payload }: Message): Buffer => {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarString(encoder, relayId)
-  encoding.writeVarUint(encoder, stream)
-  encoding.writeVarUint(encoder, seq)
-  encoding.writeVarUint(encoder, kind)
-  encoding.writeVarUint8Array(encoder, payload)
-  return bufferView(encoding.toUint8Array(encoder))
-}
-
-/** Strict, as every decoder in the repository: trailing bytes, an unsafe integer or an unknown kind is a ProtocolError. */
-const decodeMessage = (bytes: Uint8Array): Message => {
-  const message = decodeWhole(bytes, 'fan-out message', (decoder) => ({
-    relayId: decoding.readVarString(decoder),
-    stream: readSafeVarUint(decoder, 'stream'),
-    seq: readSafeVarUint(decoder, 'seq'),
-    kind: readBoundedVarUint(decoder, kinds.storedUpdate, 'fan-out message kind') as Kind,
-    payload: decoding.readVarUint8Array(decoder),
-  }))
-  // It refuses every client of the document: only the exact form a relay sends counts.
-  if (message.kind === kinds.deleted && (message.stream !== 0 || message.seq !== 0 || message.payload.length > 0)) {
-    throw new ProtocolError('malformedMessage', 'a deletion has stream 0, sequence number 0 and no payload')
-  }
-  return message
+  /** What this turn published and is not sent yet: sequence numbers `seq - pending.length + 1` to `seq`. */
+  pending: Entry[]
+  pendingBytes: number
 }
 
 const connectionOptions = {
@@ -138,6 +82,9 @@ export class RedisFanout implements Fanout {
   readonly #remoteRelays = new Set<string>()
   readonly #heartbeat: NodeJS.Timeout
   #streams = 0
+  /** The memberships with entries queued this turn, in the order they first published. */
+  readonly #queued = new Set<Membership>()
+  #sendScheduled = false
   /** When both connections were last (re)established: heartbeat keys are not judged before one TTL after it. */
   #connectedAt = Date.now()
   #closed = false
@@ -217,26 +164,33 @@ export class RedisFanout implements Fanout {
   }
 
   join(doc: string, member: FanoutMember): FanoutLink {
-    const membership: Membership = { member, stream: ++this.#streams, seq: 0, seen: new Map() }
+    const membership: Membership = {
+      doc,
+      member,
+      stream: ++this.#streams,
+      seq: 0,
+      seen: new Map(),
+      pending: [],
+      pendingBytes: 0,
+    }
     this.#docs.set(doc, membership)
     const channel = this.#channel(doc)
     const ready =
       this.#subscriber.status === 'ready'
         ? this.#subscriber.subscribe(channel).then(
             // Ask the relays already there for their clients' presence.
-            () => this.#publish(doc, membership, kinds.query, new Uint8Array()),
+            () => this.#publish(membership, { kind: kinds.query }),
             (error: unknown) => this.#logger.warn({ err: error, doc }, 'could not subscribe; will resync on reconnect'),
           )
         : Promise.resolve()
     return {
       ready,
-      publishUpdate: (update, row) =>
-        row
-          ? this.#publish(doc, membership, kinds.storedUpdate, encodeStoredUpdate(update, row))
-          : this.#publish(doc, membership, kinds.update, update),
-      publishAwareness: (update) => this.#publish(doc, membership, kinds.awareness, update),
+      publishUpdate: (update, row) => this.#publish(membership, { kind: kinds.update, update, row }),
+      publishAwareness: (update) => this.#publish(membership, { kind: kinds.awareness, update }),
       leave: () => {
         if (this.#docs.get(doc) !== membership) return
+        // What it published this turn still goes out, before the channel is left.
+        this.#send(membership)
         this.#docs.delete(doc)
         if (this.#subscriber.status === 'ready') {
           this.#subscriber.unsubscribe(channel).catch((error: unknown) => {
@@ -248,15 +202,11 @@ export class RedisFanout implements Fanout {
   }
 
   publishDeletion(doc: string): void {
+    // Sent after this turn's updates of the document, which the receivers would otherwise drop with it.
+    const membership = this.#docs.get(doc)
+    if (membership) this.#send(membership)
     if (this.#closed || this.#publisher.status !== 'ready') return
-    const message = encodeMessage({
-      relayId: this.relayId,
-      stream: 0,
-      seq: 0,
-      kind: kinds.deleted,
-      payload: new Uint8Array(),
-    })
-    this.#publisher.publish(this.#channel(doc), message).catch((error: unknown) => {
+    this.#publisher.publish(this.#channel(doc), encodeDeletion(this.relayId)).catch((error: unknown) => {
       this.#logger.debug({ err: error, doc }, 'could not publish a deletion; other relays find the tombstone')
     })
   }
@@ -268,6 +218,7 @@ export class RedisFanout implements Fanout {
 
   async close(): Promise<void> {
     if (this.#closed) return
+    this.#sendAll()
     this.#closed = true
     clearInterval(this.#heartbeat)
     this.#docs.clear()
@@ -284,14 +235,63 @@ export class RedisFanout implements Fanout {
     return `${this.#prefix}relay:${relayId}`
   }
 
-  #publish(doc: string, membership: Membership, kind: Kind, payload: Uint8Array): void {
+  /**
+   * Gives `entry` the stream's next sequence number and queues it: everything a document publishes
+   * in one event-loop turn goes out as one batch message once the turn's I/O callbacks have run (as
+   * the relay's sockets are corked for a turn), the documents' batches in one pipeline.
+   */
+  #publish(membership: Membership, entry: Entry): void {
     // Counted even when it cannot be sent: receivers then see the gap at the next message.
-    const seq = ++membership.seq
-    if (this.#closed || this.#publisher.status !== 'ready') return
-    const message = encodeMessage({ relayId: this.relayId, stream: membership.stream, seq, kind, payload })
-    this.#publisher.publish(this.#channel(doc), message).catch((error: unknown) => {
-      this.#logger.debug({ err: error, doc }, 'could not publish; receivers will resync')
+    membership.seq++
+    if (this.#closed || this.#publisher.status !== 'ready') {
+      // The entries before it cannot share a message with those after it: the numbers would not follow.
+      this.#send(membership)
+      return
+    }
+    membership.pending.push(entry)
+    this.#queued.add(membership)
+    if (entry.kind === kinds.update || entry.kind === kinds.awareness) membership.pendingBytes += entry.update.length
+    if (membership.pendingBytes >= maxBatchBytes) this.#send(membership)
+    else if (!this.#sendScheduled) {
+      this.#sendScheduled = true
+      setImmediate(() => this.#sendAll())
+    }
+  }
+
+  /** Sends the batches queued this turn, in the order their documents first published; several in one pipeline. */
+  #sendAll(): void {
+    this.#sendScheduled = false
+    // A batch sent early (it grew too large, its document left or was deleted) is sent no second time.
+    const queued = [...this.#queued].filter((membership) => membership.pending.length > 0)
+    this.#queued.clear()
+    if (queued.length === 0) return
+    if (queued.length === 1 || this.#closed || this.#publisher.status !== 'ready') {
+      for (const membership of queued) this.#send(membership)
+      return
+    }
+    const pipeline = this.#publisher.pipeline()
+    for (const membership of queued) pipeline.publish(this.#channel(membership.doc), this.#takeBatch(membership))
+    pipeline.exec().catch((error: unknown) => {
+      this.#logger.debug({ err: error }, 'could not publish; receivers will resync')
     })
+  }
+
+  /** Sends the document's queued entries now (if any), ahead of whatever follows on the connection. */
+  #send(membership: Membership): void {
+    if (membership.pending.length === 0) return
+    const batch = this.#takeBatch(membership)
+    // Dropped when it cannot be sent: its sequence numbers are spent, so receivers see the gap.
+    if (this.#closed || this.#publisher.status !== 'ready') return
+    this.#publisher.publish(this.#channel(membership.doc), batch).catch((error: unknown) => {
+      this.#logger.debug({ err: error, doc: membership.doc }, 'could not publish; receivers will resync')
+    })
+  }
+
+  #takeBatch(membership: Membership): Buffer {
+    const { pending } = membership
+    membership.pending = []
+    membership.pendingBytes = 0
+    return encodeBatch(this.relayId, membership.stream, membership.seq - pending.length + 1, pending)
   }
 
   #receive(channel: Buffer, bytes: Buffer): void {
@@ -318,35 +318,29 @@ export class RedisFanout implements Fanout {
     const last = membership.seen.get(stream)
     // A stream first seen past its start may have lost messages since this relay subscribed.
     let gap = last === undefined ? message.seq !== 1 : message.seq !== last + 1
-    membership.seen.set(stream, message.seq)
+    membership.seen.set(stream, message.last)
+    if (message.malformed) {
+      this.#logger.warn({ err: message.malformed, doc }, 'dropped a fan-out message that does not decode')
+      gap = true
+    }
     const { member } = membership
-    switch (message.kind) {
-      case kinds.update:
-        member.applyRemote(message.payload, message.relayId)
-        break
-      case kinds.storedUpdate: {
-        let stored: { update: Uint8Array; row: StoredRow }
-        try {
-          stored = decodeStoredUpdate(message.payload)
-        } catch (error) {
-          this.#logger.warn({ err: error, doc }, 'dropped a fan-out message that does not decode')
-          gap = true
+    for (const entry of message.entries) {
+      switch (entry.kind) {
+        case kinds.update:
+          member.applyRemote(entry.update, message.relayId, entry.row)
+          break
+        case kinds.awareness:
+          member.applyRemoteAwareness(message.relayId, entry.update)
+          break
+        case kinds.query: {
+          const presence = member.localPresence()
+          if (presence) this.#publish(membership, { kind: kinds.awareness, update: presence })
           break
         }
-        member.applyRemote(stored.update, message.relayId, stored.row)
-        break
+        case kinds.resync:
+          gap = true
+          break
       }
-      case kinds.awareness:
-        member.applyRemoteAwareness(message.relayId, message.payload)
-        break
-      case kinds.query: {
-        const presence = member.localPresence()
-        if (presence) this.#publish(doc, membership, kinds.awareness, presence)
-        break
-      }
-      case kinds.resync:
-        gap = true
-        break
     }
     if (gap) {
       this.#logger.debug({ doc, stream, seq: message.seq, last }, 'fan-out gap: resyncing from the store')
@@ -374,7 +368,7 @@ export class RedisFanout implements Fanout {
     this.#connectedAt = Date.now()
     await this.#beat()
     // What this relay published while disconnected was lost: have the others resync.
-    for (const [doc, membership] of this.#docs) this.#publish(doc, membership, kinds.resync, new Uint8Array())
+    for (const membership of this.#docs.values()) this.#publish(membership, { kind: kinds.resync })
     this.#refreshPresence()
   }
 
@@ -386,10 +380,10 @@ export class RedisFanout implements Fanout {
    */
   #refreshPresence(): void {
     if (this.#closed || this.#subscriber.status !== 'ready' || this.#publisher.status !== 'ready') return
-    for (const [doc, membership] of this.#docs) {
-      this.#publish(doc, membership, kinds.query, new Uint8Array())
+    for (const membership of this.#docs.values()) {
+      this.#publish(membership, { kind: kinds.query })
       const presence = membership.member.localPresence()
-      if (presence) this.#publish(doc, membership, kinds.awareness, presence)
+      if (presence) this.#publish(membership, { kind: kinds.awareness, update: presence })
     }
   }
 

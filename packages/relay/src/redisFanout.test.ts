@@ -160,7 +160,10 @@ describe('RedisFanout batches', () => {
     await waitFor(() => received.events.length === 4, 'the four entries on B')
     expect(received.events).toEqual(['update 1,1 7/6', 'update 2,2', 'awareness 3', 'update 4,4 8/7'])
 
-    const fromA = heard.filter((message) => message.relayId === a.relayId)
+    // The test's own subscriber is another connection: what B heard may not have reached it yet.
+    const fromAHeard = () => heard.filter((message) => message.relayId === a.relayId)
+    await waitFor(() => fromAHeard().length >= 2, "A's batch on the test's subscriber")
+    const fromA = fromAHeard()
     expect(fromA).toHaveLength(2)
     expect(fromA[1]).toMatchObject({ kind: 'stream', seq: 2, last: 5 })
     // The next turn's message follows on: no gap, so B never resyncs.
@@ -168,7 +171,8 @@ describe('RedisFanout batches', () => {
     await waitFor(() => received.events.length === 5, 'the next turn on B')
     expect(received.events[4]).toBe('update 5,5')
     expect(received.told.resyncs).toBe(0)
-    expect(heard.filter((message) => message.relayId === a.relayId)).toHaveLength(3)
+    await waitFor(() => fromAHeard().length >= 3, "A's next message on the test's subscriber")
+    expect(fromAHeard()).toHaveLength(3)
   })
 
   it('sends a batch early once it passes 1 MB, and the rest of the turn after it, never an empty one', async () => {
@@ -201,7 +205,10 @@ describe('RedisFanout batches', () => {
     await waitFor(() => received.applied.length === 3, 'the three updates on B')
     expect(received.applied.map((update) => update.length)).toEqual([600_000, 600_000, 1])
     expect(received.told.resyncs).toBe(0)
-    const fromA = heard.filter((message) => message === 'undecodable' || message.relayId === a.relayId)
+    // The test's own subscriber is another connection: what B heard may not have reached it yet.
+    const fromAHeard = () => heard.filter((message) => message === 'undecodable' || message.relayId === a.relayId)
+    await waitFor(() => fromAHeard().length >= 2, "A's messages on the test's subscriber")
+    const fromA = fromAHeard()
     // The query of A joining and the first two updates, once they passed 1 MB; then the third.
     expect(
       fromA.map((message) =>

@@ -12,6 +12,7 @@
  */
 import * as Y from 'yjs'
 import { createBackoff } from './backoff.js'
+import { withCollectedDeleted } from './collectedDeletions.js'
 import { DeviceWrites } from './deviceWrites.js'
 import { applyUnheard, onDocUpdate } from './docUpdates.js'
 import { LogMaintenance } from './logMaintenance.js'
@@ -362,8 +363,9 @@ export class LocalLog {
       this.#writes.write({ update, edit: undefined, failedBefore: false })
       return
     }
-    // Local edits, edits from another tab, and edits handed over by a closed handle: all must reach the relay.
-    this.#record(update)
+    // Local edits, edits from another tab, and edits handed over by a closed handle: all must reach the relay,
+    // saying that what Yjs collected as it applied them is deleted (see collectedDeletions.ts).
+    this.#record(withCollectedDeleted(update))
   }
 
   /** Tracks `update` as a local edit: pending, stored now, offered to the network in its turn. */

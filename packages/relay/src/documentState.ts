@@ -28,6 +28,7 @@ export class DocumentState {
   #mergeWanted = false
   /** The updates added since the last merge, each as it was added. */
   #recent: Uint8Array[] = []
+  #additions = 0
 
   constructor(
     stored: readonly Uint8Array[],
@@ -39,6 +40,11 @@ export class DocumentState {
     const merged = mergeSettingAside(stored, onSetAside)
     this.#updates = merged ? [merged] : []
     this.#mergedBytes = this.#updates[0]?.byteLength ?? 0
+  }
+
+  /** How many updates were added since the state was made: equal counts, equal content. */
+  get additions(): number {
+    return this.#additions
   }
 
   /** The size of the document as last merged, in bytes. */
@@ -53,6 +59,7 @@ export class DocumentState {
   add(update: Uint8Array): boolean {
     this.#updates.push(update)
     this.#recent.push(update)
+    this.#additions++
     this.#stateVector = undefined
     this.#tailBytes += update.byteLength
     const tail = { updates: this.#updates.length, bytes: this.#tailBytes }

@@ -2,12 +2,14 @@
  * Owns how a room answers a peer's sync step 1: with a step 2 of what the room holds beyond the
  * peer's state vector (for an empty one, the whole state as one frame shared by every joiner: see
  * roomFrames.ts), or, for a reader that merges itself, the held updates unmerged. In cluster mode a
- * step 1 that arrives while read-back checks are under way is answered once they are done, so that
- * it never carries an update the log may still set aside. The answer settles as the step 1's
- * outcome: once every write begun before it has.
+ * step 1 that arrives while read-back checks are under way is answered once they are done, with
+ * what the room held when it arrived: so that it never carries an update the log may still set
+ * aside, neither one whose check was under way then nor one admitted while the answer waited (whose
+ * own check may not be done; once it is, the room forwards it to this peer like to every other).
+ * The answer settles as the step 1's outcome: once every write begun before it has.
  */
 import { ProtocolError } from '@concord/protocol'
-import { isEmptyStateVector, type DocumentState } from './documentState.js'
+import { DocumentState, isEmptyStateVector } from './documentState.js'
 import { heldContent } from './heldContent.js'
 import type { ReadBackChecks } from './readBackChecks.js'
 import { encodeFor, WholeStateFrames } from './roomFrames.js'
@@ -49,11 +51,20 @@ export class Step1Answers {
   answer(peer: RoomPeer, stateVector: Uint8Array): Promise<SyncOutcome | undefined> | undefined {
     const { readBack } = this.room
     if (readBack?.inFlight) {
-      // Cluster mode: the room holds updates the log may still set aside; answer once they are checked.
+      // Cluster mode: the room holds updates the log may still set aside; answer once they are checked,
+      // with what it holds now (see the module's comment).
       checkStateVector(stateVector)
-      return readBack.done().then(() => (this.room.serves(peer) ? this.#answerNow(peer, stateVector) : undefined))
+      const state = this.room.state()
+      const [held, additions] = [state.held(), state.additions]
+      return readBack
+        .done()
+        .then(() =>
+          this.room.serves(peer)
+            ? this.#answerNow(peer, stateVector, state.additions === additions ? state : new DocumentState(held))
+            : undefined,
+        )
     }
-    return this.#answerNow(peer, stateVector)
+    return this.#answerNow(peer, stateVector, this.room.state())
   }
 
   /** The room is gone: the kept whole-state frames are dropped. */
@@ -61,9 +72,12 @@ export class Step1Answers {
     this.#wholeStateFrames.clear()
   }
 
-  /** Sends `peer` what the room holds beyond `stateVector` (a step 2); settles as a step 1's outcome. */
-  #answerNow(peer: RoomPeer, stateVector: Uint8Array): Promise<SyncOutcome | undefined> | undefined {
-    const state = this.room.state()
+  /** Sends `peer` what `state` holds beyond `stateVector` (a step 2); settles as a step 1's outcome. */
+  #answerNow(
+    peer: RoomPeer,
+    stateVector: Uint8Array,
+    state: DocumentState,
+  ): Promise<SyncOutcome | undefined> | undefined {
     if (peer.unmerged && isEmptyStateVector(stateVector)) {
       // No merge on this thread, which every live client shares: the reader merges.
       peer.unmerged(state.held())

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { withCollectedDeleted } from './collectedDeletions.js'
+import { mayHoldCollected, withCollectedDeleted } from './collectedDeletions.js'
 
 const docOf = (clientID: number): Y.Doc => {
   const doc = new Y.Doc()
@@ -70,5 +70,22 @@ describe('withCollectedDeleted', () => {
     const state = Y.encodeStateAsUpdate(nested)
     expect(Y.decodeUpdate(state).structs.some((struct) => struct instanceof Y.GC)).toBe(true)
     expect(withCollectedDeleted(state)).toBe(state)
+  })
+
+  it('is asked for what a transaction applied of other clients, never for a keystroke', () => {
+    const other = docOf(8)
+    other.getText('t').insert(0, 'theirs')
+    const theirs = Y.encodeStateAsUpdate(other)
+    const doc = docOf(9)
+    const asked: boolean[] = []
+    doc.on('afterTransaction', (transaction: Y.Transaction) => asked.push(mayHoldCollected(transaction)))
+    doc.getText('t').insert(0, 'mine')
+    Y.applyUpdate(doc, theirs)
+    // An app that applies an update inside its own (local) transaction.
+    const more = docOf(10)
+    more.getText('t').insert(0, 'more')
+    Y.transact(doc, () => Y.applyUpdate(doc, Y.encodeStateAsUpdate(more)))
+    doc.getText('t').delete(0, 2)
+    expect(asked).toEqual([false, true, true, false])
   })
 })

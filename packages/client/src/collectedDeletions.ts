@@ -1,6 +1,7 @@
 /**
  * Owns one repair of the updates a Y.Doc emits before the client stores and
- * sends them: every GC struct's clocks go into the update's delete set.
+ * sends them: every GC struct's clocks go into the update's delete set, for
+ * the updates of transactions that integrated other clients' structs.
  *
  * Yjs integrates an item as a GC struct when its parent is gone (its left
  * or right neighbour, or its parent type, was garbage-collected), and that
@@ -41,6 +42,20 @@ const deletionsOnly = (ranges: ReadonlyMap<number, ReadonlyArray<readonly [numbe
     }
   }
   return encoding.toUint8Array(encoder)
+}
+
+/**
+ * Whether the update of `transaction` may hold GC structs outside its delete set: it integrated
+ * structs of a client other than the doc's own (an update applied, in any transaction). A keystroke
+ * only adds structs of the doc's client, whose GC structs its delete set names, and is not decoded.
+ */
+export const mayHoldCollected = (transaction: Y.Transaction): boolean => {
+  if (!transaction.local) return true
+  const { beforeState, afterState, doc } = transaction
+  for (const [client, clock] of afterState) {
+    if (client !== doc.clientID && clock !== (beforeState.get(client) ?? 0)) return true
+  }
+  return false
 }
 
 /** `update` with the clocks of its GC structs in its delete set; `update` itself when they are there already. */

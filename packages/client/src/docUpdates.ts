@@ -15,7 +15,8 @@
  */
 import type * as Y from 'yjs'
 
-type UpdateListener = (update: Uint8Array, origin: unknown) => void
+/** As Yjs calls an `update` listener. */
+type UpdateListener = (update: Uint8Array, origin: unknown, doc: Y.Doc, transaction: Y.Transaction) => void
 
 interface Listening {
   readonly listeners: Set<UpdateListener>
@@ -44,8 +45,8 @@ export const onDocUpdate = (doc: Y.Doc, listener: UpdateListener): (() => void) 
     const listeners = new Set<UpdateListener>()
     entry = {
       listeners,
-      dispatch: (update, origin) => {
-        for (const each of [...listeners]) each(update, origin)
+      dispatch: (update, origin, doc, transaction) => {
+        for (const each of [...listeners]) each(update, origin, doc, transaction)
       },
       attached: false,
     }

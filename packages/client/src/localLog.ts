@@ -12,7 +12,7 @@
  */
 import * as Y from 'yjs'
 import { createBackoff } from './backoff.js'
-import { withCollectedDeleted } from './collectedDeletions.js'
+import { mayHoldCollected, withCollectedDeleted } from './collectedDeletions.js'
 import { DeviceWrites } from './deviceWrites.js'
 import { applyUnheard, onDocUpdate } from './docUpdates.js'
 import { LogMaintenance } from './logMaintenance.js'
@@ -356,7 +356,7 @@ export class LocalLog {
     }
   }
 
-  readonly #onUpdate = (update: Uint8Array, origin: unknown): void => {
+  readonly #onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, transaction: Y.Transaction): void => {
     // A closed log records nothing, whoever still delivers to it.
     if (origin === fromStore || this.#closed) return
     if (origin === fromRelay) {
@@ -364,8 +364,8 @@ export class LocalLog {
       return
     }
     // Local edits, edits from another tab, and edits handed over by a closed handle: all must reach the relay,
-    // saying that what Yjs collected as it applied them is deleted (see collectedDeletions.ts).
-    this.#record(withCollectedDeleted(update))
+    // the applied ones saying that what Yjs collected as it applied them is deleted (see collectedDeletions.ts).
+    this.#record(mayHoldCollected(transaction) ? withCollectedDeleted(update) : update)
   }
 
   /** Tracks `update` as a local edit: pending, stored now, offered to the network in its turn. */

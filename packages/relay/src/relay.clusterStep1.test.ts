@@ -116,7 +116,7 @@ describe('a step 1 on a cluster relay while read-back checks run', () => {
     firstRead.release()
     await waitFor(() => r.synced, "the answer to the reader's step 1", clusterTimeoutMs)
     expect(textOf(reader, doc)).toBe('hello!')
-    expect(secondRead.waiting).toBe(1)
+    await waitFor(() => secondRead.waiting === 1, "B's read-back of the victim's edit", clusterTimeoutMs)
 
     // The victim's edit is checked: refused, and never sent to the reader.
     secondRead.release()

@@ -26,6 +26,7 @@ import { observerTrapKey } from './hostileWriter.js'
 import type { FromReplica, Lifecycle, ReplicaConfig, ToReplica } from './replicaMessages.js'
 import { reportDocument } from './replicaReport.js'
 import { SqliteLocalStore } from './sqliteLocalStore.js'
+import { answerWhenSteady } from './steadyReport.js'
 import { FaultyLocalStore } from './storageFaults.js'
 import { applyWrite, elementsInUpdate } from './workload.js'
 
@@ -203,11 +204,12 @@ onMessage((message: ToReplica) => {
       runLifecycle(message.lifecycle, message.doc)
       return
     case 'report':
-      void (replacing ?? Promise.resolve()).then(() =>
+      // Of the documents as loaded: a lifecycle sent after the report may be handled before it answers.
+      void answerWhenSteady({ replacing: () => replacing, handles: () => handles }, (open) =>
         tell({
           type: 'report',
           documents: Object.fromEntries(
-            [...handles].map(([doc, handle]) => [
+            [...open].map(([doc, handle]) => [
               doc,
               reportDocument(handle.doc, message.content, handle.pending, handle.status),
             ]),

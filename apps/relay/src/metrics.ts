@@ -105,16 +105,22 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
   const bytesIn = trafficCounter('concord_received_bytes_total', 'Bytes of WebSocket messages received')
   const messagesOut = trafficCounter('concord_messages_sent_total', 'WebSocket messages sent')
   const bytesOut = trafficCounter('concord_sent_bytes_total', 'Bytes of WebSocket messages sent')
-  const updatesStored = new Counter({
-    name: 'concord_updates_stored_total',
-    help: 'Updates appended durably to the store',
-    registers,
-  })
-  const storedBytes = new Counter({
-    name: 'concord_stored_bytes_total',
-    help: 'Bytes of updates appended durably to the store',
-    registers,
-  })
+  // In plain numbers too: one of each for every update stored.
+  const plainCounter = (name: string, help: string): { value: number } => {
+    const count = { value: 0 }
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        this.reset()
+        if (count.value > 0) this.inc(count.value)
+      },
+    })
+    return count
+  }
+  const updatesStored = plainCounter('concord_updates_stored_total', 'Updates appended durably to the store')
+  const storedBytes = plainCounter('concord_stored_bytes_total', 'Bytes of updates appended durably to the store')
   const storeErrors = new Counter({
     name: 'concord_store_errors_total',
     help: 'Store operations that failed, by operation (load, append, compact)',
@@ -162,8 +168,8 @@ export const createRelayMetrics = ({ stats, checks }: RelayMetricsOptions): Rela
       bytesOut[mode] += bytes
     },
     updateStored: (bytes) => {
-      updatesStored.inc()
-      storedBytes.inc(bytes)
+      updatesStored.value++
+      storedBytes.value += bytes
     },
     storeFailed: (operation) => storeErrors.inc({ operation }),
     updateQuarantined: (from) => quarantined.inc({ from }),

@@ -2,9 +2,10 @@
  * Scenario 1, fan-out: K clients in D documents, each with a Y.Doc of its own
  * that makes small text inserts and sends each as a y-websocket sync update.
  * Every delivery to another client of the document is timed against the
- * update's send time (matched by the update's client:clock). Phases: fixed
- * rates (latency and CPU per update at known loads), then a closed loop where
- * each client keeps `window` updates in flight (throughput at saturation).
+ * update's send time (matched by the update's client:clock). Phases: a
+ * warm-up at the first rate (not measured), fixed rates (latency and CPU per
+ * update at known loads), then a closed loop where each client keeps `window`
+ * updates in flight (throughput at saturation).
  */
 import * as Y from 'yjs'
 import { summarize, type LatencySummary } from '../percentiles.js'
@@ -27,6 +28,8 @@ export interface FanoutTask {
   /** Updates per second in all (spread over the clients), one fixed-rate phase each. */
   readonly rates: readonly number[]
   readonly rateMs: number
+  /** A fixed-rate phase at the first rate, not measured, before the others (see Profile); 0 for none. */
+  readonly warmupMs?: number
   /** Updates in flight per client in the saturation phase. */
   readonly window: number
   readonly saturateMs: number
@@ -175,23 +178,29 @@ export const runFanout = async (task: FanoutTask): Promise<FanoutResult> => {
       serverRssBytes: after.rssBytes,
     }
   }
+  const atRate = (targetRate: number) => (): (() => void) => {
+    const intervalMs = (1000 * clients.length) / targetRate
+    const timers = clients.map((client) => {
+      let timer: NodeJS.Timeout | undefined
+      const first = setTimeout(() => {
+        // A client far behind (over 1,000 in flight) skips a beat rather than pile up.
+        timer = setInterval(() => client.inFlight < 1000 && send(client), intervalMs)
+      }, Math.random() * intervalMs)
+      return () => {
+        clearTimeout(first)
+        clearInterval(timer)
+      }
+    })
+    return () => timers.forEach((stop) => stop())
+  }
+  const firstRate = task.rates[0]
+  if (task.warmupMs && firstRate !== undefined) {
+    await runPhase(task.warmupMs, atRate(firstRate))
+    await sleep(500)
+  }
   const fixed: FixedRateResult[] = []
   for (const targetRate of task.rates) {
-    const phase = await runPhase(task.rateMs, () => {
-      const intervalMs = (1000 * clients.length) / targetRate
-      const timers = clients.map((client) => {
-        let timer: NodeJS.Timeout | undefined
-        const first = setTimeout(() => {
-          // A client far behind (over 1,000 in flight) skips a beat rather than pile up.
-          timer = setInterval(() => client.inFlight < 1000 && send(client), intervalMs)
-        }, Math.random() * intervalMs)
-        return () => {
-          clearTimeout(first)
-          clearInterval(timer)
-        }
-      })
-      return () => timers.forEach((stop) => stop())
-    })
+    const phase = await runPhase(task.rateMs, atRate(targetRate))
     fixed.push({ ...phase, targetRate })
     await sleep(500)
   }

@@ -47,6 +47,17 @@ const truncateReason = (reason: string): string => {
 
 let lastId = 0
 
+/**
+ * The TCP sockets corked in this turn, all uncorked by one setImmediate when it ends. One
+ * setImmediate per socket was an Immediate and a closure per peer per turn: for a document that
+ * sees an update a turn, one per delivery.
+ */
+const corkedThisTurn = new Set<Socket>()
+const uncorkAll = (): void => {
+  for (const socket of corkedThisTurn) socket.uncork()
+  corkedThisTurn.clear()
+}
+
 export class RelaySocket {
   readonly id = ++lastId
   /** Fields that go on every log line of this connection. */
@@ -58,7 +69,6 @@ export class RelaySocket {
   /** The code and reason the relay closed this connection with; undefined if the client closed it. */
   closedWith: { readonly code: number; readonly reason: string } | undefined
   #closing = false
-  #corked = false
   /** Counts pongs and frames: what a probe waits for. */
   #heard = 0
   #probing = false
@@ -108,15 +118,11 @@ export class RelaySocket {
    * socket as `_socket`; without one, frames are written one by one.
    */
   #cork(): void {
-    if (this.#corked) return
     const socket = (this.ws as unknown as { _socket?: Socket })._socket
-    if (!socket) return
-    this.#corked = true
+    if (!socket || corkedThisTurn.has(socket)) return
+    if (corkedThisTurn.size === 0) setImmediate(uncorkAll)
+    corkedThisTurn.add(socket)
     socket.cork()
-    setImmediate(() => {
-      this.#corked = false
-      socket.uncork()
-    })
   }
 
   /**

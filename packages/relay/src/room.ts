@@ -26,9 +26,9 @@ import { KnownClocks } from './knownClocks.js'
 import { LoadingQueue } from './loadingQueue.js'
 import { ReadBackChecks } from './readBackChecks.js'
 import { RoomAdmission } from './roomAdmission.js'
-import { encodeFor, type OutgoingMessage } from './roomFrames.js'
+import { encodeFor, forwardableFrame, type OutgoingMessage } from './roomFrames.js'
 import type { RoomOptions } from './roomOptions.js'
-import { confirmDurable, durable, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
+import { confirmDurable, durableOnceWritten, type RoomMessage, type RoomPeer, type SyncOutcome } from './roomPeer.js'
 import { RoomPresence } from './roomPresence.js'
 import { Step1Answers } from './step1Answers.js'
 import { inspectUpdate, type ClockRange } from './yjsUpdates.js'
@@ -173,7 +173,7 @@ export class Room implements FanoutMember {
     if (this.#status === 'gone' || !this.#peers.has(peer)) return undefined
     switch (message.type) {
       case 'sync':
-        return this.#receiveSync(peer, message.sync)
+        return this.#receiveSync(peer, message.sync, message.frame)
       case 'awareness': {
         const update = this.#presence.fromPeer(peer, message.update)
         // A stock y-websocket provider drops a socket that received nothing for 30 s, and
@@ -301,25 +301,21 @@ export class Room implements FanoutMember {
     this.options.settledGone?.(this.name, () => state?.held())
   }
 
-  #receiveSync(peer: RoomPeer, sync: SyncMessage): Promise<SyncOutcome | undefined> | undefined {
+  #receiveSync(peer: RoomPeer, sync: SyncMessage, frame?: Uint8Array): Promise<SyncOutcome | undefined> | undefined {
     const state = this.#state!
     if (sync.type === 'step1') return this.#step1Answers.answer(peer, sync.stateVector)
     const admission = this.#admission.fromPeer(peer, sync.update)
     if (admission.kind === 'settled') return admission.outcome
-    if (admission.kind === 'held') return confirmDurable(peer, this.#log.afterLastWrite(), () => sync.update)
+    if (admission.kind === 'held') return confirmDurable(peer, this.#log.afterLastWrite(), () => sync.update, frame)
     const { update, ranges } = admission
     if (state.add(update)) setImmediate(() => this.#status === 'ready' && this.#guard(() => state.merge()))
     const written = this.#write(update, peer.by, ranges)
     if (!this.#readBack) {
-      this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer)
-      return confirmDurable(
-        peer,
-        written.then(() => durable),
-        () => sync.update,
-      )
+      this.#broadcast({ type: 'sync', sync: { type: 'update', update } }, peer, forwardableFrame(frame, update))
+      return durableOnceWritten(peer, written, sync.update, frame)
     }
     // Cluster mode: forwarded once the log serves it (see readBackChecks.ts).
-    return confirmDurable(peer, this.#readBack.check(written, update, peer, ranges), () => sync.update)
+    return confirmDurable(peer, this.#readBack.check(written, update, peer, ranges), () => sync.update, frame)
   }
 
   /** Cluster mode: the clocks of `ranges` are served, and go to the webhook events (see #write). */
@@ -409,9 +405,9 @@ export class Room implements FanoutMember {
     if (snapshot) peer.send(encodeFor(peer.mode, this.name, { type: 'awareness', update: snapshot }))
   }
 
-  #broadcast(message: OutgoingMessage, except?: RoomPeer): void {
-    // Encode once per wire mode, not once per peer.
-    let yWebsocketFrame: Uint8Array | undefined
+  #broadcast(message: OutgoingMessage, except?: RoomPeer, yWebsocketFrameOf?: Uint8Array): void {
+    // Encode once per wire mode, not once per peer; for y-websocket, at best not at all.
+    let yWebsocketFrame = yWebsocketFrameOf
     let nativeFrame: Uint8Array | undefined
     for (const peer of this.#peers) {
       if (peer === except) continue

@@ -7,7 +7,13 @@
  * copy of the document per joiner. It is dropped once no peer asked for it for a while, so that a
  * document that had a join does not keep a second copy of itself.
  */
-import { encodeNativeFrame, encodeYWebsocketMessage, type SyncMessage } from '@concord/protocol'
+import {
+  encodeNativeFrame,
+  encodeYWebsocketMessage,
+  syncMessageType,
+  yWebsocketMessageType,
+  type SyncMessage,
+} from '@concord/protocol'
 import { bufferView } from './bytes.js'
 import type { WireMode } from './wireMode.js'
 
@@ -21,6 +27,24 @@ export const encodeFor = (mode: WireMode, doc: string, message: OutgoingMessage)
       ? encodeYWebsocketMessage(message)
       : encodeNativeFrame(message.type === 'sync' ? { ...message, doc, seq: 0 } : { ...message, doc }),
   )
+
+/**
+ * `received`, the y-websocket frame an update came in, as the frame that forwards `update` to the
+ * y-websocket peers, when encoding `update` again would give exactly its bytes: a sync update
+ * message, the length in its shortest form, then `update` and nothing after it. Undefined
+ * otherwise (admission kept only part of it, or it came as a step 2). Re-encoding each update was
+ * an encoder, a copy and a Buffer per update on the hot path.
+ */
+export const forwardableFrame = (received: Uint8Array | undefined, update: Uint8Array): Buffer | undefined => {
+  if (received?.[0] !== yWebsocketMessageType.sync || received[1] !== syncMessageType.update) return undefined
+  // The length as lib0's writeVarUint writes it: 7 bits a byte, low bits first.
+  let rest = update.byteLength
+  let at = 2
+  for (; rest > 0x7f; rest = Math.floor(rest / 0x80)) if (received[at++] !== (0x80 | (rest & 0x7f))) return undefined
+  if (received[at++] !== rest || received.byteLength !== at + update.byteLength) return undefined
+  const frame = Buffer.isBuffer(received) ? received : bufferView(received)
+  return Buffer.compare(frame.subarray(at), update) === 0 ? frame : undefined
+}
 
 /** How long the whole state's frames are kept after the last peer asked for them. */
 export const wholeStateFramesKeptMs = 2_000

@@ -21,9 +21,10 @@ export interface RoomPeer {
    * Content of this peer's is durable: a sync update or step 2 it sent, as it
    * sent it (what it adds is stored, what it repeats was held already; never
    * one that was dropped or refused), or, after its sync step 1, an update
-   * naming what it and the room both hold (see heldContent.ts).
+   * naming what it and the room both hold (see heldContent.ts). `frame`: the y-websocket frame
+   * the update came in, when it came in one.
    */
-  committed?(update: Uint8Array): void
+  committed?(update: Uint8Array, frame?: Uint8Array): void
   /**
    * Another peer claims the presence of a client this peer introduced: check
    * that this one is still connected, and drop it if it does not answer.
@@ -37,7 +38,12 @@ export interface RoomPeer {
 }
 
 export type RoomMessage =
-  | { readonly type: 'sync'; readonly sync: SyncMessage }
+  | {
+      readonly type: 'sync'
+      readonly sync: SyncMessage
+      /** The y-websocket frame it came in: forwarded as it is when the room keeps the update whole. */
+      readonly frame?: Uint8Array
+    }
   | { readonly type: 'awareness'; readonly update: Uint8Array }
   | { readonly type: 'queryAwareness' }
 
@@ -67,8 +73,24 @@ export const confirmDurable = <T extends SyncOutcome | undefined>(
   peer: RoomPeer,
   durable: Promise<T>,
   content: () => Uint8Array | undefined,
+  frame?: Uint8Array,
 ): Promise<T> => {
   const confirmed = peer.committed && content()
-  if (confirmed) durable.then((outcome) => outcome?.kind === 'durable' && peer.committed?.(confirmed), ignore)
+  if (confirmed) durable.then((outcome) => outcome?.kind === 'durable' && peer.committed?.(confirmed, frame), ignore)
   return durable
 }
+
+/**
+ * Durable once `written`, the room's write of `content`, resolves; `peer` is told then, as by
+ * confirmDurable. One promise per update, not two: this is the hot path of every update.
+ */
+export const durableOnceWritten = (
+  peer: RoomPeer,
+  written: Promise<unknown>,
+  content: Uint8Array,
+  frame?: Uint8Array,
+): Promise<SyncOutcome> =>
+  written.then(() => {
+    peer.committed?.(content, frame)
+    return durable
+  })

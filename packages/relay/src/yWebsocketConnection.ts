@@ -77,19 +77,11 @@ export class YWebsocketConnection {
   #joined: Joined | undefined
   #cancelExpiry: (() => void) | undefined
   #toldReadOnly = false
-  /**
-   * The frame each update came in, until it is durable: the echo is that
-   * frame's bytes again (a sync update frame is nothing but the update after
-   * two bytes and its length), so it need not be encoded anew.
-   */
-  readonly #frames: WeakMap<Uint8Array, Uint8Array> | undefined
-
   /** Reads the document from the URL and names it on the connection's log lines; nothing is sent yet. */
   constructor(options: YWebsocketConnectionOptions) {
     this.#options = options
     this.#socket = options.socket
     this.#waiting = new AuthWaitingFrames(options.waitingCaps)
-    this.#frames = options.echoCommitted ? new WeakMap() : undefined
     try {
       this.#doc = documentFromUrl(options.request.url)
       this.#socket.logFields.doc = this.#doc
@@ -167,13 +159,13 @@ export class YWebsocketConnection {
       probe: () => socket.probe(),
       refuse: (code, reason) => socket.close(code, reason),
       ...(this.#options.echoCommitted && {
-        committed: (update: Uint8Array) => {
+        committed: (update: Uint8Array, frame?: Uint8Array) => {
           // An empty update (a step 2 from a client with nothing to add) has no content to confirm.
           if (update.byteLength === 2 && update[0] === 0 && update[1] === 0) return
-          // As an update, not a step 2: a step 2 would also tell the provider it has synced.
-          socket.send(
-            this.#frames?.get(update) ?? encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }),
-          )
+          // As an update, not a step 2: a step 2 would also tell the provider it has synced. A sync
+          // update frame is nothing but the update after two bytes and its length: the frame it came
+          // in is sent back as it is.
+          socket.send(frame ?? encodeYWebsocketMessage({ type: 'sync', sync: { type: 'update', update } }))
         },
       }),
     }
@@ -185,11 +177,11 @@ export class YWebsocketConnection {
   #handle(bytes: Uint8Array): void {
     const { room, peer } = this.#joined!
     const message = decodeYWebsocketMessage(bytes)
-    if (message.type === 'sync' && message.sync.type === 'update') this.#frames?.set(message.sync.update, bytes)
     if (message.type === 'permissionDenied') {
       throw new ProtocolError('malformedMessage', 'auth messages are sent by the relay only')
     }
-    room.receive(peer, message)?.then(
+    const update = message.type === 'sync' && message.sync.type === 'update'
+    room.receive(peer, update ? { type: 'sync', sync: message.sync, frame: bytes } : message)?.then(
       (outcome) => outcome && this.#settled(outcome),
       (error: unknown) => this.#failed(error),
     )

@@ -6,22 +6,22 @@
  * of the same document waits for and takes over, and which `destroy()`
  * waits for; and the page's lifecycle (presence on pagehide and pageshow).
  */
-import { closeCodes, documentNameProblem, type NativeFrame } from '@concord/protocol'
+import { closeCodes, documentNameProblem } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import * as Y from 'yjs'
 import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
-import { forkDocument } from './clockFork.js'
-import { openDocument, type DocHandle, type OpenedDocument, type RelayLink } from './docHandle.js'
+import { openDocument, type DocHandle, type OpenedDocument } from './docHandle.js'
+import { startFork } from './forkStart.js'
 import type { TakenClocks } from './docSync.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
+import type { HistoryHost } from './historyHost.js'
 import { RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
 import type { ConnectionStatus } from './syncStatus.js'
 import { TabChannel } from './tabChannel.js'
-import { VersionRequests } from './versionRequests.js'
-import { yWebsocketWire, type Wire } from './wire.js'
+import { nativeWire, type PerDocumentWire, type Wire } from './wire.js'
 
 export interface ClientOptions {
   /** The relay, e.g. `ws://127.0.0.1:8787`. */
@@ -43,13 +43,16 @@ export interface ClientOptions {
   /** Heartbeat and backoff settings of the connection. */
   readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket' | 'wire' | 'token'>
   /**
-   * `native` (default): the native protocol (`concord.v2`), every document over one socket,
-   * with durable acks. `y-websocket`: for a stock y-websocket server, one
-   * socket per document (`url/<id>`) and no acks, so an update stops being
-   * pending once it was written to an open socket, which says nothing about
-   * whether the server stored it.
+   * How documents reach the relay. Default: the native protocol (`concord.v3`), every document
+   * over one socket, with durable acks. `yWebsocketWire()` from `@concord/client/y-websocket`:
+   * for a stock y-websocket server, one socket per document (`url/<id>`) and no acks.
    */
-  readonly protocol?: 'native' | 'y-websocket'
+  readonly wire?: PerDocumentWire
+  /**
+   * Only `native`, the default. `y-websocket` moved to `@concord/client/y-websocket`
+   * (`wire: yWebsocketWire()`); given here, `createClient` throws a ConcordError `movedToSubpath`.
+   */
+  readonly protocol?: 'native'
   /**
    * Connect to the relay. Default true; false keeps every document on this
    * device (and its other tabs) only, e.g. to measure or test local loading.
@@ -111,10 +114,10 @@ const defaultPage = (): PageEvents | undefined => {
 
 export class ConcordClient extends ObservableV2<ClientEvents> {
   readonly #options: ClientOptions
-  /** The shared connection of the native protocol; undefined in y-websocket mode. */
+  /** The shared connection of the native protocol; undefined with a wire of a socket per document. */
   readonly #connection: RelayConnection | undefined
-  /** The version-history requests on the shared connection; undefined in y-websocket mode. */
-  readonly #versions: VersionRequests | undefined
+  /** What version history plugs into on the shared connection; undefined without one. */
+  readonly #history: HistoryHost | undefined
   readonly #store: Promise<LocalStore>
   readonly #tabs: TabChannel | undefined
   readonly #open = new Map<string, OpenHandle>()
@@ -147,6 +150,12 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
 
   constructor(options: ClientOptions) {
     super()
+    if ((options.protocol as string | undefined) === 'y-websocket') {
+      throw new ConcordError(
+        'movedToSubpath',
+        "protocol: 'y-websocket' moved to @concord/client/y-websocket: createClient({ url, wire: yWebsocketWire() })",
+      )
+    }
     this.#options = options
     const name = options.name ?? 'concord'
     this.#store = options.store ? Promise.resolve(options.store) : defaultStore(name)
@@ -165,10 +174,18 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#page?.addEventListener('pagehide', this.#onPageHide)
     this.#page?.addEventListener('pageshow', this.#onPageShow)
     if (options.warnOnClose) this.#stopWarning = warnBeforeUnload(this)
-    if (options.protocol === 'y-websocket') return
-    const connection = (this.#connection = this.#connect(options.url))
-    const versions = (this.#versions = new VersionRequests(connection))
-    connection.on('close', () => versions.connectionLost())
+    if (options.wire) return
+    const wire = nativeWire()
+    const connection = (this.#connection = this.#connect(options.url, wire))
+    const history: HistoryHost = (this.#history = {
+      wire,
+      listener: undefined,
+      get subprotocol() {
+        return connection.subprotocol
+      },
+      send: (frame) => connection.send(frame),
+    })
+    connection.on('close', () => history.listener?.connectionLost())
     connection.on('status', (status) => {
       for (const { sync } of this.#open.values()) sync.connectionChanged(status)
       this.emit('status', [status])
@@ -178,7 +195,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason)])
         return
       }
-      if (frame.type === 'answer' || frame.type === 'failed') return versions.receive(frame)
+      if (frame.type === 'answer' || frame.type === 'failed') return history.listener?.receive(frame)
       this.#open.get(frame.doc)?.sync.receive(frame)
     })
     if (options.connect !== false) connection.connect()
@@ -216,9 +233,10 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (problem) throw new ConcordError('invalidDocumentName', problem, id)
     const open = this.#open.get(id)
     if (open) return open.handle
-    // In y-websocket mode the document gets its own socket, at the path stock providers use.
+    // With a wire of a socket per document (y-websocket), the document gets its own.
+    const perDocument = this.#options.wire
     const connection =
-      this.#connection ?? this.#connect(`${this.#options.url.replace(/\/$/, '')}/${id}`, yWebsocketWire(id), id)
+      this.#connection ?? this.#connect(perDocument!.url(this.#options.url, id), perDocument!.frames(id), id)
     // Whatever a closed handle of this document still writes, this one loads after, and takes over.
     const after = this.#handovers.get(id)
     this.#handovers.delete(id)
@@ -229,13 +247,13 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const opened: OpenedDocument = openDocument({
       id,
       store: this.#store,
-      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => this.#open.get(id)?.sync.receive(frame)),
+      link: this.#connection ?? perDocument!.link(connection, (frame) => this.#open.get(id)?.sync.receive(frame)),
       tabs: this.#tabs,
       after,
       seed,
       openAfter,
       reopenBackoff: this.#options.connection?.backoff,
-      versions: this.#versions,
+      history: this.#history,
       keepDeletedDocuments: this.#options.keepDeletedDocuments,
       clocksTaken: this.#connection ? (taken) => this.#fork(id, taken) : undefined,
       onClose: (closedLog) => {
@@ -353,7 +371,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         after: Promise.resolve(handover),
         openAfter: connection.roundTrip(),
         reopenBackoff: this.#options.connection?.backoff,
-        versions: this.#versions,
+        history: this.#history,
         keepDeletedDocuments: this.#options.keepDeletedDocuments,
         clocksTaken: (next) => this.#fork(id, next),
         // The handle keeps the close it was made with.
@@ -365,7 +383,10 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       opened.sync.connectionChanged(connection.status)
       return true
     }
-    const forked = forkDocument({ id, handle, log: open.log, sync: open.sync, taken, reopen })
+    // The fork's code loads when a fork first runs; what must happen at once does (forkStart.ts).
+    const start = startFork(handle, open.sync)
+    const forked = import('./clockFork.js')
+      .then(({ forkDocument }) => forkDocument({ id, handle, log: open.log, start, taken, reopen }))
       .catch((cause: unknown) => {
         handle.reportError(new ConcordError('clocksTaken', `the fork of "${id}" failed`, id, { cause }))
       })
@@ -415,24 +436,5 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#presenceBeforeHide.clear()
   }
 }
-
-/**
- * A y-websocket server sends no acks: the link acknowledges each sync frame
- * as soon as it was written to an open socket, so `pending` counts what has
- * not reached the network.
- */
-const acknowledgingWhatIsSent = (connection: RelayConnection, deliver: (frame: NativeFrame) => void): RelayLink => ({
-  get status() {
-    return connection.status
-  },
-  serverSpeaksFirst: true,
-  send(frame) {
-    const sent = connection.send(frame)
-    if (sent && frame.type === 'sync' && frame.seq > 0) {
-      queueMicrotask(() => deliver({ type: 'ack', doc: frame.doc, seq: frame.seq }))
-    }
-    return sent
-  },
-})
 
 export const createClient = (options: ClientOptions): ConcordClient => new ConcordClient(options)

@@ -12,6 +12,7 @@ import { WebsocketProvider } from 'y-websocket'
 import { setupWSConnection } from '@y/websocket-server/utils'
 import * as Y from 'yjs'
 import { startRelay, waitFor, type TestRelay } from '@concord/relay/testing'
+import { yWebsocketWire } from '@concord/client/y-websocket'
 import { createClient, type ConcordClient } from './client.js'
 import type { DocHandle } from './docHandle.js'
 
@@ -39,7 +40,7 @@ const startStockServer = async (port = 0): Promise<{ url: string }> => {
 const compatClient = (url: string): ConcordClient => {
   const client = createClient({
     url,
-    protocol: 'y-websocket',
+    wire: yWebsocketWire(),
     name: `compat-${++storeNames}`,
     WebSocket: NodeWebSocket as never,
     connection: { backoff: { initialDelayMs: 20, maxDelayMs: 200 } },
@@ -57,6 +58,19 @@ afterEach(async () => {
 })
 
 describe('y-websocket compatibility mode', () => {
+  it("the old option, protocol: 'y-websocket', throws movedToSubpath naming @concord/client/y-websocket", () => {
+    // @ts-expect-error moved to @concord/client/y-websocket: TypeScript refuses the old option too
+    const old = () => createClient({ url: 'ws://127.0.0.1:1', protocol: 'y-websocket', connect: false })
+    expect(old).toThrow(
+      expect.objectContaining({
+        name: 'ConcordError',
+        code: 'movedToSubpath',
+        message:
+          "protocol: 'y-websocket' moved to @concord/client/y-websocket: createClient({ url, wire: yWebsocketWire() })",
+      }),
+    )
+  })
+
   it('syncs two clients through a stock y-websocket server; pending counts what has not been sent', async () => {
     const { url } = await startStockServer()
     const alice = compatClient(url).open('compat-notes')

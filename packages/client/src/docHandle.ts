@@ -5,14 +5,15 @@
  * log (the device store, pending edits) and its sync (the relay); this module
  * wires them to each other, to the other tabs, and to the app.
  *
- * Its version-history calls (saveVersion, versions, version, restore) go to
- * the client's VersionRequests (versionRequests.ts).
+ * Version history is `@concord/client/history`'s (history.ts): the handle
+ * only says where its requests may go (`historyRoute`), so an app without it
+ * ships none of it.
  *
  * The status is one function of explicit state: the connection and whether
  * the relay's state arrived (the sync's), and how many edits are pending (the
  * log's). See syncStatus.ts.
  */
-import { decodeAwarenessUpdate, type VersionRequest, type VersionRootKind } from '@concord/protocol'
+import { decodeAwarenessUpdate } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -20,12 +21,12 @@ import type { BackoffOptions } from './backoff.js'
 import { DocSync, isForeignAwarenessOrigin, type RelayLink, type TakenClocks } from './docSync.js'
 import { onDocUpdate } from './docUpdates.js'
 import { ConcordError } from './errors.js'
+import type { HistoryHost } from './historyHost.js'
 import { LocalLog, type StorageState } from './localLog.js'
 import type { LocalStore } from './localStore.js'
 import { fromHandover, fromRelay, fromStore, fromTab } from './origins.js'
 import { syncStatusOf, type SyncStatus } from './syncStatus.js'
 import type { TabLink } from './tabChannel.js'
-import { readOnlyDoc, versionInfoOf, type VersionInfo, type VersionRequests } from './versionRequests.js'
 
 export type { RelayLink } from './docSync.js'
 export type { StorageState } from './localLog.js'
@@ -76,8 +77,8 @@ export interface DocHandleParts {
   readonly log: LocalLog
   readonly sync: DocSync
   readonly tabs: TabLink | undefined
-  /** Where version-history requests go; undefined in y-websocket mode, which has none. */
-  readonly versions: VersionRequests | undefined
+  /** Where version-history requests go; undefined with a wire of a socket per document (y-websocket), which has none. */
+  readonly history: HistoryHost | undefined
   /** Called once, at `close()`, with what the log hands over once its writes are done. */
   readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
 }
@@ -89,7 +90,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   #log: LocalLog
   #sync: DocSync
   readonly #tabs: TabLink | undefined
-  readonly #versions: VersionRequests | undefined
+  readonly #history: HistoryHost | undefined
   readonly #onClose: DocHandleParts['onClose']
   #status: SyncStatus
   #pending: number
@@ -113,7 +114,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#log = parts.log
     this.#sync = parts.sync
     this.#tabs = parts.tabs
-    this.#versions = parts.versions
+    this.#history = parts.history
     this.#onClose = parts.onClose
     this.#status = this.#currentStatus()
     this.#pending = this.#log.pending
@@ -210,7 +211,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#awareness.destroy()
     const error = new ConcordError('closed', `document "${this.id}" was closed`, this.id)
     for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error)
-    this.#versions?.documentClosed(this.id)
+    this.#history?.listener?.documentClosed(this.id)
     const handover = this.#log.close()
     this.#onClose(handover)
     this.#closing = handover.then(() => {})
@@ -218,66 +219,39 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   }
 
   /**
-   * Saves a named version of the document as the relay holds it now: everything it stored so far
-   * (after `whenSynced()`, this device's edits too). Needs write access; resolves with the version.
-   * Rejects with a ConcordError: `forbidden` (read-only), `malformedMessage` (a label that is
-   * empty or over 256 characters), `offline`, `connectionLost`, `historyUnavailable`...
+   * @internal For `@concord/client/history`: the client's host to send this document's requests
+   * through, or why none may go now.
    */
-  async saveVersion(label: string): Promise<VersionInfo> {
-    const { versions } = await this.#ask({ op: 'saveVersion', label })
-    return versionInfoOf(versions[0]!)
+  historyRoute(): HistoryHost | 'closed' | 'deleted' | 'unavailable' | 'offline' {
+    if (this.#closing) return 'closed'
+    if (this.#deleted) return 'deleted'
+    if (!this.#history) return 'unavailable'
+    return this.#sync.openOnRelay ? this.#history : 'offline'
   }
 
-  /**
-   * The document's versions, newest first, `limit` (1-1000, default 50) at most. For the next
-   * page, pass the last id as `before`; a page shorter than `limit` is the last. Read access.
-   */
-  async versions({ before, limit = 50 }: { before?: string; limit?: number } = {}): Promise<VersionInfo[]> {
-    const { versions } = await this.#ask({ op: 'listVersions', before, limit })
-    return versions.map(versionInfoOf)
+  /** @deprecated Moved: `versionHistory(handle).saveVersion(label)` of `@concord/client/history`. */
+  saveVersion(..._moved: never[]): Promise<never> {
+    return this.#movedToHistory('saveVersion')
   }
 
-  /**
-   * Version `id`'s content, as a new read-only Y.Doc: a local transaction on it (any edit) throws a
-   * ConcordError `readOnly` and changes nothing. Read access. Rejects with `versionNotFound` when
-   * the document has no such version.
-   */
-  async version(id: string): Promise<Y.Doc> {
-    const { state } = await this.#ask({ op: 'loadVersion', version: id })
-    return readOnlyDoc(state, `version "${id}" of "${this.id}"`)
+  /** @deprecated Moved: `versionHistory(handle).versions()` of `@concord/client/history`. */
+  versions(..._moved: never[]): Promise<never> {
+    return this.#movedToHistory('versions')
   }
 
-  /**
-   * Makes the document's content that of version `id`, on the relay: one forward edit that reaches
-   * this handle and every other like any edit (edits made offline meanwhile merge after it), and a
-   * new version "restored from <id>", which it resolves with. Needs write access. `kinds` names the
-   * type of a top-level type whose content cannot tell (else `rootTypeUnknown`).
-   */
-  async restore(
-    id: string,
-    { kinds = {} }: { kinds?: Readonly<Record<string, VersionRootKind>> } = {},
-  ): Promise<VersionInfo> {
-    const request: VersionRequest = {
-      op: 'restoreVersion',
-      version: id,
-      kinds: Object.entries(kinds).map(([root, kind]) => ({ root, kind })),
-    }
-    const { versions } = await this.#ask(request)
-    return versionInfoOf(versions[0]!)
+  /** @deprecated Moved: `versionHistory(handle).version(id)` of `@concord/client/history`. */
+  version(..._moved: never[]): Promise<never> {
+    return this.#movedToHistory('version')
   }
 
-  #ask(request: VersionRequest): ReturnType<VersionRequests['ask']> {
-    if (this.#closing) return Promise.reject(new ConcordError('closed', `document "${this.id}" was closed`, this.id))
-    if (this.#deleted) return Promise.reject(this.#deletedError())
-    if (!this.#versions) {
-      const message = 'version history needs the native protocol; y-websocket mode has none'
-      return Promise.reject(new ConcordError('historyUnavailable', message, this.id))
-    }
-    if (!this.#sync.openOnRelay) {
-      const message = `"${this.id}" is not open on the relay (status: ${this.#status}): try again once online`
-      return Promise.reject(new ConcordError('offline', message, this.id))
-    }
-    return this.#versions.ask(this.id, request)
+  /** @deprecated Moved: `versionHistory(handle).restore(id)` of `@concord/client/history`. */
+  restore(..._moved: never[]): Promise<never> {
+    return this.#movedToHistory('restore')
+  }
+
+  #movedToHistory(call: string): Promise<never> {
+    const message = `handle.${call}() moved to @concord/client/history: versionHistory(handle).${call}()`
+    return Promise.reject(new ConcordError('movedToSubpath', message, this.id))
   }
 
   /** @internal Something about the state changed: re-derive what the app sees, and tell it. */
@@ -401,7 +375,7 @@ export interface OpenDocumentOptions {
   /** Resolves once the relay has read the `close` of that handle's opening and sent all it had for it. */
   readonly openAfter?: Promise<void> | undefined
   readonly reopenBackoff?: BackoffOptions | undefined
-  readonly versions?: VersionRequests | undefined
+  readonly history?: HistoryHost | undefined
   readonly compactAfterUpdates?: number | undefined
   readonly compactAfterBytes?: number | undefined
   /** Keep the device's copy of a document the relay deleted. Default false: it is removed. */
@@ -469,7 +443,7 @@ export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
       log,
       sync,
       tabs: options.tabs,
-      versions: options.versions,
+      history: options.history,
       onClose: options.onClose,
     }))
   if (options.fork) handle.replaceParts({ doc, awareness, log, sync }, options.fork.presence)

@@ -18,8 +18,11 @@
  *                     `whenSynced()` rejects with this
  *   observer          an observer of the app threw while the client applied an update; the update is
  *                     applied and the sync carries on
+ *   movedToSubpath    a feature was used the old way, which now comes from a subpath export: the
+ *                     message names it (`handle.saveVersion()` and the other history calls:
+ *                     `@concord/client/history`; `protocol: 'y-websocket'`: `@concord/client/y-websocket`)
  *
- * The version-history calls of a handle (versionRequests.ts) reject with these, or with the close
+ * The version-history calls (`versionHistory(handle)` of `@concord/client/history`) reject with these, or with the close
  * code name the relay failed the request with (`forbidden` for a read-only save or restore,
  * `malformedMessage` for a bad label or limit, `rateLimited`, `documentDeleted`, `internalError`):
  *
@@ -60,6 +63,7 @@ export type ConcordErrorCode =
   | 'rootTypeUnknown'
   | 'documentNotOpen'
   | 'readOnly'
+  | 'movedToSubpath'
   | 'unknown'
 
 export interface ConcordErrorOptions extends ErrorOptions {

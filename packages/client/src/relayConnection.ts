@@ -152,7 +152,7 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
     heartbeatIntervalMs = 10_000,
     heartbeatTimeoutMs = 30_000,
     environment = defaultEnvironment(),
-    wire = nativeWire,
+    wire = nativeWire(),
     token,
   }: RelayConnectionOptions) {
     super()

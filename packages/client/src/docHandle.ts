@@ -249,6 +249,8 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     return this.#movedToHistory('restore')
   }
 
+  // The `never` parameters make TypeScript refuse the old calls (with arguments); the rejection tells
+  // JavaScript, and a call without arguments, where to go instead.
   #movedToHistory(call: string): Promise<never> {
     const message = `handle.${call}() moved to @concord/client/history: versionHistory(handle).${call}()`
     return Promise.reject(new ConcordError('movedToSubpath', message, this.id))

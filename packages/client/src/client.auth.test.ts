@@ -97,9 +97,12 @@ describe('client credentials', () => {
     expect(secret.status).not.toBe('synced')
   })
 
-  it('sends the token as ?token= in y-websocket mode', async () => {
+  it.each([
+    ["protocol: 'y-websocket'", { protocol: 'y-websocket' }],
+    ['wire: yWebsocketWire()', { wire: yWebsocketWire() }],
+  ] as const)('sends the token as ?token= in y-websocket mode (%s)', async (_way, way) => {
     relay = await startRelay({ authenticate: tokenAuth() })
-    const { client } = makeClient({ auth: 'write:compat', wire: yWebsocketWire() })
+    const { client } = makeClient({ auth: 'write:compat', ...way })
     const compat = client.open('compat')
     compat.doc.getText('t').insert(0, 'query token')
     await compat.whenSynced()

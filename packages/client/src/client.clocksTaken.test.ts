@@ -11,7 +11,6 @@
 import 'fake-indexeddb/auto'
 import { NativeTestClient } from '@concord/relay/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { yWebsocketWire } from '@concord/client/y-websocket'
 import * as Y from 'yjs'
 import type { DocHandle } from './docHandle.js'
 import type { LocalStore } from './localStore.js'
@@ -254,7 +253,7 @@ describe('the victim of a clock squat', () => {
     const { name, victimId } = await offlineEdit(relay.url, 'compat', (doc) => doc.getText('t').insert(0, 'offline'))
     await squat(relay, 'compat', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
 
-    const client = makeClient(relay.url, { name, wire: yWebsocketWire() })
+    const client = makeClient(relay.url, { name, protocol: 'y-websocket' })
     const errors: ConcordError[] = []
     client.on('error', (error) => errors.push(error))
     client.open('compat')

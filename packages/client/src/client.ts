@@ -12,13 +12,14 @@ import * as Y from 'yjs'
 import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
 import { openDocument, type DocHandle, type OpenedDocument } from './docHandle.js'
+import { DocumentSocket } from './documentSocket.js'
 import { startFork } from './forkStart.js'
 import type { TakenClocks } from './docSync.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
 import type { HistoryHost } from './historyHost.js'
-import { RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
+import { checkedWebSocket, RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
 import type { ConnectionStatus } from './syncStatus.js'
 import { TabChannel } from './tabChannel.js'
 import { nativeWire, type PerDocumentWire, type Wire } from './wire.js'
@@ -43,16 +44,20 @@ export interface ClientOptions {
   /** Heartbeat and backoff settings of the connection. */
   readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket' | 'wire' | 'token'>
   /**
-   * How documents reach the relay. Default: the native protocol (`concord.v3`), every document
-   * over one socket, with durable acks. `yWebsocketWire()` from `@concord/client/y-websocket`:
-   * for a stock y-websocket server, one socket per document (`url/<id>`) and no acks.
+   * `native` (default): the native protocol (`concord.v3`), every document over one socket,
+   * with durable acks. `y-websocket`: for a stock y-websocket server, one
+   * socket per document (`url/<id>`) and no acks, so an update stops being
+   * pending once it was written to an open socket, which says nothing about
+   * whether the server stored it. Its code loads with `import()` when a document
+   * first connects; `wire: yWebsocketWire()` (below) is the same with the code up front.
+   */
+  readonly protocol?: 'native' | 'y-websocket'
+  /**
+   * A wire of a socket per document, instead of the native protocol: `yWebsocketWire()` from
+   * `@concord/client/y-websocket` is `protocol: 'y-websocket'` imported explicitly, so a bundler
+   * puts it with the app's code. Given, it wins over `protocol`.
    */
   readonly wire?: PerDocumentWire
-  /**
-   * Only `native`, the default. `y-websocket` moved to `@concord/client/y-websocket`
-   * (`wire: yWebsocketWire()`); given here, `createClient` throws a ConcordError `movedToSubpath`.
-   */
-  readonly protocol?: 'native'
   /**
    * Connect to the relay. Default true; false keeps every document on this
    * device (and its other tabs) only, e.g. to measure or test local loading.
@@ -92,8 +97,8 @@ export interface ClientEvents {
 
 interface OpenHandle extends OpenedDocument {
   readonly unsubscribeTabs: () => void
-  /** In y-websocket mode, the document's own connection. */
-  readonly connection?: RelayConnection
+  /** In y-websocket mode, the document's own socket. */
+  readonly socket?: DocumentSocket
 }
 
 /**
@@ -118,6 +123,10 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
   readonly #connection: RelayConnection | undefined
   /** What version history plugs into on the shared connection; undefined without one. */
   readonly #history: HistoryHost | undefined
+  /** The wire of a socket per document (y-websocket), or how to load it; undefined with the shared connection. */
+  readonly #perDocument: PerDocumentWire | (() => Promise<PerDocumentWire>) | undefined
+  /** yWebsocket.ts's wire for `protocol: 'y-websocket'`, loading or loaded; forgotten if it failed, to try again. */
+  #yWebsocketWire: Promise<PerDocumentWire> | undefined
   readonly #store: Promise<LocalStore>
   readonly #tabs: TabChannel | undefined
   readonly #open = new Map<string, OpenHandle>()
@@ -150,12 +159,6 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
 
   constructor(options: ClientOptions) {
     super()
-    if ((options.protocol as string | undefined) === 'y-websocket') {
-      throw new ConcordError(
-        'movedToSubpath',
-        "protocol: 'y-websocket' moved to @concord/client/y-websocket: createClient({ url, wire: yWebsocketWire() })",
-      )
-    }
     this.#options = options
     const name = options.name ?? 'concord'
     this.#store = options.store ? Promise.resolve(options.store) : defaultStore(name)
@@ -174,7 +177,14 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#page?.addEventListener('pagehide', this.#onPageHide)
     this.#page?.addEventListener('pageshow', this.#onPageShow)
     if (options.warnOnClose) this.#stopWarning = warnBeforeUnload(this)
-    if (options.wire) return
+    if (options.wire) {
+      this.#perDocument = options.wire
+      return
+    }
+    if (options.protocol === 'y-websocket') {
+      this.#perDocument = this.#loadYWebsocketWire
+      return
+    }
     const wire = nativeWire()
     const connection = (this.#connection = this.#connect(options.url, wire))
     const history: HistoryHost = (this.#history = {
@@ -207,7 +217,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
    */
   get status(): ConnectionStatus {
     if (this.#connection) return this.#connection.status
-    const statuses = new Set([...this.#open.values()].map(({ connection }) => connection?.status))
+    const statuses = new Set([...this.#open.values()].map(({ socket }) => socket?.status))
     return statuses.has('open') ? 'open' : statuses.has('connecting') ? 'connecting' : 'offline'
   }
 
@@ -234,9 +244,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const open = this.#open.get(id)
     if (open) return open.handle
     // With a wire of a socket per document (y-websocket), the document gets its own.
-    const perDocument = this.#options.wire
-    const connection =
-      this.#connection ?? this.#connect(perDocument!.url(this.#options.url, id), perDocument!.frames(id), id)
+    const socket = this.#connection ? undefined : this.#documentSocket(id)
     // Whatever a closed handle of this document still writes, this one loads after, and takes over.
     const after = this.#handovers.get(id)
     this.#handovers.delete(id)
@@ -247,7 +255,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const opened: OpenedDocument = openDocument({
       id,
       store: this.#store,
-      link: this.#connection ?? perDocument!.link(connection, (frame) => this.#open.get(id)?.sync.receive(frame)),
+      link: this.#connection ?? socket!,
       tabs: this.#tabs,
       after,
       seed,
@@ -266,7 +274,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         const open = this.#open.get(id)
         if (open?.handle !== opened.handle) return
         open?.unsubscribeTabs()
-        if (!this.#connection) connection.destroy()
+        socket?.destroy()
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
         // A deleted document hands nothing on: a new handle of it must not bring its content back.
@@ -293,18 +301,20 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       if (error.code !== 'storeUnavailable') this.emit('error', [error])
     })
     const unsubscribeTabs = this.#tabs?.subscribe(id, receiveFromTab) ?? (() => {})
-    if (this.#connection) {
+    if (!socket) {
       this.#open.set(id, { ...opened, unsubscribeTabs })
     } else {
-      this.#open.set(id, { ...opened, unsubscribeTabs, connection })
-      connection.on('status', (status) => {
-        sync.connectionChanged(status)
-        this.emit('status', [this.status])
+      this.#open.set(id, { ...opened, unsubscribeTabs, socket })
+      socket.start({
+        receive: (frame) => sync.receive(frame),
+        statusChanged: (status) => {
+          sync.connectionChanged(status)
+          this.emit('status', [this.status])
+        },
+        failed: (error) => this.emit('error', [error]),
       })
-      connection.on('frame', (frame) => sync.receive(frame))
-      if (this.#options.connect !== false) connection.connect()
     }
-    sync.connectionChanged(connection.status)
+    sync.connectionChanged((this.#connection ?? socket!).status)
     return handle
   }
 
@@ -393,6 +403,31 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       .then(() => leftovers)
     this.#forking.set(id, forked)
     void forked.then(() => this.#forking.get(id) === forked && this.#forking.delete(id))
+  }
+
+  /** The socket of document `id`, with a wire of a socket per document. */
+  #documentSocket(id: string): DocumentSocket {
+    const wire = this.#perDocument!
+    // What the connection would throw at once (no WebSocket, bad heartbeats), it throws before its wire loads too.
+    if (typeof wire === 'function')
+      checkedWebSocket({ ...this.#options.connection, WebSocket: this.#options.WebSocket })
+    return new DocumentSocket({
+      doc: id,
+      url: this.#options.url,
+      wire,
+      connection: (url, frames) => this.#connect(url, frames, id),
+      connect: this.#options.connect !== false,
+    })
+  }
+
+  readonly #loadYWebsocketWire = (): Promise<PerDocumentWire> => {
+    if (!this.#yWebsocketWire) {
+      const loading = import('./yWebsocket.js').then(({ yWebsocketWire }) => yWebsocketWire())
+      // A failed load is not kept: the next document to connect tries again.
+      loading.catch(() => this.#yWebsocketWire === loading && (this.#yWebsocketWire = undefined))
+      this.#yWebsocketWire = loading
+    }
+    return this.#yWebsocketWire
   }
 
   #connect(url: string, wire?: Wire, doc?: string): RelayConnection {

@@ -6,14 +6,15 @@
  * wires them to each other, to the other tabs, and to the app.
  *
  * Version history is `@concord/client/history`'s (history.ts): the handle
- * only says where its requests may go (`historyRoute`), so an app without it
- * ships none of it.
+ * says where its requests may go (`historyRoute`), and its own history calls
+ * (saveVersion, versions, version, restore) load that module with `import()`
+ * on first use and delegate to it, so the page does not load it up front.
  *
  * The status is one function of explicit state: the connection and whether
  * the relay's state arrived (the sync's), and how many edits are pending (the
  * log's). See syncStatus.ts.
  */
-import { decodeAwarenessUpdate } from '@concord/protocol'
+import { decodeAwarenessUpdate, type VersionRootKind } from '@concord/protocol'
 import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -21,12 +22,14 @@ import type { BackoffOptions } from './backoff.js'
 import { DocSync, isForeignAwarenessOrigin, type RelayLink, type TakenClocks } from './docSync.js'
 import { onDocUpdate } from './docUpdates.js'
 import { ConcordError } from './errors.js'
+import type { VersionHistory } from './history.js'
 import type { HistoryHost } from './historyHost.js'
 import { LocalLog, type StorageState } from './localLog.js'
 import type { LocalStore } from './localStore.js'
 import { fromHandover, fromRelay, fromStore, fromTab } from './origins.js'
 import { syncStatusOf, type SyncStatus } from './syncStatus.js'
 import type { TabLink } from './tabChannel.js'
+import type { VersionInfo } from './versionRequests.js'
 
 export type { RelayLink } from './docSync.js'
 export type { StorageState } from './localLog.js'
@@ -81,6 +84,22 @@ export interface DocHandleParts {
   readonly history: HistoryHost | undefined
   /** Called once, at `close()`, with what the log hands over once its writes are done. */
   readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
+}
+
+/**
+ * history.ts's `versionHistory`, once a history call of a handle loaded it: later calls reach it
+ * within the call, as when it was part of the handle (a request goes out before the call returns).
+ */
+let loadedHistory: ((handle: DocHandle) => VersionHistory) | undefined
+
+/** Loads history.ts; a chunk that cannot be fetched rejects as a ConcordError `moduleUnavailable`. */
+const loadHistory = async (doc: string): Promise<(handle: DocHandle) => VersionHistory> => {
+  try {
+    const { versionHistory } = await import('./history.js')
+    return (loadedHistory = versionHistory)
+  } catch (cause) {
+    throw new ConcordError('moduleUnavailable', 'the version-history code could not be loaded', doc, { cause })
+  }
 }
 
 export class DocHandle extends ObservableV2<DocHandleEvents> {
@@ -229,31 +248,42 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     return this.#sync.openOnRelay ? this.#history : 'offline'
   }
 
-  /** @deprecated Moved: `versionHistory(handle).saveVersion(label)` of `@concord/client/history`. */
-  saveVersion(..._moved: never[]): Promise<never> {
-    return this.#movedToHistory('saveVersion')
+  /**
+   * Saves a named version of the document as the relay holds it now: everything it stored so far
+   * (after `whenSynced()`, this device's edits too). Needs write access; resolves with the version.
+   * Rejects with a ConcordError: `forbidden` (read-only), `malformedMessage` (a label that is
+   * empty or over 256 characters), `offline`, `connectionLost`, `historyUnavailable`...
+   * The same as `versionHistory(handle).saveVersion(label)` of `@concord/client/history`.
+   */
+  async saveVersion(label: string): Promise<VersionInfo> {
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).saveVersion(label)
   }
 
-  /** @deprecated Moved: `versionHistory(handle).versions()` of `@concord/client/history`. */
-  versions(..._moved: never[]): Promise<never> {
-    return this.#movedToHistory('versions')
+  /**
+   * The document's versions, newest first, `limit` (1-1000, default 50) at most. For the next
+   * page, pass the last id as `before`; a page shorter than `limit` is the last. Read access.
+   */
+  async versions(options: { before?: string; limit?: number } = {}): Promise<VersionInfo[]> {
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).versions(options)
   }
 
-  /** @deprecated Moved: `versionHistory(handle).version(id)` of `@concord/client/history`. */
-  version(..._moved: never[]): Promise<never> {
-    return this.#movedToHistory('version')
+  /**
+   * Version `id`'s content, as a new read-only Y.Doc: a local transaction on it (any edit) throws a
+   * ConcordError `readOnly` and changes nothing. Read access. Rejects with `versionNotFound` when
+   * the document has no such version.
+   */
+  async version(id: string): Promise<Y.Doc> {
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).version(id)
   }
 
-  /** @deprecated Moved: `versionHistory(handle).restore(id)` of `@concord/client/history`. */
-  restore(..._moved: never[]): Promise<never> {
-    return this.#movedToHistory('restore')
-  }
-
-  // The `never` parameters make TypeScript refuse the old calls (with arguments); the rejection tells
-  // JavaScript, and a call without arguments, where to go instead.
-  #movedToHistory(call: string): Promise<never> {
-    const message = `handle.${call}() moved to @concord/client/history: versionHistory(handle).${call}()`
-    return Promise.reject(new ConcordError('movedToSubpath', message, this.id))
+  /**
+   * Makes the document's content that of version `id`, on the relay: one forward edit that reaches
+   * this handle and every other like any edit (edits made offline meanwhile merge after it), and a
+   * new version "restored from <id>", which it resolves with. Needs write access. `kinds` names the
+   * type of a top-level type whose content cannot tell (else `rootTypeUnknown`).
+   */
+  async restore(id: string, options: { kinds?: Readonly<Record<string, VersionRootKind>> } = {}): Promise<VersionInfo> {
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).restore(id, options)
   }
 
   /** @internal Something about the state changed: re-derive what the app sees, and tell it. */

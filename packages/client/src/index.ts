@@ -2,6 +2,8 @@ export { createClient, ConcordClient, type ClientEvents, type ClientOptions, typ
 export { warnBeforeUnload, type BeforeUnloadEventLike, type BeforeUnloadTarget } from './beforeUnload.js'
 export { DocHandle, type DocHandleEvents, type StorageState } from './docHandle.js'
 export type { SyncStatus, ConnectionStatus } from './syncStatus.js'
+export type { VersionInfo } from './versionRequests.js'
+export type { VersionRootKind } from '@concord/protocol'
 export {
   ConcordError,
   ConnectionError,

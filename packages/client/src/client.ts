@@ -6,7 +6,7 @@
  * of the same document waits for and takes over, and which `destroy()`
  * waits for; and the page's lifecycle (presence on pagehide and pageshow).
  */
-import { closeCodes, documentNameProblem } from '@concord/protocol'
+import { closeCodes, documentNameProblem } from '@concord/protocol/core'
 import { ObservableV2 } from 'lib0/observable'
 import * as Y from 'yjs'
 import { warnBeforeUnload } from './beforeUnload.js'

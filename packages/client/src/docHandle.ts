@@ -14,7 +14,7 @@
  * the relay's state arrived (the sync's), and how many edits are pending (the
  * log's). See syncStatus.ts.
  */
-import { decodeAwarenessUpdate, type VersionRootKind } from '@concord/protocol'
+import { decodeAwarenessUpdate, type VersionRootKind } from '@concord/protocol/core'
 import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'

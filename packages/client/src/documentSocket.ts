@@ -11,7 +11,7 @@
  * cannot be loaded, the link says `offline` and `failed` reports a ConcordError
  * `moduleUnavailable`.
  */
-import type { NativeFrame } from '@concord/protocol'
+import type { NativeFrame } from '@concord/protocol/core'
 import type { RelayLink } from './docSync.js'
 import { ConcordError } from './errors.js'
 import type { RelayConnection } from './relayConnection.js'

@@ -46,7 +46,7 @@
  *
  * StoreClosedError (`storeClosed`) comes from a LocalStore used after close.
  */
-import { closeCodeName, type CloseCodeName } from '@concord/protocol'
+import { closeCodeName, type CloseCodeName } from '@concord/protocol/core'
 
 export type ConcordErrorCode =
   | CloseCodeName

@@ -9,7 +9,8 @@
  * `connectionLost` when the socket drops first, with `offline` when the
  * document is not open on the relay.
  */
-import { historyFrameCodec, type VersionRequest, type VersionRootKind } from '@concord/protocol'
+import type { VersionRequest, VersionRootKind } from '@concord/protocol/core'
+import { historyFrameCodec } from '@concord/protocol/history'
 import type * as Y from 'yjs'
 import type { DocHandle } from './docHandle.js'
 import { ConcordError } from './errors.js'
@@ -17,7 +18,7 @@ import type { HistoryHost } from './historyHost.js'
 import { readOnlyDoc, versionInfoOf, VersionRequests, type VersionInfo } from './versionRequests.js'
 
 export type { VersionInfo } from './versionRequests.js'
-export type { VersionRootKind } from '@concord/protocol'
+export type { VersionRootKind } from '@concord/protocol/core'
 
 /** A document's version history, as the relay keeps it. */
 export interface VersionHistory {

@@ -5,7 +5,7 @@
  * sets on first use, and its listener, which the client tells of every
  * answer, every lost connection and every closed document.
  */
-import type { HistoryFrame, NativeFrame } from '@concord/protocol'
+import type { HistoryFrame, NativeFrame } from '@concord/protocol/core'
 import type { NativeWire } from './wire.js'
 
 export interface HistoryListener {

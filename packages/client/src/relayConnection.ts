@@ -17,7 +17,7 @@
  * then drops every connection (a crash loop, a refusal) would otherwise be
  * retried at the shortest delay forever.
  */
-import { closeCodes, ProtocolError, type NativeFrame } from '@concord/protocol'
+import { closeCodes, ProtocolError, type NativeFrame } from '@concord/protocol/core'
 import { ObservableV2 } from 'lib0/observable'
 import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js'
 import { ConnectionError } from './errors.js'

@@ -14,7 +14,7 @@ import {
   type NativeFrame,
   type VersionRequest,
   type WireVersion,
-} from '@concord/protocol'
+} from '@concord/protocol/core'
 import * as Y from 'yjs'
 import { ConcordError, type ConcordErrorCode } from './errors.js'
 import type { HistoryHost, HistoryListener } from './historyHost.js'

@@ -14,7 +14,7 @@ import {
   nativeSubprotocols,
   type HistoryFrameCodec,
   type NativeFrame,
-} from '@concord/protocol'
+} from '@concord/protocol/core'
 import type { RelayLink } from './docSync.js'
 
 export interface Wire {

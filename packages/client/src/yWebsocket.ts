@@ -10,7 +10,8 @@
  * nothing about whether the server stored it. "Permission denied" arrives as
  * an `error` frame with code `forbidden`.
  */
-import { closeCodes, decodeYWebsocketMessage, encodeYWebsocketMessage } from '@concord/protocol'
+import { closeCodes } from '@concord/protocol/core'
+import { decodeYWebsocketMessage, encodeYWebsocketMessage } from '@concord/protocol/y-websocket'
 import type { PerDocumentWire, Wire } from './wire.js'
 
 export type { PerDocumentWire } from './wire.js'

@@ -2,6 +2,7 @@
  * Owns `concord.v3`'s history frames as native frames (`request`, `answer`, `failed`: 12-14):
  * the codec of their bodies, and the whole native codec that includes them. native.ts frames
  * every other type; a client that never asks for history uses its codec without this one.
+ * Also the entry point `@concord/protocol/history`, which reaches no y-websocket code.
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'

@@ -5,8 +5,9 @@
  * then gzipped at level 9. Code splitting is on, as in an app's bundler: what
  * a library loads with `import()` only when it is used (Concord's version
  * history, its memory store) is a chunk of its own, counted apart from what
- * the page loads up front. The largest inputs of the up-front part come from
- * esbuild's metafile.
+ * the page loads up front (the entry's chunk and every chunk it imports
+ * statically, transitively), and each such module's chunks apart as well.
+ * The largest inputs of the up-front part come from esbuild's metafile.
  *
  * lib0 is bundled on both sides, as the main figure: yjs depends on it, so an
  * app that ships yjs ships the parts of lib0 yjs uses, which neither side
@@ -28,6 +29,16 @@ export interface BundleSize {
   /** The chunks loaded by `import()` when first used, all together. */
   readonly lazyMinifiedBytes: number
   readonly lazyGzipBytes: number
+  /**
+   * Each module the entry loads with `import()`: its chunk and the chunks only it needs that are
+   * not up front, what the page fetches when that module is first used (a chunk that two of them
+   * share is counted in each).
+   */
+  readonly lazyChunks: ReadonlyArray<{
+    readonly module: string
+    readonly minifiedBytes: number
+    readonly gzipBytes: number
+  }>
   /** The same entry with lib0 external too (as yjs): up front, minified and gzip. */
   readonly lib0ExternalMinifiedBytes: number
   readonly lib0ExternalGzipBytes: number
@@ -68,6 +79,7 @@ interface Built {
   readonly gzipBytes: number
   readonly lazyMinifiedBytes: number
   readonly lazyGzipBytes: number
+  readonly lazyChunks: BundleSize['lazyChunks']
   readonly inputs: Map<string, number>
 }
 
@@ -86,30 +98,61 @@ const bundle = async (source: string, external: string[]): Promise<Built> => {
     metafile: true,
     logLevel: 'warning',
   })
-  const outputs = Object.entries(result.metafile.outputs)
-  const [entryPath, entryOutput] = outputs.find(([, output]) => output.entryPoint !== undefined)!
-  // Chunks the entry imports statically load up front with it; the others only on `import()`.
-  const upFront = new Set([
-    entryPath,
-    ...entryOutput.imports.filter((i) => i.kind === 'import-statement').map((i) => i.path),
-  ])
+  const outputs = result.metafile.outputs
+  /** An output and every chunk it imports statically, and they import, and so on. */
+  const staticClosure = (from: string): Set<string> => {
+    const reached = new Set<string>()
+    const visit = (path: string): void => {
+      if (reached.has(path) || !outputs[path]) return
+      reached.add(path)
+      for (const i of outputs[path].imports) if (i.kind === 'import-statement') visit(i.path)
+    }
+    visit(from)
+    return reached
+  }
+  // The entry and what it imports statically load up front; the rest only on `import()`.
+  const entryPath = Object.keys(outputs).find((path) => outputs[path]!.entryPoint === '<stdin>')!
+  const upFront = staticClosure(entryPath)
+  const sizeOf = new Map<string, { minified: number; gzip: number }>()
+  for (const file of result.outputFiles) {
+    const path = Object.keys(outputs).find((name) => file.path.endsWith(name.replace(/^.*\/bundle/, '')))
+    if (path !== undefined) {
+      sizeOf.set(path, { minified: file.contents.length, gzip: gzipSync(file.contents, { level: 9 }).length })
+    }
+  }
   let [minifiedBytes, gzipBytes, lazyMinifiedBytes, lazyGzipBytes] = [0, 0, 0, 0]
   const inputs = new Map<string, number>()
-  for (const file of result.outputFiles) {
-    const path = outputs.find(([name]) => file.path.endsWith(name.replace(/^.*\/bundle/, '')))?.[0]
-    const gzip = gzipSync(file.contents, { level: 9 }).length
-    if (path !== undefined && upFront.has(path)) {
-      minifiedBytes += file.contents.length
+  for (const [path, { minified, gzip }] of sizeOf) {
+    if (path.endsWith('.map')) continue
+    if (upFront.has(path)) {
+      minifiedBytes += minified
       gzipBytes += gzip
-      for (const [input, { bytesInOutput }] of Object.entries(result.metafile.outputs[path]!.inputs)) {
+      for (const [input, { bytesInOutput }] of Object.entries(outputs[path]!.inputs)) {
         inputs.set(shortPath(input), (inputs.get(shortPath(input)) ?? 0) + bytesInOutput)
       }
     } else {
-      lazyMinifiedBytes += file.contents.length
+      lazyMinifiedBytes += minified
       lazyGzipBytes += gzip
     }
   }
-  return { minifiedBytes, gzipBytes, lazyMinifiedBytes, lazyGzipBytes, inputs }
+  const loadedOnUse = new Set(
+    [...upFront].flatMap((path) =>
+      outputs[path]!.imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path),
+    ),
+  )
+  const lazyChunks = [...loadedOnUse]
+    .filter((path) => outputs[path] !== undefined && !upFront.has(path))
+    .map((loaded) => {
+      const fetched = [...staticClosure(loaded)].filter((path) => !upFront.has(path))
+      const total = (key: 'minified' | 'gzip') => fetched.reduce((sum, path) => sum + (sizeOf.get(path)?.[key] ?? 0), 0)
+      return {
+        module: shortPath(outputs[loaded]!.entryPoint ?? loaded),
+        minifiedBytes: total('minified'),
+        gzipBytes: total('gzip'),
+      }
+    })
+    .filter(({ minifiedBytes }) => minifiedBytes > 0)
+  return { minifiedBytes, gzipBytes, lazyMinifiedBytes, lazyGzipBytes, lazyChunks, inputs }
 }
 
 export const measureBundles = async (): Promise<BundleSize[]> => {

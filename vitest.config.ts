@@ -11,6 +11,9 @@ export default defineConfig({
       // The vitest-free kits of test servers and of the relay as a process.
       { find: /^@concord\/relay\/testing\/servers$/, replacement: source('./packages/relay/src/test/servers.ts') },
       { find: /^@concord\/relay-service\/testing$/, replacement: source('./apps/relay/src/testing.ts') },
+      { find: /^@concord\/client\/y-websocket$/, replacement: source('./packages/client/src/yWebsocket.ts') },
+      { find: /^@concord\/protocol\/y-websocket$/, replacement: source('./packages/protocol/src/yWebsocket.ts') },
+      { find: /^@concord\/protocol\/history$/, replacement: source('./packages/protocol/src/historyFrames.ts') },
       // An entry point `@concord/<package>/<name>` is src/<name>.ts, as dist/<name>.js is built from it.
       { find: /^@concord\/(protocol|relay|client)\/([a-z]+)$/, replacement: source('./packages/$1/src/$2.ts') },
       { find: /^@concord\/(protocol|relay|client|react)$/, replacement: source('./packages/$1/src/index.ts') },

@@ -365,7 +365,7 @@ export const bundleReport = (sizes: readonly BundleSize[]): string => {
   const base = sizes.find((size) => size.name === 'y-websocket + y-indexeddb')
   const concord = sizes.find((size) => size.name === 'concord')
   return [
-    'esbuild, browser, minified, yjs external, code splitting on; gzip level 9. Up front: what the page loads with the entry; on first use: the chunks it loads with `import()`.',
+    'esbuild, browser, minified, yjs external, code splitting on; gzip level 9. Up front: what the page loads with the entry (its chunk and every chunk it imports statically); on first use: the chunks it loads with `import()`, all together and by module (each with the chunks only it needs). lib0 is bundled on both sides; the last two columns build each entry again with lib0 external as well (yjs ships it), on both sides alike. A subpath weighs its entry less `concord`.',
     '',
     table(
       [
@@ -373,16 +373,24 @@ export const bundleReport = (sizes: readonly BundleSize[]): string => {
         'imports',
         'up front: minified KB',
         'gzip KB',
+        'gzip bytes',
         'gzip / y-websocket + y-indexeddb',
         'on first use: gzip KB',
+        'on first use, by module: gzip bytes',
+        'lib0 external too: gzip KB',
+        'lib0 external: / y-websocket + y-indexeddb',
       ],
       sizes.map((size) => [
         size.name,
         `\`${size.imports}\``,
         kib(size.minifiedBytes),
         kib(size.gzipBytes),
+        int(size.gzipBytes),
         ratio(size.gzipBytes, base?.gzipBytes),
         size.lazyGzipBytes > 0 ? kib(size.lazyGzipBytes) : '',
+        size.lazyChunks.map(({ module, gzipBytes }) => `${module.replace(/^.*\//, '')} ${int(gzipBytes)}`).join(', '),
+        kib(size.lib0ExternalGzipBytes),
+        ratio(size.lib0ExternalGzipBytes, base?.lib0ExternalGzipBytes),
       ]),
     ),
     ...(concord

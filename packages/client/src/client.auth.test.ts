@@ -1,6 +1,7 @@
 /** The client's credentials against a real relay whose authenticate hook reads `access:doc1,doc2` tokens. */
 import 'fake-indexeddb/auto'
 import { afterEach, describe, expect, it } from 'vitest'
+import { yWebsocketWire } from '@concord/client/y-websocket'
 import { WebSocket as NodeWebSocket } from 'ws'
 import type { Authenticate } from '@concord/relay'
 import { startRelay, waitFor, type TestRelay } from '@concord/relay/testing'
@@ -96,9 +97,12 @@ describe('client credentials', () => {
     expect(secret.status).not.toBe('synced')
   })
 
-  it('sends the token as ?token= in y-websocket mode', async () => {
+  it.each([
+    ["protocol: 'y-websocket'", { protocol: 'y-websocket' }],
+    ['wire: yWebsocketWire()', { wire: yWebsocketWire() }],
+  ] as const)('sends the token as ?token= in y-websocket mode (%s)', async (_way, way) => {
     relay = await startRelay({ authenticate: tokenAuth() })
-    const { client } = makeClient({ auth: 'write:compat', protocol: 'y-websocket' })
+    const { client } = makeClient({ auth: 'write:compat', ...way })
     const compat = client.open('compat')
     compat.doc.getText('t').insert(0, 'query token')
     await compat.whenSynced()

@@ -6,22 +6,23 @@
  * of the same document waits for and takes over, and which `destroy()`
  * waits for; and the page's lifecycle (presence on pagehide and pageshow).
  */
-import { closeCodes, documentNameProblem, type NativeFrame } from '@concord/protocol'
+import { closeCodes, documentNameProblem } from '@concord/protocol/core'
 import { ObservableV2 } from 'lib0/observable'
 import * as Y from 'yjs'
 import { warnBeforeUnload } from './beforeUnload.js'
 import { ConcordError } from './errors.js'
-import { forkDocument } from './clockFork.js'
-import { openDocument, type DocHandle, type OpenedDocument, type RelayLink } from './docHandle.js'
+import { openDocument, type DocHandle, type OpenedDocument } from './docHandle.js'
+import { DocumentSocket } from './documentSocket.js'
+import { startFork } from './forkStart.js'
 import type { TakenClocks } from './docSync.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
-import { RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
+import type { HistoryHost } from './historyHost.js'
+import { checkedWebSocket, RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
 import type { ConnectionStatus } from './syncStatus.js'
 import { TabChannel } from './tabChannel.js'
-import { VersionRequests } from './versionRequests.js'
-import { yWebsocketWire, type Wire } from './wire.js'
+import { nativeWire, type PerDocumentWire, type Wire } from './wire.js'
 
 export interface ClientOptions {
   /** The relay, e.g. `ws://127.0.0.1:8787`. */
@@ -43,13 +44,20 @@ export interface ClientOptions {
   /** Heartbeat and backoff settings of the connection. */
   readonly connection?: Omit<RelayConnectionOptions, 'url' | 'WebSocket' | 'wire' | 'token'>
   /**
-   * `native` (default): the native protocol (`concord.v2`), every document over one socket,
+   * `native` (default): the native protocol (`concord.v3`), every document over one socket,
    * with durable acks. `y-websocket`: for a stock y-websocket server, one
    * socket per document (`url/<id>`) and no acks, so an update stops being
    * pending once it was written to an open socket, which says nothing about
-   * whether the server stored it.
+   * whether the server stored it. Its code loads with `import()` when a document
+   * first connects; `wire: yWebsocketWire()` (below) is the same with the code up front.
    */
   readonly protocol?: 'native' | 'y-websocket'
+  /**
+   * A wire of a socket per document, instead of the native protocol: `yWebsocketWire()` from
+   * `@concord/client/y-websocket` is `protocol: 'y-websocket'` imported explicitly, so a bundler
+   * puts it with the app's code. Given, it wins over `protocol`.
+   */
+  readonly wire?: PerDocumentWire
   /**
    * Connect to the relay. Default true; false keeps every document on this
    * device (and its other tabs) only, e.g. to measure or test local loading.
@@ -89,8 +97,8 @@ export interface ClientEvents {
 
 interface OpenHandle extends OpenedDocument {
   readonly unsubscribeTabs: () => void
-  /** In y-websocket mode, the document's own connection. */
-  readonly connection?: RelayConnection
+  /** In y-websocket mode, the document's own socket. */
+  readonly socket?: DocumentSocket
 }
 
 /**
@@ -111,10 +119,14 @@ const defaultPage = (): PageEvents | undefined => {
 
 export class ConcordClient extends ObservableV2<ClientEvents> {
   readonly #options: ClientOptions
-  /** The shared connection of the native protocol; undefined in y-websocket mode. */
+  /** The shared connection of the native protocol; undefined with a wire of a socket per document. */
   readonly #connection: RelayConnection | undefined
-  /** The version-history requests on the shared connection; undefined in y-websocket mode. */
-  readonly #versions: VersionRequests | undefined
+  /** What version history plugs into on the shared connection; undefined without one. */
+  readonly #history: HistoryHost | undefined
+  /** The wire of a socket per document (y-websocket), or how to load it; undefined with the shared connection. */
+  readonly #perDocument: PerDocumentWire | (() => Promise<PerDocumentWire>) | undefined
+  /** yWebsocket.ts's wire for `protocol: 'y-websocket'`, loading or loaded; forgotten if it failed, to try again. */
+  #yWebsocketWire: Promise<PerDocumentWire> | undefined
   readonly #store: Promise<LocalStore>
   readonly #tabs: TabChannel | undefined
   readonly #open = new Map<string, OpenHandle>()
@@ -165,10 +177,25 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#page?.addEventListener('pagehide', this.#onPageHide)
     this.#page?.addEventListener('pageshow', this.#onPageShow)
     if (options.warnOnClose) this.#stopWarning = warnBeforeUnload(this)
-    if (options.protocol === 'y-websocket') return
-    const connection = (this.#connection = this.#connect(options.url))
-    const versions = (this.#versions = new VersionRequests(connection))
-    connection.on('close', () => versions.connectionLost())
+    if (options.wire) {
+      this.#perDocument = options.wire
+      return
+    }
+    if (options.protocol === 'y-websocket') {
+      this.#perDocument = this.#loadYWebsocketWire
+      return
+    }
+    const wire = nativeWire()
+    const connection = (this.#connection = this.#connect(options.url, wire))
+    const history: HistoryHost = (this.#history = {
+      wire,
+      listener: undefined,
+      get subprotocol() {
+        return connection.subprotocol
+      },
+      send: (frame) => connection.send(frame),
+    })
+    connection.on('close', () => history.listener?.connectionLost())
     connection.on('status', (status) => {
       for (const { sync } of this.#open.values()) sync.connectionChanged(status)
       this.emit('status', [status])
@@ -178,7 +205,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         this.emit('error', [ConcordError.fromRelay(frame.code, frame.reason)])
         return
       }
-      if (frame.type === 'answer' || frame.type === 'failed') return versions.receive(frame)
+      if (frame.type === 'answer' || frame.type === 'failed') return history.listener?.receive(frame)
       this.#open.get(frame.doc)?.sync.receive(frame)
     })
     if (options.connect !== false) connection.connect()
@@ -190,7 +217,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
    */
   get status(): ConnectionStatus {
     if (this.#connection) return this.#connection.status
-    const statuses = new Set([...this.#open.values()].map(({ connection }) => connection?.status))
+    const statuses = new Set([...this.#open.values()].map(({ socket }) => socket?.status))
     return statuses.has('open') ? 'open' : statuses.has('connecting') ? 'connecting' : 'offline'
   }
 
@@ -216,9 +243,8 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (problem) throw new ConcordError('invalidDocumentName', problem, id)
     const open = this.#open.get(id)
     if (open) return open.handle
-    // In y-websocket mode the document gets its own socket, at the path stock providers use.
-    const connection =
-      this.#connection ?? this.#connect(`${this.#options.url.replace(/\/$/, '')}/${id}`, yWebsocketWire(id), id)
+    // With a wire of a socket per document (y-websocket), the document gets its own.
+    const socket = this.#connection ? undefined : this.#documentSocket(id)
     // Whatever a closed handle of this document still writes, this one loads after, and takes over.
     const after = this.#handovers.get(id)
     this.#handovers.delete(id)
@@ -229,13 +255,13 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     const opened: OpenedDocument = openDocument({
       id,
       store: this.#store,
-      link: this.#connection ?? acknowledgingWhatIsSent(connection, (frame) => this.#open.get(id)?.sync.receive(frame)),
+      link: this.#connection ?? socket!,
       tabs: this.#tabs,
       after,
       seed,
       openAfter,
       reopenBackoff: this.#options.connection?.backoff,
-      versions: this.#versions,
+      history: this.#history,
       keepDeletedDocuments: this.#options.keepDeletedDocuments,
       clocksTaken: this.#connection ? (taken) => this.#fork(id, taken) : undefined,
       onClose: (closedLog) => {
@@ -248,7 +274,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         const open = this.#open.get(id)
         if (open?.handle !== opened.handle) return
         open?.unsubscribeTabs()
-        if (!this.#connection) connection.destroy()
+        socket?.destroy()
         this.#open.delete(id)
         this.#presenceBeforeHide.delete(open!.handle)
         // A deleted document hands nothing on: a new handle of it must not bring its content back.
@@ -275,18 +301,20 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       if (error.code !== 'storeUnavailable') this.emit('error', [error])
     })
     const unsubscribeTabs = this.#tabs?.subscribe(id, receiveFromTab) ?? (() => {})
-    if (this.#connection) {
+    if (!socket) {
       this.#open.set(id, { ...opened, unsubscribeTabs })
     } else {
-      this.#open.set(id, { ...opened, unsubscribeTabs, connection })
-      connection.on('status', (status) => {
-        sync.connectionChanged(status)
-        this.emit('status', [this.status])
+      this.#open.set(id, { ...opened, unsubscribeTabs, socket })
+      socket.start({
+        receive: (frame) => sync.receive(frame),
+        statusChanged: (status) => {
+          sync.connectionChanged(status)
+          this.emit('status', [this.status])
+        },
+        failed: (error) => this.emit('error', [error]),
       })
-      connection.on('frame', (frame) => sync.receive(frame))
-      if (this.#options.connect !== false) connection.connect()
     }
-    sync.connectionChanged(connection.status)
+    sync.connectionChanged((this.#connection ?? socket!).status)
     return handle
   }
 
@@ -353,7 +381,7 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
         after: Promise.resolve(handover),
         openAfter: connection.roundTrip(),
         reopenBackoff: this.#options.connection?.backoff,
-        versions: this.#versions,
+        history: this.#history,
         keepDeletedDocuments: this.#options.keepDeletedDocuments,
         clocksTaken: (next) => this.#fork(id, next),
         // The handle keeps the close it was made with.
@@ -365,13 +393,41 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
       opened.sync.connectionChanged(connection.status)
       return true
     }
-    const forked = forkDocument({ id, handle, log: open.log, sync: open.sync, taken, reopen })
+    // The fork's code loads when a fork first runs; what must happen at once does (forkStart.ts).
+    const start = startFork(handle, open.sync)
+    const forked = import('./clockFork.js')
+      .then(({ forkDocument }) => forkDocument({ id, handle, log: open.log, start, taken, reopen }))
       .catch((cause: unknown) => {
         handle.reportError(new ConcordError('clocksTaken', `the fork of "${id}" failed`, id, { cause }))
       })
       .then(() => leftovers)
     this.#forking.set(id, forked)
     void forked.then(() => this.#forking.get(id) === forked && this.#forking.delete(id))
+  }
+
+  /** The socket of document `id`, with a wire of a socket per document. */
+  #documentSocket(id: string): DocumentSocket {
+    const wire = this.#perDocument!
+    // What the connection would throw at once (no WebSocket, bad heartbeats), it throws before its wire loads too.
+    if (typeof wire === 'function')
+      checkedWebSocket({ ...this.#options.connection, WebSocket: this.#options.WebSocket })
+    return new DocumentSocket({
+      doc: id,
+      url: this.#options.url,
+      wire,
+      connection: (url, frames) => this.#connect(url, frames, id),
+      connect: this.#options.connect !== false,
+    })
+  }
+
+  readonly #loadYWebsocketWire = (): Promise<PerDocumentWire> => {
+    if (!this.#yWebsocketWire) {
+      const loading = import('./yWebsocket.js').then(({ yWebsocketWire }) => yWebsocketWire())
+      // A failed load is not kept: the next document to connect tries again.
+      loading.catch(() => this.#yWebsocketWire === loading && (this.#yWebsocketWire = undefined))
+      this.#yWebsocketWire = loading
+    }
+    return this.#yWebsocketWire
   }
 
   #connect(url: string, wire?: Wire, doc?: string): RelayConnection {
@@ -415,24 +471,5 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     this.#presenceBeforeHide.clear()
   }
 }
-
-/**
- * A y-websocket server sends no acks: the link acknowledges each sync frame
- * as soon as it was written to an open socket, so `pending` counts what has
- * not reached the network.
- */
-const acknowledgingWhatIsSent = (connection: RelayConnection, deliver: (frame: NativeFrame) => void): RelayLink => ({
-  get status() {
-    return connection.status
-  },
-  serverSpeaksFirst: true,
-  send(frame) {
-    const sent = connection.send(frame)
-    if (sent && frame.type === 'sync' && frame.seq > 0) {
-      queueMicrotask(() => deliver({ type: 'ack', doc: frame.doc, seq: frame.seq }))
-    }
-    return sent
-  },
-})
 
 export const createClient = (options: ClientOptions): ConcordClient => new ConcordClient(options)

@@ -23,11 +23,12 @@
  */
 import * as Y from 'yjs'
 import type { DocHandle } from './docHandle.js'
-import type { DocSync, TakenClocks } from './docSync.js'
+import type { TakenClocks } from './docSync.js'
 import { ConcordError } from './errors.js'
+import type { ForkStart } from './forkStart.js'
 import type { LocalLog } from './localLog.js'
 import type { LocalStore } from './localStore.js'
-import { fromRelay, fromStore } from './origins.js'
+import { fromStore } from './origins.js'
 import { heldClockEnd, movedClockEnd, reclaimClocks, reclaimedClientId, type ClockMove } from './reclaimClocks.js'
 
 /** What the new doc starts from once the edits moved. */
@@ -44,7 +45,8 @@ export interface ForkOptions {
   readonly id: string
   readonly handle: DocHandle
   readonly log: LocalLog
-  readonly sync: DocSync
+  /** What `startFork` did at once, before this module loaded. */
+  readonly start: ForkStart
   readonly taken: TakenClocks
   /**
    * Gives the handle its new parts around `doc`, the log taking over
@@ -60,20 +62,12 @@ const attempts = 3
 const storeAttempts = 6
 
 /** Forks the handle's document: see the module's comment. */
-export const forkDocument = async ({ id, handle, log, sync, taken, reopen }: ForkOptions): Promise<void> => {
-  const previous = handle.doc
+export const forkDocument = async ({ id, handle, log, start, taken, reopen }: ForkOptions): Promise<void> => {
+  const { previous, presence, late } = start
   const move: ClockMove = { client: taken.client, from: taken.clock, to: reclaimedClientId(taken.client, taken.clock) }
-  // The old opening ends here. What the app or another tab writes on the old doc meanwhile moves to the new one.
-  const late: Uint8Array[] = []
-  const keep = (update: Uint8Array, origin: unknown): void => {
-    if (origin !== fromStore && origin !== fromRelay) late.push(update)
-  }
-  previous.on('update', keep)
-  const presence = handle.awareness.getLocalState()
-  handle.withdrawPresence()
-  sync.close()
+  // The old opening ended at the start. What the app or another tab writes on the old doc meanwhile moves to the new one.
   const moved = await moveEdits(id, log, move, () => Y.encodeStateAsUpdate(previous))
-  previous.off('update', keep)
+  start.stopKeeping()
   const lateEdits = late.length > 0 ? Y.mergeUpdates(late) : undefined
   const lateMoved = lateEdits
     ? [reclaimClocks(lateEdits, { ...move, end: Math.max(moved.end, heldClockEnd(lateEdits, move.client) ?? 0) })]

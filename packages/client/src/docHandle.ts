@@ -5,14 +5,16 @@
  * log (the device store, pending edits) and its sync (the relay); this module
  * wires them to each other, to the other tabs, and to the app.
  *
- * Its version-history calls (saveVersion, versions, version, restore) go to
- * the client's VersionRequests (versionRequests.ts).
+ * Version history is `@concord/client/history`'s (history.ts): the handle
+ * says where its requests may go (`historyRoute`), and its own history calls
+ * (saveVersion, versions, version, restore) load that module with `import()`
+ * on first use and delegate to it, so the page does not load it up front.
  *
  * The status is one function of explicit state: the connection and whether
  * the relay's state arrived (the sync's), and how many edits are pending (the
  * log's). See syncStatus.ts.
  */
-import { decodeAwarenessUpdate, type VersionRequest, type VersionRootKind } from '@concord/protocol'
+import { decodeAwarenessUpdate, type VersionRootKind } from '@concord/protocol/core'
 import { ObservableV2 } from 'lib0/observable'
 import { applyAwarenessUpdate, Awareness, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -20,12 +22,14 @@ import type { BackoffOptions } from './backoff.js'
 import { DocSync, isForeignAwarenessOrigin, type RelayLink, type TakenClocks } from './docSync.js'
 import { onDocUpdate } from './docUpdates.js'
 import { ConcordError } from './errors.js'
+import type { VersionHistory } from './history.js'
+import type { HistoryHost } from './historyHost.js'
 import { LocalLog, type StorageState } from './localLog.js'
 import type { LocalStore } from './localStore.js'
 import { fromHandover, fromRelay, fromStore, fromTab } from './origins.js'
 import { syncStatusOf, type SyncStatus } from './syncStatus.js'
 import type { TabLink } from './tabChannel.js'
-import { readOnlyDoc, versionInfoOf, type VersionInfo, type VersionRequests } from './versionRequests.js'
+import type { VersionInfo } from './versionRequests.js'
 
 export type { RelayLink } from './docSync.js'
 export type { StorageState } from './localLog.js'
@@ -76,10 +80,26 @@ export interface DocHandleParts {
   readonly log: LocalLog
   readonly sync: DocSync
   readonly tabs: TabLink | undefined
-  /** Where version-history requests go; undefined in y-websocket mode, which has none. */
-  readonly versions: VersionRequests | undefined
+  /** Where version-history requests go; undefined with a wire of a socket per document (y-websocket), which has none. */
+  readonly history: HistoryHost | undefined
   /** Called once, at `close()`, with what the log hands over once its writes are done. */
   readonly onClose: (handover: Promise<readonly Uint8Array[]>) => void
+}
+
+/**
+ * history.ts's `versionHistory`, once a history call of a handle loaded it: later calls reach it
+ * within the call, as when it was part of the handle (a request goes out before the call returns).
+ */
+let loadedHistory: ((handle: DocHandle) => VersionHistory) | undefined
+
+/** Loads history.ts; a chunk that cannot be fetched rejects as a ConcordError `moduleUnavailable`. */
+const loadHistory = async (doc: string): Promise<(handle: DocHandle) => VersionHistory> => {
+  try {
+    const { versionHistory } = await import('./history.js')
+    return (loadedHistory = versionHistory)
+  } catch (cause) {
+    throw new ConcordError('moduleUnavailable', 'the version-history code could not be loaded', doc, { cause })
+  }
 }
 
 export class DocHandle extends ObservableV2<DocHandleEvents> {
@@ -89,7 +109,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   #log: LocalLog
   #sync: DocSync
   readonly #tabs: TabLink | undefined
-  readonly #versions: VersionRequests | undefined
+  readonly #history: HistoryHost | undefined
   readonly #onClose: DocHandleParts['onClose']
   #status: SyncStatus
   #pending: number
@@ -113,7 +133,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#log = parts.log
     this.#sync = parts.sync
     this.#tabs = parts.tabs
-    this.#versions = parts.versions
+    this.#history = parts.history
     this.#onClose = parts.onClose
     this.#status = this.#currentStatus()
     this.#pending = this.#log.pending
@@ -210,7 +230,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
     this.#awareness.destroy()
     const error = new ConcordError('closed', `document "${this.id}" was closed`, this.id)
     for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error)
-    this.#versions?.documentClosed(this.id)
+    this.#history?.listener?.documentClosed(this.id)
     const handover = this.#log.close()
     this.#onClose(handover)
     this.#closing = handover.then(() => {})
@@ -218,23 +238,33 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
   }
 
   /**
+   * @internal For `@concord/client/history`: the client's host to send this document's requests
+   * through, or why none may go now.
+   */
+  historyRoute(): HistoryHost | 'closed' | 'deleted' | 'unavailable' | 'offline' {
+    if (this.#closing) return 'closed'
+    if (this.#deleted) return 'deleted'
+    if (!this.#history) return 'unavailable'
+    return this.#sync.openOnRelay ? this.#history : 'offline'
+  }
+
+  /**
    * Saves a named version of the document as the relay holds it now: everything it stored so far
    * (after `whenSynced()`, this device's edits too). Needs write access; resolves with the version.
    * Rejects with a ConcordError: `forbidden` (read-only), `malformedMessage` (a label that is
    * empty or over 256 characters), `offline`, `connectionLost`, `historyUnavailable`...
+   * The same as `versionHistory(handle).saveVersion(label)` of `@concord/client/history`.
    */
   async saveVersion(label: string): Promise<VersionInfo> {
-    const { versions } = await this.#ask({ op: 'saveVersion', label })
-    return versionInfoOf(versions[0]!)
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).saveVersion(label)
   }
 
   /**
    * The document's versions, newest first, `limit` (1-1000, default 50) at most. For the next
    * page, pass the last id as `before`; a page shorter than `limit` is the last. Read access.
    */
-  async versions({ before, limit = 50 }: { before?: string; limit?: number } = {}): Promise<VersionInfo[]> {
-    const { versions } = await this.#ask({ op: 'listVersions', before, limit })
-    return versions.map(versionInfoOf)
+  async versions(options: { before?: string; limit?: number } = {}): Promise<VersionInfo[]> {
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).versions(options)
   }
 
   /**
@@ -243,8 +273,7 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
    * the document has no such version.
    */
   async version(id: string): Promise<Y.Doc> {
-    const { state } = await this.#ask({ op: 'loadVersion', version: id })
-    return readOnlyDoc(state, `version "${id}" of "${this.id}"`)
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).version(id)
   }
 
   /**
@@ -253,31 +282,8 @@ export class DocHandle extends ObservableV2<DocHandleEvents> {
    * new version "restored from <id>", which it resolves with. Needs write access. `kinds` names the
    * type of a top-level type whose content cannot tell (else `rootTypeUnknown`).
    */
-  async restore(
-    id: string,
-    { kinds = {} }: { kinds?: Readonly<Record<string, VersionRootKind>> } = {},
-  ): Promise<VersionInfo> {
-    const request: VersionRequest = {
-      op: 'restoreVersion',
-      version: id,
-      kinds: Object.entries(kinds).map(([root, kind]) => ({ root, kind })),
-    }
-    const { versions } = await this.#ask(request)
-    return versionInfoOf(versions[0]!)
-  }
-
-  #ask(request: VersionRequest): ReturnType<VersionRequests['ask']> {
-    if (this.#closing) return Promise.reject(new ConcordError('closed', `document "${this.id}" was closed`, this.id))
-    if (this.#deleted) return Promise.reject(this.#deletedError())
-    if (!this.#versions) {
-      const message = 'version history needs the native protocol; y-websocket mode has none'
-      return Promise.reject(new ConcordError('historyUnavailable', message, this.id))
-    }
-    if (!this.#sync.openOnRelay) {
-      const message = `"${this.id}" is not open on the relay (status: ${this.#status}): try again once online`
-      return Promise.reject(new ConcordError('offline', message, this.id))
-    }
-    return this.#versions.ask(this.id, request)
+  async restore(id: string, options: { kinds?: Readonly<Record<string, VersionRootKind>> } = {}): Promise<VersionInfo> {
+    return (loadedHistory ?? (await loadHistory(this.id)))(this).restore(id, options)
   }
 
   /** @internal Something about the state changed: re-derive what the app sees, and tell it. */
@@ -401,7 +407,7 @@ export interface OpenDocumentOptions {
   /** Resolves once the relay has read the `close` of that handle's opening and sent all it had for it. */
   readonly openAfter?: Promise<void> | undefined
   readonly reopenBackoff?: BackoffOptions | undefined
-  readonly versions?: VersionRequests | undefined
+  readonly history?: HistoryHost | undefined
   readonly compactAfterUpdates?: number | undefined
   readonly compactAfterBytes?: number | undefined
   /** Keep the device's copy of a document the relay deleted. Default false: it is removed. */
@@ -469,7 +475,7 @@ export const openDocument = (options: OpenDocumentOptions): OpenedDocument => {
       log,
       sync,
       tabs: options.tabs,
-      versions: options.versions,
+      history: options.history,
       onClose: options.onClose,
     }))
   if (options.fork) handle.replaceParts({ doc, awareness, log, sync }, options.fork.presence)

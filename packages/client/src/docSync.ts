@@ -17,7 +17,7 @@
  * edits sent before it. A frame the relay refuses settles nothing: its edits
  * stay pending until a later opening gets them accepted.
  */
-import { closeCodes, decodeAwarenessUpdate, type NativeFrame } from '@concord/protocol'
+import { closeCodes, decodeAwarenessUpdate, type NativeFrame } from '@concord/protocol/core'
 import {
   applyAwarenessUpdate,
   encodeAwarenessUpdate,

@@ -18,10 +18,15 @@
  *                     `whenSynced()` rejects with this
  *   observer          an observer of the app threw while the client applied an update; the update is
  *                     applied and the sync carries on
+ *   moduleUnavailable code the client loads with `import()` on first use could not be loaded (a chunk
+ *                     the server no longer has after a deploy, the network): the y-websocket wire of
+ *                     `protocol: 'y-websocket'` (reported on the client's `error` event; the document
+ *                     stays offline), or version history for the handle's history calls (they reject)
  *
- * The version-history calls of a handle (versionRequests.ts) reject with these, or with the close
- * code name the relay failed the request with (`forbidden` for a read-only save or restore,
- * `malformedMessage` for a bad label or limit, `rateLimited`, `documentDeleted`, `internalError`):
+ * The version-history calls (a handle's, or those of `versionHistory(handle)` from
+ * `@concord/client/history`) reject with these, or with the close code name the relay failed the
+ * request with (`forbidden` for a read-only save or restore, `malformedMessage` for a bad label or
+ * limit, `rateLimited`, `documentDeleted`, `internalError`):
  *
  *   offline             the connection is not open, or the document is not open on it yet: nothing was sent
  *   connectionLost      the connection dropped before the answer came; the request may or may not have run
@@ -41,7 +46,7 @@
  *
  * StoreClosedError (`storeClosed`) comes from a LocalStore used after close.
  */
-import { closeCodeName, type CloseCodeName } from '@concord/protocol'
+import { closeCodeName, type CloseCodeName } from '@concord/protocol/core'
 
 export type ConcordErrorCode =
   | CloseCodeName
@@ -60,6 +65,7 @@ export type ConcordErrorCode =
   | 'rootTypeUnknown'
   | 'documentNotOpen'
   | 'readOnly'
+  | 'moduleUnavailable'
   | 'unknown'
 
 export interface ConcordErrorOptions extends ErrorOptions {

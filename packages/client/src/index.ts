@@ -3,7 +3,7 @@ export { warnBeforeUnload, type BeforeUnloadEventLike, type BeforeUnloadTarget }
 export { DocHandle, type DocHandleEvents, type StorageState } from './docHandle.js'
 export type { SyncStatus, ConnectionStatus } from './syncStatus.js'
 export type { VersionInfo } from './versionRequests.js'
-export type { VersionRootKind } from '@concord/protocol'
+export type { VersionRootKind } from '@concord/protocol/core'
 export {
   ConcordError,
   ConnectionError,

@@ -17,7 +17,7 @@
  * then drops every connection (a crash loop, a refusal) would otherwise be
  * retried at the shortest delay forever.
  */
-import { closeCodes, ProtocolError, type NativeFrame } from '@concord/protocol'
+import { closeCodes, ProtocolError, type NativeFrame } from '@concord/protocol/core'
 import { ObservableV2 } from 'lib0/observable'
 import { createBackoff, type Backoff, type BackoffOptions } from './backoff.js'
 import { ConnectionError } from './errors.js'
@@ -119,6 +119,28 @@ const bytesOf = (data: unknown): Uint8Array | undefined => {
   return undefined
 }
 
+/**
+ * The WebSocket constructor a connection with these options uses; throws, as the constructor does,
+ * when there is none or the heartbeat settings are wrong. The client checks with it up front where
+ * it makes a connection only later (a y-websocket document whose wire is still loading).
+ */
+export const checkedWebSocket = ({
+  WebSocket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
+  heartbeatIntervalMs = 10_000,
+  heartbeatTimeoutMs = 30_000,
+}: Omit<RelayConnectionOptions, 'url'>): WebSocketConstructor => {
+  if (!WebSocket) {
+    throw new ConnectionError(
+      'noWebSocket',
+      'this environment has no WebSocket: pass one, e.g. `WebSocket` from the `ws` package on Node 20',
+    )
+  }
+  if (!(heartbeatIntervalMs > 0 && heartbeatTimeoutMs > heartbeatIntervalMs)) {
+    throw new RangeError('heartbeatTimeoutMs must exceed heartbeatIntervalMs, and both be positive')
+  }
+  return WebSocket
+}
+
 export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   readonly #url: string
   readonly #WebSocket: WebSocketConstructor
@@ -145,26 +167,18 @@ export class RelayConnection extends ObservableV2<RelayConnectionEvents> {
   /** Round trips waiting for the pong of their ping, by ping id. */
   readonly #roundTrips = new Map<number, () => void>()
 
-  constructor({
-    url,
-    WebSocket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket,
-    backoff,
-    heartbeatIntervalMs = 10_000,
-    heartbeatTimeoutMs = 30_000,
-    environment = defaultEnvironment(),
-    wire = nativeWire,
-    token,
-  }: RelayConnectionOptions) {
+  constructor(options: RelayConnectionOptions) {
     super()
-    if (!WebSocket) {
-      throw new ConnectionError(
-        'noWebSocket',
-        'this environment has no WebSocket: pass one, e.g. `WebSocket` from the `ws` package on Node 20',
-      )
-    }
-    if (!(heartbeatIntervalMs > 0 && heartbeatTimeoutMs > heartbeatIntervalMs)) {
-      throw new RangeError('heartbeatTimeoutMs must exceed heartbeatIntervalMs, and both be positive')
-    }
+    const {
+      url,
+      WebSocket,
+      backoff,
+      heartbeatIntervalMs = 10_000,
+      heartbeatTimeoutMs = 30_000,
+      environment = defaultEnvironment(),
+      wire = nativeWire(),
+      token,
+    } = { ...options, WebSocket: checkedWebSocket(options) }
     this.#url = url
     this.#WebSocket = WebSocket
     this.#backoff = createBackoff(backoff)

@@ -1,5 +1,5 @@
 /**
- * Owns a client's version-history requests over the native protocol (`concord.v3`'s `request`,
+ * Owns a client's version-history requests (history.ts) over the native protocol (`concord.v3`'s `request`,
  * `answer` and `failed` frames): numbering them, matching each answer to its promise, turning a
  * `failed` frame into a typed ConcordError, and rejecting what cannot be answered. A request is
  * never sent again: a save that reached the relay before the socket dropped would be saved twice,
@@ -14,9 +14,10 @@ import {
   type NativeFrame,
   type VersionRequest,
   type WireVersion,
-} from '@concord/protocol'
+} from '@concord/protocol/core'
 import * as Y from 'yjs'
 import { ConcordError, type ConcordErrorCode } from './errors.js'
+import type { HistoryHost, HistoryListener } from './historyHost.js'
 
 /** A version of a document, as the relay keeps it. */
 export interface VersionInfo {
@@ -34,11 +35,7 @@ export interface VersionInfo {
 }
 
 /** The part of the relay connection requests go over. */
-export interface VersionLink {
-  /** The subprotocol of the open socket; undefined when none is open. */
-  readonly subprotocol: string | undefined
-  send(frame: NativeFrame): boolean
-}
+export type VersionLink = Pick<HistoryHost, 'subprotocol' | 'send'>
 
 type Answer = Extract<NativeFrame, { type: 'answer' }>
 
@@ -65,7 +62,7 @@ export const versionInfoOf = (version: WireVersion): VersionInfo => ({
   bytes: version.bytes,
 })
 
-export class VersionRequests {
+export class VersionRequests implements HistoryListener {
   readonly #pending = new Map<number, Pending>()
   #lastId = 0
 

@@ -1,24 +1,21 @@
 /**
- * Owns how frames look on the socket in each wire mode. The client thinks in
- * native frames; a Wire turns them into bytes and back.
- *
- * - native (`concord.v3`, or `concord.v2` from a relay without history requests): every frame
- *   as it is.
- * - y-websocket: one document per socket, so frames name no document; there
- *   is no `open`/`close`, no ack and no ping, and "permission denied" arrives
- *   as an `error` frame with code `forbidden`.
+ * Owns how frames look on the socket. The client thinks in native frames; a
+ * Wire turns them into bytes and back. This is the native one (`concord.v3`,
+ * or `concord.v2` from a relay without history requests): every frame as it
+ * is, but the history frames, whose codec `@concord/client/history` brings
+ * (`history` below) when an app first uses it. The y-websocket wire is
+ * yWebsocket.ts's (`@concord/client/y-websocket`).
  */
 import {
-  closeCodes,
-  decodeNativeFrame,
-  decodeYWebsocketMessage,
-  encodeNativeFrame,
-  encodeYWebsocketMessage,
+  decodeNativeFrameWith,
+  encodeNativeFrameWith,
   isNativeSubprotocol,
   nativeSubprotocol,
   nativeSubprotocols,
+  type HistoryFrameCodec,
   type NativeFrame,
-} from '@concord/protocol'
+} from '@concord/protocol/core'
+import type { RelayLink } from './docSync.js'
 
 export interface Wire {
   /** The subprotocols to offer, preferred first, one of which the server must select; empty to ask for none. */
@@ -33,43 +30,36 @@ export interface Wire {
   decode(bytes: Uint8Array, subprotocol: string): NativeFrame
 }
 
-export const nativeWire: Wire = {
-  subprotocols: nativeSubprotocols,
-  canPing: true,
-  tokenIn: 'frame',
-  encode: encodeNativeFrame,
-  decode: (bytes, subprotocol) =>
-    decodeNativeFrame(bytes, isNativeSubprotocol(subprotocol) ? subprotocol : nativeSubprotocol),
+/** The native wire; its history frames need `history`, which stays unset until history is used. */
+export interface NativeWire extends Wire {
+  history: HistoryFrameCodec | undefined
 }
 
-/** The y-websocket wire of a socket that carries document `doc`. */
-export const yWebsocketWire = (doc: string): Wire => ({
-  subprotocols: [],
-  canPing: false,
-  tokenIn: 'query',
-  encode: (frame) => {
-    switch (frame.type) {
-      case 'sync':
-        return encodeYWebsocketMessage({ type: 'sync', sync: frame.sync })
-      case 'awareness':
-        return encodeYWebsocketMessage({ type: 'awareness', update: frame.update })
-      case 'queryAwareness':
-        return encodeYWebsocketMessage({ type: 'queryAwareness' })
-      default:
-        return undefined
-    }
-  },
-  decode: (bytes) => {
-    const message = decodeYWebsocketMessage(bytes)
-    switch (message.type) {
-      case 'sync':
-        return { type: 'sync', doc, seq: 0, sync: message.sync }
-      case 'awareness':
-        return { type: 'awareness', doc, update: message.update }
-      case 'queryAwareness':
-        return { type: 'queryAwareness', doc }
-      case 'permissionDenied':
-        return { type: 'error', doc, code: closeCodes.forbidden, reason: message.reason }
-    }
-  },
-})
+export const nativeWire = (): NativeWire => {
+  const wire: NativeWire = {
+    subprotocols: nativeSubprotocols,
+    canPing: true,
+    tokenIn: 'frame',
+    history: undefined,
+    encode: (frame) => encodeNativeFrameWith(frame, wire.history),
+    decode: (bytes, subprotocol) =>
+      decodeNativeFrameWith(bytes, isNativeSubprotocol(subprotocol) ? subprotocol : nativeSubprotocol, wire.history),
+  }
+  return wire
+}
+
+/**
+ * A wire of a socket per document, as `yWebsocketWire()` of `@concord/client/y-websocket`:
+ * given to `createClient` as `wire`, it replaces the native protocol's one shared socket.
+ */
+export interface PerDocumentWire {
+  /** The address of document `doc`'s socket on the relay at `url`. */
+  url(url: string, doc: string): string
+  /** How the frames of document `doc` look on its socket. */
+  frames(doc: string): Wire
+  /**
+   * The link the document's sync uses over its socket; `deliver` takes the frames the link
+   * makes up itself (the acks of a wire whose server sends none).
+   */
+  link(connection: Pick<RelayLink, 'status' | 'send'>, deliver: (frame: NativeFrame) => void): RelayLink
+}

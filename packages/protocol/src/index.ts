@@ -11,17 +11,20 @@ export {
   type YWebsocketMessage,
 } from './yWebsocket.js'
 export {
-  decodeNativeFrame,
-  encodeNativeFrame,
+  decodeNativeFrameWith,
+  encodeNativeFrameWith,
   frameType,
   isNativeSubprotocol,
   nativeSubprotocol,
   nativeSubprotocols,
   nativeSubprotocolV3,
+  type HistoryFrame,
+  type HistoryFrameCodec,
   type NativeFrame,
   type NativeSubprotocol,
 } from './native.js'
-// The version-history requests and answers of `concord.v3`.
+// The version-history requests and answers of `concord.v3`; the native codec with them.
+export { decodeNativeFrame, encodeNativeFrame, historyFrameCodec } from './historyFrames.js'
 export {
   versionOperation,
   versionRootKinds,

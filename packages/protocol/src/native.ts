@@ -6,19 +6,17 @@
  * client sends, the relay's `ack` ("every sync frame up to seq is durable,
  * but those it refused"), `refused` for a sync frame that will never be
  * stored, and typed `error`/`notice` frames. The byte layout is in README.md.
+ *
+ * The bodies of `concord.v3`'s history frames (12-14) are historyFrames.ts's: this codec takes
+ * them as an argument, so that a client that never asks for history (whose relay then never
+ * answers any) leaves their code out of its bundle. historyFrames.ts has the whole codec.
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
+import { ProtocolError } from './errors.js'
 import { decodeWhole, readBoundedVarUint, readSafeVarUint } from './strictDecoding.js'
 import { readSyncMessage, writeSyncMessage, type SyncMessage } from './sync.js'
-import {
-  readVersionRequest,
-  readVersions,
-  writeVersionRequest,
-  writeVersions,
-  type VersionRequest,
-  type WireVersion,
-} from './versionFrames.js'
+import type { VersionRequest, WireVersion } from './versionFrames.js'
 
 /** The WebSocket subprotocol that selects native mode; anything else is y-websocket mode. */
 export const nativeSubprotocol = 'concord.v2'
@@ -138,7 +136,21 @@ export type NativeFrame =
       readonly message: string
     }
 
-export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
+/** The history frames of `concord.v3`, whose bodies versionFrames.ts encodes and decodes. */
+export type HistoryFrame = Extract<NativeFrame, { type: 'request' | 'answer' | 'failed' }>
+
+/** The bodies of the history frames: `historyFrameCodec` in versionFrames.ts. */
+export interface HistoryFrameCodec {
+  write(encoder: encoding.Encoder, frame: HistoryFrame): void
+  read(decoder: decoding.Decoder, type: number, doc: string): HistoryFrame
+}
+
+const noHistoryCodec = (): never => {
+  throw new ProtocolError('malformedMessage', 'a history frame, and no history codec to read or write it')
+}
+
+/** Encodes `frame`; a history frame needs `history` (else a ProtocolError `malformedMessage`). */
+export const encodeNativeFrameWith = (frame: NativeFrame, history?: HistoryFrameCodec): Uint8Array => {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, frameType[frame.type])
   encoding.writeVarString(encoder, frame.doc)
@@ -174,19 +186,9 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
       encoding.writeVarString(encoder, frame.message)
       break
     case 'request':
-      encoding.writeVarUint(encoder, frame.id)
-      writeVersionRequest(encoder, frame.request)
-      break
     case 'answer':
-      encoding.writeVarUint(encoder, frame.id)
-      writeVersions(encoder, frame.versions)
-      encoding.writeVarUint8Array(encoder, frame.state)
-      break
     case 'failed':
-      encoding.writeVarUint(encoder, frame.id)
-      encoding.writeVarUint(encoder, frame.code)
-      encoding.writeVarString(encoder, frame.error)
-      encoding.writeVarString(encoder, frame.message)
+      ;(history ?? noHistoryCodec()).write(encoder, frame)
       break
     case 'open':
     case 'close':
@@ -198,9 +200,14 @@ export const encodeNativeFrame = (frame: NativeFrame): Uint8Array => {
 
 /**
  * Decodes one frame of `subprotocol` (default `concord.v2`, which refuses the history frames of
- * `concord.v3` as unknown frame types).
+ * `concord.v3` as unknown frame types); a history frame needs `history` (else a ProtocolError
+ * `malformedMessage`).
  */
-export const decodeNativeFrame = (bytes: Uint8Array, subprotocol: NativeSubprotocol = nativeSubprotocol): NativeFrame =>
+export const decodeNativeFrameWith = (
+  bytes: Uint8Array,
+  subprotocol: NativeSubprotocol = nativeSubprotocol,
+  history?: HistoryFrameCodec,
+): NativeFrame =>
   decodeWhole(bytes, `${subprotocol} frame`, (decoder): NativeFrame => {
     const type = readBoundedVarUint(decoder, lastFrameType[subprotocol], 'frame type')
     const doc = decoding.readVarString(decoder)
@@ -228,24 +235,9 @@ export const decodeNativeFrame = (bytes: Uint8Array, subprotocol: NativeSubproto
       case frameType.auth:
         return { type: 'auth', doc, token: decoding.readVarString(decoder) }
       case frameType.request:
-        return { type: 'request', doc, id: readSafeVarUint(decoder, 'id'), request: readVersionRequest(decoder) }
       case frameType.answer:
-        return {
-          type: 'answer',
-          doc,
-          id: readSafeVarUint(decoder, 'id'),
-          versions: readVersions(decoder),
-          state: decoding.readVarUint8Array(decoder),
-        }
       case frameType.failed:
-        return {
-          type: 'failed',
-          doc,
-          id: readSafeVarUint(decoder, 'id'),
-          code: readSafeVarUint(decoder, 'code'),
-          error: decoding.readVarString(decoder),
-          message: decoding.readVarString(decoder),
-        }
+        return history ? history.read(decoder, type, doc) : noHistoryCodec()
       default:
         return {
           type: 'refused',

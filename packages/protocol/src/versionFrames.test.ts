@@ -2,9 +2,10 @@ import fc from 'fast-check'
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import { ProtocolError } from './errors.js'
+import { decodeNativeFrame, encodeNativeFrame, historyFrameCodec } from './historyFrames.js'
 import {
-  decodeNativeFrame,
-  encodeNativeFrame,
+  decodeNativeFrameWith,
+  encodeNativeFrameWith,
   frameType,
   isNativeSubprotocol,
   nativeSubprotocols,
@@ -101,6 +102,19 @@ describe('history frames (concord.v3)', () => {
     const bytes = encodeNativeFrame({ type: 'request', doc: 'a', id: 1, request: { op: 'saveVersion', label: 'v' } })
     expect(outcome(() => decodeNativeFrame(bytes))).toBe('malformedMessage: unknown frame type 12')
     expect(outcome(() => decodeV3(concat([15, 0])))).toBe('malformedMessage: unknown frame type 15')
+  })
+
+  it('need the history codec: without it (a client that never asks) they neither decode nor encode', () => {
+    const frame: NativeFrame = { type: 'request', doc: 'a', id: 1, request: { op: 'saveVersion', label: 'v' } }
+    const bytes = encodeNativeFrame(frame)
+    expect(encodeNativeFrameWith(frame, historyFrameCodec)).toEqual(bytes)
+    expect(decodeNativeFrameWith(bytes, nativeSubprotocolV3, historyFrameCodec)).toEqual(frame)
+    const without = 'malformedMessage: a history frame, and no history codec to read or write it'
+    expect(outcome(() => decodeNativeFrameWith(bytes, nativeSubprotocolV3))).toBe(without)
+    expect(outcome(() => encodeNativeFrameWith(frame))).toBe(without)
+    // Every other frame is the same bytes either way.
+    const ack: NativeFrame = { type: 'ack', doc: 'a', seq: 3 }
+    expect(decodeNativeFrameWith(encodeNativeFrameWith(ack), nativeSubprotocolV3)).toEqual(ack)
   })
 
   it('reject an unknown operation, root kind or flag, an unsafe id, and every truncation', () => {

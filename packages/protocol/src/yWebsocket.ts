@@ -2,6 +2,7 @@
  * Owns the y-websocket wire mode: one document per socket, named by the URL
  * path, each binary frame `varuint messageType · body` exactly as y-websocket
  * and y-protocols write them. Stock `WebsocketProvider`s speak this.
+ * Also the entry point `@concord/protocol/y-websocket`, which reaches no history code.
  */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'

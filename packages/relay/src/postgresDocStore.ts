@@ -198,7 +198,7 @@ export class PostgresDocStore implements DocStore {
     return this.#appends.add({ doc, update: bufferView(update), events })
   }
 
-  async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
+  async compact(doc: string, merge: (updates: Uint8Array[], lastRow?: string) => Uint8Array): Promise<number> {
     this.#assertOpen()
     await this.#flushed()
     const { client, release } = await checkOut(this.#pool, this.#onError)
@@ -215,7 +215,10 @@ export class PostgresDocStore implements DocStore {
         await client.query('COMMIT')
         return 0
       }
-      const merged = merge(rows.map((row) => row.data))
+      const merged = merge(
+        rows.map((row) => row.data),
+        last.id,
+      )
       // Only the rows read above: an append committed meanwhile is another row and stays.
       await client.query('DELETE FROM concord_updates WHERE doc = $1 AND id = ANY($2::bigint[])', [
         doc,

@@ -67,6 +67,16 @@ export class StoredFirst {
   constructor(private readonly source: StoredFirstSource) {}
 
   /**
+   * The room loaded the log up to row `lastRow` (undefined: it was empty), holding the clocks of
+   * `known` (its own copy): the first check then needs no read to learn where the log is.
+   */
+  loaded(lastRow: string | undefined, known: KnownClocks): void {
+    if (this.#through !== undefined || !this.source.loadRows) return
+    this.#through = rowId(lastRow)
+    this.#known = known
+  }
+
+  /**
    * Another relay found row `row`, holding `ranges`, served. Taken at once when it follows the last
    * row known; kept a while otherwise (news may come out of order), and forgotten when too many wait
    * (a message was lost: the next check reads instead).

@@ -213,7 +213,8 @@ export class Room implements FanoutMember {
     if (this.#status === 'gone') return
     let empty: boolean
     try {
-      const inspected = inspectUpdate(update)
+      // Decoded for its clocks only: admission checks it in full before the room holds or forwards it.
+      const inspected = inspectUpdate(update, true)
       empty = inspected.empty
       // A row the log serves, its relay says: this relay's appends after it need not read it back.
       if (row) this.#readBack?.heard(row, inspected.ranges)

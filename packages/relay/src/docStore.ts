@@ -103,9 +103,10 @@ export interface DocStore {
    * Atomically replaces the log of `doc` by `merge(log)`, one update
    * equivalent to all of it. An append that races the compaction is never
    * lost. Resolves with the number of updates merged (0 when there was
-   * nothing to merge).
+   * nothing to merge). A store with `loadRows` gives `merge` the id of the
+   * log's last row too, and commits no append to `doc` while `merge` runs.
    */
-  compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number>
+  compact(doc: string, merge: (updates: Uint8Array[], lastRow?: string) => Uint8Array): Promise<number>
 
   /**
    * Resolves once the store answers a trivial read; rejects when it cannot

@@ -24,8 +24,8 @@ export interface DocumentLogRoom {
   readonly failed: (error: unknown) => void
   /** The bytes of the document's merged state, as the room last merged it. */
   readonly mergedBytes: () => number
-  /** What replaces the stored `log` (see DocStore.compact). */
-  readonly compacted: (log: Uint8Array[]) => Uint8Array
+  /** What replaces the stored `log`, and the id of its last row where the store names rows (see DocStore.compact). */
+  readonly compacted: (log: Uint8Array[], lastRow?: string) => Uint8Array
   /** Whether the room is gone: it then begins no compaction of its own. */
   readonly gone: () => boolean
 }
@@ -77,6 +77,11 @@ export class DocumentLog {
     return write
   }
 
+  /** Whether an append is in flight. */
+  get writing(): boolean {
+    return this.#pendingWrites > 0
+  }
+
   /** Durable once everything stored before it is; a failed write refuses the peers instead. */
   afterLastWrite(): Promise<SyncOutcome> {
     return this.#lastWrite.then(() => durable)
@@ -88,7 +93,7 @@ export class DocumentLog {
     const { name, store, logger } = this.room
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => store.compact(name, (log) => this.room.compacted(log)))
+      .then(() => store.compact(name, (log, lastRow) => this.room.compacted(log, lastRow)))
       .then(
         (merged) => logger.debug({ doc: name, merged }, 'document log compacted'),
         // The log is intact when compaction fails (it is one transaction); the next one retries.
@@ -102,7 +107,7 @@ export class DocumentLog {
     if (this.#storedSinceCompaction <= 1) return
     const { name, store, logger } = this.room
     store
-      .compact(name, (log) => this.room.compacted(log))
+      .compact(name, (log, lastRow) => this.room.compacted(log, lastRow))
       .catch((error: unknown) => {
         logger.warn({ doc: name, err: error }, 'compaction on unload failed')
       })

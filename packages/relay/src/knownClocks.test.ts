@@ -49,4 +49,13 @@ describe('KnownClocks', () => {
       ]),
     )
   })
+
+  it('copies: the copy and the original change apart', () => {
+    const known = new KnownClocks([range(1, 0, 5)])
+    const copy = known.copy()
+    copy.add([range(1, 5, 8), range(2, 0, 1)])
+    known.add([range(1, 10, 12)])
+    expect([known.next(1), known.holds(1, 10), known.holds(2, 0)]).toEqual([5, true, false])
+    expect([copy.next(1), copy.holds(1, 10), copy.holds(2, 0)]).toEqual([8, false, true])
+  })
 })

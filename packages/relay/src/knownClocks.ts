@@ -18,6 +18,17 @@ export class KnownClocks {
     this.add(ranges)
   }
 
+  /** A copy, that changes apart from this one. */
+  copy(): KnownClocks {
+    const copy = new KnownClocks()
+    for (const [client, runs] of this.#runs)
+      copy.#runs.set(
+        client,
+        runs.map(([start, end]) => [start, end]),
+      )
+    return copy
+  }
+
   /** The first clock of `client` that is not held with every clock before it. */
   next(client: number): number {
     const first = this.#runs.get(client)?.[0]

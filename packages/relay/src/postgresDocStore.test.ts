@@ -176,6 +176,41 @@ describe('PostgresDocStore shared by several relays', () => {
     }
   })
 
+  it('says the row before an append is the one another relay committed while the append waited for the lock', async () => {
+    // The group commit is one statement: its insert must read the log only once the lock is held,
+    // not under a snapshot taken before it waited (see postgresAppendBatch.ts).
+    const url = await freshDatabase()
+    const store = await PostgresDocStore.open(url)
+    const other = new pg.Client({ connectionString: url })
+    await other.connect()
+    try {
+      const first = await store.append('raced', Y.encodeStateAsUpdate(new Y.Doc()))
+      await other.query('BEGIN')
+      await other.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['raced'])
+      const { rows } = await other.query<{ id: string }>(
+        'INSERT INTO concord_updates (doc, data) VALUES ($1, $2) RETURNING id::text',
+        ['raced', Buffer.from([0, 0])],
+      )
+      const append = store.append('raced', Y.encodeStateAsUpdate(new Y.Doc()))
+      for (let tries = 0; ; tries++) {
+        if (tries > 250) throw new Error('the append never waited for the lock')
+        const waiting = await other.query<{ waiting: number }>(
+          "SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        )
+        if (waiting.rows[0]!.waiting > 0) break
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      await other.query('COMMIT')
+      const row = await append
+      expect(rows[0]!.id).not.toBe(first.id)
+      expect(row.previous).toBe(rows[0]!.id)
+      expect((await store.loadRows('raced')).map(({ id }) => id)).toEqual([first.id, rows[0]!.id, row.id])
+    } finally {
+      await other.end()
+      await store.close()
+    }
+  })
+
   it('refuses to open where no PostgreSQL listens', async () => {
     const nowhere = new URL(server.url)
     nowhere.port = '1'

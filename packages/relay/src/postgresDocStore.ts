@@ -1,8 +1,8 @@
 /**
  * Owns the shared DocStore for cluster mode: one PostgreSQL table that every
  * relay appends to. Appends made while a commit is in flight are committed
- * together in the next one (group commit, see groupCommit.ts; one INSERT
- * statement, so one transaction), and only then do their promises resolve:
+ * together in the next one (group commit, see groupCommit.ts; one statement,
+ * so one transaction: postgresAppendBatch.ts), and only then do their promises resolve:
  * an acknowledged update survives the relay and, with PostgreSQL's fsync,
  * the machine.
  * Compaction may run on several relays at once for one document: it holds a
@@ -33,6 +33,7 @@ import {
   saveVersionRow,
   versionsSchema,
 } from './postgresVersionRows.js'
+import { appendBatchSchema, appendBatchStatement, type AppendBatchRow } from './postgresAppendBatch.js'
 import * as outbox from './postgresOutbox.js'
 import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
@@ -151,6 +152,7 @@ export class PostgresDocStore implements DocStore {
         await client.query('SELECT pg_advisory_xact_lock($1)', [schemaLockKey])
         await client.query(schema)
         await client.query(outbox.outboxSchema)
+        await client.query(appendBatchSchema)
         await client.query('COMMIT')
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
@@ -196,7 +198,7 @@ export class PostgresDocStore implements DocStore {
     return this.#appends.add({ doc, update: bufferView(update), events })
   }
 
-  async compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
+  async compact(doc: string, merge: (updates: Uint8Array[], lastRow?: string) => Uint8Array): Promise<number> {
     this.#assertOpen()
     await this.#flushed()
     const { client, release } = await checkOut(this.#pool, this.#onError)
@@ -213,7 +215,10 @@ export class PostgresDocStore implements DocStore {
         await client.query('COMMIT')
         return 0
       }
-      const merged = merge(rows.map((row) => row.data))
+      const merged = merge(
+        rows.map((row) => row.data),
+        last.id,
+      )
       // Only the rows read above: an append committed meanwhile is another row and stays.
       await client.query('DELETE FROM concord_updates WHERE doc = $1 AND id = ANY($2::bigint[])', [
         doc,
@@ -377,54 +382,18 @@ export class PostgresDocStore implements DocStore {
   }
 
   /**
-   * Commits a batch of appends in one statement (so one transaction); one batch at a time, so
-   * that they resolve in order (the group commit starts the next once this one has settled).
+   * Commits a batch of appends in one statement, in its own transaction (see postgresAppendBatch.ts);
+   * one batch at a time, so that they resolve in order (the group commit starts the next once this
+   * one has settled).
    */
   async #commitAppends(batch: Append[]): Promise<Committed<StoredRow>> {
-    // One statement: the batch but for removed documents, its webhook events, and the names of those
-    // documents, in one transaction.
+    // The batch but for removed documents, its webhook events, and the names of those documents.
     const events = batch.flatMap((append) => append.events ?? [])
-    const { client, release } = await checkOut(this.#pool, this.#onError)
-    let rows: Array<{ kind: 'removed' | 'before' | 'stored'; doc: string; id: string | null }>
-    try {
-      await client.query('BEGIN')
-      // The appends to one document commit in the order of their ids, relays taking turns: a relay
-      // of a cluster that reads the log after its append committed sees every row before its own
-      // (see storedFirst.ts). In the order of the names, so that two batches never wait on each other.
-      await client.query(
-        'SELECT pg_advisory_xact_lock(hashtext(doc)) FROM (SELECT DISTINCT unnest($1::text[]) AS doc ORDER BY 1) d',
-        [batch.map((append) => append.doc)],
-      )
-      // With each document's last row before the batch and the ids of the batch's rows: where each
-      // append landed (the lock makes `before` the row just before the batch's first).
-      ;({ rows } = await client.query<{ kind: 'removed' | 'before' | 'stored'; doc: string; id: string | null }>(
-        `WITH batch AS (
-         SELECT doc, data, n FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS b(doc, data, n)
-       ), removed AS (
-         SELECT DISTINCT doc FROM batch WHERE EXISTS (SELECT 1 FROM concord_tombstones t WHERE t.doc = batch.doc)
-       ), before AS (
-         SELECT doc, MAX(id) AS id FROM concord_updates WHERE doc IN (SELECT doc FROM batch) GROUP BY doc
-       ), stored AS (
-         INSERT INTO concord_updates (doc, data)
-         SELECT doc, data FROM batch WHERE doc NOT IN (SELECT doc FROM removed) ORDER BY n
-         RETURNING doc, id
-       )${events.length > 0 ? outbox.recordEventsCte('$3') : ''}
-       SELECT 'removed' AS kind, doc, NULL::text AS id FROM removed
-       UNION ALL SELECT 'before', doc, id::text FROM before
-       UNION ALL SELECT 'stored', doc, id::text FROM stored`,
-        [
-          batch.map((append) => append.doc),
-          batch.map((append) => append.update),
-          ...(events.length > 0 ? [outbox.eventsParameter(events)] : []),
-        ],
-      ))
-      await client.query('COMMIT')
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      release()
-    }
+    const { rows } = await this.#pool.query<AppendBatchRow>(appendBatchStatement, [
+      batch.map((append) => append.doc),
+      batch.map((append) => append.update),
+      events.length > 0 ? outbox.eventsParameter(events) : null,
+    ])
     const removed = new Set<string>()
     const previous = new Map<string, string>()
     const ids = new Map<string, bigint[]>()

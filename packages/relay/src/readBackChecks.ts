@@ -7,6 +7,7 @@
  * done, so that a sync step 1 is answered only with what the log serves.
  */
 import type { DocStore, StoredRow } from './docStore.js'
+import type { KnownClocks } from './knownClocks.js'
 import type { Logger } from './logger.js'
 import { durable, type RoomPeer, type SyncOutcome } from './roomPeer.js'
 import { StoredFirst } from './storedFirst.js'
@@ -48,6 +49,11 @@ export class ReadBackChecks {
   /** Whether a check is under way: the room then holds updates the log may still set aside. */
   get inFlight(): boolean {
     return this.#inFlight > 0
+  }
+
+  /** The room loaded the log up to row `lastRow`, holding the clocks of `known` (its own copy). */
+  loaded(lastRow: string | undefined, known: KnownClocks): void {
+    this.#storedFirst.loaded(lastRow, known)
   }
 
   /** A row the log serves, another relay says: this relay's appends after it need not read it back. */

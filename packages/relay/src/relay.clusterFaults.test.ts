@@ -10,6 +10,7 @@ import * as encoding from 'lib0/encoding'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocStore } from './docStore.js'
+import { encodeBatch } from './fanoutMessage.js'
 import type { RedisFanout } from './redisFanout.js'
 import type { RelayObserver } from './relayObserver.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
@@ -109,6 +110,25 @@ const roundTrip = async (client: NativeTestClient): Promise<void> => {
 }
 
 describe('cluster mode under faults', () => {
+  it('never forwards news of an update that decodes but no document could integrate', async () => {
+    const doc = `bad-news-${Date.now()}`
+    const quarantined: string[] = []
+    const b = await startClusterRelay(undefined, { updateQuarantined: (from) => quarantined.push(from) })
+    const onB = await connect(b)
+    onB.open(doc)
+    await onB.whenSynced(doc)
+    // An item of client 5 whose origin is a later clock of its own: it decodes, and throws in a Y.Doc.
+    const forward = Uint8Array.of(1, 1, 5, 0, 4, 0, 5, 10, 1, 0x78, 0)
+    const batch = encodeBatch('other-relay', 1, 1, [{ kind: 0, update: forward }])
+    await publishSeen(doc, [batch])
+    await roundTrip(onB)
+    await waitFor(() => quarantined.length > 0, 'B to set the news aside')
+    expect(quarantined).toEqual(['relay'])
+    const forwarded = onB.received.filter((frame) => frame.type === 'sync' && frame.doc === doc)
+    expect(forwarded.some((frame) => frame.type === 'sync' && frame.sync.type === 'update')).toBe(false)
+    expect(onB.documents.get(doc)!.error).toBeUndefined()
+  })
+
   it('runs a resync asked for while the document loads once the load ends', async () => {
     let faults: FaultInjectingDocStore | undefined
     const relay = await startClusterRelay((store) => (faults = new FaultInjectingDocStore(store)))

@@ -11,6 +11,7 @@ import type { DocStore } from './docStore.js'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { useClusterRelays } from './test/clusterRelays.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
+import { mergeUpdates } from './yjsUpdates.js'
 import type { NativeTestClient } from './test/nativeTestClient.js'
 import { waitFor } from './test/relayHarness.js'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
@@ -114,5 +115,34 @@ describe('the read-back of a cluster relay', () => {
         expect(read.rows).toBeLessThanOrEqual(2)
       }
     }
+  })
+
+  it("takes another relay's compaction as it reads it, without reading the whole log", async () => {
+    const readsOfA: RowRead[] = []
+    // A Redis each: A hears nothing of B's rows, and reads them.
+    const a = await startClusterRelay(redis.url, { store: await recordingStore(readsOfA) })
+    const b = await startClusterRelay(otherRedis.url)
+    const doc = `read-back-compacted-${Date.now()}`
+    const onA = await connect(a)
+    const onB = await connect(b)
+    const writers = [onA.open(doc), onB.open(doc)]
+    await Promise.all([onA.whenSynced(doc), onB.whenSynced(doc)])
+    for (let i = 0; i < 6; i++) {
+      writers[i % 2]!.doc.getText('t').insert(0, String.fromCharCode(97 + i))
+      await (i % 2 === 0 ? onA : onB).whenAcked(doc)
+    }
+    // Another relay compacts: the last row (B's, which A has not read) now holds every row before it.
+    const compactor = await PostgresDocStore.open(postgres.url)
+    try {
+      expect(await compactor.compact(doc, mergeUpdates)).toBe(6)
+    } finally {
+      await compactor.close()
+    }
+    readsOfA.length = 0
+    writers[0]!.doc.getText('t').insert(0, 'g')
+    await onA.whenAcked(doc)
+    // It read the rows after the last one it knew (the merged row and its own), never the whole log.
+    expect(readsOfA.length).toBeGreaterThan(0)
+    for (const read of readsOfA) expect(read.after).toBeDefined()
   })
 })

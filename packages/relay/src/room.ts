@@ -14,6 +14,7 @@
  * contract with a connection) and roomOptions.ts.
  */
 import { decodeAwarenessUpdate, type CloseCodeName, type SyncMessage } from '@concord/protocol'
+import { AppliedRows, readLog } from './appliedRows.js'
 import { ContestedClients } from './contestedClients.js'
 import type { StoredRow } from './docStore.js'
 import { DocumentEvents } from './documentEvents.js'
@@ -65,6 +66,8 @@ export class Room implements FanoutMember {
   readonly #events: DocumentEvents | undefined
   /** Cluster mode: whether the store serves what this relay stored, asked before each ack (see readBackChecks.ts). */
   readonly #readBack: ReadBackChecks | undefined
+  /** Cluster mode, with a store that names rows: how far the document holds the log (see appliedRows.ts). */
+  readonly #applied: AppliedRows | undefined
 
   constructor(
     readonly name: string,
@@ -73,7 +76,15 @@ export class Room implements FanoutMember {
     this.#presence = new RoomPresence(options.maxAwarenessStateBytes)
     this.#loadingQueue = new LoadingQueue(name, options)
     this.#contested = new ContestedClients(name, options.store, options.logger)
-    this.#quarantine = new DocumentQuarantine(name, { ...options, cluster: options.fanout !== undefined })
+    this.#quarantine = new DocumentQuarantine(name, {
+      ...options,
+      cluster: options.fanout !== undefined,
+      onQuarantined: (from) => {
+        // What the room holds and what the log serves may differ from now on.
+        this.#applied?.stop()
+        options.onQuarantined?.(from)
+      },
+    })
     this.#admission = new RoomAdmission({
       state: () => this.#state!,
       guard: (merge) => this.#guard(merge),
@@ -83,6 +94,7 @@ export class Room implements FanoutMember {
     })
     this.#link = options.fanout?.join(name, this)
     this.#events = options.events && new DocumentEvents(name, options.events)
+    this.#applied = options.fanout && options.store.loadRows ? new AppliedRows() : undefined
     this.#readBack =
       options.fanout &&
       new ReadBackChecks(name, options.store, options.logger, {
@@ -94,8 +106,11 @@ export class Room implements FanoutMember {
           this.#link?.publishUpdate(update, row)
           this.options.stored?.(this.name, update, sender.by)
           this.#claimClocks(ranges)
+          if (row) this.#applied?.applied(row)
         },
         contradicted: (ranges) => {
+          // The room holds an update the log sets aside, until it is refused.
+          this.#applied?.stop()
           this.#contested.add(ranges)
           return this.#contested.save()
         },
@@ -129,7 +144,7 @@ export class Room implements FanoutMember {
       },
       failed: (error) => this.#fail('the relay could not store an update of this document', error),
       mergedBytes: () => this.#state?.mergedBytes ?? 0,
-      compacted: (log) => this.#compacted(log),
+      compacted: (log, lastRow) => this.#compacted(log, lastRow),
       gone: () => this.#status === 'gone',
     })
     void this.#load()
@@ -196,20 +211,22 @@ export class Room implements FanoutMember {
 
   applyRemote(update: Uint8Array, relayId?: string, row?: StoredRow): void {
     if (this.#status === 'gone') return
+    let empty: boolean
     try {
-      const { empty, ranges } = inspectUpdate(update)
+      // Decoded for its clocks only: admission checks it in full before the room holds or forwards it.
+      const inspected = inspectUpdate(update, true)
+      empty = inspected.empty
       // A row the log serves, its relay says: this relay's appends after it need not read it back.
-      if (row) this.#readBack?.heard(row, ranges)
-      if (empty) return
+      if (row) this.#readBack?.heard(row, inspected.ranges)
     } catch (error) {
       this.options.logger.warn({ doc: this.name, err: error }, 'dropped an update from another relay')
+      this.#applied?.stop()
       return
     }
-    if (this.#status === 'loading') {
-      this.#remoteWhileLoading.push(update)
-      return
-    }
-    this.#addRemote(update, relayId)
+    if (!empty && this.#status === 'loading') this.#remoteWhileLoading.push(update)
+    else if (!empty) this.#addRemote(update, relayId)
+    // Held now (unless admission quarantined it, which stops the count).
+    if (row) this.#applied?.applied(row)
   }
 
   applyRemoteAwareness(relayId: string, update: Uint8Array): void {
@@ -345,10 +362,18 @@ export class Room implements FanoutMember {
     try {
       // Subscribed first: every update stored after the load starts then arrives as news.
       await this.#link?.ready
-      let contested: number[] | undefined
-      ;[stored, contested] = await Promise.all([this.options.store.load(this.name), this.#contested.load()])
+      const [read, contested] = await Promise.all([
+        readLog(this.options.store, this.name, this.#applied !== undefined),
+        this.#contested.load(),
+      ])
+      const { lastRow } = read
+      stored = read.stored
       this.#contested.restore(contested)
-      if (stored.length === 0 && this.options.seed) stored = await this.#seed(this.options.seed)
+      let seeded = false
+      if (stored.length === 0 && this.options.seed) {
+        stored = await this.#seed(this.options.seed)
+        seeded = stored.length > 0
+      }
       if (this.#status !== 'loading') return
       const log = [...stored, ...this.#remoteWhileLoading]
       this.#remoteWhileLoading = []
@@ -357,6 +382,11 @@ export class Room implements FanoutMember {
       const { updates, known } = this.#quarantine.admit(log)
       this.#admission.loaded(known)
       this.#state = new DocumentState(updates, undefined, this.#quarantine.fromStore)
+      // A seed is a row the load did not read.
+      if (!seeded) {
+        this.#applied?.loaded(lastRow)
+        if (this.#applied && known) this.#readBack?.loaded(lastRow, known.copy())
+      }
     } catch (error) {
       this.#fail('the relay could not load this document', error)
       return
@@ -421,11 +451,23 @@ export class Room implements FanoutMember {
    * it in the room's state (which may hold more: updates whose writes are in flight, which Yjs
    * applies once however often they are stored), so the room's merge serves, and the log is not
    * merged a second time on this thread. In cluster mode the log's order decides what is served
-   * (see quarantine.ts): it is merged as read.
+   * (see quarantine.ts): it is merged as read, unless the room holds exactly what the log serves:
+   * every row up to the compaction's last (the compaction holds the document's lock, so no row
+   * after it is committed, nor heard of), nothing being written or checked, nothing set aside.
    */
-  #compacted(log: Uint8Array[]): Uint8Array {
+  #compacted(log: Uint8Array[], lastRow?: string): Uint8Array {
     const state = this.#state
-    if (this.options.fanout || !state) return this.#quarantine.merge(log)
+    if (this.options.fanout) {
+      const holdsLog =
+        state !== undefined &&
+        this.#status === 'ready' &&
+        lastRow !== undefined &&
+        this.#applied?.holdsExactly(lastRow) === true &&
+        !this.#log.writing &&
+        !this.#readBack?.inFlight
+      return (holdsLog && this.#guard(() => state.merge())) || this.#quarantine.merge(log)
+    }
+    if (!state) return this.#quarantine.merge(log)
     if (this.#status === 'ready') return this.#guard(() => state.merge()) ?? this.#quarantine.merge(log)
     // Unloaded, every write settled: the state is what the store holds.
     try {

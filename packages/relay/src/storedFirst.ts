@@ -17,10 +17,11 @@
  * carries the same, for rows their relay found served). An update whose row
  * follows one it knows, and whose clocks no row before it holds, is served:
  * no read. Otherwise it reads only the rows after the last one it knows, and
- * decodes those it has not heard of. Whenever a row shares clocks with the
- * rows before it (a repeat, a contradiction, a compaction's merged row), or
- * the store cannot say where rows are, it reads and admits the whole log as
- * a load does. One check at a time per document: the writes that commit
+ * decodes those it has not heard of. Another relay's row that shares clocks
+ * with the rows before it (a compaction's merged row, mostly) only adds its
+ * clocks. Whenever a row of its own does (a repeat, a contradiction), or the
+ * store cannot say where rows are, it reads and admits the whole log as a
+ * load does. One check at a time per document: the writes that commit
  * while one read runs share what it read.
  */
 import { ProtocolError } from '@concord/protocol'
@@ -64,6 +65,16 @@ export class StoredFirst {
   readonly counts = { withoutRead: 0, rowReads: 0, logReads: 0 }
 
   constructor(private readonly source: StoredFirstSource) {}
+
+  /**
+   * The room loaded the log up to row `lastRow` (undefined: it was empty), holding the clocks of
+   * `known` (its own copy): the first check then needs no read to learn where the log is.
+   */
+  loaded(lastRow: string | undefined, known: KnownClocks): void {
+    if (this.#through !== undefined || !this.source.loadRows) return
+    this.#through = rowId(lastRow)
+    this.#known = known
+  }
 
   /**
    * Another relay found row `row`, holding `ranges`, served. Taken at once when it follows the last
@@ -128,9 +139,15 @@ export class StoredFirst {
     return true
   }
 
-  /** Takes the row after `#through` if its clocks are new to the log; false if not (it is left for a whole-log read). */
+  /**
+   * Takes the row after `#through`; false, leaving it for a whole-log read, for a row of this relay
+   * whose clocks are not new to the log. Another relay's row may share clocks with the rows before
+   * it (a compaction's merged row, mostly): its clocks are added all the same. `#known` may then
+   * hold clocks the log does not serve (those of a row it sets aside), never miss one it serves: an
+   * own row is only ever found served the more rarely for it, and a whole-log read makes it exact.
+   */
   #add(id: bigint, ranges: readonly ClockRange[]): boolean {
-    if (this.#known.held(ranges).length > 0) return false
+    if (this.#own.has(id) && this.#known.held(ranges).length > 0) return false
     this.#known.add(ranges)
     this.#through = id
     if (this.#own.has(id)) this.#served.add(id)
@@ -153,8 +170,9 @@ export class StoredFirst {
       const id = BigInt(text)
       if (id <= this.#through) continue
       // Decoded even when it is this relay's or a heard row: a compaction may have merged the rows
-      // before it into it since (it keeps the id of the last row it merged). Checked as admitLog
-      // checks a row: one it would set aside is left for the whole-log read.
+      // before it into it since (it keeps the id of the last row it merged). One that does not
+      // decode, or a row of this relay that shares clocks with those before it, is left for the
+      // whole-log read (see #add).
       let ranges: readonly ClockRange[]
       try {
         ranges = inspectUpdate(update).ranges

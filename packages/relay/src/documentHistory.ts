@@ -30,6 +30,12 @@ export interface HistoryOptions {
    * documents and delete versions; `false` keeps every version. Default: the defaults there.
    */
   readonly retention?: RetentionOptions | false
+  /**
+   * The time and timers the automatic versions are taken by. Default: Node's. A test gives one it
+   * moves by hand (`ManualClock` in `@concord/relay/testing`), so that "quiet" means what it says
+   * however slow the machine is.
+   */
+  readonly clock?: VersionClock
 }
 
 export const historyDefaults = { quietMs: 60_000, maxIntervalMs: 600_000 } as const
@@ -46,7 +52,6 @@ export interface DocumentHistoryOptions extends HistoryOptions {
   readonly store: VersionStore
   readonly acquireRoom: (doc: string) => Room
   readonly logger: Logger
-  readonly clock?: VersionClock
   readonly now?: () => number
 }
 

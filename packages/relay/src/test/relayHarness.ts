@@ -65,3 +65,18 @@ export const waitFor = async (condition: () => boolean, what: string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
 }
+
+/** Resolves with what `check` resolves to once it is neither false nor undefined, polling every 10 ms; rejects with `what` after `timeoutMs`. */
+export const eventually = async <T>(
+  check: () => Promise<T | false | undefined>,
+  what: string,
+  timeoutMs = 5_000,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== false && value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}

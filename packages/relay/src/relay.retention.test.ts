@@ -39,14 +39,10 @@ describe('retention', () => {
     }
     await test.store.saveVersion!('notes', versionOf('named', start_ + 30_000, 'before the launch'))
     await test.store.saveVersion!('notes', versionOf('recent', Date.now()))
-    const ids = await eventually(
-      async () => {
-        const versions = await test.relay.listVersions('notes', { limit: 100 })
-        return versions.length === 3 && versions.map((version) => version.id)
-      },
-      'the old hour thinned to one version',
-      10_000,
-    )
+    const ids = await eventually(async () => {
+      const versions = await test.relay.listVersions('notes', { limit: 100 })
+      return versions.length === 3 && versions.map((version) => version.id)
+    }, 'the old hour thinned to one version')
     expect(ids).toEqual(['recent', 'named', 'auto-0'])
     expect(thinned).toBe(19)
     // What is left loads and decodes.

@@ -57,8 +57,15 @@ export const startRelay = async (
   }
 }
 
+/**
+ * How long a wait for an event lasts before it fails naming what never came. Only a hang should
+ * reach it: on a loaded machine a relay's first version or load can take several seconds, so it is
+ * most of a test's own timeout (30 s), not a guess at how long the event takes.
+ */
+export const waitTimeoutMs = 20_000
+
 /** Resolves once `condition()` holds, checking every 10 ms; rejects with `what` after `timeoutMs`. */
-export const waitFor = async (condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> => {
+export const waitFor = async (condition: () => boolean, what: string, timeoutMs = waitTimeoutMs): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
@@ -70,7 +77,7 @@ export const waitFor = async (condition: () => boolean, what: string, timeoutMs 
 export const eventually = async <T>(
   check: () => Promise<T | false | undefined>,
   what: string,
-  timeoutMs = 5_000,
+  timeoutMs = waitTimeoutMs,
 ): Promise<T> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {

@@ -357,6 +357,8 @@ describe('native mode (concord.v2)', () => {
     const client = await connect()
     const entry = client.open('doomed')
     await client.whenSynced('doomed')
+    // The client's own sync step 2 is a frame too: its ack may come after the sync.
+    await client.whenAcked('doomed')
     const acked = entry.ackedSeq
     store.failAppends = true
     entry.doc.getText('t').insert(0, 'lost to a broken disk')

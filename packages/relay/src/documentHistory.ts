@@ -206,9 +206,7 @@ export class DocumentHistory {
     // on the worker. Edits made meanwhile merge with it as with any concurrent edit.
     const edit = await this.#states.restoreEditOf(held, version.state, kinds)
     if (edit) {
-      // A peer that takes the room's state unmerged is not greeted with the room's state vector, which
-      // would cost a merge of the whole document on this thread (tens of ms for a large one); it never asks.
-      const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, { unmerged: () => {} })
+      const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, {})
       try {
         await writer.send({ type: 'update', update: edit })
       } finally {

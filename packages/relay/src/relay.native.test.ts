@@ -137,15 +137,22 @@ describe('native mode (concord.v2)', () => {
   })
 
   it('keeps a client id with an owner that answers, and hands it over when that owner leaves', async () => {
-    relay = await startRelay({ presenceProbeTimeoutMs: 100 })
+    // A probe's answer may be as late as 1 s (a loaded machine stalls this process, relay and clients alike).
+    relay = await startRelay({ presenceProbeTimeoutMs: 1_000 })
     const [owner, claimer, bob] = [await connect(), await connect(), await connect()]
     await openRoom(owner, claimer, bob)
     const presenceAtBob = () => presenceAt(bob)
     say(owner, 1, '{"n":"owner"}')
     await waitFor(() => presenceAtBob().length === 1, "the owner's presence at Bob")
-    say(claimer, 5, '{"n":"claimer"}')
-    // The owner answers the probe: three times its timeout later, it is still connected and still shown.
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    // Each claim of the owner's client probes the owner with a ping, unless a probe is under way.
+    let probes = 0
+    owner.ws.on('ping', () => probes++)
+    // The owner answers (its socket pongs by itself). Claimed until a second probe comes: the first one's
+    // timeout has then passed, and the owner is still connected and still shown.
+    await waitFor(() => {
+      if (probes < 2) say(claimer, 5, '{"n":"claimer"}')
+      return probes >= 2
+    }, 'a second probe of the owner, once the first one ended')
     expect(relay.relay.stats().connections).toBe(3)
     expect(presenceAtBob()).toEqual([{ clientId: 7, clock: 1, state: '{"n":"owner"}' }])
 

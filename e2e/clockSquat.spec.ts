@@ -8,23 +8,20 @@
  * what happened, an editor that still takes input that reaches Bob, and
  * the same after a reload.
  */
-import type { Page } from '@playwright/test'
-import { clientIdOf, squatClocks } from './clockSquat.js'
+import { squatClocks, squatterOn } from './clockSquat.js'
 import {
-  createDocument,
   editor,
   editorText,
   expect,
   expectSynced,
-  openDocument,
+  goToDocument,
+  openDocumentId,
   screenshot,
+  shareDocument,
   test,
   typeAtEnd,
+  typeOffline,
 } from './fixtures.js'
-import { HostileWriter } from './hostileWriter.js'
-
-/** The id of the document open in `page` (`#/<id>`). */
-const openDocumentId = (page: Page): string => decodeURIComponent(new URL(page.url()).hash.slice(2))
 
 test('a device whose offline edits were squatted forks: synced, both texts, the same everywhere, still editable', async ({
   browser,
@@ -33,20 +30,10 @@ test('a device whose offline edits were squatted forks: synced, both texts, the 
 }) => {
   const alice = await newPerson('Alice')
   const bob = await newPerson('Bob')
-  await createDocument(alice, 'Squatted')
-  await openDocument(bob, 'Squatted')
-  await typeAtEnd(alice, 'Shared start.')
-  await expectSynced(alice)
-  await expect(editor(bob)).toContainText('Shared start.')
-
+  await shareDocument(alice, bob, 'Squatted', 'Shared start.')
   // The squatter reads Alice's client id from her presence, as any reader can.
-  const squatter = await HostileWriter.connect(browser, relay.url, openDocumentId(alice))
-  const aliceId = await clientIdOf(squatter, 'Alice')
-
-  await alice.context().setOffline(true)
-  await expect(alice.getByTestId('connection')).toHaveText('Offline')
-  await typeAtEnd(alice, ' Alice, offline.')
-  await expect(alice.getByTestId('pending')).not.toHaveText('0')
+  const { squatter, victim: aliceId } = await squatterOn(browser, relay.url, alice, 'Alice')
+  await typeOffline(alice, ' Alice, offline.')
 
   // Meanwhile the squatter writes under Alice's next clocks; the relay stores it (Bob sees it).
   await squatClocks(squatter, aliceId, (doc) => doc.getText('body').insert(0, 'Squatter. '))
@@ -70,7 +57,7 @@ test('a device whose offline edits were squatted forks: synced, both texts, the 
 
   // A fresh reader reads what the relay stores: the same.
   const carol = await newPerson('Carol')
-  await carol.goto(`/#/${encodeURIComponent(openDocumentId(alice))}`)
+  await goToDocument(carol, openDocumentId(alice))
   await expect(editor(carol)).toContainText('Alice, offline.')
   await expect.poll(() => editorText(carol)).toBe(merged)
 
@@ -96,7 +83,7 @@ test('a device whose offline edits were squatted forks: synced, both texts, the 
   await expectSynced(alice)
   await expect.poll(() => editorText(bob)).toBe(`${after} Reloaded.`)
   const reader = await newPerson('Dave')
-  await reader.goto(`/#/${encodeURIComponent(openDocumentId(alice))}`)
+  await goToDocument(reader, openDocumentId(alice))
   await expect(editor(reader)).toContainText('Reloaded.')
   await expect.poll(() => editorText(reader)).toBe(`${after} Reloaded.`)
   await squatter.close()
@@ -109,18 +96,12 @@ test('two tabs of the squatted device both fork and say so: nothing doubled, the
 }) => {
   const alice = await newPerson('Alice')
   const bob = await newPerson('Bob')
-  await createDocument(alice, 'Squatted tabs')
-  const url = `/#/${encodeURIComponent(openDocumentId(alice))}`
+  await shareDocument(alice, bob, 'Squatted tabs', 'Shared start.')
+  const id = openDocumentId(alice)
   const aliceTab = await alice.context().newPage()
-  await aliceTab.goto(url)
-  await openDocument(bob, 'Squatted tabs')
-  await typeAtEnd(alice, 'Shared start.')
-  await expectSynced(alice)
+  await goToDocument(aliceTab, id)
   await expect(editor(aliceTab)).toContainText('Shared start.')
-  await expect(editor(bob)).toContainText('Shared start.')
-
-  const squatter = await HostileWriter.connect(browser, relay.url, openDocumentId(alice))
-  const aliceId = await clientIdOf(squatter, 'Alice')
+  const { squatter, victim: aliceId } = await squatterOn(browser, relay.url, alice, 'Alice')
 
   // Offline, the first tab types; the second one gets it from the first through the device.
   await alice.context().setOffline(true)
@@ -152,7 +133,7 @@ test('two tabs of the squatted device both fork and say so: nothing doubled, the
   }
   await expect.poll(() => editorText(bob)).toBe(after)
   const reader = await newPerson('Carol')
-  await reader.goto(url)
+  await goToDocument(reader, id)
   await expect(editor(reader)).toContainText('First tab.')
   await expect.poll(() => editorText(reader)).toBe(after)
   await aliceTab.reload()

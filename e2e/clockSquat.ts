@@ -7,8 +7,10 @@
  * offline meanwhile, are refused when they arrive (4422): their client forks
  * (packages/client/src/clockFork.ts).
  */
+import type { Browser, Page } from '@playwright/test'
 import * as Y from 'yjs'
-import type { HostileWriter } from './hostileWriter.js'
+import { HostileWriter } from './hostileWriter.js'
+import { openDocumentId } from './people.js'
 
 /** The client id of the person present as `name`, as the relay tells `writer`; waits until they are present. */
 export const clientIdOf = async (writer: HostileWriter, name: string, timeout = 10_000): Promise<number> => {
@@ -40,4 +42,18 @@ export const squatClocks = async (
   doc.transact(() => change(doc))
   await writer.sendUpdate(Y.encodeStateAsUpdate(doc, before))
   return clock
+}
+
+/**
+ * A squatter on the document open in `page`, served by the relay at `relayUrl`, that has read the
+ * client id of the person present as `name` there, as any reader can.
+ */
+export const squatterOn = async (
+  browser: Browser,
+  relayUrl: string,
+  page: Page,
+  name: string,
+): Promise<{ readonly squatter: HostileWriter; readonly victim: number }> => {
+  const squatter = await HostileWriter.connect(browser, relayUrl, openDocumentId(page))
+  return { squatter, victim: await clientIdOf(squatter, name) }
 }

@@ -19,9 +19,9 @@ test('two people type in one document and see each other, with cursors and names
   await openDocument(bob, 'Meeting notes')
 
   await typeAtEnd(alice, 'Hello from Alice. ')
-  await expect(editor(bob)).toContainText('Hello from Alice.', { timeout: 1_000 })
+  await expect(editor(bob)).toContainText('Hello from Alice.')
   await typeAtEnd(bob, 'Hi Alice, Bob here.')
-  await expect(editor(alice)).toContainText('Hi Alice, Bob here.', { timeout: 1_000 })
+  await expect(editor(alice)).toContainText('Hi Alice, Bob here.')
 
   // Each sees the other's cursor, labelled with the other's name, and who is here.
   await expect(alice.locator('.cm-ySelectionInfo')).toHaveText('Bob')

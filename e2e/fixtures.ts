@@ -5,10 +5,18 @@
  * person would name them.
  */
 import { expect, type Page } from '@playwright/test'
-import { testWithPeople } from './people.js'
+import { openings, testWithPeople } from './people.js'
 
 export { expect }
-export { expectSynced, screenshot, whenAppCached } from './people.js'
+export {
+  createDocument,
+  expectSynced,
+  goToDocument,
+  openDocument,
+  openDocumentId,
+  screenshot,
+  whenAppCached,
+} from './people.js'
 
 export const test = testWithPeople({
   app: 'demo',
@@ -20,18 +28,6 @@ export const setName = async (page: Page, name: string): Promise<void> => {
   const input = page.getByTestId('user-name')
   await input.fill(name)
   await input.press('Tab')
-}
-
-/** Creates a document from the sidebar and gives it `title`; it is then open. */
-export const createDocument = async (page: Page, title: string): Promise<void> => {
-  await page.getByTestId('new-document').click()
-  await page.getByTestId('document-title').fill(title)
-  await expect(page.getByRole('link', { name: title })).toBeVisible()
-}
-
-export const openDocument = async (page: Page, title: string): Promise<void> => {
-  await page.getByRole('link', { name: title }).click()
-  await expect(page.getByTestId('document-title')).toHaveValue(title)
 }
 
 export const editor = (page: Page) => page.getByTestId('editor').locator('.cm-content')
@@ -50,3 +46,5 @@ export const editorText = (page: Page): Promise<string> =>
     for (const widget of copy.querySelectorAll('.cm-ySelectionCaret, .cm-placeholder')) widget.remove()
     return [...copy.querySelectorAll('.cm-line')].map((line) => line.textContent ?? '').join('\n')
   })
+
+export const { shareDocument, typeOffline } = openings({ editor, typeAtEnd })

@@ -6,30 +6,21 @@
  * sees: synced, both paragraphs, the same as Bob and a fresh reader, a
  * notice, an editor whose input reaches Bob, and the same after a reload.
  */
-import type { Page } from '@playwright/test'
 import * as Y from 'yjs'
-import { clientIdOf, squatClocks } from './clockSquat.js'
-import { HostileWriter } from './hostileWriter.js'
+import { squatClocks, squatterOn } from './clockSquat.js'
 import {
-  caretAtEnd,
-  createNote,
   editor,
   expect,
   expectSynced,
+  goToDocument,
   noteHtml,
-  openNote,
+  openDocumentId,
   screenshot,
+  shareDocument,
   test,
+  typeAtEnd,
+  typeOffline,
 } from './notesReactFixtures.js'
-
-/** The id of the note open in `page` (`#/<id>`). */
-const openNoteId = (page: Page): string => decodeURIComponent(new URL(page.url()).hash.slice(2))
-
-/** Types `text` at the end of the note. */
-const typeAtEnd = async (page: Page, text: string): Promise<void> => {
-  await caretAtEnd(page)
-  await page.keyboard.type(text)
-}
 
 test('a note whose offline edits were squatted forks: synced, both texts, the same everywhere, still editable', async ({
   browser,
@@ -38,19 +29,9 @@ test('a note whose offline edits were squatted forks: synced, both texts, the sa
 }) => {
   const alice = await newPerson('Alice')
   const bob = await newPerson('Bob')
-  await createNote(alice, 'Squatted note')
-  await openNote(bob, 'Squatted note')
-  await typeAtEnd(alice, 'Shared start.')
-  await expectSynced(alice)
-  await expect(editor(bob)).toContainText('Shared start.')
-
-  const squatter = await HostileWriter.connect(browser, relay.url, openNoteId(alice))
-  const aliceId = await clientIdOf(squatter, 'Alice')
-
-  await alice.context().setOffline(true)
-  await expect(alice.getByTestId('connection')).toHaveText('Offline')
-  await typeAtEnd(alice, ' Alice, offline.')
-  await expect(alice.getByTestId('pending')).not.toHaveText('0')
+  await shareDocument(alice, bob, 'Squatted note', 'Shared start.')
+  const { squatter, victim: aliceId } = await squatterOn(browser, relay.url, alice, 'Alice')
+  await typeOffline(alice, ' Alice, offline.')
 
   await squatClocks(squatter, aliceId, (doc) => {
     const paragraph = new Y.XmlElement('paragraph')
@@ -75,7 +56,7 @@ test('a note whose offline edits were squatted forks: synced, both texts, the sa
   await screenshot(alice, 'notes-react-squatted-forked')
 
   const carol = await newPerson('Carol')
-  await carol.goto(`/#/${encodeURIComponent(openNoteId(alice))}`)
+  await goToDocument(carol, openDocumentId(alice))
   await expect(editor(carol)).toContainText('Alice, offline.')
   await expect.poll(() => noteHtml(carol)).toBe(merged)
 
@@ -102,7 +83,7 @@ test('a note whose offline edits were squatted forks: synced, both texts, the sa
   const reloaded = after.replace('Bob too.', 'Bob too. Reloaded.')
   await expect.poll(() => noteHtml(bob)).toBe(reloaded)
   const reader = await newPerson('Dave')
-  await reader.goto(`/#/${encodeURIComponent(openNoteId(alice))}`)
+  await goToDocument(reader, openDocumentId(alice))
   await expect(editor(reader)).toContainText('Reloaded.')
   await expect.poll(() => noteHtml(reader)).toBe(reloaded)
   await squatter.close()

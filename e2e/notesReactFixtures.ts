@@ -4,10 +4,12 @@
  * pointed at it, and the steps a person takes in that app.
  */
 import { expect, type Locator, type Page } from '@playwright/test'
-import { testWithPeople } from './people.js'
+import { openings, testWithPeople } from './people.js'
 
 export { expect }
-export { expectSynced, screenshot, whenAppCached } from './people.js'
+export { expectSynced, goToDocument, openDocumentId, screenshot, whenAppCached } from './people.js'
+/** The sidebar is the demo's: a note is a document there. */
+export { createDocument as createNote, openDocument as openNote } from './people.js'
 
 export const test = testWithPeople({
   app: 'notes-react',
@@ -19,18 +21,6 @@ export const test = testWithPeople({
   },
 })
 
-/** Creates a note from the sidebar and gives it `title`; it is then open. */
-export const createNote = async (page: Page, title: string): Promise<void> => {
-  await page.getByTestId('new-document').click()
-  await page.getByTestId('document-title').fill(title)
-  await expect(page.getByRole('link', { name: title })).toBeVisible()
-}
-
-export const openNote = async (page: Page, title: string): Promise<void> => {
-  await page.getByRole('link', { name: title }).click()
-  await expect(page.getByTestId('document-title')).toHaveValue(title)
-}
-
 /** The editable ProseMirror element. */
 export const editor = (page: Page): Locator => page.getByTestId('editor-content')
 
@@ -38,6 +28,12 @@ export const editor = (page: Page): Locator => page.getByTestId('editor-content'
 export const caretAtEnd = async (page: Page): Promise<void> => {
   await editor(page).click()
   await page.keyboard.press('Control+End')
+}
+
+/** Types `text` at the end of the note. */
+export const typeAtEnd = async (page: Page, text: string): Promise<void> => {
+  await caretAtEnd(page)
+  await page.keyboard.type(text)
 }
 
 /** The note as HTML, without the other people's cursors and selections: what formatting it holds. */
@@ -51,3 +47,5 @@ export const noteHtml = (page: Page): Promise<string> =>
     copy.normalize()
     return copy.innerHTML
   })
+
+export const { shareDocument, typeOffline } = openings({ editor, typeAtEnd })

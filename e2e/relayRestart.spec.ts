@@ -5,8 +5,8 @@ import {
   editorText,
   expect,
   expectSynced,
-  openDocument,
   screenshot,
+  shareDocument,
   test,
   typeAtEnd,
   whenAppCached,
@@ -18,11 +18,7 @@ test('pages reconnect by themselves after the relay restarts, synced with nothin
 }) => {
   const alice = await newPerson('Alice')
   const bob = await newPerson('Bob')
-  await createDocument(alice, 'Restart')
-  await openDocument(bob, 'Restart')
-  await typeAtEnd(alice, 'Before the crash.')
-  await expectSynced(alice)
-  await expect(editor(bob)).toContainText('Before the crash.')
+  await shareDocument(alice, bob, 'Restart', 'Before the crash.')
 
   await relay.kill()
   for (const page of [alice, bob]) await expect(page.getByTestId('connection')).not.toHaveText('Online')

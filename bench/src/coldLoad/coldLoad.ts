@@ -6,7 +6,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import { openBenchBrowser } from './benchBrowser.js'
-import type { ColdLoadPage, LoadTiming } from './page.js'
+import type { OpenTiming } from './coldOpen.js'
+import type { ColdLoadPage } from './page.js'
 
 export interface ColdLoadTask {
   readonly updates: readonly Uint8Array[]
@@ -40,7 +41,7 @@ export const runColdLoad = async (task: ColdLoadTask): Promise<ColdLoadResult> =
     const concordMs: number[] = []
     const concordReadMs: number[] = []
     const yIndexeddbMs: number[] = []
-    const check = (what: string, timing: LoadTiming): number => {
+    const check = (what: string, timing: OpenTiming): number => {
       if (timing.textLength !== task.expectedTextLength) {
         throw new Error(`${what} loaded ${timing.textLength} characters, expected ${task.expectedTextLength}`)
       }

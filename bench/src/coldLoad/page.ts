@@ -3,20 +3,16 @@
  * same incremental updates, and loads a document from each as an app does on
  * a cold start (open the database, read, apply), timed in the page.
  */
-import { createClient, IndexedDbLocalStore } from '@concord/client'
+import { IndexedDbLocalStore } from '@concord/client'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import * as Y from 'yjs'
+import { openConcord, openYIndexeddb, type OpenTiming } from './coldOpen.js'
 
 const concordStore = 'bench'
 const concordDoc = 'cold-load'
 const yIndexeddbName = 'bench-y-indexeddb'
 
 const decode = (base64: string): Uint8Array => Uint8Array.from(atob(base64), (char) => char.charCodeAt(0))
-
-export interface LoadTiming {
-  readonly ms: number
-  readonly textLength: number
-}
 
 const coldLoad = {
   /** Stores each update through the client's LocalStore, one transaction each, as the client does. */
@@ -47,20 +43,10 @@ const coldLoad = {
     db.close()
   },
 
-  async loadConcord(): Promise<LoadTiming> {
-    const startedAt = performance.now()
-    // A client that never connects: the store opened by name, as an app's default, and nothing else.
-    const client = createClient({ url: 'ws://127.0.0.1:9', name: concordStore, connect: false, shareAcrossTabs: false })
-    const handle = client.open(concordDoc)
-    await handle.whenLoaded()
-    const ms = performance.now() - startedAt
-    const textLength = handle.doc.getText('t').length
-    await client.destroy()
-    return { ms, textLength }
-  },
+  loadConcord: (): Promise<OpenTiming> => openConcord(concordStore, concordDoc),
 
   /** The part of loadConcord that reads IndexedDB: open the store and read the document's records, applying nothing. */
-  async readConcord(): Promise<LoadTiming> {
+  async readConcord(): Promise<OpenTiming> {
     const startedAt = performance.now()
     const store = await IndexedDbLocalStore.open(concordStore)
     const stored = await store.load(concordDoc)
@@ -69,16 +55,7 @@ const coldLoad = {
     return { ms, textLength: stored.updates.length }
   },
 
-  async loadYIndexeddb(): Promise<LoadTiming> {
-    const startedAt = performance.now()
-    const doc = new Y.Doc()
-    const persistence = new IndexeddbPersistence(yIndexeddbName, doc)
-    await persistence.whenSynced
-    const ms = performance.now() - startedAt
-    const textLength = doc.getText('t').length
-    await persistence.destroy()
-    return { ms, textLength }
-  },
+  loadYIndexeddb: (): Promise<OpenTiming> => openYIndexeddb(yIndexeddbName),
 }
 
 export type ColdLoadPage = typeof coldLoad

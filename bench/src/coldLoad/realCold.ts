@@ -13,7 +13,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ServerProcess } from '../serverProcess.js'
 import { cpuProfiled, openBenchBrowser } from './benchBrowser.js'
-import type { OpenTiming, Session, SessionPage, StoredShape } from './sessionPage.js'
+import type { OpenTiming } from './coldOpen.js'
+import type { Session, SessionPage, StoredShape } from './sessionPage.js'
 
 export interface RealColdTask {
   readonly session: Session

@@ -11,6 +11,7 @@
 import { createClient, IndexedDbLocalStore } from '@concord/client'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import * as Y from 'yjs'
+import { openConcord, openYIndexeddb, type OpenTiming } from './coldOpen.js'
 
 export type Patches = ReadonlyArray<readonly [number, number, string]>
 
@@ -28,11 +29,6 @@ export interface Session {
   readonly shortPauseMs: number
   readonly longPauseEvery: number
   readonly longPauseMs: number
-}
-
-export interface OpenTiming {
-  readonly ms: number
-  readonly textLength: number
 }
 
 /** What one library left in IndexedDB: its records and their bytes. */
@@ -84,18 +80,6 @@ const shapeOf = (values: readonly Uint8Array[]): StoredShape => ({
   bytes: values.reduce((sum, value) => sum + value.byteLength, 0),
 })
 
-const openConcord = async (name: string, doc: string): Promise<OpenTiming> => {
-  const startedAt = performance.now()
-  // The store opened by name, as an app's default; no relay, so that only the device is timed.
-  const client = createClient({ url: 'ws://127.0.0.1:9', name, connect: false, shareAcrossTabs: false })
-  const handle = client.open(doc)
-  await handle.whenLoaded()
-  const ms = performance.now() - startedAt
-  const textLength = handle.doc.getText('t').length
-  await client.destroy()
-  return { ms, textLength }
-}
-
 const session = {
   /** Types the session into a handle of a client connected to the relay at `url`, waits until it is synced, closes. */
   async writeConcord({ url, session }: { url: string; session: Session }): Promise<void> {
@@ -134,16 +118,7 @@ const session = {
 
   openConcord: (): Promise<OpenTiming> => openConcord(concordName, sessionDoc),
 
-  async openYIndexeddb(): Promise<OpenTiming> {
-    const startedAt = performance.now()
-    const doc = new Y.Doc()
-    const persistence = new IndexeddbPersistence(yIndexeddbName, doc)
-    await persistence.whenSynced
-    const ms = performance.now() - startedAt
-    const textLength = doc.getText('t').length
-    await persistence.destroy()
-    return { ms, textLength }
-  },
+  openYIndexeddb: (): Promise<OpenTiming> => openYIndexeddb(yIndexeddbName),
 
   /** Stores `snapshot` as the client's compaction leaves a document: one snapshot, an empty log. */
   async storeLarge(snapshot: string): Promise<void> {

@@ -9,61 +9,17 @@
  * forked log, not the old content.
  */
 import 'fake-indexeddb/auto'
-import { NativeTestClient } from '@concord/relay/testing'
+import { waitFor } from '@concord/relay/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocHandle } from './docHandle.js'
-import type { LocalStore } from './localStore.js'
 import { MemoryLocalStore } from './memoryLocalStore.js'
 import type { ConcordError } from './errors.js'
 import { cleanUp, forget, freshStoreName, makeClient, relayOnFixedPort, text } from './test/clientHarness.js'
+import { freshRead, KeptOpenStore, offlineEdit, squat, squattedDevice, stored } from './test/clockSquat.js'
+import { FaultInjectingLocalStore } from './test/faultInjectingLocalStore.js'
 
 afterEach(cleanUp)
-
-/** Waits for `condition`, for at most `ms`. */
-const until = async (condition: () => boolean, what: string, ms = 10_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
-type Relay = Awaited<ReturnType<typeof relayOnFixedPort>>
-
-/** What the relay stores for `doc`, as one Y.Doc. */
-const stored = async (relay: Relay, doc: string): Promise<Y.Doc> => {
-  const state = new Y.Doc()
-  for (const update of await relay.current.store.load(doc)) Y.applyUpdate(state, update)
-  return state
-}
-
-/** A fresh reader's copy of `doc`. */
-const freshRead = async (relay: Relay, doc: string): Promise<Y.Doc> => {
-  const reader = await NativeTestClient.connect(relay.url)
-  const opened = reader.open(doc)
-  await reader.whenSynced(doc)
-  reader.close()
-  return opened.doc
-}
-
-/**
- * Writes `edit` on a Y.Doc under `victimId`, from the relay's current state of `doc` (so at the
- * victim's next clocks), and sends it to the relay as a raw writer would.
- */
-const squat = async (relay: Relay, doc: string, victimId: number, edit: (doc: Y.Doc) => void): Promise<void> => {
-  const forger = await NativeTestClient.connect(relay.url)
-  const forged = forger.open(doc)
-  await forger.whenSynced(doc)
-  const squatter = new Y.Doc()
-  Y.applyUpdate(squatter, Y.encodeStateAsUpdate(forged.doc))
-  const before = Y.encodeStateVector(squatter)
-  squatter.clientID = victimId
-  edit(squatter)
-  Y.applyUpdate(forged.doc, Y.encodeStateAsUpdate(squatter, before))
-  await forger.whenAcked(doc)
-  forger.close()
-}
 
 const watch = (handle: DocHandle) => {
   const replaced: Array<{ doc: Y.Doc; previous: Y.Doc }> = []
@@ -71,19 +27,6 @@ const watch = (handle: DocHandle) => {
   handle.on('replaced', (doc, previous) => replaced.push({ doc, previous }))
   handle.on('error', (error) => errors.push(error))
   return { replaced, errors }
-}
-
-/** A victim that wrote `edit` offline, stored on the device under the name returned, with its client id. */
-const offlineEdit = async (url: string, doc: string, edit: (doc: Y.Doc) => void) => {
-  const name = freshStoreName()
-  const offline = makeClient(url, { name, connect: false })
-  const draft = offline.open(doc)
-  await draft.whenLoaded()
-  const victimId = draft.doc.clientID
-  edit(draft.doc)
-  forget(offline)
-  await offline.destroy()
-  return { name, victimId }
 }
 
 describe('the victim of a clock squat', () => {
@@ -99,18 +42,21 @@ describe('the victim of a clock squat', () => {
     await first.open('squatted').whenSynced()
     forget(first)
     await first.destroy()
-    const offline = makeClient(relay.url, { name, connect: false })
-    const draft = offline.open('squatted')
-    await draft.whenLoaded()
-    expect(text(draft)).toBe('shared. ')
-    const victimId = draft.doc.clientID
-    draft.doc.getText('t').insert(draft.doc.getText('t').length, 'real edit')
-    forget(offline)
-    await offline.destroy()
+    let seenOffline = ''
+    const { victimId } = await offlineEdit(
+      relay.url,
+      'squatted',
+      (doc) => {
+        seenOffline = doc.getText('t').toString()
+        doc.getText('t').insert(doc.getText('t').length, 'real edit')
+      },
+      { name },
+    )
+    expect(seenOffline).toBe('shared. ')
 
     // The squatter takes those clocks first; the writer builds on its content.
     await squat(relay, 'squatted', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
-    await until(() => text(writer).includes('forged'), 'the squat at the writer')
+    await waitFor(() => text(writer).includes('forged'), 'the squat at the writer')
     writer.doc.getText('t').insert(text(writer).indexOf('forged') + 'forged'.length, '!')
     await writer.whenSynced()
 
@@ -119,9 +65,9 @@ describe('the victim of a clock squat', () => {
     victim.awareness.setLocalStateField('user', 'victim')
     const presenceBefore = victim.awareness.clientID
     const { replaced, errors } = watch(victim)
-    await until(() => replaced.length > 0, 'the fork')
+    await waitFor(() => replaced.length > 0, 'the fork')
     await victim.whenSynced()
-    await until(() => text(writer) === text(victim), 'the writer to converge with the victim')
+    await waitFor(() => text(writer) === text(victim), 'the writer to converge with the victim')
 
     expect(victim.status).toBe('synced')
     expect(victim.pending).toBe(0)
@@ -138,7 +84,7 @@ describe('the victim of a clock squat', () => {
     // Its presence carried over to the new doc's awareness, and the old id is gone.
     expect(victim.awareness.getLocalState()).toMatchObject({ user: 'victim' })
     const observer = makeClient(relay.url).open('squatted')
-    await until(
+    await waitFor(
       () => observer.awareness.getStates().get(victim.awareness.clientID)?.user === 'victim',
       "the victim's presence at an observer",
     )
@@ -173,7 +119,7 @@ describe('the victim of a clock squat', () => {
 
     const victim = makeClient(relay.url, { name }).open('map')
     const { replaced } = watch(victim)
-    await until(() => replaced.length > 0, 'the fork')
+    await waitFor(() => replaced.length > 0, 'the fork')
     await victim.whenSynced()
     const fresh = (await freshRead(relay, 'map')).getMap('m').toJSON()
     expect(victim.doc.getMap('m').toJSON()).toEqual(fresh)
@@ -185,61 +131,40 @@ describe('the victim of a clock squat', () => {
 
   it('forks both tabs of an offline pair to the same content, once', async () => {
     const relay = await relayOnFixedPort()
-    const { name, victimId } = await offlineEdit(relay.url, 'tabs', (doc) => doc.getText('t').insert(0, 'offline'))
-    await squat(relay, 'tabs', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
+    const { name } = await squattedDevice(relay, 'tabs')
 
     // Two tabs of the device, sharing its store and a BroadcastChannel, come online together.
     const tabA = makeClient(relay.url, { name, shareAcrossTabs: true }).open('tabs')
     const tabB = makeClient(relay.url, { name, shareAcrossTabs: true }).open('tabs')
     const watchA = watch(tabA)
     const watchB = watch(tabB)
-    await until(() => watchA.replaced.length > 0 && watchB.replaced.length > 0, 'both tabs to fork')
+    await waitFor(() => watchA.replaced.length > 0 && watchB.replaced.length > 0, 'both tabs to fork')
     await tabA.whenSynced()
     await tabB.whenSynced()
     const fresh = (await freshRead(relay, 'tabs')).getText('t').toString()
-    await until(() => text(tabA) === fresh && text(tabB) === fresh, 'the tabs to converge')
+    await waitFor(() => text(tabA) === fresh && text(tabB) === fresh, 'the tabs to converge')
     expect(fresh.match(/offline/g)).toHaveLength(1)
     expect(fresh).toContain('forged')
   })
 
   it('hands a fork cut short by a close over to the next handle, which opens the moved edits', async () => {
     const relay = await relayOnFixedPort()
-    // The device store, with the fork's replacement of its pending records held back on demand.
-    const inner = new MemoryLocalStore()
-    let release = (): void => {}
-    const held = new Promise<void>((resolve) => (release = resolve))
-    let merging = false
-    const store: LocalStore = {
-      load: (doc) => inner.load(doc),
-      append: (doc, update, pending) => inner.append(doc, update, pending),
-      acknowledge: (doc, ids) => inner.acknowledge(doc, ids),
-      compact: (doc, merge) => inner.compact(doc, merge),
-      mergePending: async (doc, ids, merge) => {
-        merging = true
-        await held
-        return inner.mergePending(doc, ids, merge)
-      },
-      remove: (doc) => inner.remove(doc),
-      close: () => inner.close(),
-    }
-    const offline = makeClient(relay.url, { store, connect: false }).open('cut')
-    await offline.whenLoaded()
-    const victimId = offline.doc.clientID
-    offline.doc.getText('t').insert(0, 'offline')
-    await offline.close()
-    await squat(relay, 'cut', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
-
+    // The device store, with the fork's replacement of its pending records held back until released.
+    const { store } = await squattedDevice(relay, 'cut', {
+      store: new FaultInjectingLocalStore(new MemoryLocalStore()),
+    })
+    store.stall('mergePending')
     const client = makeClient(relay.url, { store })
     const first = client.open('cut')
-    await until(() => merging, 'the fork to replace the pending records')
+    await store.whenStalled('mergePending')
     // The app closes the document in the middle of the fork, and opens it again at once (a remount).
     void first.close()
     const next = client.open('cut')
     const nextWatch = watch(next)
-    release()
+    store.release('mergePending')
     await next.whenSynced()
     const fresh = (await freshRead(relay, 'cut')).getText('t').toString()
-    await until(() => text(next) === fresh, 'the next handle to converge')
+    await waitFor(() => text(next) === fresh, 'the next handle to converge')
     expect(fresh).toContain('offline')
     expect(fresh).toContain('forged')
     expect(fresh.match(/offline/g)).toHaveLength(1)
@@ -250,48 +175,29 @@ describe('the victim of a clock squat', () => {
 
   it('in y-websocket mode, cannot fork (no refused frames) but tells the app the relay refused its edits', async () => {
     const relay = await relayOnFixedPort()
-    const { name, victimId } = await offlineEdit(relay.url, 'compat', (doc) => doc.getText('t').insert(0, 'offline'))
-    await squat(relay, 'compat', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
+    const { name } = await squattedDevice(relay, 'compat')
 
     const client = makeClient(relay.url, { name, protocol: 'y-websocket' })
     const errors: ConcordError[] = []
     client.on('error', (error) => errors.push(error))
     client.open('compat')
-    await until(() => errors.some((error) => error.code === 'invalidUpdate'), 'the refusal')
+    await waitFor(() => errors.some((error) => error.code === 'invalidUpdate'), 'the refusal')
     expect(errors.find((error) => error.code === 'invalidUpdate')).toMatchObject({ doc: 'compat', closeCode: 4422 })
   })
 
   it('tries a device store that fails to load during the fork again, and a reload finds no old edit', async () => {
     const relay = await relayOnFixedPort()
-    const inner = new MemoryLocalStore()
-    let failLoads = 0
-    const store: LocalStore = {
-      load: (doc) => (failLoads-- > 0 ? Promise.reject(new Error('injected load failure')) : inner.load(doc)),
-      append: (doc, update, pending) => inner.append(doc, update, pending),
-      acknowledge: (doc, ids) => inner.acknowledge(doc, ids),
-      compact: (doc, merge) => inner.compact(doc, merge),
-      mergePending: (doc, ids, merge) => inner.mergePending(doc, ids, merge),
-      remove: (doc) => inner.remove(doc),
-      // Kept open across the clients of this test, as a device's store outlives a page.
-      close: () => Promise.resolve(),
-    }
-    const offline = makeClient(relay.url, { store, connect: false }).open('flaky')
-    await offline.whenLoaded()
-    const victimId = offline.doc.clientID
-    offline.doc.getText('t').insert(0, 'offline')
-    await offline.close()
-    await squat(relay, 'flaky', victimId, (doc) => doc.getText('t').insert(0, 'forged '))
-
+    const { store } = await squattedDevice(relay, 'flaky', { store: new KeptOpenStore(new MemoryLocalStore()) })
     const client = makeClient(relay.url, { store })
     const victim = client.open('flaky')
     await victim.whenLoaded()
     // The next two reads fail: the fork's.
-    failLoads = 2
+    store.fail('load', { error: new Error('injected load failure'), times: 2 })
     const { replaced } = watch(victim)
-    await until(() => replaced.length > 0, 'the fork')
+    await waitFor(() => replaced.length > 0, 'the fork')
     await victim.whenSynced()
     const fresh = (await freshRead(relay, 'flaky')).getText('t').toString()
-    await until(() => text(victim) === fresh, 'the victim to converge')
+    await waitFor(() => text(victim) === fresh, 'the victim to converge')
     expect(fresh.match(/offline/g)).toHaveLength(1)
 
     // A reload loads the moved edits only: nothing is refused, nothing forks again.

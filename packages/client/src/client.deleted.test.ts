@@ -6,20 +6,13 @@
  * bring the document back.
  */
 import 'fake-indexeddb/auto'
+import { waitFor } from '@concord/relay/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ConcordError } from './errors.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import { cleanUp, forget, freshStoreName, makeClient, relayOnFixedPort, text } from './test/clientHarness.js'
 
 afterEach(cleanUp)
-
-const until = async (condition: () => boolean, what: string, ms = 5_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 /** What the device store named `name` holds of `doc`, in stored updates. */
 const storedOnDevice = async (name: string, doc: string): Promise<number> => {
@@ -46,7 +39,7 @@ describe('a document deleted on the relay', () => {
     handle.on('deleted', () => deletedEvents++)
 
     await relay.current.relay.deleteDocument('doomed')
-    await until(() => handle.deleted, 'the handle to hear of the deletion')
+    await waitFor(() => handle.deleted, 'the handle to hear of the deletion')
     expect(deletedEvents).toBe(1)
     expect(errors.map((error) => error.code)).toContain('documentDeleted')
     // An edit made now has nowhere to go, and waiting for it to sync says why.
@@ -83,7 +76,7 @@ describe('a document deleted on the relay', () => {
     await relay.current.relay.deleteDocument('doomed')
     const back = makeClient(relay.url, { name })
     const handle = back.open('doomed')
-    await until(() => handle.deleted, 'the returning device to hear of the deletion')
+    await waitFor(() => handle.deleted, 'the returning device to hear of the deletion')
     await handle.close()
     forget(back)
     await back.destroy()
@@ -99,7 +92,7 @@ describe('a document deleted on the relay', () => {
     handle.doc.getText('t').insert(0, 'kept here')
     await handle.whenSynced()
     await relay.current.relay.deleteDocument('archived')
-    await until(() => handle.deleted, 'the deletion')
+    await waitFor(() => handle.deleted, 'the deletion')
     expect(text(handle)).toBe('kept here')
     await handle.close()
     forget(client)

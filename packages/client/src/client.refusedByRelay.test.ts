@@ -7,6 +7,7 @@
  */
 import 'fake-indexeddb/auto'
 import { closeCodes } from '@concord/protocol'
+import { waitFor } from '@concord/relay/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { ConcordError } from './errors.js'
 import { cleanUp, makeClient, relayOnFixedPort, text } from './test/clientHarness.js'
@@ -17,15 +18,6 @@ const errorsOf = (emitter: { on(event: 'error', listener: (error: ConcordError) 
   const errors: ConcordError[] = []
   emitter.on('error', (error) => errors.push(error))
   return errors
-}
-
-/** Waits for `condition`, for at most `ms`. */
-const until = async (condition: () => boolean, what: string, ms = 5_000): Promise<void> => {
-  const deadline = Date.now() + ms
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 describe('edits the relay refuses', () => {
@@ -49,7 +41,7 @@ describe('edits the relay refuses', () => {
       .then(() => (synced = true))
       .catch(() => {})
 
-    await until(() => errors.some((error) => error.code === 'refused'), 'the refused error')
+    await waitFor(() => errors.some((error) => error.code === 'refused'), 'the refused error')
     expect(errors.find((error) => error.code === 'refused')).toMatchObject({ closeCode: closeCodes.forbidden })
     expect(reader.pending).toBeGreaterThan(0)
     expect(reader.status).not.toBe('synced')

@@ -22,7 +22,10 @@ export class DocumentUnavailableError extends Error {
 export interface DirectPeerEvents {
   /** An update from another peer of the room (or from another relay). */
   readonly update?: (update: Uint8Array) => void
-  /** The room's sync step 1, sent when the peer joins (once the document is loaded). */
+  /**
+   * The room's sync step 1, sent when the peer joins (once the document is loaded). Only a peer that
+   * listens for it is sent it: the room's state vector can cost a merge of the whole document.
+   */
   readonly step1?: (stateVector: Uint8Array) => void
   /** The answer to this peer's sync step 1. */
   readonly step2?: (update: Uint8Array) => void
@@ -52,6 +55,7 @@ export class DirectPeer {
       mode: 'y-websocket',
       canWrite: access === 'write',
       by,
+      greeted: events.step1 !== undefined,
       send: (frame) => this.#receive(frame),
       ...(events.unmerged && { unmerged: events.unmerged }),
       refuse: (code, reason) => {

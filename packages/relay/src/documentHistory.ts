@@ -30,6 +30,12 @@ export interface HistoryOptions {
    * documents and delete versions; `false` keeps every version. Default: the defaults there.
    */
   readonly retention?: RetentionOptions | false
+  /**
+   * The time and timers the automatic versions are taken by. Default: Node's. A test gives one it
+   * moves by hand (`ManualClock` in `@concord/relay/testing`), so that "quiet" means what it says
+   * however slow the machine is.
+   */
+  readonly clock?: VersionClock
 }
 
 export const historyDefaults = { quietMs: 60_000, maxIntervalMs: 600_000 } as const
@@ -46,7 +52,6 @@ export interface DocumentHistoryOptions extends HistoryOptions {
   readonly store: VersionStore
   readonly acquireRoom: (doc: string) => Room
   readonly logger: Logger
-  readonly clock?: VersionClock
   readonly now?: () => number
 }
 
@@ -201,9 +206,7 @@ export class DocumentHistory {
     // on the worker. Edits made meanwhile merge with it as with any concurrent edit.
     const edit = await this.#states.restoreEditOf(held, version.state, kinds)
     if (edit) {
-      // A peer that takes the room's state unmerged is not greeted with the room's state vector, which
-      // would cost a merge of the whole document on this thread (tens of ms for a large one); it never asks.
-      const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, { unmerged: () => {} })
+      const writer = new DirectPeer(this.#options.acquireRoom(doc), 'write', by, {})
       try {
         await writer.send({ type: 'update', update: edit })
       } finally {

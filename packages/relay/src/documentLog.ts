@@ -38,6 +38,8 @@ export class DocumentLog {
   #storedSinceCompaction = 0
   #storedBytesSinceCompaction = 0
   #compaction: Promise<void> | undefined
+  /** A compaction was due while one ran: the appends it could not see wait for the next, run once it ends. */
+  #compactAgain = false
 
   constructor(private readonly room: DocumentLogRoom) {}
 
@@ -87,9 +89,17 @@ export class DocumentLog {
     return this.#lastWrite.then(() => durable)
   }
 
-  /** Compacts the log, on the next turn of the event loop, unless a compaction runs or the room is gone. */
+  /**
+   * Compacts the log, on the next turn of the event loop, unless the room is gone; when a compaction
+   * runs, once it ends (appends stored meanwhile may not be in it, and no later append may come to ask).
+   */
   compact(): void {
-    if (this.#compaction || this.room.gone()) return
+    if (this.room.gone()) return
+    if (this.#compaction) {
+      this.#compactAgain = true
+      return
+    }
+    this.#compactAgain = false
     const { name, store, logger } = this.room
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
@@ -99,7 +109,10 @@ export class DocumentLog {
         // The log is intact when compaction fails (it is one transaction); the next one retries.
         (error: unknown) => logger.warn({ doc: name, err: error }, 'compaction failed'),
       )
-      .finally(() => (this.#compaction = undefined))
+      .finally(() => {
+        this.#compaction = undefined
+        if (this.#compactAgain) this.compact()
+      })
   }
 
   /** The room unloaded, every write settled: leaves a single row behind, so the next load reads one update. */

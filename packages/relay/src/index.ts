@@ -24,6 +24,7 @@ export type {
 } from './docStore.js'
 export { historyDefaults, type HistoryOptions, type RestoreOptions, type VersionWithState } from './documentHistory.js'
 export type { RootKind } from './restoreContent.js'
+export type { VersionClock } from './versionPolicy.js'
 export {
   checkRetentionTiers,
   defaultRetentionTiers,

@@ -9,27 +9,13 @@ import * as Y from 'yjs'
 import { canonicalOf } from './canonicalState.js'
 import { MemoryDocStore } from './memoryDocStore.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
+import { ManualClock } from './test/manualClock.js'
 import { SqliteDocStore } from './sqliteDocStore.js'
-import { makeTempDir, waitFor, type TestRelay } from './test/relayHarness.js'
+import { eventually, makeTempDir, waitFor, type TestRelay } from './test/relayHarness.js'
 import { testRelays } from './test/testRelays.js'
 import { mergeUpdates } from './yjsUpdates.js'
 
 const { start, connect } = testRelays()
-
-/** Resolves once `check` resolves truthy, polling every 10 ms; rejects with `what` after `timeoutMs`. */
-const eventually = async <T>(
-  check: () => Promise<T | false | undefined>,
-  what: string,
-  timeoutMs = 5_000,
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== false && value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
 
 const textOf = (state: Uint8Array, name = 'body'): string => {
   const doc = new Y.Doc()
@@ -46,9 +32,14 @@ const write = async (test: TestRelay, name: string, text: string, by: string): P
 
 describe('automatic versions', () => {
   it('are taken once an edited document is quiet, with its writers, and not again while nothing changes', async () => {
-    const test = await start({ history: { quietMs: 100, maxIntervalMs: 60_000 } })
+    // Time moves only when the test says: on a loaded machine, two writes may be further apart than quietMs.
+    const clock = new ManualClock()
+    const test = await start({ history: { quietMs: 100, maxIntervalMs: 60_000, clock } })
     await write(test, 'notes', 'hello', 'ada')
     await write(test, 'notes', ' world', 'bob')
+    await clock.advance(99)
+    expect(await test.relay.listVersions('notes')).toEqual([])
+    await clock.advance(1)
     const [version] = await eventually(async () => {
       const versions = await test.relay.listVersions('notes')
       return versions.length > 0 && versions
@@ -58,26 +49,26 @@ describe('automatic versions', () => {
     expect(textOf(loaded.state)).toBe('hello world')
     expect(loaded.bytes).toBe(loaded.state.byteLength)
     // Quiet again for longer than quietMs, with no edit: no second version.
+    await clock.advance(1_000)
     await write(test, 'other', 'x', 'ada')
+    await clock.advance(100)
     await eventually(async () => (await test.relay.listVersions('other')).length > 0, 'a version of the other')
     expect(await test.relay.listVersions('notes')).toHaveLength(1)
   })
 
   it('are taken at most maxIntervalMs apart while editing never pauses', async () => {
-    const test = await start({ history: { quietMs: 60_000, maxIntervalMs: 150 } })
+    const clock = new ManualClock()
+    const test = await start({ history: { quietMs: 60_000, maxIntervalMs: 150, clock } })
     const handle = await test.relay.openDocument('busy', { by: 'ada' })
-    const began = Date.now()
-    let versions = 0
-    while (versions < 2 && Date.now() - began < 10_000) {
+    // An edit every 10 ms for 400 ms: never quiet, so only the interval takes versions (at 150 and about 310).
+    for (let step = 0; step < 40; step++) {
       handle.doc.getText('body').insert(0, 'x')
       await handle.flush()
-      versions = (await test.relay.listVersions('busy')).length
-      await new Promise((resolve) => setTimeout(resolve, 10))
+      await clock.advance(10)
     }
     await handle.close()
-    expect(versions).toBe(2)
-    // Well before the document was ever quiet for a minute.
-    expect(Date.now() - began).toBeLessThan(60_000)
+    await eventually(async () => (await test.relay.listVersions('busy')).length >= 2, 'two versions')
+    expect(await test.relay.listVersions('busy')).toHaveLength(2)
   })
 
   it('are taken when a document unloads with unsaved edits, and only then', async () => {
@@ -166,9 +157,12 @@ describe('named versions', () => {
         return super.saveVersion(...args)
       }
     }
-    const test = await start({ store: new FailingOnce(), history: { quietMs: 300, maxIntervalMs: 60_000 } })
+    // Time moves only when the test says: the automatic version never comes before the named one.
+    const clock = new ManualClock()
+    const test = await start({ store: new FailingOnce(), history: { quietMs: 300, maxIntervalMs: 60_000, clock } })
     await write(test, 'notes', 'draft', 'ada')
     await expect(test.relay.saveVersion('notes', { label: 'v1' })).rejects.toThrow('the disk is full')
+    await clock.advance(300)
     const [version] = await eventually(async () => {
       const versions = await test.relay.listVersions('notes')
       return versions.length > 0 && versions
@@ -178,8 +172,10 @@ describe('named versions', () => {
 
   it('leave an edit stored while their state was being read unsaved, for the next automatic version', async () => {
     const store = new FaultInjectingDocStore(new MemoryDocStore())
-    const test = await start({ store, history: { quietMs: 100, maxIntervalMs: 60_000 } })
+    const clock = new ManualClock()
+    const test = await start({ store, history: { quietMs: 100, maxIntervalMs: 60_000, clock } })
     await write(test, 'notes', 'draft', 'ada')
+    await clock.advance(100)
     await eventually(async () => (await test.relay.listVersions('notes')).length === 1, 'the first automatic version')
     // Ada's edit is admitted but not yet durable: the named version reads it and waits for its write.
     const stall = store.stall('append')
@@ -199,14 +195,11 @@ describe('named versions', () => {
     expect(saved.authors).toEqual([])
     await Promise.all([ada.close(), bob.close()])
     // Bob's edit is in no version yet: it is still unsaved, and the next automatic version holds it.
-    const [latest] = await eventually(
-      async () => {
-        const versions = await test.relay.listVersions('notes')
-        return versions.length === 3 && versions
-      },
-      'an automatic version with bob’s edit',
-      2_000,
-    )
+    await clock.advance(100)
+    const [latest] = await eventually(async () => {
+      const versions = await test.relay.listVersions('notes')
+      return versions.length === 3 && versions
+    }, 'an automatic version with bob’s edit')
     expect(latest).toMatchObject({ label: undefined, authors: ['ada', 'bob'] })
     expect(textOf((await test.relay.loadVersion('notes', latest!.id)).state)).toBe('B draft A')
   })

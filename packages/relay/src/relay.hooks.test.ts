@@ -163,7 +163,7 @@ describe('onChange', () => {
     for (const text of ['one', 'two', 'three']) {
       server.doc.getText('body').insert(0, text)
       await server.flush()
-      await waitFor(() => call >= ['one', 'two', 'three'].indexOf(text) + 1, `call for ${text}`, 3_000)
+      await waitFor(() => call >= ['one', 'two', 'three'].indexOf(text) + 1, `call for ${text}`)
     }
     expect(failures).toEqual(['onChange', 'onChange'])
     server.doc.getText('body').insert(0, 'last')

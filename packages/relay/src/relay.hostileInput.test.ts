@@ -508,7 +508,7 @@ describe('resource abuse', () => {
       await waitFor(() => seen.length === chunks.length, `chunk ${chunks.length} at the native client`)
     }
     expect(slowReaderClosed()).toBe(true)
-    await waitFor(() => relay!.relay.stats().connections === 2, 'the slow reader to be dropped', 8_000)
+    await waitFor(() => relay!.relay.stats().connections === 2, 'the slow reader to be dropped')
     await expectStillSyncing(good)
   })
 

@@ -64,7 +64,7 @@ describe('limits', () => {
     await new Promise((resolve) => setTimeout(resolve, 300))
     // 200 KB at 100 KB/s after a 10 KB burst: far from all of it can have passed in 300 ms.
     expect(seen.getText('t').length).toBeLessThan(150_000)
-    await waitFor(() => seen.getText('t').length === 200_000, 'every update to arrive', 10_000)
+    await waitFor(() => seen.getText('t').length === 200_000, 'every update to arrive')
   })
 
   it('refuses upgrades beyond the connections allowed per address (HTTP 429), until one closes', async () => {

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { NewVersion } from './docStore.js'
+import { eventually } from './test/relayHarness.js'
 import { testRelays } from './test/testRelays.js'
 
 const { start } = testRelays()
@@ -18,16 +19,6 @@ const versionOf = (id: string, createdAt: number, label?: string): NewVersion =>
   const state = Y.encodeStateAsUpdate(doc)
   doc.destroy()
   return { id, createdAt, label, authors: ['ada'], restoredFrom: undefined, state }
-}
-
-const eventually = async <T>(check: () => Promise<T | false>, what: string, timeoutMs = 10_000): Promise<T> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 describe('retention', () => {

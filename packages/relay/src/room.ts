@@ -426,8 +426,7 @@ export class Room implements FanoutMember {
 
   /** The relay's sync step 1, and who is here. */
   #greet(peer: RoomPeer): void {
-    // A reader of the unmerged state only asks for it: the room's state vector would cost it a merge.
-    if (peer.unmerged) return
+    if (peer.greeted === false) return
     const stateVector = this.#guard(() => this.#state!.stateVector())
     if (!stateVector) return
     peer.send(encodeFor(peer.mode, this.name, { type: 'sync', sync: { type: 'step1', stateVector } }))

@@ -35,6 +35,12 @@ export interface RoomPeer {
    * with an empty state vector is answered with what the room holds, unmerged, instead of a step 2.
    */
   unmerged?(updates: readonly Uint8Array[]): void
+  /**
+   * False for a peer that never answers the room's sync step 1 (inside the relay: the HTTP API, a
+   * server-side document, a version's reader, a restore): it is not greeted, as the room's state
+   * vector costs a merge of the whole document when updates wait to be merged. Default: greeted.
+   */
+  readonly greeted?: boolean
 }
 
 export type RoomMessage =

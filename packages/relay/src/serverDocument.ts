@@ -39,9 +39,9 @@ export const openServerDocument = (room: Room, name: string, by: string): Promis
     let failure: unknown
     let loaded = false
     const peer: DirectPeer = new DirectPeer(room, 'write', by, {
+      // No step1 listener: the room need not ask what this peer has that it lacks (its state vector
+      // would cost a merge of the whole document), as local transactions are sent as they happen.
       update: (update) => Y.applyUpdate(doc, update, fromRoom),
-      // The room asks what this peer has that it lacks: local transactions are sent as they happen.
-      step1: () => {},
       step2: (update) => {
         Y.applyUpdate(doc, update, fromRoom)
         if (loaded) return

@@ -10,5 +10,6 @@ export { describeDocStoreOutbox, type OutboxStoreFactory } from './test/outboxCo
 export { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 export { NativeTestClient, type TestDocument } from './test/nativeTestClient.js'
 export { ControlledStore } from './test/controlledStore.js'
+export { ManualClock } from './test/manualClock.js'
 export * from './test/faultInjectingDocStore.js'
 export { freePort, startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'

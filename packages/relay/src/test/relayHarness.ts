@@ -57,10 +57,32 @@ export const startRelay = async (
   }
 }
 
+/**
+ * How long a wait for an event lasts before it fails naming what never came. Only a hang should
+ * reach it: on a loaded machine a relay's first version or load can take several seconds, so it is
+ * most of a test's own timeout (30 s), not a guess at how long the event takes.
+ */
+export const waitTimeoutMs = 20_000
+
 /** Resolves once `condition()` holds, checking every 10 ms; rejects with `what` after `timeoutMs`. */
-export const waitFor = async (condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> => {
+export const waitFor = async (condition: () => boolean, what: string, timeoutMs = waitTimeoutMs): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** Resolves with what `check` resolves to once it is neither false nor undefined, polling every 10 ms; rejects with `what` after `timeoutMs`. */
+export const eventually = async <T>(
+  check: () => Promise<T | false | undefined>,
+  what: string,
+  timeoutMs = waitTimeoutMs,
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== false && value !== undefined) return value
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }

@@ -122,6 +122,14 @@ export type SqliteWorkerReply =
   | { readonly id: number; readonly ok: true; readonly value: Answer }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError }
 
+/**
+ * SQLite's page cache, in KiB (its default is 2,000). A commit touches a few pages (the last leaf of
+ * the log and of its index, per document, and their parents), and a load or compaction reads a
+ * document's rows once, in order, where the OS's file cache serves as well: 512 KiB holds the
+ * pages commits touch for far more documents than are written at once, for 1.5 MiB less RSS.
+ */
+const pageCacheKiB = 512
+
 const port = parentPort
 if (!port) throw new Error('sqliteStoreWorker.js runs as a worker thread of SqliteDocStore')
 const { path, synchronous, maxDatabaseBytes } = workerData as SqliteWorkerData
@@ -130,6 +138,7 @@ const db = new Database(path)
 db.pragma('journal_mode = WAL')
 db.pragma(`synchronous = ${synchronous}`)
 db.pragma('busy_timeout = 5000')
+db.pragma(`cache_size = -${pageCacheKiB}`)
 if (maxDatabaseBytes !== undefined) {
   const pageSize = db.pragma('page_size', { simple: true }) as number
   db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxDatabaseBytes / pageSize))}`)

@@ -2,6 +2,7 @@ import { closeCodes, decodeAwarenessUpdate, encodeAwarenessUpdate } from '@conco
 import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { MemoryDocStore } from './memoryDocStore.js'
 import { ControlledStore } from './test/controlledStore.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
@@ -224,6 +225,31 @@ describe('native mode (concord.v2)', () => {
     await relay.close()
     relay = await startRelay({ dataDir })
     await expectServesTheSameState()
+  })
+
+  it('compacts alone without reading the log back: its merged state replaces the log (compactTo)', async () => {
+    const calls = { compact: 0, compactTo: 0 }
+    class CountingStore extends MemoryDocStore {
+      override compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
+        calls.compact++
+        return super.compact(doc, merge)
+      }
+      override compactTo(doc: string, state: Uint8Array): Promise<number> {
+        calls.compactTo++
+        return super.compactTo(doc, state)
+      }
+    }
+    relay = await startRelay({ store: new CountingStore(), compactAfterUpdates: 20 })
+    const writer = await connect()
+    const { doc } = writer.open('long')
+    await writer.whenSynced('long')
+    for (let i = 0; i < 300; i++) doc.getText('t').insert(i, String(i % 10))
+    await writer.whenAcked('long')
+    await waitFor(() => calls.compactTo > 0, 'a compaction')
+    expect(calls.compact).toBe(0)
+    const stored = new Y.Doc()
+    for (const update of await relay.store.load('long')) Y.applyUpdate(stored, update)
+    expect(text(stored)).toBe(text(doc))
   })
 
   it('acknowledges frames that store nothing (an empty update, a step 1) once everything before them is', async () => {

@@ -241,6 +241,17 @@ export class SqliteDocStore implements DocStore {
     return replaced ? rows.ids.length : 0
   }
 
+  /**
+   * Has the worker replace the document's rows by `state` in one transaction, without reading them:
+   * the appends made before the call are sent first, so their rows are among those replaced.
+   */
+  async compactTo(doc: string, state: Uint8Array): Promise<number> {
+    this.#assertUsable()
+    this.#appends.commitNow()
+    const merged = packBytes([state])
+    return this.#request<number>({ kind: 'replaceAll', doc, merged }, [merged.bytes])
+  }
+
   async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
     this.#assertUsable()
     this.#appends.commitNow()

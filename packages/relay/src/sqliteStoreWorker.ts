@@ -68,6 +68,12 @@ export type SqliteWorkerRequest =
       readonly ids: number[]
       readonly merged: PackedBytes
     }
+  /**
+   * Replaces every row of the document by the one merged update, kept under the last id, without
+   * reading their data (the index holds the ids). Answers the number of rows replaced, 0 (and
+   * nothing changed) when there were fewer than two.
+   */
+  | { readonly kind: 'replaceAll'; readonly id: number; readonly doc: string; readonly merged: PackedBytes }
   /** Answers StoredDocumentInfo[]. */
   | {
       readonly kind: 'list'
@@ -109,6 +115,7 @@ type Answer =
   | OutboxStats
   | 'deleted'
   | boolean
+  | number
   | undefined
   | VersionAnswer
 
@@ -151,6 +158,7 @@ const select = db.prepare<[string], { id: number; data: Buffer }>(
 const deleteRow = db.prepare<[number, string]>('DELETE FROM updates WHERE id = ? AND doc = ?')
 const updateRow = db.prepare<[Buffer, number, string]>('UPDATE updates SET data = ? WHERE id = ? AND doc = ?')
 const anyRow = db.prepare('SELECT id FROM updates LIMIT 1')
+const selectIds = db.prepare<[string], number>('SELECT id FROM updates WHERE doc = ? ORDER BY id').pluck()
 // Names compare by their UTF-8 bytes (SQLite's BINARY collation); the prefix is checked on the rows returned,
 // which are contiguous from the first name at or after it.
 const listRows = db.prepare<[string, string, number], { doc: string; bytes: number; updated: number | null }>(
@@ -234,6 +242,13 @@ const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Arr
   if (found !== ids.length) throw new RowsGone()
 })
 
+const replaceAllRows = db.transaction((doc: string, merged: Uint8Array): number => {
+  const ids = selectIds.all(doc)
+  if (ids.length < 2) return 0
+  replaceRows(doc, ids, merged)
+  return ids.length
+})
+
 const handle = (request: SqliteWorkerRequest): Answer => {
   switch (request.kind) {
     case 'append':
@@ -258,6 +273,8 @@ const handle = (request: SqliteWorkerRequest): Answer => {
         if (error instanceof RowsGone) return false
         throw error
       }
+    case 'replaceAll':
+      return replaceAllRows(request.doc, unpackBytes(request.merged)[0]!)
     case 'list':
       return listRows
         .all(request.after ?? '', request.prefix, request.limit)

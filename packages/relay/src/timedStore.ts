@@ -25,10 +25,11 @@ const within = <T>(operation: string, timeoutMs: number, call: Promise<T>): Prom
     )
   })
 
-/** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
+/** `store`, with a timeout on each load, append, compact (and compactTo), quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
   const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents, loadRows, contest, loadContested } = store
+  const { compactTo } = store
   return {
     load: (doc) => within('load', timeoutMs, store.load(doc)),
     ...(loadRows && {
@@ -36,6 +37,9 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     }),
     append: (doc, update, events) => within('append', timeoutMs, store.append(doc, update, events)),
     compact: (doc, merge) => within('compact', timeoutMs, store.compact(doc, merge)),
+    ...(compactTo && {
+      compactTo: (doc: string, state: Uint8Array) => within('compact', timeoutMs, compactTo.call(store, doc, state)),
+    }),
     ...(quarantine && {
       quarantine: (doc: string, update: Uint8Array, reason: string) =>
         within('quarantine', timeoutMs, quarantine.call(store, doc, update, reason)),

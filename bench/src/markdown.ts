@@ -12,6 +12,7 @@ export const kinds: ServerKind[] = [
   'concord-sync-normal',
   'concord-no-echo',
   'concord-no-history',
+  'concord-baseline',
 ]
 
 export const label: Record<ServerKind, string> = {
@@ -24,6 +25,7 @@ export const label: Record<ServerKind, string> = {
   'concord-sync-normal': 'Concord, SQLite synchronous=NORMAL (diagnostic)',
   'concord-no-echo': 'Concord, --no-echo-committed (diagnostic)',
   'concord-no-history': 'Concord, --no-history (diagnostic)',
+  'concord-baseline': 'Concord, baseline build (--baseline)',
 }
 
 export const ms = (value: number): string => (value >= 100 ? value.toFixed(0) : value.toFixed(1))

@@ -358,6 +358,39 @@ export const memoryReport = (entries: readonly MemoryEntry[]): string => {
         heap(entry, 'store worker'),
       ]),
     ),
+    '',
+    'Where the RSS after the collection (before it) is (/proc/PID/smaps): mapped files (node, native addons), glibc’s malloc',
+    'arena of the main thread and those of the other threads, the other anonymous memory (V8’s heap pages of every',
+    'thread, stacks, large mallocs); and the V8 heap each thread has committed, after and before the collection.',
+    '',
+    table(
+      [
+        'scenario',
+        'server',
+        'files MiB',
+        'main arena MiB',
+        'thread arenas MiB',
+        'other anonymous MiB',
+        'V8 committed per thread MiB (before the collection; its young generation)',
+      ],
+      entries.map((entry) => [
+        entry.scenario,
+        label[entry.kind],
+        ...(['fileBytes', 'mainArenaBytes', 'threadArenaBytes', 'otherAnonymousBytes'] as const).map((key) =>
+          entry.mappings && entry.mappingsBeforeGc
+            ? `${mib(entry.mappings[key])} (${mib(entry.mappingsBeforeGc[key])})`
+            : '',
+        ),
+        entry.threads
+          .map((thread) => {
+            const committed = (spaces: Record<string, number> | undefined): number =>
+              Object.values(spaces ?? {}).reduce((sum, bytes) => sum + bytes, 0)
+            const young = thread.spacesBeforeGc?.new_space ?? 0
+            return `${thread.thread} ${mib(committed(thread.spaces))} (before: ${mib(committed(thread.spacesBeforeGc))}, young ${mib(young)})`
+          })
+          .join(', '),
+      ]),
+    ),
   ].join('\n')
 }
 

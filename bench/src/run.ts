@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [--quick] [--only fanout,storm,connections,large,ack,coldload,realcold,idblarge,bundle,cluster,history,versions]
- * [--servers concord,y-websocket,hocuspocus,bare-ws-corked,bare-ws] [--cpu-prof]`:
+ * [--servers concord,y-websocket,hocuspocus,bare-ws-corked,bare-ws] [--cpu-prof] [--heap-snapshot] [--baseline DIR]`:
  * runs the scenarios and prints the Markdown report (the issue's targets
  * first, each server's memory after each scenario last), and writes it, with
  * the raw results as JSON, to bench/results/.
@@ -63,6 +63,8 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     servers: { type: 'string' },
+    'heap-snapshot': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 })
 const only = values.only?.split(',') ?? [...scenarioNames]
@@ -76,11 +78,14 @@ const profile = profiles[values.quick ? 'quick' : 'full']
 const resultsDir = fileURLToPath(new URL('../results/', import.meta.url))
 const stamp = new Date().toISOString().replace(/[:.]/g, '-')
 mkdirSync(resultsDir, { recursive: true })
+if (values['heap-snapshot']) mkdirSync(`${resultsDir}heap-${stamp}`)
 const memory: MemoryEntry[] = []
 const options: RunOptions = {
   memory,
   servers: values.servers?.split(',') as ServerKind[] | undefined,
   cpuProfileDir: values['cpu-prof'] ? `${resultsDir}cpu-${stamp}` : undefined,
+  heapSnapshotDir: values['heap-snapshot'] ? `${resultsDir}heap-${stamp}` : undefined,
+  baselineRoot: values.baseline,
   log: (line) => process.stderr.write(`[${((performance.now() - startedAt) / 1000).toFixed(0)} s] ${line}\n`),
 }
 const startedAt = performance.now()

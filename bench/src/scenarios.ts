@@ -22,7 +22,7 @@ import type { FirstSync, LargeDocResult } from './load/largeDoc.js'
 import type { LoadTask } from './loadgen.js'
 import type { Profile } from './profiles.js'
 import { dialectOf, ServerProcess, serverKinds, type ServerKind } from './serverProcess.js'
-import { readThreadMemory, type MemoryReading } from './threadMemory.js'
+import { readThreadMemory, writeHeapSnapshots, type MemoryReading } from './threadMemory.js'
 import { defaultTrace, replayTrace, tracePatches, traceState } from './trace.js'
 
 const loadgenScript = fileURLToPath(new URL('./loadgen.js', import.meta.url))
@@ -37,11 +37,17 @@ export interface RunOptions {
   readonly servers?: readonly ServerKind[] | undefined
   /** Each server's memory as each scenario left it, appended to as they run. */
   readonly memory: MemoryEntry[]
+  /** Write a heap snapshot of every thread of every server after each scenario, into this folder. */
+  readonly heapSnapshotDir?: string | undefined
+  /** The root of another built checkout, run as `concord-baseline` (see serverProcess.ts). */
+  readonly baselineRoot?: string | undefined
 }
 
 export interface MemoryEntry extends MemoryReading {
   readonly scenario: string
   readonly kind: ServerKind
+  /** The heap snapshots written, with --heap-snapshot. */
+  readonly heapSnapshots?: string[]
 }
 
 export interface WithServerOptions {
@@ -98,10 +104,18 @@ export const withServer = async <T>(
     inspect: true,
     ...(at.snapshotFile ? { snapshotFile: at.snapshotFile } : {}),
     ...(at.relayArgs ? { relayArgs: at.relayArgs } : {}),
+    ...(options.baselineRoot ? { baselineRoot: options.baselineRoot } : {}),
   })
   try {
     const result = await work(server)
-    options.memory.push({ scenario: at.scenario, kind, ...(await readThreadMemory(server.pid, server.inspectorUrl!)) })
+    const reading = await readThreadMemory(server.pid, server.inspectorUrl!)
+    const heapSnapshots =
+      options.heapSnapshotDir &&
+      (await writeHeapSnapshots(
+        server.inspectorUrl!,
+        join(options.heapSnapshotDir, `${at.scenario.replace(/\W+/g, '-')}-${kind}`),
+      ))
+    options.memory.push({ scenario: at.scenario, kind, ...reading, ...(heapSnapshots && { heapSnapshots }) })
     return result
   } finally {
     await server.stop()
@@ -305,7 +319,7 @@ export interface JoinStormScenarioResult {
 }
 
 /** The servers that keep documents: the bare ones have nothing to sync a fresh client from. */
-const stormKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'hocuspocus']
+const stormKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'hocuspocus', 'concord-baseline']
 
 export const runJoinStormScenario = async (profile: Profile, options: RunOptions): Promise<JoinStormScenarioResult> => {
   const { updates, text } = replayTrace(defaultTrace, profile.joinStorm.txns)
@@ -335,8 +349,8 @@ export const runJoinStormScenario = async (profile: Profile, options: RunOptions
         storm(server, true),
       )
       options.log(`join storm, must load: ${kind}`)
-      if (kind === 'concord') {
-        const dataDir = join(dir, 'relay')
+      if (kind === 'concord' || kind === 'concord-baseline') {
+        const dataDir = join(dir, `relay-${kind}`)
         await mkdir(dataDir)
         const store = new SqliteDocStore(join(dataDir, 'concord.sqlite'))
         await store.append(doc, snapshot)

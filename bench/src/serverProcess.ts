@@ -6,6 +6,7 @@
  * its process so its CPU and memory can be read from /proc.
  */
 import type { ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RelayProcess, relayMainScript } from '@concord/relay-service/testing'
 import type { Dialect } from './wire.js'
@@ -18,7 +19,13 @@ export type ServerKind = 'concord' | 'y-websocket' | 'hocuspocus' | 'bare-ws-cor
  * off, to tell what history costs the hot path; only run when named in --servers (or by the
  * history scenario).
  */
-export type DiagnosticKind = 'concord-memory' | 'concord-sync-normal' | 'concord-no-echo' | 'concord-no-history'
+export type DiagnosticKind =
+  | 'concord-memory'
+  | 'concord-sync-normal'
+  | 'concord-no-echo'
+  | 'concord-no-history'
+  /** The built relay of another checkout (`--baseline`), to measure a change against in the same run. */
+  | 'concord-baseline'
 
 export const serverKinds: readonly ServerKind[] = ['concord', 'y-websocket', 'hocuspocus', 'bare-ws-corked', 'bare-ws']
 
@@ -27,8 +34,8 @@ export const dialectOf = (kind: ServerKind): Dialect => (kind === 'hocuspocus' ?
 
 const variantScript = fileURLToPath(new URL('./servers/concordVariant.js', import.meta.url))
 /** The kinds that run the built concord-relay itself. */
-const relayKinds: readonly ServerKind[] = ['concord', 'concord-no-echo', 'concord-no-history']
-type RelayKind = 'concord' | 'concord-no-echo' | 'concord-no-history'
+const relayKinds: readonly ServerKind[] = ['concord', 'concord-no-echo', 'concord-no-history', 'concord-baseline']
+type RelayKind = 'concord' | 'concord-no-echo' | 'concord-no-history' | 'concord-baseline'
 const isRelayKind = (kind: ServerKind): kind is RelayKind => relayKinds.includes(kind)
 const scripts: Record<Exclude<ServerKind, RelayKind>, string> = {
   'y-websocket': fileURLToPath(new URL('./servers/yWebsocketServer.js', import.meta.url)),
@@ -39,6 +46,20 @@ const scripts: Record<Exclude<ServerKind, RelayKind>, string> = {
   'concord-sync-normal': variantScript,
 }
 const startTimeoutMs = 120_000
+
+/**
+ * Diagnostics only, for the built relay (and `concord-baseline`): BENCH_RELAY_NODE_ARGS, flags for
+ * node (`--max-semi-space-size=4`), and BENCH_RELAY_ENV, variables (`MALLOC_ARENA_MAX=2`), each
+ * separated by spaces. The other servers run without them.
+ */
+const relayDiagnosticNodeArgs = (): string[] => process.env.BENCH_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? []
+const relayDiagnosticEnv = (): Record<string, string> =>
+  Object.fromEntries(
+    (process.env.BENCH_RELAY_ENV?.split(' ').filter(Boolean) ?? []).map((pair) => {
+      const at = pair.indexOf('=')
+      return [pair.slice(0, at), pair.slice(at + 1)]
+    }),
+  )
 
 export interface ServerOptions {
   /** The Concord relay's data folder (it keeps concord.sqlite there). */
@@ -51,6 +72,8 @@ export interface ServerOptions {
   readonly snapshotFile?: string
   /** More flags for the built relay, e.g. --store and --redis for cluster mode. */
   readonly relayArgs?: readonly string[]
+  /** `concord-baseline`: the root of the other checkout, built (its apps/relay/dist/main.js runs). */
+  readonly baselineRoot?: string
 }
 
 /**
@@ -105,11 +128,26 @@ export class ServerProcess {
     if (kind === 'concord-no-history') args.push('--no-history')
     if (kind === 'concord-memory') args.push('memory', '.')
     if (kind === 'concord-sync-normal') args.push('normal', options.dataDir!)
+    if (kind === 'concord-baseline' && !options.baselineRoot) throw new Error('concord-baseline needs --baseline')
+    const script =
+      kind === 'concord-baseline'
+        ? join(options.baselineRoot!, 'apps/relay/dist/main.js')
+        : isRelayKind(kind)
+          ? relayMainScript
+          : scripts[kind]
+    const env = {
+      ...(options.snapshotFile && { BENCH_SNAPSHOT: options.snapshotFile }),
+      ...(isRelayKind(kind) && relayDiagnosticEnv()),
+    }
     const server = await RelayProcess.start({
-      script: isRelayKind(kind) ? relayMainScript : scripts[kind],
+      script,
       args,
-      ...(options.snapshotFile && { env: { BENCH_SNAPSHOT: options.snapshotFile } }),
-      nodeArgs: [...(options.nodeArgs ?? []), ...(options.inspect ? ['--inspect=127.0.0.1:0'] : [])],
+      env,
+      nodeArgs: [
+        ...(options.nodeArgs ?? []),
+        ...(isRelayKind(kind) ? relayDiagnosticNodeArgs() : []),
+        ...(options.inspect ? ['--inspect=127.0.0.1:0'] : []),
+      ],
       startTimeoutMs,
       ...(process.env.BENCH_SERVER_LOG && { onStderr: (chunk: Buffer) => void process.stderr.write(chunk) }),
     })

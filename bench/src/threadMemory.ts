@@ -2,20 +2,28 @@
  * Owns reading a server's memory per thread through its inspector: the
  * process's RSS as the scenario left it, then a full garbage collection of
  * every thread (the main one and each worker, e.g. Concord's SQLite store
- * worker) and each thread's V8 heap and the RSS after it. The inspector's
+ * worker), each thread's V8 heap (by space) and the RSS after it, and where
+ * that RSS is by kind of mapping (processMappings.ts). The inspector's
  * HeapProfiler.collectGarbage is the same full collection as --expose-gc's
  * gc(), asked from outside so that every server runs unchanged.
  */
+import { createWriteStream } from 'node:fs'
+import { InspectorSession, type InspectorThread } from './inspectorSession.js'
+import { readProcessMappings, type ProcessMappings } from './processMappings.js'
 import { sampleProcess } from './processSample.js'
-import { openSocket } from './wire.js'
 
 export interface ThreadHeap {
-  /** `main`, or the worker's title. */
+  /** `main`, or the worker's name (see inspectorSession.ts). */
   readonly thread: string
   readonly heapUsedBytes: number
   readonly heapTotalBytes: number
   /** Memory held by JavaScript objects outside the V8 heap (Buffers and the like). */
   readonly externalBytes: number
+  /** Each V8 space's committed bytes (new_space, old_space, code_space, large_object_space, ...). */
+  readonly spaces?: Record<string, number>
+  /** The same as the scenario left them, before the collection. */
+  readonly spacesBeforeGc?: Record<string, number>
+  readonly externalBeforeGcBytes?: number
 }
 
 export interface MemoryReading {
@@ -23,76 +31,90 @@ export interface MemoryReading {
   readonly rssBytes: number
   readonly rssAfterGcBytes: number
   readonly threads: ThreadHeap[]
+  /** Where the RSS after the collection is. */
+  readonly mappings?: ProcessMappings
+  /** Where it was as the scenario left it. */
+  readonly mappingsBeforeGc?: ProcessMappings
 }
 
-interface Reply {
-  readonly id?: number
-  readonly method?: string
-  readonly params?: { sessionId?: string; message?: string; workerInfo?: { title?: string; url?: string } }
-  readonly result?: { result?: { value?: string } }
+const usageExpression = `JSON.stringify({
+  usage: process.memoryUsage(),
+  spaces: Object.fromEntries(require('v8').getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size])),
+})`
+
+const heapOf = async (session: InspectorSession, thread: InspectorThread): Promise<ThreadHeap> => {
+  const { usage, spaces } = JSON.parse((await session.evaluate(usageExpression, thread)) ?? '{}') as {
+    usage: { heapUsed: number; heapTotal: number; external: number }
+    spaces: Record<string, number>
+  }
+  return {
+    thread: thread.name,
+    heapUsedBytes: usage.heapUsed,
+    heapTotalBytes: usage.heapTotal,
+    externalBytes: usage.external,
+    spaces,
+  }
 }
 
-const heapOf = (thread: string, json: string | undefined): ThreadHeap => {
-  const usage = JSON.parse(json ?? '{}') as { heapUsed: number; heapTotal: number; external: number }
-  return { thread, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external }
-}
-
-const usageExpression = {
-  expression: 'JSON.stringify(process.memoryUsage())',
-  returnByValue: true,
+/** A full collection of every thread of the server (workers first, then the main thread). */
+export const collectEveryThread = async (session: InspectorSession): Promise<void> => {
+  for (const thread of session.threads.slice(1)) await session.call('HeapProfiler.collectGarbage', {}, thread)
+  await session.call('HeapProfiler.collectGarbage')
 }
 
 export const readThreadMemory = async (pid: number, inspectorUrl: string): Promise<MemoryReading> => {
   const rssBytes = sampleProcess(pid).rssBytes
-  const inspector = await openSocket(inspectorUrl)
-  let nextId = 1
-  const waiting = new Map<string, (reply: Reply) => void>()
-  const workers: Array<{ sessionId: string; title: string }> = []
-  inspector.on('message', (data: Buffer) => {
-    const reply = JSON.parse(data.toString()) as Reply
-    if (reply.method === 'NodeWorker.attachedToWorker' && reply.params?.sessionId) {
-      const info = reply.params.workerInfo
-      const title = info?.url?.includes('sqliteStoreWorker') ? 'store worker' : (info?.title ?? 'worker')
-      workers.push({ sessionId: reply.params.sessionId, title })
-    } else if (reply.method === 'NodeWorker.receivedMessageFromWorker' && reply.params?.message) {
-      const inner = JSON.parse(reply.params.message) as Reply
-      waiting.get(`${reply.params.sessionId}:${inner.id}`)?.(inner)
-    } else if (reply.id !== undefined) waiting.get(`main:${reply.id}`)?.(reply)
-  })
-  const call = (method: string, params: object = {}, sessionId?: string): Promise<Reply> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++
-      const key = `${sessionId ?? 'main'}:${id}`
-      const timer = setTimeout(() => reject(new Error(`the inspector did not answer ${method}`)), 30_000)
-      waiting.set(key, (reply) => {
-        clearTimeout(timer)
-        waiting.delete(key)
-        resolve(reply)
+  const mappingsBeforeGc = readProcessMappings(pid)
+  const session = await InspectorSession.open(inspectorUrl)
+  try {
+    const before: ThreadHeap[] = []
+    for (const thread of session.threads) before.push(await heapOf(session, thread))
+    await collectEveryThread(session)
+    const threads: ThreadHeap[] = []
+    for (const [i, thread] of session.threads.entries()) {
+      const { spaces, externalBytes } = before[i]!
+      threads.push({
+        ...(await heapOf(session, thread)),
+        spacesBeforeGc: spaces ?? {},
+        externalBeforeGcBytes: externalBytes,
       })
-      const message = JSON.stringify({ id, method, params })
-      if (sessionId === undefined) inspector.send(message)
-      else {
-        inspector.send(
-          JSON.stringify({ id: nextId++, method: 'NodeWorker.sendMessageToWorker', params: { sessionId, message } }),
+    }
+    const rssAfterGcBytes = sampleProcess(pid).rssBytes
+    return { rssBytes, rssAfterGcBytes, threads, mappings: readProcessMappings(pid), mappingsBeforeGc }
+  } finally {
+    await session.close()
+  }
+}
+
+/**
+ * Writes a heap snapshot of each thread of the server to `${pathPrefix}-${thread}.heapsnapshot`
+ * (open them in Chrome's DevTools, Memory tab; or summarize them with heapSummary.ts), and returns
+ * the files written. The snapshot itself starts with a full collection.
+ */
+export const writeHeapSnapshots = async (inspectorUrl: string, pathPrefix: string): Promise<string[]> => {
+  const session = await InspectorSession.open(inspectorUrl)
+  const files: string[] = []
+  try {
+    for (const thread of session.threads) {
+      const file = `${pathPrefix}-${thread.name.replace(/\W+/g, '-')}.heapsnapshot`
+      const out = createWriteStream(file)
+      const stop = session.onEvent((name, message) => {
+        if (name === thread.name && message.method === 'HeapProfiler.addHeapSnapshotChunk') {
+          out.write(message.params?.chunk ?? '')
+        }
+      })
+      try {
+        await session.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, thread)
+      } finally {
+        stop()
+        await new Promise<void>((resolve, reject) =>
+          out.end((error?: Error | null) => (error ? reject(error) : resolve())),
         )
       }
-    })
-  try {
-    await call('NodeWorker.enable', { waitForDebuggerOnStart: false })
-    // The workers already running are announced right after enable.
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    const threads: ThreadHeap[] = []
-    for (const worker of workers) {
-      await call('HeapProfiler.collectGarbage', {}, worker.sessionId)
-      const reply = await call('Runtime.evaluate', usageExpression, worker.sessionId)
-      threads.push(heapOf(worker.title, reply.result?.result?.value))
+      files.push(file)
     }
-    await call('HeapProfiler.collectGarbage')
-    const main = await call('Runtime.evaluate', usageExpression)
-    threads.unshift(heapOf('main', main.result?.result?.value))
-    await call('NodeWorker.disable')
-    return { rssBytes, rssAfterGcBytes: sampleProcess(pid).rssBytes, threads }
+    return files
   } finally {
-    inspector.close()
+    await session.close()
   }
 }

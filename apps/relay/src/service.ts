@@ -11,8 +11,6 @@ import { extname, join, resolve, sep } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { createRelay, outboxOf, type DocStore, type Fanout, type Logger, type Relay } from '@concord/relay'
-import { PostgresDocStore } from '@concord/relay/postgres'
-import { RedisFanout } from '@concord/relay/redis'
 import { SqliteDocStore } from '@concord/relay/sqlite'
 import { listenAddress, type ListenAddress } from './addressFile.js'
 import type { Config } from './config.js'
@@ -212,6 +210,9 @@ const httpHandler = (staticDir: string, logger: Logger, endpoints: Endpoints) =>
 
 const openStore = async (config: Config, logger: Logger): Promise<{ store: DocStore; storePath: string }> => {
   if (config.storeUrl !== undefined) {
+    // Loaded only for a relay that uses them: a relay on SQLite never loads pg or ioredis, whose
+    // code and sources took about 2 MiB of its heap.
+    const { PostgresDocStore } = await import('@concord/relay/postgres')
     const store = await PostgresDocStore.open(config.storeUrl, {
       onError: (error) => logger.warn({ err: error }, 'postgres connection error'),
     })
@@ -242,7 +243,7 @@ export const startService = async (config: Config, logger: Logger, options: Serv
   const fanout: Fanout | undefined =
     config.redisUrl === undefined
       ? undefined
-      : RedisFanout.start(config.redisUrl, {
+      : (await import('@concord/relay/redis')).RedisFanout.start(config.redisUrl, {
           logger,
           heartbeatIntervalMs: config.clusterHeartbeatMs,
           heartbeatTtlMs: 3 * config.clusterHeartbeatMs,

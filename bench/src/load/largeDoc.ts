@@ -49,6 +49,11 @@ export interface LargeDocResult {
 export const untilStep2 = (socket: DocSocket): Promise<{ frame: Uint8Array; bytes: number }> =>
   new Promise((resolve, reject) => {
     let bytes = 0
+    // Closed already (during a replay): its close event is gone, and nothing else would end the wait.
+    if (socket.socket.readyState !== socket.socket.OPEN) {
+      reject(new Error(`the server closed the socket before its sync step 2 (ready state ${socket.socket.readyState})`))
+      return
+    }
     // A server that closes the socket first (e.g. Concord's 4503 when its store fails) ends the scenario with why.
     socket.socket.once('close', (code: number, reason: Buffer) =>
       reject(new Error(`the server closed the socket before its sync step 2: ${code} ${reason.toString()}`)),

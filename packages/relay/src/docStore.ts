@@ -109,6 +109,16 @@ export interface DocStore {
   compact(doc: string, merge: (updates: Uint8Array[], lastRow?: string) => Uint8Array): Promise<number>
 
   /**
+   * Optional: as `compact`, with the merged update given instead of computed from the log, which
+   * is then never read: atomically replaces the rows of every append made before the call by
+   * `state`, which the caller guarantees holds all of their content (a relay alone gives its room's
+   * merged state, which holds everything its log holds). Rows of appends made after the call stay
+   * after it. Resolves with the number of rows replaced (0 when there were fewer than two). Without
+   * it the relay compacts through `compact`, which reads the whole log to merge it.
+   */
+  compactTo?(doc: string, state: Uint8Array): Promise<number>
+
+  /**
    * Resolves once the store answers a trivial read; rejects when it cannot
    * (closed, unreachable, broken). Readiness checks call it; it changes nothing.
    */

@@ -26,6 +26,11 @@ export interface DocumentLogRoom {
   readonly mergedBytes: () => number
   /** What replaces the stored `log`, and the id of its last row where the store names rows (see DocStore.compact). */
   readonly compacted: (log: Uint8Array[], lastRow?: string) => Uint8Array
+  /**
+   * What replaces the whole stored log without reading it (see DocStore.compactTo), now; undefined
+   * when the log must be read to know (cluster mode).
+   */
+  readonly stateToStore: () => Uint8Array | undefined
   /** Whether the room is gone: it then begins no compaction of its own. */
   readonly gone: () => boolean
 }
@@ -100,10 +105,10 @@ export class DocumentLog {
       return
     }
     this.#compactAgain = false
-    const { name, store, logger } = this.room
+    const { name, logger } = this.room
     this.#storedSinceCompaction = this.#storedBytesSinceCompaction = 0
     this.#compaction = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => store.compact(name, (log, lastRow) => this.room.compacted(log, lastRow)))
+      .then(() => this.#compactStore())
       .then(
         (merged) => logger.debug({ doc: name, merged }, 'document log compacted'),
         // The log is intact when compaction fails (it is one transaction); the next one retries.
@@ -118,12 +123,24 @@ export class DocumentLog {
   /** The room unloaded, every write settled: leaves a single row behind, so the next load reads one update. */
   compactOnUnload(): void {
     if (this.#storedSinceCompaction <= 1) return
-    const { name, store, logger } = this.room
-    store
-      .compact(name, (log, lastRow) => this.room.compacted(log, lastRow))
-      .catch((error: unknown) => {
-        logger.warn({ doc: name, err: error }, 'compaction on unload failed')
-      })
+    const { name, logger } = this.room
+    this.#compactStore().catch((error: unknown) => {
+      logger.warn({ doc: name, err: error }, 'compaction on unload failed')
+    })
+  }
+
+  /**
+   * Where the store can take the merged state as it is, and the room has it: the log is never read
+   * back (for the SQLite store: never copied to the worker, packed and sent back whole, which left
+   * tens of MiB in glibc's arenas after the automerge-paper replay). Otherwise the log is read and
+   * merged as the room says.
+   */
+  #compactStore(): Promise<number> {
+    const { name, store } = this.room
+    const state = store.compactTo && this.room.stateToStore()
+    return state
+      ? store.compactTo!(name, state)
+      : store.compact(name, (log, lastRow) => this.room.compacted(log, lastRow))
   }
 
   /** Resolves once no write or compaction is in flight. */

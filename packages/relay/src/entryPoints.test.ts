@@ -1,6 +1,7 @@
 /**
  * The package's entry points: `@concord/relay` loads no database driver, and
- * each driver entry point loads its own driver only. Each import runs in a
+ * each driver entry point loads its own driver only; the SQLite store's worker
+ * thread loads no Yjs. Each import runs in a
  * fresh Node process (through tsx, against the sources that dist/ is built
  * from), which reports the drivers in its CommonJS module cache: the three
  * drivers are CommonJS, so loading one, however it is imported, puts it there.
@@ -11,6 +12,24 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
 const drivers = ['better-sqlite3', 'pg', 'ioredis'] as const
+
+/**
+ * The packages that `module` (a file of this folder) imports for their values, with those of every
+ * file of this folder it so imports (`import type` loads nothing, and is left out).
+ */
+const packagesImportedBy = (module: string, seen = new Set<string>()): Set<string> => {
+  const packages = new Set<string>()
+  if (seen.has(module)) return packages
+  seen.add(module)
+  const source = readFileSync(entry(module), 'utf8')
+  for (const [, what, from] of source.matchAll(/^import\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)) {
+    if (what) continue
+    if (from!.startsWith('./')) {
+      for (const name of packagesImportedBy(from!.slice(2).replace(/\.js$/, ''), seen)) packages.add(name)
+    } else packages.add(from!)
+  }
+  return packages
+}
 const packageRoot = fileURLToPath(new URL('..', import.meta.url))
 const entry = (name: string) => fileURLToPath(new URL(`./${name}.ts`, import.meta.url))
 
@@ -43,6 +62,14 @@ describe('entry points', () => {
 
   it('@concord/relay/testing loads none on import (a test relay loads better-sqlite3 when it starts on SQLite)', () => {
     expect(driversLoadedBy(entry('testing'))).toEqual([])
+  })
+
+  it("the SQLite store's worker thread imports no Yjs (3.5 MiB of that thread's memory)", () => {
+    const imported = packagesImportedBy('sqliteStoreWorker')
+    expect(imported).toContain('better-sqlite3')
+    expect(imported).not.toContain('yjs')
+    // The check can see Yjs where a module imports it.
+    expect(packagesImportedBy('stateVectorClocks')).toContain('yjs')
   })
 
   it('maps each entry point of package.json to the dist/ file built from its source', () => {

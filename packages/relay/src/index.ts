@@ -34,8 +34,8 @@ export {
   type RetentionTier,
 } from './versionRetention.js'
 export { retentionDefaults, type RetentionOptions } from './versionThinning.js'
+export { encodeStateVectorClocks } from './stateVectorClocks.js'
 export {
-  encodeStateVectorClocks,
   outboxOf,
   type ClaimedOutboxEvent,
   type DocStoreOutbox,

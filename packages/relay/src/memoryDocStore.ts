@@ -122,6 +122,14 @@ export class MemoryDocStore implements DocStore {
     return log.length
   }
 
+  async compactTo(doc: string, state: Uint8Array): Promise<number> {
+    this.#assertOpen()
+    const log = this.#logs.get(doc)
+    if (!log || log.length < 2) return 0
+    this.#logs.set(doc, [copyBytes(state)])
+    return log.length
+  }
+
   async quarantine(doc: string, update: Uint8Array, reason: string): Promise<void> {
     this.#assertOpen()
     const digest = createHash('sha256').update(update).digest('hex')

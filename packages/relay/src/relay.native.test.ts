@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { isLongTail } from './longTail.js'
+import { MemoryDocStore } from './memoryDocStore.js'
 import { ControlledStore } from './test/controlledStore.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
@@ -263,6 +264,31 @@ describe('native mode (concord.v2)', () => {
     const copy = new Y.Doc()
     for (const update of await store.inner.load('long')) Y.applyUpdate(copy, update)
     expect(text(copy)).toBe('x'.repeat(80))
+  })
+
+  it('compacts alone without reading the log back: its merged state replaces the log (compactTo)', async () => {
+    const calls = { compact: 0, compactTo: 0 }
+    class CountingStore extends MemoryDocStore {
+      override compact(doc: string, merge: (updates: Uint8Array[]) => Uint8Array): Promise<number> {
+        calls.compact++
+        return super.compact(doc, merge)
+      }
+      override compactTo(doc: string, state: Uint8Array): Promise<number> {
+        calls.compactTo++
+        return super.compactTo(doc, state)
+      }
+    }
+    relay = await startRelay({ store: new CountingStore(), compactAfterUpdates: 20 })
+    const writer = await connect()
+    const { doc } = writer.open('long')
+    await writer.whenSynced('long')
+    for (let i = 0; i < 300; i++) doc.getText('t').insert(i, String(i % 10))
+    await writer.whenAcked('long')
+    await waitFor(() => calls.compactTo > 0, 'a compaction')
+    expect(calls.compact).toBe(0)
+    const stored = new Y.Doc()
+    for (const update of await relay.store.load('long')) Y.applyUpdate(stored, update)
+    expect(text(stored)).toBe(text(doc))
   })
 
   it('acknowledges frames that store nothing (an empty update, a step 1) once everything before them is', async () => {

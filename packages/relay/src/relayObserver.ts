@@ -72,6 +72,13 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     compacting.catch(() => observer.storeFailed?.('compact'))
     return compacting
   },
+  ...(store.compactTo && {
+    compactTo: (doc: string, state: Uint8Array) => {
+      const compacting = store.compactTo!(doc, state)
+      compacting.catch(() => observer.storeFailed?.('compact'))
+      return compacting
+    },
+  }),
   ...(store.quarantine && { quarantine: store.quarantine.bind(store) }),
   ...(store.loadQuarantined && { loadQuarantined: store.loadQuarantined.bind(store) }),
   ...(store.contest && { contest: store.contest.bind(store) }),

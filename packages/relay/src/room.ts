@@ -145,6 +145,7 @@ export class Room implements FanoutMember {
       failed: (error) => this.#fail('the relay could not store an update of this document', error),
       mergedBytes: () => this.#state?.mergedBytes ?? 0,
       compacted: (log, lastRow) => this.#compacted(log, lastRow),
+      stateToStore: () => this.#stateToStore(),
       gone: () => this.#status === 'gone',
     })
     void this.#load()
@@ -473,6 +474,21 @@ export class Room implements FanoutMember {
       return state.merge()
     } catch {
       return this.#quarantine.merge(log)
+    }
+  }
+
+  /**
+   * What replaces the whole stored log, unread: alone, the room's merge, for the reasons above.
+   * Undefined in cluster mode, or when the merge fails (#compacted then merges the log as read).
+   */
+  #stateToStore(): Uint8Array | undefined {
+    const state = this.#state
+    if (this.options.fanout || !state) return undefined
+    if (this.#status === 'ready') return this.#guard(() => state.merge())
+    try {
+      return state.merge()
+    } catch {
+      return undefined
     }
   }
 

@@ -24,6 +24,7 @@ describeDocStore('SqliteDocStore', {
     if (dir) await rm(dir, { recursive: true, force: true })
     dir = undefined
   },
+  compactsTo: true,
 })
 
 describeDocStoreOutbox('SqliteDocStore', {

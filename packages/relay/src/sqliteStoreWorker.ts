@@ -68,6 +68,12 @@ export type SqliteWorkerRequest =
       readonly ids: number[]
       readonly merged: PackedBytes
     }
+  /**
+   * Replaces every row of the document by the one merged update, kept under the last id, without
+   * reading their data (the index holds the ids). Answers the number of rows replaced, 0 (and
+   * nothing changed) when there were fewer than two.
+   */
+  | { readonly kind: 'replaceAll'; readonly id: number; readonly doc: string; readonly merged: PackedBytes }
   /** Answers StoredDocumentInfo[]. */
   | {
       readonly kind: 'list'
@@ -109,6 +115,7 @@ type Answer =
   | OutboxStats
   | 'deleted'
   | boolean
+  | number
   | undefined
   | VersionAnswer
 
@@ -122,6 +129,14 @@ export type SqliteWorkerReply =
   | { readonly id: number; readonly ok: true; readonly value: Answer }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError }
 
+/**
+ * SQLite's page cache, in KiB (its default is 2,000). A commit touches a few pages (the last leaf of
+ * the log and of its index, per document, and their parents), and a load or compaction reads a
+ * document's rows once, in order, where the OS's file cache serves as well: 512 KiB holds the
+ * pages commits touch for far more documents than are written at once, for 1.5 MiB less RSS.
+ */
+const pageCacheKiB = 512
+
 const port = parentPort
 if (!port) throw new Error('sqliteStoreWorker.js runs as a worker thread of SqliteDocStore')
 const { path, synchronous, maxDatabaseBytes } = workerData as SqliteWorkerData
@@ -130,6 +145,7 @@ const db = new Database(path)
 db.pragma('journal_mode = WAL')
 db.pragma(`synchronous = ${synchronous}`)
 db.pragma('busy_timeout = 5000')
+db.pragma(`cache_size = -${pageCacheKiB}`)
 if (maxDatabaseBytes !== undefined) {
   const pageSize = db.pragma('page_size', { simple: true }) as number
   db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxDatabaseBytes / pageSize))}`)
@@ -142,6 +158,7 @@ const select = db.prepare<[string], { id: number; data: Buffer }>(
 const deleteRow = db.prepare<[number, string]>('DELETE FROM updates WHERE id = ? AND doc = ?')
 const updateRow = db.prepare<[Buffer, number, string]>('UPDATE updates SET data = ? WHERE id = ? AND doc = ?')
 const anyRow = db.prepare('SELECT id FROM updates LIMIT 1')
+const selectIds = db.prepare<[string], number>('SELECT id FROM updates WHERE doc = ? ORDER BY id').pluck()
 // Names compare by their UTF-8 bytes (SQLite's BINARY collation); the prefix is checked on the rows returned,
 // which are contiguous from the first name at or after it.
 const listRows = db.prepare<[string, string, number], { doc: string; bytes: number; updated: number | null }>(
@@ -225,6 +242,13 @@ const replaceRows = db.transaction((doc: string, ids: number[], merged: Uint8Arr
   if (found !== ids.length) throw new RowsGone()
 })
 
+const replaceAllRows = db.transaction((doc: string, merged: Uint8Array): number => {
+  const ids = selectIds.all(doc)
+  if (ids.length < 2) return 0
+  replaceRows(doc, ids, merged)
+  return ids.length
+})
+
 const handle = (request: SqliteWorkerRequest): Answer => {
   switch (request.kind) {
     case 'append':
@@ -249,6 +273,8 @@ const handle = (request: SqliteWorkerRequest): Answer => {
         if (error instanceof RowsGone) return false
         throw error
       }
+    case 'replaceAll':
+      return replaceAllRows(request.doc, unpackBytes(request.merged)[0]!)
     case 'list':
       return listRows
         .all(request.after ?? '', request.prefix, request.limit)

@@ -90,12 +90,13 @@ class Deadlines {
   }
 }
 
-/** `store`, with a timeout on each load, append, compact, quarantine, remove and saveVersion. The others are the store's own. */
+/** `store`, with a timeout on each load, append, compact (and compactTo), quarantine, remove and saveVersion. The others are the store's own. */
 export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   const deadlines = new Deadlines(timeoutMs)
   const within = <T>(operation: string, call: Promise<T>): Promise<T> => deadlines.within(operation, call)
   const { quarantine, loadQuarantined, list, remove, saveVersion, listVersions, loadVersion, deleteVersions } = store
   const { claimOutbox, ackOutbox, retryOutbox, outboxStats, recordEvents, loadRows, contest, loadContested } = store
+  const { compactTo } = store
   return {
     load: (doc) => within('load', store.load(doc)),
     ...(loadRows && {
@@ -103,6 +104,9 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
     }),
     append: (doc, update, events) => within('append', store.append(doc, update, events)),
     compact: (doc, merge) => within('compact', store.compact(doc, merge)),
+    ...(compactTo && {
+      compactTo: (doc: string, state: Uint8Array) => within('compact', compactTo.call(store, doc, state)),
+    }),
     ...(quarantine && {
       quarantine: (doc: string, update: Uint8Array, reason: string) =>
         within('quarantine', quarantine.call(store, doc, update, reason)),

@@ -7,7 +7,6 @@
  * PostgreSQL); `joinChanged` is it in JavaScript.
  */
 import { randomUUID } from 'node:crypto'
-import * as Y from 'yjs'
 
 export type WebhookEventType = 'document.created' | 'document.changed' | 'document.deleted'
 
@@ -92,10 +91,6 @@ export const outboxOf = <T extends object>(store: T): (T & DocStoreOutbox) | und
     ? (candidate as T & DocStoreOutbox)
     : undefined
 }
-
-/** `clocks` as a Yjs state vector (what Y.encodeStateVector gives for a document with those clocks). */
-export const encodeStateVectorClocks = (clocks: StateVectorClocks): Uint8Array =>
-  Y.encodeStateVector(new Map(Object.entries(clocks).map(([client, clock]) => [Number(client), clock])))
 
 /** The next clock of each client, the larger of the two where both name it. */
 export const maxClocks = (a: StateVectorClocks, b: StateVectorClocks): StateVectorClocks => {

@@ -13,6 +13,8 @@ export interface DocStoreFactory {
   /** A new store over the data of the last one created (which is closed first). */
   reopen?(): Promise<DocStore>
   cleanup?(): Promise<void>
+  /** The store implements the optional `compactTo`: its tests run. */
+  readonly compactsTo?: boolean
 }
 
 const textOf = (updates: Uint8Array[]): string => {
@@ -126,6 +128,40 @@ export const describeDocStore = (name: string, factory: DocStoreFactory): void =
       ).rejects.toThrow('merge failed')
       expect(await store.load('doc')).toHaveLength(3)
     })
+
+    it(`${factory.compactsTo ? 'implements' : 'does not implement'} compactTo`, async () => {
+      store = await factory.create()
+      expect(typeof store.compactTo).toBe(factory.compactsTo ? 'function' : 'undefined')
+    })
+
+    if (factory.compactsTo) {
+      it('compacts a log into the merged update given, without reading it', async () => {
+        store = await factory.create()
+        const updates = typing(300)
+        for (const update of updates) void store.append('doc', update)
+        // Made before the appends are durable: what they wrote is all in it.
+        const state = mergeUpdates(updates)
+        expect(await store.compactTo!('doc', state)).toBe(300)
+        const loaded = await store.load('doc')
+        expect(loaded.map((u) => [...u])).toEqual([[...state]])
+        expect(await store.compactTo!('doc', state)).toBe(0)
+        expect(await store.compactTo!('never-written', state)).toBe(0)
+      })
+
+      it('keeps an append made after compactTo, after the merged update', async () => {
+        store = await factory.create()
+        const [first, second, third] = typing(3)
+        await store.append('doc', first!)
+        await store.append('doc', second!)
+        const compaction = store.compactTo!('doc', mergeUpdates([first!, second!]))
+        const late = store.append('doc', third!)
+        expect(await compaction).toBe(2)
+        await late
+        const loaded = await store.load('doc')
+        expect(loaded).toHaveLength(2)
+        expect(textOf(loaded)).toBe('abc')
+      })
+    }
 
     it('refuses appends after close', async () => {
       store = await factory.create()

@@ -1,11 +1,13 @@
 /**
  * Owns the hostile writer's part in a run: it runs each scheduled hostile
  * action against the relays that are up, aims clock squatting at the live
- * replica the seed names, and during an auth-frame flood times the relay's
- * /healthz to see whether the flood stalls its event loop.
+ * replica the seed names, and during an auth-frame flood reads the relay's
+ * CPU time before and after (the figure authFloodCheck.ts judges) and times
+ * its /healthz meanwhile (reported; it fails a run only when wedged).
  */
 import { request } from 'node:http'
-import { HostileWriter } from './hostileWriter.js'
+import { authFloodWedgedMs } from './authFloodCheck.js'
+import { authFloodSize, HostileWriter } from './hostileWriter.js'
 import type { ReplicaProcess } from './replica.js'
 import type { RelayFleet } from './relayFleet.js'
 import type { FaultCounts, MidRunChecks } from './runChecks.js'
@@ -41,7 +43,7 @@ const slowestAnswerDuring = async (port: number, work: Promise<unknown>): Promis
   let running = true
   void work.finally(() => setTimeout(() => (running = false), 1_000))
   while (running) {
-    slowest = Math.max(slowest, await healthzMs(port, 15_000))
+    slowest = Math.max(slowest, await healthzMs(port, authFloodWedgedMs))
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return slowest
@@ -79,11 +81,21 @@ export const hostileWriter = ({ fleet, doc, token, replicas, note, midRun, fault
         note(`${describeStep(step)}: ${line}; relay ${relay} memory ${Math.round(grown / 2 ** 20)} MiB above before`)
         return
       }
+      const before = step.action === 'authFlood' ? fleet.cpu(relay) : undefined
       const action = writer.run(step.action, step.seed, victim).catch((error: unknown) => `failed: ${String(error)}`)
       if (step.action === 'authFlood' && port !== undefined) {
         const slowest = await slowestAnswerDuring(port, action)
         midRun.authFloodStallMs = Math.max(midRun.authFloodStallMs, slowest)
-        note(`${describeStep(step)}: ${await action}; /healthz answered within ${slowest} ms`)
+        // What the flood made the relay do, a second after it (`slowestAnswerDuring`); not across a restart.
+        const after = fleet.cpu(relay)
+        const { frames } = authFloodSize(step.seed)
+        let cost = 'relay CPU not read'
+        if (before && after && before.pid === after.pid) {
+          const perFrame = (after.ms - before.ms) / frames
+          midRun.authFloodCpuMsPerFrame = Math.max(midRun.authFloodCpuMsPerFrame, perFrame)
+          cost = `relay CPU ${after.ms - before.ms} ms, ${perFrame.toFixed(2)} ms per auth frame`
+        }
+        note(`${describeStep(step)}: ${await action}; ${cost}; /healthz answered within ${slowest} ms`)
         return
       }
       note(`${describeStep(step)}: ${await action}`)

@@ -145,6 +145,13 @@ export const insertAs = (base: Y.Doc, client: number, text: string): Uint8Array 
   return update
 }
 
+/** How many more documents an auth-frame flood of `seed` opens, and how many auth frames it sends over them. */
+export const authFloodSize = (seed: number): { documents: number; frames: number } => {
+  const random = createRandom(seed)
+  const documents = between(random, 100, 200)
+  return { documents, frames: between(random, 200, 400) }
+}
+
 export interface HostileWriterOptions {
   /** The relays' addresses, for one socket each (one in single-relay mode). */
   readonly urls: () => readonly string[]
@@ -252,9 +259,8 @@ export class HostileWriter {
       case 'authFlood':
         return this.#withSockets(1, async ([socket]) => {
           const { token } = this.#options
-          const documents = between(random, 100, 200)
+          const { documents, frames } = authFloodSize(seed)
           for (let i = 0; i < documents; i++) socket!.send({ type: 'open', doc: `${this.#options.doc}-flood-${i}` })
-          const frames = between(random, 200, 400)
           for (let i = 0; i < frames; i++) {
             socket!.send({ type: 'auth', doc: '', token: token ?? 'not-a-token' })
             if (i % 20 === 19) await sleep(100)

@@ -112,6 +112,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     reloadChecks: 0,
     lostAtReload: new Set(),
     authFloodStallMs: 0,
+    authFloodCpuMsPerFrame: 0,
     queuedRetainedBytes: 0,
     termHangs: 0,
   }

@@ -15,6 +15,7 @@ import { startPostgres, startRedis, type PostgresServer, type RedisServer } from
 import { relayStorePath, type RelayProcess } from '@concord/relay-service/testing'
 import * as Y from 'yjs'
 import { LinkProxy } from './linkProxy.js'
+import { processCpuMs } from './processCpu.js'
 import { startHarnessRelay, type RelayVariant } from './harnessRelay.js'
 import type { DocStoreFault } from './storageFaults.js'
 import type { ClusterFault } from './schedule.js'
@@ -111,6 +112,13 @@ export class RelayFleet {
 
   rss(index: number): number | undefined {
     return this.#slots[index]?.process?.rss()
+  }
+
+  /** Relay `index`'s process id and the CPU time it has used so far (ms); undefined while it is down. */
+  cpu(index: number): { pid: number; ms: number } | undefined {
+    const process = this.#slots[index]?.process
+    const ms = process?.alive ? processCpuMs(process.pid) : undefined
+    return process && ms !== undefined ? { pid: process.pid, ms } : undefined
   }
 
   /** Stops relay `index`; resolves false when it did not exit within 30 s of a SIGTERM (then it was killed). */

@@ -6,9 +6,11 @@
  * and at the end); no honest write
  * vanished without its replica being told; nothing pending; no honest
  * connection closed by the relay for a protocol error; the relays' memory
- * back within a bound), each broken one as a problem in words.
+ * back within a bound; an auth-frame flood's cost bounded, authFloodCheck.ts),
+ * each broken one as a problem in words.
  */
 import * as Y from 'yjs'
+import { authFloodProblems } from './authFloodCheck.js'
 import type { ReplicaReport } from './replicaMessages.js'
 import { checkSet, type SetCheck } from './setChecker.js'
 import { contentOf, elementsOf, stateVectorOf } from './workload.js'
@@ -43,8 +45,10 @@ export interface MidRunChecks {
   readonly syncedButMissingAtStop: Set<string>
   reloadChecks: number
   readonly lostAtReload: Set<string>
-  /** The longest the relay took to answer /healthz during a hostile auth-frame flood. */
+  /** The longest the relay took to answer /healthz during a hostile auth-frame flood (reported; see authFloodCheck.ts). */
   authFloodStallMs: number
+  /** The most relay CPU time per auth frame of a hostile auth-frame flood, in ms: what fails a run. */
+  authFloodCpuMsPerFrame: number
   /** How much more memory a relay held after a queued-frame flood's peer left than before it. */
   queuedRetainedBytes: number
   /** SIGTERMs after which a relay had not exited within 30 s. */
@@ -208,9 +212,7 @@ export const finalChecks = (input: FinalCheckInput): JepsenResult => {
   if (ledger.relayCloses.length > 0) {
     problems.push(`honest connections closed by the relay: ${listed(ledger.relayCloses)}`)
   }
-  if (midRun.authFloodStallMs > 1_000) {
-    problems.push(`an auth-frame flood stalled the relay: /healthz took ${midRun.authFloodStallMs} ms`)
-  }
+  problems.push(...authFloodProblems(midRun))
   if (midRun.termHangs > 0) problems.push(`a relay had not exited 30 s after SIGTERM, ${midRun.termHangs} times`)
   if (midRun.queuedRetainedBytes > memoryBoundBytes) {
     problems.push(

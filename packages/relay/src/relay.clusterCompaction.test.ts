@@ -4,31 +4,21 @@
  * lack a row (another relay's, whose news it has not heard) merges the log as read. Either way the
  * log afterwards serves every acknowledged edit of every relay.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import type { DocStore } from './docStore.js'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { useClusterRelays } from './test/clusterRelays.js'
 import { waitFor } from './test/relayHarness.js'
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+import { useClusterServers } from './test/clusterServers.js'
 
-let postgres: PostgresServer
-let redis: RedisServer
-let otherRedis: RedisServer
+const { postgres, redis } = useClusterServers({ redis: 2 })
 
-beforeAll(async () => {
-  ;[postgres, redis, otherRedis] = await Promise.all([startPostgres(), startRedis(), startRedis()])
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all([postgres?.stop(), redis?.stop(), otherRedis?.stop()])
-})
-
-const { startClusterRelay, connect } = useClusterRelays(() => postgres.url)
+const { startClusterRelay, connect } = useClusterRelays(() => postgres().url)
 
 /** A PostgreSQL store that counts the compactions that merged something. */
 const countingStore = async (compactions: { merged: number }): Promise<DocStore> => {
-  const store = await PostgresDocStore.open(postgres.url)
+  const store = await PostgresDocStore.open(postgres().url)
   return new Proxy(store, {
     get(target, key) {
       if (key === 'compact') {
@@ -46,7 +36,7 @@ const countingStore = async (compactions: { merged: number }): Promise<DocStore>
 
 /** The text a fresh load of the store's log serves. */
 const storedText = async (doc: string): Promise<string> => {
-  const reader = await PostgresDocStore.open(postgres.url)
+  const reader = await PostgresDocStore.open(postgres().url)
   try {
     const loaded = new Y.Doc()
     for (const update of await reader.load(doc)) Y.applyUpdate(loaded, update)
@@ -75,8 +65,8 @@ describe('compaction in cluster mode', () => {
     const compactions = { merged: 0 }
     // A Redis each: neither room hears of the other's rows; both compact after every append.
     const options = { compactAfterUpdates: 1 }
-    const a = await startClusterRelay(redis.url, { ...options, store: await countingStore(compactions) })
-    const b = await startClusterRelay(otherRedis.url, { ...options, store: await countingStore(compactions) })
+    const a = await startClusterRelay(redis().url, { ...options, store: await countingStore(compactions) })
+    const b = await startClusterRelay(redis(1).url, { ...options, store: await countingStore(compactions) })
     const doc = `compaction-unheard-${Date.now()}`
     const [onA, onB] = await Promise.all([connect(a), connect(b)])
     const writers = [
@@ -96,8 +86,8 @@ describe('compaction in cluster mode', () => {
   it('serves every edit of both relays after compactions made while the rooms hear each other', async () => {
     const compactions = { merged: 0 }
     const options = { compactAfterUpdates: 1 }
-    const a = await startClusterRelay(redis.url, { ...options, store: await countingStore(compactions) })
-    const b = await startClusterRelay(redis.url, { ...options, store: await countingStore(compactions) })
+    const a = await startClusterRelay(redis().url, { ...options, store: await countingStore(compactions) })
+    const b = await startClusterRelay(redis().url, { ...options, store: await countingStore(compactions) })
     const doc = `compaction-heard-${Date.now()}`
     const [onA, onB] = await Promise.all([connect(a), connect(b)])
     const entryA = onA.open(doc)
@@ -121,7 +111,7 @@ describe('compaction in cluster mode', () => {
     expect(entryB.doc.getText('t').toString()).toBe(text)
     expect(await storedText(doc)).toBe(text)
     // A relay that loads it now serves the same.
-    const c = await startClusterRelay(redis.url)
+    const c = await startClusterRelay(redis().url)
     const onC = await connect(c)
     const entryC = onC.open(doc)
     await onC.whenSynced(doc)

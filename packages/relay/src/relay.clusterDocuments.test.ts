@@ -7,7 +7,7 @@
 import { closeCodes } from '@concord/protocol'
 import { Redis } from 'ioredis'
 import * as encoding from 'lib0/encoding'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as Y from 'yjs'
 import type { DocStore } from './docStore.js'
@@ -17,20 +17,11 @@ import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import { useClusterRelays } from './test/clusterRelays.js'
 import type { NativeTestClient } from './test/nativeTestClient.js'
 import { waitFor } from './test/relayHarness.js'
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+import { useClusterServers } from './test/clusterServers.js'
 
-let postgres: PostgresServer
-let redis: RedisServer
+const { postgres, redis } = useClusterServers()
 
-beforeAll(async () => {
-  ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all([postgres?.stop(), redis?.stop()])
-})
-
-const { startClusterRelay: startOnRedis, connect, openReader } = useClusterRelays(() => postgres.url)
+const { startClusterRelay: startOnRedis, connect, openReader } = useClusterRelays(() => postgres().url)
 
 const startClusterRelay = (
   options: {
@@ -38,7 +29,7 @@ const startClusterRelay = (
     readonly onDelete?: (deletion: { name: string }) => void
     readonly logger?: Logger
   } = {},
-) => startOnRedis(redis.url, options)
+) => startOnRedis(redis().url, options)
 
 /** The text `t` of what `store` holds of `doc`. */
 const storedText = async (store: DocStore, doc: string): Promise<string> => {
@@ -55,7 +46,7 @@ const publishFanout = async (doc: string, message: 'deleted' | 'resync'): Promis
   encoding.writeVarUint(encoder, message === 'deleted' ? 0 : 1) // seq
   encoding.writeVarUint(encoder, message === 'deleted' ? 4 : 3) // kind
   encoding.writeVarUint8Array(encoder, new Uint8Array())
-  const publisher = new Redis(redis.url)
+  const publisher = new Redis(redis().url)
   try {
     await publisher.publish(`concord:doc:${doc}`, Buffer.from(encoding.toUint8Array(encoder)))
   } finally {
@@ -110,7 +101,7 @@ describe('server-side documents in cluster mode (PostgreSQL + Redis)', () => {
   })
 
   it('lets a handle on one relay edit with the clients of another, and flushes only once durable', async () => {
-    const faulty = new FaultInjectingDocStore(await PostgresDocStore.open(postgres.url))
+    const faulty = new FaultInjectingDocStore(await PostgresDocStore.open(postgres().url))
     const [a, b] = await Promise.all([startClusterRelay({ store: faulty }), startClusterRelay()])
     const doc = `handle-${Date.now()}`
     const client = await connect(b)

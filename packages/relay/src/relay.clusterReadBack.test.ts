@@ -6,7 +6,7 @@
  * row whose news was lost still refuses the later one) is in
  * relay.clusterSquat.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { DocStore } from './docStore.js'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { useClusterRelays } from './test/clusterRelays.js'
@@ -14,19 +14,9 @@ import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import { mergeUpdates } from './yjsUpdates.js'
 import type { NativeTestClient } from './test/nativeTestClient.js'
 import { waitFor } from './test/relayHarness.js'
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+import { useClusterServers } from './test/clusterServers.js'
 
-let postgres: PostgresServer
-let redis: RedisServer
-let otherRedis: RedisServer
-
-beforeAll(async () => {
-  ;[postgres, redis, otherRedis] = await Promise.all([startPostgres(), startRedis(), startRedis()])
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all([postgres?.stop(), redis?.stop(), otherRedis?.stop()])
-})
+const { postgres, redis } = useClusterServers({ redis: 2 })
 
 interface RowRead {
   readonly after: string | undefined
@@ -35,7 +25,7 @@ interface RowRead {
 
 /** A PostgreSQL store that records each `loadRows` it answers (from which row, how many rows). */
 const recordingStore = async (reads: RowRead[]): Promise<DocStore> => {
-  const store = await PostgresDocStore.open(postgres.url)
+  const store = await PostgresDocStore.open(postgres().url)
   return new Proxy(store, {
     get(target, key) {
       if (key === 'loadRows') {
@@ -51,7 +41,7 @@ const recordingStore = async (reads: RowRead[]): Promise<DocStore> => {
   })
 }
 
-const { startClusterRelay, connect } = useClusterRelays(() => postgres.url)
+const { startClusterRelay, connect } = useClusterRelays(() => postgres().url)
 
 /** Long enough for a loaded machine. */
 const clusterTimeoutMs = 10_000
@@ -60,10 +50,10 @@ const textOf = (client: NativeTestClient, doc: string): string => client.documen
 
 describe('the read-back of a cluster relay', () => {
   it('reads the store once per relay, not once per write, while the news of the other relay arrives', async () => {
-    const storeOfA = new FaultInjectingDocStore(await PostgresDocStore.open(postgres.url))
-    const storeOfB = new FaultInjectingDocStore(await PostgresDocStore.open(postgres.url))
-    const a = await startClusterRelay(redis.url, { store: storeOfA })
-    const b = await startClusterRelay(redis.url, { store: storeOfB })
+    const storeOfA = new FaultInjectingDocStore(await PostgresDocStore.open(postgres().url))
+    const storeOfB = new FaultInjectingDocStore(await PostgresDocStore.open(postgres().url))
+    const a = await startClusterRelay(redis().url, { store: storeOfA })
+    const b = await startClusterRelay(redis().url, { store: storeOfB })
     const doc = `read-back-${Date.now()}`
     const onA = await connect(a)
     const onB = await connect(b)
@@ -94,8 +84,8 @@ describe('the read-back of a cluster relay', () => {
     const readsOfA: RowRead[] = []
     const readsOfB: RowRead[] = []
     // A Redis each: no news passes between them.
-    const a = await startClusterRelay(redis.url, { store: await recordingStore(readsOfA) })
-    const b = await startClusterRelay(otherRedis.url, { store: await recordingStore(readsOfB) })
+    const a = await startClusterRelay(redis().url, { store: await recordingStore(readsOfA) })
+    const b = await startClusterRelay(redis(1).url, { store: await recordingStore(readsOfB) })
     const doc = `read-back-lost-${Date.now()}`
     const onA = await connect(a)
     const onB = await connect(b)
@@ -120,8 +110,8 @@ describe('the read-back of a cluster relay', () => {
   it("takes another relay's compaction as it reads it, without reading the whole log", async () => {
     const readsOfA: RowRead[] = []
     // A Redis each: A hears nothing of B's rows, and reads them.
-    const a = await startClusterRelay(redis.url, { store: await recordingStore(readsOfA) })
-    const b = await startClusterRelay(otherRedis.url)
+    const a = await startClusterRelay(redis().url, { store: await recordingStore(readsOfA) })
+    const b = await startClusterRelay(redis(1).url)
     const doc = `read-back-compacted-${Date.now()}`
     const onA = await connect(a)
     const onB = await connect(b)
@@ -132,7 +122,7 @@ describe('the read-back of a cluster relay', () => {
       await (i % 2 === 0 ? onA : onB).whenAcked(doc)
     }
     // Another relay compacts: the last row (B's, which A has not read) now holds every row before it.
-    const compactor = await PostgresDocStore.open(postgres.url)
+    const compactor = await PostgresDocStore.open(postgres().url)
     try {
       expect(await compactor.compact(doc, mergeUpdates)).toBe(6)
     } finally {

@@ -7,31 +7,22 @@
  * B must not acknowledge the edit the log will never serve.
  */
 import { closeCodes } from '@concord/protocol'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { admitLog } from './quarantine.js'
 import type { RelayOptions } from './relayOptions.js'
 import { useClusterRelays } from './test/clusterRelays.js'
 import type { NativeTestClient } from './test/nativeTestClient.js'
 import { waitFor, type TestRelay } from './test/relayHarness.js'
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+import { useClusterServers } from './test/clusterServers.js'
+import type { RedisServer } from './test/servers.js'
 import { mergeUpdates } from './yjsUpdates.js'
 
-let postgres: PostgresServer
-let redisOfA: RedisServer
-let redisOfB: RedisServer
+const { postgres, redis } = useClusterServers({ redis: 2 })
 
-beforeAll(async () => {
-  ;[postgres, redisOfA, redisOfB] = await Promise.all([startPostgres(), startRedis(), startRedis()])
-}, 60_000)
+const { startClusterRelay: startOnRedis, connect, openReader } = useClusterRelays(() => postgres().url)
 
-afterAll(async () => {
-  await Promise.all([postgres?.stop(), redisOfA?.stop(), redisOfB?.stop()])
-})
-
-const { startClusterRelay: startOnRedis, connect, openReader } = useClusterRelays(() => postgres.url)
-
-const startClusterRelay = (redis: RedisServer, options?: Partial<RelayOptions>) => startOnRedis(redis.url, options)
+const startClusterRelay = (server: RedisServer, options?: Partial<RelayOptions>) => startOnRedis(server.url, options)
 
 /** The text `t` that every load serves of `doc`: the log admitted in its order, as a relay loads it. */
 const servedText = async (doc: string): Promise<string> => {
@@ -106,8 +97,8 @@ const insertedText = (update: Uint8Array): string[] =>
 
 describe('clock squatting in cluster mode (PostgreSQL, a Redis per relay)', () => {
   it("refuses, never acknowledges, the victim's edit on relay B under clocks a squatter on A stored first", async () => {
-    const a = await startClusterRelay(redisOfA)
-    const b = await startClusterRelay(redisOfB)
+    const a = await startClusterRelay(redis(0))
+    const b = await startClusterRelay(redis(1))
     const doc = `squat-${Date.now()}`
     const { victim, seq } = await squatRace(a, b, doc)
     const v = victim.documents.get(doc)!
@@ -125,8 +116,8 @@ describe('clock squatting in cluster mode (PostgreSQL, a Redis per relay)', () =
 
   it('never reports the refused edit as stored: not to onChange, nor in the clocks of a webhook event', async () => {
     const changes: Uint8Array[] = []
-    const a = await startClusterRelay(redisOfA)
-    const b = await startClusterRelay(redisOfB, {
+    const a = await startClusterRelay(redis(0))
+    const b = await startClusterRelay(redis(1), {
       onChangeDebounceMs: 10,
       onChange: (change) => void changes.push(change.update),
       webhookEvents: { debounceMs: 10 },
@@ -157,8 +148,8 @@ describe('clock squatting in cluster mode (PostgreSQL, a Redis per relay)', () =
   })
 
   it("never forwards the refused edit to B's other peers, whose copies could never give it back", async () => {
-    const a = await startClusterRelay(redisOfA)
-    const b = await startClusterRelay(redisOfB)
+    const a = await startClusterRelay(redis(0))
+    const b = await startClusterRelay(redis(1))
     const doc = `squat-forward-${Date.now()}`
     const bystander = await connect(b)
     bystander.open(doc)
@@ -178,8 +169,8 @@ describe('clock squatting in cluster mode (PostgreSQL, a Redis per relay)', () =
   })
 
   it('refuses, after B reloads, what the victim writes past its refused clocks (its client stays contested)', async () => {
-    const a = await startClusterRelay(redisOfA)
-    const b = await startClusterRelay(redisOfB)
+    const a = await startClusterRelay(redis(0))
+    const b = await startClusterRelay(redis(1))
     const doc = `squat-contested-${Date.now()}`
     const { victim, seq, next } = await squatRace(a, b, doc)
     const v = victim.documents.get(doc)!

@@ -8,27 +8,17 @@
  * never give it back.
  */
 import { encodeAwarenessUpdate } from '@concord/protocol'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { useClusterRelays } from './test/clusterRelays.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
 import type { NativeTestClient } from './test/nativeTestClient.js'
 import { waitFor } from './test/relayHarness.js'
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+import { useClusterServers } from './test/clusterServers.js'
 
-let postgres: PostgresServer
-let redisOfA: RedisServer
-let redisOfB: RedisServer
+const { postgres, redis } = useClusterServers({ redis: 2 })
 
-beforeAll(async () => {
-  ;[postgres, redisOfA, redisOfB] = await Promise.all([startPostgres(), startRedis(), startRedis()])
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all([postgres?.stop(), redisOfA?.stop(), redisOfB?.stop()])
-})
-
-const { startClusterRelay, connect } = useClusterRelays(() => postgres.url)
+const { startClusterRelay, connect } = useClusterRelays(() => postgres().url)
 
 /** Long enough for a loaded machine. */
 const clusterTimeoutMs = 10_000
@@ -47,10 +37,10 @@ const receivedText = (client: NativeTestClient, doc: string): string[] =>
 
 describe('a step 1 on a cluster relay while read-back checks run', () => {
   it('is answered with what the room held when it came, never with an update whose check has not finished', async () => {
-    const a = await startClusterRelay(redisOfA.url)
+    const a = await startClusterRelay(redis(0).url)
     let storeOfB: FaultInjectingDocStore | undefined
     const b = await startClusterRelay(
-      redisOfB.url,
+      redis(1).url,
       {},
       { wrapStore: (store) => (storeOfB = new FaultInjectingDocStore(store)) },
     )

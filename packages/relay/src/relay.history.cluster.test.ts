@@ -2,24 +2,15 @@
  * Version history in cluster mode: two relays on one real PostgreSQL and one real Redis (started
  * by the test on loopback ports) that take an automatic version of the same content store it once.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { Logger } from './logger.js'
 import { useClusterRelays } from './test/clusterRelays.js'
 import { waitFor } from './test/relayHarness.js'
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from './test/servers.js'
+import { useClusterServers } from './test/clusterServers.js'
 
-let postgres: PostgresServer
-let redis: RedisServer
+const { postgres, redis } = useClusterServers()
 
-beforeAll(async () => {
-  ;[postgres, redis] = await Promise.all([startPostgres(), startRedis()])
-}, 60_000)
-
-afterAll(async () => {
-  await Promise.all([postgres?.stop(), redis?.stop()])
-})
-
-const cluster = useClusterRelays(() => postgres.url)
+const cluster = useClusterRelays(() => postgres().url)
 
 /** The automatic versions a relay took, as it logged them: whether the store kept each. */
 const versionLog = () => {
@@ -40,7 +31,7 @@ it('stores one version when two relays take an automatic version of the same con
   const [a, b] = await Promise.all(
     // Quiet long enough for each relay to hear the other's write before its version is taken.
     logs.map(({ logger }) =>
-      cluster.startClusterRelay(redis.url, { logger, history: { quietMs: 1_500, maxIntervalMs: 60_000 } }),
+      cluster.startClusterRelay(redis().url, { logger, history: { quietMs: 1_500, maxIntervalMs: 60_000 } }),
     ),
   )
   const name = `history-${Date.now()}`

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { authFloodCpuMsPerFrameBound, authFloodProblems, authFloodWedgedMs } from './authFloodCheck.js'
 import { cpuMsOfStat, processCpuMs } from './processCpu.js'
-import { finalChecks, type FinalCheckInput } from './runChecks.js'
+import { finalChecks, noFaults, type FinalCheckInput } from './runChecks.js'
 import { WriteLedger } from './writeLedger.js'
 
 describe('the auth-frame flood check', () => {
@@ -34,6 +34,7 @@ describe('the auth-frame flood check', () => {
       lostAtReload: new Set<string>(),
       authFloodStallMs: 300,
       authFloodCpuMsPerFrame: 12.9,
+      authFloods: 1,
       queuedRetainedBytes: 0,
       termHangs: 0,
     }
@@ -44,20 +45,7 @@ describe('the auth-frame flood check', () => {
       stored: new Map(),
       ledger: new WriteLedger(0, Date.now()),
       midRun,
-      faults: {
-        partitions: 0,
-        stalls: 0,
-        delays: 0,
-        replicaCrashes: 0,
-        relayKills: 0,
-        relayTerms: 0,
-        hostile: 1,
-        lifecycles: 0,
-        moves: 0,
-        cluster: 0,
-        storage: 0,
-        tabKills: 0,
-      },
+      faults: { ...noFaults(), hostile: 1 },
       convergeMs: 0,
       settleTimeoutMs: 1_000,
       memory: [],

@@ -229,8 +229,8 @@ const runProcesses = async (): Promise<boolean> => {
         `${faults.replicaCrashes} replica crashes, ${faults.relayKills} relay SIGKILLs, ${faults.relayTerms} SIGTERMs, ` +
         `${faults.hostile} hostile actions, ${faults.lifecycles} lifecycles, ${faults.tabKills} tab kills, ${faults.moves} moves, ${faults.cluster} database faults, ${faults.storage} storage faults; ` +
         `whenSynced-but-unstored ${result.midRun.syncedButMissingAtStop.size} at stops, ${result.syncedButLost.length} at the end, vanished ${result.vanished.length}; ` +
-        (result.midRun.authFloodStallMs > 0
-          ? `auth floods cost the relay ${result.midRun.authFloodCpuMsPerFrame.toFixed(2)} ms of CPU per frame at most, /healthz meanwhile within ${result.midRun.authFloodStallMs} ms; `
+        (result.midRun.authFloods > 0
+          ? `${result.midRun.authFloods} auth floods cost the relay ${result.midRun.authFloodCpuMsPerFrame.toFixed(2)} ms of CPU per frame at most, /healthz meanwhile within ${result.midRun.authFloodStallMs} ms; `
           : '') +
         `errors told ${JSON.stringify(result.errorCounts)}; ` +
         `converged in ${result.convergeMs ?? 'never'} ms${failed ? ' FAILED' : ''}`,

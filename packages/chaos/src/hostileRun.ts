@@ -37,13 +37,14 @@ const healthzMs = (port: number, timeoutMs: number): Promise<number> =>
     call.end()
   })
 
-/** The slowest /healthz answer while `work` runs, and one second after. */
-const slowestAnswerDuring = async (port: number, work: Promise<unknown>): Promise<number> => {
+/** The slowest /healthz answer while `work` runs, and one second after; `probed` runs after each answer. */
+const slowestAnswerDuring = async (port: number, work: Promise<unknown>, probed: () => void): Promise<number> => {
   let slowest = 0
   let running = true
   void work.finally(() => setTimeout(() => (running = false), 1_000))
   while (running) {
     slowest = Math.max(slowest, await healthzMs(port, authFloodWedgedMs))
+    probed()
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
   return slowest
@@ -84,16 +85,28 @@ export const hostileWriter = ({ fleet, doc, token, replicas, note, midRun, fault
       const before = step.action === 'authFlood' ? fleet.cpu(relay) : undefined
       const action = writer.run(step.action, step.seed, victim).catch((error: unknown) => `failed: ${String(error)}`)
       if (step.action === 'authFlood' && port !== undefined) {
-        const slowest = await slowestAnswerDuring(port, action)
+        // The relay's CPU time at each /healthz answer, while it is the process it was at the start.
+        let last = before
+        let stopped = false
+        const sample = () => {
+          const now = fleet.cpu(relay)
+          if (now && now.pid === before?.pid && !stopped) last = now
+          else stopped = true
+        }
+        const slowest = await slowestAnswerDuring(port, action, sample)
+        sample()
         midRun.authFloodStallMs = Math.max(midRun.authFloodStallMs, slowest)
-        // What the flood made the relay do, a second after it (`slowestAnswerDuring`); not across a restart.
-        const after = fleet.cpu(relay)
-        const { frames } = authFloodSize(step.seed)
-        let cost = 'relay CPU not read'
-        if (before && after && before.pid === after.pid) {
-          const perFrame = (after.ms - before.ms) / frames
+        let cost = 'relay CPU time not read'
+        if (before && last) {
+          // A relay the schedule stopped meanwhile is charged to its last answer, per frame of the whole
+          // flood: a lower bound, yet the bug's cost per frame is so much larger that a part shows it.
+          const { frames } = authFloodSize(step.seed)
+          const perFrame = (last.ms - before.ms) / frames
           midRun.authFloodCpuMsPerFrame = Math.max(midRun.authFloodCpuMsPerFrame, perFrame)
-          cost = `relay CPU ${after.ms - before.ms} ms, ${perFrame.toFixed(2)} ms per auth frame`
+          midRun.authFloods++
+          cost =
+            `relay ${relay} CPU ${last.ms - before.ms} ms, ${perFrame.toFixed(2)} ms per auth frame` +
+            (stopped ? ' (until it stopped, during the flood)' : '')
         }
         note(`${describeStep(step)}: ${await action}; ${cost}; /healthz answered within ${slowest} ms`)
         return

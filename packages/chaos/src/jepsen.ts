@@ -16,7 +16,7 @@ import { newJwtSecret, signToken } from './jwtToken.js'
 import { ReplicaProcess } from './replica.js'
 import type { ReplicaReport } from './replicaMessages.js'
 import { RelayFleet } from './relayFleet.js'
-import { finalChecks, storeCheck, type FaultCounts, type JepsenResult, type MidRunChecks } from './runChecks.js'
+import { finalChecks, noFaults, storeCheck, type JepsenResult, type MidRunChecks } from './runChecks.js'
 import { createSchedule, describeStep, documentsOf, hasHostileWriter, type Features, type Step } from './schedule.js'
 import { contentOf, stateVectorOf } from './workload.js'
 import { WriteLedger } from './writeLedger.js'
@@ -86,20 +86,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     // CHAOS_VERBOSE=1 prints the operation log as it happens, to see where a run hangs.
     if (process.env.CHAOS_VERBOSE) console.error(log.at(-1))
   }
-  const faults: FaultCounts = {
-    partitions: 0,
-    stalls: 0,
-    delays: 0,
-    replicaCrashes: 0,
-    relayKills: 0,
-    relayTerms: 0,
-    hostile: 0,
-    lifecycles: 0,
-    moves: 0,
-    cluster: 0,
-    storage: 0,
-    tabKills: 0,
-  }
+  const faults = noFaults()
   const documents = documentsOf(features)
   const stockCount = features?.stock ?? 0
   const total = count + stockCount
@@ -113,6 +100,7 @@ export const runJepsen = async (options: JepsenOptions): Promise<JepsenResult> =
     lostAtReload: new Set(),
     authFloodStallMs: 0,
     authFloodCpuMsPerFrame: 0,
+    authFloods: 0,
     queuedRetainedBytes: 0,
     termHangs: 0,
   }

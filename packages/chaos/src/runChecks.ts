@@ -31,6 +31,22 @@ export interface FaultCounts {
   tabKills: number
 }
 
+/** The counts of a run before its first fault. */
+export const noFaults = (): FaultCounts => ({
+  partitions: 0,
+  stalls: 0,
+  delays: 0,
+  replicaCrashes: 0,
+  relayKills: 0,
+  relayTerms: 0,
+  hostile: 0,
+  lifecycles: 0,
+  moves: 0,
+  cluster: 0,
+  storage: 0,
+  tabKills: 0,
+})
+
 export interface MidRunChecks {
   relayStoreChecks: number
   /** Acknowledged before a stop, and not in the relay's store at all. */
@@ -49,6 +65,8 @@ export interface MidRunChecks {
   authFloodStallMs: number
   /** The most relay CPU time per auth frame of a hostile auth-frame flood, in ms: what fails a run. */
   authFloodCpuMsPerFrame: number
+  /** Auth-frame floods whose relay CPU time was read. */
+  authFloods: number
   /** How much more memory a relay held after a queued-frame flood's peer left than before it. */
   queuedRetainedBytes: number
   /** SIGTERMs after which a relay had not exited within 30 s. */

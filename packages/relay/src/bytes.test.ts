@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bufferView, concatBytes, copyBytes } from './bytes.js'
+import { bufferView, concatBytes, copyBytes, smallOnesShared } from './bytes.js'
 
 describe('bytes', () => {
   it('copies into memory of exactly the bytes, which later writes to the original do not reach', () => {
@@ -30,5 +30,18 @@ describe('bytes', () => {
     expect([...view]).toEqual([2, 3, 4])
     frame[3] = 9
     expect([...view]).toEqual([2, 9, 4])
+  })
+
+  it('copies the small chunks into one buffer for a decoder, and passes the large ones as they are', () => {
+    const large = new Uint8Array(65).fill(5)
+    const chunks = [new Uint8Array([1, 2]), large, new Uint8Array(), new Uint8Array([3, 4, 5])]
+    const shared = smallOnesShared(chunks)
+    expect(shared.map((chunk) => [...chunk])).toEqual(chunks.map((chunk) => [...chunk]))
+    expect(shared[1]).toBe(large)
+    expect(shared[0]!.buffer).toBe(shared[3]!.buffer)
+    expect(shared[0]!.buffer.byteLength).toBe(5)
+    chunks[0]![0] = 9
+    expect(shared[0]![0]).toBe(1)
+    expect(smallOnesShared([large])[0]).toBe(large)
   })
 })

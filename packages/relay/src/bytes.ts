@@ -25,3 +25,26 @@ export const concatBytes = (chunks: readonly Uint8Array[]): Uint8Array<ArrayBuff
 
 /** A Buffer over the same memory as `bytes`: no copy. */
 export const bufferView = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+
+/** V8 keeps a typed array of up to this many bytes on its heap until something asks for its `.buffer`. */
+const onHeapBytes = 64
+
+/**
+ * `chunks` as they are, except that the small ones are views into one ArrayBuffer of their copies:
+ * for a decoder (lib0's asks for `.buffer`), which would otherwise make each small on-heap array
+ * a backing store of its own, one malloc each, freed only when the array is collected. The views
+ * are for the decoding only: keeping one keeps all of them.
+ */
+export const smallOnesShared = (chunks: readonly Uint8Array[]): Uint8Array[] => {
+  let small = 0
+  for (const chunk of chunks) if (chunk.byteLength <= onHeapBytes) small += chunk.byteLength
+  if (small === 0) return [...chunks]
+  const shared = new Uint8Array(small)
+  let offset = 0
+  return chunks.map((chunk) => {
+    if (chunk.byteLength > onHeapBytes) return chunk
+    shared.set(chunk, offset)
+    offset += chunk.byteLength
+    return shared.subarray(offset - chunk.byteLength, offset)
+  })
+}

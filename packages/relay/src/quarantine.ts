@@ -9,6 +9,7 @@
  * takes the whole document down.
  */
 import { admitUpdate } from './admitUpdate.js'
+import { smallOnesShared } from './bytes.js'
 import { KnownClocks } from './knownClocks.js'
 import { inspectUpdate, mergeUpdates } from './yjsUpdates.js'
 
@@ -66,7 +67,9 @@ export const mergeSettingAside = (
   setAside: (aside: SetAside) => void,
 ): Uint8Array | undefined => {
   try {
-    return updates.length === 0 ? undefined : mergeUpdates(updates)
+    // The tail's updates are small copies; decoding them one by one would malloc each (bytes.ts).
+    if (updates.length <= 1) return updates[0]
+    return mergeUpdates(smallOnesShared(updates))
   } catch {
     let merged: Uint8Array | undefined
     updates.forEach((update, index) => {

@@ -23,6 +23,7 @@ import type { DocStore } from './docStore.js'
 import type { Logger } from './logger.js'
 import { MemoryDocStore } from './memoryDocStore.js'
 import { ControlledStore } from './test/controlledStore.js'
+import { editAs } from './test/forgedEdit.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 
@@ -230,13 +231,8 @@ const squattedVictim = async () => {
   const s = squatter.open('shared')
   await squatter.whenSynced('shared')
   const nextClock = Y.decodeStateVector(Y.encodeStateVector(s.doc)).get(victimId)
-  const forged = new Y.Doc()
-  Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
-  forged.clientID = victimId
-  const squat: Uint8Array[] = []
-  forged.on('update', (update: Uint8Array) => squat.push(update))
-  forged.getText('t').insert(5, ' evil')
-  squatter.send({ type: 'sync', doc: 'shared', seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
+  const squat = editAs(Y.encodeStateAsUpdate(s.doc), victimId, (forged) => forged.getText('t').insert(5, ' evil'))
+  squatter.send({ type: 'sync', doc: 'shared', seq: ++s.sentSeq, sync: { type: 'update', update: squat } })
   await squatter.whenAcked('shared')
 
   /** A doc with the victim's own state and client id, as its app holds it: its edits use the squatted clocks. */

@@ -12,6 +12,7 @@ import * as Y from 'yjs'
 import { admitLog } from './quarantine.js'
 import type { RelayOptions } from './relayOptions.js'
 import { useClusterRelays } from './test/clusterRelays.js'
+import { editAs } from './test/forgedEdit.js'
 import type { NativeTestClient } from './test/nativeTestClient.js'
 import { waitFor, type TestRelay } from './test/relayHarness.js'
 import { useClusterServers } from './test/clusterServers.js'
@@ -66,13 +67,8 @@ const squatRace = async (a: TestRelay, b: TestRelay, doc: string): Promise<Squat
   const s = squatter.open(doc)
   await waitFor(() => textOf(squatter, doc) === 'hello', 'the content on A', clusterTimeoutMs)
   expect(Y.decodeStateVector(Y.encodeStateVector(s.doc)).get(victimId)).toBe(5)
-  const forged = new Y.Doc()
-  Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
-  forged.clientID = victimId
-  const squat: Uint8Array[] = []
-  forged.on('update', (update: Uint8Array) => squat.push(update))
-  forged.getText('t').insert(5, ' evil')
-  squatter.send({ type: 'sync', doc, seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
+  const squat = editAs(Y.encodeStateAsUpdate(s.doc), victimId, (forged) => forged.getText('t').insert(5, ' evil'))
+  squatter.send({ type: 'sync', doc, seq: ++s.sentSeq, sync: { type: 'update', update: squat } })
   await squatter.whenAcked(doc)
 
   // The victim's own edit, under the same clocks, reaches B, which has not heard of the squat.

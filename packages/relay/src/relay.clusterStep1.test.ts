@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { useClusterRelays } from './test/clusterRelays.js'
 import { FaultInjectingDocStore } from './test/faultInjectingDocStore.js'
+import { editAs } from './test/forgedEdit.js'
 import type { NativeTestClient } from './test/nativeTestClient.js'
 import { waitFor } from './test/relayHarness.js'
 import { useClusterServers } from './test/clusterServers.js'
@@ -59,13 +60,8 @@ describe('a step 1 on a cluster relay while read-back checks run', () => {
     const squatter = await connect(a)
     const s = squatter.open(doc)
     await waitFor(() => textOf(squatter, doc) === 'hello', 'the content on A', clusterTimeoutMs)
-    const forged = new Y.Doc()
-    Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
-    forged.clientID = victimId
-    const squat: Uint8Array[] = []
-    forged.on('update', (update: Uint8Array) => squat.push(update))
-    forged.getText('t').insert(5, ' evil')
-    squatter.send({ type: 'sync', doc, seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
+    const squat = editAs(Y.encodeStateAsUpdate(s.doc), victimId, (forged) => forged.getText('t').insert(5, ' evil'))
+    squatter.send({ type: 'sync', doc, seq: ++s.sentSeq, sync: { type: 'update', update: squat } })
     await squatter.whenAcked(doc)
 
     // A writer's honest edit on B: its check must read the log (B has not heard of the squat); held.

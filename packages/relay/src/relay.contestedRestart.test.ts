@@ -9,6 +9,7 @@ import { closeCodes } from '@concord/protocol'
 import { rm } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { editAs } from './test/forgedEdit.js'
 import { NativeTestClient } from './test/nativeTestClient.js'
 import { makeTempDir, startRelay, waitFor, type TestRelay } from './test/relayHarness.js'
 
@@ -52,13 +53,10 @@ describe('contested clients across a restart (SQLite)', () => {
     const squatter = await connect(first)
     const s = squatter.open('doc')
     await squatter.whenSynced('doc')
-    const forged = new Y.Doc()
-    Y.applyUpdate(forged, Y.encodeStateAsUpdate(s.doc))
-    forged.clientID = v.doc.clientID
-    const squat: Uint8Array[] = []
-    forged.on('update', (update: Uint8Array) => squat.push(update))
-    forged.getText('t').insert(5, ' evil')
-    squatter.send({ type: 'sync', doc: 'doc', seq: ++s.sentSeq, sync: { type: 'update', update: squat[0]! } })
+    const squat = editAs(Y.encodeStateAsUpdate(s.doc), v.doc.clientID, (forged) =>
+      forged.getText('t').insert(5, ' evil'),
+    )
+    squatter.send({ type: 'sync', doc: 'doc', seq: ++s.sentSeq, sync: { type: 'update', update: squat } })
     await squatter.whenAcked('doc')
 
     // The victim's own " world" under those clocks (5 to 10) is refused.

@@ -87,15 +87,10 @@ describe('a step 1 on a cluster relay while read-back checks run', () => {
       "the reader's presence, relayed by B",
       clusterTimeoutMs,
     )
-    const own = new Y.Doc()
-    Y.applyUpdate(own, victimState)
-    own.clientID = victimId
-    const real: Uint8Array[] = []
-    own.on('update', (update: Uint8Array) => real.push(update))
-    own.getText('t').insert(5, ' world')
+    const real = editAs(victimState, victimId, (own) => own.getText('t').insert(5, ' world'))
     const appends = storeOfB!.calls.append
     const seq = ++v.sentSeq
-    victim.send({ type: 'sync', doc, seq, sync: { type: 'update', update: real[0]! } })
+    victim.send({ type: 'sync', doc, seq, sync: { type: 'update', update: real } })
     await waitFor(() => storeOfB!.calls.append > appends, "B to store the victim's edit", clusterTimeoutMs)
 
     // The writer's edit is checked: the reader is answered, without the victim's edit.

@@ -137,9 +137,10 @@ export class DocumentLog {
    */
   #compactStore(): Promise<number> {
     const { name, store } = this.room
-    const state = store.compactTo && this.room.stateToStore()
+    const { compactTo } = store
+    const state = compactTo && this.room.stateToStore()
     return state
-      ? store.compactTo!(name, state)
+      ? compactTo.call(store, name, state)
       : store.compact(name, (log, lastRow) => this.room.compacted(log, lastRow))
   }
 

@@ -103,8 +103,10 @@ export interface DocStore {
    * Atomically replaces the log of `doc` by `merge(log)`, one update
    * equivalent to all of it. An append that races the compaction is never
    * lost. Resolves with the number of updates merged (0 when there was
-   * nothing to merge). A store with `loadRows` gives `merge` the id of the
-   * log's last row too, and commits no append to `doc` while `merge` runs.
+   * nothing to merge, or when another compaction or a removal changed the
+   * log meanwhile). A store with `loadRows` gives `merge` the id of the last
+   * row it read too, and replaces only the rows up to it: the rows appended
+   * while it reads and merges stay after it.
    */
   compact(doc: string, merge: (updates: Uint8Array[], lastRow?: string) => Uint8Array): Promise<number>
 

@@ -2,9 +2,11 @@ import { createServer, type AddressInfo, type Socket } from 'node:net'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
+import { appendBatchStatement } from './postgresAppendBatch.js'
 import { PostgresDocStore } from './postgresDocStore.js'
 import { describeDocStore } from './test/docStoreConformance.js'
 import { describeDocStoreOutbox } from './test/outboxConformance.js'
+import { waitFor } from './test/relayHarness.js'
 import { startPostgres, type PostgresServer } from './test/servers.js'
 import { mergeUpdates } from './yjsUpdates.js'
 
@@ -146,6 +148,50 @@ describe('PostgresDocStore shared by several relays', () => {
     }
   })
 
+  it("reads and merges while another relay's append holds the document, and keeps that append", async () => {
+    // A compaction that waited for the document's lock held it as it read and merged: every
+    // append to the document, on every relay, waited for the merge (BENCHMARKS.md, "Round 7").
+    const url = await freshDatabase()
+    const [a, b] = await Promise.all([PostgresDocStore.open(url), PostgresDocStore.open(url)])
+    const otherRelay = new pg.Client({ connectionString: url })
+    await otherRelay.connect()
+    try {
+      const writer = new Y.Doc()
+      const updates: Uint8Array[] = []
+      writer.on('update', (update: Uint8Array) => updates.push(update))
+      const text = writer.getText('t')
+      for (const letter of 'ab') {
+        text.insert(text.length, letter)
+        await a.append('doc', updates.at(-1)!)
+      }
+      // The other relay's append, inserted and not committed yet: it holds the document's lock.
+      text.insert(2, 'c')
+      await otherRelay.query('BEGIN')
+      await otherRelay.query(appendBatchStatement, [['doc'], [updates.at(-1)!], null])
+
+      // Two relays compact at once, reading the same two rows.
+      const merges: string[] = []
+      const compactOn = (store: PostgresDocStore, relay: string) =>
+        store.compact('doc', (log) => {
+          merges.push(relay)
+          return mergeUpdates(log)
+        })
+      const compactions = Promise.all([compactOn(a, 'a'), compactOn(b, 'b')])
+      await waitFor(() => merges.length === 2, 'both compactions to merge while the append holds the lock')
+
+      await otherRelay.query('COMMIT')
+      // One of them replaced the two rows; the other found them gone and replaced nothing.
+      expect((await compactions).sort()).toEqual([0, 2])
+      const log = await a.load('doc')
+      expect(log).toHaveLength(2)
+      expect(textOf(log)).toBe('abc')
+    } finally {
+      await otherRelay.query('ROLLBACK').catch(() => {})
+      await otherRelay.end()
+      await Promise.all([a.close(), b.close()])
+    }
+  })
+
   it("commits a document's appends in the order of their ids: each waits for the document's lock", async () => {
     // What a relay of a cluster counts on when it reads the log back after its append (storedFirst.ts).
     const url = await freshDatabase()
@@ -252,7 +298,7 @@ describe('PostgresDocStore shared by several relays', () => {
     }
   })
 
-  it('outlives the server ending a connection it holds for a compaction (no uncaught error event)', async () => {
+  it('outlives the server ending a connection it holds for a removal (no uncaught error event)', async () => {
     const url = await freshDatabase()
     const errors: Error[] = []
     const store = await PostgresDocStore.open(url, { onError: (error) => errors.push(error) })
@@ -264,10 +310,10 @@ describe('PostgresDocStore shared by several relays', () => {
     await locker.connect()
     try {
       expect(await store.load('doc')).toHaveLength(2)
-      // The compaction waits for this lock on a connection the store checked out of its pool...
+      // The removal waits for this lock in a transaction, on a connection the store checked out of its pool...
       await locker.query('BEGIN')
       await locker.query("SELECT pg_advisory_xact_lock(hashtext('doc'))")
-      const compacting = store.compact('doc', mergeUpdates)
+      const removing = store.remove('doc')
       let pid: number | undefined
       for (let attempt = 0; pid === undefined && attempt < 250; attempt++) {
         // pg_stat_activity is read once per transaction unless the snapshot is cleared.
@@ -281,7 +327,7 @@ describe('PostgresDocStore shared by several relays', () => {
       expect(pid).toBeDefined()
       // ... and the server ends that connection (a restart, an administrator, a failover).
       await locker.query('SELECT pg_terminate_backend($1)', [pid])
-      await expect(compacting).rejects.toThrow()
+      await expect(removing).rejects.toThrow()
       await locker.query('ROLLBACK')
       // Told, not thrown: the store goes on over a new connection.
       expect(errors.length).toBeGreaterThan(0)

@@ -5,10 +5,12 @@
  * so one transaction: postgresAppendBatch.ts), and only then do their promises resolve:
  * an acknowledged update survives the relay and, with PostgreSQL's fsync,
  * the machine.
- * Compaction may run on several relays at once for one document: it holds a
- * transaction-scoped advisory lock per document and deletes only the rows
- * it merged, by id, so an append that lands meanwhile survives. Appends
- * take the same lock, so a document's rows commit in the order of their ids.
+ * Appends take a transaction-scoped advisory lock per document, so a
+ * document's rows commit in the order of their ids. Compaction may run on
+ * several relays at once for one document: it reads and merges without that
+ * lock, then replaces only the rows it read, by id, under it, and only if
+ * they are all still there (postgresCompaction.ts), so an append that lands
+ * meanwhile survives and two compactions never merge twice.
  */
 import { createHash } from 'node:crypto'
 import pg from 'pg'
@@ -34,6 +36,7 @@ import {
   versionsSchema,
 } from './postgresVersionRows.js'
 import { appendBatchSchema, appendBatchStatement, type AppendBatchRow } from './postgresAppendBatch.js'
+import { compactionSchema, compactionStatement } from './postgresCompaction.js'
 import * as outbox from './postgresOutbox.js'
 import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
 
@@ -153,6 +156,7 @@ export class PostgresDocStore implements DocStore {
         await client.query(schema)
         await client.query(outbox.outboxSchema)
         await client.query(appendBatchSchema)
+        await client.query(compactionSchema)
         await client.query('COMMIT')
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {})
@@ -201,38 +205,24 @@ export class PostgresDocStore implements DocStore {
   async compact(doc: string, merge: (updates: Uint8Array[], lastRow?: string) => Uint8Array): Promise<number> {
     this.#assertOpen()
     await this.#flushed()
-    const { client, release } = await checkOut(this.#pool, this.#onError)
-    try {
-      await client.query('BEGIN')
-      // Relays compacting one document take turns; each reads the log after the lock is held.
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [doc])
-      const { rows } = await client.query<{ id: string; data: Buffer }>(
-        'SELECT id, data FROM concord_updates WHERE doc = $1 ORDER BY id',
-        [doc],
-      )
-      const last = rows.at(-1)
-      if (!last || rows.length < 2) {
-        await client.query('COMMIT')
-        return 0
-      }
-      const merged = merge(
-        rows.map((row) => row.data),
-        last.id,
-      )
-      // Only the rows read above: an append committed meanwhile is another row and stays.
-      await client.query('DELETE FROM concord_updates WHERE doc = $1 AND id = ANY($2::bigint[])', [
-        doc,
-        rows.slice(0, -1).map((row) => row.id),
-      ])
-      await client.query('UPDATE concord_updates SET data = $1 WHERE id = $2', [bufferView(merged), last.id])
-      await client.query('COMMIT')
-      return rows.length
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      release()
-    }
+    // Read and merged without the document's lock; the statement that replaces the rows takes it
+    // (see postgresCompaction.ts).
+    const { rows } = await this.#pool.query<{ id: string; data: Buffer }>(
+      'SELECT id, data FROM concord_updates WHERE doc = $1 ORDER BY id',
+      [doc],
+    )
+    const last = rows.at(-1)
+    if (!last || rows.length < 2) return 0
+    const merged = merge(
+      rows.map((row) => row.data),
+      last.id,
+    )
+    const { rows: replaced } = await this.#pool.query<{ replaced: number }>(compactionStatement, [
+      doc,
+      rows.map((row) => row.id),
+      bufferView(merged),
+    ])
+    return replaced[0]?.replaced ?? 0
   }
 
   async list({ prefix = '', after, limit }: DocumentQuery): Promise<StoredDocumentInfo[]> {
@@ -257,7 +247,8 @@ export class PostgresDocStore implements DocStore {
     const { client, release } = await checkOut(this.#pool, this.#onError)
     try {
       await client.query('BEGIN')
-      // Waits for a compaction of the document that is under way, as compactions wait for each other.
+      // Waits for the appends and the compaction of the document under way (each takes this lock),
+      // and a compaction that read the log before finds its rows gone.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [doc])
       await client.query('INSERT INTO concord_tombstones (doc) VALUES ($1) ON CONFLICT DO NOTHING', [doc])
       await client.query('DELETE FROM concord_updates WHERE doc = $1', [doc])

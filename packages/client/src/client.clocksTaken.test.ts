@@ -147,6 +147,29 @@ describe('the victim of a clock squat', () => {
     expect(fresh).toContain('forged')
   })
 
+  it("forks a tab that opens in the middle of the other tab's fork to the same content, once", async () => {
+    const relay = await relayOnFixedPort()
+    const { store } = await squattedDevice(relay, 'midway', { store: new KeptOpenStore(new MemoryLocalStore()) })
+    const name = freshStoreName()
+    // The first tab forks, and is held after it stored its moved edits, before they replace the old ones.
+    store.stall('mergePending')
+    const tabA = makeClient(relay.url, { store, name, shareAcrossTabs: true }).open('midway')
+    const watchA = watch(tabA)
+    await store.whenStalled('mergePending')
+    // A second tab opens now: the store holds the old edits and the moved ones, and it forks from both.
+    const tabB = makeClient(relay.url, { store, name, shareAcrossTabs: true }).open('midway')
+    const watchB = watch(tabB)
+    await store.whenStalled('mergePending', 2)
+    store.release('mergePending')
+    await waitFor(() => watchA.replaced.length > 0 && watchB.replaced.length > 0, 'both tabs to fork')
+    await tabA.whenSynced()
+    await tabB.whenSynced()
+    const fresh = (await freshRead(relay, 'midway')).getText('t').toString()
+    await waitFor(() => text(tabA) === fresh && text(tabB) === fresh, 'the tabs to converge')
+    expect(fresh.match(/offline/g)).toHaveLength(1)
+    expect(fresh).toContain('forged')
+  })
+
   it('hands a fork cut short by a close over to the next handle, which opens the moved edits', async () => {
     const relay = await relayOnFixedPort()
     // The device store, with the fork's replacement of its pending records held back until released.

@@ -230,6 +230,37 @@ describe('reclaimClocks', () => {
     )
   })
 
+  it('moves edits it holds both at the taken clocks and moved already once, not twice', () => {
+    fc.assert(
+      fc.property(
+        fc.array(op, { minLength: 1, maxLength: 8 }),
+        fc.array(op, { maxLength: 6 }),
+        fc.array(op, { maxLength: 6 }),
+        (victimSteps, laterSteps, squatSteps) => {
+          // Another tab's fork (or one cut short here) stored the victim's edits moved, beside the old
+          // record; this replica forks from both, and from the edits it made under the old id since.
+          const victim = docFrom(victimId)
+          const taken = edit(victim, victimSteps)
+          const later = edit(victim, laterSteps)
+          const move = { client: victimId, from: 0, to: reclaimedClientId(victimId, 0) }
+          const movedBefore = reclaimClocks(taken, move)
+          const moved = reclaimClocks(Y.mergeUpdates([taken, movedBefore, later]), move)
+
+          const honest = docFrom(move.to)
+          edit(honest, victimSteps)
+          edit(honest, laterSteps)
+          const squat = edit(docFrom(victimId), [...squatSteps, { kind: 'insertText', at: 0, text: 'S', bold: false }])
+          const forked = docFrom(4000, squat, moved)
+          expect(forked.store.pendingStructs).toBeNull()
+          expect(view(forked)).toEqual(view(docFrom(4000, squat, Y.encodeStateAsUpdate(honest))))
+          // With the moved record the other tab sent the relay: still the same document.
+          expect(view(docFrom(4000, squat, movedBefore, moved))).toEqual(view(forked))
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
   it('changes nothing in an update that holds no taken clock', () => {
     const doc = docFrom(victimId)
     const update = edit(doc, [{ kind: 'insertText', at: 0, text: 'abc', bold: true }])

@@ -169,9 +169,13 @@ const encodeUpdate = (byClient: Map<number, Struct[]>, deletions: Map<number, De
     const written: Array<Struct | Y.Skip> = []
     let next = sorted[0]!.id.clock
     for (const struct of sorted) {
+      const end = struct.id.clock + struct.length
+      // Clocks written already: the update held these edits moved too (another tab's fork, or one cut
+      // short), the same items. Written twice, the second copy would be read at the clocks after.
+      if (end <= next) continue
       if (struct.id.clock > next) written.push(new Y.Skip(Y.createID(client, next), struct.id.clock - next))
-      written.push(struct)
-      next = struct.id.clock + struct.length
+      written.push(struct.id.clock < next ? slice(struct, next, end) : struct)
+      next = end
     }
     encoding.writeVarUint(encoder.restEncoder, written.length)
     encoder.writeClient(client)

@@ -93,11 +93,13 @@ export interface DocStore {
 
   /**
    * Optional, with the rows `append` resolves with: the rows of `doc` after the row of id `after`
-   * (every row without it), oldest first. Sees every append made before the call. Rejects with
-   * DocumentDeletedError for a removed document. A compaction keeps the id of the last row it
-   * merged, so rows after `after` may hold content of rows before it.
+   * (every row without it), oldest first. Sees every append made before the call; with `through`,
+   * the id of a row whose append has resolved, only the rows up to it for sure, and need not wait
+   * for the appends still in flight (a relay of a cluster reading its own row back, see
+   * storedFirst.ts). Rejects with DocumentDeletedError for a removed document. A compaction keeps
+   * the id of the last row it merged, so rows after `after` may hold content of rows before it.
    */
-  loadRows?(doc: string, after?: string): Promise<LogRow[]>
+  loadRows?(doc: string, after?: string, through?: string): Promise<LogRow[]>
 
   /**
    * Atomically replaces the log of `doc` by `merge(log)`, one update

@@ -97,6 +97,43 @@ describe('PostgresDocStore rows', () => {
   })
 })
 
+describe('PostgresDocStore read-back', () => {
+  it("reads the rows up to a committed one without waiting for another document's append in flight", async () => {
+    // A relay of a cluster reads its row back after its append (storedFirst.ts). Waiting for every
+    // append in flight, as a load does, made each read-back wait for the next commit too.
+    const url = await freshDatabase()
+    const store = await PostgresDocStore.open(url)
+    const otherRelay = new pg.Client({ connectionString: url })
+    await otherRelay.connect()
+    try {
+      const update = (text: string): Uint8Array => {
+        const doc = new Y.Doc()
+        doc.getText('t').insert(0, text)
+        return Y.encodeStateAsUpdate(doc)
+      }
+      const first = await store.append('doc', update('a'))
+      const second = await store.append('doc', update('b'))
+      // Another relay holds the other document's lock: this relay's append to it stays in flight.
+      await otherRelay.query('BEGIN')
+      await otherRelay.query("SELECT pg_advisory_xact_lock(hashtext('other'))")
+      let otherStored = false
+      const stuck = store.append('other', update('x')).then(() => (otherStored = true))
+
+      const rows = await store.loadRows('doc', first.id, second.id)
+      expect(rows.map((row) => row.id)).toEqual([second.id])
+      expect(otherStored).toBe(false)
+
+      await otherRelay.query('COMMIT')
+      await stuck
+      expect((await store.loadRows('other')).map((row) => textOf([row.update]))).toEqual(['x'])
+    } finally {
+      await otherRelay.query('ROLLBACK').catch(() => {})
+      await otherRelay.end()
+      await store.close()
+    }
+  })
+})
+
 describe('PostgresDocStore shared by several relays', () => {
   it('loses no append when two relays compact one document while both append to it', async () => {
     const url = await freshDatabase()

@@ -184,9 +184,11 @@ export class PostgresDocStore implements DocStore {
     return rows.map((row) => row.data!)
   }
 
-  async loadRows(doc: string, after?: string): Promise<LogRow[]> {
+  async loadRows(doc: string, after?: string, through?: string): Promise<LogRow[]> {
     this.#assertOpen()
-    await this.#flushed()
+    // The row `through` and every row of the document before it are committed (see
+    // postgresAppendBatch.ts): nothing to wait for. Otherwise the appends made before the call.
+    if (through === undefined) await this.#flushed()
     // Ids as bigint (pg hands them over as decimal strings), so that they are ordered as numbers.
     const { rows } = await this.#pool.query<{ id: string | null; data: Buffer }>(
       `SELECT NULL::bigint AS id, NULL::bytea AS data FROM concord_tombstones WHERE doc = $1

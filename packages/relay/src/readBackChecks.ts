@@ -42,7 +42,7 @@ export class ReadBackChecks {
     const { loadRows } = store
     this.#storedFirst = new StoredFirst({
       load: () => store.load(name),
-      loadRows: loadRows && ((after) => loadRows.call(store, name, after)),
+      loadRows: loadRows && ((after, through) => loadRows.call(store, name, after, through)),
     })
   }
 

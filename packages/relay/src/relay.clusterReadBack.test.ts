@@ -29,8 +29,8 @@ const recordingStore = async (reads: RowRead[]): Promise<DocStore> => {
   return new Proxy(store, {
     get(target, key) {
       if (key === 'loadRows') {
-        return async (doc: string, after?: string) => {
-          const rows = await target.loadRows(doc, after)
+        return async (doc: string, after?: string, through?: string) => {
+          const rows = await target.loadRows(doc, after, through)
           reads.push({ after, rows: rows.length })
           return rows
         }

@@ -61,8 +61,8 @@ export const observedStore = (store: DocStore, observer: RelayObserver): DocStor
     return appending
   },
   ...(store.loadRows && {
-    loadRows: (doc: string, after?: string) => {
-      const loading = store.loadRows!(doc, after)
+    loadRows: (doc: string, after?: string, through?: string) => {
+      const loading = store.loadRows!(doc, after, through)
       loading.catch(() => observer.storeFailed?.('load'))
       return loading
     },

@@ -34,8 +34,12 @@ import { inspectUpdate, mergeUpdates, type ClockRange } from './yjsUpdates.js'
 export interface StoredFirstSource {
   /** Every stored update of the document, oldest first. */
   readonly load: () => Promise<Uint8Array[]>
-  /** The rows after row `after` (every row without it), oldest first; without it, every check loads the log. */
-  readonly loadRows?: ((after?: string) => Promise<LogRow[]>) | undefined
+  /**
+   * The rows after row `after` (every row without it), oldest first; with `through` (a row of this
+   * relay, committed), at least up to it, without waiting for appends in flight. Without it, every
+   * check loads the log.
+   */
+  readonly loadRows?: ((after?: string, through?: string) => Promise<LogRow[]>) | undefined
 }
 
 interface KnownRow {
@@ -120,12 +124,12 @@ export class StoredFirst {
     }
     if (this.#through === undefined || this.#through < id) {
       this.counts.rowReads++
-      const rows = await this.source.loadRows!(this.#through === undefined ? undefined : String(this.#through))
+      const rows = await this.source.loadRows!(this.#through === undefined ? undefined : String(this.#through), row.id)
       this.#follow(rows)
       if (this.#answered(id)) return undefined
     }
     try {
-      return await this.#admitWholeLog(update)
+      return await this.#admitWholeLog(update, row.id)
     } finally {
       this.#own.delete(id)
       this.#served.delete(id)
@@ -198,12 +202,12 @@ export class StoredFirst {
    * Admits the whole log as a load does, and `update` against it; the rows it read are known from
    * then on (the clocks of what the log serves), and this relay's rows among them answered.
    */
-  async #admitWholeLog(update: Uint8Array): Promise<string | undefined> {
+  async #admitWholeLog(update: Uint8Array, through?: string): Promise<string | undefined> {
     this.counts.logReads++
     let ids: bigint[] | undefined
     let stored: Uint8Array[]
     if (this.source.loadRows) {
-      const rows = await this.source.loadRows()
+      const rows = await this.source.loadRows(undefined, through)
       ids = rows.map((row) => BigInt(row.id))
       stored = rows.map((row) => row.update)
     } else {

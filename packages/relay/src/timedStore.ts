@@ -100,7 +100,8 @@ export const timedStore = (store: DocStore, timeoutMs: number): DocStore => {
   return {
     load: (doc) => within('load', store.load(doc)),
     ...(loadRows && {
-      loadRows: (doc: string, after?: string) => within('load', loadRows.call(store, doc, after)),
+      loadRows: (doc: string, after?: string, through?: string) =>
+        within('load', loadRows.call(store, doc, after, through)),
     }),
     append: (doc, update, events) => within('append', store.append(doc, update, events)),
     compact: (doc, merge) => within('compact', store.compact(doc, merge)),

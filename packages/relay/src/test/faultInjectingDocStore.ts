@@ -227,7 +227,9 @@ export class FaultInjectingDocStore implements DocStore {
     if (inner.contest) this.contest = inner.contest.bind(inner)
     if (inner.loadContested) this.loadContested = inner.loadContested.bind(inner)
     const { loadRows } = inner
-    if (loadRows) this.loadRows = (doc, after) => this.#call('load', doc, () => loadRows.call(inner, doc, after))
+    if (loadRows) {
+      this.loadRows = (doc, after, through) => this.#call('load', doc, () => loadRows.call(inner, doc, after, through))
+    }
   }
 
   /** Makes calls of `operation` reject, as `options` says. */

@@ -17,7 +17,7 @@ import { startFork } from './forkStart.js'
 import type { TakenClocks } from './docSync.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
-import { MemoryLocalStore } from './memoryLocalStore.js'
+import { memoryStoreFallback } from '#memoryStoreFallback'
 import type { HistoryHost } from './historyHost.js'
 import { checkedWebSocket, RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
 import type { ConnectionStatus } from './syncStatus.js'
@@ -108,7 +108,7 @@ interface OpenHandle extends OpenedDocument {
  */
 const defaultStore = (name: string): Promise<LocalStore> => {
   if (typeof indexedDB !== 'undefined') return IndexedDbLocalStore.open(name)
-  if (typeof document === 'undefined') return Promise.resolve(new MemoryLocalStore())
+  if (typeof document === 'undefined') return memoryStoreFallback()
   return Promise.reject(new Error('this page has no IndexedDB'))
 }
 

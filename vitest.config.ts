@@ -13,6 +13,8 @@ export default defineConfig({
       { find: /^@concord\/relay-service\/testing$/, replacement: source('./apps/relay/src/testing.ts') },
       { find: /^@concord\/client\/y-websocket$/, replacement: source('./packages/client/src/yWebsocket.ts') },
       { find: /^@concord\/protocol\/y-websocket$/, replacement: source('./packages/protocol/src/yWebsocket.ts') },
+      // The client's package.json `imports` point at dist/; its tests run the Node variant's source.
+      { find: /^#memoryStoreFallback$/, replacement: source('./packages/client/src/memoryStoreFallback.ts') },
       { find: /^@concord\/protocol\/history$/, replacement: source('./packages/protocol/src/historyFrames.ts') },
       // An entry point `@concord/<package>/<name>` is src/<name>.ts, as dist/<name>.js is built from it.
       { find: /^@concord\/(protocol|relay|client)\/([a-z]+)$/, replacement: source('./packages/$1/src/$2.ts') },

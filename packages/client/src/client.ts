@@ -17,7 +17,8 @@ import { startFork } from './forkStart.js'
 import type { TakenClocks } from './docSync.js'
 import { IndexedDbLocalStore } from './indexedDbLocalStore.js'
 import type { LocalStore } from './localStore.js'
-import { MemoryLocalStore } from './memoryLocalStore.js'
+import { fromStore } from './origins.js'
+import { memoryStoreFallback } from '#memoryStoreFallback'
 import type { HistoryHost } from './historyHost.js'
 import { checkedWebSocket, RelayConnection, type RelayConnectionOptions } from './relayConnection.js'
 import type { ConnectionStatus } from './syncStatus.js'
@@ -108,7 +109,7 @@ interface OpenHandle extends OpenedDocument {
  */
 const defaultStore = (name: string): Promise<LocalStore> => {
   if (typeof indexedDB !== 'undefined') return IndexedDbLocalStore.open(name)
-  if (typeof document === 'undefined') return Promise.resolve(new MemoryLocalStore())
+  if (typeof document === 'undefined') return memoryStoreFallback()
   return Promise.reject(new Error('this page has no IndexedDB'))
 }
 
@@ -365,13 +366,20 @@ export class ConcordClient extends ObservableV2<ClientEvents> {
     if (!open || !connection || this.#forking.has(id)) return
     const { handle } = open
     let leftovers: readonly Uint8Array[] = []
-    const reopen = (doc: Y.Doc, handover: readonly Uint8Array[], presence: Record<string, unknown> | null): boolean => {
+    const reopen = (
+      seed: readonly Uint8Array[],
+      handover: readonly Uint8Array[],
+      presence: Record<string, unknown> | null,
+    ): boolean => {
       const current = this.#open.get(id)
       if (current?.handle !== handle) {
         // Closed meanwhile: the store holds the moved edits; the next handle takes over the rest (see onClose).
         leftovers = handover
         return false
       }
+      // Made here, not in clockFork.ts: a lazy chunk that imports origins.ts splits it into a chunk of its own up front.
+      const doc = new Y.Doc()
+      Y.transact(doc, () => seed.forEach((update) => Y.applyUpdate(doc, update, fromStore)), fromStore)
       current.unsubscribeTabs()
       const opened = openDocument({
         id,

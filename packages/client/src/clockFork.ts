@@ -28,7 +28,6 @@ import { ConcordError } from './errors.js'
 import type { ForkStart } from './forkStart.js'
 import type { LocalLog } from './localLog.js'
 import type { LocalStore } from './localStore.js'
-import { fromStore } from './origins.js'
 import { heldClockEnd, movedClockEnd, reclaimClocks, reclaimedClientId, type ClockMove } from './reclaimClocks.js'
 
 /** What the new doc starts from once the edits moved. */
@@ -49,11 +48,15 @@ export interface ForkOptions {
   readonly start: ForkStart
   readonly taken: TakenClocks
   /**
-   * Gives the handle its new parts around `doc`, the log taking over
-   * `handover` as its own edits, the awareness `presence`; returns false when
-   * the handle closed meanwhile.
+   * Gives the handle its new parts around a new doc that starts from `seed` (what the device store
+   * holds, applied as read from it), the log taking over `handover` as its own edits, the awareness
+   * `presence`; returns false when the handle closed meanwhile.
    */
-  readonly reopen: (doc: Y.Doc, handover: readonly Uint8Array[], presence: Record<string, unknown> | null) => boolean
+  readonly reopen: (
+    seed: readonly Uint8Array[],
+    handover: readonly Uint8Array[],
+    presence: Record<string, unknown> | null,
+  ) => boolean
 }
 
 /** A store changed by another tab between the read and the replace is read again, this often at most. */
@@ -72,11 +75,9 @@ export const forkDocument = async ({ id, handle, log, start, taken, reopen }: Fo
   const lateMoved = lateEdits
     ? [reclaimClocks(lateEdits, { ...move, end: Math.max(moved.end, heldClockEnd(lateEdits, move.client) ?? 0) })]
     : []
-  const doc = new Y.Doc()
-  Y.transact(doc, () => moved.seed.forEach((update) => Y.applyUpdate(doc, update, fromStore)), fromStore)
   // What the app set meanwhile, or else what it had.
   const presenceNow = handle.awareness.getLocalState() ?? presence
-  if (!reopen(doc, [...moved.handover, ...lateMoved], presenceNow)) return
+  if (!reopen(moved.seed, [...moved.handover, ...lateMoved], presenceNow)) return
   handle.reportError(
     new ConcordError(
       'clocksTaken',

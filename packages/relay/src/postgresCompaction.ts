@@ -5,12 +5,13 @@
  *
  * The log is read and merged before, without the lock: appends take that lock too (see
  * postgresAppendBatch.ts), and a compaction that held it over its five round trips and the merge
- * stopped every append to the document, on every relay, for 20 to 350 ms in the bench's cluster
- * runs (BENCHMARKS.md, "Round 7"). Reading without the lock loses nothing: the rows of a document
- * commit in the order of their ids, so a read that sees a row sees every row before it, and the
- * appends committed since are after the last row read, which this statement leaves alone. What can
- * change meanwhile is a row read: another relay's compaction, or the document's removal, deleted
- * it; the statement then replaces nothing, and the log stays as that one left it.
+ * held up every append to the document, on every relay: its transaction lasted 20 to 350 ms in
+ * the bench's cluster runs (BENCHMARKS.md, "Round 7"). Reading without the lock loses nothing: the
+ * rows of a document commit in the order of their ids, so a read that sees a row sees every row
+ * before it, and the appends committed since are after the last row read, which this statement
+ * leaves alone. What can change meanwhile is a row read: another relay's compaction, or the
+ * document's removal, deleted it; the statement then replaces nothing, and the log stays as that
+ * one left it.
  */
 
 /** Runs inside the store's schema transaction. `$1` the document, `$2` the ids read (oldest first), `$3` the merged update. */

@@ -29,6 +29,20 @@ const watch = (handle: DocHandle) => {
   return { replaced, errors }
 }
 
+/** Both tabs forked, synced and converged with the relay, which holds the offline text once. */
+const bothForkedOnce = async (
+  relay: Parameters<typeof freshRead>[0],
+  doc: string,
+  ...tabs: Array<[DocHandle, ReturnType<typeof watch>]>
+): Promise<void> => {
+  await waitFor(() => tabs.every(([, watched]) => watched.replaced.length > 0), 'both tabs to fork')
+  for (const [tab] of tabs) await tab.whenSynced()
+  const fresh = (await freshRead(relay, doc)).getText('t').toString()
+  await waitFor(() => tabs.every(([tab]) => text(tab) === fresh), 'the tabs to converge')
+  expect(fresh.match(/offline/g)).toHaveLength(1)
+  expect(fresh).toContain('forged')
+}
+
 describe('the victim of a clock squat', () => {
   it('forks to a new doc that keeps its text, converges with the relay and readers, and ends synced', async () => {
     const relay = await relayOnFixedPort()
@@ -138,13 +152,7 @@ describe('the victim of a clock squat', () => {
     const tabB = makeClient(relay.url, { name, shareAcrossTabs: true }).open('tabs')
     const watchA = watch(tabA)
     const watchB = watch(tabB)
-    await waitFor(() => watchA.replaced.length > 0 && watchB.replaced.length > 0, 'both tabs to fork')
-    await tabA.whenSynced()
-    await tabB.whenSynced()
-    const fresh = (await freshRead(relay, 'tabs')).getText('t').toString()
-    await waitFor(() => text(tabA) === fresh && text(tabB) === fresh, 'the tabs to converge')
-    expect(fresh.match(/offline/g)).toHaveLength(1)
-    expect(fresh).toContain('forged')
+    await bothForkedOnce(relay, 'tabs', [tabA, watchA], [tabB, watchB])
   })
 
   it("forks a tab that opens in the middle of the other tab's fork to the same content, once", async () => {
@@ -161,13 +169,7 @@ describe('the victim of a clock squat', () => {
     const watchB = watch(tabB)
     await store.whenStalled('mergePending', 2)
     store.release('mergePending')
-    await waitFor(() => watchA.replaced.length > 0 && watchB.replaced.length > 0, 'both tabs to fork')
-    await tabA.whenSynced()
-    await tabB.whenSynced()
-    const fresh = (await freshRead(relay, 'midway')).getText('t').toString()
-    await waitFor(() => text(tabA) === fresh && text(tabB) === fresh, 'the tabs to converge')
-    expect(fresh.match(/offline/g)).toHaveLength(1)
-    expect(fresh).toContain('forged')
+    await bothForkedOnce(relay, 'midway', [tabA, watchA], [tabB, watchB])
   })
 
   it('hands a fork cut short by a close over to the next handle, which opens the moved edits', async () => {

@@ -55,6 +55,13 @@ describeDocStoreOutbox('PostgresDocStore', {
   share: async () => PostgresDocStore.open(currentUrl!),
 })
 
+/** An update of a new doc whose text is `text`. */
+const update = (text: string): Uint8Array => {
+  const doc = new Y.Doc()
+  doc.getText('t').insert(0, text)
+  return Y.encodeStateAsUpdate(doc)
+}
+
 const textOf = (updates: Uint8Array[]): string => {
   const doc = new Y.Doc()
   for (const update of updates) Y.applyUpdate(doc, update)
@@ -66,11 +73,6 @@ describe('PostgresDocStore rows', () => {
     const url = await freshDatabase()
     const [a, b] = await Promise.all([PostgresDocStore.open(url), PostgresDocStore.open(url)])
     try {
-      const update = (text: string): Uint8Array => {
-        const doc = new Y.Doc()
-        doc.getText('t').insert(0, text)
-        return Y.encodeStateAsUpdate(doc)
-      }
       const first = await a.append('doc', update('a'))
       expect(first.previous).toBeUndefined()
       // One batch of two rows of one document, beside another document's row.
@@ -106,11 +108,6 @@ describe('PostgresDocStore read-back', () => {
     const otherRelay = new pg.Client({ connectionString: url })
     await otherRelay.connect()
     try {
-      const update = (text: string): Uint8Array => {
-        const doc = new Y.Doc()
-        doc.getText('t').insert(0, text)
-        return Y.encodeStateAsUpdate(doc)
-      }
       const first = await store.append('doc', update('a'))
       const second = await store.append('doc', update('b'))
       // Another relay holds the other document's lock: this relay's append to it stays in flight.

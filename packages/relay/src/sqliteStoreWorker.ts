@@ -9,7 +9,7 @@ import Database from 'better-sqlite3'
 import { parentPort, workerData } from 'node:worker_threads'
 import { bufferView } from './bytes.js'
 import type { StoredDocumentInfo } from './docStore.js'
-import { packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
+import { BytesPacker, packBytes, unpackBytes, type PackedBytes } from './packedBytes.js'
 import { versionRows, type VersionAnswer, type VersionRequest } from './sqliteVersionRows.js'
 import { prepareOutbox } from './sqliteOutbox.js'
 import type { ClaimedOutboxEvent, OutboxClaim, OutboxEvent, OutboxStats } from './webhookOutbox.js'
@@ -152,9 +152,8 @@ if (maxDatabaseBytes !== undefined) {
 }
 
 const insert = db.prepare<[string, Buffer, number]>('INSERT INTO updates (doc, data, stored_at) VALUES (?, ?, ?)')
-const select = db.prepare<[string], { id: number; data: Buffer }>(
-  'SELECT id, data FROM updates WHERE doc = ? ORDER BY id',
-)
+// Rows as [id, data] tuples, read one at a time (see readLog).
+const selectLog = db.prepare<[string], [number, Buffer]>('SELECT id, data FROM updates WHERE doc = ? ORDER BY id').raw()
 const deleteRow = db.prepare<[number, string]>('DELETE FROM updates WHERE id = ? AND doc = ?')
 const updateRow = db.prepare<[Buffer, number, string]>('UPDATE updates SET data = ? WHERE id = ? AND doc = ?')
 const anyRow = db.prepare('SELECT id FROM updates LIMIT 1')
@@ -249,22 +248,31 @@ const replaceAllRows = db.transaction((doc: string, merged: Uint8Array): number 
   return ids.length
 })
 
+/** The log of `doc`, oldest first, packed row by row: no row is kept once it is packed (see BytesPacker). */
+const readLog = (doc: string): { ids: number[]; data: PackedBytes } => {
+  const ids: number[] = []
+  const packer = new BytesPacker()
+  for (const [id, data] of selectLog.iterate(doc)) {
+    ids.push(id)
+    packer.add(data)
+  }
+  return { ids, data: packer.packed() }
+}
+
 const handle = (request: SqliteWorkerRequest): Answer => {
   switch (request.kind) {
     case 'append':
       return appendBatch(request.docs, unpackBytes(request.updates), request.events)
     case 'load':
       if (isRemoved.get(request.doc)) return 'deleted'
-      return packBytes(select.all(request.doc).map((row) => row.data))
+      return readLog(request.doc).data
     case 'remove':
       removeDocument(request.doc, request.events)
       return undefined
     case 'outbox':
       return callOutbox(request.call)
-    case 'read': {
-      const rows = select.all(request.doc)
-      return { ids: rows.map((row) => row.id), data: packBytes(rows.map((row) => row.data)) }
-    }
+    case 'read':
+      return readLog(request.doc)
     case 'replace':
       try {
         replaceRows(request.doc, request.ids, unpackBytes(request.merged)[0]!)

@@ -203,6 +203,7 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
       ms(r.startMs),
       ms(r.firstSync.syncedMs),
       int(r.firstSync.bytesReceived),
+      mib(r.peakRssBytes),
     ]
   })
   return [
@@ -224,7 +225,7 @@ export const largeDocReport = (result: LargeDocScenarioResult): string => {
           '',
           'Concord relay restarted on a store holding that document:',
           '',
-          table(['', 'start to listening ms', 'first sync ms', 'bytes received'], restartRows),
+          table(['', 'start to listening ms', 'first sync ms', 'bytes received', 'peak RSS MiB'], restartRows),
         ]
       : []),
   ].join('\n')

@@ -20,6 +20,7 @@ import type { FanoutResult } from './load/fanout.js'
 import type { JoinStormResult } from './load/joinStorm.js'
 import type { FirstSync, LargeDocResult } from './load/largeDoc.js'
 import type { LoadTask } from './loadgen.js'
+import { sampleProcess } from './processSample.js'
 import type { Profile } from './profiles.js'
 import { dialectOf, ServerProcess, serverKinds, type ServerKind } from './serverProcess.js'
 import { readThreadMemory, writeHeapSnapshots, type MemoryReading } from './threadMemory.js'
@@ -168,6 +169,8 @@ export interface RestartResult {
   readonly storedRows: number
   readonly startMs: number
   readonly firstSync: FirstSync
+  /** The relay's peak RSS (VmHWM) once the first client has synced: the load of the log included. */
+  readonly peakRssBytes: number
 }
 
 export interface LargeDocScenarioResult {
@@ -203,16 +206,16 @@ const restartOn = async (
       'concord',
       options,
       { scenario: `restart, log ${compacted ? 'compacted' : 'uncompacted'}`, dataDir: dir },
-      async (server) => ({
-        storedRows: compacted ? 1 : updates.length,
-        startMs: server.startMs,
-        firstSync: await runLoad<FirstSync>({
+      async (server) => {
+        const firstSync = await runLoad<FirstSync>({
           scenario: 'firstSync',
           url: server.url,
           doc: 'bench-large',
           dialect: 'y-websocket',
-        }),
-      }),
+        })
+        const { peakRssBytes } = sampleProcess(server.pid)
+        return { storedRows: compacted ? 1 : updates.length, startMs: server.startMs, firstSync, peakRssBytes }
+      },
     )
   } finally {
     await rm(dir, { recursive: true, force: true })
